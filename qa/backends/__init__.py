@@ -1,0 +1,23 @@
+"""Generation backends behind one interface; heavy imports stay inside each implementation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import Backend
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+__all__ = ["Backend", "create_backend"]
+
+
+def create_backend(settings: Settings) -> Backend:
+    """The backend the settings ask for, not yet loaded."""
+    if settings.backend == "fake":
+        from .fake import FakeBackend
+
+        return FakeBackend()
+    from .transformers_backend import TransformersBackend
+
+    return TransformersBackend(settings)

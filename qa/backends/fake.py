@@ -1,0 +1,96 @@
+"""A fast, deterministic backend for tests and UI work: replays scripted answers in small chunks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
+
+Responder = Callable[[GenerationRequest], str]
+
+
+def default_answer(request: GenerationRequest) -> str:
+    """A schema-shaped answer for either domain, so the fake backend drives the real UI end to end."""
+    props = (request.schema or {}).get("properties", {})
+    answer: dict[str, object] = {
+        "summary": "这是测试后端给出的示例回答。",
+        "analysis": ["示例分析一。", "示例分析二。"],
+        "suggestions": ["示例建议。"],
+    }
+    if "urgent" in props:
+        answer["urgent"] = False
+    if "risk_notice" in props:
+        answer["risk_notice"] = "示例风险提示：投资有风险。"
+    return json.dumps(answer, ensure_ascii=False)
+
+
+class FakeBackend:
+    """Replays `responses` in order (the last one repeats), or calls a responder function."""
+
+    def __init__(
+        self,
+        responses: list[str] | Responder | None = None,
+        chunk_chars: int = 6,
+        delay_s: float = 0.0,
+        context_length: int = 4096,
+    ) -> None:
+        self._responses = responses if responses is not None else default_answer
+        self.chunk_chars = chunk_chars
+        self.delay_s = delay_s
+        self._context_length = context_length
+        self.requests: list[GenerationRequest] = []
+        self.loaded = False
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name="fake", source="fake backend", dtype="none", device="cpu", context_length=self._context_length
+        )
+
+    @property
+    def context_length(self) -> int:
+        return self._context_length
+
+    def load(self) -> None:
+        self.loaded = True
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int:
+        # one token per character plus a little template overhead: close enough for limit tests
+        return sum(len(m["content"]) + 4 for m in messages) + 2
+
+    def _next_response(self, request: GenerationRequest) -> str:
+        if callable(self._responses):
+            return self._responses(request)
+        index = min(len(self.requests) - 1, len(self._responses) - 1)
+        return self._responses[index]
+
+    def stream(self, request: GenerationRequest) -> TextStream:
+        stats = GenerationStats()
+        return TextStream(self._run(request, stats), stats)
+
+    def _run(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        with self._lock:
+            self.requests.append(request)
+            text = self._next_response(request)
+            start = time.perf_counter()
+            stats.prompt_tokens = self.count_tokens(request.messages)
+            limit = request.params.max_new_tokens
+            stats.finish_reason = "length" if len(text) > limit else "stop"
+            text = text[:limit]
+            for i in range(0, len(text), self.chunk_chars):
+                if request.stop_event.is_set():
+                    stats.finish_reason = "cancelled"
+                    break
+                if self.delay_s:
+                    time.sleep(self.delay_s)
+                if stats.first_token_s is None:
+                    stats.first_token_s = time.perf_counter() - start
+                chunk = text[i : i + self.chunk_chars]
+                stats.completion_tokens += len(chunk)
+                stats.total_s = time.perf_counter() - start
+                yield chunk
+            stats.total_s = time.perf_counter() - start

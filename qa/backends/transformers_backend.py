@@ -1,0 +1,375 @@
+"""Local transformers backend: the production Qwen2.5-7B (optionally bitsandbytes) or the embedded demo model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import embedded
+from ..errors import ConfigurationError, GenerationError, ModelLoadError
+from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 dot products (avx512_bf16 or AMX), where bf16 beats fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _in_hub_cache(model: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:  # a local path or odd id is simply "not cached"
+        return False
+
+
+def resolve_source(settings: Settings, cuda: bool) -> str:
+    """production or embedded: the embedded model serves when there is no CUDA and no local production copy."""
+    if settings.model_source != "auto":
+        return settings.model_source
+    local = Path(settings.model).expanduser().is_dir() or _in_hub_cache(settings.model)
+    return "production" if cuda or local or settings.quantization != "none" else "embedded"
+
+
+class TransformersBackend:
+    """Loads one model and serves schema-constrained streaming generations, one at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self._info: ModelInfo | None = None
+        self._eos_ids: list[int] = []
+        self._compiler: Any = None
+        self._vocab_size = 0
+        self._grammars: dict[str, Any] = {}
+        self._grammar_lock = threading.Lock()
+        # one model, one generation at a time: interleaved generate() calls would share the KV cache
+        self._generate_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    # ---- loading -------------------------------------------------------------------------------
+    @property
+    def info(self) -> ModelInfo:
+        if self._info is None:
+            return ModelInfo(name=self.settings.model, source="not loaded", dtype="-", device="-")
+        return self._info
+
+    @property
+    def context_length(self) -> int:
+        return self.info.context_length
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self.model is not None:
+                return
+            import torch
+
+            if self.settings.threads:
+                torch.set_num_threads(self.settings.threads)
+            cuda = torch.cuda.is_available()
+            if self.settings.quantization != "none" and not cuda:
+                raise ConfigurationError(
+                    f"--quantization {self.settings.quantization} needs a CUDA GPU for bitsandbytes and none was found; "
+                    "use --quantization none on this machine, or see DEPLOYMENT.md for running on a GPU"
+                )
+            source = resolve_source(self.settings, cuda)
+            if source == "embedded" and self.settings.quantization != "none":
+                raise ConfigurationError("quantization applies to the production model, not the embedded demo model")
+            started = time.perf_counter()
+            if source == "production":
+                self._load_production(torch, cuda)
+            else:
+                self._load_embedded(torch)
+            self.model.eval()
+            self._setup_grammar()
+            log.info("model ready in %.1f s: %s", time.perf_counter() - started, self.info.describe())
+
+    def _cpu_dtype(self, torch: Any) -> Any:
+        if self.settings.dtype != "auto":
+            return getattr(torch, self.settings.dtype)
+        return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+
+    def _load_production(self, torch: Any, cuda: bool) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+        name = self.settings.model
+        kwargs: dict[str, Any] = {"device_map": self.settings.device_map}
+        if cuda:
+            kwargs["dtype"] = "auto" if self.settings.dtype == "auto" else getattr(torch, self.settings.dtype)
+        else:
+            kwargs["dtype"] = self._cpu_dtype(torch)
+        if self.settings.quantization == "4bit":
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_compute_dtype=torch.bfloat16,
+                bnb_4bit_use_double_quant=True,
+            )
+        elif self.settings.quantization == "8bit":
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(name)
+            self.model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"could not load the production model {name!r}: {exc}. Point --model (QA_MODEL) at a local copy "
+                "of Qwen2.5-7B-Instruct, make sure the hub is reachable, or use --model-source embedded"
+            ) from exc
+        self._finish_info(name=name, source="production", torch=torch)
+
+    def _load_embedded(self, torch: Any) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        dtype = self._cpu_dtype(torch)
+        dtype_name = str(dtype).removeprefix("torch.")
+        cache = self.settings.cache_dir.expanduser()
+        folder = embedded.prepare(cache, dtype_name, lambda gguf, out: _convert_gguf(gguf, out, dtype))
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
+            self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+        except Exception as exc:  # a damaged cache: rebuild once from the verified parts
+            log.warning("converted embedded model at %s did not load (%s); rebuilding it", folder, exc)
+            folder = embedded.prepare(cache, dtype_name, lambda gguf, out: _convert_gguf(gguf, out, dtype), force=True)
+            try:
+                self.tokenizer = AutoTokenizer.from_pretrained(folder)
+                self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+            except Exception as again:
+                raise ModelLoadError(
+                    f"the embedded model at {folder} does not load ({again}); delete {cache} and start again"
+                ) from again
+        self._finish_info(name=embedded.NAME, source="embedded", torch=torch)
+
+    def _finish_info(self, name: str, source: str, torch: Any) -> None:
+        param = next(self.model.parameters())
+        device = str(param.device)
+        if getattr(self.model, "hf_device_map", None):
+            device = ",".join(sorted({str(d) for d in self.model.hf_device_map.values()}))
+        context = min(
+            int(getattr(self.model.config, "max_position_embeddings", 0) or 32768), self.settings.max_context_tokens
+        )
+        dtype = str(getattr(self.model, "dtype", param.dtype)).removeprefix("torch.")
+        self._info = ModelInfo(
+            name=name,
+            source=source,
+            dtype=dtype,
+            device=device,
+            quantization=self.settings.quantization,
+            context_length=context,
+        )
+        eos = self.model.generation_config.eos_token_id
+        ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
+        if self.tokenizer.eos_token_id is not None:
+            ids.append(self.tokenizer.eos_token_id)
+        self._eos_ids = sorted(set(int(i) for i in ids))
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    def _setup_grammar(self) -> None:
+        import xgrammar as xgr
+
+        # the mask must cover every row of the output layer, which can be wider than the tokenizer
+        self._vocab_size = int(self.model.get_output_embeddings().weight.shape[0])
+        info = xgr.TokenizerInfo.from_huggingface(
+            self.tokenizer, vocab_size=self._vocab_size, stop_token_ids=self._eos_ids
+        )
+        self._compiler = xgr.GrammarCompiler(info)
+
+    def compiled_grammar(self, schema: dict[str, Any]) -> Any:
+        """The compiled grammar for a schema, compiled once per process."""
+        key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
+        with self._grammar_lock:
+            grammar = self._grammars.get(key)
+            if grammar is None:
+                started = time.perf_counter()
+                # no free whitespace: the model cannot pad an answer with endless blanks
+                # compile the schema as written: property order in the file is the order the model writes
+                grammar = self._compiler.compile_json_schema(
+                    json.dumps(schema, ensure_ascii=False), any_whitespace=False, strict_mode=True
+                )
+                self._grammars[key] = grammar
+                log.info("compiled answer grammar in %.2f s", time.perf_counter() - started)
+            return grammar
+
+    def prepare_schema(self, schema: dict[str, Any]) -> None:
+        """Compile a schema ahead of the first request."""
+        self.load()
+        self.compiled_grammar(schema)
+
+    # ---- generation ----------------------------------------------------------------------------
+    def count_tokens(self, messages: list[ChatMessage]) -> int:
+        self.load()
+        return len(self._encode(messages)["input_ids"][0])
+
+    def _encode(self, messages: list[ChatMessage]) -> Any:
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+
+    def _generate_kwargs(self, request: GenerationRequest, stats: GenerationStats) -> dict[str, Any]:
+        from transformers import LogitsProcessorList, StoppingCriteriaList, TemperatureLogitsWarper, TopPLogitsWarper
+
+        params = request.params
+        processors: list[Any] = []
+        if request.schema is not None:
+            processors.append(_GrammarMask(self.compiled_grammar(request.schema), self._vocab_size))
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "eos_token_id": self._eos_ids,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop_event)]),
+            "top_k": None,
+        }
+        if params.greedy:
+            kwargs.update(do_sample=False, temperature=None, top_p=None)
+        else:
+            # warpers go after the grammar mask: generate() would run its own before custom processors, and a
+            # nucleus cut before masking can leave no allowed token at all
+            processors += [TemperatureLogitsWarper(params.temperature), TopPLogitsWarper(params.top_p)]
+            kwargs.update(do_sample=True, temperature=1.0, top_p=1.0)
+        kwargs["logits_processor"] = LogitsProcessorList(processors)
+        return kwargs
+
+    def stream(self, request: GenerationRequest) -> TextStream:
+        stats = GenerationStats()
+        return TextStream(self._stream(request, stats), stats)
+
+    def _stream(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        self.load()
+        with self._generate_lock:
+            started = time.perf_counter()
+            inputs = self._encode(request.messages).to(self.model.device)
+            stats.prompt_tokens = int(inputs["input_ids"].shape[1])
+            streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+            kwargs = self._generate_kwargs(request, stats)
+            if self.settings.seed is not None:
+                torch.manual_seed(self.settings.seed)
+            failure: list[BaseException] = []
+            output: list[Any] = []
+
+            def work() -> None:
+                try:
+                    with torch.inference_mode():
+                        output.append(self.model.generate(**inputs, **kwargs, streamer=streamer))
+                except BaseException as exc:  # re-raised in the consumer thread
+                    failure.append(exc)
+                    streamer.end()
+
+            worker = threading.Thread(target=work, name="qa-generate", daemon=True)
+            worker.start()
+            try:
+                for text in streamer:
+                    if not text:
+                        continue
+                    if stats.first_token_s is None:
+                        stats.first_token_s = time.perf_counter() - started
+                    yield text
+            finally:
+                stopped_by_caller = request.stop_event.is_set()
+                # runs on normal end, on an error, and when the consumer closes the stream (Stop)
+                request.stop_event.set()
+                worker.join()
+                stats.total_s = time.perf_counter() - started
+            if failure:
+                raise GenerationError(f"generation failed: {failure[0]}") from failure[0]
+            sequence = output[0][0][stats.prompt_tokens :]
+            stats.completion_tokens = int(sequence.shape[0])
+            if stats.completion_tokens and int(sequence[-1]) in self._eos_ids:
+                stats.completion_tokens -= 1
+                stats.finish_reason = "stop"
+            elif stopped_by_caller and stats.completion_tokens < request.params.max_new_tokens:
+                stats.finish_reason = "cancelled"
+            else:
+                stats.finish_reason = "length" if stats.completion_tokens >= request.params.max_new_tokens else "stop"
+
+    def bare_generate(self, messages: list[ChatMessage], new_tokens: int) -> tuple[int, float]:
+        """Plain greedy model.generate for exactly new_tokens tokens: the benchmark's baseline."""
+        import torch
+
+        self.load()
+        with self._generate_lock:
+            inputs = self._encode(messages).to(self.model.device)
+            started = time.perf_counter()
+            with torch.inference_mode():
+                out = self.model.generate(
+                    **inputs,
+                    max_new_tokens=new_tokens,
+                    min_new_tokens=new_tokens,
+                    do_sample=False,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            elapsed = time.perf_counter() - started
+        return int(out.shape[1] - inputs["input_ids"].shape[1]), elapsed
+
+
+class _StopOnEvent:
+    """Stopping criterion that ends generation once the request's stop event is set."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class _GrammarMask:
+    """Logits processor that allows only tokens the JSON-schema grammar accepts next."""
+
+    def __init__(self, grammar: Any, vocab_size: int) -> None:
+        import xgrammar as xgr
+
+        self._xgr = xgr
+        self.matcher = xgr.GrammarMatcher(grammar)
+        self.bitmask = xgr.allocate_token_bitmask(1, vocab_size)
+        self._started = False
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self._started:
+            token = int(input_ids[0, -1])
+            if not self.matcher.accept_token(token):
+                raise GenerationError(f"token {token} was generated outside the answer grammar")
+        self._started = True
+        self.matcher.fill_next_token_bitmask(self.bitmask)
+        self._xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(scores.device))
+        return scores
+
+
+def _convert_gguf(gguf: Path, out_dir: Path, dtype: Any) -> None:
+    """Dequantize the GGUF into a plain transformers checkpoint that later starts load in seconds."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=dtype, quantization_config=GgufConfig(dequantize=True)
+    )
+    # dequantized weights are plain tensors; drop the GGUF marker so save_pretrained writes safetensors
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)

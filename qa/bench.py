@@ -1,0 +1,56 @@
+"""Benchmark: bare model.generate against the app's constrained streaming path, same prompt and token count."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+
+from .errors import ConfigurationError
+from .service import QAService
+from .types import GenerationRequest
+
+
+def run_bench(service: QAService, domain: str, question: str, max_new_tokens: int, runs: int) -> str:
+    """Time both paths `runs` times each and return a printable report."""
+    backend = service.backend
+    bare = getattr(backend, "bare_generate", None)
+    if bare is None:
+        raise ConfigurationError("bench needs the transformers backend (--backend transformers)")
+    service.warm_up()
+    params = service.params(domain, 0.0, 1.0, max_new_tokens)  # greedy: both paths do the same work per token
+    messages = service.prepare(domain, question, params)
+    schema = service.domains[domain].schema
+    bare(messages, 8)  # warm-up: first calls pay for allocator and kernel set-up
+
+    app_rates, ttfts, counts = [], [], []
+    for _ in range(runs):
+        stream = backend.stream(GenerationRequest(messages=messages, params=params, schema=schema))
+        for _chunk in stream:
+            pass
+        stats = stream.stats
+        app_rates.append(stats.completion_tokens / stats.total_s)
+        ttfts.append(stats.first_token_s or 0.0)
+        counts.append(stats.completion_tokens)
+    tokens = min(counts)
+    bare_rates = []
+    for _ in range(runs):
+        n, seconds = bare(messages, tokens)
+        bare_rates.append(n / seconds)
+    best_app, best_bare = max(app_rates), max(bare_rates)
+    info = backend.info
+    lines = [
+        f"model             {info.describe()}",
+        f"machine           {platform.machine()} · {platform.processor() or platform.system()} · torch threads {_threads()}",
+        f"prompt            {backend.count_tokens(messages)} tokens ({domain}); generated {tokens} tokens; best of {runs}",
+        f"bare generate     {best_bare:6.2f} tokens/s",
+        f"app stream        {best_app:6.2f} tokens/s (schema-constrained, streamed)",
+        f"ratio app/bare    {best_app / best_bare:6.3f}",
+        f"first token       {statistics.median(ttfts):6.3f} s (median, app path)",
+    ]
+    return "\n".join(lines)
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()

@@ -1,0 +1,137 @@
+"""Command line: serve the app, ask one question, benchmark, or prepare the embedded model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import InputError, QAError
+
+log = logging.getLogger("qa")
+
+# exit codes: 0 ok, 1 the answer failed validation, 2 bad settings / input / model files
+EXIT_INVALID_ANSWER = 1
+EXIT_ERROR = 2
+
+_SETTING_FLAGS = {
+    "backend": dict(choices=["transformers", "fake"], help="generation backend"),
+    "model": dict(help="production model: hub id or local directory (QA_MODEL)"),
+    "model_source": dict(choices=["auto", "production", "embedded"], help="which model to load"),
+    "quantization": dict(choices=["none", "4bit", "8bit"], help="bitsandbytes quantization (CUDA only)"),
+    "dtype": dict(choices=["auto", "bfloat16", "float16", "float32"], help="model dtype"),
+    "device_map": dict(help="transformers device_map"),
+    "cache_dir": dict(help="cache folder for the converted embedded model"),
+    "prompts_dir": dict(help="folder with prompts, schemas and the drug list"),
+    "max_context_tokens": dict(type=int, help="cap on prompt + answer tokens"),
+    "threads": dict(type=int, help="CPU threads for torch"),
+    "seed": dict(type=int, help="sampling seed"),
+    "log_level": dict(choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level"),
+}
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, extra: tuple[str, ...] = ()) -> None:
+    group = parser.add_argument_group("settings (also QA_* environment variables)")
+    for name, kwargs in _SETTING_FLAGS.items():
+        group.add_argument("--" + name.replace("_", "-"), dest=name, default=None, **kwargs)
+    if "server" in extra:
+        group.add_argument("--host", default=None, help="bind address (QA_HOST)")
+        group.add_argument("--port", type=int, default=None, help="port (QA_PORT)")
+        group.add_argument("--queue-size", dest="queue_size", type=int, default=None, help="waiting requests allowed")
+
+
+def _sampling_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = greedy)")
+    parser.add_argument("--top-p", dest="top_p", type=float, default=None, help="nucleus sampling top_p")
+    parser.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None, help="answer token limit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree for all subcommands."""
+    parser = argparse.ArgumentParser(prog="qa", description="Structured medical and financial question answering.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the web app (default port 7860)")
+    _add_setting_flags(serve, extra=("server",))
+    ask = sub.add_parser("ask", help="answer one question and print the validated JSON")
+    ask.add_argument("--domain", choices=["medical", "finance"], required=True)
+    ask.add_argument("question", help="the question text")
+    _sampling_flags(ask)
+    _add_setting_flags(ask)
+    bench = sub.add_parser("bench", help="tokens/s of bare generate vs the app's constrained streaming path")
+    bench.add_argument("--domain", choices=["medical", "finance"], default="medical")
+    bench.add_argument("--question", default="最近三天头痛，伴有低烧，需要去医院吗？")
+    bench.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=256)
+    bench.add_argument("--runs", type=int, default=2, help="timed runs of each path (best is reported)")
+    _add_setting_flags(bench)
+    prepare = sub.add_parser("prepare", help="assemble, verify and convert the embedded model")
+    _add_setting_flags(prepare)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .settings import Settings
+
+    names = set(Settings.model_fields)
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    return Settings(**overrides)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValidationError as exc:
+        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    _setup_logging(settings.log_level)
+    try:
+        return _run(args, settings)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Any) -> int:
+    from .wiring import build_service
+
+    if args.command == "prepare":
+        from .backends import create_backend
+
+        backend = create_backend(settings)
+        backend.load()
+        print(json.dumps(backend.info.to_dict(), ensure_ascii=False))
+        return 0
+    service = build_service(settings)
+    if args.command == "serve":
+        from .server import serve
+
+        service.warm_up()  # fail now, with a message, rather than on the first visitor's question
+        serve(service, settings)
+        return 0
+    if args.command == "ask":
+        params = service.params(args.domain, args.temperature, args.top_p, args.max_new_tokens)
+        answer = service.answer(args.domain, args.question, params)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        if not answer.ok:
+            print("error: the answer failed validation; see 'validation' in the output", file=sys.stderr)
+            return EXIT_INVALID_ANSWER
+        return 0
+    if args.command == "bench":
+        from .bench import run_bench
+
+        if args.runs < 1:
+            raise InputError("--runs must be at least 1")
+        print(run_bench(service, args.domain, args.question, args.max_new_tokens, args.runs))
+        return 0
+    raise AssertionError(args.command)

@@ -1,0 +1,111 @@
+"""Turns answers into safe HTML: every model string is escaped, so an answer can never inject markup."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from .validation import ValidationReport
+
+DISCLAIMER = (
+    "本工具提供健康与金融知识参考，不构成医疗诊断、治疗或投资建议。身体出现紧急情况请立即拨打 120 或就近就医；"
+    "投资决策请咨询持牌专业人士。"
+)
+_TITLES = {"summary": "总结", "analysis": "分析", "suggestions": "建议", "risk_notice": "风险提示"}
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def partial_json(text: str) -> dict[str, Any] | None:
+    """Best-effort parse of an unfinished JSON object, closing open strings and brackets; None if hopeless."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+    candidate = text
+    if in_string:
+        # a dangling backslash would escape the closing quote
+        candidate = (candidate[:-1] if escaped else candidate) + '"'
+    candidate = candidate.rstrip()
+    if candidate.endswith(","):
+        candidate = candidate[:-1]
+    elif candidate.endswith(":"):
+        candidate += "null"
+    candidate += "".join(reversed(stack))
+    try:
+        data = json.loads(candidate)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def render_answer(data: dict[str, Any] | None, *, pending: bool = False, error: str | None = None) -> str:
+    """HTML for a (possibly partial) structured answer."""
+    parts = ['<div class="qa-answer">']
+    if error:
+        parts.append(f'<div class="qa-error" role="alert">⚠ {_esc(error)}</div>')
+    data = data or {}
+    if data.get("urgent") is True:
+        parts.append(
+            '<div class="qa-urgent" role="alert"><strong>⚠ 可能需要立即就医</strong>：'
+            "请立即前往医院急诊，或拨打急救电话 120。</div>"
+        )
+    for key in ("summary", "analysis", "suggestions", "risk_notice"):
+        value = data.get(key)
+        if value in (None, "", []):
+            continue
+        css = "qa-risk" if key == "risk_notice" else "qa-section"
+        parts.append(f'<div class="{css}"><h4>{_TITLES[key]}</h4>')
+        if isinstance(value, list):
+            items = "".join(f"<li>{_esc(v)}</li>" for v in value if v not in (None, ""))
+            parts.append(f"<ul>{items}</ul>")
+        else:
+            parts.append(f"<p>{_esc(value)}</p>")
+        parts.append("</div>")
+    if pending:
+        parts.append('<div class="qa-pending">生成中…</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_report(report: ValidationReport) -> str:
+    """HTML summary of what was checked, what fired and what was repaired."""
+    status = "通过" if report.passed else "未通过"
+    rows = [
+        f"<p><strong>校验 {status}</strong> · 检查项：{_esc('、'.join(report.checks))} · 生成次数：{report.attempts}</p>"
+    ]
+    if report.fired:
+        rows.append(
+            "<ul>"
+            + "".join(f"<li>[{_esc(h.rule)}] 第 {h.attempt} 次：{_esc(h.message)}</li>" for h in report.fired)
+            + "</ul>"
+        )
+    if report.repairs:
+        rows.append("<p>修复：</p><ul>" + "".join(f"<li>{_esc(r)}</li>" for r in report.repairs) + "</ul>")
+    return '<div class="qa-report">' + "".join(rows) + "</div>"
+
+
+CSS = """
+.qa-answer h4 { margin: 0.6em 0 0.2em; }
+.qa-urgent { background: #b91c1c; color: #fff; padding: 0.8em 1em; border-radius: 8px; font-size: 1.1em; margin-bottom: 0.6em; }
+.qa-error { background: #92400e; color: #fff; padding: 0.6em 1em; border-radius: 8px; margin-bottom: 0.6em; }
+.qa-risk { border-left: 4px solid #d97706; padding: 0.2em 0.8em; margin-top: 0.6em; }
+.qa-pending { opacity: 0.7; font-style: italic; }
+.qa-report { font-size: 0.9em; opacity: 0.9; }
+.qa-disclaimer { font-size: 0.9em; opacity: 0.85; }
+"""

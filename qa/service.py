@@ -1,0 +1,222 @@
+"""The question-answering service: input checks, prompting, constrained generation, validation and repair."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .backends.base import Backend
+from .errors import InputError
+from .prompts import Domain
+from .types import ChatMessage, GenerationRequest, GenerationStats, SamplingParams
+from .validation import AnswerChecker, DrugList, RuleHit, ValidationReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answer:
+    """A finished, validated answer with everything needed to show or export it."""
+
+    domain: str
+    question: str
+    data: dict[str, Any] | None
+    raw: str
+    report: ValidationReport
+    model: dict[str, Any]
+    params: dict[str, Any]
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the answer parsed and passed the schema (forbidden names, if any, were redacted)."""
+        return self.report.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the answer, its validation report, model and parameters."""
+        return {
+            "domain": self.domain,
+            "question": self.question,
+            "answer": self.data,
+            "raw": self.raw,
+            "validation": self.report.to_dict(),
+            "model": self.model,
+            "params": self.params,
+            "usage": self.usage,
+        }
+
+
+@dataclass
+class StreamEvent:
+    """A progress event: text so far of the current attempt, or the final answer."""
+
+    kind: Literal["partial", "final"]
+    attempt: int
+    text: str = ""
+    answer: Answer | None = None
+
+
+class QAService:
+    """Answers questions for each domain through one backend; stateless apart from the backend it is given."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        domains: dict[str, Domain],
+        drugs: DrugList,
+        max_question_chars: int,
+        max_new_tokens_limit: int,
+        repair_attempts: int = 1,
+    ) -> None:
+        self.backend = backend
+        self.domains = domains
+        self.drugs = drugs
+        self.max_question_chars = max_question_chars
+        self.max_new_tokens_limit = max_new_tokens_limit
+        self.repair_attempts = repair_attempts
+        self._checkers = {name: AnswerChecker(d.schema, drugs) for name, d in domains.items()}
+
+    def warm_up(self) -> None:
+        """Load the model and compile every domain schema before the first request."""
+        self.backend.load()
+        prepare = getattr(self.backend, "prepare_schema", None)
+        if prepare is not None:
+            for domain in self.domains.values():
+                prepare(domain.schema)
+
+    def domain(self, name: str) -> Domain:
+        """The domain by name, or InputError."""
+        try:
+            return self.domains[name]
+        except KeyError:
+            raise InputError(
+                f"unknown domain {name!r}; choose one of {', '.join(self.domains)}", param="domain"
+            ) from None
+
+    def params(
+        self, domain: str, temperature: Any = None, top_p: Any = None, max_new_tokens: Any = None
+    ) -> SamplingParams:
+        """Validated sampling parameters, the domain's defaults filling what is not given."""
+        defaults = self.domain(domain).defaults
+        return SamplingParams.create(
+            defaults["temperature"] if temperature is None else temperature,
+            defaults["top_p"] if top_p is None else top_p,
+            defaults["max_new_tokens"] if max_new_tokens is None else max_new_tokens,
+            self.max_new_tokens_limit,
+        )
+
+    def prepare(self, domain: str, question: Any, params: SamplingParams) -> list[ChatMessage]:
+        """Check the question and build the prompt; InputError (before any generation) when it cannot be asked."""
+        spec = self.domain(domain)
+        if not isinstance(question, str):
+            raise InputError("the question must be text", param="question")
+        question = question.strip()
+        if not question:
+            raise InputError("请输入问题（问题不能为空）。 The question is empty.", param="question")
+        if len(question) > self.max_question_chars:
+            raise InputError(
+                f"问题过长：{len(question)} 个字符，上限为 {self.max_question_chars} 个字符。"
+                f" The question has {len(question)} characters; the limit is {self.max_question_chars}.",
+                param="question",
+            )
+        messages = spec.build_messages(question)
+        self.backend.load()
+        used = self.backend.count_tokens(messages)
+        context = self.backend.context_length
+        budget = context - params.max_new_tokens
+        if used > budget:
+            overhead = self.backend.count_tokens(spec.build_messages(""))
+            raise InputError(
+                f"问题过长：提示共 {used} 个 token，超过上限 {budget}（模型上下文 {context} − 最大生成 {params.max_new_tokens}）。"
+                f"问题本身最多约 {max(budget - overhead, 0)} 个 token，请缩短问题或调低最大生成长度。"
+                f" The prompt takes {used} tokens; the limit is {budget} (context {context} minus max_new_tokens"
+                f" {params.max_new_tokens}).",
+                param="question",
+            )
+        return messages
+
+    def stream(
+        self, domain: str, question: Any, params: SamplingParams, stop_event: threading.Event | None = None
+    ) -> Iterator[StreamEvent]:
+        """Generate, check and repair an answer, yielding the text as it grows and then the final Answer."""
+        messages = self.prepare(domain, question, params)
+        spec = self.domains[domain]
+        checker = self._checkers[domain]
+        stop_event = stop_event or threading.Event()
+        report = ValidationReport()
+        totals = GenerationStats()
+        raw = ""
+        result = None
+        for attempt in range(1, self.repair_attempts + 2):
+            report.attempts = attempt
+            request = GenerationRequest(messages=messages, params=params, schema=spec.schema, stop_event=stop_event)
+            stream = self.backend.stream(request)
+            raw = ""
+            try:
+                for chunk in stream:
+                    raw += chunk
+                    yield StreamEvent("partial", attempt, text=raw)
+            finally:
+                stream.close()
+            _add_stats(totals, stream.stats)
+            if stream.stats.finish_reason == "cancelled":
+                report.fired.append(RuleHit("cancelled", "generation was stopped by the user", attempt))
+                result = checker.check(raw, truncated=True)
+                break
+            result = checker.check(raw, truncated=stream.stats.finish_reason == "length")
+            for error in result.schema_errors:
+                report.fired.append(RuleHit("schema", error, attempt))
+            if result.drug_matches:
+                names = "、".join(sorted({m.found for m in result.drug_matches}))
+                report.fired.append(RuleHit("forbidden_drugs", f"prescription drug names: {names}", attempt))
+            if result.ok or attempt > self.repair_attempts:
+                break
+            log.info("answer failed checks on attempt %d; regenerating with the problems fed back", attempt)
+            report.repairs.append(f"regenerated (attempt {attempt + 1}) after: {result.problems()}")
+            messages = [*messages, {"role": "assistant", "content": raw}, spec.repair_message(result.problems())]
+        assert result is not None
+        data = result.data
+        if data is not None and result.drug_matches:
+            data, redacted = checker.redact(data)
+            for m in redacted:
+                report.repairs.append(f"redacted {m.found!r} → {m.replacement!r}")
+        final_ok = data is not None and not checker.check_data(data)
+        report.passed = bool(final_ok) and not any(h.rule == "cancelled" for h in report.fired)
+        usage = {
+            "prompt_tokens": totals.prompt_tokens,
+            "completion_tokens": totals.completion_tokens,
+            "seconds": round(totals.total_s, 3),
+            "first_token_s": None if totals.first_token_s is None else round(totals.first_token_s, 3),
+            "tokens_per_s": round(totals.tokens_per_s, 2),
+        }
+        answer = Answer(
+            domain=domain,
+            question=question.strip(),
+            data=data,
+            raw=raw,
+            report=report,
+            model=self.backend.info.to_dict(),
+            params=asdict(params),
+            usage=usage,
+        )
+        yield StreamEvent("final", report.attempts, text=raw, answer=answer)
+
+    def answer(self, domain: str, question: Any, params: SamplingParams) -> Answer:
+        """Run a whole question to its validated answer."""
+        final = None
+        for event in self.stream(domain, question, params):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None
+        return final
+
+
+def _add_stats(total: GenerationStats, part: GenerationStats) -> None:
+    total.prompt_tokens += part.prompt_tokens
+    total.completion_tokens += part.completion_tokens
+    total.total_s += part.total_s
+    if total.first_token_s is None:
+        total.first_token_s = part.first_token_s

@@ -1,0 +1,70 @@
+"""The one settings object: every knob, with bounds and a description, read from QA_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "medfin-qa"
+
+
+class Settings(BaseSettings):
+    """Application settings; CLI flags override environment variables, which override defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid", validate_default=True)
+
+    backend: Literal["transformers", "fake"] = Field(
+        "transformers", description="Generation backend: the local transformers model, or a fake one for tests."
+    )
+    model: str = Field(
+        "Qwen/Qwen2.5-7B-Instruct",
+        min_length=1,
+        description="Production model: a Hugging Face hub id or a local directory.",
+    )
+    model_source: Literal["auto", "production", "embedded"] = Field(
+        "auto",
+        description="auto: the production model when CUDA is present or a local copy exists, else the embedded demo model.",
+    )
+    quantization: Literal["none", "4bit", "8bit"] = Field(
+        "none", description="bitsandbytes quantization of the production model (needs CUDA)."
+    )
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="Model dtype; auto picks the checkpoint's on GPU and bf16/fp32 on CPU by CPU support."
+    )
+    device_map: str = Field("auto", min_length=1, description="transformers device_map for the production model.")
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where the assembled and converted embedded model is cached.",
+    )
+    prompts_dir: Path = Field(
+        REPO_ROOT / "prompts", description="Folder holding domain prompts, schemas and the drug list."
+    )
+    max_context_tokens: int = Field(
+        8192, ge=512, le=131072, description="Cap on prompt + answer tokens (the model's own context is also a cap)."
+    )
+    max_question_chars: int = Field(
+        8000, ge=16, le=200_000, description="Questions longer than this many characters are refused before tokenizing."
+    )
+    max_new_tokens_limit: int = Field(
+        2048, ge=64, le=8192, description="Upper bound of the max-new-tokens slider and API parameter."
+    )
+    repair_attempts: int = Field(
+        1, ge=0, le=3, description="Regenerations with the violation fed back before redacting."
+    )
+    threads: int | None = Field(None, ge=1, le=512, description="CPU threads for torch; default: torch's choice.")
+    seed: int | None = Field(None, ge=0, description="Random seed for sampling; unset means nondeterministic.")
+    host: str = Field("0.0.0.0", min_length=1, description="Address the web server binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the web server listens on.")
+    queue_size: int = Field(
+        16, ge=1, le=1024, description="Requests waiting for the model before new ones are refused."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Logging level.")

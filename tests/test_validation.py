@@ -1,0 +1,94 @@
+import pytest
+
+from qa.prompts import load_domain
+from qa.settings import REPO_ROOT
+from qa.validation import AnswerChecker, Drug, DrugList, normalize
+
+from .conftest import MEDICAL_OK, dumps
+
+DRUGS = DrugList(
+    [
+        Drug(names=("amoxicillin", "阿莫西林", "Amoxil"), class_en="penicillin antibiotic", class_zh="青霉素类抗生素"),
+        Drug(names=("diazepam", "地西泮", "Valium"), class_en="benzodiazepine", class_zh="苯二氮䓬类镇静药"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("ＡＭＯＸＩＣＩＬＬＩＮ", "amoxicillin"),
+        ("A m o x", "amox"),
+        ("阿\u200b莫\u200d西\ufeff林", "阿莫西林"),
+        ("Valium\u00ad", "valium"),
+        ("地 西\u3000泮", "地西泮"),
+    ],
+)
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,found",
+    [
+        ("可以吃阿莫西林", ["阿莫西林"]),
+        ("可以吃阿 莫 西 林", ["阿 莫 西 林"]),
+        ("可以吃阿\u200b莫西林", ["阿\u200b莫西林"]),
+        ("take AMOXIL now", ["AMOXIL"]),
+        ("take ａｍｏｘｉｃｉｌｌｉｎ", ["ａｍｏｘｉｃｉｌｌｉｎ"]),
+        ("valium and diazepam", ["valium", "diazepam"]),
+        ("多喝水，注意休息", []),
+        ("抗生素需遵医嘱", []),
+    ],
+)
+def test_find_table(text, found):
+    assert [m.found for m in DRUGS.find(text)] == found
+
+
+def test_redact_uses_class_in_the_answer_language():
+    zh, _ = DRUGS.redact("可以吃阿莫西林或者 Valium")
+    assert zh == "可以吃青霉素类抗生素或者 苯二氮䓬类镇静药"
+    en, _ = DRUGS.redact("You could take Amoxil.")
+    assert en == "You could take penicillin antibiotic."
+
+
+def test_repo_drug_list_loads_and_catches_common_names():
+    drugs = DrugList.load(REPO_ROOT / "prompts" / "forbidden_drugs.csv")
+    assert len(drugs.drugs) >= 100
+    for name in ("阿莫西林", "amoxicillin", "地西泮", "华法林", "二甲双胍", "Lipitor"):
+        assert drugs.find(f"建议服用{name}。"), name
+    assert drugs.find("多喝水，注意休息，必要时就医。") == []
+
+
+@pytest.fixture
+def checker():
+    return AnswerChecker(load_domain(REPO_ROOT / "prompts", "medical").schema, DRUGS)
+
+
+def test_checker_accepts_a_clean_answer(checker):
+    result = checker.check(dumps(MEDICAL_OK))
+    assert result.ok and result.data == MEDICAL_OK
+
+
+@pytest.mark.parametrize(
+    "raw,truncated,fragment",
+    [
+        ('{"summary": "头痛', True, "截断"),
+        ("not json", False, "不是合法的 JSON"),
+        (dumps({**MEDICAL_OK, "urgent": "no"}), False, "urgent"),
+        (dumps({k: v for k, v in MEDICAL_OK.items() if k != "analysis"}), False, "analysis"),
+    ],
+)
+def test_checker_reports_schema_problems(checker, raw, truncated, fragment):
+    result = checker.check(raw, truncated=truncated)
+    assert not result.ok
+    assert fragment in result.problems()
+
+
+def test_checker_finds_names_in_any_field_and_redacts(checker):
+    answer = {**MEDICAL_OK, "suggestions": ["可考虑阿莫西林，遵医嘱。"]}
+    result = checker.check(dumps(answer))
+    assert not result.ok and "阿莫西林" in result.problems()
+    fixed, matches = checker.redact(result.data)
+    assert fixed["suggestions"] == ["可考虑青霉素类抗生素，遵医嘱。"]
+    assert [m.found for m in matches] == ["阿莫西林"]
