@@ -31,6 +31,14 @@ _INVISIBLE = {
     "\ufeff",
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[a-z0-9\-]+")
+
+
+def _is_latin_letter(text: str, i: int) -> bool:
+    if not 0 <= i < len(text):
+        return False
+    folded = unicodedata.normalize("NFKC", text[i]).casefold()
+    return bool(folded) and "a" <= folded[0] <= "z"
 
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
@@ -116,6 +124,8 @@ class DrugList:
         for m in self._pattern.finditer(norm):
             drug = self._by_key[m.group()]
             start, end = index[m.start()], index[m.end() - 1] + 1
+            if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
+                continue  # inside a longer word: "specialist" is not "Cialis"
             found = text[start:end]
             # answer in Chinese → Chinese class name, English answer → English class name
             replacement = drug.class_zh if _CJK.search(text) else drug.class_en

@@ -38,6 +38,9 @@ def test_normalize(text, expected):
         ("take ａｍｏｘｉｃｉｌｌｉｎ", ["ａｍｏｘｉｃｉｌｌｉｎ"]),
         ("valium and diazepam", ["valium", "diazepam"]),
         ("多喝水，注意休息", []),
+        ("ask a specialist about Amoxilx or xamoxil", []),
+        ("(Amoxil)", ["Amoxil"]),
+        ("Ａｍｏｘｉｌ。", ["Ａｍｏｘｉｌ"]),
         ("抗生素需遵医嘱", []),
     ],
 )
@@ -58,6 +61,7 @@ def test_repo_drug_list_loads_and_catches_common_names():
     for name in ("阿莫西林", "amoxicillin", "地西泮", "华法林", "二甲双胍", "Lipitor"):
         assert drugs.find(f"建议服用{name}。"), name
     assert drugs.find("多喝水，注意休息，必要时就医。") == []
+    assert drugs.find("If symptoms continue, see a specialist; take one oral rehydration sachet.") == []
 
 
 @pytest.fixture
