@@ -23,7 +23,7 @@ install_reqs() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   log "installing $stamp_name requirements"
   "$PY" -m pip install --disable-pip-version-check -q "${PIP_ARGS[@]}"
-  "${PIP_CHECK[@]}"
+  "${PIP_CHECK[@]}" >/dev/null
   echo "$want" > "$stamp"
 }
 
