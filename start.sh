@@ -48,9 +48,9 @@ ensure_dev() {
 }
 
 cmd=${1:-serve}
+[ $# -gt 0 ] && shift  # plain ./start.sh has no arguments to shift
 case "$cmd" in
   test)
-    shift
     ensure_venv; ensure_dev
     "$PY" -m ruff check qa app.py tests
     # build the converted embedded model once before the timed suite (about a minute on the first run)
@@ -58,13 +58,12 @@ case "$cmd" in
     exec "$PY" -m pytest "$@"
     ;;
   ask|bench|prepare|serve)
-    shift
     ensure_venv
     exec "$PY" -m qa "$cmd" "$@"
     ;;
   -*)
     ensure_venv
-    exec "$PY" -m qa serve "$@"
+    exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
     log "unknown command: $cmd (use: serve, test, ask, bench, prepare)"; exit 2

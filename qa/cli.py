@@ -28,6 +28,7 @@ _SETTING_FLAGS = {
     "cache_dir": dict(help="cache folder for the converted embedded model"),
     "prompts_dir": dict(help="folder with prompts, schemas and the drug list"),
     "max_context_tokens": dict(type=int, help="cap on prompt + answer tokens"),
+    "repetition_penalty": dict(type=float, help="repetition penalty (1.0 = off)"),
     "threads": dict(type=int, help="CPU threads for torch"),
     "seed": dict(type=int, help="sampling seed"),
     "log_level": dict(choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level"),

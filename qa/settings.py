@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     repair_attempts: int = Field(
         1, ge=0, le=3, description="Regenerations with the violation fed back before redacting."
     )
+    repetition_penalty: float = Field(
+        1.05,
+        ge=1.0,
+        le=2.0,
+        description="Penalty on repeating earlier tokens (Qwen2.5 recommends 1.05); 1.0 turns it off.",
+    )
     threads: int | None = Field(None, ge=1, le=512, description="CPU threads for torch; default: torch's choice.")
     seed: int | None = Field(None, ge=0, description="Random seed for sampling; unset means nondeterministic.")
     host: str = Field("0.0.0.0", min_length=1, description="Address the web server binds to.")

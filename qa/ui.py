@@ -105,4 +105,9 @@ def build_demo(service: QAService, title: str = "医金问答 MedFin QA") -> gr.
 
 def launch_kwargs() -> dict[str, Any]:
     """Arguments for launch()/mount that Gradio 6 takes outside Blocks()."""
-    return {"css": CSS}
+    # system fonts only: the default theme would fetch web fonts, which an offline intranet cannot reach
+    theme = gr.themes.Default(
+        font=["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+    return {"css": CSS, "theme": theme}

@@ -145,3 +145,10 @@ def test_stop_event_cancels(make_service):
     final = [e for e in events if e.kind == "final"][0].answer
     assert not final.ok and final.report.fired[-1].rule == "cancelled"
     assert final.report.attempts == 1
+
+
+def test_warm_up_loads_and_runs_one_tiny_generation(make_service):
+    service, backend = make_service()
+    service.warm_up()
+    assert backend.loaded
+    assert len(backend.requests) == 1 and backend.requests[0].params.max_new_tokens == 4

@@ -238,6 +238,8 @@ class TransformersBackend:
             "pad_token_id": self.tokenizer.pad_token_id,
             "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop_event)]),
             "top_k": None,
+            # not a filter, so it can run before the grammar mask without ever leaving no allowed token
+            "repetition_penalty": self.settings.repetition_penalty,
         }
         if params.greedy:
             kwargs.update(do_sample=False, temperature=None, top_p=None)
