@@ -34,6 +34,7 @@ def ask(
 ) -> Iterator[tuple[str, str, str]]:
     """UI handler: stream (answer HTML, raw JSON, report HTML); bad input becomes a gr.Error."""
     stop_event = threading.Event()
+    events = None
     try:
         params = service.params(domain, temperature, top_p, max_new_tokens)
         events = service.stream(domain, question, params, stop_event=stop_event)
@@ -55,7 +56,10 @@ def ask(
     except QAError as exc:
         raise gr.Error(str(exc)) from exc
     finally:
-        stop_event.set()  # a closed generator (Stop button, disconnect) frees the model
+        # a closed handler (Stop button, disconnect) stops the generation and waits until the model is free
+        stop_event.set()
+        if events is not None:
+            events.close()
 
 
 def _domain_tab(service: QAService, name: str) -> None:
