@@ -31,7 +31,8 @@ _INVISIBLE = {
     "\ufeff",
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN = re.compile(r"[a-z0-9\-]+")
+_LATIN = re.compile(r"[a-z0-9]+")
+_TRAILING_WORD = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]+$")
 
 
 def _is_latin_letter(text: str, i: int) -> bool:
@@ -42,11 +43,12 @@ def _is_latin_letter(text: str, i: int) -> bool:
 
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
-    """NFKC + casefold, with invisible characters and whitespace dropped; also each output char's source index."""
+    """NFKC + casefold, dropping invisible characters, whitespace, punctuation and symbols; with source indexes."""
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
-        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) == "Cf":
+        # punctuation and symbols go too: "阿-莫-西-林" and "a.m.o.x.i.l" must read as the names they spell
+        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
             continue
         for folded in unicodedata.normalize("NFKC", ch).casefold():
             if folded.isspace():
@@ -94,6 +96,9 @@ class DrugList:
                     self._by_key[key] = drug
         # longest first, so "insulin glargine" wins over a shorter overlapping name
         keys = sorted(self._by_key, key=len, reverse=True)
+        # proper prefixes of names: a streamed tail equal to one of these may still become a name
+        self.prefixes = {k[:i] for k in keys for i in range(1, len(k))}
+        self.longest_key = len(keys[0]) if keys else 0
         self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
 
     @classmethod
@@ -242,3 +247,53 @@ class AnswerChecker:
             return fixed
 
         return map_strings(data, fix), found
+
+
+class StreamRedactor:
+    """Redacts listed names from a growing text, holding back only a tail that could still become a name.
+
+    `feed(chunk)` returns the text that is now safe to show; `finish()` returns the rest. Nothing returned ever
+    contains a listed name, even when a name arrives split over several chunks or disguised by spacing.
+    """
+
+    def __init__(self, drugs: DrugList) -> None:
+        self.drugs = drugs
+        self.raw = ""
+        self._emitted = 0  # characters of the redacted safe prefix already returned
+
+    def _safe_end(self) -> int:
+        """Index in raw before which no name can still start."""
+        norm, index = normalize_with_map(self.raw)
+        end = len(self.raw)
+        for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
+            if norm[-length:] in self.drugs.prefixes:
+                end = index[len(norm) - length]
+                break
+        # a trailing Latin word may still grow ("Amoxil" → "Amoxilx" is no longer a name), so it waits too
+        word = _TRAILING_WORD.search(self.raw[:end])
+        end = word.start() if word else end
+        # never cut through a name already complete: its redaction must come out whole
+        for match in self.drugs.find(self.raw):
+            if match.start < end < match.end:
+                end = match.start
+        return end
+
+    def _emit(self, end: int) -> str:
+        redacted, _ = self.drugs.redact(self.raw[:end])
+        out = redacted[self._emitted :]
+        self._emitted = max(self._emitted, len(redacted))
+        return out
+
+    def feed(self, chunk: str) -> str:
+        """Add a chunk; return newly safe text."""
+        self.raw += chunk
+        return self._emit(self._safe_end())
+
+    def finish(self) -> str:
+        """The held-back tail, redacted."""
+        return self._emit(len(self.raw))
+
+    @property
+    def shown(self) -> str:
+        """Everything returned so far."""
+        return self.drugs.redact(self.raw)[0][: self._emitted]

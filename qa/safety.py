@@ -1,0 +1,269 @@
+"""Rule layer on the user's words: emergency red flags, self-harm, dosage requests, guaranteed-return requests,
+prompt injection. Rules run beside the model, never instead of it: a red flag forces `urgent` even when the model
+missed it. Negated ("没有胸痛") and past ("三年前胸痛过，现在好了") mentions do not fire.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .validation import DrugList
+
+# ---- clause handling -----------------------------------------------------------------------------------------
+_CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|，?而是")
+_NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|别)")
+_NEGATION_EN = re.compile(
+    r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
+)
+_HISTORY = re.compile(
+    r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次"
+    r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b|\byears ago\b|\bas a (child|kid|teen)\b"
+    r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|\bonce\b",
+    re.I,
+)
+_PAST_SUFFIX = re.compile(r"^\s*过")  # 胸痛过 / 中风过: experience aspect, i.e. it happened before
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE_SPLIT.split(text) if c and c.strip()]
+
+
+def _negated(clause: str, start: int) -> bool:
+    before = clause[max(0, start - 12) : start]
+    # a negation governs the few words right before the symptom, not the whole clause
+    return bool(_NEGATION_ZH.search(before) or _NEGATION_EN.search(clause[max(0, start - 24) : start]))
+
+
+def _historical(clause: str, end: int) -> bool:
+    return bool(_HISTORY.search(clause) or _PAST_SUFFIX.match(clause[end : end + 2]))
+
+
+# ---- red flags ------------------------------------------------------------------------------------------------
+_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _number(text: str) -> float:
+    if text.isdigit():
+        return float(text)
+    if text in _CN_NUM:
+        return float(_CN_NUM[text])
+    if text.startswith("十"):
+        return 10 + _CN_NUM.get(text[1:], 0)
+    return float(_CN_NUM.get(text[0], 0) * 10 + _CN_NUM.get(text[-1], 0)) if "十" in text else 99.0
+
+
+_INFANT_AGE = re.compile(
+    r"(?:(?:宝宝|婴儿|孩子|新生儿|女儿|儿子|小孩)\S{0,2}?(?:才|刚|刚满|出生)?)(?P<n2>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit2>月|周|星期|天)"
+    r"|(?P<n>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit>月|周|星期|天)\s*(?:大|的(?:宝宝|婴儿|孩子|新生儿))"
+    r"|(?P<en>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ](?P<eunit>day|week|month)s?[- ]old",
+    re.I,
+)
+_EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+           "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
+_FEVER = re.compile(
+    r"发烧|发热|高烧|高热|发烫|体温\s*\d|3[89](\.\d)?\s*(度|℃|°)|fever|temperature of|3[89](\.\d)?\s*°?\s*c\b", re.I
+)
+
+# (category, primary pattern, companion pattern or None): with a companion both must appear, un-negated
+_RED_FLAGS: list[tuple[str, str, str | None]] = [
+    (
+        "chest_pain",
+        r"压榨(样|性)?.{0,3}(胸|痛|疼)|胸.{0,2}(压着|压榨|像压了石头)|crushing chest|chest.{0,12}crushing",
+        None,
+    ),
+    (
+        "chest_pain",
+        r"(胸|心口|心前区).{0,3}(痛|疼|闷|压|紧)|chest (pain|pressure|tightness|hurts)|pain in (my|his|her) chest",
+        r"(左|右)?(胳膊|手臂|臂|肩|下巴|下颌|后背|背)|冷汗|大汗|出汗|满头大汗|气短|喘不|呼吸困难|arm|jaw|shoulder|back|sweat|short of breath|breathless|nause",
+    ),
+    (
+        "stroke",
+        r"(口角|嘴角|嘴|脸).{0,3}(歪|斜|下垂)|面瘫|半边(身子|身体|脸|手脚).{0,6}(没力|无力|麻|动不了|不能动|不听使唤)"
+        r"|(一侧|一边|右侧|左侧|右边|左边)(的)?(肢体|手脚|身体|胳膊|腿).{0,6}(无力|没力|麻|动不了)|说话.{0,3}(含糊|不清|大舌头|不利索)|口齿不清|言语不清"
+        r"|face.{0,10}droop|drooping|slurred|one side.{0,25}(weak|numb)|can't (lift|move) (his|her|my) (right|left) (arm|leg)"
+        r"|sudden(ly)? (numbness|weakness)|stroke (symptoms|signs)|(can'?t|cannot|unable to|trouble) (speak|talk)(ing)?",
+        None,
+    ),
+    (
+        "breathing",
+        r"喘不(上|过|动)气|呼吸(困难|急促|不上来|不过来|越来越困难)|透不过气|上不来气|憋得慌|嘴唇.{0,3}(发紫|青紫|发青)|话都说不(完整|出来|全)"
+        r"|can'?t breathe|cannot breathe|trouble breathing|difficulty breathing|hard to breathe|struggling to breathe"
+        r"|short(ness)? of breath|gasping|lips (are )?(turning )?(blue|purple)",
+        None,
+    ),
+    (
+        "bleeding",
+        r"血.{0,8}止不住|止不住.{0,3}血|血流不止|大量出血|大出血|喷血|血.{0,3}(喷|往外冒)|出血.{0,4}(很多|好多|不止)|流了(好多|很多|一大滩)血"
+        r"|bleeding (won't|will not|doesn't|does not|that won't|that will not) stop|won't stop bleeding|heavy bleeding|bleeding heavily"
+        r"|severe bleeding|bleeding badly|spurting|soaking (a|through)",
+        None,
+    ),
+    (
+        "anaphylaxis",
+        r"(喉咙|嗓子|喉头).{0,3}(发紧|肿|堵|紧|锁)|(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
+        r"|throat.{0,12}(swell|clos|tight)|swelling shut|tongue.{0,8}swell|anaphyla|epipen",
+        None,
+    ),
+    (
+        "unconscious",
+        r"晕倒|昏倒|昏迷|叫不醒|不省人事|失去意识|意识不清|昏过去|晕过去|没反应了|没有反应了|昏昏沉沉|人事不知"
+        r"|fainted|passed out|pass out|unconscious|not waking|won'?t wake|unresponsive|collapsed|blacked out",
+        None,
+    ),
+    (
+        "poisoning",
+        r"误(喝|服|吃|食|吞)|喝了.{0,8}(农药|消毒液|84|洗洁精|漂白|百草枯|敌敌畏|除草剂|杀虫剂|防冻液)|(吃|吞|服)了.{0,6}(一整瓶|一瓶|半瓶|整瓶|好多片|一大把|一把|几十片)"
+        r"|服药过量|药物过量|吃多了药|农药中毒|一氧化碳|煤气中毒|overdos|swallowed.{0,40}(pills|tablets|bleach|battery|batteries|poison|medicine|medication)"
+        r"|took (a whole|an entire|the whole|all (of )?(my|the|his|her))|too many (pills|tablets)|poison(ed|ing)|drank.{0,12}(bleach|antifreeze|pesticide)"
+        r"|carbon monoxide",
+        None,
+    ),
+    (
+        "self_harm",
+        r"不想活|想死|去死|自杀|轻生|结束(这一切|生命|自己)|割腕|划.{0,2}手腕|伤害自己|自残|活着没(意思|意义)|跳楼|不如死了"
+        r"|kill myself|suicid|end my life|want to die|wanna die|self[- ]?harm|cut(ting)? myself|hurt(ing)? myself|no reason to live|better off dead",
+        None,
+    ),
+    ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
+    ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
+    (
+        "thunderclap_headache",
+        r"(头痛|头疼).{0,10}(炸|裂|最严重|从没这么|从来没有这么|前所未有|剧烈)|突然.{0,4}剧烈.{0,2}头(痛|疼)|爆炸样头痛"
+        r"|worst headache|thunderclap|sudden(ly)?,? severe headache",
+        None,
+    ),
+    (
+        "gi_bleeding",
+        r"吐血|呕血|吐了.{0,4}血|咳.{0,2}血|vomit(ing|ed)? blood|throwing up blood|coughing up blood",
+        None,
+    ),
+    (
+        "gi_bleeding",
+        r"黑便|柏油样|大便.{0,6}黑|便血|black.{0,10}stool|tarry|blood in.{0,6}stool",
+        r"头晕|眼前发黑|心慌|晕|乏力|dizz|faint|lightheaded|pass out",
+    ),
+    (
+        "acute_abdomen",
+        r"(肚子|腹部|腹|摸上去).{0,12}(硬得像|像木板|板一样|硬邦邦)|板状腹|(belly|abdomen|stomach|it).{0,40}(hard as a board|rigid|board-like)",
+        None,
+    ),
+    (
+        "head_injury",
+        r"(摔|撞|磕|砸|打).{0,6}头|头部(受伤|外伤)|脑震荡|hit (his|her|my|their) head|head injury|concussion|fell on (his|her|my) head",
+        r"糊涂|不认人|意识|迷糊|记不清|呕吐|吐了|嗜睡|说胡话|confus|vomit|not making sense|asking the same|drowsy|can't remember",
+    ),
+    ("pregnancy_bleeding", r"(怀孕|孕|妊娠).{0,20}(出血|流血|见红.{0,4}(很多|大量))|pregnan.{0,50}bleed", None),
+    (
+        "meningitis_signs",
+        r"(脖子|颈部?).{0,3}(发硬|僵硬|硬了|发僵)|stiff neck|neck.{0,8}stiff",
+        r"发烧|发热|高烧|高热|fever",
+    ),
+    ("burn_or_shock", r"大面积(烧|烫)伤|触电|电击|溺水|drown|electrocut|severe burn", None),
+]
+_COMPILED = [(cat, re.compile(p, re.I), re.compile(c, re.I) if c else None) for cat, p, c in _RED_FLAGS]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """One emergency sign found in the user's words."""
+
+    category: str
+    evidence: str
+
+
+def _current_match(pattern: re.Pattern[str], text: str) -> str | None:
+    for clause in _clauses(text):
+        for m in pattern.finditer(clause):
+            if not _negated(clause, m.start()) and not _historical(clause, m.end()):
+                return m.group()
+    return None
+
+
+def _infant_fever(text: str) -> str | None:
+    if not _current_match(_FEVER, text):
+        return None
+    for m in _INFANT_AGE.finditer(text):
+        if m.group("n2"):
+            n, unit = _number(m.group("n2")), m.group("unit2")
+        elif m.group("n"):
+            n, unit = _number(m.group("n")), m.group("unit")
+        else:
+            raw = m.group("en").lower()
+            n, unit = float(_EN_NUM.get(raw, raw) if not raw.isdigit() else raw), m.group("eunit").lower()
+        days = n * {"月": 30, "month": 30, "周": 7, "星期": 7, "week": 7, "天": 1, "day": 1}[unit]
+        if days <= 92:  # under three months, any fever needs a doctor now
+            return m.group()
+    return None
+
+
+def red_flags(text: str) -> list[RedFlag]:
+    """Emergency signs currently described in text (negated and past mentions excluded)."""
+    found: dict[str, RedFlag] = {}
+    for category, primary, companion in _COMPILED:
+        if category in found:
+            continue
+        evidence = _current_match(primary, text)
+        if evidence and companion is not None:
+            extra = _current_match(companion, text)
+            evidence = f"{evidence} + {extra}" if extra else None
+        if evidence:
+            found[category] = RedFlag(category, evidence)
+    infant = _infant_fever(text)
+    if infant and "infant_fever" not in found:
+        found["infant_fever"] = RedFlag("infant_fever", infant)
+    return list(found.values())
+
+
+# ---- other request types --------------------------------------------------------------------------------------
+_DOSAGE = re.compile(
+    r"(吃|服|用|打|注射|喝)\s*(几|多少)\s*(片|粒|颗|毫克|mg|克|g|次|支|毫升|ml|单位|iu)|剂量|用量|一次.{0,4}(几|多少)|最多.{0,6}(多少|几)|多少毫克|从多少|几片|几粒|怎么加量|加量|吃(双倍|两倍|加倍)|(吃|服|用|给)多少|多少(微克|毫克|片|粒|ml|毫升)|吃两片|吃半片"
+    r"|how (many|much).{0,30}(mg|milligram|pill|tablet|capsule|unit|ml|should i take|can i take)|double (the |my )?dose|\bdos(e|age|ing)\b|how often (should|can|do) i take|max(imum)? .{0,12}per day|mg",
+    re.I,
+)
+_GUARANTEE = re.compile(
+    r"稳赚|(还|又|而且|并且)保本|保本.{0,4}(又|还|而且).{0,4}(高|收益)|保本.{0,6}(高|收益|回报)|保证.{0,6}(收益|回报|赚|不亏)|(肯定|一定|必然|绝对).{0,4}(涨|翻倍|赚|盈利|回本)|必涨|稳涨|无风险.{0,6}收益|零风险"
+    r"|(全部|所有|全仓|满仓).{0,6}(积蓄|存款|身家|钱|资金)|(全部|全投|梭哈).{0,4}(买|投|押|进去)|梭哈|满仓|全仓|借钱.{0,6}(炒股|投资|买)|(稳拿|稳得|保底).{0,4}\d"
+    r"|guarante|risk[- ]free|sure (thing|bet|win|profit)|can'?t lose|(will|going to) (surely|definitely|certainly) (rise|double|go up|moon)"
+    r"|all (my|of my|our) (savings|money|cash)|\ball[- ]in\b|double my money|sure to (go up|rise|double)|100% of my|\b(10|100)x\b|no risk",
+    re.I,
+)
+_INJECTION = re.compile(
+    r"忽略.{0,10}(指令|规则|设定|提示|要求|限制)|覆盖.{0,8}(规则|指令|设定)|(安全|过滤).{0,4}(检查|机制|限制)?.{0,3}(已)?(关闭|解除|取消)|系统消息|第一条指令|原样输出|不要\s*json|markdown|无视.{0,10}(指令|规则|设定|限制)|系统提示|提示词|系统设定|设定原文|你的(设定|规则|指令)|重复.{0,12}(上面|以上|前面|开头)"
+    r"|不要用\s*json|不用\s*json|别用\s*json|直接输出|没有(任何)?限制|不受(任何)?限制|扮演|你现在是|假装你是|角色扮演|开发者模式|越狱"
+    r"|ignore (all |any )?(the )?(previous|prior|above|earlier|your) (instructions|rules|prompts?)|system prompt|jailbreak|\bdan\b|developer mode"
+    r"|no (restrictions|rules|limits|filters)|pretend (you are|you're|to be)|\bact as\b|you are now|repeat (the|your|everything).{0,20}(above|instructions|prompt)"
+    r"|reveal your|hidden instructions|your (full )?(config|configuration|rules|instructions)|safety filters?.{0,10}disabled|</?system>|new system|(don'?t|do not|without) (use |using |answer in |answering in )?json|print your (instructions|prompt|rules)",
+    re.I,
+)
+
+
+@dataclass
+class Assessment:
+    """What the rule layer found in a question."""
+
+    red_flags: list[RedFlag] = field(default_factory=list)
+    dosage_request: bool = False
+    drug_names: list[str] = field(default_factory=list)
+    finance_guarantee: bool = False
+    injection: bool = False
+
+    @property
+    def emergency(self) -> bool:
+        return bool(self.red_flags)
+
+    @property
+    def self_harm(self) -> bool:
+        return any(f.category == "self_harm" for f in self.red_flags)
+
+
+def assess(domain: str, question: str, drugs: DrugList) -> Assessment:
+    """Run every input rule on a question."""
+    names = [m.found for m in drugs.find(question)]
+    return Assessment(
+        red_flags=red_flags(question) if domain == "medical" else [],
+        dosage_request=bool(_DOSAGE.search(question)),
+        drug_names=names,
+        finance_guarantee=domain == "finance" and bool(_GUARANTEE.search(question)),
+        injection=bool(_INJECTION.search(question)),
+    )
