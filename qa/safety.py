@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .validation import DrugList
+from .validation import DrugList, string_fields
 
 # ---- clause handling -----------------------------------------------------------------------------------------
 _CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|，?而是")
@@ -180,6 +180,15 @@ def _current_match(pattern: re.Pattern[str], text: str) -> str | None:
     return None
 
 
+def discounted_mentions(text: str) -> list[str]:
+    """Red-flag categories that appear in text only negated or in the past ("没有胸痛", "三年前胸痛过")."""
+    return [
+        category
+        for category, primary, _companion in _COMPILED
+        if any(primary.search(clause) for clause in _clauses(text)) and _current_match(primary, text) is None
+    ]
+
+
 def _infant_fever(text: str) -> str | None:
     if not _current_match(_FEVER, text):
         return None
@@ -267,3 +276,194 @@ def assess(domain: str, question: str, drugs: DrugList) -> Assessment:
         finance_guarantee=domain == "finance" and bool(_GUARANTEE.search(question)),
         injection=bool(_INJECTION.search(question)),
     )
+
+
+# ---- rules on the answer --------------------------------------------------------------------------------------
+_CJK = re.compile(r"[\u3400-\u9fff]")
+EMERGENCY_ZH = "请立即拨打 120 急救电话，或尽快前往最近医院的急诊，不要等待症状自行缓解。"
+EMERGENCY_EN = (
+    "Call emergency services now (120 in mainland China) or go to the nearest emergency department; do not wait."
+)
+CRISIS_ZH = "如果你有伤害自己的想法，请立即拨打心理援助热线 12356 或急救电话 120，并告诉身边信任的人。"
+CRISIS_EN = "If you are thinking of harming yourself, call a crisis line now (12356 in mainland China) or 120, and tell someone you trust."
+_DOSE = re.compile(
+    r"\d+(\.\d+)?\s*(mg|毫克|μg|mcg|微克|g\b|克|ml|毫升|iu|单位|片|粒|颗|支|滴)"
+    r"|[一二两三四五六七八九十半]+\s*(片|粒|颗|支|毫克|克)"
+    r"|(每日|每天|一天|一日|每晚|每次)\s*[\d一二两三四]+\s*次|[\d一二两三四]+\s*次\s*/\s*(日|天)|\b(once|twice|three times) (a|per) day\b",
+    re.I,
+)
+DOSE_ZH, DOSE_EN = "（剂量须由医生决定）", "(dose set by your doctor)"
+_PROMISE = re.compile(
+    r"稳赚不赔|稳赚|保本保息|保证(收益|回报|赚钱|不亏)|(一定|肯定|必然)(会)?(上涨|涨|赚钱|盈利|翻倍)|必涨|零风险|无风险(高)?收益"
+    r"|guaranteed (returns?|profits?|gains?)|risk[- ]free (returns?|profits?)|can'?t lose|will (definitely|surely) (rise|go up|double)",
+    re.I,
+)
+_INSTRUCTION = re.compile(
+    r"(建议|应该|可以|请)(您|你)?(立即|马上|现在)?(全部|全仓|满仓)?(买入|卖出|清仓|满仓|全仓|梭哈|抄底|加仓|all.?in)"
+    r"|\b(you should|we recommend you|i recommend you) (buy|sell|go all[- ]in)|\bgo all[- ]in\b",
+    re.I,
+)
+RISK_ZH = "投资有风险，任何产品都不能保证收益，本金可能亏损。"
+RISK_EN = "Investing carries risk: no product can guarantee returns and you may lose money."
+_REFUSAL = re.compile(
+    r"无法回答|不能回答|无法提供|不便回答|抱歉.{0,6}(无法|不能)|(I can'?t|I cannot|I'm unable to|I am unable to) (help|answer|provide)",
+    re.I,
+)
+
+
+def is_refusal(data: dict) -> bool:
+    """True when the answer declines to help rather than answering."""
+    return bool(_REFUSAL.search(str(data.get("summary", ""))))
+
+
+@dataclass
+class OutputRules:
+    """Applies the answer-side rules for one domain: forced urgency, dose and promise removal, leak guard."""
+
+    system_prompt: str
+    max_items: int = 4
+    max_length: int = 120
+    shingle: int = 16
+    _shingles: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        text = re.sub(r"\s+", "", self.system_prompt)
+        self._shingles = {text[i : i + self.shingle] for i in range(max(0, len(text) - self.shingle + 1))}
+
+    def leaks(self, text: str) -> bool:
+        """True when text repeats a run of the system prompt (16 characters or more)."""
+        flat = re.sub(r"\s+", "", text)
+        return any(flat[i : i + self.shingle] in self._shingles for i in range(max(0, len(flat) - self.shingle + 1)))
+
+    def apply(
+        self, domain: str, question: str, assessment: Assessment, data: dict, mentions_drug: bool
+    ) -> tuple[dict, list[tuple[str, str]], list[str]]:
+        """Return the fixed answer, the rules that fired (rule, message) and the repairs made."""
+        zh = bool(_CJK.search(question))
+        hits: list[tuple[str, str]] = []
+        repairs: list[str] = []
+        data = {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
+
+        def each_string(fn) -> None:
+            for key, value in data.items():
+                if isinstance(value, str):
+                    data[key] = fn(value)
+                elif isinstance(value, list):
+                    data[key] = [fn(v) if isinstance(v, str) else v for v in value]
+
+        # the system prompt stays private whatever the question asked for
+        leaked = False
+
+        def guard(text: str) -> str:
+            nonlocal leaked
+            if self.leaks(text):
+                leaked = True
+                return "（此处内容涉及内部设定，已省略）" if zh else "(omitted: internal instructions)"
+            return text
+
+        each_string(guard)
+        if leaked:
+            hits.append(("prompt_leak", "the answer repeated the system prompt"))
+            repairs.append("removed text copied from the system prompt")
+        if assessment.injection:
+            hits.append(
+                ("injection", "the question tries to override or reveal the instructions; validators still applied")
+            )
+
+        if domain == "medical":
+            if assessment.dosage_request or mentions_drug:
+                count = 0
+
+                def strip(text: str) -> str:
+                    nonlocal count
+                    text, n = _DOSE.subn(DOSE_ZH if zh else DOSE_EN, text)
+                    count += n
+                    return text
+
+                each_string(strip)
+                if count:
+                    hits.append(("dosage", f"{count} dose amount(s) in an answer about prescription drugs"))
+                    repairs.append(f"replaced {count} dose amount(s) with a referral to the doctor")
+            if assessment.red_flags:
+                cats = ", ".join(f"{f.category} ({f.evidence})" for f in assessment.red_flags)
+                hits.append(("red_flag", f"emergency signs in the question: {cats}"))
+                if data.get("urgent") is not True:
+                    data["urgent"] = True
+                    repairs.append("set urgent to true (emergency signs in the question)")
+                first = [EMERGENCY_ZH if zh else EMERGENCY_EN]
+                if assessment.self_harm:
+                    first.append(CRISIS_ZH if zh else CRISIS_EN)
+                rest = [s for s in data.get("suggestions", []) if s not in first]
+                data["suggestions"] = (first + rest)[: self.max_items]
+                repairs.append(
+                    "put the emergency instruction first" + (" with a crisis hotline" if assessment.self_harm else "")
+                )
+            elif data.get("urgent") is True and discounted_mentions(question):
+                # the only red-flag words were denied or in the past: that is not an emergency now
+                data["urgent"] = False
+                hits.append(
+                    ("urgent_without_red_flag", "model set urgent, but the red-flag words were negated or past")
+                )
+                repairs.append("set urgent to false (negated or past symptoms only)")
+
+        if domain == "finance":
+            promises = 0
+
+            def unpromise(text: str) -> str:
+                nonlocal promises
+                text, n = _PROMISE.subn("不保证收益" if zh else "returns are not guaranteed", text)
+                text, m = _INSTRUCTION.subn("（不构成买卖建议）" if zh else "(not a buy/sell instruction)", text)
+                promises += n + m
+                return text
+
+            each_string(unpromise)
+            if promises:
+                hits.append(("finance_promise", f"{promises} promise(s) of returns or buy/sell instruction(s)"))
+                repairs.append(f"rewrote {promises} promise(s)/instruction(s)")
+            notice = str(data.get("risk_notice", "")).strip()
+            if assessment.finance_guarantee and not re.search(r"风险|亏|risk|loss|lose", notice, re.I):
+                data["risk_notice"] = ((RISK_ZH if zh else RISK_EN) + notice)[: self.max_length]
+                hits.append(("finance_guarantee", "the question asked for guaranteed returns or an all-in pick"))
+                repairs.append("added an explicit risk statement to risk_notice")
+            elif assessment.finance_guarantee:
+                hits.append(("finance_guarantee", "the question asked for guaranteed returns or an all-in pick"))
+            problem = check_arithmetic(question, data)
+            if problem:
+                hits.append(("arithmetic", problem))
+        return data, hits, repairs
+
+
+# ---- arithmetic in finance answers ----------------------------------------------------------------------------
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_GROWTH_Q = re.compile(
+    rf"(?:从|由)\s*{_NUM}\s*([万亿千百]*元?|%)?.{{0,12}}?(?:增长|增加|上升|提高|下降|减少|降低|变为|变成|涨|跌)?(?:到|至)\s*{_NUM}"
+    rf"|from\s*\$?{_NUM}\s*(?:[a-z]+)?\s*to\s*\$?{_NUM}",
+    re.I,
+)
+_PE_Q = re.compile(
+    rf"(?:股价|价格|price)[^\d]{{0,8}}{_NUM}.{{0,20}}?(?:每股收益|eps|earnings per share)[^\d]{{0,8}}{_NUM}", re.I
+)
+_PCT = re.compile(rf"{_NUM}\s*%")
+
+
+def check_arithmetic(question: str, data: dict) -> str | None:
+    """A message when the answer states a growth rate or P/E that the question's own figures contradict."""
+    text = " ".join(string_fields(data))
+    growth = _GROWTH_Q.search(question)
+    if growth and re.search(
+        r"增长率|增幅|涨幅|降幅|增长了|下降了|变化率|growth|increase|decrease|decline|change", question + text, re.I
+    ):
+        groups = [g for g in growth.groups() if g is not None and re.fullmatch(r"-?\d+(\.\d+)?", g)]
+        if len(groups) >= 2 and float(groups[0]) != 0:
+            start, end = float(groups[0]), float(groups[1])
+            expected = (end - start) / abs(start) * 100
+            stated = [float(p) for p in _PCT.findall(text)]
+            if stated and not any(abs(abs(p) - abs(expected)) <= max(0.15, abs(expected) * 0.01) for p in stated):
+                return f"the figures in the question give {expected:.2f}%, the answer states {', '.join(f'{p:g}%' for p in stated)}"
+    pe = _PE_Q.search(question)
+    if pe and float(pe.group(2)) != 0:
+        expected = float(pe.group(1)) / float(pe.group(2))
+        stated = [float(n) for n in re.findall(r"(?:市盈率|P/?E)[^\d]{0,10}(\d+(?:\.\d+)?)", text, re.I)]
+        if stated and not any(abs(n - expected) <= max(0.05, expected * 0.01) for n in stated):
+            return f"the figures in the question give a P/E of {expected:.2f}, the answer states {', '.join(f'{n:g}' for n in stated)}"
+    return None

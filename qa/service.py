@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -11,10 +12,17 @@ from typing import Any, Literal
 from .backends.base import Backend
 from .errors import InputError
 from .prompts import Domain
+from .safety import OutputRules, assess
 from .types import ChatMessage, GenerationRequest, GenerationStats, SamplingParams
-from .validation import AnswerChecker, DrugList, RuleHit, ValidationReport
+from .validation import AnswerChecker, DrugList, RuleHit, StreamRedactor, ValidationReport
 
 log = logging.getLogger(__name__)
+
+_COMMON_CHECKS = ["json", "schema", "forbidden_drugs", "prompt_leak", "injection"]
+ALL_CHECKS = {
+    "medical": [*_COMMON_CHECKS, "red_flag", "dosage"],
+    "finance": [*_COMMON_CHECKS, "finance_promise", "finance_guarantee", "arithmetic"],
+}
 
 
 @dataclass
@@ -78,6 +86,14 @@ class QAService:
         self.max_new_tokens_limit = max_new_tokens_limit
         self.repair_attempts = repair_attempts
         self._checkers = {name: AnswerChecker(d.schema, drugs) for name, d in domains.items()}
+        self._rules = {name: OutputRules(d.system_prompt()) for name, d in domains.items()}
+        self._rule_counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+
+    def rule_counts(self) -> dict[str, int]:
+        """How often each validation rule fired since start, for metrics."""
+        with self._counts_lock:
+            return dict(self._rule_counts)
 
     def warm_up(self) -> None:
         """Load the model and compile every domain schema before the first request."""
@@ -156,7 +172,8 @@ class QAService:
         spec = self.domains[domain]
         checker = self._checkers[domain]
         stop_event = stop_event or threading.Event()
-        report = ValidationReport()
+        assessment = assess(domain, question, self.drugs)
+        report = ValidationReport(checks=ALL_CHECKS[domain])
         totals = GenerationStats()
         raw = ""
         result = None
@@ -165,10 +182,15 @@ class QAService:
             request = GenerationRequest(messages=messages, params=params, schema=spec.schema, stop_event=stop_event)
             stream = self.backend.stream(request)
             raw = ""
+            shown = ""
+            redactor = StreamRedactor(self.drugs)  # what is streamed out never spells a listed name
             try:
                 for chunk in stream:
                     raw += chunk
-                    yield StreamEvent("partial", attempt, text=raw)
+                    safe = redactor.feed(chunk)
+                    if safe:
+                        shown += safe
+                        yield StreamEvent("partial", attempt, text=shown)
             finally:
                 stream.close()
             _add_stats(totals, stream.stats)
@@ -193,6 +215,14 @@ class QAService:
             data, redacted = checker.redact(data)
             for m in redacted:
                 report.repairs.append(f"redacted {m.found!r} → {m.replacement!r}")
+        if data is not None:
+            data, hits, repairs = self._rules[domain].apply(
+                domain, question, assessment, data, mentions_drug=bool(result.drug_matches)
+            )
+            report.fired += [RuleHit(rule, message, report.attempts) for rule, message in hits]
+            report.repairs += repairs
+        with self._counts_lock:
+            self._rule_counts.update(hit.rule for hit in report.fired)
         final_ok = data is not None and not checker.check_data(data)
         report.passed = bool(final_ok) and not any(h.rule == "cancelled" for h in report.fired)
         usage = {
@@ -206,7 +236,7 @@ class QAService:
             domain=domain,
             question=question.strip(),
             data=data,
-            raw=raw,
+            raw=self.drugs.redact(raw)[0],
             report=report,
             model=self.backend.info.to_dict(),
             params=asdict(params),

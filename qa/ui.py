@@ -42,7 +42,7 @@ def ask(
         yield last_html, "", ""
         for event in events:
             if event.kind == "partial":
-                shown, _ = service.drugs.redact(event.text)  # never display a forbidden name, even mid-stream
+                shown = event.text  # already held back and redacted by the service
                 data = partial_json(shown)
                 if data is not None:
                     last_html = render_answer(data, pending=True)
