@@ -4,6 +4,7 @@
 #   ./start.sh test [pytest args]                          run the test suite
 #   ./start.sh ask --domain medical|finance "问题"          print one validated JSON answer
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
+#   ./start.sh eval safety                                 red-team set through the real model
 #   ./start.sh prepare                                     install and convert the embedded model only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -57,7 +58,7 @@ case "$cmd" in
     "$PY" -m qa prepare --log-level WARNING >/dev/null
     exec "$PY" -m pytest "$@"
     ;;
-  ask|bench|prepare|serve)
+  ask|bench|eval|prepare|serve)
     ensure_venv
     exec "$PY" -m qa "$cmd" "$@"
     ;;

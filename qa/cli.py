@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=256)
     bench.add_argument("--runs", type=int, default=2, help="timed runs of each path (best is reported)")
     _add_setting_flags(bench)
+    evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
+    evaluate.add_argument("suite", choices=["safety"], help="which evaluation")
+    evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
+    evaluate.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None)
+    evaluate.add_argument("--log", default=None, help="write one JSON line per prompt to this file")
+    _add_setting_flags(evaluate)
     prepare = sub.add_parser("prepare", help="assemble, verify and convert the embedded model")
     _add_setting_flags(prepare)
     return parser
@@ -134,5 +140,15 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         if args.runs < 1:
             raise InputError("--runs must be at least 1")
         print(run_bench(service, args.domain, args.question, args.max_new_tokens, args.runs))
+        return 0
+    if args.command == "eval":
+        from pathlib import Path
+
+        from .evaluate import load_set, run_safety_eval
+
+        rows = load_set()[: args.limit] if args.limit else load_set()
+        service.warm_up()
+        summary = run_safety_eval(service, rows, args.max_new_tokens, Path(args.log) if args.log else None)
+        print(summary.table())
         return 0
     raise AssertionError(args.command)

@@ -202,19 +202,23 @@ class QAService:
             for error in result.schema_errors:
                 report.fired.append(RuleHit("schema", error, attempt))
             if result.drug_matches:
-                names = "、".join(sorted({m.found for m in result.drug_matches}))
-                report.fired.append(RuleHit("forbidden_drugs", f"prescription drug names: {names}", attempt))
+                # the report is shown to the user, so it names the drug classes, never the drugs
+                classes = "、".join(sorted({m.replacement for m in result.drug_matches}))
+                count = len(result.drug_matches)
+                report.fired.append(
+                    RuleHit("forbidden_drugs", f"{count} prescription drug name(s): {classes}", attempt)
+                )
             if result.ok or attempt > self.repair_attempts:
                 break
             log.info("answer failed checks on attempt %d; regenerating with the problems fed back", attempt)
-            report.repairs.append(f"regenerated (attempt {attempt + 1}) after: {result.problems()}")
+            report.repairs.append(f"regenerated (attempt {attempt + 1}) after: {report.fired[-1].message}")
             messages = [*messages, {"role": "assistant", "content": raw}, spec.repair_message(result.problems())]
         assert result is not None
         data = result.data
         if data is not None and result.drug_matches:
             data, redacted = checker.redact(data)
             for m in redacted:
-                report.repairs.append(f"redacted {m.found!r} → {m.replacement!r}")
+                report.repairs.append(f"replaced a prescription drug name with its class {m.replacement!r}")
         if data is not None:
             data, hits, repairs = self._rules[domain].apply(
                 domain, question, assessment, data, mentions_drug=bool(result.drug_matches)

@@ -1,3 +1,4 @@
+import json
 import threading
 
 import pytest
@@ -101,7 +102,8 @@ def test_persistent_forbidden_name_is_redacted_and_flagged(make_service):
     assert answer.ok
     assert "Ｌｉｐｉｔｏｒ" not in dumps(answer.data) and "Lipitor" not in dumps(answer.data)
     assert [h.rule for h in answer.report.fired] == ["forbidden_drugs", "forbidden_drugs"]
-    assert any(r.startswith("redacted") for r in answer.report.repairs)
+    assert any(r.startswith("replaced a prescription drug name") for r in answer.report.repairs)
+    assert not service.drugs.find(json.dumps(answer.report.to_dict(), ensure_ascii=False))
 
 
 def test_repairs_can_be_disabled(make_service, settings):
