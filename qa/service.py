@@ -14,7 +14,7 @@ from .errors import InputError
 from .prompts import Domain
 from .safety import OutputRules, assess
 from .types import ChatMessage, GenerationRequest, GenerationStats, SamplingParams
-from .validation import AnswerChecker, DrugList, RuleHit, StreamRedactor, ValidationReport
+from .validation import AnswerChecker, DrugList, RuleHit, StreamRedactor, ValidationReport, fit_to_schema
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,9 @@ class QAService:
             )
             report.fired += [RuleHit(rule, message, report.attempts) for rule, message in hits]
             report.repairs += repairs
+            # a drug class or an inserted instruction can be longer than what it replaced
+            data, trimmed = fit_to_schema(data, spec.schema)
+            report.repairs += trimmed
         with self._counts_lock:
             self._rule_counts.update(hit.rule for hit in report.fired)
         final_ok = data is not None and not checker.check_data(data)

@@ -297,3 +297,28 @@ class StreamRedactor:
     def shown(self) -> str:
         """Everything returned so far."""
         return self.drugs.redact(self.raw)[0][: self._emitted]
+
+
+def fit_to_schema(data: dict[str, Any], schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Trim strings and lists that repairs made longer than the schema allows; returns what was trimmed."""
+    trimmed: list[str] = []
+
+    def cut(text: str, limit: int | None, where: str) -> str:
+        if limit is not None and len(text) > limit:
+            trimmed.append(f"shortened {where} to {limit} characters")
+            return text[: limit - 1] + "…"
+        return text
+
+    fitted = dict(data)
+    for key, prop in schema.get("properties", {}).items():
+        value = fitted.get(key)
+        if isinstance(value, str):
+            fitted[key] = cut(value, prop.get("maxLength"), key)
+        elif isinstance(value, list):
+            limit = prop.get("maxItems")
+            if limit is not None and len(value) > limit:
+                trimmed.append(f"kept the first {limit} items of {key}")
+                value = value[:limit]
+            item_limit = prop.get("items", {}).get("maxLength")
+            fitted[key] = [cut(v, item_limit, f"{key}[{i}]") if isinstance(v, str) else v for i, v in enumerate(value)]
+    return fitted, trimmed

@@ -48,7 +48,10 @@ def test_stop_frees_the_model_quickly(real_service):
     assert stream.stats.completion_tokens < 100 and len(rest) < 20
     # the lock was released: a new generation starts and finishes
     short = real_service.params("medical", temperature=0.0, max_new_tokens=64)
-    follow = backend.stream(GenerationRequest(messages=messages, params=short, schema=None))
+    follow_request = GenerationRequest(messages=messages, params=short, schema=None)
+    follow = backend.stream(follow_request)
     assert "".join(follow)
+    # finishing does not mark the caller's request as stopped: a repair attempt may reuse the same event
+    assert not follow_request.stop_event.is_set()
     assert stream.stats.finish_reason == "cancelled"
     assert follow.stats.finish_reason == "length" and follow.stats.completion_tokens == 64

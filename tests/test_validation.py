@@ -2,7 +2,7 @@ import pytest
 
 from qa.prompts import load_domain
 from qa.settings import REPO_ROOT
-from qa.validation import AnswerChecker, Drug, DrugList, normalize
+from qa.validation import AnswerChecker, Drug, DrugList, fit_to_schema, normalize
 
 from .conftest import MEDICAL_OK, dumps
 
@@ -96,3 +96,13 @@ def test_checker_finds_names_in_any_field_and_redacts(checker):
     fixed, matches = checker.redact(result.data)
     assert fixed["suggestions"] == ["可考虑青霉素类抗生素，遵医嘱。"]
     assert [m.found for m in matches] == ["阿莫西林"]
+
+
+def test_fit_to_schema_trims_what_repairs_lengthened():
+    schema = load_domain(REPO_ROOT / "prompts", "medical").schema
+    data = {**MEDICAL_OK, "summary": "长" * 200, "suggestions": ["建" * 130] + ["x"] * 5}
+    fitted, trimmed = fit_to_schema(data, schema)
+    assert len(fitted["summary"]) == 160 and fitted["summary"].endswith("…")
+    assert len(fitted["suggestions"]) == 4 and len(fitted["suggestions"][0]) == 120
+    assert AnswerChecker(schema, DRUGS).check_data(fitted) == []
+    assert len(trimmed) == 3

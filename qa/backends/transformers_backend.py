@@ -225,7 +225,9 @@ class TransformersBackend:
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
 
-    def _generate_kwargs(self, request: GenerationRequest, stats: GenerationStats) -> dict[str, Any]:
+    def _generate_kwargs(
+        self, request: GenerationRequest, stats: GenerationStats, done: threading.Event
+    ) -> dict[str, Any]:
         from transformers import LogitsProcessorList, StoppingCriteriaList, TemperatureLogitsWarper, TopPLogitsWarper
 
         params = request.params
@@ -236,7 +238,7 @@ class TransformersBackend:
             "max_new_tokens": params.max_new_tokens,
             "eos_token_id": self._eos_ids,
             "pad_token_id": self.tokenizer.pad_token_id,
-            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop_event)]),
+            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop_event, done)]),
             "top_k": None,
             # not a filter, so it can run before the grammar mask without ever leaving no allowed token
             "repetition_penalty": self.settings.repetition_penalty,
@@ -264,13 +266,15 @@ class TransformersBackend:
         inputs = self._encode(request.messages).to(self.model.device)
         stats.prompt_tokens = int(inputs["input_ids"].shape[1])
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = self._generate_kwargs(request, stats)
+        # the caller's event says "stop"; `done` is ours, so finishing never marks the caller's request stopped
+        done = threading.Event()
+        kwargs = self._generate_kwargs(request, stats, done)
         failure: list[BaseException] = []
         output: list[Any] = []
 
         def work() -> None:
             try:
-                if request.stop_event.is_set():  # the caller left while this request waited in the queue
+                if request.stop_event.is_set() or done.is_set():  # the caller left while this waited in the queue
                     streamer.end()
                     return
                 if self.settings.seed is not None:
@@ -294,7 +298,7 @@ class TransformersBackend:
             stopped_by_caller = request.stop_event.is_set()
             # runs on normal end, on an error, and when the consumer closes the stream (Stop): the stopping
             # criterion sees the event at the next token, and we wait until the model is free again
-            request.stop_event.set()
+            done.set()
             if not job.cancel():
                 job.result()
             stats.total_s = time.perf_counter() - started
@@ -342,13 +346,14 @@ class TransformersBackend:
 class _StopOnEvent:
     """Stopping criterion that ends generation once the request's stop event is set."""
 
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        stop = any(event.is_set() for event in self.events)
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
 
 class _GrammarMask:
