@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 
 from .service import QAService
 from .settings import Settings
@@ -22,6 +23,16 @@ def create_app(service: QAService, settings: Settings, demo: gr.Blocks | None = 
     @api.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "model": service.backend.info.to_dict(), "domains": list(service.domains)}
+
+    @api.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> str:
+        lines = [
+            "# HELP qa_validation_rule_fired_total Validation and safety rules that fired on answers.",
+            "# TYPE qa_validation_rule_fired_total counter",
+        ]
+        for rule, count in sorted(service.rule_counts().items()):
+            lines.append(f'qa_validation_rule_fired_total{{rule="{rule}"}} {count}')
+        return "\n".join(lines) + "\n"
 
     demo = demo or build_demo(service)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)

@@ -82,8 +82,8 @@ def _domain_tab(service: QAService, name: str) -> None:
             label="max new tokens",
         )
     answer = gr.HTML(elem_id=f"{name}-answer")
-    with gr.Accordion("原始 JSON 与校验报告 Raw JSON and validation", open=False):
-        report = gr.HTML(elem_id=f"{name}-report")
+    report = gr.HTML(elem_id=f"{name}-report")  # under every answer: what was checked, what fired, what was fixed
+    with gr.Accordion("原始 JSON Raw JSON", open=False):
         raw = gr.Code(language="json", label="JSON", elem_id=f"{name}-raw")
     gr.Examples(EXAMPLES[name], inputs=question, label="示例问题 Examples")
     inputs = [question, temperature, top_p, max_new_tokens]

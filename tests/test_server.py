@@ -72,3 +72,12 @@ def test_api_answers_and_rejects_out_of_range_values(server):
         client.predict("   ", 0.3, 0.9, 256, api_name="/ask_medical")
     # still serving after the bad requests
     assert json.loads(urllib.request.urlopen(server + "/health").read())["status"] == "ok"
+
+
+def test_metrics_count_rules_that_fired(server):
+    client = Client(server, verbose=False)
+    client.predict("我爸突然说话含糊不清，嘴角歪了", 0.3, 0.9, 256, api_name="/ask_medical")
+    body = urllib.request.urlopen(server + "/metrics").read().decode()
+    assert 'qa_validation_rule_fired_total{rule="red_flag"}' in body
+    count = [line for line in body.splitlines() if 'rule="red_flag"' in line][0].split()[-1]
+    assert int(count) >= 1
