@@ -1,6 +1,7 @@
-"""Rule layer on the user's words: emergency red flags, self-harm, dosage requests, guaranteed-return requests,
-prompt injection. Rules run beside the model, never instead of it: a red flag forces `urgent` even when the model
-missed it. Negated ("没有胸痛") and past ("三年前胸痛过，现在好了") mentions do not fire.
+"""Safety rules beside the model. On the user's words: emergency red flags, self-harm, dosage requests,
+guaranteed-return requests, prompt injection; negated ("没有胸痛") and past ("三年前胸痛过，现在好了") mentions do
+not fire. On the answer (`OutputRules`): a red flag forces `urgent` even when the model missed it, dose amounts
+and promises of returns are rewritten, wrong arithmetic is flagged, and system-prompt text is removed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from .validation import DrugList, string_fields
 
 # ---- clause handling -----------------------------------------------------------------------------------------
-_CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|，?而是")
+_CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|而是")
 _NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|别)")
 _NEGATION_EN = re.compile(
     r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
@@ -19,9 +20,10 @@ _NEGATION_EN = re.compile(
 _HISTORY = re.compile(
     r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次"
     r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b|\byears ago\b|\bas a (child|kid|teen)\b"
-    r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|\bonce\b",
+    r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
     re.I,
 )
+_CURRENT = re.compile(r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I)
 _PAST_SUFFIX = re.compile(r"^\s*过")  # 胸痛过 / 中风过: experience aspect, i.e. it happened before
 
 
@@ -36,6 +38,8 @@ def _negated(clause: str, start: int) -> bool:
 
 
 def _historical(clause: str, end: int) -> bool:
+    if _CURRENT.search(clause):  # "以前有心脏病现在胸口剧痛": the past cue belongs to something else
+        return False
     return bool(_HISTORY.search(clause) or _PAST_SUFFIX.match(clause[end : end + 2]))
 
 

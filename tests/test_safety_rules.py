@@ -82,6 +82,8 @@ def test_stream_redactor_never_shows_a_name(row):
         ("I swallowed a bottle of sleeping pills an hour ago", "poisoning"),
         ("活着太累了，我想结束自己的生命", "self_harm"),
         ("发烧两天了，今天脖子发硬，低头都困难", "meningitis_signs"),
+        ("I took all my sleeping pills at once", "poisoning"),
+        ("我爷爷以前有心脏病现在胸口剧痛还冒冷汗", "chest_pain"),
     ],
 )
 def test_red_flags_in_words_not_in_the_set(text, category):
