@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
     evaluate.add_argument("suite", choices=["safety"], help="which evaluation")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
+    evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")
     evaluate.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None)
     evaluate.add_argument("--log", default=None, help="write one JSON line per prompt to this file")
     _add_setting_flags(evaluate)
@@ -146,7 +147,9 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
         from .evaluate import load_set, run_safety_eval
 
-        rows = load_set()[: args.limit] if args.limit else load_set()
+        if args.stride < 1:
+            raise InputError("--stride must be at least 1")
+        rows = load_set()[:: args.stride][: args.limit]
         service.warm_up()
         summary = run_safety_eval(service, rows, args.max_new_tokens, Path(args.log) if args.log else None)
         print(summary.table())
