@@ -249,7 +249,7 @@ class QAService:
             params=asdict(params),
             usage=usage,
         )
-        yield StreamEvent("final", report.attempts, text=raw, answer=answer)
+        yield StreamEvent("final", report.attempts, text=answer.raw, answer=answer)
 
     def answer(self, domain: str, question: Any, params: SamplingParams) -> Answer:
         """Run a whole question to its validated answer."""

@@ -154,3 +154,11 @@ def test_warm_up_loads_and_runs_one_tiny_generation(make_service):
     service.warm_up()
     assert backend.loaded
     assert len(backend.requests) == 1 and backend.requests[0].params.max_new_tokens == 4
+
+
+def test_no_event_text_spells_a_forbidden_name(make_service):
+    bad = dumps({**MEDICAL_OK, "suggestions": ["可以服用阿莫西林。"]})
+    service, _ = make_service([bad], chunk_chars=1)
+    events = list(service.stream("medical", "喉咙痛", service.params("medical")))
+    assert all(not service.drugs.find(e.text) for e in events)
+    assert not service.drugs.find(events[-1].answer.raw)
