@@ -23,7 +23,9 @@ _HISTORY = re.compile(
     r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
     re.I,
 )
-_CURRENT = re.compile(r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I)
+_CURRENT = re.compile(
+    r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I
+)
 _PAST_SUFFIX = re.compile(r"^\s*过")  # 胸痛过 / 中风过: experience aspect, i.e. it happened before
 
 
