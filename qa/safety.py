@@ -188,9 +188,10 @@ def _current_match(pattern: re.Pattern[str], text: str) -> str | None:
 
 def discounted_mentions(text: str) -> list[str]:
     """Red-flag categories that appear in text only negated or in the past ("没有胸痛", "三年前胸痛过")."""
+    patterns = [(category, primary) for category, primary, _companion in _COMPILED] + [("fever", _FEVER)]
     return [
         category
-        for category, primary, _companion in _COMPILED
+        for category, primary in patterns
         if any(primary.search(clause) for clause in _clauses(text)) and _current_match(primary, text) is None
     ]
 

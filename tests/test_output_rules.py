@@ -42,6 +42,7 @@ def test_self_harm_adds_crisis_hotline_in_the_question_language():
     "question",
     [
         "没有胸痛，只是有点咳嗽",
+        "宝宝一岁半，没发烧，就是口水多",
         "三年前胸痛过，现在好了，平时要注意什么？",
         "I'm not having trouble breathing, just a cough",
     ],
