@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .validation import DrugList, string_fields
+from .validation import _CJK, DrugList, string_fields
 
 # ---- clause handling -----------------------------------------------------------------------------------------
 _CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|而是")
@@ -286,7 +286,6 @@ def assess(domain: str, question: str, drugs: DrugList) -> Assessment:
 
 
 # ---- rules on the answer --------------------------------------------------------------------------------------
-_CJK = re.compile(r"[\u3400-\u9fff]")
 EMERGENCY_ZH = "请立即拨打 120 急救电话，或尽快前往最近医院的急诊，不要等待症状自行缓解。"
 EMERGENCY_EN = (
     "Call emergency services now (120 in mainland China) or go to the nearest emergency department; do not wait."

@@ -293,11 +293,6 @@ class StreamRedactor:
         """The held-back tail, redacted."""
         return self._emit(len(self.raw))
 
-    @property
-    def shown(self) -> str:
-        """Everything returned so far."""
-        return self.drugs.redact(self.raw)[0][: self._emitted]
-
 
 def fit_to_schema(data: dict[str, Any], schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Trim strings and lists that repairs made longer than the schema allows; returns what was trimmed."""
