@@ -18,7 +18,7 @@ def run_bench(service: QAService, domain: str, question: str, max_new_tokens: in
         raise ConfigurationError("bench needs the transformers backend (--backend transformers)")
     service.warm_up()
     params = service.params(domain, 0.0, 1.0, max_new_tokens)  # greedy: both paths do the same work per token
-    messages = service.prepare(domain, question, params)
+    messages = service.prepare(domain, question, params).messages
     schema = service.domains[domain].schema
     bare(messages, 8)  # warm-up: first calls pay for allocator and kernel set-up
 

@@ -47,10 +47,19 @@ class Domain:
         """The default system prompt with the answer format spelled out from the schema."""
         return self.render(self.system_template, answer_format=describe_schema(self.schema))
 
-    def build_messages(self, question: str, system_prompt: str | None = None) -> list[ChatMessage]:
-        """Chat messages for one question."""
+    def build_messages(
+        self, question: str, system_prompt: str | None = None, history: list[ChatMessage] | None = None
+    ) -> list[ChatMessage]:
+        """Chat messages for one question after earlier turns (user questions and assistant JSON answers)."""
+        earlier: list[ChatMessage] = [
+            {"role": "user", "content": self.render(self.user_template, question=m["content"])}
+            if m["role"] == "user"
+            else m
+            for m in history or []
+        ]
         return [
             {"role": "system", "content": system_prompt if system_prompt is not None else self.system_prompt()},
+            *earlier,
             {"role": "user", "content": self.render(self.user_template, question=question)},
         ]
 

@@ -23,6 +23,17 @@ ALL_CHECKS = {
     "medical": [*_COMMON_CHECKS, "red_flag", "dosage"],
     "finance": [*_COMMON_CHECKS, "finance_promise", "finance_guarantee", "arithmetic"],
 }
+MAX_SYSTEM_PROMPT_CHARS = 8000
+
+
+@dataclass
+class Prompt:
+    """The chat messages for one question, what they cost, and how many old turns had to be left out."""
+
+    messages: list[ChatMessage]
+    prompt_tokens: int
+    dropped_turns: int = 0
+    system_prompt: str | None = None  # the caller's own system prompt, None for the domain's default
 
 
 @dataclass
@@ -37,6 +48,7 @@ class Answer:
     model: dict[str, Any]
     params: dict[str, Any]
     usage: dict[str, Any] = field(default_factory=dict)
+    dropped_turns: int = 0
 
     @property
     def ok(self) -> bool:
@@ -54,6 +66,7 @@ class Answer:
             "model": self.model,
             "params": self.params,
             "usage": self.usage,
+            "dropped_turns": self.dropped_turns,
         }
 
 
@@ -65,6 +78,7 @@ class StreamEvent:
     attempt: int
     text: str = ""
     answer: Answer | None = None
+    dropped_turns: int = 0  # earlier turns left out of the prompt to fit the context
 
 
 class QAService:
@@ -134,8 +148,15 @@ class QAService:
             self.max_new_tokens_limit,
         )
 
-    def prepare(self, domain: str, question: Any, params: SamplingParams) -> list[ChatMessage]:
-        """Check the question and build the prompt; InputError (before any generation) when it cannot be asked."""
+    def prepare(
+        self,
+        domain: str,
+        question: Any,
+        params: SamplingParams,
+        history: Any = None,
+        system_prompt: Any = None,
+    ) -> Prompt:
+        """Check the input and build the prompt, leaving out the oldest turns that do not fit; InputError if it cannot."""
         spec = self.domain(domain)
         if not isinstance(question, str):
             raise InputError("the question must be text", param="question")
@@ -148,29 +169,45 @@ class QAService:
                 f" The question has {len(question)} characters; the limit is {self.max_question_chars}.",
                 param="question",
             )
-        messages = spec.build_messages(question)
+        custom = check_system_prompt(system_prompt)
+        turns = check_history(history)
         self.backend.load()
-        used = self.backend.count_tokens(messages)
         context = self.backend.context_length
         budget = context - params.max_new_tokens
-        if used > budget:
-            overhead = self.backend.count_tokens(spec.build_messages(""))
-            raise InputError(
-                f"问题过长：提示共 {used} 个 token，超过上限 {budget}（模型上下文 {context} − 最大生成 {params.max_new_tokens}）。"
-                f"问题本身最多约 {max(budget - overhead, 0)} 个 token，请缩短问题或调低最大生成长度。"
-                f" The prompt takes {used} tokens; the limit is {budget} (context {context} minus max_new_tokens"
-                f" {params.max_new_tokens}).",
-                param="question",
-            )
-        return messages
+        for dropped in range(len(turns) + 1):
+            kept = [m for turn in turns[dropped:] for m in turn]
+            messages = spec.build_messages(question, custom, kept)
+            used = self.backend.count_tokens(messages)
+            if used <= budget:
+                if dropped:
+                    log.info("left %d of %d earlier turns out of the prompt to fit the context", dropped, len(turns))
+                return Prompt(messages, used, dropped, custom)
+        overhead = self.backend.count_tokens(spec.build_messages("", custom))
+        raise InputError(
+            f"问题过长：提示共 {used} 个 token，超过上限 {budget}（模型上下文 {context} − 最大生成 {params.max_new_tokens}）。"
+            f"问题本身最多约 {max(budget - overhead, 0)} 个 token，请缩短问题或调低最大生成长度。"
+            f" The prompt takes {used} tokens; the limit is {budget} (context {context} minus max_new_tokens"
+            f" {params.max_new_tokens}).",
+            param="question",
+        )
 
     def stream(
-        self, domain: str, question: Any, params: SamplingParams, stop_event: threading.Event | None = None
+        self,
+        domain: str,
+        question: Any,
+        params: SamplingParams,
+        stop_event: threading.Event | None = None,
+        history: Any = None,
+        system_prompt: Any = None,
     ) -> Iterator[StreamEvent]:
         """Generate, check and repair an answer, yielding the text as it grows and then the final Answer."""
-        messages = self.prepare(domain, question, params)
+        prompt = self.prepare(domain, question, params, history, system_prompt)
+        messages = prompt.messages
+        dropped = prompt.dropped_turns
         spec = self.domains[domain]
         checker = self._checkers[domain]
+        # the leak guard protects whichever system prompt the model actually saw
+        rules = self._rules[domain] if prompt.system_prompt is None else OutputRules(prompt.system_prompt)
         stop_event = stop_event or threading.Event()
         assessment = assess(domain, question, self.drugs)
         report = ValidationReport(checks=ALL_CHECKS[domain])
@@ -190,7 +227,7 @@ class QAService:
                     safe = redactor.feed(chunk)
                     if safe:
                         shown += safe
-                        yield StreamEvent("partial", attempt, text=shown)
+                        yield StreamEvent("partial", attempt, text=shown, dropped_turns=dropped)
             finally:
                 stream.close()
             _add_stats(totals, stream.stats)
@@ -220,7 +257,7 @@ class QAService:
             for m in redacted:
                 report.repairs.append(f"replaced a prescription drug name with its class {m.replacement!r}")
         if data is not None:
-            data, hits, repairs = self._rules[domain].apply(
+            data, hits, repairs = rules.apply(
                 domain, question, assessment, data, mentions_drug=bool(result.drug_matches)
             )
             report.fired += [RuleHit(rule, message, report.attempts) for rule, message in hits]
@@ -248,17 +285,58 @@ class QAService:
             model=self.backend.info.to_dict(),
             params=asdict(params),
             usage=usage,
+            dropped_turns=dropped,
         )
-        yield StreamEvent("final", report.attempts, text=answer.raw, answer=answer)
+        yield StreamEvent("final", report.attempts, text=answer.raw, answer=answer, dropped_turns=dropped)
 
-    def answer(self, domain: str, question: Any, params: SamplingParams) -> Answer:
+    def answer(
+        self, domain: str, question: Any, params: SamplingParams, history: Any = None, system_prompt: Any = None
+    ) -> Answer:
         """Run a whole question to its validated answer."""
         final = None
-        for event in self.stream(domain, question, params):
+        for event in self.stream(domain, question, params, history=history, system_prompt=system_prompt):
             if event.kind == "final":
                 final = event.answer
         assert final is not None
         return final
+
+
+def check_system_prompt(value: Any) -> str | None:
+    """A caller's system prompt, stripped, or None for the default; InputError when it is not usable."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError("the system prompt must be text", param="system_prompt")
+    value = value.strip()
+    if not value:
+        raise InputError("系统提示不能为空；可点“恢复默认”。 The system prompt is empty.", param="system_prompt")
+    if len(value) > MAX_SYSTEM_PROMPT_CHARS:
+        raise InputError(
+            f"系统提示过长：{len(value)} 个字符，上限 {MAX_SYSTEM_PROMPT_CHARS}。"
+            f" The system prompt has {len(value)} characters; the limit is {MAX_SYSTEM_PROMPT_CHARS}.",
+            param="system_prompt",
+        )
+    return value
+
+
+def check_history(history: Any) -> list[tuple[ChatMessage, ChatMessage]]:
+    """Earlier turns as (user, assistant) pairs; InputError unless they alternate user/assistant with text."""
+    if history is None:
+        return []
+    if not isinstance(history, list):
+        raise InputError("history must be a list of messages", param="history")
+    messages: list[ChatMessage] = []
+    for i, m in enumerate(history):
+        want = "user" if i % 2 == 0 else "assistant"
+        if not isinstance(m, dict) or m.get("role") != want or not isinstance(m.get("content"), str):
+            raise InputError(
+                f"history[{i}] must be a {want} message with text content (turns alternate user, assistant)",
+                param="history",
+            )
+        messages.append({"role": want, "content": m["content"]})
+    if len(messages) % 2:
+        raise InputError("history must end with an assistant message", param="history")
+    return [(messages[i], messages[i + 1]) for i in range(0, len(messages), 2)]
 
 
 def _add_stats(total: GenerationStats, part: GenerationStats) -> None:

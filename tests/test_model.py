@@ -36,7 +36,7 @@ def test_live_model_info_is_reported(real_service):
 
 def test_stop_frees_the_model_quickly(real_service):
     backend = real_service.backend
-    messages = real_service.prepare("medical", "详细介绍高血压。", real_service.params("medical"))
+    messages = real_service.prepare("medical", "详细介绍高血压。", real_service.params("medical")).messages
     params = real_service.params("medical", temperature=0.0, max_new_tokens=512)
     stop = threading.Event()
     stream = backend.stream(GenerationRequest(messages=messages, params=params, schema=None, stop_event=stop))

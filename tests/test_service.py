@@ -162,3 +162,74 @@ def test_no_event_text_spells_a_forbidden_name(make_service):
     events = list(service.stream("medical", "喉咙痛", service.params("medical")))
     assert all(not service.drugs.find(e.text) for e in events)
     assert not service.drugs.find(events[-1].answer.raw)
+
+
+def _history(n: int, answer: str) -> list[dict]:
+    turns = []
+    for i in range(n):
+        turns += [{"role": "user", "content": f"第{i}个问题"}, {"role": "assistant", "content": answer}]
+    return turns
+
+
+def test_history_goes_into_the_prompt_in_order(make_service):
+    service, backend = make_service([dumps(MEDICAL_OK)])
+    answer = service.answer(
+        "medical", "那要吃什么？", service.params("medical"), history=_history(2, dumps(MEDICAL_OK))
+    )
+    sent = backend.requests[0].messages
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert sent[1]["content"] == "第0个问题" and sent[3]["content"] == "第1个问题"
+    assert sent[-1]["content"] == "那要吃什么？" and answer.dropped_turns == 0
+
+
+def test_oldest_turns_are_dropped_to_fit_the_context_and_counted(make_service):
+    service, backend = make_service([dumps(MEDICAL_OK)], context_length=2400)
+    params = service.params("medical", max_new_tokens=512)
+    long_answer = "长" * 400
+    events = list(service.stream("medical", "最后的问题", params, history=_history(6, long_answer)))
+    final = events[-1].answer
+    sent = backend.requests[0].messages
+    kept = (len(sent) - 2) // 2
+    assert final.dropped_turns == 6 - kept and 0 < final.dropped_turns < 6
+    assert all(e.dropped_turns == final.dropped_turns for e in events)
+    # what was kept is the newest turns, and the prompt fits the budget
+    assert sent[1]["content"] == f"第{final.dropped_turns}个问题"
+    assert backend.count_tokens(sent) <= 2400 - 512
+    assert final.to_dict()["dropped_turns"] == final.dropped_turns
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        "not a list",
+        [{"role": "assistant", "content": "x"}],
+        [{"role": "user", "content": "x"}],
+        [{"role": "user", "content": 3}, {"role": "assistant", "content": "x"}],
+        [{"role": "user", "content": "x"}, {"role": "user", "content": "y"}],
+        [{"role": "system", "content": "x"}, {"role": "assistant", "content": "y"}],
+        ["user: x", "assistant: y"],
+    ],
+)
+def test_malformed_history_is_an_input_error(make_service, history):
+    service, backend = make_service()
+    with pytest.raises(InputError) as err:
+        service.answer("medical", "问题", service.params("medical"), history=history)
+    assert err.value.param == "history" and backend.requests == []
+
+
+def test_custom_system_prompt_replaces_the_default_and_is_guarded_against_leaks(make_service):
+    custom = "你是一个只回答关于睡眠问题的健康助手，回答要特别简短而且友好。"
+    leaking = dict(MEDICAL_OK, summary=custom[:30])
+    service, backend = make_service([dumps(leaking)])
+    answer = service.answer("medical", "失眠怎么办？", service.params("medical"), system_prompt="  " + custom + "\n")
+    assert backend.requests[0].messages[0] == {"role": "system", "content": custom}
+    assert custom[:30] not in answer.data["summary"]
+    assert "prompt_leak" in {h.rule for h in answer.report.fired}
+
+
+@pytest.mark.parametrize("system_prompt", ["", "   ", 5, "长" * 9000])
+def test_unusable_system_prompt_is_an_input_error(make_service, system_prompt):
+    service, backend = make_service()
+    with pytest.raises(InputError) as err:
+        service.answer("medical", "问题", service.params("medical"), system_prompt=system_prompt)
+    assert err.value.param == "system_prompt" and backend.requests == []
