@@ -43,6 +43,11 @@ def _add_setting_flags(parser: argparse.ArgumentParser, extra: tuple[str, ...] =
         group.add_argument("--host", default=None, help="bind address (QA_HOST)")
         group.add_argument("--port", type=int, default=None, help="port (QA_PORT)")
         group.add_argument("--queue-size", dest="queue_size", type=int, default=None, help="waiting requests allowed")
+        group.add_argument("--share", action="store_true", default=None, help="public Gradio link; needs a login")
+        group.add_argument("--auth-file", dest="auth_file", default=None, help="file of user:password lines")
+        group.add_argument("--feedback-file", dest="feedback_file", default=None, help="JSONL file for ratings")
+        group.add_argument("--fake-responses-file", dest="fake_responses_file", default=None, help=argparse.SUPPRESS)
+        group.add_argument("--fake-delay-s", dest="fake_delay_s", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def _sampling_flags(parser: argparse.ArgumentParser) -> None:
@@ -122,8 +127,10 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         return 0
     service = build_service(settings)
     if args.command == "serve":
+        from .logins import check_share, load_logins
         from .server import serve
 
+        check_share(settings, load_logins(settings))  # before the model loads: a refusal should be instant
         service.warm_up()  # fail now, with a message, rather than on the first visitor's question
         serve(service, settings)
         return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
@@ -15,8 +14,21 @@ DISCLAIMER = (
 _TITLES = {"summary": "总结", "analysis": "分析", "suggestions": "建议", "risk_notice": "风险提示"}
 
 
+# One pass over the text: HTML's special characters, and the characters Markdown (the chat view renders Markdown)
+# would turn into images, links, emphasis or maths. As numeric entities they display the same but can never form
+# markup, so an answer like "![x](http://elsewhere/t.png)" or "<img onerror=…>" stays text and the browser makes
+# no request for it.
+_INERT = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+    | {c: f"&#{ord(c)};" for c in "!#$()*+-[\\]_`{|}~:"}
+)
+
+
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Model or user text as inert HTML: escaped, Markdown-neutral, line breaks kept."""
+    text = str(value).replace("\r\n", "\n").translate(_INERT)
+    # a blank line would end the HTML block and hand the rest to the Markdown parser
+    return text.replace("\n", "<br>")
 
 
 def partial_json(text: str) -> dict[str, Any] | None:
@@ -83,21 +95,46 @@ def render_answer(data: dict[str, Any] | None, *, pending: bool = False, error: 
     return "".join(parts)
 
 
-def render_report(report: ValidationReport) -> str:
+def render_report(report: ValidationReport | dict[str, Any]) -> str:
     """HTML summary of what was checked, what fired and what was repaired."""
-    status = "通过" if report.passed else "未通过"
+    r = report if isinstance(report, dict) else report.to_dict()
+    status = "通过" if r["passed"] else "未通过"
     rows = [
-        f"<p><strong>校验 {status}</strong> · 检查项：{_esc('、'.join(report.checks))} · 生成次数：{report.attempts}</p>"
+        f"<p><strong>校验 {status}</strong> · 检查项：{_esc('、'.join(r['checks']))} · 生成次数：{r['attempts']}</p>"
     ]
-    if report.fired:
+    if r["fired"]:
         rows.append(
             "<ul>"
-            + "".join(f"<li>[{_esc(h.rule)}] 第 {h.attempt} 次：{_esc(h.message)}</li>" for h in report.fired)
+            + "".join(f"<li>[{_esc(h['rule'])}] 第 {h['attempt']} 次：{_esc(h['message'])}</li>" for h in r["fired"])
             + "</ul>"
         )
-    if report.repairs:
-        rows.append("<p>修复：</p><ul>" + "".join(f"<li>{_esc(r)}</li>" for r in report.repairs) + "</ul>")
+    if r["repairs"]:
+        rows.append("<p>修复：</p><ul>" + "".join(f"<li>{_esc(x)}</li>" for x in r["repairs"]) + "</ul>")
     return '<div class="qa-report">' + "".join(rows) + "</div>"
+
+
+def render_question(text: str) -> str:
+    """The user's question as inert HTML for the chat view."""
+    return f'<div class="qa-question">{_esc(text)}</div>'
+
+
+_STATUS_NOTES = {
+    "stopped": "已停止生成（回答不完整，未计入后续对话）。 Stopped.",
+    "error": "生成失败。 Generation failed.",
+}
+
+
+def render_turn(turn: dict[str, Any]) -> str:
+    """The assistant side of one chat turn: the (partial) answer, then its validation report."""
+    status = turn.get("status", "done")
+    answer = turn.get("answer")
+    if answer is not None:
+        ok = answer["validation"]["passed"]
+        error = None if ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
+        return render_answer(answer["answer"], error=error) + render_report(answer["validation"])
+    note = _STATUS_NOTES.get(status)
+    body = render_answer(turn.get("partial"), pending=status == "streaming", error=turn.get("error"))
+    return body + (f'<div class="qa-note">{_esc(note)}</div>' if note else "")
 
 
 CSS = """
@@ -108,4 +145,8 @@ CSS = """
 .qa-pending { opacity: 0.7; font-style: italic; }
 .qa-report { font-size: 0.9em; opacity: 0.9; }
 .qa-disclaimer { font-size: 0.9em; opacity: 0.85; }
+.qa-note { font-size: 0.9em; opacity: 0.8; font-style: italic; }
+.qa-notice { font-size: 0.9em; padding: 0.2em 0.6em; border-left: 4px solid #2563eb; }
+.qa-report ul, .qa-answer ul { margin: 0.2em 0 0.2em 1.2em; }
+.qa-buttons button { min-width: 0; }
 """

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +74,19 @@ class Settings(BaseSettings):
         16, ge=1, le=1024, description="Requests waiting for the model before new ones are refused."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Logging level.")
+    feedback_file: Path = Field(
+        REPO_ROOT / "feedback.jsonl", description="JSONL file that thumbs up/down ratings are appended to."
+    )
+    auth_file: Path | None = Field(
+        None, description="File of 'user:password' lines; when set, the page asks for a login."
+    )
+    auth_users: SecretStr | None = Field(
+        None, description="Logins as 'user:password' pairs separated by commas (added to auth_file's)."
+    )
+    share: bool = Field(
+        False, description="Also open a public Gradio share link; refused unless a login is configured."
+    )
+    fake_responses_file: Path | None = Field(
+        None, description="Fake backend only: a JSON list of answers (strings or objects) replayed in order."
+    )
+    fake_delay_s: float = Field(0.0, ge=0.0, le=5.0, description="Fake backend only: pause between streamed chunks.")

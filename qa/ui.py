@@ -1,77 +1,374 @@
-"""The Gradio page: one tab per domain, sliders, streamed structured answers, the raw JSON and the report."""
+"""The Gradio page: one multi-turn chat per domain with streamed structured answers, controls, export and ratings."""
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
+from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from .conversation import export_json, export_markdown, model_history, new_turn
 from .errors import QAError
-from .render import CSS, DISCLAIMER, partial_json, render_answer, render_report
+from .feedback import FeedbackLog
+from .render import CSS, DISCLAIMER, partial_json, render_question, render_turn
 from .service import QAService
 from .types import MIN_NEW_TOKENS, TEMPERATURE_RANGE, TOP_P_RANGE
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = {
-    "medical": ["最近三天头痛，伴有低烧，需要去医院吗？", "体检发现血压 150/95，平时应该注意什么？"],
-    "finance": ["什么是市盈率？怎样看一家公司的市盈率高不高？", "定投指数基金有哪些风险？"],
+    "medical": [
+        "最近三天头痛，伴有低烧，需要去医院吗？",
+        "体检发现血压 150/95，平时应该注意什么？",
+        "孩子咳嗽一周了，晚上咳得厉害，怎么办？",
+    ],
+    "finance": [
+        "什么是市盈率？怎样看一家公司的市盈率高不高？",
+        "定投指数基金有哪些风险？",
+        "一家公司营收从 80 亿增长到 100 亿，增长率是多少？",
+    ],
 }
 
+# Chinese first; the language switch swaps every label to the English one.
+TEXT: dict[str, tuple[str, str]] = {
+    "lang": ("界面语言", "Language"),
+    "question": ("问题", "Question"),
+    "placeholder": ("请输入你的问题，按 Enter 发送，Shift+Enter 换行…", "Type a question; Enter sends…"),
+    "send": ("发送", "Send"),
+    "stop": ("停止", "Stop"),
+    "regenerate": ("重新生成", "Regenerate"),
+    "undo": ("撤销", "Undo"),
+    "new": ("新对话", "New chat"),
+    "examples": ("示例问题（点击即问）", "Example questions (click to ask)"),
+    "advanced": ("高级设置", "Advanced"),
+    "system": ("系统提示（可编辑）", "System prompt (editable)"),
+    "reset": ("恢复默认", "Reset to default"),
+    "export": ("导出与原始数据", "Export and raw data"),
+    "export_json": ("导出 JSON", "Export JSON"),
+    "export_md": ("导出 Markdown", "Export Markdown"),
+    "file": ("导出文件", "Exported file"),
+    "raw": ("最近一次回答的 JSON", "Latest answer as JSON"),
+    "chat": ("对话", "Conversation"),
+    "model": ("模型", "Model"),
+}
+LANGS = ("中文", "English")
 
-def model_line(service: QAService) -> str:
+
+def _t(key: str, lang: str = "中文") -> str:
+    return TEXT[key][LANGS.index(lang)]
+
+
+class StopSwitch:
+    """Per-session stop events, so the Stop button reaches the generation even before Gradio cancels it."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def start(self, session: str, domain: str) -> threading.Event:
+        """A fresh stop event for this session's generation in a domain."""
+        event = threading.Event()
+        with self._lock:
+            self._events[(session, domain)] = event
+        return event
+
+    def stop(self, session: str, domain: str) -> None:
+        """Stop this session's generation in a domain, if one is running."""
+        with self._lock:
+            event = self._events.pop((session, domain), None)
+        if event is not None:
+            event.set()
+
+    def finish(self, session: str, domain: str, event: threading.Event) -> None:
+        """Forget a finished generation's event."""
+        with self._lock:
+            if self._events.get((session, domain)) is event:
+                del self._events[(session, domain)]
+
+
+def model_line(service: QAService, lang: str = "中文") -> str:
     """Markdown line naming the live model, dtype and device."""
-    return f"**模型 Model**：{service.backend.info.describe()}"
+    return f"**{_t('model', lang)}**：{service.backend.info.describe()}"
 
 
-def ask(
-    service: QAService, domain: str, question: str, temperature: float, top_p: float, max_new_tokens: float
-) -> Iterator[tuple[str, str, str]]:
-    """UI handler: stream (answer HTML, raw JSON, report HTML); bad input becomes a gr.Error."""
-    stop_event = threading.Event()
-    events = None
-    try:
-        params = service.params(domain, temperature, top_p, max_new_tokens)
-        events = service.stream(domain, question, params, stop_event=stop_event)
-        last_html = render_answer(None, pending=True)
-        yield last_html, "", ""
-        for event in events:
-            if event.kind == "partial":
-                shown = event.text  # already held back and redacted by the service
-                data = partial_json(shown)
-                if data is not None:
-                    last_html = render_answer(data, pending=True)
-                yield last_html, shown, ""
-            else:
-                answer = event.answer
-                assert answer is not None
-                error = None if answer.ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
-                payload = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
-                yield render_answer(answer.data, error=error), payload, render_report(answer.report)
-    except QAError as exc:
-        raise gr.Error(str(exc)) from exc
-    finally:
-        # a closed handler (Stop button, disconnect) stops the generation and waits until the model is free
-        stop_event.set()
-        if events is not None:
-            events.close()
+def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The chat view of a conversation: each question and its rendered, inert answer."""
+    messages = []
+    for turn in turns:
+        messages.append({"role": "user", "content": render_question(turn["question"])})
+        messages.append({"role": "assistant", "content": render_turn(turn)})
+    return messages
 
 
-def _domain_tab(service: QAService, name: str) -> None:
-    domain = service.domains[name]
-    defaults = domain.defaults
-    question = gr.Textbox(
-        label="问题 Question", lines=3, max_lines=12, placeholder="请输入你的问题…", elem_id=f"{name}-question"
+def controls(turns: list[dict[str, Any]], busy: bool) -> tuple[dict[str, Any], ...]:
+    """Enable only what makes sense: send/stop by state; regenerate/undo/new/export once there is a turn."""
+    idle_with_turns = not busy and bool(turns)
+    return (
+        gr.update(interactive=not busy),
+        gr.update(interactive=busy),
+        *(gr.update(interactive=idle_with_turns) for _ in range(5)),
     )
+
+
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "local"
+
+
+def _notice(dropped: int) -> str:
+    if not dropped:
+        return ""
+    return (
+        f'<div class="qa-notice" role="status">对话较长：最早的 {dropped} 轮超出模型上下文，本次回答未参考它们。'
+        f" The oldest {dropped} turn(s) no longer fit the model's context and were left out.</div>"
+    )
+
+
+class ChatHandlers:
+    """The UI handlers of one domain tab; Gradio calls these bound methods with the components' values."""
+
+    def __init__(self, service: QAService, stops: StopSwitch, feedback: FeedbackLog, domain: str) -> None:
+        self.service = service
+        self.stops = stops
+        self.feedback = feedback
+        self.domain = domain
+        self.default_prompt = service.domain(domain).system_prompt()
+
+    def _generate(
+        self,
+        question: str,
+        turns: list[dict[str, Any]],
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: float,
+        request: gr.Request | None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat: (chat, turns, question box, notice, raw JSON, *controls)."""
+        service, domain = self.service, self.domain
+        session = _session(request)
+        stop_event = self.stops.start(session, domain)
+        events = None
+        try:
+            params = service.params(domain, temperature, top_p, max_new_tokens)
+            custom = None if (system_prompt or "").strip() == self.default_prompt else system_prompt
+            events = service.stream(
+                domain, question, params, stop_event=stop_event, history=model_history(turns), system_prompt=custom
+            )
+            first = next(events)  # bad input raises here, before the page changes: the question stays in its box
+        except QAError as exc:
+            self.stops.finish(session, domain, stop_event)
+            if events is not None:
+                events.close()
+            raise gr.Error(str(exc)) from exc
+        turn = new_turn(question.strip())
+        turns = [*turns, turn]
+        notice = _notice(first.dropped_turns)
+        try:
+            for event in chain([first], events):
+                if event.kind == "partial":
+                    data = partial_json(event.text)  # text is already held back and redacted by the service
+                    if data is not None:
+                        turn["partial"] = data
+                    yield chat_messages(turns), turns, "", notice, gr.update(), *controls(turns, busy=True)
+                else:
+                    assert event.answer is not None
+                    turn.update(status="done", partial=None, answer=event.answer.to_dict())
+                    raw = json.dumps(turn["answer"], ensure_ascii=False, indent=2)
+                    yield chat_messages(turns), turns, "", notice, raw, *controls(turns, busy=False)
+        except QAError as exc:
+            log.warning("generation failed: %s", exc)
+            turn.update(status="error", error=str(exc))
+            yield chat_messages(turns), turns, "", notice, gr.update(), *controls(turns, busy=False)
+        finally:
+            # a closed handler (Stop button, disconnect) stops the generation and waits until the model is free
+            stop_event.set()
+            events.close()
+            self.stops.finish(session, domain, stop_event)
+
+    def ask(
+        self,
+        question: str,
+        turns: list[dict[str, Any]] | None,
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: float,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills it in
+    ) -> Iterator[tuple[Any, ...]]:
+        """Ask a question after the tab's earlier turns."""
+        yield from self._generate(
+            question, list(turns or []), system_prompt, temperature, top_p, max_new_tokens, request
+        )
+
+    def regenerate(
+        self,
+        turns: list[dict[str, Any]] | None,
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: float,
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Ask the last question again in place of its answer."""
+        turns = list(turns or [])
+        if not turns:
+            raise gr.Error("还没有可以重新生成的回答。 Nothing to regenerate yet.")
+        question = turns[-1]["question"]
+        yield from self._generate(question, turns[:-1], system_prompt, temperature, top_p, max_new_tokens, request)
+
+    def stop(self, turns: list[dict[str, Any]] | None, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        """Stop this session's generation and mark the unfinished turn."""
+        self.stops.stop(_session(request), self.domain)
+        turns = [dict(t) for t in turns or []]
+        if turns and turns[-1]["status"] == "streaming":
+            turns[-1]["status"] = "stopped"
+        return chat_messages(turns), turns, *controls(turns, busy=False)
+
+    @staticmethod
+    def undo(turns: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+        """Remove the last turn and put its question back in the box."""
+        turns = list(turns or [])
+        question = turns.pop()["question"] if turns else ""
+        return chat_messages(turns), turns, question, "", *controls(turns, busy=False)
+
+    @staticmethod
+    def new_chat() -> tuple[Any, ...]:
+        """Clear the tab's conversation."""
+        return [], [], "", "", "", *controls([], busy=False)
+
+    def rate(self, turns: list[dict[str, Any]] | None, data: gr.LikeData) -> list[dict[str, Any]]:
+        """Append a thumbs up/down with its turn to the feedback file."""
+        turns = [dict(t) for t in turns or []]
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn_no = int(index) // 2
+        if not 0 <= turn_no < len(turns):
+            raise gr.Error("找不到这条回答。 That answer is no longer in the conversation.")
+        liked = data.liked.lower() == "like" if isinstance(data.liked, str) else bool(data.liked)
+        try:
+            self.feedback.record(self.domain, turn_no, liked, turns[turn_no])
+        except QAError as exc:
+            raise gr.Error(str(exc)) from exc
+        turns[turn_no]["feedback"] = "up" if liked else "down"
+        gr.Info("已记录反馈，谢谢！ Feedback saved.")
+        return turns
+
+    def export(
+        self,
+        kind: str,
+        turns: list[dict[str, Any]] | None,
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: float,
+    ) -> str:
+        """Write the tab's conversation to a JSON or Markdown file and offer it for download."""
+        turns = turns or []
+        if not turns:
+            raise gr.Error("对话为空，没有可导出的内容。 The conversation is empty.")
+        if kind == "json":
+            params = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}
+            text, suffix = export_json(self.domain, turns, system_prompt, params), ".json"
+        else:
+            text, suffix = export_markdown(self.service.domain(self.domain).label, turns), ".md"
+        folder = Path(tempfile.mkdtemp(prefix="medfin-export-"))
+        path = folder / f"{self.domain}-chat-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def export_json(self, turns, system_prompt, temperature, top_p, max_new_tokens) -> str:  # noqa: ANN001
+        """Export as JSON."""
+        return self.export("json", turns, system_prompt, temperature, top_p, max_new_tokens)
+
+    def export_markdown(self, turns, system_prompt, temperature, top_p, max_new_tokens) -> str:  # noqa: ANN001
+        """Export as Markdown."""
+        return self.export("md", turns, system_prompt, temperature, top_p, max_new_tokens)
+
+
+def _constant(value: Any) -> Any:
+    return value
+
+
+class _Labels:
+    """Components whose text follows the language switch."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
+
+    def add(self, component: Any, **keys: str) -> Any:
+        self.items.append((component, keys))
+        return component
+
+    def switch(self, service: QAService, lang: str) -> list[dict[str, Any]]:
+        updates = []
+        for _component, keys in self.items:
+            updates.append(
+                gr.update(
+                    **{
+                        prop: (model_line(service, lang) if key == "@model" else _t(key, lang))
+                        for prop, key in keys.items()
+                    }
+                )
+            )
+        return updates
+
+
+def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labels: _Labels, name: str) -> None:
+    spec = service.domain(name)
+    defaults = spec.defaults
+    turns = gr.State([])
+    chat = labels.add(
+        gr.Chatbot(
+            label=_t("chat"),
+            elem_id=f"{name}-chat",
+            height=520,
+            latex_delimiters=[],  # "$" in an answer is money, not maths
+            feedback_options=("Like", "Dislike"),
+            group_consecutive_messages=False,
+            placeholder=f"**{spec.label}** · {spec.label_en}",
+        ),
+        label="chat",
+    )
+    notice = gr.HTML(elem_id=f"{name}-notice")
+    question = labels.add(
+        gr.Textbox(
+            label=_t("question"),
+            placeholder=_t("placeholder"),
+            lines=2,
+            max_lines=12,
+            elem_id=f"{name}-question",
+        ),
+        label="question",
+        placeholder="placeholder",
+    )
+    with gr.Row(elem_classes=["qa-buttons"]):
+        send = labels.add(gr.Button(_t("send"), variant="primary", elem_id=f"{name}-send"), value="send")
+        stop_btn = labels.add(
+            gr.Button(_t("stop"), variant="stop", interactive=False, elem_id=f"{name}-stop"), value="stop"
+        )
+        regen = labels.add(
+            gr.Button(_t("regenerate"), interactive=False, elem_id=f"{name}-regenerate"), value="regenerate"
+        )
+        undo_btn = labels.add(gr.Button(_t("undo"), interactive=False, elem_id=f"{name}-undo"), value="undo")
+        new_btn = labels.add(gr.Button(_t("new"), interactive=False, elem_id=f"{name}-new"), value="new")
+    labels.add(gr.Markdown(_t("examples")), value="examples")
     with gr.Row():
-        submit = gr.Button("提问 Ask", variant="primary", elem_id=f"{name}-submit")
-        stop = gr.Button("停止 Stop", variant="stop", elem_id=f"{name}-stop")
-    with gr.Accordion("生成参数 Parameters", open=False):
+        example_buttons = [
+            gr.Button(text, size="sm", elem_id=f"{name}-example-{i}") for i, text in enumerate(EXAMPLES[name])
+        ]
+    with labels.add(gr.Accordion(_t("advanced"), open=False, elem_id=f"{name}-advanced"), label="advanced"):
+        system = labels.add(
+            gr.Textbox(spec.system_prompt(), label=_t("system"), lines=8, max_lines=30, elem_id=f"{name}-system"),
+            label="system",
+        )
+        reset = labels.add(gr.Button(_t("reset"), size="sm", elem_id=f"{name}-reset"), value="reset")
         temperature = gr.Slider(*TEMPERATURE_RANGE, value=defaults["temperature"], step=0.05, label="temperature")
         top_p = gr.Slider(*TOP_P_RANGE, value=defaults["top_p"], step=0.05, label="top_p")
         max_new_tokens = gr.Slider(
@@ -81,28 +378,61 @@ def _domain_tab(service: QAService, name: str) -> None:
             step=32,
             label="max new tokens",
         )
-    answer = gr.HTML(elem_id=f"{name}-answer")
-    report = gr.HTML(elem_id=f"{name}-report")  # under every answer: what was checked, what fired, what was fixed
-    with gr.Accordion("原始 JSON Raw JSON", open=False):
-        raw = gr.Code(language="json", label="JSON", elem_id=f"{name}-raw")
-    gr.Examples(EXAMPLES[name], inputs=question, label="示例问题 Examples")
-    inputs = [question, temperature, top_p, max_new_tokens]
-    handler = partial(ask, service, name)
-    event = submit.click(handler, inputs, [answer, raw, report], api_name=f"ask_{name}", concurrency_id="model")
-    enter = question.submit(handler, inputs, [answer, raw, report], api_name=False, concurrency_id="model")
-    stop.click(None, None, None, cancels=[event, enter], api_name=False)
+    with labels.add(gr.Accordion(_t("export"), open=False, elem_id=f"{name}-exports"), label="export"):
+        with gr.Row():
+            export_json_btn = labels.add(
+                gr.Button(_t("export_json"), size="sm", interactive=False, elem_id=f"{name}-export-json"),
+                value="export_json",
+            )
+            export_md_btn = labels.add(
+                gr.Button(_t("export_md"), size="sm", interactive=False, elem_id=f"{name}-export-md"), value="export_md"
+            )
+        exported = labels.add(gr.File(label=_t("file"), interactive=False, elem_id=f"{name}-file"), label="file")
+        raw = labels.add(gr.Code(language="json", label=_t("raw"), elem_id=f"{name}-raw"), label="raw")
+
+    buttons = [send, stop_btn, regen, undo_btn, new_btn, export_json_btn, export_md_btn]
+    settings = [system, temperature, top_p, max_new_tokens]
+    stream_outputs = [chat, turns, question, notice, raw, *buttons]
+    h = ChatHandlers(service, stops, feedback, name)
+    model = {"concurrency_id": "model", "show_progress": "minimal"}
+    runs = [
+        send.click(h.ask, [question, turns, *settings], stream_outputs, api_name=f"ask_{name}", **model),
+        question.submit(h.ask, [question, turns, *settings], stream_outputs, api_name=False, **model),
+        regen.click(h.regenerate, [turns, *settings], stream_outputs, api_name=False, **model),
+    ]
+    for button, text in zip(example_buttons, EXAMPLES[name], strict=True):
+        runs.append(
+            button.click(partial(_constant, text), None, question, api_name=False, queue=False).then(
+                h.ask, [question, turns, *settings], stream_outputs, api_name=False, **model
+            )
+        )
+    stop_btn.click(h.stop, [turns], [chat, turns, *buttons], cancels=runs, api_name=False, queue=False)
+    undo_btn.click(h.undo, [turns], [chat, turns, question, notice, *buttons], api_name=False, queue=False)
+    new_btn.click(h.new_chat, None, [chat, turns, question, notice, raw, *buttons], api_name=False, queue=False)
+    reset.click(partial(_constant, h.default_prompt), None, system, api_name=False, queue=False)
+    chat.like(h.rate, [turns], [turns], api_name=False, queue=False)
+    export_json_btn.click(h.export_json, [turns, *settings], exported, api_name=False, queue=False)
+    export_md_btn.click(h.export_markdown, [turns, *settings], exported, api_name=False, queue=False)
 
 
-def build_demo(service: QAService, title: str = "医金问答 MedFin QA") -> gr.Blocks:
+def build_demo(service: QAService, feedback: FeedbackLog, title: str = "医金问答 MedFin QA") -> gr.Blocks:
     """The whole page for a service; nothing is loaded here."""
+    stops = StopSwitch()
+    labels = _Labels()
     with gr.Blocks(title=title) as demo:
-        gr.Markdown(f"# {title}")
-        info = gr.Markdown(model_line(service), elem_id="model-info")
+        with gr.Row():
+            gr.Markdown(f"# {title}")
+            lang = gr.Radio(list(LANGS), value=LANGS[0], label=_t("lang"), elem_id="lang", scale=0, min_width=200)
+        labels.add(lang, label="lang")
+        info = labels.add(gr.Markdown(model_line(service), elem_id="model-info"), value="@model")
         gr.Markdown(DISCLAIMER, elem_classes=["qa-disclaimer"])
         with gr.Tabs():
-            for name, domain in service.domains.items():
-                with gr.Tab(domain.label, id=name):
-                    _domain_tab(service, name)
+            for name in service.domains:
+                spec = service.domain(name)
+                with gr.Tab(f"{spec.label} {spec.label_en}", id=name, elem_id=f"tab-{name}"):
+                    _domain_tab(service, stops, feedback, labels, name)
+        components = [c for c, _ in labels.items]
+        lang.change(partial(labels.switch, service), lang, components, api_name=False, queue=False)
         demo.load(partial(model_line, service), None, info, api_name=False)
     return demo
 

@@ -15,9 +15,10 @@ __all__ = ["Backend", "create_backend"]
 def create_backend(settings: Settings) -> Backend:
     """The backend the settings ask for, not yet loaded."""
     if settings.backend == "fake":
-        from .fake import FakeBackend
+        from .fake import FakeBackend, load_responses
 
-        return FakeBackend()
+        responses = load_responses(settings.fake_responses_file) if settings.fake_responses_file else None
+        return FakeBackend(responses, delay_s=settings.fake_delay_s)
     from .transformers_backend import TransformersBackend
 
     return TransformersBackend(settings)

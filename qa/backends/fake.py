@@ -6,17 +6,31 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+from ..errors import ConfigurationError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 
 Responder = Callable[[GenerationRequest], str]
 
 
+def load_responses(path: Path) -> list[str]:
+    """A JSON list of answers from a file (objects are serialized); ConfigurationError when unusable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"cannot read fake responses from {path}: {exc}") from exc
+    if not isinstance(data, list) or not data:
+        raise ConfigurationError(f"{path} must hold a non-empty JSON list of answers")
+    return [item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in data]
+
+
 def default_answer(request: GenerationRequest) -> str:
-    """A schema-shaped answer for either domain, so the fake backend drives the real UI end to end."""
+    """A schema-shaped answer for either domain that quotes the question, so each session sees its own."""
     props = (request.schema or {}).get("properties", {})
+    question = next((m["content"] for m in reversed(request.messages) if m["role"] == "user"), "")
     answer: dict[str, object] = {
-        "summary": "这是测试后端给出的示例回答。",
+        "summary": f"这是测试后端对“{question[:40]}”给出的示例回答。",
         "analysis": ["示例分析一。", "示例分析二。"],
         "suggestions": ["示例建议。"],
     }

@@ -1,0 +1,307 @@
+"""The chat page in headless Chromium against ./start.sh with the fake backend (fast) and one real-model run."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from ..serving import running_server
+from .conftest import shot
+
+SLOW = "0.15"  # seconds between streamed chunks: an answer takes ~3 s, long enough to watch and to stop
+
+
+@pytest.fixture(scope="module")
+def feedback_file(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("feedback") / "ratings.jsonl"
+
+
+@pytest.fixture(scope="module")
+def app(feedback_file):
+    with running_server("--backend", "fake", "--fake-delay-s", SLOW, "--feedback-file", str(feedback_file)) as url:
+        yield url
+
+
+def ask(page, domain: str, question: str) -> None:
+    page.fill(f"#{domain}-question textarea", question)
+    page.click(f"#{domain}-send")
+
+
+def answers(page, domain: str):
+    return page.locator(f"#{domain}-chat .qa-answer")
+
+
+def wait_answers(page, domain: str, count: int, timeout: float = 30_000) -> None:
+    """Wait until `count` answers are finished (each finished answer carries its validation report)."""
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n",
+        arg=[f"#{domain}-chat .qa-report", count],
+        timeout=timeout,
+    )
+    page.wait_for_selector(f"#{domain}-send:not([disabled])")
+
+
+def test_medical_answer_streams_field_by_field_then_renders_with_report(app, open_page):
+    page = open_page(app)
+    ask(page, "medical", "头痛三天了怎么办？")
+    seen: list[tuple[bool, bool]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = page.inner_text("#medical-chat")
+        seen.append(("总结" in text, "建议" in text))
+        if page.locator("#medical-chat .qa-report").count():
+            break
+        time.sleep(0.05)
+    # the summary was on screen before the suggestions existed: fields render as they complete
+    assert (True, False) in seen
+    chat = page.inner_text("#medical-chat")
+    for part in ("头痛三天了怎么办？", "总结", "分析", "示例分析一", "建议", "校验 通过"):
+        assert part in chat
+    assert page.is_enabled("#medical-regenerate") and page.is_disabled("#medical-stop")
+    shot(page, "01-medical-answer")
+
+
+def test_finance_tab_has_its_own_conversation_and_risk_notice(app, open_page):
+    page = open_page(app)
+    page.get_by_role("tab", name="金融 Finance").click()
+    ask(page, "finance", "什么是市盈率？")
+    wait_answers(page, "finance", 1)
+    chat = page.inner_text("#finance-chat")
+    assert "风险提示" in chat and "什么是市盈率？" in chat
+    assert page.locator("#medical-chat .qa-answer").count() == 0  # the other tab's history is untouched
+    shot(page, "02-finance-answer")
+
+
+def test_follow_up_turns_accumulate_and_buttons_follow_state(app, open_page):
+    page = open_page(app)
+    # nothing to regenerate, undo, clear or export before the first turn
+    page.click("#medical-exports")  # open the accordion that holds the export buttons
+    for button in ("regenerate", "undo", "new", "export-json", "export-md", "stop"):
+        assert page.is_disabled(f"#medical-{button}"), button
+    ask(page, "medical", "第一个问题")
+    page.wait_for_selector("#medical-stop:not([disabled])")
+    assert page.is_disabled("#medical-send") and page.is_disabled("#medical-undo")
+    wait_answers(page, "medical", 1)
+    ask(page, "medical", "第二个问题")
+    wait_answers(page, "medical", 2)
+    assert page.is_enabled("#medical-export-json") and page.is_enabled("#medical-undo")
+    chat = page.inner_text("#medical-chat")
+    assert chat.index("第一个问题") < chat.index("第二个问题")
+
+
+def test_stop_ends_generation_and_frees_the_model_at_once(app, open_page):
+    page = open_page(app)
+    ask(page, "medical", "请详细说明")
+    page.wait_for_function("() => document.querySelector('#medical-chat').innerText.includes('总结')")
+    page.click("#medical-stop")
+    page.wait_for_selector("#medical-send:not([disabled])", timeout=5000)
+    page.wait_for_function("() => document.querySelector('#medical-chat').innerText.includes('已停止')")
+    assert page.locator("#medical-chat .qa-report").count() == 0  # the stopped turn never finished
+    shot(page, "03-stopped")
+    # the model is free: the next question streams its first field within a second or two, not after the rest
+    # of the stopped answer
+    started = time.monotonic()
+    ask(page, "medical", "下一个问题")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#medical-chat .qa-answer')[1]?.innerText.includes('总结')", timeout=5000
+    )
+    assert time.monotonic() - started < 2.5
+    wait_answers(page, "medical", 1)
+
+
+def test_regenerate_undo_and_new_chat(app, open_page):
+    page = open_page(app)
+    ask(page, "medical", "要重新回答的问题")
+    wait_answers(page, "medical", 1)
+    page.click("#medical-regenerate")
+    page.wait_for_selector("#medical-stop:not([disabled])")
+    wait_answers(page, "medical", 1)
+    assert answers(page, "medical").count() == 1  # the answer was replaced, not added
+    assert page.inner_text("#medical-chat").count("要重新回答的问题") == 2  # the question bubble and the echo
+    page.click("#medical-undo")
+    page.wait_for_function("() => document.querySelectorAll('#medical-chat .qa-answer').length === 0")
+    assert page.input_value("#medical-question textarea") == "要重新回答的问题"  # the question comes back
+    ask(page, "medical", "另一个问题")
+    wait_answers(page, "medical", 1)
+    page.click("#medical-new")
+    page.wait_for_function("() => document.querySelectorAll('#medical-chat .qa-answer').length === 0")
+    assert page.is_disabled("#medical-undo") and page.is_disabled("#medical-regenerate")
+
+
+def test_example_question_asks_in_one_click(app, open_page):
+    page = open_page(app)
+    example = page.inner_text("#medical-example-0")
+    page.click("#medical-example-0")
+    wait_answers(page, "medical", 1)
+    assert example in page.inner_text("#medical-chat")
+
+
+def test_export_json_and_markdown(app, open_page):
+    page = open_page(app)
+    ask(page, "medical", "导出测试问题")
+    wait_answers(page, "medical", 1)
+    page.click("#medical-exports")  # open the accordion
+    files = {}
+    for kind in ("json", "md"):
+        page.click(f"#medical-export-{kind}")
+        link = page.locator("#medical-file a[download], #medical-file a").filter(has_text=f".{kind}").first
+        link.wait_for()
+        with page.expect_download() as info:
+            link.click()
+        files[kind] = Path(info.value.path()).read_text(encoding="utf-8")
+    data = json.loads(files["json"])
+    assert data["domain"] == "medical"
+    assert [m["role"] for m in data["messages"]] == ["system", "user", "assistant"]
+    turn = data["turns"][0]
+    assert turn["question"] == "导出测试问题" and turn["validation"]["passed"] is True
+    assert turn["model"]["name"] == "fake" and turn["params"]["temperature"] == 0.3
+    assert "导出测试问题" in files["md"] and "**总结**" in files["md"] and "校验：通过" in files["md"]
+
+
+def test_thumbs_are_appended_to_the_feedback_file(app, open_page, feedback_file):
+    page = open_page(app)
+    ask(page, "medical", "请给这条回答打分")
+    wait_answers(page, "medical", 1)
+    before = feedback_file.read_text(encoding="utf-8").splitlines() if feedback_file.exists() else []
+    page.locator("#medical-chat button[aria-label='Like'], #medical-chat button[title='Like']").first.click()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = feedback_file.read_text(encoding="utf-8").splitlines() if feedback_file.exists() else []
+        if len(lines) > len(before):
+            break
+        time.sleep(0.1)
+    record = json.loads(lines[-1])
+    assert record["rating"] == "up" and record["question"] == "请给这条回答打分" and record["turn"] == 0
+    assert record["validation"]["passed"] is True and record["domain"] == "medical"
+
+
+def test_two_sessions_stream_their_own_answers(app, open_page):
+    first, second = open_page(app), open_page(app)
+    ask(first, "medical", "甲用户的问题")
+    ask(second, "medical", "乙用户的问题")
+    wait_answers(first, "medical", 1)
+    wait_answers(second, "medical", 1, timeout=60_000)
+    one, two = first.inner_text("#medical-chat"), second.inner_text("#medical-chat")
+    assert "甲用户的问题" in one and "乙用户" not in one
+    assert "乙用户的问题" in two and "甲用户" not in two
+
+
+def test_language_switch_phone_width_and_dark_mode(app, open_page):
+    page = open_page(app)
+    page.get_by_label("English").check()
+    page.wait_for_function("() => document.querySelector('#medical-send').innerText.trim() === 'Send'")
+    assert page.inner_text("#medical-new").strip() == "New chat"
+    page.get_by_label("中文").check()
+    page.wait_for_function("() => document.querySelector('#medical-send').innerText.trim() === '发送'")
+
+    phone = open_page(app, width=390, height=844, is_mobile=True, has_touch=True)
+    ask(phone, "medical", "手机上提问")
+    wait_answers(phone, "medical", 1)
+    overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"page is {overflow}px wider than a phone screen"
+    shot(phone, "04-phone")
+
+    dark = open_page(app + "/?__theme=dark")
+    ask(dark, "medical", "深色模式")
+    wait_answers(dark, "medical", 1)
+    # answer text must be light on the dark page: compare its luminance with the chat background's
+    text_lum, bg_lum = dark.evaluate(
+        """() => {
+          const lum = (c) => { const [r, g, b] = c.match(/\\d+/g).map(Number); return (0.2126*r + 0.7152*g + 0.0722*b) / 255; };
+          const p = document.querySelector('#medical-chat .qa-answer p');
+          let el = p; let bg = 'rgba(0, 0, 0, 0)';
+          while (el && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) { bg = getComputedStyle(el).backgroundColor; el = el.parentElement; }
+          return [lum(getComputedStyle(p).color), lum(bg)];
+        }"""
+    )
+    assert text_lum - bg_lum > 0.4, (text_lum, bg_lum)
+    shot(dark, "05-dark")
+
+
+def test_reset_system_prompt(app, open_page):
+    page = open_page(app)
+    page.click("#medical-advanced")
+    box = page.locator("#medical-system textarea")
+    default = box.input_value()
+    assert "JSON" in default
+    box.fill("你是一个简短的助手。")
+    page.click("#medical-reset")
+    page.wait_for_function(
+        "(d) => document.querySelector('#medical-system textarea').value === d", arg=default, timeout=5000
+    )
+
+
+HOSTILE = {
+    "summary": '<script>window.__pwned = 1</script><img src="http://203.0.113.9/x.png" onerror="alert(1)">',
+    "analysis": [
+        "![tracker](http://203.0.113.9/t.png)",
+        "[click me](javascript:alert(2))",
+        '<iframe src="http://203.0.113.9/"></iframe>',
+    ],
+    "suggestions": ['<a href="http://203.0.113.9/">link</a>', "$$\\int x$$ **bold** `code`"],
+    "urgent": False,
+}
+
+
+def test_hostile_answer_renders_as_inert_text(open_page, tmp_path):
+    responses = tmp_path / "hostile.json"
+    responses.write_text(json.dumps([HOSTILE]), encoding="utf-8")
+    with running_server("--backend", "fake", "--fake-responses-file", str(responses)) as url:
+        page = open_page(url)
+        ask(page, "medical", "请回答")
+        wait_answers(page, "medical", 1)
+        chat = page.locator("#medical-chat")
+        for tag in ("script", "img", "iframe", "a[href^='javascript']", "a[href*='203.0.113.9']", "strong", "code"):
+            assert chat.locator(f".qa-answer {tag}").count() == 0, tag
+        text = chat.inner_text()
+        assert "<script>window.__pwned = 1</script>" in text and "![tracker](http://203.0.113.9/t.png)" in text
+        assert page.evaluate("() => window.__pwned") is None
+        shot(page, "06-hostile-inert")
+    # open_page's teardown asserts that no request left the host and no dialog opened
+
+
+def test_full_queue_says_busy_instead_of_spinning(open_page):
+    with running_server("--backend", "fake", "--fake-delay-s", "0.3", "--queue-size", "1") as url:
+        pages = [open_page(url, width=900, height=800) for _ in range(3)]
+        for i, page in enumerate(pages):
+            ask(page, "medical", f"排队问题{i}")
+            time.sleep(0.6)
+        # the second waits with its position shown, the third is told to try again
+        pages[1].wait_for_function("() => document.body.innerText.includes('queue')", timeout=5000)
+        pages[2].wait_for_function("() => /busy|try again/i.test(document.body.innerText)", timeout=5000)
+        shot(pages[2], "07-queue-full")
+        wait_answers(pages[0], "medical", 1)
+        wait_answers(pages[1], "medical", 1, timeout=60_000)
+
+
+def test_login_is_required_when_configured(open_page, tmp_path):
+    logins = tmp_path / "logins.txt"
+    logins.write_text("# team\ndoctor:s3cret-pass\n", encoding="utf-8")
+    with running_server("--backend", "fake", "--auth-file", str(logins)) as url:
+        page = open_page(url, ready="input[type=password]")
+        assert page.locator("#medical-send").count() == 0  # nothing of the app before logging in
+        page.fill("input[type=text]", "doctor")
+        page.fill("input[type=password]", "wrong")
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_function("() => /incorrect|invalid/i.test(document.body.innerText)", timeout=5000)
+        page.fill("input[type=text]", "doctor")
+        page.fill("input[type=password]", "s3cret-pass")
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#medical-send", timeout=15000)
+        ask(page, "medical", "登录后的问题")
+        wait_answers(page, "medical", 1)
+
+
+@pytest.mark.model
+def test_real_model_answers_a_medical_question(open_page):
+    with running_server(env={"QA_MAX_NEW_TOKENS_LIMIT": "2048"}, timeout=600) as url:
+        page = open_page(url, width=1200, height=1100)
+        page.click("#medical-example-0")
+        wait_answers(page, "medical", 1, timeout=300_000)
+        chat = page.inner_text("#medical-chat")
+        assert "总结" in chat and "建议" in chat and "校验" in chat
+        assert "Qwen2.5" in page.inner_text("#model-info")
+        shot(page, "10-real-model-medical")
