@@ -147,7 +147,7 @@ def test_export_json_and_markdown(app, open_page):
     files = {}
     for kind in ("json", "md"):
         page.click(f"#medical-export-{kind}")
-        link = page.locator("#medical-file a[download], #medical-file a").filter(has_text=f".{kind}").first
+        link = page.locator(f"#medical-file a[download$='.{kind}']").first
         link.wait_for()
         with page.expect_download() as info:
             link.click()
