@@ -143,10 +143,12 @@ CSS = """
 .qa-error { background: #92400e; color: #fff; padding: 0.6em 1em; border-radius: 8px; margin-bottom: 0.6em; }
 .qa-risk { border-left: 4px solid #d97706; padding: 0.2em 0.8em; margin-top: 0.6em; }
 .qa-pending { opacity: 0.7; font-style: italic; }
-.qa-report { font-size: 0.9em; opacity: 0.9; }
+.qa-report { font-size: 0.9em; opacity: 0.9; margin-top: 0.6em; padding-top: 0.4em; border-top: 1px solid var(--border-color-primary, #ccc); }
 .qa-disclaimer { font-size: 0.9em; opacity: 0.85; }
 .qa-note { font-size: 0.9em; opacity: 0.8; font-style: italic; }
 .qa-notice { font-size: 0.9em; padding: 0.2em 0.6em; border-left: 4px solid #2563eb; }
 .qa-report ul, .qa-answer ul { margin: 0.2em 0 0.2em 1.2em; }
-.qa-buttons button { min-width: 0; }
+.qa-buttons { flex-wrap: wrap !important; gap: 0.4em !important; }
+.qa-buttons button { flex: 1 1 5.5em !important; min-width: 5.5em !important; white-space: nowrap; }
+@media (max-width: 640px) { .qa-title h1 { font-size: 1.4em !important; } }
 """

@@ -332,6 +332,7 @@ def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, la
             latex_delimiters=[],  # "$" in an answer is money, not maths
             feedback_options=("Like", "Dislike"),
             group_consecutive_messages=False,
+            buttons=["copy_all"],  # no share button: conversations stay on this machine
             placeholder=f"**{spec.label}** · {spec.label_en}",
         ),
         label="chat",
@@ -408,6 +409,7 @@ def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, la
         )
     stop_btn.click(h.stop, [turns], [chat, turns, *buttons], cancels=runs, api_name=False, queue=False)
     undo_btn.click(h.undo, [turns], [chat, turns, question, notice, *buttons], api_name=False, queue=False)
+    chat.clear(h.new_chat, None, [chat, turns, question, notice, raw, *buttons], api_name=False, queue=False)
     new_btn.click(h.new_chat, None, [chat, turns, question, notice, raw, *buttons], api_name=False, queue=False)
     reset.click(partial(_constant, h.default_prompt), None, system, api_name=False, queue=False)
     chat.like(h.rate, [turns], [turns], api_name=False, queue=False)
@@ -421,8 +423,8 @@ def build_demo(service: QAService, feedback: FeedbackLog, title: str = "医金�
     labels = _Labels()
     with gr.Blocks(title=title) as demo:
         with gr.Row():
-            gr.Markdown(f"# {title}")
-            lang = gr.Radio(list(LANGS), value=LANGS[0], label=_t("lang"), elem_id="lang", scale=0, min_width=200)
+            gr.Markdown(f"# {title}", elem_classes=["qa-title"])
+            lang = gr.Radio(list(LANGS), value=LANGS[0], label=_t("lang"), elem_id="lang", scale=0, min_width=180)
         labels.add(lang, label="lang")
         info = labels.add(gr.Markdown(model_line(service), elem_id="model-info"), value="@model")
         gr.Markdown(DISCLAIMER, elem_classes=["qa-disclaimer"])
