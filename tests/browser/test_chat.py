@@ -305,3 +305,18 @@ def test_real_model_answers_a_medical_question(open_page):
         assert "总结" in chat and "建议" in chat and "校验" in chat
         assert "Qwen2.5" in page.inner_text("#model-info")
         shot(page, "10-real-model-medical")
+
+
+def test_closing_the_tab_mid_answer_frees_the_model(app, open_page, browser):
+    context = browser.new_context()
+    leaving = context.new_page()
+    leaving.goto(app)
+    ask(leaving, "medical", "问到一半就关掉")
+    leaving.wait_for_function("() => document.querySelector('#medical-chat').innerText.includes('总结')")
+    context.close()
+    page = open_page(app)
+    started = time.monotonic()
+    ask(page, "medical", "下一位用户")
+    page.wait_for_function("() => document.querySelector('#medical-chat').innerText.includes('总结')", timeout=10_000)
+    # the abandoned answer had ~2 s of streaming left; it must not hold the model
+    assert time.monotonic() - started < 2.5
