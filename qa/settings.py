@@ -122,7 +122,10 @@ class Settings(BaseSettings):
         None, description="File of API keys for /v1/*, one per line ('#' starts a comment)."
     )
     rate_limit_per_minute: int = Field(
-        60, ge=0, le=1_000_000, description="Chat requests per minute per API key (per client address without keys); 0 = off."
+        60,
+        ge=0,
+        le=1_000_000,
+        description="Chat requests per minute per API key (per client address without keys); 0 = off.",
     )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=67_108_864, description="Largest API request body accepted; larger gets 413."
