@@ -174,8 +174,8 @@ class Metrics:
         ]
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
-        """Export a value read at scrape time."""
-        self._metrics.append(Gauge(name, help_text, read))
+        """Export a value read at scrape time (a gauge of the same name is replaced)."""
+        self._metrics = [m for m in self._metrics if m.name != name] + [Gauge(name, help_text, read)]
 
     def render(self) -> str:
         """The whole exposition in Prometheus text format 0.0.4."""

@@ -17,7 +17,11 @@ def create_backend(settings: Settings) -> Backend:
     if settings.backend == "fake":
         from .fake import FakeBackend
 
-        return FakeBackend()
+        return FakeBackend(delay_s=settings.fake_delay_s)
+    if settings.backend == "openai":
+        from .openai_backend import OpenAIBackend
+
+        return OpenAIBackend(settings)
     from .transformers_backend import TransformersBackend
 
     return TransformersBackend(settings)
