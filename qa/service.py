@@ -222,6 +222,7 @@ class QAService:
             if max_new_tokens is None
             else max_new_tokens,
             self.max_new_tokens_limit,
+            min_new_tokens=1,  # a bare engine: no answer schema that needs room (warm-ups ask for a few tokens)
         )
 
     def prepare(

@@ -19,21 +19,10 @@ from qa.settings import REPO_ROOT, Settings
 from qa.ui import ask
 from qa.wiring import build_service
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps
+from .conftest import FINANCE_OK, MEDICAL_OK, dumps, make_api
 from .live import serving
 
 KEY = "sk-test-0123456789"
-
-
-def make_api(tmp_path, **overrides):
-    values = dict(raw_model=True, rate_limit_per_minute=0, max_body_bytes=65536, queue_size=1)
-    settings = Settings(
-        backend="fake", cache_dir=tmp_path / "cache", prompts_dir=REPO_ROOT / "prompts", **{**values, **overrides}
-    )
-    backend = FakeBackend()
-    service = build_service(settings, backend)
-    service.warm_up()
-    return settings, backend, service
 
 
 @pytest.fixture(scope="module")
