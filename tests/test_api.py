@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from types import SimpleNamespace
@@ -530,3 +531,14 @@ def test_ready_and_requests_wait_for_the_model_then_work(tmp_path):
         loader.join(timeout=10)
         assert http.get("/ready").status_code == 200
         assert http.post("/v1/chat/completions", json=ask_body()).status_code == 200
+
+
+@pytest.mark.parametrize("log_prompts", [False, True])
+def test_prompt_text_is_logged_only_when_asked(tmp_path, caplog, log_prompts):
+    settings, _, service = make_api(tmp_path, log_prompts=log_prompts)
+    with TestClient(create_app(service, settings)) as http, caplog.at_level(logging.INFO, logger="qa.api"):
+        assert http.post("/v1/chat/completions", json=ask_body("私密问题：我的血压 150/95")).status_code == 200
+    record = next(r for r in caplog.records if r.getMessage() == "chat request")
+    assert record.fields["prompt_chars"] > 0 and record.fields["request_id"]
+    logged = json.dumps([r.__dict__.get("fields") for r in caplog.records], ensure_ascii=False)
+    assert ("私密问题" in logged) is log_prompts
