@@ -542,3 +542,11 @@ def test_prompt_text_is_logged_only_when_asked(tmp_path, caplog, log_prompts):
     assert record.fields["prompt_chars"] > 0 and record.fields["request_id"]
     logged = json.dumps([r.__dict__.get("fields") for r in caplog.records], ensure_ascii=False)
     assert ("私密问题" in logged) is log_prompts
+
+
+def test_an_oversized_request_through_the_client_is_413(api):
+    with pytest.raises(openai.APIStatusError) as err:
+        client(api.url).chat.completions.create(
+            model="qa-medical", messages=[{"role": "user", "content": "x" * 70_000}]
+        )
+    assert err.value.status_code == 413 and err.value.body["code"] == "request_too_large"

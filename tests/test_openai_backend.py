@@ -223,3 +223,14 @@ def test_the_real_model_answers_through_a_second_server(tmp_path, real_service):
         assert answer.ok, answer.report.to_dict()
         assert set(answer.data) >= {"summary", "analysis", "suggestions", "urgent"}
         assert answer.usage["completion_tokens"] > 0
+
+
+def test_an_error_after_the_stream_started_reaches_the_client_as_an_error_event(upstream):
+    upstream.backend.fail = True
+    engine = openai.OpenAI(base_url=upstream.url + "/v1", api_key=UPSTREAM_KEY, max_retries=0, timeout=20)
+    stream = engine.chat.completions.create(model="qa-raw", messages=[{"role": "user", "content": "x"}], stream=True)
+    received = []
+    with pytest.raises(openai.APIError, match="GPU fell over"):
+        for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+    assert "".join(received) == '{"summary": "'  # what was streamed before the failure
