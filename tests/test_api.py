@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from qa.auth import ApiKeys
 from qa.backends.fake import FakeBackend, default_answer
+from qa.errors import InputError
 from qa.server import create_app
 from qa.settings import REPO_ROOT, Settings
 from qa.ui import ask
@@ -550,3 +551,18 @@ def test_an_oversized_request_through_the_client_is_413(api):
             model="qa-medical", messages=[{"role": "user", "content": "x" * 70_000}]
         )
     assert err.value.status_code == 413 and err.value.body["code"] == "request_too_large"
+
+
+def test_a_schema_the_grammar_compiler_refuses_is_a_400(tmp_path):
+    import xgrammar as xgr
+
+    from qa.api import api_error
+    from qa.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(Settings(cache_dir=tmp_path))
+    backend._compiler = xgr.GrammarCompiler(xgr.TokenizerInfo(["a", "{", "}", '"', ":", ","]))  # no model needed
+    with pytest.raises(InputError) as err:
+        backend.compiled_grammar({"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}})
+    assert err.value.param == "response_format" and "nowhere" in str(err.value) and ".cc:" not in str(err.value)
+    error = api_error(err.value)
+    assert (error.status, error.param) == (400, "response_format")
