@@ -106,8 +106,11 @@ def create_app(
         return await http_exception_handler(request, exc)
 
     @api.exception_handler(Exception)
-    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(api_error(exc))
+    async def on_crash(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith("/v1/"):
+            return error_response(api_error(exc))  # logged there; the client gets no internals
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return PlainTextResponse("Internal Server Error", status_code=500)
 
     @api.get("/health")
     def health() -> dict[str, Any]:
