@@ -566,3 +566,15 @@ def test_a_schema_the_grammar_compiler_refuses_is_a_400(tmp_path):
     assert err.value.param == "response_format" and "nowhere" in str(err.value) and ".cc:" not in str(err.value)
     error = api_error(err.value)
     assert (error.status, error.param) == (400, "response_format")
+
+
+def test_a_backend_crash_is_a_500_in_openai_shape_without_internals(api):
+    def crash(request):
+        raise RuntimeError("secret internal detail")
+
+    api.backend._responses = crash
+    r = post(api.url, ask_body())
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "internal_error" and "secret" not in r.text
+    api.backend._responses = default_answer
+    assert post(api.url, ask_body()).status_code == 200
