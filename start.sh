@@ -44,7 +44,7 @@ ensure_venv() {
 }
 
 ensure_dev() {
-  PIP_ARGS=(-r requirements-dev.txt); PIP_CHECK=("$PY" -m pytest --version)
+  PIP_ARGS=(-r requirements-dev.txt); PIP_CHECK=("$PY" -c "import pytest, openai")
   install_reqs dev requirements-dev.txt
 }
 

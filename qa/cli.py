@@ -19,7 +19,7 @@ EXIT_INVALID_ANSWER = 1
 EXIT_ERROR = 2
 
 _SETTING_FLAGS = {
-    "backend": dict(choices=["transformers", "fake"], help="generation backend"),
+    "backend": dict(choices=["transformers", "fake", "openai"], help="generation backend (openai: a remote engine)"),
     "model": dict(help="production model: hub id or local directory (QA_MODEL)"),
     "model_source": dict(choices=["auto", "production", "embedded"], help="which model to load"),
     "quantization": dict(choices=["none", "4bit", "8bit"], help="bitsandbytes quantization (CUDA only)"),
@@ -32,6 +32,32 @@ _SETTING_FLAGS = {
     "threads": dict(type=int, help="CPU threads for torch"),
     "seed": dict(type=int, help="sampling seed"),
     "log_level": dict(choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level"),
+    "base_url": dict(help="remote engine: OpenAI-compatible base URL, e.g. http://gpu:8000/v1"),
+    "remote_model": dict(help="remote engine: the model name it serves"),
+    "remote_api_key": dict(help="remote engine: bearer token (prefer QA_REMOTE_API_KEY: flags show in ps)"),
+    "remote_timeout_s": dict(type=float, help="remote engine: seconds to wait for a connection or the next chunk"),
+    "remote_context_length": dict(type=int, help="remote engine: its context length in tokens"),
+    "fake_delay_s": dict(type=float, help="fake backend: pause before each chunk"),
+}
+# flags only `serve` has
+_SERVER_FLAGS = {
+    "host": dict(help="bind address (QA_HOST)"),
+    "port": dict(type=int, help="port (QA_PORT)"),
+    "queue_size": dict(type=int, help="waiting requests allowed"),
+    "max_concurrent_generations": dict(type=int, help="generations at once (raise it for a remote engine)"),
+    "raw_model": dict(action=argparse.BooleanOptionalAction, help="also serve qa-raw: the bare backend"),
+    "api_keys_file": dict(help="file of API keys for /v1/*, one per line (or QA_API_KEYS, comma-separated)"),
+    "rate_limit_per_minute": dict(type=int, help="chat requests per minute per key or client; 0 = off"),
+    "max_body_bytes": dict(type=int, help="largest API request body"),
+    "shutdown_grace_s": dict(type=float, help="on SIGTERM, seconds running requests get to finish"),
+    "log_file": dict(help="rotating JSON-lines server log; '' for none"),
+    "log_max_bytes": dict(type=int, help="server log size before rotation"),
+    "log_backups": dict(type=int, help="rotated server logs kept"),
+    "log_prompts": dict(action=argparse.BooleanOptionalAction, help="debug: write prompt text into the log"),
+    "share": dict(action=argparse.BooleanOptionalAction, help="public Gradio share link; needs a login"),
+    "auth_file": dict(help="page logins: a file of user:password lines (or QA_AUTH_USERS)"),
+    "feedback_file": dict(help="JSONL file that thumbs up/down ratings are appended to"),
+    "fake_responses_file": dict(help=argparse.SUPPRESS),
 }
 
 
@@ -40,14 +66,8 @@ def _add_setting_flags(parser: argparse.ArgumentParser, extra: tuple[str, ...] =
     for name, kwargs in _SETTING_FLAGS.items():
         group.add_argument("--" + name.replace("_", "-"), dest=name, default=None, **kwargs)
     if "server" in extra:
-        group.add_argument("--host", default=None, help="bind address (QA_HOST)")
-        group.add_argument("--port", type=int, default=None, help="port (QA_PORT)")
-        group.add_argument("--queue-size", dest="queue_size", type=int, default=None, help="waiting requests allowed")
-        group.add_argument("--share", action="store_true", default=None, help="public Gradio link; needs a login")
-        group.add_argument("--auth-file", dest="auth_file", default=None, help="file of user:password lines")
-        group.add_argument("--feedback-file", dest="feedback_file", default=None, help="JSONL file for ratings")
-        group.add_argument("--fake-responses-file", dest="fake_responses_file", default=None, help=argparse.SUPPRESS)
-        group.add_argument("--fake-delay-s", dest="fake_delay_s", type=float, default=None, help=argparse.SUPPRESS)
+        for name, kwargs in _SERVER_FLAGS.items():
+            group.add_argument("--" + name.replace("_", "-"), dest=name, default=None, **kwargs)
 
 
 def _sampling_flags(parser: argparse.ArgumentParser) -> None:
@@ -93,8 +113,13 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(**overrides)
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def _setup_logging(settings: Any, command: str) -> None:
+    from .logs import setup_logging
+
+    if command == "serve":  # only the server keeps a log file
+        setup_logging(settings.log_level, settings.log_file, settings.log_max_bytes, settings.log_backups)
+    else:
+        setup_logging(settings.log_level)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"error: invalid settings:\n{exc}", file=sys.stderr)
         return EXIT_ERROR
-    _setup_logging(settings.log_level)
+    _setup_logging(settings, args.command)
     try:
         return _run(args, settings)
     except QAError as exc:
@@ -130,8 +155,9 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         from .logins import check_share, load_logins
         from .server import serve
 
-        check_share(settings, load_logins(settings))  # before the model loads: a refusal should be instant
-        service.warm_up()  # fail now, with a message, rather than on the first visitor's question
+        check_share(settings, load_logins(settings))  # before anything loads: a refusal should be instant
+        # the model loads in the background while the server already answers /health (and 503 on /ready);
+        # a model that cannot load still stops the start with a message
         serve(service, settings)
         return 0
     if args.command == "ask":

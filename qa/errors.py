@@ -15,9 +15,11 @@ class InputError(QAError):
 
     code = "invalid_request"
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+        if code is not None:
+            self.code = code  # a more specific code, e.g. context_length_exceeded
 
 
 class ConfigurationError(QAError):
@@ -44,7 +46,19 @@ class GenerationError(QAError):
     code = "generation_error"
 
 
+class UpstreamError(GenerationError):
+    """The remote engine could not be reached, refused the request, or broke off its answer."""
+
+    code = "upstream_error"
+
+
 class BusyError(QAError):
-    """The model is serving another request and the caller chose not to wait."""
+    """The model is serving another request and the caller chose not to wait (or the queue is full)."""
 
     code = "busy"
+
+
+class NotReadyError(QAError):
+    """The model is still loading in the background; try again shortly."""
+
+    code = "model_loading"

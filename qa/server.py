@@ -1,43 +1,145 @@
-"""One process, one port: FastAPI with /health beside the Gradio page mounted at /."""
+"""One process, one port: the OpenAI-compatible API, /health, /ready and /metrics beside the Gradio page at /."""
 
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
+import uuid
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api import RETRY_LOADING_S, ServerState, api_error, create_router, error_response
+from .auth import ApiKeys
+from .chat_request import ApiError
+from .errors import ModelLoadError, QAError
 from .feedback import FeedbackLog
+from .limits import RateLimiter
 from .logins import check_share, load_logins
+from .logs import fields
+from .metrics import Metrics
 from .service import QAService
 from .settings import Settings
 from .ui import build_demo, launch_kwargs
 
 log = logging.getLogger(__name__)
 
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_QUIET_PATHS = ("/health", "/ready", "/metrics")
 
-def create_app(service: QAService, settings: Settings, demo: gr.Blocks | None = None) -> FastAPI:
-    """The ASGI app: /health reports the live model; the UI is served at /."""
-    api = FastAPI(title="MedFin QA", docs_url=None, redoc_url=None)
+
+class RequestContext:
+    """Gives every request an id (the caller's X-Request-ID when sane), returns it, and logs API responses."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            path = scope.get("path", "")
+            if path.startswith("/v1/"):
+                self.metrics.api_responses.inc(status=str(status))
+            if path.startswith("/v1/") or (status >= 500 and path not in _QUIET_PATHS):
+                client = scope.get("client")
+                log.info(
+                    "http",
+                    extra=fields(
+                        request_id=request_id,
+                        method=scope.get("method"),
+                        path=path,
+                        status=status,
+                        ms=round((time.perf_counter() - started) * 1000),
+                        client=client[0] if client else None,
+                    ),
+                )
+
+
+def create_app(
+    service: QAService,
+    settings: Settings,
+    demo: gr.Blocks | None = None,
+    state: ServerState | None = None,
+    keys: ApiKeys | None = None,
+) -> FastAPI:
+    """The ASGI app: the API under /v1, health, readiness and metrics, and the UI at /."""
+    state = state or ServerState()
+    keys = keys if keys is not None else ApiKeys.from_settings(settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    api = FastAPI(title="MedFin QA", docs_url=None, redoc_url=None, openapi_url=None)
+    api.add_middleware(RequestContext, metrics=service.metrics)
+    service.metrics.gauge("qa_api_open_requests", "Chat API requests being answered now.", lambda: state.open_requests)
+    service.metrics.gauge("qa_draining", "1 after SIGTERM, while running requests finish.", lambda: state.draining)
+
+    @api.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        if request.url.path.startswith("/v1/"):  # OpenAI's clients read errors in OpenAI's shape
+            return error_response(ApiError(exc.status_code, str(exc.detail), code="http_error"))
+        return await http_exception_handler(request, exc)
+
+    @api.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith("/v1/"):
+            return error_response(api_error(exc))  # logged there; the client gets no internals
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return PlainTextResponse("Internal Server Error", status_code=500)
 
     @api.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "model": service.backend.info.to_dict(), "domains": list(service.domains)}
+        return {
+            "status": "ok",
+            "model": service.backend.info.to_dict(),
+            "model_state": service.state,
+            "draining": state.draining,
+            "domains": list(service.domains),
+        }
 
-    @api.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> str:
-        lines = [
-            "# HELP qa_validation_rule_fired_total Validation and safety rules that fired on answers.",
-            "# TYPE qa_validation_rule_fired_total counter",
-        ]
-        for rule, count in sorted(service.rule_counts().items()):
-            lines.append(f'qa_validation_rule_fired_total{{rule="{rule}"}} {count}')
-        return "\n".join(lines) + "\n"
+    @api.get("/ready")
+    def ready() -> JSONResponse:
+        if state.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
+        if service.ready:
+            return JSONResponse({"status": "ready", "model": service.backend.info.to_dict()})
+        headers = {"Retry-After": str(RETRY_LOADING_S)} if service.state == "loading" else None
+        return JSONResponse({"status": service.state}, status_code=503, headers=headers)
 
+    @api.get("/metrics")
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(service.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    api.include_router(create_router(service, settings, state, keys, limiter))
     demo = demo or build_demo(service, FeedbackLog(settings.feedback_file))
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.max_concurrent_generations)
     logins = load_logins(settings)
     return gr.mount_gradio_app(api, demo, path="/", footer_links=["api"], auth=logins or None, **launch_kwargs())
 
@@ -65,15 +167,69 @@ def _open_share_link(settings: Settings) -> None:
     log.info("public share link (login required): %s", url)
 
 
-def serve(service: QAService, settings: Settings) -> None:
-    """Run the server until interrupted."""
-    import threading
+def _server_class() -> type:
+    import uvicorn
 
+    class DrainingServer(uvicorn.Server):
+        """uvicorn, but SIGTERM first drains: readiness and new API requests get 503, running ones finish."""
+
+        def __init__(self, config: uvicorn.Config, service: QAService, state: ServerState, grace_s: float) -> None:
+            super().__init__(config)
+            self.service = service
+            self.state = state
+            self.grace_s = grace_s
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if self.state.draining or self.should_exit:  # a second signal: stop without waiting
+                self.should_exit = self.force_exit = True
+                return
+            self.state.draining = True
+            log.info("signal %d: draining; running requests get up to %g s to finish", sig, self.grace_s)
+            threading.Thread(target=self._drain, name="qa-drain", daemon=True).start()
+
+        def _drain(self) -> None:
+            deadline = time.monotonic() + self.grace_s
+            while time.monotonic() < deadline and (self.service.gate.busy() or self.state.open_requests > 0):
+                time.sleep(0.05)
+            log.info("drained; shutting down")
+            self.should_exit = True
+
+    return DrainingServer
+
+
+def serve(service: QAService, settings: Settings) -> None:
+    """Listen at once, load the model in the background (/ready says when), run until SIGTERM or Ctrl-C."""
     import uvicorn
 
     check_share(settings, load_logins(settings))
-    app = create_app(service, settings)
+    state = ServerState()
+    app = create_app(service, settings, state=state)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # our handlers (stderr and the rotating JSON log) get uvicorn's lines too
+        access_log=False,  # RequestContext logs API requests with their ids instead
+        timeout_graceful_shutdown=3,  # requests have drained by then; idle page connections need not linger
+    )
+    server = _server_class()(config, service, state, settings.shutdown_grace_s)
+    failure: list[BaseException] = []
+
+    def loaded(error: BaseException | None) -> None:
+        if error is None:
+            log.info("ready: %s", service.backend.info.describe())
+            return
+        failure.append(error)
+        server.should_exit = True  # a model that cannot load is a failed start, as before
+
+    log.info("serving on http://%s:%d; the model loads in the background (GET /ready)", settings.host, settings.port)
+    service.start_warm_up(loaded)
     if settings.share:
         threading.Thread(target=_open_share_link, args=(settings,), name="share-link", daemon=True).start()
-    log.info("serving on http://%s:%d", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    server.run()
+    if failure:
+        error = failure[0]
+        if isinstance(error, QAError):
+            raise error
+        raise ModelLoadError(f"the model did not load: {error}") from error

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +22,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid", validate_default=True)
 
-    backend: Literal["transformers", "fake"] = Field(
-        "transformers", description="Generation backend: the local transformers model, or a fake one for tests."
+    backend: Literal["transformers", "fake", "openai"] = Field(
+        "transformers",
+        description="Generation backend: the local transformers model, a remote OpenAI-compatible engine "
+        "(vLLM, SGLang), or a fake one for tests.",
     )
     model: str = Field(
         "Qwen/Qwen2.5-7B-Instruct",
@@ -89,4 +91,80 @@ class Settings(BaseSettings):
     fake_responses_file: Path | None = Field(
         None, description="Fake backend only: a JSON list of answers (strings or objects) replayed in order."
     )
-    fake_delay_s: float = Field(0.0, ge=0.0, le=5.0, description="Fake backend only: pause between streamed chunks.")
+    max_concurrent_generations: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Generations running at once; 1 for a local model, more for a remote engine that batches.",
+    )
+    fake_delay_s: float = Field(
+        0.0, ge=0.0, le=10.0, description="Fake backend only: pause before each chunk, to exercise streaming."
+    )
+    # ---- remote engine (--backend openai) ----
+    base_url: str | None = Field(
+        None,
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="Remote engine: base URL of an OpenAI-compatible API, e.g. http://gpu-host:8000/v1.",
+    )
+    remote_model: str | None = Field(
+        None, min_length=1, max_length=500, description="Remote engine: the model name it serves."
+    )
+    remote_api_key: SecretStr | None = Field(
+        None, min_length=1, max_length=4096, description="Remote engine: bearer token, if it wants one (never logged)."
+    )
+    remote_timeout_s: float = Field(
+        120.0, ge=1.0, le=3600.0, description="Remote engine: seconds to wait for a connection or the next chunk."
+    )
+    remote_context_length: int = Field(
+        32768,
+        ge=512,
+        le=1_048_576,
+        description="Remote engine: its context length in tokens (also capped by max_context_tokens).",
+    )
+    # ---- the OpenAI-compatible API ----
+    raw_model: bool = Field(
+        False,
+        description="Also serve model id qa-raw: the bare backend with the caller's messages and response_format, "
+        "no domain prompt and no validators (lets this app be the engine behind another one).",
+    )
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated API keys for /v1/*; with none here or in api_keys_file the API is open.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="File of API keys for /v1/*, one per line ('#' starts a comment)."
+    )
+    rate_limit_per_minute: int = Field(
+        60,
+        ge=0,
+        le=1_000_000,
+        description="Chat requests per minute per API key (per client address without keys); 0 = off.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=67_108_864, description="Largest API request body accepted; larger gets 413."
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0.0,
+        le=3600.0,
+        description="On SIGTERM: seconds running generations get to finish while new requests get 503.",
+    )
+    # ---- logs ----
+    log_file: str = Field(
+        "server.log", max_length=4096, description="Structured (JSON lines) server log; empty for none."
+    )
+    log_max_bytes: int = Field(
+        10_485_760, ge=65_536, le=1_073_741_824, description="Size at which the server log is rotated."
+    )
+    log_backups: int = Field(5, ge=0, le=100, description="Rotated server logs kept.")
+    log_prompts: bool = Field(
+        False, description="Debug: write question and message text into the server log (off: sizes only)."
+    )
+
+    @model_validator(mode="after")
+    def _remote_needs_url_and_model(self) -> Settings:
+        if self.backend == "openai" and (not self.base_url or not self.remote_model):
+            raise ValueError("backend 'openai' needs base_url (--base-url) and remote_model (--remote-model)")
+        return self

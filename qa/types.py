@@ -38,7 +38,14 @@ class SamplingParams:
     max_new_tokens: int
 
     @classmethod
-    def create(cls, temperature: Any, top_p: Any, max_new_tokens: Any, max_new_tokens_limit: int) -> SamplingParams:
+    def create(
+        cls,
+        temperature: Any,
+        top_p: Any,
+        max_new_tokens: Any,
+        max_new_tokens_limit: int,
+        min_new_tokens: int = MIN_NEW_TOKENS,
+    ) -> SamplingParams:
         """Check each value against its bounds and raise InputError naming the parameter."""
         t = _number("temperature", temperature)
         if not TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1]:
@@ -50,9 +57,9 @@ class SamplingParams:
         if not TOP_P_RANGE[0] <= p <= TOP_P_RANGE[1]:
             raise InputError(f"top_p must be between {TOP_P_RANGE[0]} and {TOP_P_RANGE[1]}, got {p}", param="top_p")
         n = _number("max_new_tokens", max_new_tokens)
-        if n != int(n) or not MIN_NEW_TOKENS <= n <= max_new_tokens_limit:
+        if n != int(n) or not min_new_tokens <= n <= max_new_tokens_limit:
             raise InputError(
-                f"max_new_tokens must be a whole number between {MIN_NEW_TOKENS} and {max_new_tokens_limit}, got {max_new_tokens}",
+                f"max_new_tokens must be a whole number between {min_new_tokens} and {max_new_tokens_limit}, got {max_new_tokens}",
                 param="max_new_tokens",
             )
         return cls(temperature=t, top_p=p, max_new_tokens=int(n))

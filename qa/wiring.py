@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .backends import Backend, create_backend
+from .limits import Gate
+from .metrics import Metrics
 from .prompts import load_domains
 from .service import QAService
 from .settings import Settings
@@ -11,7 +13,7 @@ from .validation import DrugList
 DRUG_LIST = "forbidden_drugs.csv"
 
 
-def build_service(settings: Settings, backend: Backend | None = None) -> QAService:
+def build_service(settings: Settings, backend: Backend | None = None, metrics: Metrics | None = None) -> QAService:
     """A service over the given (or configured) backend, with prompts and the drug list loaded from files."""
     return QAService(
         backend=backend if backend is not None else create_backend(settings),
@@ -20,4 +22,6 @@ def build_service(settings: Settings, backend: Backend | None = None) -> QAServi
         max_question_chars=settings.max_question_chars,
         max_new_tokens_limit=settings.max_new_tokens_limit,
         repair_attempts=settings.repair_attempts,
+        metrics=metrics or Metrics(),
+        gate=Gate(slots=settings.max_concurrent_generations, queue_size=settings.queue_size),
     )

@@ -32,6 +32,18 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def make_api(tmp_path: Path, backend: Any = None, **overrides: Any):
+    """Settings, fake backend and warm service for an API server (raw model on, no rate limit, small limits)."""
+    values = dict(raw_model=True, rate_limit_per_minute=0, max_body_bytes=65536, queue_size=1)
+    settings = Settings(
+        backend="fake", cache_dir=tmp_path / "cache", prompts_dir=REPO_ROOT / "prompts", **{**values, **overrides}
+    )
+    backend = backend or FakeBackend()
+    service = build_service(settings, backend)
+    service.warm_up()
+    return settings, backend, service
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for unit tests: fake backend, real prompt files, a throwaway cache."""

@@ -38,6 +38,12 @@ def test_ask_prints_validated_json_with_report():
         (["ask", "--backend", "fake", "--domain", "medical", "--temperature", "7", "头痛"], "temperature"),
         (["ask", "--backend", "fake", "--domain", "medical", "--max-new-tokens", "1", "头痛"], "max_new_tokens"),
         (["ask", "--quantization", "4bit", "--domain", "medical", "头痛"], "CUDA"),
+        (["ask", "--backend", "openai", "--domain", "medical", "头痛"], "base_url"),
+        (
+            ["ask", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--remote-model", "m"]
+            + ["--domain", "medical", "头痛"],
+            "cannot reach the remote engine",
+        ),
         (
             ["ask", "--model-source", "production", "--model", "/nonexistent/qwen", "--domain", "medical", "头痛"],
             "--model",

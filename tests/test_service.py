@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from qa.errors import InputError
+from qa.errors import InputError, NotReadyError
 
 from .conftest import FINANCE_OK, MEDICAL_OK, dumps
 
@@ -233,3 +233,52 @@ def test_unusable_system_prompt_is_an_input_error(make_service, system_prompt):
     with pytest.raises(InputError) as err:
         service.answer("medical", "问题", service.params("medical"), system_prompt=system_prompt)
     assert err.value.param == "system_prompt" and backend.requests == []
+
+
+def test_raw_generation_passes_the_callers_messages_and_schema(make_service):
+    service, backend = make_service(['{"a": 1}'])
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]
+    events = list(service.stream_raw(messages, service.raw_params(max_new_tokens=8), {"type": "object"}))
+    assert events[-1].kind == "final" and events[-1].text == '{"a": 1}' and events[-1].answer is None
+    assert events[-1].finish_reason == "stop" and events[-1].usage["completion_tokens"] == 8
+    assert backend.requests[-1].messages == messages and backend.requests[-1].schema == {"type": "object"}
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        None,
+        [],
+        [{"role": "user"}],
+        [{"role": "tool", "content": "x"}],
+        [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+    ],
+)
+def test_raw_generation_checks_its_messages(make_service, messages):
+    service, backend = make_service()
+    with pytest.raises(InputError) as err:
+        list(service.stream_raw(messages, service.raw_params()))
+    assert err.value.param == "messages"
+
+
+def test_raw_generation_too_long_for_the_context_names_both_numbers(make_service):
+    service, _ = make_service(context_length=512)
+    with pytest.raises(InputError) as err:
+        list(service.stream_raw([{"role": "user", "content": "x" * 600}], service.raw_params(max_new_tokens=100)))
+    assert err.value.code == "context_length_exceeded" and "412" in str(err.value) and "606" in str(err.value)
+
+
+def test_requests_wait_for_a_background_warm_up(make_service):
+    service, backend = make_service()
+    release = threading.Event()
+    loaded = backend.load
+    backend.load = lambda: (release.wait(5), loaded())
+    done = []
+    thread = service.start_warm_up(done.append)
+    assert service.state == "loading" and not service.ready
+    with pytest.raises(NotReadyError):
+        list(service.stream("medical", "头痛", service.params("medical")))
+    release.set()
+    thread.join(timeout=5)
+    assert done == [None] and service.ready
+    assert service.answer("medical", "头痛", service.params("medical")).ok

@@ -26,7 +26,18 @@ def test_init_overrides_env(monkeypatch):
         ("max_context_tokens", 10),
         ("repair_attempts", 9),
         ("backend", "nope"),
+        ("backend", "openai"),  # a remote engine needs base_url and remote_model
         ("model", ""),
+        ("base_url", "ftp://engine/v1"),
+        ("remote_timeout_s", 0),
+        ("remote_context_length", 10),
+        ("max_concurrent_generations", 0),
+        ("rate_limit_per_minute", -1),
+        ("max_body_bytes", 10),
+        ("log_backups", 1000),
+        ("log_max_bytes", 1),
+        ("shutdown_grace_s", -1),
+        ("fake_delay_s", 60),
     ],
 )
 def test_out_of_bounds_rejected(field, value):
@@ -47,3 +58,13 @@ def test_every_field_documented():
 def test_defaults():
     s = Settings()
     assert (s.host, s.port, s.model, s.quantization) == ("0.0.0.0", 7860, "Qwen/Qwen2.5-7B-Instruct", "none")
+
+
+def test_remote_engine_settings(monkeypatch):
+    monkeypatch.setenv("QA_BACKEND", "openai")
+    monkeypatch.setenv("QA_BASE_URL", "http://gpu:8000/v1")
+    monkeypatch.setenv("QA_REMOTE_MODEL", "Qwen/Qwen2.5-7B-Instruct")
+    monkeypatch.setenv("QA_REMOTE_API_KEY", "sk-secret")
+    s = Settings()
+    assert (s.backend, s.base_url, s.remote_model) == ("openai", "http://gpu:8000/v1", "Qwen/Qwen2.5-7B-Instruct")
+    assert s.remote_api_key.get_secret_value() == "sk-secret" and "sk-secret" not in repr(s)

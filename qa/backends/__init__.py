@@ -19,6 +19,10 @@ def create_backend(settings: Settings) -> Backend:
 
         responses = load_responses(settings.fake_responses_file) if settings.fake_responses_file else None
         return FakeBackend(responses, delay_s=settings.fake_delay_s)
+    if settings.backend == "openai":
+        from .openai_backend import OpenAIBackend
+
+        return OpenAIBackend(settings)
     from .transformers_backend import TransformersBackend
 
     return TransformersBackend(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import embedded
-from ..errors import ConfigurationError, GenerationError, ModelLoadError
+from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 
 if TYPE_CHECKING:
@@ -203,9 +204,15 @@ class TransformersBackend:
                 started = time.perf_counter()
                 # no free whitespace: the model cannot pad an answer with endless blanks
                 # compile the schema as written: property order in the file is the order the model writes
-                grammar = self._compiler.compile_json_schema(
-                    json.dumps(schema, ensure_ascii=False), any_whitespace=False, strict_mode=True
-                )
+                try:
+                    grammar = self._compiler.compile_json_schema(
+                        json.dumps(schema, ensure_ascii=False), any_whitespace=False, strict_mode=True
+                    )
+                except RuntimeError as exc:  # a caller's schema (qa-raw) that xgrammar cannot turn into a grammar
+                    reason = re.sub(r"^\[[^\]]*\]\s*\S+:\d+:\s*", "", str(exc)).strip()
+                    raise InputError(
+                        f"the JSON schema cannot be used for constrained decoding: {reason}", param="response_format"
+                    ) from exc
                 self._grammars[key] = grammar
                 log.info("compiled answer grammar in %.2f s", time.perf_counter() - started)
             return grammar

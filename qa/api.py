@@ -1,0 +1,399 @@
+"""The OpenAI-compatible API: /v1/models and /v1/chat/completions (streamed as SSE or not), with keys and limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from .auth import ApiKeys
+from .chat_request import RAW_MODEL, ApiError, ChatCall, from_input_error, model_ids, parse_chat
+from .errors import BusyError, GenerationError, InputError, ModelLoadError, NotReadyError, QAError, UpstreamError
+from .limits import RateLimiter, retry_after
+from .logs import fields
+from .service import Answer, QAService, StreamEvent
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_LOADING_S = 5
+RETRY_BUSY_S = 2
+RETRY_DRAINING_S = 5
+
+
+@dataclass
+class ServerState:
+    """What the HTTP edge knows beyond the service: draining after SIGTERM, and chat requests still open."""
+
+    draining: bool = False
+    open_requests: int = 0
+
+
+def error_response(err: ApiError) -> JSONResponse:
+    """An ApiError as its JSON response, with Retry-After when it has one."""
+    headers = {"Retry-After": err.retry_after} if err.retry_after else None
+    return JSONResponse(err.body(), status_code=err.status, headers=headers)
+
+
+def api_error(exc: BaseException) -> ApiError:
+    """Map a service error to its HTTP status; anything unexpected is a logged 500 that never leaks details."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, InputError):
+        return from_input_error(exc)
+    if isinstance(exc, NotReadyError):
+        return ApiError(503, str(exc), type="server_error", code=exc.code, retry_after=str(RETRY_LOADING_S))
+    if isinstance(exc, BusyError):
+        return ApiError(503, str(exc), type="server_error", code=exc.code, retry_after=str(RETRY_BUSY_S))
+    if isinstance(exc, UpstreamError):
+        return ApiError(502, str(exc), type="server_error", code=exc.code)
+    if isinstance(exc, ModelLoadError):
+        return ApiError(503, str(exc), type="server_error", code=exc.code)
+    if isinstance(exc, GenerationError | QAError):
+        return ApiError(500, str(exc), type="server_error", code=exc.code)
+    log.error("unexpected error in a chat request", exc_info=exc)
+    return ApiError(500, "Internal error; see the server log.", type="server_error", code="internal_error")
+
+
+class _Pump:
+    """Runs a service event stream on its own thread and hands the events to the event loop."""
+
+    def __init__(self, events: Iterator[StreamEvent]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        threading.Thread(target=self._run, args=(events,), name="qa-api-stream", daemon=True).start()
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the loop has closed (shutdown): nobody is waiting for this any more
+            pass
+
+    def _run(self, events: Iterator[StreamEvent]) -> None:
+        try:
+            for event in events:
+                self._put(("event", event))
+        except BaseException as exc:  # handed to the request, which answers it
+            self._put(("error", exc))
+        else:
+            self._put(("end", None))
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
+    async def get(self) -> tuple[str, Any]:
+        """The next ("event", StreamEvent), ("error", exception) or ("end", None)."""
+        return await self._queue.get()
+
+
+async def _watch_disconnect(receive: Receive, stop_event: threading.Event) -> None:
+    """Set the stop event when the client goes away (the body has been read, so the next message is that)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            stop_event.set()
+            return
+
+
+class _SSEResponse(StreamingResponse):
+    """A streaming response that always runs its clean-up, even when the client left before the first byte."""
+
+    def __init__(self, content: AsyncIterator[str], on_close: Callable[[], None]) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_close()
+
+
+def _sse(data: dict[str, Any] | str) -> str:
+    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def answer_content(answer: Answer) -> str:
+    """The message content: the validated JSON; the model's own text when it is exactly that JSON."""
+    if answer.data is None:
+        return answer.raw  # failed validation: the (redacted) text, with the report saying why
+    try:
+        if json.loads(answer.raw) == answer.data:
+            return answer.raw  # so a stream's deltas add up to the same string
+    except ValueError:
+        pass
+    return json.dumps(answer.data, ensure_ascii=False)
+
+
+def _usage(event: StreamEvent) -> dict[str, int]:
+    prompt = int(event.usage.get("prompt_tokens") or 0)
+    completion = int(event.usage.get("completion_tokens") or 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _finish_reason(event: StreamEvent) -> str:
+    return "length" if event.finish_reason == "length" else "stop"
+
+
+class ChatHandler:
+    """One process's chat endpoint: checks, admission, the pump, and the response in either shape."""
+
+    def __init__(
+        self,
+        service: QAService,
+        settings: Settings,
+        state: ServerState,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.state = state
+        self.created = int(time.time())
+
+    async def read_body(self, request: Request) -> Any:
+        """The JSON body, refused with 415, 413 or 400 before anything else looks at it."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(
+                415,
+                f"Content-Type must be application/json, got {content_type or 'none'!r}.",
+                code="unsupported_media_type",
+            )
+        limit = self.settings.max_body_bytes
+        too_large = ApiError(413, f"The request body is larger than {limit} bytes.", code="request_too_large")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise too_large
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
+
+    def start(self, call: ChatCall, stop_event: threading.Event) -> Iterator[StreamEvent]:
+        """The service's event stream for a call (lazy: nothing runs until the pump pulls)."""
+        if call.domain is None:
+            return self.service.stream_raw(call.messages, call.params, call.schema, stop_event, channel="api")
+        return self.service.stream(
+            call.domain,
+            call.question,
+            call.params,
+            stop_event=stop_event,
+            history=call.history,
+            system_prompt=call.system_prompt,
+            channel="api",
+        )
+
+    async def handle(self, request: Request, client: str) -> Any:
+        """POST /v1/chat/completions."""
+        started = time.perf_counter()
+        request_id = getattr(request.state, "request_id", "-")
+        if self.state.draining:
+            raise ApiError(
+                503,
+                "The server is shutting down; retry shortly (another replica will answer).",
+                type="server_error",
+                code="shutting_down",
+                retry_after=str(RETRY_DRAINING_S),
+            )
+        body = await self.read_body(request)
+        call = parse_chat(body, self.service, self.settings.raw_model)
+        log.info(
+            "chat request",
+            extra=fields(request_id=request_id, client=client, **call.summary(self.settings.log_prompts)),
+        )
+        stop_event = threading.Event()
+        self.state.open_requests += 1
+        closed = False
+
+        def close() -> None:
+            nonlocal closed
+            if not closed:
+                closed = True
+                stop_event.set()  # a client that left mid-stream stops its generation
+                self.state.open_requests -= 1
+
+        handed_over = False
+        try:
+            pump = _Pump(self.start(call, stop_event))
+            watcher = asyncio.create_task(_watch_disconnect(request.receive, stop_event))
+            try:
+                kind, first = await pump.get()
+                if kind == "error":
+                    raise api_error(first)
+                if not call.stream:
+                    items = [(kind, first)]
+                    while items[-1][0] == "event":
+                        items.append(await pump.get())
+                    return self._complete(call, items, request_id, started)
+            finally:
+                watcher.cancel()
+            handed_over = True
+            chunks = self._chunks(call, pump, (kind, first), request_id, started)
+            return _SSEResponse(chunks, on_close=close)
+        finally:
+            if not handed_over:
+                close()
+
+    def _base(self, call: ChatCall, completion_id: str, obj: str) -> dict[str, Any]:
+        return {"id": completion_id, "object": obj, "created": int(time.time()), "model": call.model}
+
+    def _complete(self, call: ChatCall, items: list[tuple[str, Any]], request_id: str, started: float) -> JSONResponse:
+        kind, last = items[-1]
+        if kind == "error":
+            raise api_error(last)
+        finals = [ev for k, ev in items if k == "event" and ev.kind == "final"]
+        if not finals:  # stopped while waiting for a slot: only a departed client gets here
+            raise ApiError(499, "The request was cancelled.", type="server_error", code="cancelled")
+        final = finals[-1]
+        body = self._base(call, f"chatcmpl-{uuid.uuid4().hex}", "chat.completion")
+        content = final.text if final.answer is None else answer_content(final.answer)
+        body["choices"] = [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "finish_reason": _finish_reason(final),
+                "logprobs": None,
+            }
+        ]
+        body["usage"] = _usage(final)
+        if final.answer is not None:
+            body["validation"] = final.answer.report.to_dict()
+            body["dropped_turns"] = final.answer.dropped_turns
+        self._log_done(request_id, final, started)
+        return JSONResponse(body)
+
+    async def _chunks(
+        self, call: ChatCall, pump: _Pump, first: tuple[str, Any], request_id: str, started: float
+    ) -> AsyncIterator[str]:
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            data = self._base(call, completion_id, "chat.completion.chunk")
+            data["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+            return _sse({**data, **extra})
+
+        yield chunk({"role": "assistant", "content": ""})
+        sent = ""  # what the deltas have carried so far (of the first attempt; later attempts are not streamed)
+        item = first
+        while True:
+            kind, value = item
+            if kind == "end":
+                break
+            if kind == "error":
+                err = api_error(value)
+                yield _sse(err.body())
+                break
+            event: StreamEvent = value
+            if event.kind == "partial" and event.attempt == 1 and event.text.startswith(sent):
+                delta, sent = event.text[len(sent) :], event.text
+                if delta:
+                    yield chunk({"content": delta})
+            elif event.kind == "final":
+                if event.attempt == 1 and event.text.startswith(sent) and event.text != sent:
+                    # the tail the redactor held back until it knew no drug name was being spelled
+                    yield chunk({"content": event.text[len(sent) :]})
+                extra: dict[str, Any] = {}
+                if event.answer is not None:
+                    extra["validation"] = event.answer.report.to_dict()
+                    extra["validated_content"] = answer_content(event.answer)
+                    extra["dropped_turns"] = event.answer.dropped_turns
+                yield chunk({}, _finish_reason(event), **extra)
+                if call.include_usage:
+                    data = self._base(call, completion_id, "chat.completion.chunk")
+                    yield _sse({**data, "choices": [], "usage": _usage(event)})
+                self._log_done(request_id, event, started)
+            item = await pump.get()
+        yield _sse("[DONE]")
+
+    def _log_done(self, request_id: str, final: StreamEvent, started: float) -> None:
+        info: dict[str, Any] = {
+            "request_id": request_id,
+            "finish_reason": final.finish_reason,
+            "prompt_tokens": final.usage.get("prompt_tokens"),
+            "completion_tokens": final.usage.get("completion_tokens"),
+            "ms": round((time.perf_counter() - started) * 1000),
+        }
+        if final.answer is not None:
+            info["passed"] = final.answer.ok
+            info["rules"] = sorted({hit.rule for hit in final.answer.report.fired})
+        log.info("chat done", extra=fields(**info))
+
+
+def create_router(
+    service: QAService, settings: Settings, state: ServerState, keys: ApiKeys, limiter: RateLimiter
+) -> APIRouter:
+    """The /v1 routes; keys and rate limits apply to them, nowhere else."""
+    handler = ChatHandler(service, settings, state)
+
+    async def authorize(request: Request) -> str:
+        """The caller's id for rate limits and logs: its key's id, or its address when the API is open."""
+        if not keys.enabled:
+            return f"ip:{request.client.host if request.client else 'unknown'}"
+        found = keys.check(request.headers.get("authorization"))
+        if found is None:
+            raise ApiError(
+                401,
+                "Missing or invalid API key: send 'Authorization: Bearer <key>'.",
+                code="invalid_api_key",
+            )
+        return found
+
+    router = APIRouter(prefix="/v1")
+
+    @router.get("/models")
+    async def models(client: str = Depends(authorize)) -> dict[str, Any]:
+        data = []
+        for model in model_ids(service, settings.raw_model):
+            entry: dict[str, Any] = {
+                "id": model,
+                "object": "model",
+                "created": handler.created,
+                "owned_by": "medfin-qa",
+            }
+            if model == RAW_MODEL:
+                entry["backend"] = service.backend.info.to_dict()
+            else:
+                name = model.removeprefix("qa-")
+                entry["domain"] = name
+                entry["response_schema"] = service.domains[name].schema
+            data.append(entry)
+        return {"object": "list", "data": data}
+
+    @router.post("/chat/completions")
+    async def chat_completions(request: Request, client: str = Depends(authorize)) -> Any:
+        wait = limiter.check(client)
+        if wait:
+            raise ApiError(
+                429,
+                f"Rate limit of {settings.rate_limit_per_minute} requests per minute reached; retry in "
+                f"{retry_after(wait)} s.",
+                type="requests",
+                code="rate_limit_exceeded",
+                retry_after=retry_after(wait),
+            )
+        return await handler.handle(request, client)
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def unknown(request: Request, path: str) -> Any:
+        raise ApiError(404, f"Invalid URL ({request.method} {request.url.path}).", code="unknown_url")
+
+    return router

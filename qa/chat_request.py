@@ -1,0 +1,265 @@
+"""Reads an OpenAI chat-completions body into a checked ChatCall; every problem is an ApiError naming its field."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from .errors import InputError
+from .service import QAService
+from .types import ChatMessage, SamplingParams
+
+MODEL_PREFIX = "qa-"
+RAW_MODEL = "qa-raw"
+JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+# the service names things from its own point of view; the API reports the request's field names
+_PARAM_NAMES = {"question": "messages", "history": "messages", "system_prompt": "messages", "domain": "model"}
+
+
+class ApiError(Exception):
+    """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body."""
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+def bad_request(message: str, param: str | None, code: str = "invalid_value") -> ApiError:
+    """A 400 for one field."""
+    return ApiError(400, message, param=param, code=code)
+
+
+def from_input_error(exc: InputError, max_tokens_name: str = "max_tokens") -> ApiError:
+    """A service InputError as a 400, its parameter renamed to the API's field."""
+    names = {**_PARAM_NAMES, "max_new_tokens": max_tokens_name}
+    param = names.get(exc.param or "", exc.param)
+    message = str(exc).replace("max_new_tokens", max_tokens_name)
+    code = "invalid_value" if exc.code == InputError.code else exc.code
+    return ApiError(400, message, param=param, code=code)
+
+
+@dataclass
+class ChatCall:
+    """One checked chat request: a domain question (with history) or, for qa-raw, the caller's own messages."""
+
+    model: str
+    domain: str | None  # None for the raw model
+    params: SamplingParams
+    stream: bool = False
+    include_usage: bool = False
+    question: str = ""
+    history: list[ChatMessage] = field(default_factory=list)
+    system_prompt: str | None = None
+    messages: list[ChatMessage] = field(default_factory=list)
+    schema: dict[str, Any] | None = None
+
+    def summary(self, with_text: bool) -> dict[str, Any]:
+        """Log fields: sizes always, the text itself only when asked for (a debug setting)."""
+        texts = [self.question, *(m["content"] for m in self.history), *(m["content"] for m in self.messages)]
+        out: dict[str, Any] = {
+            "model": self.model,
+            "stream": self.stream,
+            "turns": len(self.history) // 2 if self.domain else len(self.messages),
+            "prompt_chars": sum(len(t) for t in texts) + len(self.system_prompt or ""),
+            "custom_system_prompt": self.system_prompt is not None,
+            "max_tokens": self.params.max_new_tokens,
+        }
+        if with_text:
+            out["question"] = self.question
+            out["messages"] = self.messages or self.history
+            out["system_prompt"] = self.system_prompt
+        return out
+
+
+def model_ids(service: QAService, raw: bool) -> list[str]:
+    """The model ids the API serves: one per domain, then qa-raw when enabled."""
+    return [MODEL_PREFIX + name for name in service.domains] + ([RAW_MODEL] if raw else [])
+
+
+def parse_chat(body: Any, service: QAService, raw_enabled: bool) -> ChatCall:
+    """Check every field this API uses (others are ignored, as OpenAI's clients expect) and build the call."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.", None, "invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("'model' is required and must be a string.", "model", "missing_required_parameter")
+    domain = model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else None
+    if model not in model_ids(service, raw_enabled):
+        raise ApiError(
+            404,
+            f"The model '{model}' does not exist. Available: {', '.join(model_ids(service, raw_enabled))}.",
+            param="model",
+            code="model_not_found",
+        )
+    if model == RAW_MODEL:
+        domain = None
+    _check_n(body.get("n"))
+    stream = _optional_bool(body, "stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise bad_request("'stream_options' must be an object.", "stream_options")
+    include_usage = _optional_bool(options or {}, "include_usage", "stream_options.include_usage")
+    max_name, max_tokens = _max_tokens(body)
+    try:
+        if domain is None:
+            params = service.raw_params(body.get("temperature"), body.get("top_p"), max_tokens)
+        else:
+            params = service.params(domain, body.get("temperature"), body.get("top_p"), max_tokens)
+    except InputError as exc:
+        raise from_input_error(exc, max_name) from None
+    messages = _messages(body.get("messages"))
+    call = ChatCall(model=model, domain=domain, params=params, stream=stream, include_usage=include_usage)
+    kind, schema = _response_format(body.get("response_format"))
+    if domain is None:
+        if messages[-1]["role"] != "user":
+            raise bad_request("The last message must be a user message.", "messages")
+        call.messages = messages
+        call.schema = schema if kind == "json_schema" else JSON_OBJECT_SCHEMA if kind == "json_object" else None
+        return call
+    if kind == "json_schema" and _canonical(schema) != _canonical(service.domains[domain].schema):
+        raise bad_request(
+            f"Model '{model}' always answers with its own JSON schema (listed under 'response_schema' in "
+            "GET /v1/models); send that schema, response_format json_object, or no response_format.",
+            "response_format",
+            "unsupported_schema",
+        )
+    call.system_prompt, call.history, call.question = _domain_turns(messages)
+    return call
+
+
+def _optional_bool(body: dict[str, Any], name: str, param: str | None = None) -> bool:
+    value = body.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise bad_request(f"'{param or name}' must be true or false.", param or name)
+    return value
+
+
+def _check_n(n: Any) -> None:
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise bad_request("'n' must be an integer.", "n")
+    if n != 1:
+        raise bad_request(f"Only n=1 is supported, got n={n}.", "n", "unsupported_value")
+
+
+def _max_tokens(body: dict[str, Any]) -> tuple[str, Any]:
+    """Which of max_tokens / max_completion_tokens (its newer name) was given, and its value."""
+    old, new = body.get("max_tokens"), body.get("max_completion_tokens")
+    if old is not None and new is not None and old != new:
+        raise bad_request(
+            "Give max_tokens or max_completion_tokens, not two different values.", "max_completion_tokens"
+        )
+    return ("max_completion_tokens", new) if new is not None else ("max_tokens", old)
+
+
+def _text(content: Any, i: int) -> str:
+    """A message's text: a string, or a list of text parts (joined by newlines)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content:
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise bad_request(f"messages[{i}].content: only text parts are supported.", "messages")
+            parts.append(part["text"])
+        return "\n".join(parts)
+    raise bad_request(f"messages[{i}].content must be a string or a list of text parts.", "messages")
+
+
+def _messages(value: Any) -> list[ChatMessage]:
+    if value is None:
+        raise bad_request("'messages' is required.", "messages", "missing_required_parameter")
+    if not isinstance(value, list) or not value:
+        raise bad_request("'messages' must be a non-empty array.", "messages")
+    out: list[ChatMessage] = []
+    for i, m in enumerate(value):
+        if not isinstance(m, dict):
+            raise bad_request(f"messages[{i}] must be an object.", "messages")
+        role = m.get("role")
+        if role not in _ROLES:
+            raise bad_request(
+                f"messages[{i}].role {role!r} is not supported; use system, user or assistant.", "messages"
+            )
+        out.append({"role": _ROLES[role], "content": _text(m.get("content"), i)})  # type: ignore[typeddict-item]
+    return out
+
+
+def _domain_turns(messages: list[ChatMessage]) -> tuple[str | None, list[ChatMessage], str]:
+    """(system prompt or None, earlier turns, question): an optional first system message, then user and
+    assistant in turn, ending with the user's question."""
+    system = None
+    if messages[0]["role"] == "system":
+        system, messages = messages[0]["content"], messages[1:]
+        offset = 1
+    else:
+        offset = 0
+    if not messages:
+        raise bad_request("The messages need a user message after the system message.", "messages")
+    for i, m in enumerate(messages):
+        want = "user" if i % 2 == 0 else "assistant"
+        if m["role"] != want:
+            where = "first" if i == 0 else "next"
+            raise bad_request(
+                f"messages[{i + offset}] must be a {want} message: a system message may come only first, then "
+                f"user and assistant messages alternate (the {where} one here is {m['role']}).",
+                "messages",
+            )
+    if messages[-1]["role"] != "user":
+        raise bad_request("The last message must be a user message (the question).", "messages")
+    return system, messages[:-1], messages[-1]["content"]
+
+
+def _response_format(value: Any) -> tuple[str, dict[str, Any] | None]:
+    """('text' | 'json_object' | 'json_schema', schema or None)."""
+    if value is None:
+        return "text", None
+    if not isinstance(value, dict) or value.get("type") not in ("text", "json_object", "json_schema"):
+        raise bad_request(
+            "'response_format' must be an object with type text, json_object or json_schema.", "response_format"
+        )
+    if value["type"] != "json_schema":
+        return value["type"], None
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+        raise bad_request(
+            "response_format json_schema needs 'json_schema': {'name': ..., 'schema': {...}}.", "response_format"
+        )
+    if "name" in spec and not isinstance(spec["name"], str):
+        raise bad_request("response_format.json_schema.name must be a string.", "response_format")
+    try:
+        Draft202012Validator.check_schema(spec["schema"])
+    except SchemaError as exc:
+        raise bad_request(
+            f"response_format schema is not a valid JSON Schema: {exc.message}", "response_format"
+        ) from None
+    return "json_schema", spec["schema"]
+
+
+def _canonical(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True, ensure_ascii=False)
