@@ -18,11 +18,11 @@ from qa.backends.fake import FakeBackend, default_answer
 from qa.errors import InputError
 from qa.server import create_app
 from qa.settings import REPO_ROOT, Settings
-from qa.ui import ask
 from qa.wiring import build_service
 
 from .conftest import FINANCE_OK, MEDICAL_OK, dumps, make_api
 from .live import serving
+from .pages import page_ask
 
 KEY = "sk-test-0123456789"
 
@@ -438,7 +438,7 @@ def sample(metrics_text, line_start):
 def test_metrics_count_api_and_ui_requests(api):
     before = httpx.get(api.url + "/metrics").text
     post(api.url, ask_body(model="qa-finance", question="什么是市盈率？"))
-    list(ask(api.service, "finance", "什么是市净率？", 0.3, 0.9, 256))
+    page_ask(api.service, "finance", "什么是市净率？", 0.3, 0.9, 256)
     post(api.url, ask_body(temperature=9))
     after = httpx.get(api.url + "/metrics").text
     for line in (
@@ -527,7 +527,7 @@ def test_ready_and_requests_wait_for_the_model_then_work(tmp_path):
         assert r.json()["error"]["code"] == "model_loading"
         # the page's handler says so too, instead of hanging
         with pytest.raises(Exception, match="loading|加载"):
-            list(ask(service, "medical", "头痛", 0.3, 0.9, 256))
+            page_ask(service, "medical", "头痛", 0.3, 0.9, 256)
         backend.release.set()
         loader.join(timeout=10)
         assert http.get("/ready").status_code == 200

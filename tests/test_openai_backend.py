@@ -18,11 +18,11 @@ from qa.errors import GenerationError, ModelLoadError, UpstreamError
 from qa.server import create_app
 from qa.settings import REPO_ROOT, Settings
 from qa.types import GenerationRequest, GenerationStats, SamplingParams, TextStream
-from qa.ui import ask
 from qa.wiring import build_service
 
 from .conftest import FINANCE_OK, MEDICAL_OK, dumps, make_api
 from .live import free_port, serving
+from .pages import RAW_JSON, page_ask
 
 UPSTREAM_KEY = "sk-upstream-key"
 
@@ -103,8 +103,8 @@ def test_model_info_names_the_engine(remote, upstream):
 
 def test_the_page_handler_answers_through_the_engine(remote, upstream):
     upstream.backend._responses = [dumps(FINANCE_OK)]
-    outputs = list(ask(remote, "finance", "什么是市盈率？", 0.3, 0.9, 256))
-    payload = json.loads(outputs[-1][1])
+    outputs = page_ask(remote, "finance", "什么是市盈率？", 0.3, 0.9, 256)
+    payload = json.loads(outputs[-1][RAW_JSON])
     assert payload["validation"]["passed"] is True and payload["answer"] == FINANCE_OK
     assert len(outputs) > 3  # streamed through both servers
 
@@ -181,7 +181,7 @@ def test_a_dead_engine_is_a_clear_error_in_the_service_the_page_and_the_api(tmp_
     with pytest.raises(UpstreamError, match="lost the remote engine"):
         service.answer("medical", "头痛", service.params("medical"))
     with pytest.raises(gr.Error, match="remote engine"):
-        list(ask(service, "medical", "头痛", 0.3, 0.9, 256))
+        page_ask(service, "medical", "头痛", 0.3, 0.9, 256)
     with serving(create_app(service, settings, keys=ApiKeys([]))) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0, timeout=20)
         with pytest.raises(openai.InternalServerError) as err:
