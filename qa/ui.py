@@ -233,16 +233,29 @@ class ChatHandlers:
         return chat_messages(turns), turns, *controls(turns, busy=False)
 
     @staticmethod
-    def undo(turns: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-        """Remove the last turn and put its question back in the box."""
+    def undo(
+        turns: list[dict[str, Any]] | None, cleared: list[dict[str, Any]] | None, question: str
+    ) -> tuple[Any, ...]:
+        """Remove the last turn and put its question back in the box; right after New chat, bring the chat back."""
         turns = list(turns or [])
-        question = turns.pop()["question"] if turns else ""
-        return chat_messages(turns), turns, question, "", *controls(turns, busy=False)
+        if not turns and cleared:
+            return chat_messages(cleared), cleared, [], question, "", *controls(cleared, busy=False)
+        question = turns.pop()["question"] if turns else question
+        return chat_messages(turns), turns, [], question, "", *controls(turns, busy=False)
 
     @staticmethod
-    def new_chat() -> tuple[Any, ...]:
-        """Clear the tab's conversation."""
-        return [], [], "", "", "", *controls([], busy=False)
+    def new_chat(turns: list[dict[str, Any]] | None, question: str) -> tuple[Any, ...]:
+        """Clear the tab's conversation, keeping it aside so that Undo can bring it back."""
+        turns = list(turns or [])
+        notice = (
+            '<div class="qa-notice" role="status">已开始新对话；点“撤销”可恢复刚才的对话。'
+            " New chat started; Undo brings the previous one back.</div>"
+            if turns
+            else ""
+        )
+        send, stop, regen, undo, *rest = controls([], busy=False)
+        undo = gr.update(interactive=bool(turns))
+        return [], [], turns, question, notice, "", send, stop, regen, undo, *rest
 
     def rate(self, turns: list[dict[str, Any]] | None, data: gr.LikeData) -> list[dict[str, Any]]:
         """Append a thumbs up/down with its turn to the feedback file."""
@@ -324,6 +337,7 @@ def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, la
     spec = service.domain(name)
     defaults = spec.defaults
     turns = gr.State([])
+    cleared = gr.State([])  # the conversation New chat just cleared, until Undo restores it or a new turn starts
     chat = labels.add(
         gr.Chatbot(
             label=_t("chat"),
@@ -408,9 +422,21 @@ def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, la
             )
         )
     stop_btn.click(h.stop, [turns], [chat, turns, *buttons], cancels=runs, api_name=False, queue=False)
-    undo_btn.click(h.undo, [turns], [chat, turns, question, notice, *buttons], api_name=False, queue=False)
-    chat.clear(h.new_chat, None, [chat, turns, question, notice, raw, *buttons], api_name=False, queue=False)
-    new_btn.click(h.new_chat, None, [chat, turns, question, notice, raw, *buttons], api_name=False, queue=False)
+    undo_btn.click(
+        h.undo,
+        [turns, cleared, question],
+        [chat, turns, cleared, question, notice, *buttons],
+        api_name=False,
+        queue=False,
+    )
+    for clear in (chat.clear, new_btn.click):
+        clear(
+            h.new_chat,
+            [turns, question],
+            [chat, turns, cleared, question, notice, raw, *buttons],
+            api_name=False,
+            queue=False,
+        )
     reset.click(partial(_constant, h.default_prompt), None, system, api_name=False, queue=False)
     chat.like(h.rate, [turns], [turns], api_name=False, queue=False)
     export_json_btn.click(h.export_json, [turns, *settings], exported, api_name=False, queue=False)

@@ -161,11 +161,16 @@ def test_undo_regenerate_and_new_chat(handlers):
     regenerated = list(h.regenerate(turns, h.default_prompt, 0.3, 0.9, 512))[-1][1]
     assert len(regenerated) == 1 and len(backend.requests) == 2
     assert backend.requests[-1].messages[-1]["content"] == "问题一"
-    chat, left, question, *_ = h.undo(regenerated)
+    chat, left, _cleared, question, *_ = h.undo(regenerated, [], "")
     assert left == [] and chat == [] and question == "问题一"
     with pytest.raises(gr.Error):
         list(h.regenerate([], h.default_prompt, 0.3, 0.9, 512))
-    assert h.new_chat()[1] == []
+    # New chat keeps the conversation aside and Undo brings it back, with what was typed left alone
+    chat, left, cleared, question, notice, *_rest = h.new_chat(regenerated, "正在输入")
+    assert chat == [] and left == [] and cleared == regenerated and question == "正在输入" and "撤销" in notice
+    assert _rest[4]["interactive"] is True  # Undo is on, to restore
+    chat, restored, cleared, question, *_ = h.undo([], cleared, "正在输入")
+    assert restored == regenerated and cleared == [] and len(chat) == 2 and question == "正在输入"
 
 
 def test_rating_is_appended_with_the_turn(handlers, tmp_path):

@@ -128,7 +128,11 @@ def test_regenerate_undo_and_new_chat(app, open_page):
     wait_answers(page, "medical", 1)
     page.click("#medical-new")
     page.wait_for_function("() => document.querySelectorAll('#medical-chat .qa-answer').length === 0")
-    assert page.is_disabled("#medical-undo") and page.is_disabled("#medical-regenerate")
+    assert page.is_disabled("#medical-regenerate") and page.is_disabled("#medical-new")
+    # a cleared conversation is not lost: Undo brings it back
+    page.click("#medical-undo")
+    page.wait_for_function("() => document.querySelectorAll('#medical-chat .qa-report').length === 1")
+    assert "另一个问题" in page.inner_text("#medical-chat")
 
 
 def test_example_question_asks_in_one_click(app, open_page):
