@@ -64,6 +64,20 @@ def test_repo_drug_list_loads_and_catches_common_names():
     assert drugs.find("If symptoms continue, see a specialist; take one oral rehydration sachet.") == []
 
 
+@pytest.mark.parametrize(
+    "text,hit",
+    [
+        ("癌痛可以用吗啡吗？", True),
+        ("医生开了吗 啡", True),
+        ("能喝咖啡吗？咖啡因会影响睡眠吗？", False),  # 吗 then 咖啡: not the two-character name
+        ("要去医院吗？需要。", False),
+    ],
+)
+def test_two_character_morphine_is_caught_without_touching_question_particles(text, hit):
+    drugs = DrugList.load(REPO_ROOT / "prompts" / "forbidden_drugs.csv")
+    assert bool(drugs.find(text)) is hit
+
+
 @pytest.fixture
 def checker():
     return AnswerChecker(load_domain(REPO_ROOT / "prompts", "medical").schema, DRUGS)
