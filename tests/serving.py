@@ -23,7 +23,7 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> Iterator[str]:
-    """./start.sh ARGS on 127.0.0.1:<free port>; yields the base URL, stops the server afterwards."""
+    """./start.sh ARGS on 127.0.0.1:<free port>; yields the base URL once /ready says the model is loaded."""
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="qa-server-", suffix=".log", delete=False)
     proc = subprocess.Popen(
@@ -41,7 +41,8 @@ def running_server(*args: str, env: dict[str, str] | None = None, timeout: float
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}:\n{open(log.name).read()[-3000:]}")
             try:
-                urllib.request.urlopen(url + "/health", timeout=2)
+                # the server listens at once and loads the model in the background; /ready is 503 until then
+                urllib.request.urlopen(url + "/ready", timeout=2)
                 break
             except OSError:
                 if time.monotonic() > deadline:
