@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .validation import ValidationReport
-
 DISCLAIMER = (
     "本工具提供健康与金融知识参考，不构成医疗诊断、治疗或投资建议。身体出现紧急情况请立即拨打 120 或就近就医；"
     "投资决策请咨询持牌专业人士。"
@@ -95,9 +93,8 @@ def render_answer(data: dict[str, Any] | None, *, pending: bool = False, error: 
     return "".join(parts)
 
 
-def render_report(report: ValidationReport | dict[str, Any]) -> str:
-    """HTML summary of what was checked, what fired and what was repaired."""
-    r = report if isinstance(report, dict) else report.to_dict()
+def render_report(r: dict[str, Any]) -> str:
+    """HTML summary of a validation report (as in Answer.to_dict()): checks, rules fired, repairs."""
     status = "通过" if r["passed"] else "未通过"
     rows = [
         f"<p><strong>校验 {status}</strong> · 检查项：{_esc('、'.join(r['checks']))} · 生成次数：{r['attempts']}</p>"
