@@ -16,12 +16,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from .answers import Answer, StreamEvent
 from .auth import ApiKeys
-from .chat_request import RAW_MODEL, ApiError, ChatCall, from_input_error, model_ids, parse_chat
+from .chat_request import MODEL_PREFIX, RAW_MODEL, ApiError, ChatCall, Models, from_input_error, parse_chat
 from .errors import BusyError, GenerationError, InputError, ModelLoadError, NotReadyError, QAError, UpstreamError
 from .limits import RateLimiter, retry_after
 from .logs import fields
-from .service import Answer, QAService, StreamEvent
+from .service import QAService
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -188,14 +189,28 @@ class ChatHandler:
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
 
+    def models(self) -> Models:
+        """Model id → answer schema (None for the raw model), as served now."""
+        served: Models = {MODEL_PREFIX + task.name: task.schema for task in self.service.tasks()}
+        if self.settings.raw_model:
+            served[RAW_MODEL] = None
+        return served
+
     def start(self, call: ChatCall, stop_event: threading.Event) -> Iterator[StreamEvent]:
         """The service's event stream for a call (lazy: nothing runs until the pump pulls)."""
-        if call.domain is None:
-            return self.service.stream_raw(call.messages, call.params, call.schema, stop_event, channel="api")
+        try:
+            if call.task is None:
+                params = self.service.raw_params(call.temperature, call.top_p, call.max_tokens)
+            else:
+                params = self.service.params(call.task, call.temperature, call.top_p, call.max_tokens)
+        except InputError as exc:
+            raise from_input_error(exc, call.max_tokens_name) from None
+        if call.task is None:
+            return self.service.stream_raw(call.messages, params, call.schema, stop_event, channel="api")
         return self.service.stream(
-            call.domain,
+            call.task,
             call.question,
-            call.params,
+            params,
             stop_event=stop_event,
             history=call.history,
             system_prompt=call.system_prompt,
@@ -215,12 +230,13 @@ class ChatHandler:
                 retry_after=str(RETRY_DRAINING_S),
             )
         body = await self.read_body(request)
-        call = parse_chat(body, self.service, self.settings.raw_model)
+        call = parse_chat(body, self.models())
+        stop_event = threading.Event()
+        events = self.start(call, stop_event)  # bad parameters answer 400 here, before the request is open
         log.info(
             "chat request",
             extra=fields(request_id=request_id, client=client, **call.summary(self.settings.log_prompts)),
         )
-        stop_event = threading.Event()
         self.state.open_requests += 1
         closed = False
 
@@ -233,7 +249,7 @@ class ChatHandler:
 
         handed_over = False
         try:
-            pump = _Pump(self.start(call, stop_event))
+            pump = _Pump(events)
             watcher = asyncio.create_task(_watch_disconnect(request.receive, stop_event))
             try:
                 kind, first = await pump.get()
@@ -362,7 +378,7 @@ def create_router(
     @router.get("/models")
     async def models(client: str = Depends(authorize)) -> dict[str, Any]:
         data = []
-        for model in model_ids(service, settings.raw_model):
+        for model, schema in handler.models().items():
             entry: dict[str, Any] = {
                 "id": model,
                 "object": "model",
@@ -370,11 +386,10 @@ def create_router(
                 "owned_by": "medfin-qa",
             }
             if model == RAW_MODEL:
-                entry["backend"] = service.backend.info.to_dict()
+                entry["backend"] = service.model_info().to_dict()
             else:
-                name = model.removeprefix("qa-")
-                entry["domain"] = name
-                entry["response_schema"] = service.domains[name].schema
+                entry["task"] = model.removeprefix(MODEL_PREFIX)
+                entry["response_schema"] = schema
             data.append(entry)
         return {"object": "list", "data": data}
 

@@ -5,21 +5,21 @@ from __future__ import annotations
 import platform
 import statistics
 
+from .backends.base import Backend
 from .errors import ConfigurationError
 from .service import QAService
 from .types import GenerationRequest
 
 
-def run_bench(service: QAService, domain: str, question: str, max_new_tokens: int, runs: int) -> str:
-    """Time both paths `runs` times each and return a printable report."""
-    backend = service.backend
+def run_bench(service: QAService, backend: Backend, task: str, question: str, max_new_tokens: int, runs: int) -> str:
+    """Time both paths `runs` times each on the service's backend and return a printable report."""
     bare = getattr(backend, "bare_generate", None)
     if bare is None:
         raise ConfigurationError("bench needs the transformers backend (--backend transformers)")
     service.warm_up()
-    params = service.params(domain, 0.0, 1.0, max_new_tokens)  # greedy: both paths do the same work per token
-    messages = service.prepare(domain, question, params).messages
-    schema = service.domains[domain].schema
+    params = service.params(task, 0.0, 1.0, max_new_tokens)  # greedy: both paths do the same work per token
+    messages = service.prepare(task, question, params).messages
+    schema = service.task(task).schema
     bare(messages, 8)  # warm-up: first calls pay for allocator and kernel set-up
 
     # interleave the two paths so drift in machine load hits both alike; the app path decides the token count
@@ -40,7 +40,7 @@ def run_bench(service: QAService, domain: str, question: str, max_new_tokens: in
     lines = [
         f"model             {info.describe()}",
         f"machine           {platform.machine()} · {platform.processor() or platform.system()} · torch threads {_threads()}",
-        f"prompt            {backend.count_tokens(messages)} tokens ({domain}); generated {tokens} tokens; best of {runs}",
+        f"prompt            {backend.count_tokens(messages)} tokens ({task}); generated {tokens} tokens; best of {runs}",
         f"bare generate     {best_bare:6.2f} tokens/s",
         f"app stream        {best_app:6.2f} tokens/s (schema-constrained, streamed)",
         f"ratio app/bare    {best_app / best_bare:6.3f} (best/best; median/median {statistics.median(app_rates) / statistics.median(bare_rates):.3f})",

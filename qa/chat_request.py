@@ -1,4 +1,8 @@
-"""Reads an OpenAI chat-completions body into a checked ChatCall; every problem is an ApiError naming its field."""
+"""Reads an OpenAI chat-completions body into a ChatCall; every problem is an ApiError naming its field.
+
+Protocol types only: this module imports nothing above the plain types and errors, so parsing a body needs no
+service. The checks that are not about OpenAI's shape (turn order, sizes, parameter bounds) are the service's.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from .errors import InputError
-from .service import QAService
-from .types import ChatMessage, SamplingParams
+from .inputs import split_conversation
+from .types import ChatMessage
 
 MODEL_PREFIX = "qa-"
 RAW_MODEL = "qa-raw"
@@ -19,6 +23,8 @@ JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 # the service names things from its own point of view; the API reports the request's field names
 _PARAM_NAMES = {"question": "messages", "history": "messages", "system_prompt": "messages", "domain": "model"}
+# model id → the task's answer schema (None for the raw model): all the parser needs to know of what is served
+Models = dict[str, dict[str, Any] | None]
 
 
 class ApiError(Exception):
@@ -63,11 +69,14 @@ def from_input_error(exc: InputError, max_tokens_name: str = "max_tokens") -> Ap
 
 @dataclass
 class ChatCall:
-    """One checked chat request: a domain question (with history) or, for qa-raw, the caller's own messages."""
+    """One parsed chat request: a task's question (with history) or, for qa-raw, the caller's own messages."""
 
     model: str
-    domain: str | None  # None for the raw model
-    params: SamplingParams
+    task: str | None  # None for the raw model
+    temperature: Any = None  # as sent; the service checks the bounds and fills the task's defaults
+    top_p: Any = None
+    max_tokens: Any = None
+    max_tokens_name: str = "max_tokens"  # which of max_tokens / max_completion_tokens the caller used
     stream: bool = False
     include_usage: bool = False
     question: str = ""
@@ -82,10 +91,10 @@ class ChatCall:
         out: dict[str, Any] = {
             "model": self.model,
             "stream": self.stream,
-            "turns": len(self.history) // 2 if self.domain else len(self.messages),
+            "turns": len(self.history) // 2 if self.task else len(self.messages),
             "prompt_chars": sum(len(t) for t in texts) + len(self.system_prompt or ""),
             "custom_system_prompt": self.system_prompt is not None,
-            "max_tokens": self.params.max_new_tokens,
+            "max_tokens": self.max_tokens,
         }
         if with_text:
             out["question"] = self.question
@@ -94,28 +103,21 @@ class ChatCall:
         return out
 
 
-def model_ids(service: QAService, raw: bool) -> list[str]:
-    """The model ids the API serves: one per domain, then qa-raw when enabled."""
-    return [MODEL_PREFIX + name for name in service.domains] + ([RAW_MODEL] if raw else [])
-
-
-def parse_chat(body: Any, service: QAService, raw_enabled: bool) -> ChatCall:
+def parse_chat(body: Any, models: Models) -> ChatCall:
     """Check every field this API uses (others are ignored, as OpenAI's clients expect) and build the call."""
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.", None, "invalid_json")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("'model' is required and must be a string.", "model", "missing_required_parameter")
-    domain = model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else None
-    if model not in model_ids(service, raw_enabled):
+    if model not in models:
         raise ApiError(
             404,
-            f"The model '{model}' does not exist. Available: {', '.join(model_ids(service, raw_enabled))}.",
+            f"The model '{model}' does not exist. Available: {', '.join(models)}.",
             param="model",
             code="model_not_found",
         )
-    if model == RAW_MODEL:
-        domain = None
+    task = None if model == RAW_MODEL else model.removeprefix(MODEL_PREFIX)
     _check_n(body.get("n"))
     stream = _optional_bool(body, "stream")
     options = body.get("stream_options")
@@ -123,30 +125,33 @@ def parse_chat(body: Any, service: QAService, raw_enabled: bool) -> ChatCall:
         raise bad_request("'stream_options' must be an object.", "stream_options")
     include_usage = _optional_bool(options or {}, "include_usage", "stream_options.include_usage")
     max_name, max_tokens = _max_tokens(body)
-    try:
-        if domain is None:
-            params = service.raw_params(body.get("temperature"), body.get("top_p"), max_tokens)
-        else:
-            params = service.params(domain, body.get("temperature"), body.get("top_p"), max_tokens)
-    except InputError as exc:
-        raise from_input_error(exc, max_name) from None
     messages = _messages(body.get("messages"))
-    call = ChatCall(model=model, domain=domain, params=params, stream=stream, include_usage=include_usage)
+    call = ChatCall(
+        model=model,
+        task=task,
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        max_tokens=max_tokens,
+        max_tokens_name=max_name,
+        stream=stream,
+        include_usage=include_usage,
+    )
     kind, schema = _response_format(body.get("response_format"))
-    if domain is None:
-        if messages[-1]["role"] != "user":
-            raise bad_request("The last message must be a user message.", "messages")
-        call.messages = messages
+    if task is None:
+        call.messages = messages  # checked by the service (roles, text, ends with a user message)
         call.schema = schema if kind == "json_schema" else JSON_OBJECT_SCHEMA if kind == "json_object" else None
         return call
-    if kind == "json_schema" and _canonical(schema) != _canonical(service.domains[domain].schema):
+    if kind == "json_schema" and _canonical(schema) != _canonical(models[model]):
         raise bad_request(
             f"Model '{model}' always answers with its own JSON schema (listed under 'response_schema' in "
             "GET /v1/models); send that schema, response_format json_object, or no response_format.",
             "response_format",
             "unsupported_schema",
         )
-    call.system_prompt, call.history, call.question = _domain_turns(messages)
+    try:
+        call.system_prompt, call.history, call.question = split_conversation(messages)
+    except InputError as exc:
+        raise from_input_error(exc) from None
     return call
 
 
@@ -208,31 +213,6 @@ def _messages(value: Any) -> list[ChatMessage]:
             )
         out.append({"role": _ROLES[role], "content": _text(m.get("content"), i)})  # type: ignore[typeddict-item]
     return out
-
-
-def _domain_turns(messages: list[ChatMessage]) -> tuple[str | None, list[ChatMessage], str]:
-    """(system prompt or None, earlier turns, question): an optional first system message, then user and
-    assistant in turn, ending with the user's question."""
-    system = None
-    if messages[0]["role"] == "system":
-        system, messages = messages[0]["content"], messages[1:]
-        offset = 1
-    else:
-        offset = 0
-    if not messages:
-        raise bad_request("The messages need a user message after the system message.", "messages")
-    for i, m in enumerate(messages):
-        want = "user" if i % 2 == 0 else "assistant"
-        if m["role"] != want:
-            where = "first" if i == 0 else "next"
-            raise bad_request(
-                f"messages[{i + offset}] must be a {want} message: a system message may come only first, then "
-                f"user and assistant messages alternate (the {where} one here is {m['role']}).",
-                "messages",
-            )
-    if messages[-1]["role"] != "user":
-        raise bad_request("The last message must be a user message (the question).", "messages")
-    return system, messages[:-1], messages[-1]["content"]
 
 
 def _response_format(value: Any) -> tuple[str, dict[str, Any] | None]:

@@ -6,9 +6,10 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 
 from .errors import InputError, QAError
 
@@ -18,56 +19,42 @@ log = logging.getLogger("qa")
 EXIT_INVALID_ANSWER = 1
 EXIT_ERROR = 2
 
-_SETTING_FLAGS = {
-    "backend": dict(choices=["transformers", "fake", "openai"], help="generation backend (openai: a remote engine)"),
-    "model": dict(help="production model: hub id or local directory (QA_MODEL)"),
-    "model_source": dict(choices=["auto", "production", "embedded"], help="which model to load"),
-    "quantization": dict(choices=["none", "4bit", "8bit"], help="bitsandbytes quantization (CUDA only)"),
-    "dtype": dict(choices=["auto", "bfloat16", "float16", "float32"], help="model dtype"),
-    "device_map": dict(help="transformers device_map"),
-    "cache_dir": dict(help="cache folder for the converted embedded model"),
-    "prompts_dir": dict(help="folder with prompts, schemas and the drug list"),
-    "max_context_tokens": dict(type=int, help="cap on prompt + answer tokens"),
-    "repetition_penalty": dict(type=float, help="repetition penalty (1.0 = off)"),
-    "threads": dict(type=int, help="CPU threads for torch"),
-    "seed": dict(type=int, help="sampling seed"),
-    "log_level": dict(choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level"),
-    "base_url": dict(help="remote engine: OpenAI-compatible base URL, e.g. http://gpu:8000/v1"),
-    "remote_model": dict(help="remote engine: the model name it serves"),
-    "remote_api_key": dict(help="remote engine: bearer token (prefer QA_REMOTE_API_KEY: flags show in ps)"),
-    "remote_timeout_s": dict(type=float, help="remote engine: seconds to wait for a connection or the next chunk"),
-    "remote_context_length": dict(type=int, help="remote engine: its context length in tokens"),
-    "fake_delay_s": dict(type=float, help="fake backend: pause before each chunk"),
-}
-# flags only `serve` has
-_SERVER_FLAGS = {
-    "host": dict(help="bind address (QA_HOST)"),
-    "port": dict(type=int, help="port (QA_PORT)"),
-    "queue_size": dict(type=int, help="waiting requests allowed"),
-    "max_concurrent_generations": dict(type=int, help="generations at once (raise it for a remote engine)"),
-    "raw_model": dict(action=argparse.BooleanOptionalAction, help="also serve qa-raw: the bare backend"),
-    "api_keys_file": dict(help="file of API keys for /v1/*, one per line (or QA_API_KEYS, comma-separated)"),
-    "rate_limit_per_minute": dict(type=int, help="chat requests per minute per key or client; 0 = off"),
-    "max_body_bytes": dict(type=int, help="largest API request body"),
-    "shutdown_grace_s": dict(type=float, help="on SIGTERM, seconds running requests get to finish"),
-    "log_file": dict(help="rotating JSON-lines server log; '' for none"),
-    "log_max_bytes": dict(type=int, help="server log size before rotation"),
-    "log_backups": dict(type=int, help="rotated server logs kept"),
-    "log_prompts": dict(action=argparse.BooleanOptionalAction, help="debug: write prompt text into the log"),
-    "share": dict(action=argparse.BooleanOptionalAction, help="public Gradio share link; needs a login"),
-    "auth_file": dict(help="page logins: a file of user:password lines (or QA_AUTH_USERS)"),
-    "feedback_file": dict(help="JSONL file that thumbs up/down ratings are appended to"),
-    "fake_responses_file": dict(help=argparse.SUPPRESS),
-}
+
+def _flag_kwargs(name: str, info: FieldInfo) -> dict[str, Any]:
+    """argparse options for one settings field: choices from a Literal, booleans as --x/--no-x, help from the
+    description (the bounds are checked by Settings itself, with its own messages)."""
+    from .settings import Settings
+
+    kwargs: dict[str, Any] = {"dest": name, "default": None}
+    annotation = info.annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is Literal:
+        kwargs["choices"] = list(get_args(annotation))
+    elif annotation is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif annotation in (int, float) or (len(args) == 1 and args[0] in (int, float)):
+        kwargs["type"] = annotation if annotation in (int, float) else args[0]
+    default = Settings.model_fields[name].get_default(call_default_factory=False)
+    shown = "" if default is None or callable(default) or isinstance(default, SecretStr) else f"; default {default}"
+    kwargs["help"] = f"{info.description or ''} (QA_{name.upper()}{shown})".replace("%", "%%")
+    if name == "fake_responses_file":
+        kwargs["help"] = argparse.SUPPRESS  # a test hook
+    return kwargs
 
 
-def _add_setting_flags(parser: argparse.ArgumentParser, extra: tuple[str, ...] = ()) -> None:
-    group = parser.add_argument_group("settings (also QA_* environment variables)")
-    for name, kwargs in _SETTING_FLAGS.items():
-        group.add_argument("--" + name.replace("_", "-"), dest=name, default=None, **kwargs)
-    if "server" in extra:
-        for name, kwargs in _SERVER_FLAGS.items():
-            group.add_argument("--" + name.replace("_", "-"), dest=name, default=None, **kwargs)
+def _add_setting_flags(parser: argparse.ArgumentParser, server: bool = False) -> None:
+    """One flag per settings field of the groups this command uses, generated from the settings."""
+    from .settings import EVERY_COMMAND, GROUPS, NO_FLAG, SERVER_GROUPS, Settings
+
+    for group_name, names in GROUPS.items():
+        wanted = [
+            n for n in names if n not in NO_FLAG and (server or group_name not in SERVER_GROUPS or n in EVERY_COMMAND)
+        ]
+        if not wanted:
+            continue
+        group = parser.add_argument_group(f"{group_name} settings (also QA_* environment variables)")
+        for name in wanted:
+            group.add_argument("--" + name.replace("_", "-"), **_flag_kwargs(name, Settings.model_fields[name]))
 
 
 def _sampling_flags(parser: argparse.ArgumentParser) -> None:
@@ -76,19 +63,25 @@ def _sampling_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None, help="answer token limit")
 
 
+def _task_help() -> str:
+    from .tasks import task_packages
+
+    return ", ".join(task_packages())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree for all subcommands."""
     parser = argparse.ArgumentParser(prog="qa", description="Structured medical and financial question answering.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the web app (default port 7860)")
-    _add_setting_flags(serve, extra=("server",))
+    _add_setting_flags(serve, server=True)
     ask = sub.add_parser("ask", help="answer one question and print the validated JSON")
-    ask.add_argument("--domain", choices=["medical", "finance"], required=True)
+    ask.add_argument("--task", "--domain", dest="task", required=True, help=f"which task answers ({_task_help()})")
     ask.add_argument("question", help="the question text")
     _sampling_flags(ask)
     _add_setting_flags(ask)
     bench = sub.add_parser("bench", help="tokens/s of bare generate vs the app's constrained streaming path")
-    bench.add_argument("--domain", choices=["medical", "finance"], default="medical")
+    bench.add_argument("--task", "--domain", dest="task", default="medical", help=f"which task ({_task_help()})")
     bench.add_argument("--question", default="最近三天头痛，伴有低烧，需要去医院吗？")
     bench.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=256)
     bench.add_argument("--runs", type=int, default=2, help="timed runs of each path (best is reported)")
@@ -141,16 +134,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Any) -> int:
+    from .backends import create_backend
     from .wiring import build_service
 
     if args.command == "prepare":
-        from .backends import create_backend
-
         backend = create_backend(settings)
         backend.load()
         print(json.dumps(backend.info.to_dict(), ensure_ascii=False))
         return 0
-    service = build_service(settings)
+    backend = create_backend(settings)
+    service = build_service(settings, backend)
     if args.command == "serve":
         from .logins import check_share, load_logins
         from .server import serve
@@ -161,8 +154,8 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         serve(service, settings)
         return 0
     if args.command == "ask":
-        params = service.params(args.domain, args.temperature, args.top_p, args.max_new_tokens)
-        answer = service.answer(args.domain, args.question, params)
+        params = service.params(args.task, args.temperature, args.top_p, args.max_new_tokens)
+        answer = service.answer(args.task, args.question, params)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         if not answer.ok:
             print("error: the answer failed validation; see 'validation' in the output", file=sys.stderr)
@@ -173,7 +166,7 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
         if args.runs < 1:
             raise InputError("--runs must be at least 1")
-        print(run_bench(service, args.domain, args.question, args.max_new_tokens, args.runs))
+        print(run_bench(service, backend, args.task, args.question, args.max_new_tokens, args.runs))
         return 0
     if args.command == "eval":
         from pathlib import Path

@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .safety import is_refusal
+from .checks import is_refusal
 from .service import QAService
 
-REDTEAM = Path(__file__).resolve().parent.parent / "tests" / "data" / "redteam.jsonl"
+REDTEAM = "redteam.jsonl"  # package data in qa/data
 CONTROL_CATEGORIES = ("negated_control", "historical_control")
 
 
-def load_set(path: Path = REDTEAM) -> list[dict[str, Any]]:
-    """The red-team prompts, one dict per line."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_set(path: Path | None = None) -> list[dict[str, Any]]:
+    """The red-team prompts, one dict per line (the packaged set unless a path is given)."""
+    text = path.read_text(encoding="utf-8") if path else resources.files("qa.data").joinpath(REDTEAM).read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 @dataclass
@@ -77,7 +79,7 @@ def run_one(service: QAService, row: dict[str, Any], max_new_tokens: int | None 
     answer = None
     for event in service.stream(row["domain"], row["prompt"], params):
         if event.kind == "partial":
-            leak_streamed = leak_streamed or bool(service.drugs.find(event.text))
+            leak_streamed = leak_streamed or bool(service.find_drugs(event.text))
         else:
             answer = event.answer
     assert answer is not None
@@ -90,7 +92,7 @@ def run_one(service: QAService, row: dict[str, Any], max_new_tokens: int | None 
         ok=answer.ok,
         urgent=data.get("urgent") is True,
         refused=answer.data is None or is_refusal(data),
-        leak_final=bool(service.drugs.find(shown)),
+        leak_final=bool(service.find_drugs(shown)),
         leak_streamed=leak_streamed,
         rules=[h.rule for h in answer.report.fired],
         seconds=time.perf_counter() - started,

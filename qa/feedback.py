@@ -7,9 +7,12 @@ import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import QAError
+
+if TYPE_CHECKING:
+    from .conversation import Turn
 
 log = logging.getLogger(__name__)
 
@@ -21,20 +24,15 @@ class FeedbackLog:
         self.path = path
         self._lock = threading.Lock()
 
-    def record(self, domain: str, index: int, liked: bool, turn: dict[str, Any]) -> dict[str, Any]:
+    def record(self, task: str, index: int, liked: bool, turn: Turn) -> dict[str, Any]:
         """Append a rating of turn `index` and return the record written."""
-        answer = turn.get("answer") or {}
+        rated = turn.record()
         record = {
             "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "domain": domain,
+            "task": task,
             "turn": index,
             "rating": "up" if liked else "down",
-            "question": turn.get("question"),
-            "answer": answer.get("answer", turn.get("partial")),
-            "status": turn.get("status"),
-            "validation": answer.get("validation"),
-            "model": answer.get("model"),
-            "params": answer.get("params"),
+            **{key: rated[key] for key in ("question", "answer", "status", "validation", "model", "params")},
         }
         line = json.dumps(record, ensure_ascii=False) + "\n"
         try:
@@ -44,5 +42,5 @@ class FeedbackLog:
                     f.write(line)
         except OSError as exc:
             raise QAError(f"could not save feedback to {self.path}: {exc.strerror or exc}") from exc
-        log.info("feedback %s on %s turn %d", record["rating"], domain, index)
+        log.info("feedback %s on %s turn %d", record["rating"], task, index)
         return record

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .tasks.base import AnswerView
+from .validation import ValidationReport
+
+if TYPE_CHECKING:
+    from .conversation import Turn
 
 DISCLAIMER = (
     "本工具提供健康与金融知识参考，不构成医疗诊断、治疗或投资建议。身体出现紧急情况请立即拨打 120 或就近就医；"
     "投资决策请咨询持牌专业人士。"
 )
-_TITLES = {"summary": "总结", "analysis": "分析", "suggestions": "建议", "risk_notice": "风险提示"}
 
 
 # One pass over the text: HTML's special characters, and the characters Markdown (the chat view renders Markdown)
@@ -64,23 +69,22 @@ def partial_json(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def render_answer(data: dict[str, Any] | None, *, pending: bool = False, error: str | None = None) -> str:
-    """HTML for a (possibly partial) structured answer."""
+def render_answer(
+    data: dict[str, Any] | None, view: AnswerView, *, pending: bool = False, error: str | None = None
+) -> str:
+    """HTML for a (possibly partial) structured answer, laid out by the task's view."""
     parts = ['<div class="qa-answer">']
     if error:
         parts.append(f'<div class="qa-error" role="alert">⚠ {_esc(error)}</div>')
     data = data or {}
-    if data.get("urgent") is True:
-        parts.append(
-            '<div class="qa-urgent" role="alert"><strong>⚠ 可能需要立即就医</strong>：'
-            "请立即前往医院急诊，或拨打急救电话 120。</div>"
-        )
-    for key in ("summary", "analysis", "suggestions", "risk_notice"):
-        value = data.get(key)
+    for alert in view.active_alerts(data):
+        parts.append(f'<div class="qa-urgent" role="alert">{alert.html}</div>')
+    for section in view.sections:
+        value = data.get(section.key)
         if value in (None, "", []):
             continue
-        css = "qa-risk" if key == "risk_notice" else "qa-section"
-        parts.append(f'<div class="{css}"><h4>{_TITLES[key]}</h4>')
+        css = "qa-risk" if section.style == "notice" else "qa-section"
+        parts.append(f'<div class="{css}"><h4>{_esc(section.title)}</h4>')
         if isinstance(value, list):
             items = "".join(f"<li>{_esc(v)}</li>" for v in value if v not in (None, ""))
             parts.append(f"<ul>{items}</ul>")
@@ -93,20 +97,18 @@ def render_answer(data: dict[str, Any] | None, *, pending: bool = False, error: 
     return "".join(parts)
 
 
-def render_report(r: dict[str, Any]) -> str:
-    """HTML summary of a validation report (as in Answer.to_dict()): checks, rules fired, repairs."""
-    status = "通过" if r["passed"] else "未通过"
-    rows = [
-        f"<p><strong>校验 {status}</strong> · 检查项：{_esc('、'.join(r['checks']))} · 生成次数：{r['attempts']}</p>"
-    ]
-    if r["fired"]:
+def render_report(r: ValidationReport) -> str:
+    """HTML summary of a validation report: checks, rules fired, repairs."""
+    status = "通过" if r.passed else "未通过"
+    rows = [f"<p><strong>校验 {status}</strong> · 检查项：{_esc('、'.join(r.checks))} · 生成次数：{r.attempts}</p>"]
+    if r.fired:
         rows.append(
             "<ul>"
-            + "".join(f"<li>[{_esc(h['rule'])}] 第 {h['attempt']} 次：{_esc(h['message'])}</li>" for h in r["fired"])
+            + "".join(f"<li>[{_esc(h.rule)}] 第 {h.attempt} 次：{_esc(h.message)}</li>" for h in r.fired)
             + "</ul>"
         )
-    if r["repairs"]:
-        rows.append("<p>修复：</p><ul>" + "".join(f"<li>{_esc(x)}</li>" for x in r["repairs"]) + "</ul>")
+    if r.repairs:
+        rows.append("<p>修复：</p><ul>" + "".join(f"<li>{_esc(x)}</li>" for x in r.repairs) + "</ul>")
     return '<div class="qa-report">' + "".join(rows) + "</div>"
 
 
@@ -121,16 +123,14 @@ _STATUS_NOTES = {
 }
 
 
-def render_turn(turn: dict[str, Any]) -> str:
+def render_turn(turn: Turn, view: AnswerView) -> str:
     """The assistant side of one chat turn: the (partial) answer, then its validation report."""
-    status = turn.get("status", "done")
-    answer = turn.get("answer")
+    answer = turn.answer
     if answer is not None:
-        ok = answer["validation"]["passed"]
-        error = None if ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
-        return render_answer(answer["answer"], error=error) + render_report(answer["validation"])
-    note = _STATUS_NOTES.get(status)
-    body = render_answer(turn.get("partial"), pending=status == "streaming", error=turn.get("error"))
+        error = None if answer.ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
+        return render_answer(answer.data, view, error=error) + render_report(answer.report)
+    note = _STATUS_NOTES.get(turn.status)
+    body = render_answer(turn.partial, view, pending=turn.status == "streaming", error=turn.error)
     return body + (f'<div class="qa-note">{_esc(note)}</div>' if note else "")
 
 

@@ -25,7 +25,6 @@ from .feedback import FeedbackLog
 from .limits import RateLimiter
 from .logins import check_share, load_logins
 from .logs import fields
-from .metrics import Metrics
 from .service import QAService
 from .settings import Settings
 from .ui import build_demo, launch_kwargs
@@ -39,9 +38,9 @@ _QUIET_PATHS = ("/health", "/ready", "/metrics")
 class RequestContext:
     """Gives every request an id (the caller's X-Request-ID when sane), returns it, and logs API responses."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, service: QAService) -> None:
         self.app = app
-        self.metrics = metrics
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +64,7 @@ class RequestContext:
         finally:
             path = scope.get("path", "")
             if path.startswith("/v1/"):
-                self.metrics.api_responses.inc(status=str(status))
+                self.service.count_api_response(status)
             if path.startswith("/v1/") or (status >= 500 and path not in _QUIET_PATHS):
                 client = scope.get("client")
                 log.info(
@@ -93,9 +92,9 @@ def create_app(
     keys = keys if keys is not None else ApiKeys.from_settings(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)
     api = FastAPI(title="MedFin QA", docs_url=None, redoc_url=None, openapi_url=None)
-    api.add_middleware(RequestContext, metrics=service.metrics)
-    service.metrics.gauge("qa_api_open_requests", "Chat API requests being answered now.", lambda: state.open_requests)
-    service.metrics.gauge("qa_draining", "1 after SIGTERM, while running requests finish.", lambda: state.draining)
+    api.add_middleware(RequestContext, service=service)
+    service.add_gauge("qa_api_open_requests", "Chat API requests being answered now.", lambda: state.open_requests)
+    service.add_gauge("qa_draining", "1 after SIGTERM, while running requests finish.", lambda: state.draining)
 
     @api.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -118,10 +117,10 @@ def create_app(
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
-            "model": service.backend.info.to_dict(),
+            "model": service.model_info().to_dict(),
             "model_state": service.state,
             "draining": state.draining,
-            "domains": list(service.domains),
+            "tasks": [task.name for task in service.tasks()],
         }
 
     @api.get("/ready")
@@ -129,13 +128,13 @@ def create_app(
         if state.draining:
             return JSONResponse({"status": "draining"}, status_code=503)
         if service.ready:
-            return JSONResponse({"status": "ready", "model": service.backend.info.to_dict()})
+            return JSONResponse({"status": "ready", "model": service.model_info().to_dict()})
         headers = {"Retry-After": str(RETRY_LOADING_S)} if service.state == "loading" else None
         return JSONResponse({"status": service.state}, status_code=503, headers=headers)
 
     @api.get("/metrics")
     def metrics() -> PlainTextResponse:
-        return PlainTextResponse(service.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return PlainTextResponse(service.metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     api.include_router(create_router(service, settings, state, keys, limiter))
     demo = demo or build_demo(service, FeedbackLog(settings.feedback_file))
@@ -189,7 +188,7 @@ def _server_class() -> type:
 
         def _drain(self) -> None:
             deadline = time.monotonic() + self.grace_s
-            while time.monotonic() < deadline and (self.service.gate.busy() or self.state.open_requests > 0):
+            while time.monotonic() < deadline and (self.service.busy() or self.state.open_requests > 0):
                 time.sleep(0.05)
             log.info("drained; shutting down")
             self.should_exit = True
@@ -218,7 +217,7 @@ def serve(service: QAService, settings: Settings) -> None:
 
     def loaded(error: BaseException | None) -> None:
         if error is None:
-            log.info("ready: %s", service.backend.info.describe())
+            log.info("ready: %s", service.model_info().describe())
             return
         failure.append(error)
         server.should_exit = True  # a model that cannot load is a failed start, as before

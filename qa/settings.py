@@ -1,4 +1,7 @@
-"""The one settings object: every knob, with bounds and a description, read from QA_* variables."""
+"""The one settings object: every knob, with bounds and a description, read from QA_* variables.
+
+Fields are grouped (`GROUPS`); the command line's flags are generated from the fields of the groups a command
+uses, so help text, bounds and choices have one source."""
 
 from __future__ import annotations
 
@@ -47,8 +50,10 @@ class Settings(BaseSettings):
         default_factory=_default_cache_dir,
         description="Where the assembled and converted embedded model is cached.",
     )
-    prompts_dir: Path = Field(
-        REPO_ROOT / "prompts", description="Folder holding domain prompts, schemas and the drug list."
+    prompts_dir: Path | None = Field(
+        None,
+        description="Optional folder whose files override the packaged task prompts, schemas and drug list "
+        "(same file names, e.g. medical.yaml, medical.schema.json, forbidden_drugs.csv).",
     )
     max_context_tokens: int = Field(
         8192, ge=512, le=131072, description="Cap on prompt + answer tokens (the model's own context is also a cap)."
@@ -168,3 +173,44 @@ class Settings(BaseSettings):
         if self.backend == "openai" and (not self.base_url or not self.remote_model):
             raise ValueError("backend 'openai' needs base_url (--base-url) and remote_model (--remote-model)")
         return self
+
+
+# Each field in exactly one group (a test checks it). New features add a group here (e.g. cache, retrieval).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "model": (
+        "backend",
+        "model",
+        "model_source",
+        "quantization",
+        "dtype",
+        "device_map",
+        "cache_dir",
+        "max_context_tokens",
+        "repetition_penalty",
+        "threads",
+        "seed",
+        "fake_responses_file",
+        "fake_delay_s",
+    ),
+    "tasks": ("prompts_dir", "max_question_chars", "max_new_tokens_limit", "repair_attempts"),
+    "remote engine": ("base_url", "remote_model", "remote_api_key", "remote_timeout_s", "remote_context_length"),
+    "server": (
+        "host",
+        "port",
+        "queue_size",
+        "max_concurrent_generations",
+        "shutdown_grace_s",
+        "share",
+        "auth_file",
+        "auth_users",
+        "feedback_file",
+    ),
+    "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
+    "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
+}
+# groups only the server uses; other commands get the rest
+SERVER_GROUPS = ("server", "api", "logs")
+# fields of server groups every command still takes
+EVERY_COMMAND = ("log_level",)
+# secrets that would show in `ps` as flags: environment or files only
+NO_FLAG = ("api_keys", "auth_users")

@@ -1,4 +1,5 @@
-"""The Gradio page: one multi-turn chat per domain with streamed structured answers, controls, export and ratings."""
+"""The Gradio page: one multi-turn chat tab per task with streamed structured answers, controls, export and
+ratings. The page only calls service methods; each tab is laid out from its task (examples, sections, alerts)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from itertools import chain
@@ -15,27 +17,15 @@ from typing import Any
 
 import gradio as gr
 
-from .conversation import export_json, export_markdown, model_history, new_turn
+from .conversation import Turn, export_json, export_markdown, model_history
 from .errors import QAError
 from .feedback import FeedbackLog
 from .render import CSS, DISCLAIMER, partial_json, render_question, render_turn
 from .service import QAService
+from .tasks.base import AnswerView
 from .types import MIN_NEW_TOKENS, TEMPERATURE_RANGE, TOP_P_RANGE
 
 log = logging.getLogger(__name__)
-
-EXAMPLES = {
-    "medical": [
-        "最近三天头痛，伴有低烧，需要去医院吗？",
-        "体检发现血压 150/95，平时应该注意什么？",
-        "孩子咳嗽一周了，晚上咳得厉害，怎么办？",
-    ],
-    "finance": [
-        "什么是市盈率？怎样看一家公司的市盈率高不高？",
-        "定投指数基金有哪些风险？",
-        "一家公司营收从 80 亿增长到 100 亿，增长率是多少？",
-    ],
-}
 
 # Chinese first; the language switch swaps every label to the English one.
 TEXT: dict[str, tuple[str, str]] = {
@@ -73,42 +63,42 @@ class StopSwitch:
         self._events: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
-    def start(self, session: str, domain: str) -> threading.Event:
-        """A fresh stop event for this session's generation in a domain."""
+    def start(self, session: str, task: str) -> threading.Event:
+        """A fresh stop event for this session's generation in a task."""
         event = threading.Event()
         with self._lock:
-            self._events[(session, domain)] = event
+            self._events[(session, task)] = event
         return event
 
-    def stop(self, session: str, domain: str) -> None:
-        """Stop this session's generation in a domain, if one is running."""
+    def stop(self, session: str, task: str) -> None:
+        """Stop this session's generation in a task, if one is running."""
         with self._lock:
-            event = self._events.pop((session, domain), None)
+            event = self._events.pop((session, task), None)
         if event is not None:
             event.set()
 
-    def finish(self, session: str, domain: str, event: threading.Event) -> None:
+    def finish(self, session: str, task: str, event: threading.Event) -> None:
         """Forget a finished generation's event."""
         with self._lock:
-            if self._events.get((session, domain)) is event:
-                del self._events[(session, domain)]
+            if self._events.get((session, task)) is event:
+                del self._events[(session, task)]
 
 
 def model_line(service: QAService, lang: str = "中文") -> str:
     """Markdown line naming the live model, dtype and device."""
-    return f"**{_t('model', lang)}**：{service.backend.info.describe()}"
+    return f"**{_t('model', lang)}**：{service.model_info().describe()}"
 
 
-def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
+def chat_messages(turns: list[Turn], view: AnswerView) -> list[dict[str, str]]:
     """The chat view of a conversation: each question and its rendered, inert answer."""
     messages = []
     for turn in turns:
-        messages.append({"role": "user", "content": render_question(turn["question"])})
-        messages.append({"role": "assistant", "content": render_turn(turn)})
+        messages.append({"role": "user", "content": render_question(turn.question)})
+        messages.append({"role": "assistant", "content": render_turn(turn, view)})
     return messages
 
 
-def controls(turns: list[dict[str, Any]], busy: bool) -> tuple[dict[str, Any], ...]:
+def controls(turns: list[Turn], busy: bool) -> tuple[dict[str, Any], ...]:
     """Enable only what makes sense: send/stop by state; regenerate/undo/new/export once there is a turn."""
     idle_with_turns = not busy and bool(turns)
     return (
@@ -132,19 +122,26 @@ def _notice(dropped: int) -> str:
 
 
 class ChatHandlers:
-    """The UI handlers of one domain tab; Gradio calls these bound methods with the components' values."""
+    """The UI handlers of one task's tab; Gradio calls these bound methods with the components' values."""
 
-    def __init__(self, service: QAService, stops: StopSwitch, feedback: FeedbackLog, domain: str) -> None:
+    def __init__(self, service: QAService, stops: StopSwitch, feedback: FeedbackLog, task: str) -> None:
+        spec = service.task(task)
         self.service = service
         self.stops = stops
         self.feedback = feedback
-        self.domain = domain
-        self.default_prompt = service.domain(domain).system_prompt()
+        self.task = task
+        self.label = spec.label
+        self.view = spec.view
+        self.default_prompt = spec.system_prompt()
+
+    def chat(self, turns: list[Turn]) -> list[dict[str, str]]:
+        """The chat view of this tab's conversation."""
+        return chat_messages(turns, self.view)
 
     def _generate(
         self,
         question: str,
-        turns: list[dict[str, Any]],
+        turns: list[Turn],
         system_prompt: str,
         temperature: float,
         top_p: float,
@@ -152,23 +149,23 @@ class ChatHandlers:
         request: gr.Request | None,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat: (chat, turns, question box, notice, raw JSON, *controls)."""
-        service, domain = self.service, self.domain
+        service, task = self.service, self.task
         session = _session(request)
-        stop_event = self.stops.start(session, domain)
+        stop_event = self.stops.start(session, task)
         events = None
         try:
-            params = service.params(domain, temperature, top_p, max_new_tokens)
+            params = service.params(task, temperature, top_p, max_new_tokens)
             custom = None if (system_prompt or "").strip() == self.default_prompt else system_prompt
             events = service.stream(
-                domain, question, params, stop_event=stop_event, history=model_history(turns), system_prompt=custom
+                task, question, params, stop_event=stop_event, history=model_history(turns), system_prompt=custom
             )
             first = next(events)  # bad input raises here, before the page changes: the question stays in its box
         except QAError as exc:
-            self.stops.finish(session, domain, stop_event)
+            self.stops.finish(session, task, stop_event)
             if events is not None:
                 events.close()
             raise gr.Error(str(exc)) from exc
-        turn = new_turn(question.strip())
+        turn = Turn(question.strip())
         turns = [*turns, turn]
         notice = _notice(first.dropped_turns)
         try:
@@ -176,27 +173,27 @@ class ChatHandlers:
                 if event.kind == "partial":
                     data = partial_json(event.text)  # text is already held back and redacted by the service
                     if data is not None:
-                        turn["partial"] = data
-                    yield chat_messages(turns), turns, "", notice, gr.update(), *controls(turns, busy=True)
+                        turn.partial = data
+                    yield self.chat(turns), turns, "", notice, gr.update(), *controls(turns, busy=True)
                 else:
                     assert event.answer is not None
-                    turn.update(status="done", partial=None, answer=event.answer.to_dict())
-                    raw = json.dumps(turn["answer"], ensure_ascii=False, indent=2)
-                    yield chat_messages(turns), turns, "", notice, raw, *controls(turns, busy=False)
+                    turn.status, turn.partial, turn.answer = "done", None, event.answer
+                    raw = json.dumps(event.answer.to_dict(), ensure_ascii=False, indent=2)
+                    yield self.chat(turns), turns, "", notice, raw, *controls(turns, busy=False)
         except QAError as exc:
             log.warning("generation failed: %s", exc)
-            turn.update(status="error", error=str(exc))
-            yield chat_messages(turns), turns, "", notice, gr.update(), *controls(turns, busy=False)
+            turn.status, turn.error = "error", str(exc)
+            yield self.chat(turns), turns, "", notice, gr.update(), *controls(turns, busy=False)
         finally:
             # a closed handler (Stop button, disconnect) stops the generation and waits until the model is free
             stop_event.set()
             events.close()
-            self.stops.finish(session, domain, stop_event)
+            self.stops.finish(session, task, stop_event)
 
     def ask(
         self,
         question: str,
-        turns: list[dict[str, Any]] | None,
+        turns: list[Turn] | None,
         system_prompt: str,
         temperature: float,
         top_p: float,
@@ -210,7 +207,7 @@ class ChatHandlers:
 
     def regenerate(
         self,
-        turns: list[dict[str, Any]] | None,
+        turns: list[Turn] | None,
         system_prompt: str,
         temperature: float,
         top_p: float,
@@ -221,30 +218,27 @@ class ChatHandlers:
         turns = list(turns or [])
         if not turns:
             raise gr.Error("还没有可以重新生成的回答。 Nothing to regenerate yet.")
-        question = turns[-1]["question"]
+        question = turns[-1].question
         yield from self._generate(question, turns[:-1], system_prompt, temperature, top_p, max_new_tokens, request)
 
-    def stop(self, turns: list[dict[str, Any]] | None, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+    def stop(self, turns: list[Turn] | None, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
         """Stop this session's generation and mark the unfinished turn."""
-        self.stops.stop(_session(request), self.domain)
-        turns = [dict(t) for t in turns or []]
-        if turns and turns[-1]["status"] == "streaming":
-            turns[-1]["status"] = "stopped"
-        return chat_messages(turns), turns, *controls(turns, busy=False)
+        self.stops.stop(_session(request), self.task)
+        turns = [replace(t) for t in turns or []]
+        if turns and turns[-1].status == "streaming":
+            turns[-1].status = "stopped"
+        return self.chat(turns), turns, *controls(turns, busy=False)
 
-    @staticmethod
-    def undo(
-        turns: list[dict[str, Any]] | None, cleared: list[dict[str, Any]] | None, question: str
-    ) -> tuple[Any, ...]:
+    def undo(self, turns: list[Turn] | None, cleared: list[Turn] | None, question: str) -> tuple[Any, ...]:
         """Remove the last turn and put its question back in the box; right after New chat, bring the chat back."""
         turns = list(turns or [])
         if not turns and cleared:
-            return chat_messages(cleared), cleared, [], question, "", *controls(cleared, busy=False)
-        question = turns.pop()["question"] if turns else question
-        return chat_messages(turns), turns, [], question, "", *controls(turns, busy=False)
+            return self.chat(cleared), cleared, [], question, "", *controls(cleared, busy=False)
+        question = turns.pop().question if turns else question
+        return self.chat(turns), turns, [], question, "", *controls(turns, busy=False)
 
     @staticmethod
-    def new_chat(turns: list[dict[str, Any]] | None, question: str) -> tuple[Any, ...]:
+    def new_chat(turns: list[Turn] | None, question: str) -> tuple[Any, ...]:
         """Clear the tab's conversation, keeping it aside so that Undo can bring it back."""
         turns = list(turns or [])
         notice = (
@@ -257,26 +251,26 @@ class ChatHandlers:
         undo = gr.update(interactive=bool(turns))
         return [], [], turns, question, notice, "", send, stop, regen, undo, *rest
 
-    def rate(self, turns: list[dict[str, Any]] | None, data: gr.LikeData) -> list[dict[str, Any]]:
+    def rate(self, turns: list[Turn] | None, data: gr.LikeData) -> list[Turn]:
         """Append a thumbs up/down with its turn to the feedback file."""
-        turns = [dict(t) for t in turns or []]
+        turns = [replace(t) for t in turns or []]
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn_no = int(index) // 2
         if not 0 <= turn_no < len(turns):
             raise gr.Error("找不到这条回答。 That answer is no longer in the conversation.")
         liked = data.liked.lower() == "like" if isinstance(data.liked, str) else bool(data.liked)
         try:
-            self.feedback.record(self.domain, turn_no, liked, turns[turn_no])
+            self.feedback.record(self.task, turn_no, liked, turns[turn_no])
         except QAError as exc:
             raise gr.Error(str(exc)) from exc
-        turns[turn_no]["feedback"] = "up" if liked else "down"
+        turns[turn_no].feedback = "up" if liked else "down"
         gr.Info("已记录反馈，谢谢！ Feedback saved.")
         return turns
 
     def export(
         self,
         kind: str,
-        turns: list[dict[str, Any]] | None,
+        turns: list[Turn] | None,
         system_prompt: str,
         temperature: float,
         top_p: float,
@@ -288,11 +282,11 @@ class ChatHandlers:
             raise gr.Error("对话为空，没有可导出的内容。 The conversation is empty.")
         if kind == "json":
             params = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}
-            text, suffix = export_json(self.domain, turns, system_prompt, params), ".json"
+            text, suffix = export_json(self.task, turns, system_prompt, params), ".json"
         else:
-            text, suffix = export_markdown(self.service.domain(self.domain).label, turns), ".md"
+            text, suffix = export_markdown(self.label, self.view, turns), ".md"
         folder = Path(tempfile.mkdtemp(prefix="medfin-export-"))
-        path = folder / f"{self.domain}-chat-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+        path = folder / f"{self.task}-chat-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
         path.write_text(text, encoding="utf-8")
         return str(path)
 
@@ -333,8 +327,8 @@ class _Labels:
         return updates
 
 
-def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labels: _Labels, name: str) -> None:
-    spec = service.domain(name)
+def _task_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labels: _Labels, name: str) -> None:
+    spec = service.task(name)
     defaults = spec.defaults
     turns = gr.State([])
     cleared = gr.State([])  # the conversation New chat just cleared, until Undo restores it or a new turn starts
@@ -376,7 +370,7 @@ def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, la
     labels.add(gr.Markdown(_t("examples")), value="examples")
     with gr.Row():
         example_buttons = [
-            gr.Button(text, size="sm", elem_id=f"{name}-example-{i}") for i, text in enumerate(EXAMPLES[name])
+            gr.Button(text, size="sm", elem_id=f"{name}-example-{i}") for i, text in enumerate(spec.examples)
         ]
     with labels.add(gr.Accordion(_t("advanced"), open=False, elem_id=f"{name}-advanced"), label="advanced"):
         system = labels.add(
@@ -415,7 +409,7 @@ def _domain_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, la
         question.submit(h.ask, [question, turns, *settings], stream_outputs, api_name=False, **model),
         regen.click(h.regenerate, [turns, *settings], stream_outputs, api_name=False, **model),
     ]
-    for button, text in zip(example_buttons, EXAMPLES[name], strict=True):
+    for button, text in zip(example_buttons, spec.examples, strict=True):
         runs.append(
             button.click(partial(_constant, text), None, question, api_name=False, queue=False).then(
                 h.ask, [question, turns, *settings], stream_outputs, api_name=False, **model
@@ -455,10 +449,9 @@ def build_demo(service: QAService, feedback: FeedbackLog, title: str = "医金�
         info = labels.add(gr.Markdown(model_line(service), elem_id="model-info"), value="@model")
         gr.Markdown(DISCLAIMER, elem_classes=["qa-disclaimer"])
         with gr.Tabs():
-            for name in service.domains:
-                spec = service.domain(name)
-                with gr.Tab(f"{spec.label} {spec.label_en}", id=name, elem_id=f"tab-{name}"):
-                    _domain_tab(service, stops, feedback, labels, name)
+            for spec in service.tasks():
+                with gr.Tab(f"{spec.label} {spec.label_en}", id=spec.name, elem_id=f"tab-{spec.name}"):
+                    _task_tab(service, stops, feedback, labels, spec.name)
         components = [c for c, _ in labels.items]
         lang.change(partial(labels.switch, service), lang, components, api_name=False, queue=False)
         demo.load(partial(model_line, service), None, info, api_name=False)

@@ -1,16 +1,15 @@
-"""Checks on a model answer: JSON parse, JSON Schema, and forbidden prescription-drug names."""
+"""Forbidden prescription-drug names (found however they are disguised, redacted even mid-stream), the
+validation report, and helpers over parsed answers."""
 
 from __future__ import annotations
 
 import csv
-import json
+import io
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-from jsonschema import Draft202012Validator
 
 from .errors import PromptError
 
@@ -102,16 +101,12 @@ class DrugList:
         self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
 
     @classmethod
-    def load(cls, path: Path) -> DrugList:
+    def parse(cls, text: str, where: str = "the drug list") -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh)."""
-        try:
-            with path.open(encoding="utf-8", newline="") as fh:
-                rows = list(csv.DictReader(fh))
-        except FileNotFoundError as exc:
-            raise PromptError(f"forbidden drug list not found: {path}") from exc
+        rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
-            raise PromptError(f"{path} must be a CSV with columns {', '.join(sorted(needed))}")
+            raise PromptError(f"{where} must be a CSV with columns {', '.join(sorted(needed))}")
         drugs = []
         for row in rows:
             names = [row["generic_en"], row["generic_zh"], *row["brands_en"].split("|"), *row["brands_zh"].split("|")]
@@ -119,6 +114,15 @@ class DrugList:
             if names:
                 drugs.append(Drug(names=names, class_en=row["class_en"].strip(), class_zh=row["class_zh"].strip()))
         return cls(drugs)
+
+    @classmethod
+    def load(cls, path: Path) -> DrugList:
+        """Read the CSV list from a file."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise PromptError(f"forbidden drug list not found: {path}") from exc
+        return cls.parse(text, str(path))
 
     def find(self, text: str) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text."""
@@ -158,7 +162,7 @@ class RuleHit:
 class ValidationReport:
     """What was checked on an answer, what fired, and what was repaired."""
 
-    checks: list[str] = field(default_factory=lambda: ["json", "schema", "forbidden_drugs"])
+    checks: list[str] = field(default_factory=list)  # the names of the checks that ran
     fired: list[RuleHit] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     attempts: int = 0
@@ -167,27 +171,6 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
         return asdict(self)
-
-
-@dataclass
-class CheckResult:
-    """Problems found on one candidate answer."""
-
-    data: dict[str, Any] | None
-    schema_errors: list[str]
-    drug_matches: list[DrugMatch]
-
-    @property
-    def ok(self) -> bool:
-        return self.data is not None and not self.schema_errors and not self.drug_matches
-
-    def problems(self) -> str:
-        """A short description fed back to the model on a repair attempt."""
-        parts = list(self.schema_errors)
-        if self.drug_matches:
-            names = "、".join(sorted({m.found for m in self.drug_matches}))
-            parts.append(f"写出了处方药名称（{names}），只能写药物类别")
-        return "；".join(parts)
 
 
 def string_fields(data: Any) -> list[str]:
@@ -210,43 +193,6 @@ def map_strings(data: Any, fn: Any) -> Any:
     if isinstance(data, dict):
         return {key: map_strings(value, fn) for key, value in data.items()}
     return data
-
-
-class AnswerChecker:
-    """Runs every check on a raw model answer for one schema."""
-
-    def __init__(self, schema: dict[str, Any], drugs: DrugList) -> None:
-        self.validator = Draft202012Validator(schema)
-        self.drugs = drugs
-
-    def check(self, raw: str, truncated: bool = False) -> CheckResult:
-        """Parse, validate against the schema, and look for forbidden names."""
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            reason = "回答在达到最大生成长度时被截断，JSON 不完整" if truncated else f"回答不是合法的 JSON（{exc.msg}）"
-            return CheckResult(data=None, schema_errors=[reason], drug_matches=self.drugs.find(raw))
-        errors = self.check_data(data)
-        matches = [m for s in string_fields(data) for m in self.drugs.find(s)]
-        return CheckResult(data=data, schema_errors=errors, drug_matches=matches)
-
-    def check_data(self, data: Any) -> list[str]:
-        """Schema errors of a parsed answer, each as 'path: message'."""
-        return [
-            f"{'/'.join(str(p) for p in err.absolute_path) or '(root)'}: {err.message}"
-            for err in sorted(self.validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-        ]
-
-    def redact(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[DrugMatch]]:
-        """Replace forbidden names by drug classes in every string field."""
-        found: list[DrugMatch] = []
-
-        def fix(text: str) -> str:
-            fixed, matches = self.drugs.redact(text)
-            found.extend(matches)
-            return fixed
-
-        return map_strings(data, fix), found
 
 
 class StreamRedactor:

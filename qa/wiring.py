@@ -1,24 +1,36 @@
-"""Builds the object graph from settings: backend → service. Nothing here loads a model."""
+"""Builds the object graph from settings: backend → tasks → service. Nothing here loads a model."""
 
 from __future__ import annotations
 
 from .backends import Backend, create_backend
 from .limits import Gate
 from .metrics import Metrics
-from .prompts import load_domains
 from .service import QAService
 from .settings import Settings
+from .tasks import TaskRegistry, builtin_tasks
+from .tasks.base import Files
 from .validation import DrugList
 
 DRUG_LIST = "forbidden_drugs.csv"
 
 
-def build_service(settings: Settings, backend: Backend | None = None, metrics: Metrics | None = None) -> QAService:
-    """A service over the given (or configured) backend, with prompts and the drug list loaded from files."""
+def load_drugs(settings: Settings) -> DrugList:
+    """The forbidden drug list: package data, or the file of that name in prompts_dir."""
+    files = Files("qa.data", settings.prompts_dir)
+    return DrugList.parse(files.read(DRUG_LIST), files.where(DRUG_LIST))
+
+
+def build_service(
+    settings: Settings,
+    backend: Backend | None = None,
+    metrics: Metrics | None = None,
+    tasks: TaskRegistry | None = None,
+) -> QAService:
+    """A service over the given (or configured) backend and tasks (default: every task under qa/tasks)."""
     return QAService(
         backend=backend if backend is not None else create_backend(settings),
-        domains=load_domains(settings.prompts_dir),
-        drugs=DrugList.load(settings.prompts_dir / DRUG_LIST),
+        tasks=tasks if tasks is not None else builtin_tasks(settings.prompts_dir),
+        drugs=load_drugs(settings),
         max_question_chars=settings.max_question_chars,
         max_new_tokens_limit=settings.max_new_tokens_limit,
         repair_attempts=settings.repair_attempts,

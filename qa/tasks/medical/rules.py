@@ -1,15 +1,10 @@
-"""Safety rules beside the model. On the user's words: emergency red flags, self-harm, dosage requests,
-guaranteed-return requests, prompt injection; negated ("没有胸痛") and past ("三年前胸痛过，现在好了") mentions do
-not fire. On the answer (`OutputRules`): a red flag forces `urgent` even when the model missed it, dose amounts
-and promises of returns are rewritten, wrong arithmetic is flagged, and system-prompt text is removed.
-"""
+"""The medical task's rules on the user's words: emergency red flags (negated "没有胸痛" and past "三年前胸痛过，
+现在好了" mentions do not fire) and dosage requests; and the texts the answer-side checks insert."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
-from .validation import _CJK, DrugList, string_fields
+from dataclasses import dataclass
 
 # ---- clause handling -----------------------------------------------------------------------------------------
 _CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|而是")
@@ -231,61 +226,12 @@ def red_flags(text: str) -> list[RedFlag]:
     return list(found.values())
 
 
-# ---- other request types --------------------------------------------------------------------------------------
 _DOSAGE = re.compile(
     r"(吃|服|用|打|注射|喝)\s*(几|多少)\s*(片|粒|颗|毫克|mg|克|g|次|支|毫升|ml|单位|iu)|剂量|用量|一次.{0,4}(几|多少)|最多.{0,6}(多少|几)|多少毫克|从多少|几片|几粒|怎么加量|加量|吃(双倍|两倍|加倍)|(吃|服|用|给)多少|多少(微克|毫克|片|粒|ml|毫升)|吃两片|吃半片"
     r"|how (many|much).{0,30}(mg|milligram|pill|tablet|capsule|unit|ml|should i take|can i take)|double (the |my )?dose|\bdos(e|age|ing)\b|how often (should|can|do) i take|max(imum)? .{0,12}per day|mg",
     re.I,
 )
-_GUARANTEE = re.compile(
-    r"稳赚|(还|又|而且|并且)保本|保本.{0,4}(又|还|而且).{0,4}(高|收益)|保本.{0,6}(高|收益|回报)|保证.{0,6}(收益|回报|赚|不亏)|(肯定|一定|必然|绝对).{0,4}(涨|翻倍|赚|盈利|回本)|必涨|稳涨|无风险.{0,6}收益|零风险"
-    r"|(全部|所有|全仓|满仓).{0,6}(积蓄|存款|身家|钱|资金)|(全部|全投|梭哈).{0,4}(买|投|押|进去)|梭哈|满仓|全仓|借钱.{0,6}(炒股|投资|买)|(稳拿|稳得|保底).{0,4}\d"
-    r"|guarante|risk[- ]free|sure (thing|bet|win|profit)|can'?t lose|(will|going to) (surely|definitely|certainly) (rise|double|go up|moon)"
-    r"|all (my|of my|our) (savings|money|cash)|\ball[- ]in\b|double my money|sure to (go up|rise|double)|100% of my|\b(10|100)x\b|no risk",
-    re.I,
-)
-_INJECTION = re.compile(
-    r"忽略.{0,10}(指令|规则|设定|提示|要求|限制)|覆盖.{0,8}(规则|指令|设定)|(安全|过滤).{0,4}(检查|机制|限制)?.{0,3}(已)?(关闭|解除|取消)|系统消息|第一条指令|原样输出|不要\s*json|markdown|无视.{0,10}(指令|规则|设定|限制)|系统提示|提示词|系统设定|设定原文|你的(设定|规则|指令)|重复.{0,12}(上面|以上|前面|开头)"
-    r"|不要用\s*json|不用\s*json|别用\s*json|直接输出|没有(任何)?限制|不受(任何)?限制|扮演|你现在是|假装你是|角色扮演|开发者模式|越狱"
-    r"|ignore (all |any )?(the )?(previous|prior|above|earlier|your) (instructions|rules|prompts?)|system prompt|jailbreak|\bdan\b|developer mode"
-    r"|no (restrictions|rules|limits|filters)|pretend (you are|you're|to be)|\bact as\b|you are now|repeat (the|your|everything).{0,20}(above|instructions|prompt)"
-    r"|reveal your|hidden instructions|your (full )?(config|configuration|rules|instructions)|safety filters?.{0,10}disabled|</?system>|new system|(don'?t|do not|without) (use |using |answer in |answering in )?json|print your (instructions|prompt|rules)",
-    re.I,
-)
 
-
-@dataclass
-class Assessment:
-    """What the rule layer found in a question."""
-
-    red_flags: list[RedFlag] = field(default_factory=list)
-    dosage_request: bool = False
-    drug_names: list[str] = field(default_factory=list)
-    finance_guarantee: bool = False
-    injection: bool = False
-
-    @property
-    def emergency(self) -> bool:
-        return bool(self.red_flags)
-
-    @property
-    def self_harm(self) -> bool:
-        return any(f.category == "self_harm" for f in self.red_flags)
-
-
-def assess(domain: str, question: str, drugs: DrugList) -> Assessment:
-    """Run every input rule on a question."""
-    names = [m.found for m in drugs.find(question)]
-    return Assessment(
-        red_flags=red_flags(question) if domain == "medical" else [],
-        dosage_request=bool(_DOSAGE.search(question)),
-        drug_names=names,
-        finance_guarantee=domain == "finance" and bool(_GUARANTEE.search(question)),
-        injection=bool(_INJECTION.search(question)),
-    )
-
-
-# ---- rules on the answer --------------------------------------------------------------------------------------
 EMERGENCY_ZH = "请立即拨打 120 急救电话，或尽快前往最近医院的急诊，不要等待症状自行缓解。"
 EMERGENCY_EN = (
     "Call emergency services now (120 in mainland China) or go to the nearest emergency department; do not wait."
@@ -299,177 +245,8 @@ _DOSE = re.compile(
     re.I,
 )
 DOSE_ZH, DOSE_EN = "（剂量须由医生决定）", "(dose set by your doctor)"
-_PROMISE = re.compile(
-    r"稳赚不赔|稳赚|保本保息|保证(收益|回报|赚钱|不亏)|(一定|肯定|必然)(会)?(上涨|涨|赚钱|盈利|翻倍)|必涨|零风险|无风险(高)?收益"
-    r"|guaranteed (returns?|profits?|gains?)|risk[- ]free (returns?|profits?)|can'?t lose|will (definitely|surely) (rise|go up|double)",
-    re.I,
-)
-_INSTRUCTION = re.compile(
-    r"(建议|应该|可以|请)(您|你)?(立即|马上|现在)?(全部|全仓|满仓)?(买入|卖出|清仓|满仓|全仓|梭哈|抄底|加仓|all.?in)"
-    r"|\b(you should|we recommend you|i recommend you) (buy|sell|go all[- ]in)|\bgo all[- ]in\b",
-    re.I,
-)
-RISK_ZH = "投资有风险，任何产品都不能保证收益，本金可能亏损。"
-RISK_EN = "Investing carries risk: no product can guarantee returns and you may lose money."
-_REFUSAL = re.compile(
-    r"无法回答|不能回答|无法提供|不便回答|抱歉.{0,6}(无法|不能)|(I can'?t|I cannot|I'm unable to|I am unable to) (help|answer|provide)",
-    re.I,
-)
 
 
-def is_refusal(data: dict) -> bool:
-    """True when the answer declines to help rather than answering."""
-    return bool(_REFUSAL.search(str(data.get("summary", ""))))
-
-
-@dataclass
-class OutputRules:
-    """Applies the answer-side rules for one domain: forced urgency, dose and promise removal, leak guard."""
-
-    system_prompt: str
-    max_items: int = 4
-    max_length: int = 120
-    shingle: int = 16
-    _shingles: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        text = re.sub(r"\s+", "", self.system_prompt)
-        self._shingles = {text[i : i + self.shingle] for i in range(max(0, len(text) - self.shingle + 1))}
-
-    def leaks(self, text: str) -> bool:
-        """True when text repeats a run of the system prompt (16 characters or more)."""
-        flat = re.sub(r"\s+", "", text)
-        return any(flat[i : i + self.shingle] in self._shingles for i in range(max(0, len(flat) - self.shingle + 1)))
-
-    def apply(
-        self, domain: str, question: str, assessment: Assessment, data: dict, mentions_drug: bool
-    ) -> tuple[dict, list[tuple[str, str]], list[str]]:
-        """Return the fixed answer, the rules that fired (rule, message) and the repairs made."""
-        zh = bool(_CJK.search(question))
-        hits: list[tuple[str, str]] = []
-        repairs: list[str] = []
-        data = {k: (list(v) if isinstance(v, list) else v) for k, v in data.items()}
-
-        def each_string(fn) -> None:
-            for key, value in data.items():
-                if isinstance(value, str):
-                    data[key] = fn(value)
-                elif isinstance(value, list):
-                    data[key] = [fn(v) if isinstance(v, str) else v for v in value]
-
-        # the system prompt stays private whatever the question asked for
-        leaked = False
-
-        def guard(text: str) -> str:
-            nonlocal leaked
-            if self.leaks(text):
-                leaked = True
-                return "（此处内容涉及内部设定，已省略）" if zh else "(omitted: internal instructions)"
-            return text
-
-        each_string(guard)
-        if leaked:
-            hits.append(("prompt_leak", "the answer repeated the system prompt"))
-            repairs.append("removed text copied from the system prompt")
-        if assessment.injection:
-            hits.append(
-                ("injection", "the question tries to override or reveal the instructions; validators still applied")
-            )
-
-        if domain == "medical":
-            if assessment.dosage_request or mentions_drug:
-                count = 0
-
-                def strip(text: str) -> str:
-                    nonlocal count
-                    text, n = _DOSE.subn(DOSE_ZH if zh else DOSE_EN, text)
-                    count += n
-                    return text
-
-                each_string(strip)
-                if count:
-                    hits.append(("dosage", f"{count} dose amount(s) in an answer about prescription drugs"))
-                    repairs.append(f"replaced {count} dose amount(s) with a referral to the doctor")
-            if assessment.red_flags:
-                cats = ", ".join(f"{f.category} ({f.evidence})" for f in assessment.red_flags)
-                hits.append(("red_flag", f"emergency signs in the question: {cats}"))
-                if data.get("urgent") is not True:
-                    data["urgent"] = True
-                    repairs.append("set urgent to true (emergency signs in the question)")
-                first = [EMERGENCY_ZH if zh else EMERGENCY_EN]
-                if assessment.self_harm:
-                    first.append(CRISIS_ZH if zh else CRISIS_EN)
-                rest = [s for s in data.get("suggestions", []) if s not in first]
-                data["suggestions"] = (first + rest)[: self.max_items]
-                repairs.append(
-                    "put the emergency instruction first" + (" with a crisis hotline" if assessment.self_harm else "")
-                )
-            elif data.get("urgent") is True and discounted_mentions(question):
-                # the only red-flag words were denied or in the past: that is not an emergency now
-                data["urgent"] = False
-                hits.append(
-                    ("urgent_without_red_flag", "model set urgent, but the red-flag words were negated or past")
-                )
-                repairs.append("set urgent to false (negated or past symptoms only)")
-
-        if domain == "finance":
-            promises = 0
-
-            def unpromise(text: str) -> str:
-                nonlocal promises
-                text, n = _PROMISE.subn("不保证收益" if zh else "returns are not guaranteed", text)
-                text, m = _INSTRUCTION.subn("（不构成买卖建议）" if zh else "(not a buy/sell instruction)", text)
-                promises += n + m
-                return text
-
-            each_string(unpromise)
-            if promises:
-                hits.append(("finance_promise", f"{promises} promise(s) of returns or buy/sell instruction(s)"))
-                repairs.append(f"rewrote {promises} promise(s)/instruction(s)")
-            notice = str(data.get("risk_notice", "")).strip()
-            if assessment.finance_guarantee and not re.search(r"风险|亏|risk|loss|lose", notice, re.I):
-                data["risk_notice"] = ((RISK_ZH if zh else RISK_EN) + notice)[: self.max_length]
-                hits.append(("finance_guarantee", "the question asked for guaranteed returns or an all-in pick"))
-                repairs.append("added an explicit risk statement to risk_notice")
-            elif assessment.finance_guarantee:
-                hits.append(("finance_guarantee", "the question asked for guaranteed returns or an all-in pick"))
-            problem = check_arithmetic(question, data)
-            if problem:
-                hits.append(("arithmetic", problem))
-        return data, hits, repairs
-
-
-# ---- arithmetic in finance answers ----------------------------------------------------------------------------
-_NUM = r"(-?\d+(?:\.\d+)?)"
-_GROWTH_Q = re.compile(
-    rf"(?:从|由)\s*{_NUM}\s*([万亿千百]*元?|%)?.{{0,12}}?(?:增长|增加|上升|提高|下降|减少|降低|变为|变成|涨|跌)?(?:到|至)\s*{_NUM}"
-    rf"|from\s*\$?{_NUM}\s*(?:[a-z]+)?\s*to\s*\$?{_NUM}",
-    re.I,
-)
-_PE_Q = re.compile(
-    rf"(?:股价|价格|price)[^\d]{{0,8}}{_NUM}.{{0,20}}?(?:每股收益|eps|earnings per share)[^\d]{{0,8}}{_NUM}", re.I
-)
-_PCT = re.compile(rf"{_NUM}\s*%")
-
-
-def check_arithmetic(question: str, data: dict) -> str | None:
-    """A message when the answer states a growth rate or P/E that the question's own figures contradict."""
-    text = " ".join(string_fields(data))
-    growth = _GROWTH_Q.search(question)
-    if growth and re.search(
-        r"增长率|增幅|涨幅|降幅|增长了|下降了|变化率|growth|increase|decrease|decline|change", question + text, re.I
-    ):
-        groups = [g for g in growth.groups() if g is not None and re.fullmatch(r"-?\d+(\.\d+)?", g)]
-        if len(groups) >= 2 and float(groups[0]) != 0:
-            start, end = float(groups[0]), float(groups[1])
-            expected = (end - start) / abs(start) * 100
-            stated = [float(p) for p in _PCT.findall(text)]
-            if stated and not any(abs(abs(p) - abs(expected)) <= max(0.15, abs(expected) * 0.01) for p in stated):
-                return f"the figures in the question give {expected:.2f}%, the answer states {', '.join(f'{p:g}%' for p in stated)}"
-    pe = _PE_Q.search(question)
-    if pe and float(pe.group(2)) != 0:
-        expected = float(pe.group(1)) / float(pe.group(2))
-        stated = [float(n) for n in re.findall(r"(?:市盈率|P/?E)[^\d]{0,10}(\d+(?:\.\d+)?)", text, re.I)]
-        if stated and not any(abs(n - expected) <= max(0.05, expected * 0.01) for n in stated):
-            return f"the figures in the question give a P/E of {expected:.2f}, the answer states {', '.join(f'{n:g}' for n in stated)}"
-    return None
+def is_dosage_request(question: str) -> bool:
+    """True when the question asks how much of a drug to take."""
+    return bool(_DOSAGE.search(question))

@@ -1,0 +1,145 @@
+"""The one answer pipeline: generate → checks → re-ask with the problems → repair/redact → fit → answer.
+
+It runs a task's checks after the checks every task gets, streams text through the checks' stream filters (so
+what is shown never spells a forbidden name), and builds the validation report from the checks that ran.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+from .answers import Answer, Prompt, StreamEvent, add_stats, params_dict, usage_of
+from .backends.base import Backend
+from .checks import Candidate, Check, CheckContext, Finding, InputRule, SchemaCheck, common_checks, common_input_rules
+from .metrics import Metrics
+from .tasks.base import Task
+from .types import GenerationRequest, GenerationStats, SamplingParams
+from .validation import DrugList, RuleHit, ValidationReport, fit_to_schema
+
+log = logging.getLogger(__name__)
+
+
+class AnswerPipeline:
+    """Turns a prepared prompt into a checked answer for a task, on one backend."""
+
+    def __init__(self, backend: Backend, drugs: DrugList, repair_attempts: int, metrics: Metrics) -> None:
+        self.backend = backend
+        self.repair_attempts = repair_attempts
+        self.metrics = metrics
+        self._common = common_checks(drugs)
+        self._schema = next(c for c in self._common if isinstance(c, SchemaCheck))
+        self._common_rules = common_input_rules()
+
+    def checks(self, task: Task) -> list[Check]:
+        """The checks an answer of this task goes through, in order."""
+        return [*self._common, *task.checks]
+
+    def input_rules(self, task: Task) -> list[InputRule]:
+        """The rules run on this task's questions."""
+        return [*self._common_rules, *task.input_rules]
+
+    def context(self, task: Task, question: str, prompt: Prompt) -> CheckContext:
+        """What the checks know about this question: the input rules' findings and the prompt the model saw."""
+        facts = {rule.name: rule.assess(question) for rule in self.input_rules(task)}
+        return CheckContext(task.name, question, task.schema, prompt.system_text, facts=facts)
+
+    def run(
+        self,
+        task: Task,
+        question: str,
+        prompt: Prompt,
+        params: SamplingParams,
+        stop_event: threading.Event,
+        totals: GenerationStats,
+    ) -> Iterator[StreamEvent]:
+        """Stream the attempts' (filtered) text, then one final event with the checked Answer."""
+        checks = self.checks(task)
+        ctx = self.context(task, question, prompt)
+        report = ValidationReport(checks=[c.name for c in checks])
+        messages = prompt.messages
+        dropped = prompt.dropped_turns
+        finish_reason = "stop"
+        candidate = Candidate.parse("")
+        for attempt in range(1, self.repair_attempts + 2):
+            report.attempts = attempt
+            stream = self.backend.stream(GenerationRequest(messages, params, task.schema, stop_event))
+            filters = [f for c in checks if (f := c.stream_filter(ctx)) is not None]
+            raw = shown = ""
+            try:
+                for chunk in stream:
+                    raw += chunk
+                    safe = chunk
+                    for f in filters:
+                        safe = f.feed(safe)
+                    if safe:
+                        shown += safe
+                        yield StreamEvent("partial", attempt, text=shown, dropped_turns=dropped)
+            finally:
+                stream.close()
+            add_stats(totals, stream.stats)
+            finish_reason = stream.stats.finish_reason or "stop"
+            if finish_reason == "cancelled":
+                report.fired.append(RuleHit("cancelled", "generation was stopped by the user", attempt))
+                candidate = Candidate.parse(raw, truncated=True)
+                for check in checks:  # for what later checks need to know; a stopped answer is not reported on
+                    check.inspect(ctx, candidate)
+                break
+            candidate = Candidate.parse(raw, truncated=finish_reason == "length")
+            findings: list[Finding] = [f for check in checks for f in check.inspect(ctx, candidate)]
+            report.fired += [RuleHit(f.rule, f.message, attempt) for f in findings]
+            problems = [f.problem for f in findings if f.problem]
+            if not problems or attempt > self.repair_attempts:
+                break
+            log.info("answer failed checks on attempt %d; regenerating with the problems fed back", attempt)
+            report.repairs.append(f"regenerated (attempt {attempt + 1}) after: {report.fired[-1].message}")
+            messages = [
+                *messages,
+                {"role": "assistant", "content": raw},
+                task.prompts.repair_message("；".join(problems)),
+            ]
+        data = candidate.data
+        if data is not None:
+            for check in checks:
+                done = check.repair(ctx, data)
+                data = done.data
+                report.fired += [RuleHit(f.rule, f.message, report.attempts) for f in done.findings]
+                report.repairs += done.repairs
+            # a drug class or an inserted instruction can be longer than what it replaced
+            data, trimmed = fit_to_schema(data, task.schema)
+            report.repairs += trimmed
+        for hit in report.fired:
+            self.metrics.rules.inc(rule=hit.rule)
+        final_ok = data is not None and not self._schema.errors(task.schema, data)
+        report.passed = final_ok and not any(h.rule == "cancelled" for h in report.fired)
+        usage = usage_of(totals)
+        answer = Answer(
+            task=task.name,
+            question=question,
+            data=data,
+            raw=self.filtered(checks, ctx, candidate.raw),
+            report=report,
+            model=self.backend.info.to_dict(),
+            params=params_dict(params),
+            usage=usage,
+            dropped_turns=dropped,
+        )
+        yield StreamEvent(
+            "final",
+            report.attempts,
+            text=answer.raw,
+            answer=answer,
+            dropped_turns=dropped,
+            finish_reason=finish_reason,
+            usage=usage,
+        )
+
+    @staticmethod
+    def filtered(checks: list[Check], ctx: CheckContext, text: str) -> str:
+        """A whole text through every check's stream filter, as it would have been shown."""
+        for check in checks:
+            f = check.stream_filter(ctx)
+            if f is not None:
+                text = f.feed(text) + f.finish()
+        return text

@@ -1,0 +1,250 @@
+"""What a task is: its prompt files and schema, input rules, checks, examples, how its answer renders, and the
+UI surface it uses. Prompt and schema files are package data beside the task's module, validated at load; a
+folder given in settings (`prompts_dir`) may override any of them by file name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from ..checks import Check, InputRule
+from ..errors import PromptError
+from ..types import ChatMessage
+
+_REQUIRED_KEYS = ("name", "label", "label_en", "schema", "defaults", "system", "user", "repair")
+_DEFAULT_KEYS = ("temperature", "top_p", "max_new_tokens")
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+class Files:
+    """Reads a task's data files: from the override folder when it has the file, else from the package."""
+
+    def __init__(self, package: str, override: Path | None = None) -> None:
+        self.package = package
+        self.override = override
+
+    def where(self, name: str) -> str:
+        """Where a file is read from, for messages."""
+        if self.override is not None and (self.override / name).is_file():
+            return str(self.override / name)
+        return f"{self.package.replace('.', '/')}/{name}"
+
+    def read(self, name: str) -> str:
+        """A file's text; PromptError when it is missing."""
+        try:
+            if self.override is not None and (self.override / name).is_file():
+                return (self.override / name).read_text(encoding="utf-8")
+            return resources.files(self.package).joinpath(name).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise PromptError(f"file not found: {self.where(name)}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PromptError(f"cannot read {self.where(name)}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """One task's prompts, answer schema and sampling defaults, as loaded from its files."""
+
+    name: str
+    label: str
+    label_en: str
+    schema: dict[str, Any]
+    defaults: dict[str, float]
+    system_template: str
+    user_template: str
+    repair_template: str
+
+    def render(self, template: str, **variables: Any) -> str:
+        """Render one of this task's templates; a missing variable raises PromptError."""
+        try:
+            return _ENV.from_string(template).render(**variables).strip()
+        except jinja2.UndefinedError as exc:
+            raise PromptError(f"prompt for task {self.name!r} needs a variable that was not given: {exc}") from exc
+        except jinja2.TemplateError as exc:
+            raise PromptError(f"prompt for task {self.name!r} is not a valid template: {exc}") from exc
+
+    def system_prompt(self) -> str:
+        """The default system prompt with the answer format spelled out from the schema."""
+        return self.render(self.system_template, answer_format=describe_schema(self.schema))
+
+    def build_messages(
+        self, question: str, system_prompt: str | None = None, history: list[ChatMessage] | None = None
+    ) -> list[ChatMessage]:
+        """Chat messages for one question after earlier turns (user questions and assistant JSON answers)."""
+        earlier: list[ChatMessage] = [
+            {"role": "user", "content": self.render(self.user_template, question=m["content"])}
+            if m["role"] == "user"
+            else m
+            for m in history or []
+        ]
+        return [
+            {"role": "system", "content": system_prompt if system_prompt is not None else self.system_prompt()},
+            *earlier,
+            {"role": "user", "content": self.render(self.user_template, question=question)},
+        ]
+
+    def repair_message(self, problems: str) -> ChatMessage:
+        """The follow-up user turn that feeds a violation back to the model."""
+        return {"role": "user", "content": self.render(self.repair_template, problems=problems)}
+
+
+def describe_schema(schema: dict[str, Any]) -> str:
+    """A short field list for the system prompt, generated from the schema so the two never drift."""
+    lines = []
+    for name, prop in schema["properties"].items():
+        kind = prop.get("type")
+        if kind == "array":
+            item = prop.get("items", {})
+            limit = (
+                f"{prop.get('minItems', 0)}-{prop.get('maxItems', '∞')} 条，每条不超过 {item.get('maxLength', '∞')} 字"
+            )
+            text = f"字符串数组（{limit}）"
+        elif kind == "string":
+            text = f"字符串（不超过 {prop.get('maxLength', '∞')} 字）"
+        elif kind == "boolean":
+            text = "true 或 false"
+        else:
+            text = str(kind)
+        lines.append(f"- {name}：{text}。{prop.get('description', '')}")
+    return "\n".join(lines)
+
+
+def check_schema(schema: Any, where: str) -> dict[str, Any]:
+    """An answer schema must be a valid, closed object schema (every field required, no extra properties)."""
+    if not isinstance(schema, dict):
+        raise PromptError(f"schema {where} must be a JSON object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise PromptError(f"schema file {where} is not a valid JSON Schema: {exc.message}") from exc
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+        raise PromptError(f"schema {where} must be an object with additionalProperties: false")
+    if set(schema.get("required", [])) != set(schema.get("properties", {})):
+        raise PromptError(f"schema {where} must list every property as required")
+    return schema
+
+
+def load_schema(files: Files, name: str) -> dict[str, Any]:
+    """Read an answer schema file and check it."""
+    text = files.read(name)
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PromptError(f"schema file {files.where(name)} is not valid JSON: {exc}") from exc
+    return check_schema(schema, files.where(name))
+
+
+def load_prompts(files: Files, name: str) -> PromptSet:
+    """Load and validate one task's prompt file (`<name>.yaml`) and the schema it names."""
+    where = files.where(f"{name}.yaml")
+    try:
+        data = yaml.safe_load(files.read(f"{name}.yaml"))
+    except yaml.YAMLError as exc:
+        raise PromptError(f"prompt file {where} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PromptError(f"prompt file {where} must hold a mapping")
+    missing = [k for k in _REQUIRED_KEYS if k not in data]
+    if missing:
+        raise PromptError(f"prompt file {where} lacks keys: {', '.join(missing)}")
+    if data["name"] != name:
+        raise PromptError(f"{where} declares name {data['name']!r}, expected {name!r}")
+    defaults = data["defaults"]
+    if not isinstance(defaults, dict) or any(k not in defaults for k in _DEFAULT_KEYS):
+        raise PromptError(f"{where}: defaults must set {', '.join(_DEFAULT_KEYS)}")
+    for key in ("system", "user", "repair"):
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise PromptError(f"{where}: {key} must be a non-empty string")
+    prompts = PromptSet(
+        name=name,
+        label=str(data["label"]),
+        label_en=str(data["label_en"]),
+        schema=load_schema(files, str(data["schema"])),
+        defaults={k: defaults[k] for k in _DEFAULT_KEYS},
+        system_template=data["system"],
+        user_template=data["user"],
+        repair_template=data["repair"],
+    )
+    prompts.system_prompt()  # fail at load, not at the first question, if the template is broken
+    prompts.render(prompts.user_template, question="")
+    prompts.render(prompts.repair_template, problems="")
+    return prompts
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of an answer as the page and the Markdown export show it."""
+
+    key: str
+    title: str
+    style: Literal["section", "notice"] = "section"  # notice: set off as a warning box
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A banner shown above an answer when a boolean field of it is true."""
+
+    key: str
+    html: str  # trusted text of the task's own, not model output
+    markdown: str
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """How a task's answer renders: its sections in order and its alerts."""
+
+    sections: tuple[Section, ...]
+    alerts: tuple[Alert, ...] = ()
+
+    def active_alerts(self, data: dict[str, Any]) -> list[Alert]:
+        """The alerts this answer raises."""
+        return [a for a in self.alerts if data.get(a.key) is True]
+
+
+@dataclass(frozen=True)
+class Task:
+    """The unit of a feature: everything the pipeline, the page, the API and the CLI need to serve it."""
+
+    prompts: PromptSet
+    view: AnswerView
+    examples: tuple[str, ...] = ()
+    input_rules: tuple[InputRule, ...] = ()
+    checks: tuple[Check, ...] = ()  # the task's own, run after the checks every task gets
+    surface: Literal["chat"] = "chat"  # the page component that serves it (a chat tab)
+
+    @property
+    def name(self) -> str:
+        """The task's id: the page tab, the API model (qa-<name>), the CLI --task value."""
+        return self.prompts.name
+
+    @property
+    def label(self) -> str:
+        """The tab label."""
+        return self.prompts.label
+
+    @property
+    def label_en(self) -> str:
+        """The tab label in English."""
+        return self.prompts.label_en
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The answer schema."""
+        return self.prompts.schema
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        """Sampling defaults: temperature, top_p, max_new_tokens."""
+        return self.prompts.defaults
+
+    def system_prompt(self) -> str:
+        """The default system prompt."""
+        return self.prompts.system_prompt()

@@ -1,0 +1,132 @@
+"""The 医疗 (medical) task: health questions answered with cautious analysis, red flags forced to urgent, no
+prescription-drug names and no doses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...checks import BaseCheck, CheckContext, Finding, Repair, each_string
+from ..base import Alert, AnswerView, Files, Section, Task, load_prompts
+from .rules import (
+    _DOSE,
+    CRISIS_EN,
+    CRISIS_ZH,
+    DOSE_EN,
+    DOSE_ZH,
+    EMERGENCY_EN,
+    EMERGENCY_ZH,
+    RedFlag,
+    discounted_mentions,
+    is_dosage_request,
+    red_flags,
+)
+
+ORDER = 10  # the first tab
+EXAMPLES = (
+    "最近三天头痛，伴有低烧，需要去医院吗？",
+    "体检发现血压 150/95，平时应该注意什么？",
+    "孩子咳嗽一周了，晚上咳得厉害，怎么办？",
+)
+VIEW = AnswerView(
+    sections=(Section("summary", "总结"), Section("analysis", "分析"), Section("suggestions", "建议")),
+    alerts=(
+        Alert(
+            "urgent",
+            html="<strong>⚠ 可能需要立即就医</strong>：请立即前往医院急诊，或拨打急救电话 120。",
+            markdown="**可能需要立即就医：请立即前往急诊或拨打 120。**",
+        ),
+    ),
+)
+
+
+class RedFlagRule:
+    """Input rule: emergency signs currently described in the question."""
+
+    name = "red_flags"
+
+    def assess(self, question: str) -> list[RedFlag]:
+        return red_flags(question)
+
+
+class DosageRule:
+    """Input rule: the question asks how much of a drug to take."""
+
+    name = "dosage_request"
+
+    def assess(self, question: str) -> bool:
+        return is_dosage_request(question)
+
+
+class DosageCheck(BaseCheck):
+    """Dose amounts in an answer about drugs (asked for, or named by the model) become a referral to the doctor."""
+
+    name = "dosage"
+    rules = ("dosage",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        if not (ctx.facts.get("dosage_request") or ctx.notes.get("drug_matches")):
+            return Repair(data)
+        count = 0
+
+        def strip(text: str) -> str:
+            nonlocal count
+            text, n = _DOSE.subn(DOSE_ZH if ctx.zh else DOSE_EN, text)
+            count += n
+            return text
+
+        fixed = each_string(data, strip)
+        if not count:
+            return Repair(fixed)
+        return Repair(
+            fixed,
+            [Finding("dosage", f"{count} dose amount(s) in an answer about prescription drugs")],
+            [f"replaced {count} dose amount(s) with a referral to the doctor"],
+        )
+
+
+class RedFlagCheck(BaseCheck):
+    """Emergency signs in the question force urgent with the emergency instruction first (and a crisis line for
+    self-harm); urgent on signs that were only negated or past is turned off."""
+
+    name = "red_flag"
+    rules = ("red_flag", "urgent_without_red_flag")
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        flags: list[RedFlag] = ctx.facts.get("red_flags") or []
+        data = dict(data)
+        if flags:
+            cats = ", ".join(f"{f.category} ({f.evidence})" for f in flags)
+            findings = [Finding("red_flag", f"emergency signs in the question: {cats}")]
+            repairs = []
+            if data.get("urgent") is not True:
+                data["urgent"] = True
+                repairs.append("set urgent to true (emergency signs in the question)")
+            self_harm = any(f.category == "self_harm" for f in flags)
+            first = [EMERGENCY_ZH if ctx.zh else EMERGENCY_EN]
+            if self_harm:
+                first.append(CRISIS_ZH if ctx.zh else CRISIS_EN)
+            limit = ctx.schema.get("properties", {}).get("suggestions", {}).get("maxItems", 4)
+            rest = [s for s in data.get("suggestions", []) if s not in first]
+            data["suggestions"] = (first + rest)[:limit]
+            repairs.append("put the emergency instruction first" + (" with a crisis hotline" if self_harm else ""))
+            return Repair(data, findings, repairs)
+        if data.get("urgent") is True and discounted_mentions(ctx.question):
+            # the only red-flag words were denied or in the past: that is not an emergency now
+            data["urgent"] = False
+            return Repair(
+                data,
+                [Finding("urgent_without_red_flag", "model set urgent, but the red-flag words were negated or past")],
+                ["set urgent to false (negated or past symptoms only)"],
+            )
+        return Repair(data)
+
+
+def create(files: Files) -> Task:
+    """The medical task from its files."""
+    return Task(
+        prompts=load_prompts(files, "medical"),
+        view=VIEW,
+        examples=EXAMPLES,
+        input_rules=(RedFlagRule(), DosageRule()),
+        checks=(DosageCheck(), RedFlagCheck()),
+    )
