@@ -9,10 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from .answers import Answer, Prompt, StreamEvent, add_stats, params_dict, usage_of
 from .backends.base import Backend
-from .checks import Candidate, Check, CheckContext, Finding, InputRule, SchemaCheck, common_checks, common_input_rules
+from .checks import (
+    Candidate,
+    Check,
+    CheckContext,
+    Finding,
+    InputRule,
+    Repair,
+    SchemaCheck,
+    common_checks,
+    common_input_rules,
+)
 from .metrics import Metrics
 from .tasks.base import Task
 from .types import GenerationRequest, GenerationStats, SamplingParams
@@ -101,11 +112,10 @@ class AnswerPipeline:
             ]
         data = candidate.data
         if data is not None:
-            for check in checks:
-                done = check.repair(ctx, data)
-                data = done.data
-                report.fired += [RuleHit(f.rule, f.message, report.attempts) for f in done.findings]
-                report.repairs += done.repairs
+            done = self.repair(checks, ctx, data)
+            data = done.data
+            report.fired += [RuleHit(f.rule, f.message, report.attempts) for f in done.findings]
+            report.repairs += done.repairs
             # a drug class or an inserted instruction can be longer than what it replaced
             data, trimmed = fit_to_schema(data, task.schema)
             report.repairs += trimmed
@@ -134,6 +144,17 @@ class AnswerPipeline:
             finish_reason=finish_reason,
             usage=usage,
         )
+
+    @staticmethod
+    def repair(checks: list[Check], ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        """Every check's repair pass over a parsed answer, in order."""
+        total = Repair(data)
+        for check in checks:
+            done = check.repair(ctx, total.data)
+            total.data = done.data
+            total.findings += done.findings
+            total.repairs += done.repairs
+        return total
 
     @staticmethod
     def filtered(checks: list[Check], ctx: CheckContext, text: str) -> str:

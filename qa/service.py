@@ -73,6 +73,10 @@ class QAService:
         """True once warm_up has finished."""
         return self.state == "ready"
 
+    def gate_state(self) -> dict[str, int]:
+        """Generations running now and callers waiting for a slot."""
+        return {"active": self._gate.active, "waiting": self._gate.waiting}
+
     def busy(self) -> bool:
         """True while a generation runs or waits for a slot."""
         return self._gate.busy()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from qa.backends.fake import FakeBackend
-from qa.settings import REPO_ROOT, Settings
+from qa.settings import Settings
 from qa.wiring import build_service
 
 MEDICAL_OK = {
@@ -35,9 +35,7 @@ def dumps(data: dict[str, Any]) -> str:
 def make_api(tmp_path: Path, backend: Any = None, **overrides: Any):
     """Settings, fake backend and warm service for an API server (raw model on, no rate limit, small limits)."""
     values = dict(raw_model=True, rate_limit_per_minute=0, max_body_bytes=65536, queue_size=1)
-    settings = Settings(
-        backend="fake", cache_dir=tmp_path / "cache", prompts_dir=REPO_ROOT / "prompts", **{**values, **overrides}
-    )
+    settings = Settings(backend="fake", cache_dir=tmp_path / "cache", **{**values, **overrides})
     backend = backend or FakeBackend()
     service = build_service(settings, backend)
     service.warm_up()
@@ -47,7 +45,7 @@ def make_api(tmp_path: Path, backend: Any = None, **overrides: Any):
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for unit tests: fake backend, real prompt files, a throwaway cache."""
-    return Settings(backend="fake", cache_dir=tmp_path / "cache", prompts_dir=REPO_ROOT / "prompts")
+    return Settings(backend="fake", cache_dir=tmp_path / "cache")
 
 
 @pytest.fixture
@@ -62,12 +60,20 @@ def make_service(settings: Settings):
 
 
 @pytest.fixture(scope="session")
-def real_service():
-    """The real embedded model behind the real service (loaded once per test session)."""
+def real_backend():
+    """The real embedded model (loaded once per test session by real_service)."""
+    from qa.backends import create_backend
+
     cache = os.environ.get("QA_CACHE_DIR")
     kwargs: dict[str, Any] = {"backend": "transformers", "model_source": "embedded", "seed": 1234}
     if cache:
         kwargs["cache_dir"] = Path(cache)
-    service = build_service(Settings(**kwargs))
+    return create_backend(Settings(**kwargs))
+
+
+@pytest.fixture(scope="session")
+def real_service(real_backend):
+    """The real embedded model behind the real service."""
+    service = build_service(Settings(), real_backend)
     service.warm_up()
     return service

@@ -17,7 +17,7 @@ from qa.auth import ApiKeys
 from qa.backends.fake import FakeBackend, default_answer
 from qa.errors import InputError
 from qa.server import create_app
-from qa.settings import REPO_ROOT, Settings
+from qa.settings import Settings
 from qa.wiring import build_service
 
 from .conftest import FINANCE_OK, MEDICAL_OK, dumps, make_api
@@ -72,7 +72,7 @@ def test_models_lists_one_id_per_domain_and_the_raw_model(api):
     models = client(api.url).models.list()
     assert [m.id for m in models.data] == ["qa-medical", "qa-finance", "qa-raw"]
     medical = models.data[0].model_extra
-    assert medical["domain"] == "medical" and medical["response_schema"] == api.service.domains["medical"].schema
+    assert medical["task"] == "medical" and medical["response_schema"] == api.service.task("medical").schema
 
 
 def test_completion_carries_the_validated_json_and_its_report(api):
@@ -86,7 +86,7 @@ def test_completion_carries_the_validated_json_and_its_report(api):
     assert done.model_extra["validation"]["passed"] is True
     assert done.usage.completion_tokens > 0 and done.usage.total_tokens > done.usage.prompt_tokens
     sent = api.backend.requests[-1]
-    assert sent.schema == api.service.domains["finance"].schema  # constrained by the domain's schema
+    assert sent.schema == api.service.task("finance").schema  # constrained by the domain's schema
     assert (sent.params.temperature, sent.params.max_new_tokens) == (0.2, 256)
 
 
@@ -157,13 +157,13 @@ def test_red_flag_rules_still_run_under_a_client_system_prompt(api):
 )
 def test_domain_models_accept_json_object_or_their_own_schema(api, response_format):
     if response_format == "domain schema":
-        schema = api.service.domains["medical"].schema
+        schema = api.service.task("medical").schema
         response_format = {"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}}
     done = client(api.url).chat.completions.create(
         model="qa-medical", messages=[{"role": "user", "content": "头痛"}], response_format=response_format
     )
     assert done.model_extra["validation"]["passed"] is True
-    assert api.backend.requests[-1].schema == api.service.domains["medical"].schema
+    assert api.backend.requests[-1].schema == api.service.task("medical").schema
 
 
 def test_raw_model_decodes_under_the_callers_schema_with_the_callers_messages(api):
@@ -389,7 +389,7 @@ def test_a_client_leaving_mid_stream_stops_its_generation(api):
     left = time.monotonic()
     request = api.backend.requests[-1]
     assert wait_for(request.stop_event.is_set, timeout=2)
-    assert wait_for(lambda: api.service.gate.active == 0, timeout=2)
+    assert wait_for(lambda: api.service.gate_state()["active"] == 0, timeout=2)
     assert time.monotonic() - left < 1.0  # freed well before the answer would have finished
 
 
@@ -398,7 +398,7 @@ def test_a_client_leaving_a_plain_request_stops_its_generation(api):
     with pytest.raises(httpx.ReadTimeout):
         post(api.url, ask_body(), timeout=0.5)
     assert wait_for(api.backend.requests[-1].stop_event.is_set, timeout=1)
-    assert wait_for(lambda: api.service.gate.active == 0, timeout=1)
+    assert wait_for(lambda: api.service.gate_state()["active"] == 0, timeout=1)
 
 
 def test_a_full_queue_gets_503_with_retry_after(api):
@@ -413,9 +413,9 @@ def test_a_full_queue_gets_503_with_retry_after(api):
 
     threads = [threading.Thread(target=hold) for _ in range(2)]
     threads[0].start()
-    assert wait_for(lambda: api.service.gate.active == 1)
+    assert wait_for(lambda: api.service.gate_state()["active"] == 1)
     threads[1].start()
-    assert wait_for(lambda: api.service.gate.waiting == 1)
+    assert wait_for(lambda: api.service.gate_state()["waiting"] == 1)
     r = post(api.url, ask_body())
     assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
     assert r.json()["error"]["code"] == "busy"
@@ -514,7 +514,7 @@ class SlowLoad(FakeBackend):
 
 
 def test_ready_and_requests_wait_for_the_model_then_work(tmp_path):
-    settings = Settings(backend="fake", cache_dir=tmp_path, prompts_dir=REPO_ROOT / "prompts", rate_limit_per_minute=0)
+    settings = Settings(backend="fake", cache_dir=tmp_path, rate_limit_per_minute=0)
     backend = SlowLoad()
     service = build_service(settings, backend)
     loader = service.start_warm_up()

@@ -23,7 +23,7 @@ def run_qa(*args, env=None, timeout=120):
 
 
 def test_ask_prints_validated_json_with_report():
-    result = run_qa("ask", "--backend", "fake", "--domain", "finance", "什么是市盈率？")
+    result = run_qa("ask", "--backend", "fake", "--task", "finance", "什么是市盈率？")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["validation"]["passed"] is True
@@ -34,18 +34,18 @@ def test_ask_prints_validated_json_with_report():
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        (["ask", "--backend", "fake", "--domain", "medical", "   "], "empty"),
-        (["ask", "--backend", "fake", "--domain", "medical", "--temperature", "7", "头痛"], "temperature"),
-        (["ask", "--backend", "fake", "--domain", "medical", "--max-new-tokens", "1", "头痛"], "max_new_tokens"),
-        (["ask", "--quantization", "4bit", "--domain", "medical", "头痛"], "CUDA"),
-        (["ask", "--backend", "openai", "--domain", "medical", "头痛"], "base_url"),
+        (["ask", "--backend", "fake", "--task", "medical", "   "], "empty"),
+        (["ask", "--backend", "fake", "--task", "medical", "--temperature", "7", "头痛"], "temperature"),
+        (["ask", "--backend", "fake", "--task", "medical", "--max-new-tokens", "1", "头痛"], "max_new_tokens"),
+        (["ask", "--quantization", "4bit", "--task", "medical", "头痛"], "CUDA"),
+        (["ask", "--backend", "openai", "--task", "medical", "头痛"], "base_url"),
         (
             ["ask", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--remote-model", "m"]
-            + ["--domain", "medical", "头痛"],
+            + ["--task", "medical", "头痛"],
             "cannot reach the remote engine",
         ),
         (
-            ["ask", "--model-source", "production", "--model", "/nonexistent/qwen", "--domain", "medical", "头痛"],
+            ["ask", "--model-source", "production", "--model", "/nonexistent/qwen", "--task", "medical", "头痛"],
             "--model",
         ),
     ],
@@ -58,7 +58,7 @@ def test_ask_failures_exit_nonzero_with_a_message(args, fragment):
 
 
 def test_bad_setting_from_environment_is_reported():
-    result = run_qa("ask", "--domain", "medical", "头痛", env={"QA_PORT": "99999"})
+    result = run_qa("ask", "--task", "medical", "头痛", env={"QA_PORT": "99999"})
     assert result.returncode == 2 and "port" in result.stderr
 
 

@@ -4,8 +4,10 @@ import threading
 
 import pytest
 
+from qa.backends.fake import FakeBackend
 from qa.errors import InputError
 from qa.metrics import Counter, Histogram, Metrics
+from qa.wiring import build_service
 
 from .conftest import MEDICAL_OK, dumps
 
@@ -58,8 +60,19 @@ def test_counters_are_thread_safe():
     assert c.values() == {(): 4000.0}
 
 
-def requests(service):
-    return {k: int(v) for k, v in service.metrics.requests.values().items()}
+@pytest.fixture
+def metered(settings):
+    """Factory: a service over a FakeBackend with a Metrics object the test can read."""
+
+    def make(responses=None):
+        metrics = Metrics()
+        return build_service(settings, FakeBackend(responses), metrics=metrics), metrics
+
+    return make
+
+
+def requests(metrics):
+    return {k: int(v) for k, v in metrics.requests.values().items()}
 
 
 @pytest.mark.parametrize(
@@ -70,30 +83,30 @@ def requests(service):
         ([dumps(MEDICAL_OK)], "   ", "rejected"),
     ],
 )
-def test_service_counts_each_outcome_with_its_channel(make_service, responses, question, status):
-    service, _ = make_service(responses)
+def test_service_counts_each_outcome_with_its_channel(metered, responses, question, status):
+    service, metrics = metered(responses)
     try:
         service.answer("medical", question, service.params("medical"), channel="cli")
     except InputError:
         pass
-    assert requests(service) == {("medical", "cli", status): 1}
-    timed = service.metrics.latency.count(domain="medical", channel="cli")
+    assert requests(metrics) == {("medical", "cli", status): 1}
+    timed = metrics.latency.count(domain="medical", channel="cli")
     assert timed == (0 if status == "rejected" else 1)
 
 
-def test_a_stream_closed_early_counts_as_cancelled_and_frees_the_gate(make_service):
-    service, _ = make_service([dumps(MEDICAL_OK)])
+def test_a_stream_closed_early_counts_as_cancelled_and_frees_the_gate(metered):
+    service, metrics = metered([dumps(MEDICAL_OK)])
     events = service.stream("medical", "头痛", service.params("medical"))
     next(events)
-    assert service.gate.active == 1
+    assert service.gate_state()["active"] == 1
     events.close()
-    assert service.gate.active == 0
-    assert requests(service) == {("medical", "ui", "cancelled"): 1}
-    assert service.metrics.ttft.count(domain="medical", channel="ui") == 1
+    assert service.gate_state()["active"] == 0
+    assert requests(metrics) == {("medical", "ui", "cancelled"): 1}
+    assert metrics.ttft.count(domain="medical", channel="ui") == 1
 
 
 def test_rule_counts_come_from_the_metrics(make_service):
     service, _ = make_service([dumps(MEDICAL_OK)])
     service.answer("medical", "我爸突然说话含糊不清，嘴角歪了", service.params("medical"))
     assert service.rule_counts()["red_flag"] == 1
-    assert 'qa_validation_rule_fired_total{rule="red_flag"} 1' in service.metrics.render()
+    assert 'qa_validation_rule_fired_total{rule="red_flag"} 1' in service.metrics_text()

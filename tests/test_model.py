@@ -21,7 +21,7 @@ def test_constrained_answer_validates(real_service, domain, question):
     params = real_service.params(domain, temperature=0.3, max_new_tokens=768)
     answer = real_service.answer(domain, question, params)
     assert answer.ok, answer.report
-    assert set(answer.data) == set(real_service.domains[domain].schema["required"])
+    assert set(answer.data) == set(real_service.task(domain).schema["required"])
     assert answer.model["source"] == "embedded" and answer.model["device"] == "cpu"
     assert answer.usage["completion_tokens"] > 10
     # the model really wrote the JSON: the stored raw text parses to the same structure
@@ -29,13 +29,13 @@ def test_constrained_answer_validates(real_service, domain, question):
 
 
 def test_live_model_info_is_reported(real_service):
-    info = real_service.backend.info
+    info = real_service.model_info()
     assert info.name.startswith("Qwen2.5") and info.dtype in {"bfloat16", "float32"}
     assert info.context_length == 8192
 
 
-def test_stop_frees_the_model_quickly(real_service):
-    backend = real_service.backend
+def test_stop_frees_the_model_quickly(real_service, real_backend):
+    backend = real_backend
     messages = real_service.prepare("medical", "详细介绍高血压。", real_service.params("medical")).messages
     params = real_service.params("medical", temperature=0.0, max_new_tokens=512)
     stop = threading.Event()

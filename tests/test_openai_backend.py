@@ -16,7 +16,7 @@ from qa.backends.fake import FakeBackend, default_answer
 from qa.backends.openai_backend import OpenAIBackend, estimate_tokens
 from qa.errors import GenerationError, ModelLoadError, UpstreamError
 from qa.server import create_app
-from qa.settings import REPO_ROOT, Settings
+from qa.settings import Settings
 from qa.types import GenerationRequest, GenerationStats, SamplingParams, TextStream
 from qa.wiring import build_service
 
@@ -71,7 +71,7 @@ def remote_settings(tmp_path, url, **overrides):
         remote_timeout_s=10,
         rate_limit_per_minute=0,
     )
-    return Settings(backend="openai", cache_dir=tmp_path, prompts_dir=REPO_ROOT / "prompts", **{**values, **overrides})
+    return Settings(backend="openai", cache_dir=tmp_path, **{**values, **overrides})
 
 
 @pytest.fixture
@@ -86,8 +86,8 @@ def test_answers_through_the_engine_under_the_domain_schema(remote, upstream):
     answer = remote.answer("medical", "头痛伴低烧", remote.params("medical", temperature=0.2, max_new_tokens=300))
     assert answer.ok and answer.data == MEDICAL_OK
     sent = upstream.backend.requests[-1]
-    assert sent.schema == remote.domains["medical"].schema  # response_format json_schema reached the engine
-    assert sent.messages[0] == {"role": "system", "content": remote.domains["medical"].system_prompt()}
+    assert sent.schema == remote.task("medical").schema  # response_format json_schema reached the engine
+    assert sent.messages[0] == {"role": "system", "content": remote.task("medical").system_prompt()}
     assert (sent.params.temperature, sent.params.max_new_tokens) == (0.2, 300)
     # token counts are the engine's own (stream_options.include_usage), not the local estimate
     assert answer.usage["prompt_tokens"] == upstream.backend.count_tokens(sent.messages)
@@ -96,7 +96,7 @@ def test_answers_through_the_engine_under_the_domain_schema(remote, upstream):
 
 
 def test_model_info_names_the_engine(remote, upstream):
-    info = remote.backend.info
+    info = remote.model_info()
     assert (info.name, info.source, info.context_length) == ("qa-raw", "remote", 4096)
     assert upstream.url in info.describe()
 
@@ -176,8 +176,9 @@ def test_load_says_what_is_wrong(tmp_path, upstream, overrides, fragment):
 
 def test_a_dead_engine_is_a_clear_error_in_the_service_the_page_and_the_api(tmp_path):
     settings = remote_settings(tmp_path, f"http://127.0.0.1:{free_port()}")
-    service = build_service(settings)
-    service.backend._checked = True  # as if it had been up at start
+    backend = OpenAIBackend(settings)
+    backend._checked = True  # as if it had been up at start
+    service = build_service(settings, backend)
     with pytest.raises(UpstreamError, match="lost the remote engine"):
         service.answer("medical", "头痛", service.params("medical"))
     with pytest.raises(gr.Error, match="remote engine"):
@@ -209,14 +210,12 @@ def test_token_estimate_is_not_below_the_characters():
 
 
 @pytest.mark.model
-def test_the_real_model_answers_through_a_second_server(tmp_path, real_service):
+def test_the_real_model_answers_through_a_second_server(tmp_path, real_service, real_backend):
     """The engine serves the real embedded model (qa-raw, xgrammar under the forwarded schema)."""
     settings = Settings(backend="fake", raw_model=True, rate_limit_per_minute=0, queue_size=4)
     with serving(create_app(real_service, settings, keys=ApiKeys([]))) as url:
         service = build_service(
-            remote_settings(
-                tmp_path, url, remote_api_key=None, remote_context_length=real_service.backend.context_length
-            )
+            remote_settings(tmp_path, url, remote_api_key=None, remote_context_length=real_backend.context_length)
         )
         service.warm_up()
         answer = service.answer("medical", "最近三天头痛，伴有低烧，需要去医院吗？", service.params("medical"))

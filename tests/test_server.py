@@ -6,8 +6,7 @@ import urllib.request
 import pytest
 from gradio_client import Client
 
-from qa.prompts import load_domains
-from qa.settings import REPO_ROOT
+from qa.tasks import builtin_tasks
 
 from .serving import running_server
 
@@ -20,7 +19,7 @@ def server():
 
 
 def default_prompt(domain: str) -> str:
-    return load_domains(REPO_ROOT / "prompts")[domain].system_prompt()
+    return builtin_tasks().get(domain).system_prompt()
 
 
 def test_health_names_the_live_model(server):

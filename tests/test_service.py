@@ -16,7 +16,7 @@ def test_clean_answer_passes_first_time(make_service):
     assert answer.question == "头痛三天怎么办？"
     assert answer.model["name"] == "fake"
     sent = backend.requests[0]
-    assert sent.schema == service.domains["medical"].schema
+    assert sent.schema == service.task("medical").schema
     assert sent.messages[0]["role"] == "system" and sent.messages[-1]["content"] == "头痛三天怎么办？"
 
 
@@ -72,13 +72,13 @@ def test_out_of_range_parameters_are_rejected(make_service, kwargs, param):
 
 def test_unknown_domain(make_service):
     service, _ = make_service()
-    with pytest.raises(InputError, match="unknown domain"):
+    with pytest.raises(InputError, match="unknown task"):
         service.params("law")
 
 
 def test_defaults_come_from_the_domain_file(make_service):
     service, _ = make_service()
-    assert service.params("medical").temperature == service.domains["medical"].defaults["temperature"]
+    assert service.params("medical").temperature == service.task("medical").defaults["temperature"]
 
 
 def test_forbidden_name_triggers_one_repair_with_feedback(make_service):
@@ -103,7 +103,7 @@ def test_persistent_forbidden_name_is_redacted_and_flagged(make_service):
     assert "Ｌｉｐｉｔｏｒ" not in dumps(answer.data) and "Lipitor" not in dumps(answer.data)
     assert [h.rule for h in answer.report.fired] == ["forbidden_drugs", "forbidden_drugs"]
     assert any(r.startswith("replaced a prescription drug name") for r in answer.report.repairs)
-    assert not service.drugs.find(json.dumps(answer.report.to_dict(), ensure_ascii=False))
+    assert not service.find_drugs(json.dumps(answer.report.to_dict(), ensure_ascii=False))
 
 
 def test_repairs_can_be_disabled(make_service, settings):
@@ -120,7 +120,7 @@ def test_invalid_json_after_repair_fails_validation(make_service):
     answer = service.answer("finance", "什么是ETF？", service.params("finance"))
     assert not answer.ok and answer.data is None
     assert len(backend.requests) == 2
-    assert {h.rule for h in answer.report.fired} == {"schema"}
+    assert {h.rule for h in answer.report.fired} == {"json"}
 
 
 def test_truncated_answer_is_reported_as_truncated(make_service):
@@ -160,8 +160,8 @@ def test_no_event_text_spells_a_forbidden_name(make_service):
     bad = dumps({**MEDICAL_OK, "suggestions": ["可以服用阿莫西林。"]})
     service, _ = make_service([bad], chunk_chars=1)
     events = list(service.stream("medical", "喉咙痛", service.params("medical")))
-    assert all(not service.drugs.find(e.text) for e in events)
-    assert not service.drugs.find(events[-1].answer.raw)
+    assert all(not service.find_drugs(e.text) for e in events)
+    assert not service.find_drugs(events[-1].answer.raw)
 
 
 def _history(n: int, answer: str) -> list[dict]:

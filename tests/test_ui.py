@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import gradio as gr
@@ -7,6 +8,8 @@ import pytest
 from qa.conversation import export_json, export_markdown, model_history
 from qa.feedback import FeedbackLog
 from qa.render import partial_json, render_answer
+from qa.tasks.finance import VIEW as FINANCE_VIEW
+from qa.tasks.medical import VIEW as MEDICAL_VIEW
 from qa.ui import ChatHandlers, StopSwitch, build_demo
 
 from .conftest import FINANCE_OK, MEDICAL_OK, dumps
@@ -46,7 +49,7 @@ def test_handler_streams_then_renders_sections_and_report(handlers):
     payload = json.loads(raw)
     assert payload["answer"] == FINANCE_OK and payload["validation"]["passed"] is True
     assert payload["model"]["name"] == "fake" and payload["params"]["max_new_tokens"] == 512
-    assert turns[0]["status"] == "done" and last[2] == ""  # the question box is cleared
+    assert turns[0].status == "done" and last[2] == ""  # the question box is cleared
     # while streaming: send off, stop on; afterwards the reverse, and regenerate/undo/new/export on
     assert outputs[1][5]["interactive"] is False and outputs[1][6]["interactive"] is True
     assert last[5]["interactive"] is True and last[6]["interactive"] is False
@@ -72,7 +75,7 @@ def test_second_turn_sends_the_first_as_history(handlers):
 def test_dropped_turns_are_announced(handlers):
     h, _ = handlers("medical", [dumps(MEDICAL_OK)], context_length=1400)
     done = run(h, "问题")[-1][1][0]
-    turns = [{**done, "question": f"问题{i}" * 40} for i in range(4)]
+    turns = [replace(done, question=f"问题{i}" * 40) for i in range(4)]
     last = run(h, "新问题", turns, max_new_tokens=512)[-1]
     assert "最早的" in last[3] and "left out" in last[3]
 
@@ -150,7 +153,7 @@ def test_stop_marks_the_turn_and_sets_the_stop_event(handlers):
     first = next(gen)
     chat, turns, *_ = h.stop(first[1], request)
     assert backend.requests[0].stop_event.is_set()
-    assert turns[-1]["status"] == "stopped" and "已停止" in chat[-1]["content"]
+    assert turns[-1].status == "stopped" and "已停止" in chat[-1]["content"]
     gen.close()
     assert model_history(turns) == []  # a stopped answer is not fed back to the model
 
@@ -179,7 +182,7 @@ def test_rating_is_appended_with_the_turn(handlers, tmp_path):
     turns = h.rate(turns, SimpleNamespace(index=1, liked=False))
     record = json.loads((tmp_path / "fb.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     assert record["rating"] == "down" and record["question"] == "问题一" and record["answer"] == MEDICAL_OK
-    assert turns[0]["feedback"] == "down"
+    assert turns[0].feedback == "down"
     with pytest.raises(gr.Error):
         h.rate(turns, SimpleNamespace(index=7, liked=True))
 
@@ -201,10 +204,10 @@ def test_exports_hold_messages_answers_reports_model_and_params(handlers):
     assert [m["role"] for m in data["messages"]] == ["system", "user", "assistant"]
     assert data["turns"][0]["answer"] == FINANCE_OK and data["turns"][0]["validation"]["passed"]
     assert data["turns"][0]["model"]["name"] == "fake" and data["current_params"] == {"temperature": 0.7}
-    md = export_markdown("金融", turns)
+    md = export_markdown("金融", FINANCE_VIEW, turns)
     assert "## 1. 什么是市盈率？" in md and FINANCE_OK["risk_notice"] in md and "校验：通过" in md
     path = h.export_json(turns, "系统", 0.7, 0.9, 512)
-    assert path.endswith(".json") and json.loads(open(path, encoding="utf-8").read())["domain"] == "finance"
+    assert path.endswith(".json") and json.loads(open(path, encoding="utf-8").read())["task"] == "finance"
     with pytest.raises(gr.Error):
         h.export_markdown([], "系统", 0.7, 0.9, 512)
 
@@ -226,7 +229,7 @@ def test_partial_json(text, expected):
 
 
 def test_render_skips_missing_fields():
-    html = render_answer({"summary": "只有总结"}, pending=True)
+    html = render_answer({"summary": "只有总结"}, MEDICAL_VIEW, pending=True)
     assert "只有总结" in html and "分析" not in html and "生成中" in html
 
 

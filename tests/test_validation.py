@@ -1,8 +1,10 @@
 import pytest
 
-from qa.prompts import load_domain
-from qa.settings import REPO_ROOT
-from qa.validation import AnswerChecker, Drug, DrugList, fit_to_schema, normalize
+from qa.checks import Candidate, CheckContext, ForbiddenDrugsCheck, JsonCheck, SchemaCheck
+from qa.settings import Settings
+from qa.tasks import builtin_tasks
+from qa.validation import Drug, DrugList, fit_to_schema, normalize
+from qa.wiring import load_drugs
 
 from .conftest import MEDICAL_OK, dumps
 
@@ -56,7 +58,7 @@ def test_redact_uses_class_in_the_answer_language():
 
 
 def test_repo_drug_list_loads_and_catches_common_names():
-    drugs = DrugList.load(REPO_ROOT / "prompts" / "forbidden_drugs.csv")
+    drugs = load_drugs(Settings(backend="fake"))
     assert len(drugs.drugs) >= 100
     for name in ("阿莫西林", "amoxicillin", "地西泮", "华法林", "二甲双胍", "Lipitor"):
         assert drugs.find(f"建议服用{name}。"), name
@@ -74,49 +76,57 @@ def test_repo_drug_list_loads_and_catches_common_names():
     ],
 )
 def test_two_character_morphine_is_caught_without_touching_question_particles(text, hit):
-    drugs = DrugList.load(REPO_ROOT / "prompts" / "forbidden_drugs.csv")
+    drugs = load_drugs(Settings(backend="fake"))
     assert bool(drugs.find(text)) is hit
 
 
-@pytest.fixture
-def checker():
-    return AnswerChecker(load_domain(REPO_ROOT / "prompts", "medical").schema, DRUGS)
+MEDICAL_SCHEMA = builtin_tasks().get("medical").schema
+CHECKS = [JsonCheck(), SchemaCheck(), ForbiddenDrugsCheck(DRUGS)]
 
 
-def test_checker_accepts_a_clean_answer(checker):
-    result = checker.check(dumps(MEDICAL_OK))
-    assert result.ok and result.data == MEDICAL_OK
+def inspect(raw, truncated=False):
+    """The findings the first three common checks report on one candidate answer."""
+    ctx = CheckContext("medical", "问题", MEDICAL_SCHEMA, "")
+    candidate = Candidate.parse(raw, truncated)
+    return candidate, [f for check in CHECKS for f in check.inspect(ctx, candidate)]
+
+
+def test_checks_accept_a_clean_answer():
+    candidate, findings = inspect(dumps(MEDICAL_OK))
+    assert findings == [] and candidate.data == MEDICAL_OK
 
 
 @pytest.mark.parametrize(
-    "raw,truncated,fragment",
+    "raw,truncated,rule,fragment",
     [
-        ('{"summary": "头痛', True, "截断"),
-        ("not json", False, "不是合法的 JSON"),
-        (dumps({**MEDICAL_OK, "urgent": "no"}), False, "urgent"),
-        (dumps({k: v for k, v in MEDICAL_OK.items() if k != "analysis"}), False, "analysis"),
+        ('{"summary": "头痛', True, "json", "截断"),
+        ("not json", False, "json", "不是合法的 JSON"),
+        ("[1, 2]", False, "json", "不是合法的 JSON"),
+        (dumps({**MEDICAL_OK, "urgent": "no"}), False, "schema", "urgent"),
+        (dumps({k: v for k, v in MEDICAL_OK.items() if k != "analysis"}), False, "schema", "analysis"),
     ],
 )
-def test_checker_reports_schema_problems(checker, raw, truncated, fragment):
-    result = checker.check(raw, truncated=truncated)
-    assert not result.ok
-    assert fragment in result.problems()
+def test_checks_report_format_problems_to_feed_back(raw, truncated, rule, fragment):
+    _, findings = inspect(raw, truncated)
+    assert [f.rule for f in findings] == [rule]
+    assert fragment in findings[0].problem
 
 
-def test_checker_finds_names_in_any_field_and_redacts(checker):
+def test_drug_check_finds_names_in_any_field_and_redacts():
     answer = {**MEDICAL_OK, "suggestions": ["可考虑阿莫西林，遵医嘱。"]}
-    result = checker.check(dumps(answer))
-    assert not result.ok and "阿莫西林" in result.problems()
-    fixed, matches = checker.redact(result.data)
-    assert fixed["suggestions"] == ["可考虑青霉素类抗生素，遵医嘱。"]
-    assert [m.found for m in matches] == ["阿莫西林"]
+    candidate, findings = inspect(dumps(answer))
+    assert [f.rule for f in findings] == ["forbidden_drugs"] and "阿莫西林" in findings[0].problem
+    assert "阿莫西林" not in findings[0].message  # the report names classes, never the drug
+    done = CHECKS[2].repair(CheckContext("medical", "问题", MEDICAL_SCHEMA, ""), candidate.data)
+    assert done.data["suggestions"] == ["可考虑青霉素类抗生素，遵医嘱。"]
+    assert done.repairs == ["replaced a prescription drug name with its class '青霉素类抗生素'"]
 
 
 def test_fit_to_schema_trims_what_repairs_lengthened():
-    schema = load_domain(REPO_ROOT / "prompts", "medical").schema
+    schema = MEDICAL_SCHEMA
     data = {**MEDICAL_OK, "summary": "长" * 200, "suggestions": ["建" * 130] + ["x"] * 5}
     fitted, trimmed = fit_to_schema(data, schema)
     assert len(fitted["summary"]) == 160 and fitted["summary"].endswith("…")
     assert len(fitted["suggestions"]) == 4 and len(fitted["suggestions"][0]) == 120
-    assert AnswerChecker(schema, DRUGS).check_data(fitted) == []
+    assert SchemaCheck().errors(schema, fitted) == []
     assert len(trimmed) == 3

@@ -157,7 +157,7 @@ def test_export_json_and_markdown(app, open_page):
             link.click()
         files[kind] = Path(info.value.path()).read_text(encoding="utf-8")
     data = json.loads(files["json"])
-    assert data["domain"] == "medical"
+    assert data["task"] == "medical"
     assert [m["role"] for m in data["messages"]] == ["system", "user", "assistant"]
     turn = data["turns"][0]
     assert turn["question"] == "导出测试问题" and turn["validation"]["passed"] is True
@@ -179,7 +179,7 @@ def test_thumbs_are_appended_to_the_feedback_file(app, open_page, feedback_file)
         time.sleep(0.1)
     record = json.loads(lines[-1])
     assert record["rating"] == "up" and record["question"] == "请给这条回答打分" and record["turn"] == 0
-    assert record["validation"]["passed"] is True and record["domain"] == "medical"
+    assert record["validation"]["passed"] is True and record["task"] == "medical"
 
 
 def test_two_sessions_stream_their_own_answers(app, open_page):
