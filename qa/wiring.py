@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .backends import Backend, create_backend
+from .errors import ConfigurationError
 from .limits import Gate
 from .metrics import Metrics
 from .service import QAService
@@ -27,6 +28,8 @@ def build_service(
     tasks: TaskRegistry | None = None,
 ) -> QAService:
     """A service over the given (or configured) backend and tasks (default: every task under qa/tasks)."""
+    if settings.prompts_dir is not None and not settings.prompts_dir.is_dir():
+        raise ConfigurationError(f"prompts_dir {settings.prompts_dir} is not a folder")
     return QAService(
         backend=backend if backend is not None else create_backend(settings),
         tasks=tasks if tasks is not None else builtin_tasks(settings.prompts_dir),

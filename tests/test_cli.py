@@ -48,6 +48,9 @@ def test_ask_prints_validated_json_with_report():
             ["ask", "--model-source", "production", "--model", "/nonexistent/qwen", "--task", "medical", "头痛"],
             "--model",
         ),
+        (["ask", "--backend", "fake", "--task", "law", "头痛"], "unknown task 'law'; choose one of medical, finance"),
+        (["ask", "--backend", "fake", "--max-question-chars", "3", "--task", "medical", "头痛"], "max_question_chars"),
+        (["ask", "--backend", "fake", "--prompts-dir", "/nonexistent", "--task", "medical", "头痛"], "not a folder"),
     ],
 )
 def test_ask_failures_exit_nonzero_with_a_message(args, fragment):

@@ -68,3 +68,30 @@ def test_remote_engine_settings(monkeypatch):
     s = Settings()
     assert (s.backend, s.base_url, s.remote_model) == ("openai", "http://gpu:8000/v1", "Qwen/Qwen2.5-7B-Instruct")
     assert s.remote_api_key.get_secret_value() == "sk-secret" and "sk-secret" not in repr(s)
+
+
+def test_every_setting_is_in_exactly_one_group():
+    from qa.settings import GROUPS
+
+    grouped = [name for names in GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(Settings.model_fields) and len(grouped) == len(set(grouped))
+
+
+def test_cli_flags_are_generated_from_the_settings():
+    from qa.cli import build_parser
+    from qa.settings import GROUPS, NO_FLAG, SERVER_GROUPS
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps subcommands only here
+    serve = {a.dest: a for a in commands["serve"]._actions}
+    ask = {a.dest: a for a in commands["ask"]._actions}
+    for name, field in Settings.model_fields.items():
+        if name in NO_FLAG:
+            assert name not in serve  # secrets would show in `ps`
+            continue
+        assert name in serve, name
+        if field.description and name != "fake_responses_file":
+            assert field.description.split()[0] in serve[name].help
+    model_fields = {n for g, names in GROUPS.items() if g not in SERVER_GROUPS for n in names}
+    assert model_fields <= set(ask) and "port" not in ask and "log_level" in ask
+    assert serve["dtype"].choices == ["auto", "bfloat16", "float16", "float32"]
