@@ -42,6 +42,13 @@ def make_api(tmp_path: Path, backend: Any = None, **overrides: Any):
     return settings, backend, service
 
 
+@pytest.fixture(autouse=True)
+def no_qa_environment(monkeypatch):
+    """QA_* variables of the shell running the tests never leak into a test's Settings()."""
+    for name in [n for n in os.environ if n.startswith("QA_") and n != "QA_REQUIRE_BROWSER"]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for unit tests: fake backend, real prompt files, a throwaway cache."""

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from qa.auth import ApiKeys
-from qa.backends.fake import FakeBackend, default_answer
+from qa.backends.fake import FakeBackend
 from qa.errors import InputError
 from qa.server import create_app
 from qa.settings import Settings
@@ -36,12 +36,11 @@ def api(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh_backend(request):
-    """Tests that change the shared fake backend's script or speed get it back as it was."""
-    yield
+    """Every test gets the shared fake backend as new: default script, no delay, no requests from other tests
+    (so `requests[-1]` is always this test's own request)."""
     if "api" in request.fixturenames:
-        backend = request.getfixturevalue("api").backend
-        backend.delay_s = 0.0
-        backend._responses = default_answer
+        request.getfixturevalue("api").backend.reset()
+    yield
 
 
 def client(url, key="unused"):
@@ -76,7 +75,7 @@ def test_models_lists_one_id_per_domain_and_the_raw_model(api):
 
 
 def test_completion_carries_the_validated_json_and_its_report(api):
-    api.backend._responses = [dumps(FINANCE_OK)]
+    api.backend.script([dumps(FINANCE_OK)])
     done = client(api.url).chat.completions.create(
         model="qa-finance", messages=[{"role": "user", "content": "什么是市盈率？"}], temperature=0.2, max_tokens=256
     )
@@ -91,7 +90,7 @@ def test_completion_carries_the_validated_json_and_its_report(api):
 
 
 def test_stream_deltas_add_up_to_the_validated_content(api):
-    api.backend._responses = [dumps(MEDICAL_OK)]
+    api.backend.script([dumps(MEDICAL_OK)])
     chunks = list(
         client(api.url).chat.completions.create(
             model="qa-medical",
@@ -572,9 +571,9 @@ def test_a_backend_crash_is_a_500_in_openai_shape_without_internals(api):
     def crash(request):
         raise RuntimeError("secret internal detail")
 
-    api.backend._responses = crash
+    api.backend.script(crash)
     r = post(api.url, ask_body())
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "internal_error" and "secret" not in r.text
-    api.backend._responses = default_answer
+    api.backend.script(None)
     assert post(api.url, ask_body()).status_code == 200

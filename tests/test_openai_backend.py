@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from qa.auth import ApiKeys
-from qa.backends.fake import FakeBackend, default_answer
+from qa.backends.fake import FakeBackend
 from qa.backends.openai_backend import OpenAIBackend, estimate_tokens
 from qa.errors import GenerationError, ModelLoadError, UpstreamError
 from qa.server import create_app
@@ -56,10 +56,12 @@ def upstream(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def reset(request):
-    yield
+    """Every test gets the shared upstream engine as new."""
     if "upstream" in request.fixturenames:
         backend = request.getfixturevalue("upstream").backend
-        backend.delay_s, backend._responses, backend.fail = 0.0, default_answer, False
+        backend.reset()
+        backend.fail = False
+    yield
 
 
 def remote_settings(tmp_path, url, **overrides):
@@ -82,7 +84,7 @@ def remote(tmp_path, upstream):
 
 
 def test_answers_through_the_engine_under_the_domain_schema(remote, upstream):
-    upstream.backend._responses = [dumps(MEDICAL_OK)]
+    upstream.backend.script([dumps(MEDICAL_OK)])
     answer = remote.answer("medical", "头痛伴低烧", remote.params("medical", temperature=0.2, max_new_tokens=300))
     assert answer.ok and answer.data == MEDICAL_OK
     sent = upstream.backend.requests[-1]
@@ -102,7 +104,7 @@ def test_model_info_names_the_engine(remote, upstream):
 
 
 def test_the_page_handler_answers_through_the_engine(remote, upstream):
-    upstream.backend._responses = [dumps(FINANCE_OK)]
+    upstream.backend.script([dumps(FINANCE_OK)])
     outputs = page_ask(remote, "finance", "什么是市盈率？", 0.3, 0.9, 256)
     payload = json.loads(outputs[-1][RAW_JSON])
     assert payload["validation"]["passed"] is True and payload["answer"] == FINANCE_OK
@@ -113,7 +115,7 @@ def test_the_api_answers_through_the_engine(tmp_path, upstream):
     settings = remote_settings(tmp_path, upstream.url)
     service = build_service(settings)
     service.warm_up()
-    upstream.backend._responses = [dumps(MEDICAL_OK)]
+    upstream.backend.script([dumps(MEDICAL_OK)])
     with serving(create_app(service, settings, keys=ApiKeys([]))) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0, timeout=20)
         done = client.chat.completions.create(model="qa-medical", messages=[{"role": "user", "content": "头痛"}])

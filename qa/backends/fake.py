@@ -51,13 +51,28 @@ class FakeBackend:
         delay_s: float = 0.0,
         context_length: int = 4096,
     ) -> None:
-        self._responses = responses if responses is not None else default_answer
+        self._responses: list[str] | Responder = default_answer
+        self._served = 0  # answers given since the script was set
+        self.script(responses)
         self.chunk_chars = chunk_chars
         self.delay_s = delay_s
         self._context_length = context_length
         self.requests: list[GenerationRequest] = []
         self.loaded = False
         self._lock = threading.Lock()
+
+    def script(self, responses: list[str] | Responder | None) -> None:
+        """Answer the next requests with these (in order, the last one repeating), a responder, or the default."""
+        if isinstance(responses, list) and not responses:
+            raise ValueError("a fake script needs at least one answer")
+        self._responses = responses if responses is not None else default_answer
+        self._served = 0
+
+    def reset(self) -> None:
+        """The default script, no delay, no requests recorded: as new, for a backend shared between tests."""
+        self.script(None)
+        self.delay_s = 0.0
+        self.requests.clear()
 
     @property
     def info(self) -> ModelInfo:
@@ -78,8 +93,10 @@ class FakeBackend:
 
     def _next_response(self, request: GenerationRequest) -> str:
         if callable(self._responses):
+            self._served += 1
             return self._responses(request)
-        index = min(len(self.requests) - 1, len(self._responses) - 1)
+        index = min(self._served, len(self._responses) - 1)
+        self._served += 1
         return self._responses[index]
 
     def stream(self, request: GenerationRequest) -> TextStream:
