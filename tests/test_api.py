@@ -380,24 +380,22 @@ def test_request_id_is_echoed_or_made(api):
 
 
 def test_a_client_leaving_mid_stream_stops_its_generation(api):
-    api.backend.delay_s = 0.1  # the whole answer would take ~2 s
+    api.backend.hold()  # after its first chunk the answer waits: only a stop can end it
     with httpx.stream("POST", api.url + "/v1/chat/completions", json=ask_body(stream=True), timeout=20) as r:
         for line in r.iter_lines():
             if '"content"' in line and '"content": ""' not in line:
                 break  # the first real text: now hang up
-    left = time.monotonic()
     request = api.backend.requests[-1]
-    assert wait_for(request.stop_event.is_set, timeout=2)
-    assert wait_for(lambda: api.service.gate_state()["active"] == 0, timeout=2)
-    assert time.monotonic() - left < 1.0  # freed well before the answer would have finished
+    assert wait_for(request.stop_event.is_set, timeout=10)
+    assert wait_for(lambda: api.service.gate_state()["active"] == 0, timeout=10)
 
 
 def test_a_client_leaving_a_plain_request_stops_its_generation(api):
-    api.backend.delay_s = 0.15  # the whole answer would take ~2.7 s
+    api.backend.hold()
     with pytest.raises(httpx.ReadTimeout):
         post(api.url, ask_body(), timeout=0.5)
-    assert wait_for(api.backend.requests[-1].stop_event.is_set, timeout=1)
-    assert wait_for(lambda: api.service.gate_state()["active"] == 0, timeout=1)
+    assert wait_for(lambda: api.backend.requests and api.backend.requests[-1].stop_event.is_set(), timeout=10)
+    assert wait_for(lambda: api.service.gate_state()["active"] == 0, timeout=10)
 
 
 def test_a_full_queue_gets_503_with_retry_after(api):

@@ -1,7 +1,6 @@
 """The real embedded model through the same code path as the app (slower; run once per session)."""
 
 import threading
-import time
 
 import pytest
 
@@ -42,9 +41,8 @@ def test_stop_frees_the_model_quickly(real_service, real_backend):
     stream = backend.stream(GenerationRequest(messages=messages, params=params, schema=None, stop_event=stop))
     next(stream)
     stop.set()
-    started = time.monotonic()
     rest = list(stream)
-    assert time.monotonic() - started < 5
+    # it ended at the stop, not at max_new_tokens (512): a few tokens were already in flight at most
     assert stream.stats.completion_tokens < 100 and len(rest) < 20
     # the lock was released: a new generation starts and finishes
     short = real_service.params("medical", temperature=0.0, max_new_tokens=64)

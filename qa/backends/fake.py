@@ -60,6 +60,17 @@ class FakeBackend:
         self.requests: list[GenerationRequest] = []
         self.loaded = False
         self._lock = threading.Lock()
+        self._running = threading.Event()  # cleared by hold(): after its first chunk a generation waits
+        self._running.set()
+
+    def hold(self) -> None:
+        """Generations pause after their first chunk until release() or their stop event: a test can then see that
+        something stopped a generation, since it cannot have finished on its own."""
+        self._running.clear()
+
+    def release(self) -> None:
+        """Let held generations go on."""
+        self._running.set()
 
     def script(self, responses: list[str] | Responder | None) -> None:
         """Answer the next requests with these (in order, the last one repeating), a responder, or the default."""
@@ -72,6 +83,7 @@ class FakeBackend:
         """The default script, no delay, no requests recorded: as new, for a backend shared between tests."""
         self.script(None)
         self.delay_s = 0.0
+        self.release()
         self.requests.clear()
 
     @property
@@ -113,6 +125,8 @@ class FakeBackend:
             stats.finish_reason = "length" if len(text) > limit else "stop"
             text = text[:limit]
             for i in range(0, len(text), self.chunk_chars):
+                while i and not self._running.wait(0.01) and not request.stop_event.is_set():
+                    pass
                 if request.stop_event.is_set():
                     stats.finish_reason = "cancelled"
                     break
