@@ -1,8 +1,7 @@
-"""Shared fixtures: settings, the real prompt files, a fake backend, and (session-wide) the real embedded model."""
+"""Shared fixtures: settings, a fake backend, and (session-wide) the real embedded model. Helpers live in helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,34 +11,6 @@ import pytest
 from qa.backends.fake import FakeBackend
 from qa.settings import Settings
 from qa.wiring import build_service
-
-MEDICAL_OK = {
-    "summary": "头痛伴低烧多与感冒等感染有关。",
-    "analysis": ["常见于病毒性上呼吸道感染。"],
-    "suggestions": ["多休息、多饮水，观察体温。"],
-    "urgent": False,
-}
-FINANCE_OK = {
-    "summary": "市盈率是股价与每股收益之比。",
-    "analysis": ["市盈率高可能意味着市场预期增长较快。"],
-    "suggestions": ["结合行业平均水平比较。"],
-    "risk_notice": "估值指标不能单独预测股价，投资有风险。",
-}
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """Compact JSON as the model writes it."""
-    return json.dumps(data, ensure_ascii=False)
-
-
-def make_api(tmp_path: Path, backend: Any = None, **overrides: Any):
-    """Settings, fake backend and warm service for an API server (raw model on, no rate limit, small limits)."""
-    values = dict(raw_model=True, rate_limit_per_minute=0, max_body_bytes=65536, queue_size=1)
-    settings = Settings(backend="fake", cache_dir=tmp_path / "cache", **{**values, **overrides})
-    backend = backend or FakeBackend()
-    service = build_service(settings, backend)
-    service.warm_up()
-    return settings, backend, service
 
 
 @pytest.fixture(autouse=True)

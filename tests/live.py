@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,14 +11,9 @@ from typing import Any
 
 import uvicorn
 
+from .helpers import free_port
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

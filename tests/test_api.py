@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from types import SimpleNamespace
 
 import httpx
@@ -20,7 +19,7 @@ from qa.server import create_app
 from qa.settings import Settings
 from qa.wiring import build_service
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps, make_api
+from .helpers import FINANCE_OK, MEDICAL_OK, dumps, make_api, wait_for
 from .live import serving
 from .pages import page_ask
 
@@ -53,15 +52,6 @@ def post(url, body, timeout=20, **kwargs):
 
 def ask_body(question="头痛两天了", model="qa-medical", **extra):
     return {"model": model, "messages": [{"role": "user", "content": question}], **extra}
-
-
-def wait_for(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 # ---- the official client, happy paths ------------------------------------------------------------
@@ -510,7 +500,7 @@ class SlowLoad(FakeBackend):
         super().load()
 
 
-def test_ready_and_requests_wait_for_the_model_then_work(tmp_path):
+def test_requests_during_loading_are_refused_with_retry_after_then_work(tmp_path):
     settings = Settings(backend="fake", cache_dir=tmp_path, rate_limit_per_minute=0)
     backend = SlowLoad()
     service = build_service(settings, backend)

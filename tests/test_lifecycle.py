@@ -13,7 +13,7 @@ import pytest
 
 from qa.settings import REPO_ROOT
 
-from .live import free_port
+from .helpers import free_port, wait_for
 
 
 def start(*args, tmp_path):
@@ -63,10 +63,9 @@ def test_sigterm_lets_running_streams_finish_and_refuses_new_requests(tmp_path, 
 
     reader = threading.Thread(target=stream)
     reader.start()
-    while len(lines) < 3:
-        time.sleep(0.02)
+    assert wait_for(lambda: len(lines) >= 3, timeout=30), "the stream never started"
     proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    assert wait_for(lambda: httpx.get(url + "/health", timeout=5).json()["draining"], timeout=10)
     refused = httpx.post(url + "/v1/chat/completions", json={**body, "stream": False}, timeout=10)
     assert refused.status_code == 503 and refused.headers["retry-after"]
     assert refused.json()["error"]["code"] == "shutting_down"

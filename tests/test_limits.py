@@ -1,12 +1,13 @@
 """The admission gate (slots, a bounded first-come queue) and per-client rate limits."""
 
 import threading
-import time
 
 import pytest
 
 from qa.errors import BusyError
 from qa.limits import Gate, RateLimiter, retry_after
+
+from .helpers import wait_for
 
 
 def test_gate_admits_up_to_its_slots_then_queues_then_refuses():
@@ -16,10 +17,7 @@ def test_gate_admits_up_to_its_slots_then_queues_then_refuses():
     admitted = []
     waiter = threading.Thread(target=lambda: admitted.append(gate.acquire(threading.Event())))
     waiter.start()
-    deadline = time.monotonic() + 2
-    while gate.waiting == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert gate.waiting == 1
+    assert wait_for(lambda: gate.waiting == 1)
     with pytest.raises(BusyError, match="queue is full"):
         gate.acquire(stop)
     gate.release()
@@ -43,8 +41,7 @@ def test_gate_serves_waiters_in_arrival_order():
         t = threading.Thread(target=wait, args=(n,))
         t.start()
         threads.append(t)
-        while gate.waiting < n + 1:
-            time.sleep(0.005)
+        assert wait_for(lambda n=n: gate.waiting == n + 1)
     gate.release()
     for t in threads:
         t.join(timeout=2)
@@ -58,8 +55,7 @@ def test_a_waiter_whose_client_left_gives_up_its_place():
     result = []
     t = threading.Thread(target=lambda: result.append(gate.acquire(stop)))
     t.start()
-    while gate.waiting == 0:
-        time.sleep(0.005)
+    assert wait_for(lambda: gate.waiting == 1)
     stop.set()
     t.join(timeout=2)
     assert result == [False] and gate.waiting == 0 and gate.active == 1

@@ -7,6 +7,8 @@ from qa.errors import ConfigurationError
 from qa.logins import check_share, load_logins, parse_logins
 from qa.settings import REPO_ROOT
 
+from .helpers import free_port
+
 
 def test_login_file_and_environment_are_combined(settings, tmp_path):
     path = tmp_path / "logins.txt"
@@ -40,7 +42,7 @@ def test_share_needs_a_login(settings):
 
 def test_share_without_login_is_refused_at_start():
     result = subprocess.run(
-        ["./start.sh", "--backend", "fake", "--share", "--port", "7999"],
+        ["./start.sh", "--backend", "fake", "--share", "--port", str(free_port())],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

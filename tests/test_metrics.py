@@ -9,7 +9,7 @@ from qa.errors import InputError
 from qa.metrics import Counter, Histogram, Metrics
 from qa.wiring import build_service
 
-from .conftest import MEDICAL_OK, dumps
+from .helpers import MEDICAL_OK, dumps
 
 
 def test_counter_renders_labels_escaped_and_sorted():

@@ -19,8 +19,8 @@ from qa.settings import Settings
 from qa.types import GenerationRequest, GenerationStats, SamplingParams, TextStream
 from qa.wiring import build_service
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps, make_api
-from .live import free_port, serving
+from .helpers import FINANCE_OK, MEDICAL_OK, dumps, free_port, make_api
+from .live import serving
 from .pages import RAW_JSON, page_ask
 
 UPSTREAM_KEY = "sk-upstream-key"

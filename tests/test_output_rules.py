@@ -12,7 +12,7 @@ from qa.tasks.finance.rules import check_arithmetic
 from qa.tasks.medical.rules import _DOSE, CRISIS_ZH, EMERGENCY_EN, EMERGENCY_ZH
 from qa.wiring import load_drugs
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps
+from .helpers import FINANCE_OK, MEDICAL_OK, dumps
 
 TASKS = builtin_tasks()
 PIPELINE = AnswerPipeline(FakeBackend(), load_drugs(Settings(backend="fake")), 0, Metrics())

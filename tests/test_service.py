@@ -5,7 +5,7 @@ import pytest
 
 from qa.errors import InputError, NotReadyError
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps
+from .helpers import FINANCE_OK, MEDICAL_OK, dumps
 
 
 def test_clean_answer_passes_first_time(make_service):
@@ -268,7 +268,7 @@ def test_raw_generation_too_long_for_the_context_names_both_numbers(make_service
     assert err.value.code == "context_length_exceeded" and "412" in str(err.value) and "606" in str(err.value)
 
 
-def test_requests_wait_for_a_background_warm_up(make_service):
+def test_requests_during_a_background_warm_up_are_refused_then_answered(make_service):
     service, backend = make_service()
     release = threading.Event()
     loaded = backend.load

@@ -21,7 +21,7 @@ from qa.tasks.base import AnswerView, PromptSet, Section, Task
 from qa.ui import build_demo
 from qa.wiring import build_service
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps
+from .helpers import FINANCE_OK, MEDICAL_OK, dumps
 from .live import serving
 from .pages import page_ask
 

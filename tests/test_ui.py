@@ -12,7 +12,7 @@ from qa.tasks.finance import VIEW as FINANCE_VIEW
 from qa.tasks.medical import VIEW as MEDICAL_VIEW
 from qa.ui import ChatHandlers, StopSwitch, build_demo
 
-from .conftest import FINANCE_OK, MEDICAL_OK, dumps
+from .helpers import FINANCE_OK, MEDICAL_OK, dumps
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from qa.tasks import builtin_tasks
 from qa.validation import Drug, DrugList, fit_to_schema, normalize
 from qa.wiring import load_drugs
 
-from .conftest import MEDICAL_OK, dumps
+from .helpers import MEDICAL_OK, dumps
 
 DRUGS = DrugList(
     [

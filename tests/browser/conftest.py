@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from qa.settings import REPO_ROOT
+from .helpers import SCREENSHOTS
 
 CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -82,13 +81,6 @@ def open_page(browser):
     for watch in watches:
         assert watch.outside() == [], watch.outside()
         assert watch.dialogs == []
-
-
-def shot(page, name: str) -> Path:
-    """Save a screenshot of the whole page under the printed screenshots folder."""
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ..serving import running_server
-from .conftest import shot
+from .helpers import shot
 
 SLOW = "0.15"  # seconds between streamed chunks: an answer takes ~3 s, long enough to watch and to stop
 
@@ -341,7 +341,7 @@ def test_real_model_answers_a_medical_question(open_page):
         page.click("#medical-example-0")
         wait_answers(page, "medical", 1, timeout=300_000)
         chat = page.inner_text("#medical-chat")
-        assert "总结" in chat and "建议" in chat and "校验" in chat
+        assert "总结" in chat and "建议" in chat and "校验 通过" in chat and "未通过" not in chat
         assert "Qwen2.5" in page.inner_text("#model-info")
         shot(page, "10-real-model-medical")
 

@@ -1,0 +1,59 @@
+"""Test helpers shared by the test modules: canned answers, a bounded wait, a free port, an API test service."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qa.backends.fake import FakeBackend
+from qa.settings import Settings
+from qa.wiring import build_service
+
+MEDICAL_OK = {
+    "summary": "头痛伴低烧多与感冒等感染有关。",
+    "analysis": ["常见于病毒性上呼吸道感染。"],
+    "suggestions": ["多休息、多饮水，观察体温。"],
+    "urgent": False,
+}
+FINANCE_OK = {
+    "summary": "市盈率是股价与每股收益之比。",
+    "analysis": ["市盈率高可能意味着市场预期增长较快。"],
+    "suggestions": ["结合行业平均水平比较。"],
+    "risk_notice": "估值指标不能单独预测股价，投资有风险。",
+}
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Compact JSON as the model writes it."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+def make_api(tmp_path: Path, backend: Any = None, **overrides: Any):
+    """Settings, fake backend and warm service for an API server (raw model on, no rate limit, small limits)."""
+    values = dict(raw_model=True, rate_limit_per_minute=0, max_body_bytes=65536, queue_size=1)
+    settings = Settings(backend="fake", cache_dir=tmp_path / "cache", **{**values, **overrides})
+    backend = backend or FakeBackend()
+    service = build_service(settings, backend)
+    service.warm_up()
+    return settings, backend, service
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> bool:
+    """Poll until the condition holds; False after the timeout, which only guards against a hang."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
