@@ -88,3 +88,30 @@ def test_prepare_leaves_no_cache_when_conversion_fails(tmp_path, parts, monkeypa
     with pytest.raises(RuntimeError):
         embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+AVX2_ONLY = "flags\t\t: fpu vme sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2\n"
+AVX512_BF16 = "flags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw avx512_bf16 avx512_vnni\n"
+AMX = "flags\t\t: fpu sse2 avx avx2 avx512f amx_tile amx_bf16 amx_int8\n"
+
+
+@pytest.mark.parametrize(
+    "cpuinfo,setting,expected",
+    [
+        (AVX2_ONLY, "auto", "float32"),  # most laptops: bf16 would be emulated and slower
+        (AVX512_BF16 * 2, "auto", "bfloat16"),
+        (AMX, "auto", "bfloat16"),
+        ("flags\t\t: fpu sse2 avx512f avx512bw\n", "auto", "float32"),  # avx512 without bf16
+        ("model name\t: avx512_bf16 in a name, not a flag\nflags\t\t: sse2 avx2\n", "auto", "float32"),
+        (None, "auto", "float32"),  # /proc/cpuinfo unreadable
+        (AVX2_ONLY, "bfloat16", "bfloat16"),  # an explicit setting always wins
+        (AVX512_BF16, "float32", "float32"),
+    ],
+)
+def test_auto_dtype_follows_the_cpu_flags(tmp_path, cpuinfo, setting, expected):
+    from qa.backends.transformers_backend import cpu_dtype_name
+
+    path = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        path.write_text(cpuinfo)
+    assert cpu_dtype_name(setting, path) == expected

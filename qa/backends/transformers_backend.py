@@ -22,13 +22,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def cpu_supports_bf16() -> bool:
+def cpu_supports_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """True when the CPU has native bf16 dot products (avx512_bf16 or AMX), where bf16 beats fp32."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        text = cpuinfo.read_text()
     except OSError:
         return False
+    flags = {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[-1].split()}
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpu_dtype_name(setting: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The dtype for a CPU: the setting when it names one, else bf16 where the CPU has bf16 dot products."""
+    if setting != "auto":
+        return setting
+    return "bfloat16" if cpu_supports_bf16(cpuinfo) else "float32"
 
 
 def _in_hub_cache(model: str) -> bool:
@@ -106,9 +114,7 @@ class TransformersBackend:
             log.info("model ready in %.1f s: %s", time.perf_counter() - started, self.info.describe())
 
     def _cpu_dtype(self, torch: Any) -> Any:
-        if self.settings.dtype != "auto":
-            return getattr(torch, self.settings.dtype)
-        return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+        return getattr(torch, cpu_dtype_name(self.settings.dtype))
 
     def _load_production(self, torch: Any, cuda: bool) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
