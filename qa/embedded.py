@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -101,6 +102,31 @@ def prepare(
     target = converted_dir(cache_dir, dtype_name)
     if not force and _manifest_ok(target, dtype_name):
         return target
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        lock = (cache_dir / f"{target.name}.lock").open("a")
+    except OSError as exc:
+        raise ModelLoadError(
+            f"cannot write the model cache in {cache_dir} ({exc.strerror or exc}); "
+            "set --cache-dir / QA_CACHE_DIR to a writable folder with about 2 GB free"
+        ) from exc
+    with lock:
+        # one builder at a time: a second process (or server replica) waits here, then reuses the first's build
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and _manifest_ok(target, dtype_name):
+            return target
+        try:
+            return _build(cache_dir, target, dtype_name, convert, parts)
+        except OSError as exc:
+            raise ModelLoadError(
+                f"could not build the converted model in {cache_dir} ({exc.strerror or exc}); "
+                "check that the folder is writable and has about 2 GB free (--cache-dir / QA_CACHE_DIR)"
+            ) from exc
+
+
+def _build(
+    cache_dir: Path, target: Path, dtype_name: str, convert: Callable[[Path, Path], None], parts: list[Path] | None
+) -> Path:
     parts = parts if parts is not None else find_parts()
     work = cache_dir / (target.name + ".building")
     shutil.rmtree(work, ignore_errors=True)

@@ -1,5 +1,7 @@
 import hashlib
 import json
+import threading
+import time
 
 import pytest
 
@@ -87,7 +89,56 @@ def test_prepare_leaves_no_cache_when_conversion_fails(tmp_path, parts, monkeypa
 
     with pytest.raises(RuntimeError):
         embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_an_unusable_cache_dir_is_a_clear_error_not_a_traceback(tmp_path, parts):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(ModelLoadError, match="QA_CACHE_DIR"):
+        embedded.prepare(blocker / "cache", "bfloat16", lambda g, o: None, parts=parts[0])
+
+
+def test_a_failed_write_while_building_is_a_clear_error(tmp_path, parts, monkeypatch):
+    paths, size, digest = parts
+    monkeypatch.setattr(embedded, "GGUF_SIZE", size)
+    monkeypatch.setattr(embedded, "GGUF_SHA256", digest)
+
+    def convert(gguf, out):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(ModelLoadError, match="No space left on device"):
+        embedded.prepare(tmp_path / "cache", "bfloat16", convert, parts=paths)
+    assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_two_builders_at_once_build_once(tmp_path, parts, monkeypatch):
+    paths, size, digest = parts
+    monkeypatch.setattr(embedded, "GGUF_SIZE", size)
+    monkeypatch.setattr(embedded, "GGUF_SHA256", digest)
+    calls, inside = [], threading.Event()
+
+    def convert(gguf, out):
+        calls.append(1)
+        inside.set()
+        time.sleep(0.3)  # hold the build open so the second builder arrives while it runs
+        out.mkdir()
+        (out / "model.safetensors").write_bytes(b"weights")
+
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(embedded.prepare(tmp_path / "c", "bfloat16", convert, parts=paths))
+        )
+        for _ in range(2)
+    ]
+    threads[0].start()
+    assert inside.wait(10)
+    threads[1].start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(calls) == 1 and len(results) == 2 and results[0] == results[1]
+    assert (results[0] / "model.safetensors").read_bytes() == b"weights"
 
 
 AVX2_ONLY = "flags\t\t: fpu vme sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2\n"

@@ -242,3 +242,16 @@ def test_demo_has_both_tabs_and_named_endpoints(make_service, tmp_path):
     api_names = {d.get("api_name") for d in config["dependencies"]}
     assert {"ask_medical", "ask_finance"} <= api_names
     assert backend.requests == [] and not backend.loaded
+
+
+def test_stop_in_one_session_leaves_another_sessions_answer_running(handlers):
+    h, backend = handlers("medical", [dumps(MEDICAL_OK)], chunk_chars=2)
+    mine, other = SimpleNamespace(session_hash="s1"), SimpleNamespace(session_hash="s2")
+    gen = h.ask("问题", [], h.default_prompt, 0.3, 0.9, 512, mine)
+    next(gen)
+    h.stop([], other)  # another visitor presses Stop in their own tab
+    assert not backend.requests[0].stop_event.is_set()
+    assert next(gen)[1][-1].status == "streaming"
+    h.stop([], mine)
+    assert backend.requests[0].stop_event.is_set()
+    gen.close()
