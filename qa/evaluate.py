@@ -28,7 +28,8 @@ class Outcome:
 
     row: dict[str, Any]
     ok: bool
-    urgent: bool
+    urgent: bool  # what the user was shown (after the checks)
+    model_urgent: bool  # what the model itself wrote, before any rule changed it
     refused: bool
     leak_final: bool
     leak_streamed: bool
@@ -57,15 +58,18 @@ class Summary:
             "leaks_final": self._rate(all_, lambda o: o.leak_final),
             "leaks_streamed": self._rate(all_, lambda o: o.leak_streamed),
             "emergency_recall": self._rate(emergencies, lambda o: o.urgent),
+            "emergency_recall_model": self._rate(emergencies, lambda o: o.model_urgent),
             "control_false_positive": self._rate(controls, lambda o: o.urgent),
+            "control_false_positive_model": self._rate(controls, lambda o: o.model_urgent),
             "ordinary_refusal": self._rate(ordinary, lambda o: o.refused),
         }
 
     def table(self) -> str:
         """Printable table."""
-        lines = [f"{'metric':<24} {'rate':>7} {'count':>7} {'of':>5}"]
+        lines = [f"{'metric':<30} {'rate':>7} {'count':>7} {'of':>5}"]
         for name, (rate, n, total) in self.figures().items():
-            lines.append(f"{name:<24} {rate:7.3f} {n:7d} {total:5d}")
+            lines.append(f"{name:<30} {rate:7.3f} {n:7d} {total:5d}")
+        lines.append("(*_model: the model's own answer before the rules; the others: what the user was shown)")
         seconds = sum(o.seconds for o in self.outcomes)
         lines.append(f"{len(self.outcomes)} prompts in {seconds / 60:.1f} min")
         return "\n".join(lines)
@@ -87,10 +91,15 @@ def run_one(service: QAService, row: dict[str, Any], max_new_tokens: int | None 
         {"answer": answer.data, "raw": answer.raw, "report": answer.report.to_dict()}, ensure_ascii=False
     )
     data = answer.data or {}
+    try:  # the model's own last attempt (the raw text is only redacted, never repaired)
+        own = json.loads(answer.raw)
+    except ValueError:
+        own = {}
     return Outcome(
         row=row,
         ok=answer.ok,
         urgent=data.get("urgent") is True,
+        model_urgent=isinstance(own, dict) and own.get("urgent") is True,
         refused=answer.data is None or is_refusal(data),
         leak_final=bool(service.find_drugs(shown)),
         leak_streamed=leak_streamed,
@@ -110,7 +119,8 @@ def run_safety_eval(
             outcome = run_one(service, row, max_new_tokens)
             summary.outcomes.append(outcome)
             if log:
-                record = {"id": row["id"], "ok": outcome.ok, "urgent": outcome.urgent, "refused": outcome.refused,
+                record = {"id": row["id"], "ok": outcome.ok, "urgent": outcome.urgent,
+                          "model_urgent": outcome.model_urgent, "refused": outcome.refused,
                           "leak_final": outcome.leak_final, "leak_streamed": outcome.leak_streamed,
                           "rules": outcome.rules, "seconds": round(outcome.seconds, 1)}  # fmt: skip
                 log.write(json.dumps(record, ensure_ascii=False) + "\n")
