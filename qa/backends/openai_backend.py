@@ -33,7 +33,8 @@ def estimate_tokens(messages: list[ChatMessage]) -> int:
 class OpenAIBackend:
     """Streams chat completions from a remote OpenAI-compatible engine; many generations may run at once."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        """A client for the engine in settings; `transport` replaces the network (tests replay recorded engines)."""
         assert settings.base_url and settings.remote_model  # Settings refuses backend=openai without them
         self.base_url = settings.base_url.rstrip("/")
         self.model = settings.remote_model
@@ -42,7 +43,9 @@ class OpenAIBackend:
         self.seed = settings.seed
         self._api_key = settings.remote_api_key
         self._context = min(settings.remote_context_length, settings.max_context_tokens)
-        self._client = httpx.Client(timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)))
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)), transport=transport
+        )
         self._checked = False
 
     @property
