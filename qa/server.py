@@ -227,6 +227,9 @@ def serve(service: QAService, settings: Settings) -> None:
     if settings.share:
         threading.Thread(target=_open_share_link, args=(settings,), name="share-link", daemon=True).start()
     server.run()
+    if not failure and not service.ready:
+        # a stop requested while the model was still loading is a clean stop, not a failed start
+        log.info("stopped before the model finished loading (state: %s)", service.state)
     if failure:
         error = failure[0]
         if isinstance(error, QAError):

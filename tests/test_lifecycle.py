@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -88,3 +89,31 @@ def test_a_model_that_cannot_load_stops_the_server_with_a_message(tmp_path, stop
     assert proc.wait(timeout=60) == 2
     output = proc.stdout.read()
     assert "cannot reach the remote engine" in output and "Traceback" not in output
+
+
+def test_sigterm_while_the_model_loads_stops_cleanly_and_says_so(tmp_path, stop_at_end):
+    # an engine that accepts connections and never answers: the model stays "loading"
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    dead = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+    try:
+        proc, url = start(
+            "--backend", "openai", "--base-url", dead, "--remote-model", "m", "--remote-timeout-s", "120",
+            tmp_path=tmp_path,
+        )  # fmt: skip
+        stop_at_end(proc)
+
+        def loading():
+            try:
+                return httpx.get(url + "/health", timeout=2).json()["model_state"] == "loading"
+            except httpx.HTTPError:
+                return False
+
+        assert wait_for(loading, timeout=60)
+        assert httpx.get(url + "/ready", timeout=5).status_code == 503
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped before the model finished loading" in proc.stdout.read()
+    finally:
+        silent.close()
