@@ -6,6 +6,7 @@
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
 #   ./start.sh prepare                                     install and convert the embedded model only
+#   ./start.sh build-llama                                 build llama.cpp once (the fast CPU path; start builds it too)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -48,25 +49,46 @@ ensure_dev() {
   install_reqs dev requirements-dev.txt
 }
 
+# The fast CPU path: llama.cpp compiles from its PyPI source once (minutes, with progress lines) and the wheel is
+# cached; later set-ups install it in seconds. Skipped when --backend / QA_BACKEND names a backend that does not use it.
+needs_llama() {
+  local backend=${QA_BACKEND:-auto} prev=""
+  for a in "$@"; do
+    [ "$prev" = --backend ] && backend=$a
+    case "$a" in --backend=*) backend=${a#--backend=} ;; esac
+    prev=$a
+  done
+  [ "$backend" = auto ] || [ "$backend" = llamacpp ]
+}
+ensure_llama() { VENV=$VENV PY=$PY scripts/build_llama.sh "$@"; }
+
 cmd=${1:-serve}
 [ $# -gt 0 ] && shift  # plain ./start.sh has no arguments to shift
 case "$cmd" in
   test)
     ensure_venv; ensure_dev
+    ensure_llama  # the suite runs the default backend, which is llama.cpp on a CPU
     "$PY" -m ruff check qa app.py tests
-    # build the converted embedded model once before the timed suite (about a minute on the first run)
+    # assemble the embedded GGUF (llama.cpp) and convert it for torch (the transformers tests) once, before the
+    # timed suite (about a minute on the first run)
     "$PY" -m qa prepare --log-level WARNING >/dev/null
+    "$PY" -m qa prepare --backend transformers --model-source embedded --log-level WARNING >/dev/null
     exec "$PY" -m pytest "$@"
+    ;;
+  build-llama)
+    ensure_venv; ensure_llama
     ;;
   ask|bench|eval|prepare|serve)
     ensure_venv
+    if needs_llama "$@"; then ensure_llama; fi
     exec "$PY" -m qa "$cmd" "$@"
     ;;
   -*)
     ensure_venv
+    if needs_llama "$cmd" "$@"; then ensure_llama; fi
     exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
-    log "unknown command: $cmd (use: serve, test, ask, bench, prepare)"; exit 2
+    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, build-llama)"; exit 2
     ;;
 esac

@@ -25,10 +25,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid", validate_default=True)
 
-    backend: Literal["transformers", "fake", "openai"] = Field(
-        "transformers",
-        description="Generation backend: the local transformers model, a remote OpenAI-compatible engine "
-        "(vLLM, SGLang), or a fake one for tests.",
+    backend: Literal["auto", "llamacpp", "transformers", "openai", "fake"] = Field(
+        "auto",
+        description="Generation backend. auto: llama.cpp for a GGUF (the embedded model, or --model FILE.gguf) on a "
+        "machine without a GPU when it is built, else transformers. llamacpp: a GGUF through llama.cpp (fast on "
+        "ordinary CPUs); transformers: the production model on a GPU, or the embedded model converted for torch; "
+        "openai: a remote OpenAI-compatible engine (vLLM, SGLang); fake: tests.",
     )
     model: str = Field(
         "Qwen/Qwen2.5-7B-Instruct",

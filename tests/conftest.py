@@ -39,19 +39,40 @@ def make_service(settings: Settings):
 
 @pytest.fixture(scope="session")
 def real_backend():
-    """The real embedded model (loaded once per test session by real_service)."""
+    """The real embedded model on the backend `./start.sh` picks by default here (llama.cpp on a CPU once it is
+    built, which `./start.sh test` does), loaded once per test session by real_service."""
     from qa.backends import create_backend
 
+    return create_backend(Settings(**_real_model_settings()))
+
+
+def _real_model_settings(**overrides: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"model_source": "embedded", "seed": 1234, **overrides}
     cache = os.environ.get("QA_CACHE_DIR")
-    kwargs: dict[str, Any] = {"backend": "transformers", "model_source": "embedded", "seed": 1234}
     if cache:
         kwargs["cache_dir"] = Path(cache)
-    return create_backend(Settings(**kwargs))
+    return kwargs
 
 
 @pytest.fixture(scope="session")
 def real_service(real_backend):
     """The real embedded model behind the real service."""
     service = build_service(Settings(), real_backend)
+    service.warm_up()
+    return service
+
+
+@pytest.fixture(scope="session")
+def transformers_backend():
+    """The embedded model on the transformers backend (the production code path, run on this CPU)."""
+    from qa.backends import create_backend
+
+    return create_backend(Settings(**_real_model_settings(backend="transformers")))
+
+
+@pytest.fixture(scope="session")
+def transformers_service(transformers_backend):
+    """The transformers backend behind the real service."""
+    service = build_service(Settings(), transformers_backend)
     service.warm_up()
     return service

@@ -1,4 +1,4 @@
-"""The real embedded model through the same code path as the app (slower; run once per session)."""
+"""The embedded model on the transformers backend (the production path: GPUs, bf16 CPUs) through the app's code."""
 
 import threading
 
@@ -17,28 +17,30 @@ pytestmark = pytest.mark.model
         ("finance", "什么是市盈率？怎样判断一家公司的市盈率高不高？"),
     ],
 )
-def test_constrained_answer_validates(real_service, domain, question):
-    params = real_service.params(domain, temperature=0.3, max_new_tokens=768)
-    answer = real_service.answer(domain, question, params)
+def test_constrained_answer_validates(transformers_service, domain, question):
+    params = transformers_service.params(domain, temperature=0.3, max_new_tokens=768)
+    answer = transformers_service.answer(domain, question, params)
     assert answer.ok, answer.report
-    assert set(answer.data) == set(real_service.task(domain).schema["required"])
+    assert set(answer.data) == set(transformers_service.task(domain).schema["required"])
     assert answer.model["source"] == "embedded" and answer.model["device"] == "cpu"
     assert answer.usage["completion_tokens"] > 10
     # the model really wrote the JSON: the stored raw text parses to the same structure
     assert answer.raw.startswith('{"summary":')
 
 
-def test_live_model_info_is_reported(real_service):
-    info = real_service.model_info()
+def test_live_model_info_is_reported(transformers_service):
+    info = transformers_service.model_info()
     # --dtype auto picks by this CPU's flags (each flag set is tested in test_embedded.py)
     assert info.name.startswith("Qwen2.5") and info.dtype == cpu_dtype_name("auto")
     assert info.context_length == 8192
 
 
-def test_stop_frees_the_model_quickly(real_service, real_backend):
-    backend = real_backend
-    messages = real_service.prepare("medical", "详细介绍高血压。", real_service.params("medical")).messages
-    params = real_service.params("medical", temperature=0.0, max_new_tokens=512)
+def test_stop_frees_the_model_quickly(transformers_service, transformers_backend):
+    backend = transformers_backend
+    messages = transformers_service.prepare(
+        "medical", "详细介绍高血压。", transformers_service.params("medical")
+    ).messages
+    params = transformers_service.params("medical", temperature=0.0, max_new_tokens=512)
     stop = threading.Event()
     stream = backend.stream(GenerationRequest(messages=messages, params=params, schema=None, stop_event=stop))
     next(stream)
@@ -47,7 +49,7 @@ def test_stop_frees_the_model_quickly(real_service, real_backend):
     # it ended at the stop, not at max_new_tokens (512): a few tokens were already in flight at most
     assert stream.stats.completion_tokens < 100 and len(rest) < 20
     # the lock was released: a new generation starts and finishes
-    short = real_service.params("medical", temperature=0.0, max_new_tokens=64)
+    short = transformers_service.params("medical", temperature=0.0, max_new_tokens=64)
     follow_request = GenerationRequest(messages=messages, params=short, schema=None)
     follow = backend.stream(follow_request)
     assert "".join(follow)
