@@ -81,7 +81,7 @@ def main() -> None:
     print(f"model             {backend.info.describe()}  (load + grammar {time.perf_counter() - started:.1f} s)")
     print(f"prompt            {backend.count_tokens(messages)} tokens ({args.domain})")
     backend.bare_generate(messages, 8)  # warm-up
-    backend.llm.reset()  # cold prompt: time to first token includes evaluating the whole prompt
+    backend.forget_prompt()  # cold prompt: time to first token includes evaluating the whole prompt
     cold = backend.stream(GenerationRequest(messages=messages, params=SamplingParams(0.0, 1.0, 1), schema=schema))
     list(cold)
     print(f"cold first token  {cold.stats.first_token_s:.2f} s (whole prompt evaluated; warm runs reuse it)")

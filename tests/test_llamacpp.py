@@ -125,3 +125,20 @@ def test_closing_the_stream_stops_the_generation(backend):
     next(stream)
     stream.close()
     assert stream.stats.finish_reason == "cancelled" and stream.stats.completion_tokens < 50
+
+
+def test_reused_prompt_cache_gives_the_same_answer_as_a_fresh_start(backend):
+    """Whole prompt chunks shared with the last question are reused; answers stay bit-for-bit reproducible."""
+    params = SamplingParams(0.0, 1.0, 64)
+    system = SYSTEM + "\nJSON Schema：" + json.dumps(SCHEMA, ensure_ascii=False)  # a few hundred shared tokens
+
+    def answer(question: str) -> str:
+        msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+        return "".join(backend.stream(GenerationRequest(messages=msgs, params=params, schema=SCHEMA)))
+
+    backend.forget_prompt()
+    fresh = answer("最近三天头痛，伴有低烧，需要去医院吗？")
+    answer("孩子发烧39度怎么办？")  # shares the system prompt: its whole chunks are reused by the next question
+    reused_positions = backend._aligned
+    assert answer("最近三天头痛，伴有低烧，需要去医院吗？") == fresh
+    assert reused_positions >= 128

@@ -41,6 +41,7 @@ BACKEND_NAME = "llama.cpp"
 # vocab * e^-30 (about 1e-8 for 152k tokens), below float32's resolution of the probabilities that transformers sums
 _LOGIT_WINDOW = 30.0
 _END = object()  # end of a stream's chunk queue
+_PROMPT_CHUNK = 64  # prompts are evaluated in chunks at multiples of this position; see _eval_prompt
 
 # ggml tensor types (ggml.h) by number, for the "mostly Q5_0" part of ModelInfo
 _GGML_TYPES = dict(
@@ -114,6 +115,7 @@ class LlamaCppBackend:
         self.settings = settings
         self._model_path = Path(model_path).expanduser() if model_path is not None else None
         self._reuse_prefix = reuse_prefix
+        self._aligned = 0  # leading KV positions that hold whole prompt chunks (reusable)
         self.llm: Any = None
         self._info: ModelInfo | None = None
         self._n_ctx = 0
@@ -472,27 +474,46 @@ class LlamaCppBackend:
             self.llm.eval(tokens)
         except Exception:
             self.llm.reset()  # the KV cache no longer matches what we think it holds
+            self._aligned = 0
             raise
 
     def _eval_prompt(self, prompt: list[int], stopped: Any) -> bool:
-        """Evaluate the prompt, reusing the KV cache of the longest prefix it shares with the last generation."""
+        """Evaluate the prompt in chunks at fixed positions, reusing whole chunks shared with the last prompt.
+
+        A prompt's KV cache is a function of the prompt alone: chunk k always holds positions [k*C, (k+1)*C)
+        computed in one batch after chunks 0..k-1. Reusing only such chunks (never a partial one, never answer
+        tokens decoded one by one) keeps answers bit-for-bit identical to a fresh start, while a follow-up
+        question, a repair attempt or the other tab's question skips the shared system prompt.
+        """
         llm = self.llm
         keep = 0
-        if self._reuse_prefix and llm.n_tokens:
+        if self._reuse_prefix and self._aligned:
             import numpy as np
 
-            cached = llm.input_ids[: llm.n_tokens]
-            n = min(len(cached), len(prompt))
-            diff = np.flatnonzero(cached[:n] != np.asarray(prompt[:n], dtype=cached.dtype))
-            keep = int(diff[0]) if diff.size else n
-            keep = min(keep, len(prompt) - 1)  # at least one token to evaluate: the logits come from it
+            n = min(self._aligned, len(prompt))
+            cached = llm.input_ids[:n]
+            diff = np.flatnonzero(cached != np.asarray(prompt[:n], dtype=cached.dtype))
+            common = int(diff[0]) if diff.size else n
+            keep = min(common, len(prompt) - 1) // _PROMPT_CHUNK * _PROMPT_CHUNK  # at least one token to evaluate
         llm.n_tokens = keep
-        step = llm.n_batch
-        for i in range(keep, len(prompt), step):
+        self._aligned = keep
+        for start in range(keep, len(prompt), _PROMPT_CHUNK):
             if stopped():
                 return False
-            self._eval(prompt[i : i + step])
+            end = min(start + _PROMPT_CHUNK, len(prompt))
+            self._eval(prompt[start:end])
+            if end - start == _PROMPT_CHUNK:
+                self._aligned = end
         return True
+
+    def forget_prompt(self) -> None:
+        """Drop the reusable prompt cache: the next generation evaluates its whole prompt (cold timing)."""
+        self.load()
+        self._worker.submit(self._forget).result()
+
+    def _forget(self) -> None:
+        self.llm.reset()
+        self._aligned = 0
 
     # ---- benchmark baseline --------------------------------------------------------------------
     def bare_generate(self, messages: list[ChatMessage], new_tokens: int) -> tuple[int, float]:
