@@ -59,36 +59,36 @@ WHEEL_DIR="$CACHE_ROOT/wheels/llama-cpp-python-$LLAMA_VERSION-$TIER-$KEY"
 find_wheel() { compgen -G "$WHEEL_DIR/llama_cpp_python-$LLAMA_VERSION-*.whl" | head -n1 || true; }
 
 build_wheel() {
-  local tmp logf started pid
+  local logf started pct
   mkdir -p "$WHEEL_DIR"
-  tmp=$(mktemp -d "$WHEEL_DIR/.build.XXXXXX")
+  BUILD_TMP=$(mktemp -d "$WHEEL_DIR/.build.XXXXXX")
   logf="$WHEEL_DIR/build.log"
   log "building llama.cpp (llama-cpp-python $LLAMA_VERSION, CPU tier $TIER: $TIER_DESC) from source with $JOBS jobs;"
-  log "  this happens ONCE (about 10-15 minutes on 2 cores); the wheel is cached in $WHEEL_DIR, later set-ups take seconds"
+  log "  this happens ONCE (about 6 minutes on 2 cores, longer on a busy machine); the wheel is cached in $WHEEL_DIR, later set-ups take seconds"
   log "  full log: $logf"
   started=$(date +%s)
-  # low priority: the machine stays usable while it compiles
-  ( CMAKE_ARGS="$CMAKE_ARGS_ALL" CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" \
-      nice -n 10 "$BUILD_PY" -m pip wheel --disable-pip-version-check --no-deps -v \
-      "llama-cpp-python==$LLAMA_VERSION" --no-binary llama-cpp-python -w "$tmp" ) >"$logf" 2>&1 &
-  pid=$!
-  trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT INT TERM
-  while kill -0 "$pid" 2>/dev/null; do
+  # low priority: the machine stays usable while it compiles; its own process group, so Ctrl-C stops all of it
+  CMAKE_ARGS="$CMAKE_ARGS_ALL" CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" \
+    setsid nice -n 10 "$BUILD_PY" -m pip wheel --disable-pip-version-check --no-deps -v \
+    "llama-cpp-python==$LLAMA_VERSION" --no-binary llama-cpp-python -w "$BUILD_TMP" >"$logf" 2>&1 &
+  BUILD_PID=$!
+  trap 'kill -- -"$BUILD_PID" 2>/dev/null || true; rm -rf "$BUILD_TMP"; exit 130' INT TERM
+  trap 'kill -- -"$BUILD_PID" 2>/dev/null || true; rm -rf "$BUILD_TMP"' EXIT
+  while kill -0 "$BUILD_PID" 2>/dev/null; do
     sleep 30
-    kill -0 "$pid" 2>/dev/null || break
-    local pct
+    kill -0 "$BUILD_PID" 2>/dev/null || break
     pct=$(grep -oE '^ *\[ *[0-9]+(/[0-9]+|%)\]' "$logf" 2>/dev/null | tail -n1 | tr -d '[] ' || true)
-    log "  still compiling llama.cpp (once): ${pct:+step $pct}${pct:-configuring}, $(( $(date +%s) - started )) s"
+    log "  still compiling llama.cpp (once): ${pct:-configuring}, $(( $(date +%s) - started )) s"
   done
-  if ! wait "$pid"; then
+  if ! wait "$BUILD_PID"; then
     trap - EXIT INT TERM
-    rm -rf "$tmp"
+    rm -rf "$BUILD_TMP"
     log "error: building llama-cpp-python failed; see $logf (needs cmake >= 3.21 and a C++17 compiler)"
     exit 1
   fi
   trap - EXIT INT TERM
-  mv "$tmp"/llama_cpp_python-*.whl "$WHEEL_DIR/"
-  rm -rf "$tmp"
+  mv "$BUILD_TMP"/llama_cpp_python-*.whl "$WHEEL_DIR/"
+  rm -rf "$BUILD_TMP"
   printf '%s\n' "$CMAKE_ARGS_ALL" > "$WHEEL_DIR/cmake-args.txt"
   log "built $(basename "$(find_wheel)") in $(( $(date +%s) - started )) s"
 }
@@ -99,10 +99,20 @@ if [ -z "$WHEEL" ] && [ "$if_cached" = 1 ]; then
   exit 0
 fi
 if [ -z "$WHEEL" ]; then
-  BUILD_PY=$PY
-  [ -x "$BUILD_PY" ] || BUILD_PY=${PYTHON:-python3}
-  build_wheel
-  WHEEL=$(find_wheel)
+  mkdir -p "$WHEEL_DIR"
+  exec 9>"$WHEEL_DIR/.lock"
+  if ! flock -n 9; then
+    log "another set-up is building llama.cpp into $WHEEL_DIR; waiting for it"
+    flock 9
+  fi
+  WHEEL=$(find_wheel)  # built by the other set-up while this one waited
+  if [ -z "$WHEEL" ]; then
+    BUILD_PY=$PY
+    [ -x "$BUILD_PY" ] || BUILD_PY=${PYTHON:-python3}
+    build_wheel
+    WHEEL=$(find_wheel)
+  fi
+  exec 9>&-
 fi
 if [ "$wheel_only" = 1 ]; then echo "$WHEEL"; exit 0; fi
 

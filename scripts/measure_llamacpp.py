@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jsonschema import Draft202012Validator  # noqa: E402
-from qa.prompts import load_domain  # noqa: E402
 
 from qa.backends.llamacpp_backend import LlamaCppBackend  # noqa: E402
 from qa.settings import Settings  # noqa: E402
+from qa.tasks import builtin_tasks  # noqa: E402
 from qa.types import GenerationRequest, SamplingParams  # noqa: E402
 
 QUESTIONS = {
@@ -70,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
 
     settings = Settings(backend="transformers", threads=args.threads)
-    domain = load_domain(settings.prompts_dir, args.domain)
+    domain = builtin_tasks(settings.prompts_dir).get(args.domain).prompts
     schema = domain.schema
     messages = domain.build_messages(args.question or QUESTIONS[args.domain])
     backend = LlamaCppBackend(settings)
