@@ -57,3 +57,22 @@ def test_stop_frees_the_model_quickly(transformers_service, transformers_backend
     assert not follow_request.stop_event.is_set()
     assert stream.stats.finish_reason == "cancelled"
     assert follow.stats.finish_reason == "length" and follow.stats.completion_tokens == 64
+
+
+def test_the_grammar_never_puts_a_control_token_inside_an_answer(transformers_service, transformers_backend):
+    import xgrammar as xgr
+
+    tokenizer = transformers_backend.tokenizer
+    matcher = xgr.GrammarMatcher(transformers_backend.compiled_grammar(transformers_service.task("medical").schema))
+    for token in tokenizer.encode('{"summary": "头痛', add_special_tokens=False):
+        assert matcher.accept_token(token)
+    mask = xgr.allocate_token_bitmask(1, transformers_backend._vocab_size)
+    matcher.fill_next_token_bitmask(mask)
+
+    def allowed(token: int) -> bool:
+        return bool((int(mask[0][token // 32]) >> (token % 32)) & 1)
+
+    control = [tokenizer.convert_tokens_to_ids(t) for t in ("<|im_start|>", "<|im_end|>", "<|endoftext|>")]
+    padding = [i for i in range(len(tokenizer)) if tokenizer.convert_ids_to_tokens(i).startswith("[PAD")][:50]
+    assert not [t for t in control + padding if allowed(t)]
+    assert allowed(tokenizer.encode("痛", add_special_tokens=False)[0])  # ordinary text still is

@@ -39,6 +39,23 @@ def cpu_dtype_name(setting: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return "bfloat16" if cpu_supports_bf16(cpuinfo) else "float32"
 
 
+_PAD = re.compile(r"^\[PAD\d+\]$")
+
+
+def hidden_token_ids(tokenizer: Any, vocab_size: int) -> set[int]:
+    """Token ids that are never answer text: special and added control tokens, and output rows past the vocabulary."""
+    ids = set(getattr(tokenizer, "all_special_ids", []) or [])
+    for token_id, token in (getattr(tokenizer, "added_tokens_decoder", {}) or {}).items():
+        if getattr(token, "special", False):
+            ids.add(int(token_id))
+    ids.update(range(len(tokenizer), vocab_size))
+    # a GGUF's unused rows arrive from transformers' GGUF reader as ordinary tokens named [PAD<n>]
+    size = min(len(tokenizer), vocab_size)
+    names = tokenizer.convert_ids_to_tokens(list(range(size)))
+    ids.update(i for i, name in enumerate(names) if isinstance(name, str) and _PAD.match(name))
+    return {i for i in ids if 0 <= i < vocab_size}
+
+
 def _in_hub_cache(model: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -196,8 +213,17 @@ class TransformersBackend:
 
         # the mask must cover every row of the output layer, which can be wider than the tokenizer
         self._vocab_size = int(self.model.get_output_embeddings().weight.shape[0])
-        info = xgr.TokenizerInfo.from_huggingface(
+        hf = xgr.TokenizerInfo.from_huggingface(
             self.tokenizer, vocab_size=self._vocab_size, stop_token_ids=self._eos_ids
+        )
+        # xgrammar reads control tokens (<|im_start|>, <|endoftext|>) and the unused padding rows as plain text,
+        # so a grammar would let them appear inside a JSON string; as empty pieces the grammar can never pick them
+        vocab = [bytes(piece) if isinstance(piece, bytes) else str(piece).encode() for piece in hf.decoded_vocab]
+        vocab += [b""] * (self._vocab_size - len(vocab))
+        for token in hidden_token_ids(self.tokenizer, self._vocab_size):
+            vocab[token] = b""
+        info = xgr.TokenizerInfo(
+            vocab, xgr.VocabType.RAW, vocab_size=self._vocab_size, stop_token_ids=self._eos_ids, add_prefix_space=False
         )
         self._compiler = xgr.GrammarCompiler(info)
 
