@@ -1,29 +1,21 @@
 """The server process as deployed (fake backend): it drains on SIGTERM and stops when the model cannot load."""
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from qa.settings import REPO_ROOT
-
 from .helpers import free_port, wait_for
+from .serving import spawn
 
 
 def start(*args, tmp_path):
-    port = free_port()
-    cmd = [sys.executable, "-m", "qa", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    cmd += ["--log-file", str(tmp_path / "server.log")]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc, f"http://127.0.0.1:{port}"
+    """`python -m qa serve` (its output is read by the tests) with a log file in tmp_path."""
+    return spawn(*args, "--log-file", str(tmp_path / "server.log"), start_sh=False)
 
 
 def wait_ready(proc, url, timeout=60):
