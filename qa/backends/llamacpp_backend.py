@@ -16,7 +16,6 @@ import logging
 import mmap
 import os
 import queue
-import re
 import struct
 import threading
 import time
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .. import embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, SamplingParams, TextStream
+from .grammar import GrammarCache
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,9 +126,7 @@ class LlamaCppBackend:
         self._bos_text = ""
         self._template: Any = None
         self._template_vars: dict[str, Any] = {}
-        self._compiler: Any = None
-        self._grammars: dict[str, Any] = {}
-        self._grammar_lock = threading.Lock()
+        self._grammars: GrammarCache | None = None
         # one model, one generation at a time, always on the same thread (llama.cpp contexts are not thread-safe,
         # and the OpenMP thread team stays warm)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-llamacpp")
@@ -289,27 +287,12 @@ class LlamaCppBackend:
             stop_token_ids=sorted(self._stop_ids),
             add_prefix_space=False,
         )
-        self._compiler = xgr.GrammarCompiler(info)
+        self._grammars = GrammarCache(xgr.GrammarCompiler(info))
 
     def compiled_grammar(self, schema: dict[str, Any]) -> Any:
-        """The compiled grammar for a schema, compiled once per process (the same options as transformers)."""
-        key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
-        with self._grammar_lock:
-            grammar = self._grammars.get(key)
-            if grammar is None:
-                started = time.perf_counter()
-                try:
-                    grammar = self._compiler.compile_json_schema(
-                        json.dumps(schema, ensure_ascii=False), any_whitespace=False, strict_mode=True
-                    )
-                except RuntimeError as exc:
-                    reason = re.sub(r"^\[[^\]]*\]\s*\S+:\d+:\s*", "", str(exc)).strip()
-                    raise InputError(
-                        f"the JSON schema cannot be used for constrained decoding: {reason}", param="response_format"
-                    ) from exc
-                self._grammars[key] = grammar
-                log.info("compiled answer grammar in %.2f s", time.perf_counter() - started)
-            return grammar
+        """The compiled grammar for a schema, compiled once per process (after load())."""
+        assert self._grammars is not None, "load() builds the grammar compiler"
+        return self._grammars.get(schema)
 
     def prepare_schema(self, schema: dict[str, Any]) -> None:
         """Compile a schema ahead of the first request."""

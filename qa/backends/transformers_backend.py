@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -13,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import embedded
-from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
+from ..errors import ConfigurationError, GenerationError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
+from .grammar import GrammarCache
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -84,10 +84,8 @@ class TransformersBackend:
         self.tokenizer: Any = None
         self._info: ModelInfo | None = None
         self._eos_ids: list[int] = []
-        self._compiler: Any = None
         self._vocab_size = 0
-        self._grammars: dict[str, Any] = {}
-        self._grammar_lock = threading.Lock()
+        self._grammars: GrammarCache | None = None
         # one model, one generation at a time, always on the same thread: requests queue here instead of
         # interleaving, and torch's OpenMP thread team stays warm (a fresh thread per request costs ~10% speed)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-generate")
@@ -225,29 +223,12 @@ class TransformersBackend:
         info = xgr.TokenizerInfo(
             vocab, xgr.VocabType.RAW, vocab_size=self._vocab_size, stop_token_ids=self._eos_ids, add_prefix_space=False
         )
-        self._compiler = xgr.GrammarCompiler(info)
+        self._grammars = GrammarCache(xgr.GrammarCompiler(info))
 
     def compiled_grammar(self, schema: dict[str, Any]) -> Any:
-        """The compiled grammar for a schema, compiled once per process."""
-        key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
-        with self._grammar_lock:
-            grammar = self._grammars.get(key)
-            if grammar is None:
-                started = time.perf_counter()
-                # no free whitespace: the model cannot pad an answer with endless blanks
-                # compile the schema as written: property order in the file is the order the model writes
-                try:
-                    grammar = self._compiler.compile_json_schema(
-                        json.dumps(schema, ensure_ascii=False), any_whitespace=False, strict_mode=True
-                    )
-                except RuntimeError as exc:  # a caller's schema (qa-raw) that xgrammar cannot turn into a grammar
-                    reason = re.sub(r"^\[[^\]]*\]\s*\S+:\d+:\s*", "", str(exc)).strip()
-                    raise InputError(
-                        f"the JSON schema cannot be used for constrained decoding: {reason}", param="response_format"
-                    ) from exc
-                self._grammars[key] = grammar
-                log.info("compiled answer grammar in %.2f s", time.perf_counter() - started)
-            return grammar
+        """The compiled grammar for a schema, compiled once per process (after load())."""
+        assert self._grammars is not None, "load() builds the grammar compiler"
+        return self._grammars.get(schema)
 
     def prepare_schema(self, schema: dict[str, Any]) -> None:
         """Compile a schema ahead of the first request."""

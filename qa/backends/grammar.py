@@ -1,0 +1,45 @@
+"""The compiled answer grammars of one model's vocabulary, shared by the local backends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from typing import Any
+
+from ..errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+class GrammarCache:
+    """Compiles a JSON Schema with xgrammar once per process and hands back the same grammar after."""
+
+    def __init__(self, compiler: Any) -> None:
+        self._compiler = compiler  # an xgrammar GrammarCompiler over the backend's vocabulary
+        self._grammars: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, schema: dict[str, Any]) -> Any:
+        """The compiled grammar for a schema; InputError when xgrammar cannot use it (a caller's qa-raw schema)."""
+        key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
+        with self._lock:
+            grammar = self._grammars.get(key)
+            if grammar is None:
+                started = time.perf_counter()
+                # no free whitespace: the model cannot pad an answer with endless blanks
+                # compile the schema as written: property order in the file is the order the model writes
+                try:
+                    grammar = self._compiler.compile_json_schema(
+                        json.dumps(schema, ensure_ascii=False), any_whitespace=False, strict_mode=True
+                    )
+                except RuntimeError as exc:
+                    reason = re.sub(r"^\[[^\]]*\]\s*\S+:\d+:\s*", "", str(exc)).strip()
+                    raise InputError(
+                        f"the JSON schema cannot be used for constrained decoding: {reason}", param="response_format"
+                    ) from exc
+                self._grammars[key] = grammar
+                log.info("compiled answer grammar in %.2f s", time.perf_counter() - started)
+            return grammar
