@@ -138,6 +138,20 @@ class InputRule(Protocol):
         ...
 
 
+def substitute(data: dict[str, Any], replacements: list[tuple[re.Pattern[str], str]]) -> tuple[dict[str, Any], int]:
+    """A copy of a flat answer with each pattern replaced in every string field, and how many replacements."""
+    count = 0
+
+    def fix(text: str) -> str:
+        nonlocal count
+        for pattern, replacement in replacements:
+            text, n = pattern.subn(replacement, text)
+            count += n
+        return text
+
+    return each_string(data, fix), count
+
+
 def each_string(data: dict[str, Any], fn: Any) -> dict[str, Any]:
     """A copy of a flat answer with fn applied to its string fields and the strings in its list fields."""
     out: dict[str, Any] = {}
@@ -175,13 +189,15 @@ class SchemaCheck(BaseCheck):
     rules = ("schema",)
 
     def __init__(self) -> None:
-        self._validators: dict[int, Draft202012Validator] = {}
+        # id → (the schema itself, its validator): keeping the schema alive means its id cannot be reused by another
+        self._validators: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
 
     def errors(self, schema: dict[str, Any], data: Any) -> list[str]:
         """Schema errors of a parsed answer, each as 'path: message'."""
-        validator = self._validators.get(id(schema))
-        if validator is None:
-            validator = self._validators.setdefault(id(schema), Draft202012Validator(schema))
+        cached = self._validators.get(id(schema))
+        if cached is None or cached[0] is not schema:
+            cached = self._validators[id(schema)] = (schema, Draft202012Validator(schema))
+        validator = cached[1]
         return [
             f"{'/'.join(str(p) for p in err.absolute_path) or '(root)'}: {err.message}"
             for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])

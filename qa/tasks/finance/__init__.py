@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...checks import BaseCheck, CheckContext, Finding, Repair, each_string
+from ...checks import BaseCheck, CheckContext, Finding, Repair, substitute
 from ..base import AnswerView, Files, Section, Task, load_prompts
 from .rules import _INSTRUCTION, _PROMISE, RISK_EN, RISK_ZH, check_arithmetic, is_guarantee_request
 
@@ -42,16 +42,13 @@ class PromiseCheck(BaseCheck):
     rules = ("finance_promise",)
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        promises = 0
-
-        def unpromise(text: str) -> str:
-            nonlocal promises
-            text, n = _PROMISE.subn("不保证收益" if ctx.zh else "returns are not guaranteed", text)
-            text, m = _INSTRUCTION.subn("（不构成买卖建议）" if ctx.zh else "(not a buy/sell instruction)", text)
-            promises += n + m
-            return text
-
-        fixed = each_string(data, unpromise)
+        fixed, promises = substitute(
+            data,
+            [
+                (_PROMISE, "不保证收益" if ctx.zh else "returns are not guaranteed"),
+                (_INSTRUCTION, "（不构成买卖建议）" if ctx.zh else "(not a buy/sell instruction)"),
+            ],
+        )
         if not promises:
             return Repair(fixed)
         return Repair(

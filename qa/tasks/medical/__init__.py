@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...checks import BaseCheck, CheckContext, Finding, Repair, each_string
+from ...checks import BaseCheck, CheckContext, Finding, Repair, substitute
 from ..base import Alert, AnswerView, Files, Section, Task, load_prompts
 from .rules import (
     _DOSE,
@@ -66,15 +66,7 @@ class DosageCheck(BaseCheck):
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         if not (ctx.facts.get("dosage_request") or ctx.notes.get("drug_matches")):
             return Repair(data)
-        count = 0
-
-        def strip(text: str) -> str:
-            nonlocal count
-            text, n = _DOSE.subn(DOSE_ZH if ctx.zh else DOSE_EN, text)
-            count += n
-            return text
-
-        fixed = each_string(data, strip)
+        fixed, count = substitute(data, [(_DOSE, DOSE_ZH if ctx.zh else DOSE_EN)])
         if not count:
             return Repair(fixed)
         return Repair(
