@@ -59,13 +59,13 @@ class AnswerPipeline:
     def run(
         self,
         task: Task,
-        question: str,
         prompt: Prompt,
         params: SamplingParams,
         stop_event: threading.Event,
         totals: GenerationStats,
     ) -> Iterator[StreamEvent]:
         """Stream the attempts' (filtered) text, then one final event with the checked Answer."""
+        question = prompt.question
         checks = self.checks(task)
         ctx = self.context(task, question, prompt)
         report = ValidationReport(checks=[c.name for c in checks])

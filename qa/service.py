@@ -212,7 +212,7 @@ class QAService:
             prompt = self.prepare(task, question, params, history, system_prompt)
             with self._gate.slot(stop_event) as admitted:
                 if admitted:
-                    yield from self._pipeline.run(spec, prompt.question, prompt, params, stop_event, totals)
+                    yield from self._pipeline.run(spec, prompt, params, stop_event, totals)
 
         return self._measured(label, channel, run)
 
