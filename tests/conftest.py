@@ -16,7 +16,7 @@ from qa.wiring import build_service
 @pytest.fixture(autouse=True)
 def no_qa_environment(monkeypatch):
     """QA_* variables of the shell running the tests never leak into a test's Settings()."""
-    for name in [n for n in os.environ if n.startswith("QA_") and n != "QA_REQUIRE_BROWSER"]:
+    for name in [n for n in os.environ if n.startswith("QA_") and n not in ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS")]:
         monkeypatch.delenv(name)
 
 

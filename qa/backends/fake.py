@@ -59,6 +59,8 @@ class FakeBackend:
         self._context_length = context_length
         self.requests: list[GenerationRequest] = []
         self.loaded = False
+        self.seed: int | None = None  # as a real backend's: a fixed seed makes sampled answers repeatable
+        self.weights = "fake"  # what identity() reports as the weights (a test changes it to stand for new ones)
         self._lock = threading.Lock()
         self._running = threading.Event()  # cleared by hold(): after its first chunk a generation waits
         self._running.set()
@@ -85,6 +87,8 @@ class FakeBackend:
         self.delay_s = 0.0
         self.release()
         self.requests.clear()
+        self.seed = None
+        self.weights = "fake"
 
     @property
     def info(self) -> ModelInfo:
@@ -95,6 +99,10 @@ class FakeBackend:
     @property
     def context_length(self) -> int:
         return self._context_length
+
+    def identity(self) -> dict[str, object]:
+        """The answer cache's view of this backend: its name, weights, seed and repetition penalty."""
+        return {"backend": "fake", "weights": self.weights, "seed": self.seed, "repetition_penalty": 1.0}
 
     def load(self) -> None:
         self.loaded = True

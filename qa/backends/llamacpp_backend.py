@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .. import embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, SamplingParams, TextStream
+from .base import files_stamp
 from .grammar import GrammarCache
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ class LlamaCppBackend:
         self._template: Any = None
         self._template_vars: dict[str, Any] = {}
         self._grammars: GrammarCache | None = None
+        self._weights: dict[str, Any] | None = None  # the loaded file's identity, for identity()
         # one model, one generation at a time, always on the same thread (llama.cpp contexts are not thread-safe,
         # and the OpenMP thread team stays warm)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-llamacpp")
@@ -142,6 +144,20 @@ class LlamaCppBackend:
     @property
     def context_length(self) -> int:
         return self.info.context_length
+
+    def identity(self) -> dict[str, Any]:
+        """What decides its answers besides the prompt: the weights (the embedded GGUF's sha256, or a user GGUF's
+        size and mtime as loaded), the seed and the repetition penalty."""
+        weights = self._weights
+        if weights is None:
+            user = self._user_gguf()
+            weights = {"sha256": embedded.GGUF_SHA256} if user is None else files_stamp(user)
+        return {
+            "backend": "llamacpp",
+            "weights": weights,
+            "seed": self.settings.seed,
+            "repetition_penalty": self.settings.repetition_penalty,
+        }
 
     def _display_name(self) -> str:
         path = self._user_gguf()
@@ -182,6 +198,7 @@ class LlamaCppBackend:
                     "embedded",
                     embedded.NAME,
                 )
+            self._weights = {"sha256": embedded.GGUF_SHA256} if user is None else files_stamp(path)
             threads = self.settings.threads or default_threads()
             llm = self._open(llama_cpp, path, self.settings.max_context_tokens, threads)
             train_ctx = int(llama_cpp.llama_model_n_ctx_train(llm.model)) or self.settings.max_context_tokens
