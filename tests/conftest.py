@@ -57,7 +57,7 @@ def _real_model_settings(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def real_service(real_backend):
     """The real embedded model behind the real service."""
-    service = build_service(Settings(), real_backend)
+    service = build_service(Settings(answer_cache=False), real_backend)  # tests of the model, not of replays
     service.warm_up()
     return service
 
@@ -73,6 +73,6 @@ def transformers_backend():
 @pytest.fixture(scope="session")
 def transformers_service(transformers_backend):
     """The transformers backend behind the real service."""
-    service = build_service(Settings(), transformers_backend)
+    service = build_service(Settings(answer_cache=False), transformers_backend)
     service.warm_up()
     return service
