@@ -389,12 +389,17 @@ class CachedAnswers:
             return "error", None
         try:
             text = self.store.get(key)
-            answer = None if text is None else Answer.from_dict(json.loads(text))
-        except Exception as exc:  # noqa: BLE001 - a broken store or entry must never break an answer
+        except Exception as exc:  # noqa: BLE001 - a broken store must never break an answer
             self._failed("read", exc)
             self.metrics.cache.inc(result="error")
             return "error", None
         self._recovered()
+        answer = None
+        if text is not None:
+            try:
+                answer = Answer.from_dict(json.loads(text))
+            except (ValueError, KeyError, TypeError) as exc:  # one bad entry: generate again, the store is fine
+                log.warning("answer cache entry %s is unreadable (%s); generating the answer again", key, exc)
         result: CacheResult = "miss" if answer is None else "hit"
         self.metrics.cache.inc(result=result)
         if answer is not None:

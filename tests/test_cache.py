@@ -573,3 +573,13 @@ def test_real_redis_cluster_of_one_node(tmp_path):
         service.close_cache()
     finally:
         _stop(proc)
+
+
+def test_an_unreadable_entry_is_a_miss_and_the_store_stays_in_use(tmp_path):
+    store = MemoryCache(ttl_s=60, max_bytes=1 << 20)
+    answers = CachedAnswers(store, Metrics())
+    store.put("key", "{not json")
+    assert answers.lookup("key") == ("miss", None)
+    store.put("other", json.dumps({"task": "medical"}))  # an older format's entry
+    assert answers.lookup("other") == ("miss", None)
+    assert answers.status()["status"] == "ok"
