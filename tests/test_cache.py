@@ -583,3 +583,47 @@ def test_an_unreadable_entry_is_a_miss_and_the_store_stays_in_use(tmp_path):
     store.put("other", json.dumps({"task": "medical"}))  # an older format's entry
     assert answers.lookup("other") == ("miss", None)
     assert answers.status()["status"] == "ok"
+
+
+def test_backends_name_their_weights_seed_and_penalty(tmp_path):
+    """The identity the key is built from, for each real backend, without loading a model."""
+    from qa import embedded
+    from qa.backends.llamacpp_backend import LlamaCppBackend
+    from qa.backends.openai_backend import OpenAIBackend
+    from qa.backends.transformers_backend import TransformersBackend
+
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(b"GGUF one")
+    mine = LlamaCppBackend(Settings(model=str(gguf), seed=3, repetition_penalty=1.1))
+    first = mine.identity()
+    assert first["backend"] == "llamacpp" and first["weights"]["size"] == 8
+    assert (first["seed"], first["repetition_penalty"]) == (3, 1.1)
+    gguf.write_bytes(b"GGUF, another one")  # new weights in the same file: another identity
+    assert mine.identity()["weights"] != first["weights"]
+    assert LlamaCppBackend(Settings(model_source="embedded")).identity()["weights"] == {"sha256": embedded.GGUF_SHA256}
+    remote = OpenAIBackend(Settings(backend="openai", base_url="http://engine:8000/v1", remote_model="qwen", seed=5))
+    assert remote.identity()["weights"] == {"model": "qwen", "base_url": "http://engine:8000/v1"}
+    assert remote.identity()["seed"] == 5
+    assert TransformersBackend(Settings(model="/models/qwen")).identity()["weights"]["model"] == "/models/qwen"
+
+
+def test_the_page_shows_a_replayed_answer_as_it_shows_a_generated_one(tmp_path):
+    from .pages import RAW_JSON, page_ask
+
+    service, backend = cached_service(tmp_path)
+    generated = page_ask(service, "medical", QUESTION, temperature=0.0)
+    replayed = page_ask(service, "medical", QUESTION, temperature=0.0)
+    assert len(backend.requests) == 1
+    first, again = json.loads(generated[-1][RAW_JSON]), json.loads(replayed[-1][RAW_JSON])
+    assert (first["cache"], again["cache"]) == ("miss", "hit") and again["answer"] == first["answer"]
+    assert replayed[-1][0] == generated[-1][0]  # the same chat as rendered
+    assert len(replayed) >= 2  # a partial (busy controls) before the final answer, as when generating
+
+
+def test_cache_flags_come_from_the_settings():
+    from qa.cli import _settings, build_parser
+
+    args = build_parser().parse_args(["ask", "--task", "medical", "问", "--cache-url", "redis://h:6379/0"])
+    assert _settings(args).cache_url == "redis://h:6379/0" and _settings(args).answer_cache is True
+    args = build_parser().parse_args(["ask", "--task", "medical", "问", "--no-answer-cache", "--cache-ttl-s", "60"])
+    assert (_settings(args).answer_cache, _settings(args).cache_ttl_s) == (False, 60)
