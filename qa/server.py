@@ -139,7 +139,7 @@ def create_app(
 
     api.include_router(create_router(service, settings, state, keys, limiter))
     demo = demo or build_demo(service, FeedbackLog(settings.feedback_file))
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.max_concurrent_generations)
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=service.gate_state()["slots"])
     logins = load_logins(settings)
     return gr.mount_gradio_app(api, demo, path="/", footer_links=["api"], auth=logins or None, **launch_kwargs())
 

@@ -78,8 +78,8 @@ class QAService:
         return self.state == "ready"
 
     def gate_state(self) -> dict[str, int]:
-        """Generations running now and callers waiting for a slot."""
-        return {"active": self._gate.active, "waiting": self._gate.waiting}
+        """Generations running now, callers waiting for a slot, and how many may run at once."""
+        return {"active": self._gate.active, "waiting": self._gate.waiting, "slots": self._gate.slots}
 
     def busy(self) -> bool:
         """True while a generation runs or waits for a slot."""

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         le=2.0,
         description="Penalty on repeating earlier tokens (Qwen2.5 recommends 1.05); 1.0 turns it off.",
     )
+    max_batch: int = Field(
+        4,
+        ge=1,
+        le=16,
+        description="Local llama.cpp backend: answers decoded together in one batch (users streamed at once); "
+        "1 serves one at a time. Each row keeps its own KV cache of max_context_tokens.",
+    )
     threads: int | None = Field(None, ge=1, le=512, description="CPU threads for torch; default: torch's choice.")
     seed: int | None = Field(None, ge=0, description="Random seed for sampling; unset means nondeterministic.")
     host: str = Field("0.0.0.0", min_length=1, description="Address the web server binds to.")
@@ -102,7 +109,8 @@ class Settings(BaseSettings):
         1,
         ge=1,
         le=256,
-        description="Generations running at once; 1 for a local model, more for a remote engine that batches.",
+        description="Generations running at once; a local backend raises this to the rows it batches "
+        "(--max-batch); set it for a remote engine that batches.",
     )
     fake_delay_s: float = Field(
         0.0, ge=0.0, le=10.0, description="Fake backend only: pause before each chunk, to exercise streaming."
@@ -212,6 +220,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "cache_dir",
         "max_context_tokens",
         "repetition_penalty",
+        "max_batch",
         "threads",
         "seed",
         "fake_responses_file",

@@ -106,6 +106,7 @@ class GenerationStats:
     """Filled in by the backend while it streams."""
 
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those reused from the model's cache instead of evaluated
     completion_tokens: int = 0
     finish_reason: Literal["stop", "length", "cancelled", ""] = ""
     first_token_s: float | None = None

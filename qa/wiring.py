@@ -22,6 +22,11 @@ def load_drugs(settings: Settings) -> DrugList:
     return DrugList.parse(files.read(DRUG_LIST), files.where(DRUG_LIST))
 
 
+def generation_slots(settings: Settings, backend: Backend) -> int:
+    """Generations admitted at once: as many as the backend decodes together, or more for a remote engine."""
+    return max(settings.max_concurrent_generations, int(getattr(backend, "parallel", 1)))
+
+
 def build_service(
     settings: Settings,
     backend: Backend | None = None,
@@ -32,15 +37,16 @@ def build_service(
     if settings.prompts_dir is not None and not settings.prompts_dir.is_dir():
         raise ConfigurationError(f"prompts_dir {settings.prompts_dir} is not a folder")
     metrics = metrics or Metrics()
+    backend = backend if backend is not None else create_backend(settings)
     return QAService(
-        backend=backend if backend is not None else create_backend(settings),
+        backend=backend,
         tasks=tasks if tasks is not None else builtin_tasks(settings.prompts_dir),
         drugs=load_drugs(settings),
         max_question_chars=settings.max_question_chars,
         max_new_tokens_limit=settings.max_new_tokens_limit,
         repair_attempts=settings.repair_attempts,
         metrics=metrics,
-        gate=Gate(slots=settings.max_concurrent_generations, queue_size=settings.queue_size),
+        gate=Gate(slots=generation_slots(settings, backend), queue_size=settings.queue_size),
         cache=build_cache(settings, metrics),
     )
 

@@ -51,7 +51,7 @@ def backend():
 def test_info_names_llamacpp_and_quantization(backend):
     info = backend.info
     assert info.name.startswith("Qwen2.5") and info.source == "embedded"
-    assert "llama.cpp" in info.device and "1 thread)" in info.device
+    assert "llama.cpp" in info.device and "1 thread," in info.device and "batch of" in info.device
     assert info.quantization not in {"", "none"}
     assert backend.context_length == info.context_length > 0
 
@@ -132,13 +132,84 @@ def test_reused_prompt_cache_gives_the_same_answer_as_a_fresh_start(backend):
     params = SamplingParams(0.0, 1.0, 64)
     system = SYSTEM + "\nJSON Schema：" + json.dumps(SCHEMA, ensure_ascii=False)  # a few hundred shared tokens
 
-    def answer(question: str) -> str:
+    def answer(question: str) -> tuple[str, int]:
         msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
-        return "".join(backend.stream(GenerationRequest(messages=msgs, params=params, schema=SCHEMA)))
+        stream = backend.stream(GenerationRequest(messages=msgs, params=params, schema=SCHEMA))
+        return "".join(stream), stream.stats.cached_prompt_tokens
 
     backend.forget_prompt()
-    fresh = answer("最近三天头痛，伴有低烧，需要去医院吗？")
+    fresh, cold = answer("最近三天头痛，伴有低烧，需要去医院吗？")
     answer("孩子发烧39度怎么办？")  # shares the system prompt: its whole chunks are reused by the next question
-    reused_positions = backend._aligned
-    assert answer("最近三天头痛，伴有低烧，需要去医院吗？") == fresh
-    assert reused_positions >= 128
+    again, reused = answer("最近三天头痛，伴有低烧，需要去医院吗？")
+    assert again == fresh
+    assert cold == 0 and reused >= 128
+
+
+def keyed_schema(key: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {key: {"type": "string", "maxLength": 30}},
+        "required": [key],
+        "additionalProperties": False,
+    }
+
+
+def test_rows_decoded_together_keep_their_own_grammar_budget_and_stop(backend):
+    """Four users at once: each row follows its own schema or token budget, and one user's Stop leaves the rest."""
+    stop = threading.Event()
+    requests = [
+        GenerationRequest(messages("用一句话介绍高血压。"), SamplingParams(0.0, 1.0, 256), keyed_schema("alpha")),
+        GenerationRequest(messages("用一句话介绍糖尿病。"), SamplingParams(0.7, 0.9, 256), keyed_schema("beta")),
+        GenerationRequest(messages("详细介绍感冒。"), SamplingParams(0.0, 1.0, 40)),
+        GenerationRequest(messages("详细介绍胃炎。"), SamplingParams(0.0, 1.0, 400), stop_event=stop),
+    ]
+    steps_before, rows_before, _ = backend.scheduler_counts()
+    streams = [backend.stream(r) for r in requests]
+    # each stream joins the batch when first read; none can finish within its first chunk, so all four overlap
+    texts = [next(s) for s in streams]
+    stop.set()
+    results: dict[int, str] = {}
+
+    def drain(i: int) -> None:
+        results[i] = texts[i] + "".join(streams[i])
+
+    threads = [threading.Thread(target=drain, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, key in ((0, "alpha"), (1, "beta")):
+        data = json.loads(results[i])
+        assert list(data) == [key] and not list(Draft202012Validator(requests[i].schema).iter_errors(data))
+        assert streams[i].stats.finish_reason == "stop"
+    assert streams[2].stats.finish_reason == "length" and streams[2].stats.completion_tokens == 40
+    assert streams[3].stats.finish_reason == "cancelled" and streams[3].stats.completion_tokens < 50
+    assert not any(r.stop_event.is_set() for r in requests[:3])
+    steps, rows, peak = backend.scheduler_counts()
+    assert peak == 4 and (rows - rows_before) > 1.5 * (steps - steps_before)  # rows shared decode steps
+
+
+def test_one_row_at_a_time_with_max_batch_1():
+    """--max-batch 1 serves one generation at a time: a second request starts decoding only after the first ends."""
+    from qa.backends.llamacpp_backend import LlamaCppBackend
+
+    kwargs: dict[str, Any] = {"backend": "llamacpp", "threads": 1, "max_batch": 1}
+    if os.environ.get("QA_CACHE_DIR"):
+        kwargs["cache_dir"] = Path(os.environ["QA_CACHE_DIR"])
+    single = LlamaCppBackend(Settings(**kwargs))
+    single.load()
+    try:
+        assert "batch of 1" in single.info.device
+        first = single.stream(GenerationRequest(messages("详细介绍感冒。"), SamplingParams(0.0, 1.0, 24)))
+        second = single.stream(GenerationRequest(messages("详细介绍胃炎。"), SamplingParams(0.0, 1.0, 24)))
+        next(first)
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.append("".join(second)))
+        reader.start()
+        "".join(first)
+        reader.join()
+        assert first.stats.completion_tokens == second.stats.completion_tokens == 24 and out[0]
+        steps, rows, peak = single.scheduler_counts()
+        assert peak == 1 and rows == 2 * 24  # never two rows in one step
+    finally:
+        single.close()

@@ -9,40 +9,32 @@ GBNF sampler.
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import json
 import logging
 import mmap
 import os
-import queue
 import struct
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
-from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, SamplingParams, TextStream
+from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
 from .grammar import GrammarCache
+from .llamacpp_batch import END, Row, Scheduler, Vocab
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
 BACKEND_NAME = "llama.cpp"
-# sampling looks only at tokens whose scaled logit is within this of the best: the rest together weigh under
-# vocab * e^-30 (about 1e-8 for 152k tokens), below float32's resolution of the probabilities that transformers sums
-_LOGIT_WINDOW = 30.0
-_END = object()  # end of a stream's chunk queue
-_PROMPT_CHUNK = 64  # prompts are evaluated in chunks at multiples of this position; see _eval_prompt
+_PROMPT_CHUNK = 64  # prompts are evaluated in chunks at multiples of this position; see llamacpp_batch
 
 # ggml tensor types (ggml.h) by number, for the "mostly Q5_0" part of ModelInfo
 _GGML_TYPES = dict(
@@ -110,28 +102,24 @@ def default_threads() -> int:
 
 
 class LlamaCppBackend:
-    """Loads one GGUF through llama.cpp and serves schema-constrained streaming generations, one at a time."""
+    """Loads one GGUF through llama.cpp and serves schema-constrained streaming generations, batched."""
 
     def __init__(self, settings: Settings, model_path: str | Path | None = None, reuse_prefix: bool = True) -> None:
         self.settings = settings
         self._model_path = Path(model_path).expanduser() if model_path is not None else None
         self._reuse_prefix = reuse_prefix
-        self._aligned = 0  # leading KV positions that hold whole prompt chunks (reusable)
-        self.llm: Any = None
+        self.llm: Any = None  # the model, its vocabulary and metadata (its own small context is never decoded on)
+        self._ctx: Any = None  # the context every generation decodes on: one KV sequence per batch row
+        self._scheduler: Scheduler | None = None
+        self._vocab: Vocab | None = None
         self._info: ModelInfo | None = None
         self._n_ctx = 0
-        self._n_vocab = 0
-        self._pieces: list[bytes] = []
-        self._stop_ids: frozenset[int] = frozenset()
         self._add_bos = False
         self._bos_text = ""
         self._template: Any = None
         self._template_vars: dict[str, Any] = {}
         self._grammars: GrammarCache | None = None
         self._weights: dict[str, Any] | None = None  # the loaded file's identity, for identity()
-        # one model, one generation at a time, always on the same thread (llama.cpp contexts are not thread-safe,
-        # and the OpenMP thread team stays warm)
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-llamacpp")
         self._load_lock = threading.Lock()
 
     # ---- loading -------------------------------------------------------------------------------
@@ -140,6 +128,11 @@ class LlamaCppBackend:
         if self._info is None:
             return ModelInfo(name=self._display_name(), source="not loaded", dtype="-", device="-")
         return self._info
+
+    @property
+    def parallel(self) -> int:
+        """Generations decoded together (the batch's rows)."""
+        return self.settings.max_batch
 
     @property
     def context_length(self) -> int:
@@ -200,22 +193,31 @@ class LlamaCppBackend:
                 )
             self._weights = {"sha256": embedded.GGUF_SHA256} if user is None else files_stamp(path)
             threads = self.settings.threads or default_threads()
-            llm = self._open(llama_cpp, path, self.settings.max_context_tokens, threads)
-            train_ctx = int(llama_cpp.llama_model_n_ctx_train(llm.model)) or self.settings.max_context_tokens
-            if train_ctx < self.settings.max_context_tokens:  # a small model: don't keep a KV cache it cannot use
+            # the Llama object holds the weights, vocabulary and metadata; its own context stays tiny because
+            # generations decode on a context of our own with one KV sequence per batch row
+            llm = self._open(llama_cpp, path, _PROMPT_CHUNK * 4, threads)
+            try:
+                train_ctx = int(llama_cpp.llama_model_n_ctx_train(llm.model)) or self.settings.max_context_tokens
+                # a small model: don't keep a KV cache it cannot use
+                per_row = min(train_ctx, self.settings.max_context_tokens)
+                rows = self.settings.max_batch
+                ctx = self._context(llama_cpp, llm, per_row, rows, threads)
+            except BaseException:
                 llm.close()
-                llm = self._open(llama_cpp, path, train_ctx, threads)
-            self.llm = llm
-            self._n_ctx = int(llm.n_ctx())
+                raise
+            self.llm, self._ctx, self._n_ctx = llm, ctx, per_row
             self._setup_vocab(llama_cpp)
             self._setup_template()
             self._setup_grammar()
+            assert self._vocab is not None
+            self._scheduler = Scheduler(ctx.ctx, rows, _PROMPT_CHUNK, self._vocab.n_vocab, self._reuse_prefix)
             quantization = _quantization(llama_cpp, llm.metadata, path)
+            plural = "" if threads == 1 else "s"
             self._info = ModelInfo(
                 name=name,
                 source=source,
                 dtype="gguf",
-                device=f"cpu ({BACKEND_NAME}, {threads} thread{'' if threads == 1 else 's'})",
+                device=f"cpu ({BACKEND_NAME}, {threads} thread{plural}, batch of {rows})",
                 quantization=quantization,
                 context_length=self._n_ctx,
             )
@@ -226,7 +228,7 @@ class LlamaCppBackend:
             return llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                n_batch=512,
+                n_batch=n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
                 logits_all=False,
@@ -234,6 +236,26 @@ class LlamaCppBackend:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+
+    @staticmethod
+    def _context(llama_cpp: Any, llm: Any, per_row: int, rows: int, threads: int) -> Any:
+        """A context with `rows` sequences of `per_row` tokens each, set up like the Llama object's own."""
+        from llama_cpp import _internals
+
+        params = llama_cpp.llama_context_params.from_buffer_copy(llm.context_params)
+        params.n_ctx = per_row * rows
+        params.n_batch = params.n_ubatch = max(512, _PROMPT_CHUNK + rows)
+        params.n_seq_max = rows
+        # one buffer for all rows: each row may use up to its context, and idle rows keep their prompt chunks
+        params.kv_unified = True
+        params.n_threads = params.n_threads_batch = threads
+        try:
+            return _internals.LlamaContext(model=llm._model, params=params, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not make a context of {rows} x {per_row} tokens: {exc}; "
+                "lower --max-batch or --max-context-tokens"
+            ) from exc
 
     def _setup_vocab(self, llama_cpp: Any) -> None:
         """Each token's bytes (empty for control and unused tokens) and the stop tokens, from the GGUF itself."""
@@ -263,9 +285,7 @@ class LlamaCppBackend:
                 pieces.append(buf.raw[:n])
         if not stops:
             raise ModelLoadError("the GGUF names no end-of-generation token")
-        self._n_vocab = n_vocab
-        self._pieces = pieces
-        self._stop_ids = frozenset(stops)
+        self._vocab = Vocab(n_vocab, pieces, frozenset(stops))
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
         bos = int(llama_cpp.llama_vocab_bos(vocab))
         self._bos_text = self._token_text(llama_cpp, vocab, bos) if bos >= 0 else ""
@@ -297,11 +317,12 @@ class LlamaCppBackend:
     def _setup_grammar(self) -> None:
         import xgrammar as xgr
 
+        assert self._vocab is not None
         info = xgr.TokenizerInfo(
-            self._pieces,
+            self._vocab.pieces,
             xgr.VocabType.RAW,
-            vocab_size=self._n_vocab,
-            stop_token_ids=sorted(self._stop_ids),
+            vocab_size=self._vocab.n_vocab,
+            stop_token_ids=sorted(self._vocab.stop_ids),
             add_prefix_space=False,
         )
         self._grammars = GrammarCache(xgr.GrammarCompiler(info))
@@ -343,57 +364,6 @@ class LlamaCppBackend:
         self.load()
         started = time.perf_counter()
         grammar = self.compiled_grammar(request.schema) if request.schema is not None else None
-        chunks: queue.Queue[Any] = queue.Queue()
-        # the caller's event says "stop"; `done` is ours, so finishing never marks the caller's request stopped
-        done = threading.Event()
-        failure: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                if request.stop_event.is_set() or done.is_set():  # the caller left while this waited in the queue
-                    stats.finish_reason = "cancelled"
-                    return
-                self._generate(request, grammar, stats, done, chunks.put, started)
-            except BaseException as exc:  # re-raised in the consumer thread
-                failure.append(exc)
-            finally:
-                chunks.put(_END)
-
-        job = self._worker.submit(work)
-        try:
-            while True:
-                item = chunks.get()
-                if item is _END:
-                    break
-                yield item
-        finally:
-            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the loop sees the
-            # event before the next token, and we wait until the model is free again
-            done.set()
-            if not job.cancel():
-                job.result()
-            stats.total_s = time.perf_counter() - started
-            if not stats.finish_reason:
-                stats.finish_reason = "cancelled"
-        if failure:
-            exc = failure[0]
-            if isinstance(exc, (InputError, GenerationError)):
-                raise exc
-            raise GenerationError(f"generation failed: {exc}") from exc
-
-    def _generate(
-        self,
-        request: GenerationRequest,
-        grammar: Any,
-        stats: GenerationStats,
-        done: threading.Event,
-        emit: Any,
-        started: float,
-    ) -> None:
-        """Prompt, then one token at a time: logits, penalty, grammar mask, sample, emit text, evaluate."""
-        import numpy as np
-
-        params = request.params
         prompt = self._encode(request.messages)
         stats.prompt_tokens = len(prompt)
         if len(prompt) >= self._n_ctx:
@@ -401,144 +371,93 @@ class LlamaCppBackend:
                 f"the prompt takes {len(prompt)} tokens, more than the model's context of {self._n_ctx}",
                 code="context_length_exceeded",
             )
-
-        def stopped() -> bool:
-            return request.stop_event.is_set() or done.is_set()
-
-        if not self._eval_prompt(prompt, stopped):
-            stats.finish_reason = "cancelled"
-            return
-        matcher = bitmask = torch_logits = None
-        if grammar is not None:
-            import torch
-            import xgrammar as xgr
-
-            matcher = xgr.GrammarMatcher(grammar)
-            bitmask = xgr.allocate_token_bitmask(1, self._n_vocab)
-        rng = np.random.default_rng(self.settings.seed)
-        penalty = float(self.settings.repetition_penalty)
-        seen = np.zeros(self._n_vocab, dtype=bool)  # transformers' repetition penalty covers prompt and answer
-        seen_ids = np.unique(np.asarray(prompt, dtype=np.int64))
-        seen[seen_ids] = True
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        budget = min(params.max_new_tokens, self._n_ctx - len(prompt))
-        generated = 0
-        while True:
-            if stopped():
-                stats.finish_reason = "cancelled"
-                break
-            logits = self._logits(np)
-            if penalty != 1.0:
-                values = logits[seen_ids]
-                logits[seen_ids] = np.where(values > 0, values / penalty, values * penalty)
-            if matcher is not None:
-                matcher.fill_next_token_bitmask(bitmask)
-                torch_logits = torch.from_numpy(logits).unsqueeze(0)
-                xgr.apply_token_bitmask_inplace(torch_logits, bitmask)
-            token = _sample(logits, params, rng)
-            if token in self._stop_ids:
-                stats.finish_reason = "stop"
-                break
-            if matcher is not None and not matcher.accept_token(token):
-                raise GenerationError(f"token {token} was generated outside the answer grammar")
-            generated += 1
-            if not seen[token]:
-                seen[token] = True
-                seen_ids = np.append(seen_ids, token)
-            text = decoder.decode(self._pieces[token])
-            if text:
-                if stats.first_token_s is None:
-                    stats.first_token_s = time.perf_counter() - started
-                emit(text)
-            stats.completion_tokens = generated
-            if generated >= budget:
-                stats.finish_reason = "length"
-                break
-            if stopped():
-                stats.finish_reason = "cancelled"
-                break
-            self._eval([token])
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            emit(tail)
-
-    def _logits(self, np: Any) -> np.ndarray:
-        import llama_cpp
-
-        # a view of llama.cpp's own buffer, changed in place: it is valid until the next decode, and used before it
-        ptr = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
-
-    def _eval(self, tokens: list[int]) -> None:
+        row = Row(
+            request,
+            prompt,
+            grammar,
+            stats,
+            self._vocab,
+            budget=min(request.params.max_new_tokens, self._n_ctx - len(prompt)),
+            seed=self.settings.seed,
+            repetition_penalty=float(self.settings.repetition_penalty),
+            started=started,
+        )
+        assert self._scheduler is not None
+        self._scheduler.submit(row)
         try:
-            self.llm.eval(tokens)
-        except Exception:
-            self.llm.reset()  # the KV cache no longer matches what we think it holds
-            self._aligned = 0
-            raise
-
-    def _eval_prompt(self, prompt: list[int], stopped: Any) -> bool:
-        """Evaluate the prompt in chunks at fixed positions, reusing whole chunks shared with the last prompt.
-
-        A prompt's KV cache is a function of the prompt alone: chunk k always holds positions [k*C, (k+1)*C)
-        computed in one batch after chunks 0..k-1. Reusing only such chunks (never a partial one, never answer
-        tokens decoded one by one) keeps answers bit-for-bit identical to a fresh start, while a follow-up
-        question, a repair attempt or the other tab's question skips the shared system prompt.
-        """
-        llm = self.llm
-        keep = 0
-        if self._reuse_prefix and self._aligned:
-            import numpy as np
-
-            n = min(self._aligned, len(prompt))
-            cached = llm.input_ids[:n]
-            diff = np.flatnonzero(cached != np.asarray(prompt[:n], dtype=cached.dtype))
-            common = int(diff[0]) if diff.size else n
-            keep = min(common, len(prompt) - 1) // _PROMPT_CHUNK * _PROMPT_CHUNK  # at least one token to evaluate
-        llm.n_tokens = keep
-        self._aligned = keep
-        for start in range(keep, len(prompt), _PROMPT_CHUNK):
-            if stopped():
-                return False
-            end = min(start + _PROMPT_CHUNK, len(prompt))
-            self._eval(prompt[start:end])
-            if end - start == _PROMPT_CHUNK:
-                self._aligned = end
-        return True
+            while True:
+                item = row.chunks.get()
+                if item is END:
+                    break
+                yield item
+        finally:
+            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the scheduler drops
+            # the row at its next step boundary, and we wait for that so the caller knows the model is free
+            row.left.set()
+            row.finished.wait()
+            stats.total_s = time.perf_counter() - started
+            if not stats.finish_reason:
+                stats.finish_reason = "cancelled"
+        if row.failure is not None:
+            exc = row.failure
+            if isinstance(exc, (InputError, GenerationError)):
+                raise exc
+            raise GenerationError(f"generation failed: {exc}") from exc
 
     def forget_prompt(self) -> None:
         """Drop the reusable prompt cache: the next generation evaluates its whole prompt (cold timing)."""
         self.load()
-        self._worker.submit(self._forget).result()
+        assert self._scheduler is not None
+        self._scheduler.call(Scheduler.forget)
 
-    def _forget(self) -> None:
-        self.llm.reset()
-        self._aligned = 0
+    def scheduler_counts(self) -> tuple[int, int, int]:
+        """(decode steps, rows those steps carried, most rows in one step) since load."""
+        if self._scheduler is None:
+            return 0, 0, 0
+        return self._scheduler.steps, self._scheduler.rows_decoded, self._scheduler.peak_rows
+
+    def close(self) -> None:
+        """Stop the scheduler and free the model."""
+        with self._load_lock:
+            if self._scheduler is not None:
+                self._scheduler.close()
+                self._scheduler = None
+            if self._ctx is not None:
+                self._ctx.close()
+                self._ctx = None
+            if self.llm is not None:
+                self.llm.close()
+                self.llm = None
+                self._info = None
 
     # ---- benchmark baseline --------------------------------------------------------------------
     def bare_generate(self, messages: list[ChatMessage], new_tokens: int) -> tuple[int, float]:
         """llama.cpp's own greedy decoding for exactly new_tokens tokens (no grammar, no Python sampling)."""
         self.load()
+        prompt = self._encode(messages)
 
-        def work() -> tuple[int, float]:
+        def work(scheduler: Scheduler) -> tuple[int, float]:
             import llama_cpp
 
-            prompt = self._encode(messages)
             started = time.perf_counter()
-            self._eval_prompt(prompt, lambda: False)  # reuses the cached prompt exactly as the app path does
+            # reuses the cached prompt exactly as the app path does
+            seq, keep = scheduler.reuse(prompt, list(range(scheduler.n_seq)))
+            scheduler.eval_prompt(seq, prompt, keep)
             sampler = llama_cpp.llama_sampler_init_greedy()
             try:
                 n = 0
                 while n < new_tokens:
-                    token = int(llama_cpp.llama_sampler_sample(sampler, self.llm.ctx, -1))
+                    token = int(llama_cpp.llama_sampler_sample(sampler, self._ctx.ctx, -1))
                     n += 1  # an end token counts too: the baseline times decoding, not answers
                     if n < new_tokens:
-                        self._eval([token])
+                        scheduler.add(token, len(prompt) + n - 1, seq, True)
+                        scheduler.decode()
             finally:
                 llama_cpp.llama_sampler_free(sampler)
             return n, time.perf_counter() - started
 
-        return self._worker.submit(work).result()
+        assert self._scheduler is not None
+        return self._scheduler.call(work)
 
 
 def _quantization(llama_cpp: Any, metadata: dict[str, Any], path: Path) -> str:
@@ -611,25 +530,3 @@ def gguf_tensor_types(path: Path) -> dict[str, int]:
             name = _GGML_TYPES.get(kind, f"type{kind}")
             counts[name] = counts.get(name, 0) + n
         return counts
-
-
-def _sample(logits: np.ndarray, params: SamplingParams, rng: Any) -> int:
-    """Greedy, or temperature then top-p (the order and the nucleus rule of transformers' warpers)."""
-    import numpy as np
-
-    if params.greedy:
-        return int(np.argmax(logits))
-    best = float(logits.max())
-    candidates = np.flatnonzero(logits >= best - _LOGIT_WINDOW * params.temperature)  # masked tokens are -inf
-    scaled = logits[candidates].astype(np.float64) / params.temperature
-    probs = np.exp(scaled - scaled.max())
-    probs /= probs.sum()
-    if params.top_p < 1.0:
-        order = np.argsort(-probs, kind="stable")
-        mass = probs[order]
-        before = np.cumsum(mass) - mass
-        keep = before < params.top_p  # a token stays while the mass before it is under top_p (the best always does)
-        candidates, probs = candidates[order[keep]], mass[keep]
-    cumulative = np.cumsum(probs)
-    pick = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    return int(candidates[min(pick, candidates.size - 1)])
