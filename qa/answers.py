@@ -38,6 +38,7 @@ class Answer:
     params: dict[str, Any]
     usage: dict[str, Any] = field(default_factory=dict)
     dropped_turns: int = 0
+    cache: str = "off"  # the answer cache: hit (replayed), miss, skip (not deterministic), error (unreachable), off
 
     @property
     def ok(self) -> bool:
@@ -56,7 +57,24 @@ class Answer:
             "params": self.params,
             "usage": self.usage,
             "dropped_turns": self.dropped_turns,
+            "cache": self.cache,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer to_dict() wrote (a cached one)."""
+        return cls(
+            task=data["task"],
+            question=data["question"],
+            data=data["answer"],
+            raw=data["raw"],
+            report=ValidationReport.from_dict(data["validation"]),
+            model=data["model"],
+            params=data["params"],
+            usage=data.get("usage", {}),
+            dropped_turns=data.get("dropped_turns", 0),
+            cache=data.get("cache", "off"),
+        )
 
 
 @dataclass

@@ -294,6 +294,7 @@ class ChatHandler:
         if final.answer is not None:
             body["validation"] = final.answer.report.to_dict()
             body["dropped_turns"] = final.answer.dropped_turns
+            body["cache"] = final.answer.cache
         self._log_done(request_id, final, started)
         return JSONResponse(body)
 
@@ -332,6 +333,7 @@ class ChatHandler:
                     extra["validation"] = event.answer.report.to_dict()
                     extra["validated_content"] = answer_content(event.answer)
                     extra["dropped_turns"] = event.answer.dropped_turns
+                    extra["cache"] = event.answer.cache
                 yield chunk({}, _finish_reason(event), **extra)
                 if call.include_usage:
                     data = self._base(call, completion_id, "chat.completion.chunk")
@@ -351,6 +353,7 @@ class ChatHandler:
         if final.answer is not None:
             info["passed"] = final.answer.ok
             info["rules"] = sorted({hit.rule for hit in final.answer.report.fired})
+            info["cache"] = final.answer.cache
         log.info("chat done", extra=fields(**info))
 
 

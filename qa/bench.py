@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import statistics
+import time
+from typing import Any
 
 from .backends.base import Backend
 from .errors import ConfigurationError
@@ -47,6 +49,47 @@ def run_bench(service: QAService, backend: Backend, task: str, question: str, ma
         f"first token       {statistics.median(ttfts):6.3f} s (median, app path)",
     ]
     return "\n".join(lines)
+
+
+def cache_figures(service: QAService, task: str, question: str, max_new_tokens: int) -> dict[str, Any]:
+    """Time one greedy question twice through the service, a miss (a real generation) and then its cache hit.
+
+    The service should have an empty cache (the bench entry gives it its own memory:// one). Goal: ratio <= 0.01;
+    hit_s and ratio are None when the answer was not cached (`cache` says what each ask was).
+    """
+    service.warm_up()
+    params = service.params(task, 0.0, 1.0, max_new_tokens)  # greedy: deterministic, so cacheable
+    timed = []
+    for _ in range(2):
+        started = time.perf_counter()
+        answer = service.answer(task, question, params, channel="cli")
+        timed.append((time.perf_counter() - started, answer.cache))
+    (miss_s, first), (hit_s, second) = timed
+    replayed = (first, second) == ("miss", "hit")
+    # without a replay (a failed or truncated answer is never cached) there is no hit to time: say why, go on
+    return {
+        "miss_s": miss_s,
+        "hit_s": hit_s if replayed else None,
+        "ratio": hit_s / miss_s if replayed else None,
+        "goal": 0.01,
+        "cache": [first, second],
+    }
+
+
+def cache_report(figures: dict[str, Any]) -> str:
+    """The cache figures as bench lines."""
+    if figures["ratio"] is None:
+        return (
+            f"cache             no replay to time: the two asks were {' then '.join(figures['cache'])} (a failed or"
+            " truncated answer is never cached; try a larger --max-new-tokens)"
+        )
+    return "\n".join(
+        [
+            f"cache miss        {figures['miss_s']:9.4f} s (a generation, checks included)",
+            f"cache hit         {figures['hit_s']:9.6f} s (replayed)",
+            f"ratio hit/miss    {figures['ratio']:9.6f} (goal <= {figures['goal']})",
+        ]
+    )
 
 
 def _threads() -> int:

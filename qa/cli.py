@@ -162,10 +162,13 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
             return EXIT_INVALID_ANSWER
         return 0
     if args.command == "bench":
-        from .bench import run_bench
+        from .bench import cache_figures, cache_report, run_bench
 
         if args.runs < 1:
             raise InputError("--runs must be at least 1")
+        # the cache figure on a cache of its own, empty, so its first answer is a real generation
+        fresh = build_service(settings.model_copy(update={"answer_cache": True, "cache_url": "memory://"}), backend)
+        print(cache_report(cache_figures(fresh, args.task, args.question, args.max_new_tokens)))
         print(run_bench(service, backend, args.task, args.question, args.max_new_tokens, args.runs))
         return 0
     if args.command == "eval":

@@ -163,6 +163,12 @@ class Metrics:
         self.api_responses = Counter(
             "qa_api_responses_total", "Responses of the OpenAI-compatible API by HTTP status.", ("status",)
         )
+        self.cache = Counter(
+            "qa_cache_requests_total",
+            "Answer cache lookups: hit (replayed), miss (generated), skip (not deterministic, never cached), "
+            "error (the cache could not be reached; answered without it).",
+            ("result",),
+        )
         self._metrics: list[_Metric] = [
             self.requests,
             self.latency,
@@ -171,6 +177,7 @@ class Metrics:
             self.tokens_per_s,
             self.rules,
             self.api_responses,
+            self.cache,
         ]
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:

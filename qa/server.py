@@ -121,6 +121,7 @@ def create_app(
             "model_state": service.state,
             "draining": state.draining,
             "tasks": [task.name for task in service.tasks()],
+            "cache": service.cache_status(),
         }
 
     @api.get("/ready")
@@ -223,10 +224,14 @@ def serve(service: QAService, settings: Settings) -> None:
         server.should_exit = True  # a model that cannot load is a failed start, as before
 
     log.info("serving on http://%s:%d; the model loads in the background (GET /ready)", settings.host, settings.port)
+    log.info("answer cache: %s", service.cache_status())
     service.start_warm_up(loaded)
     if settings.share:
         threading.Thread(target=_open_share_link, args=(settings,), name="share-link", daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        service.close_cache()
     if not failure and not service.ready:
         # a stop requested while the model was still loading is a clean stop, not a failed start
         log.info("stopped before the model finished loading (state: %s)", service.state)

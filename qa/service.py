@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .answers import Answer, Prompt, StreamEvent, add_stats, usage_of
+from . import __version__
+from .answers import Answer, Prompt, StreamEvent, add_stats, params_dict, usage_of
 from .backends.base import Backend
+from .cache import CachedAnswers, KeyParts, digest, model_identity, replay, storable
 from .errors import BusyError, InputError, NotReadyError
 from .inputs import check_history, check_messages, check_question, check_system_prompt, fit_context
 from .lifecycle import Lifecycle
@@ -39,6 +41,7 @@ class QAService:
         repair_attempts: int = 1,
         metrics: Metrics | None = None,
         gate: Gate | None = None,
+        cache: CachedAnswers | None = None,
     ) -> None:
         self._backend = backend
         self._tasks = tasks
@@ -47,6 +50,7 @@ class QAService:
         self._max_new_tokens_limit = max_new_tokens_limit
         self._metrics = metrics or Metrics()
         self._gate = gate or Gate(slots=1, queue_size=16)
+        self._answers = cache or CachedAnswers(metrics=self._metrics)  # default: no cache
         self._pipeline = AnswerPipeline(backend, drugs, repair_attempts, self._metrics)
         self._lifecycle = Lifecycle(self._warm_up)
         self._metrics.gauge("qa_queue_depth", "Requests waiting for a generation slot.", lambda: self._gate.waiting)
@@ -164,6 +168,50 @@ class QAService:
         """Count one /v1 response by status."""
         self._metrics.api_responses.inc(status=str(status))
 
+    # ---- answer cache ---------------------------------------------------------------------------------------------
+    def cache_status(self) -> dict[str, Any]:
+        """The answer cache: kind, where, and ok/down/off."""
+        return self._answers.status()
+
+    def close_cache(self) -> None:
+        """Close the answer cache's connections and files."""
+        self._answers.close()
+
+    def cache_key(self, task: str, prompt: Prompt, params: SamplingParams) -> str | None:
+        """The answer cache's key for a prepared prompt, or None when its answer may differ from run to run
+        (sampling without a fixed seed) or the cache is off."""
+        if not self._answers.enabled:
+            return None
+        spec = self.task(task)
+        model = model_identity(self._backend)
+        seed = model.pop("seed", None)
+        penalty = model.pop("repetition_penalty", None)
+        if not params.greedy and seed is None:
+            return None
+        render = getattr(self._backend, "render", None)
+        prompts = spec.prompts
+        return KeyParts(
+            backend=str(model.pop("backend")),
+            model=model,
+            task=spec.name,
+            schema=digest(spec.schema),
+            templates=digest([prompts.system_template, prompts.user_template, prompts.repair_template]),
+            # what the model reads: the chat-templated text where the backend can render it
+            prompt=render(prompt.messages) if callable(render) else prompt.messages,
+            sampling={
+                **params_dict(params),
+                "seed": seed,
+                "repetition_penalty": penalty,
+                "repair_attempts": self._pipeline.repair_attempts,
+            },
+            checks=tuple(
+                [f"check:{c.name}" for c in self._pipeline.checks(spec)]
+                + [f"input:{r.name}" for r in self._pipeline.input_rules(spec)]
+            ),
+            drugs=self._drugs.version,
+            code=__version__,
+        ).key()
+
     # ---- answering ------------------------------------------------------------------------------------------------
     def prepare(
         self, task: str, question: Any, params: SamplingParams, history: Any = None, system_prompt: Any = None
@@ -210,9 +258,20 @@ class QAService:
             self._lifecycle.check_ready()
             spec = self.task(task)
             prompt = self.prepare(task, question, params, history, system_prompt)
+            key = self.cache_key(task, prompt, params)
+            result, cached = self._answers.lookup(key)
+            if cached is not None:  # a replay needs no model: no slot is taken
+                cached.dropped_turns = prompt.dropped_turns  # the same messages can come from a longer history
+                yield from replay(cached)
+                return
             with self._gate.slot(stop_event) as admitted:
                 if admitted:
-                    yield from self._pipeline.run(spec, prompt, params, stop_event, totals)
+                    for event in self._pipeline.run(spec, prompt, params, stop_event, totals):
+                        if event.kind == "final" and event.answer is not None:
+                            event.answer.cache = result
+                            if key is not None and storable(event):
+                                self._answers.store_answer(key, event.answer)
+                        yield event
 
         return self._measured(label, channel, run)
 

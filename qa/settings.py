@@ -166,6 +166,29 @@ class Settings(BaseSettings):
         le=3600.0,
         description="On SIGTERM: seconds running generations get to finish while new requests get 503.",
     )
+    # ---- answer cache ----
+    answer_cache: bool = Field(
+        True,
+        description="Replay validated answers of deterministic requests (temperature 0, or a fixed seed) instead of "
+        "generating them again; --no-answer-cache (QA_ANSWER_CACHE=0) turns it off.",
+    )
+    cache_url: str = Field(
+        "",
+        max_length=2000,
+        description="Where answers are cached: empty or 'disk' for a folder under cache_dir (no server), a folder "
+        "path, memory:// (this process), redis://host:6379/0, rediss://... (TLS) or redis+cluster://host:port (one "
+        "cache for several replicas), off/none for no cache. A password in the URL is never logged.",
+    )
+    cache_ttl_s: int = Field(
+        7 * 86400, ge=1, le=365 * 86400, description="Seconds a cached answer is replayed before it is generated again."
+    )
+    cache_max_bytes: int = Field(
+        1_073_741_824,
+        ge=1_048_576,
+        le=1_099_511_627_776,
+        description="Size bound of the disk cache (the oldest answers go first). Redis keeps answers for the TTL "
+        "only: cap it with the server's own maxmemory and an eviction policy.",
+    )
     # ---- logs ----
     log_file: str = Field(
         "server.log", max_length=4096, description="Structured (JSON lines) server log; empty for none."
@@ -216,6 +239,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "auth_users",
         "feedback_file",
     ),
+    "cache": ("answer_cache", "cache_url", "cache_ttl_s", "cache_max_bytes"),
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
 }

@@ -4,7 +4,9 @@ validation report, and helpers over parsed answers."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -99,6 +101,10 @@ class DrugList:
         self.prefixes = {k[:i] for k in keys for i in range(1, len(k))}
         self.longest_key = len(keys[0]) if keys else 0
         self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        # the list's identity: an edited list gives another version, so cached answers checked against the old
+        # one are not replayed
+        listed = [[d.names, d.class_en, d.class_zh] for d in drugs]
+        self.version = hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     @classmethod
     def parse(cls, text: str, where: str = "the drug list") -> DrugList:
@@ -171,6 +177,17 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """The report to_dict() wrote."""
+        return cls(
+            checks=list(data["checks"]),
+            fired=[RuleHit(**hit) for hit in data["fired"]],
+            repairs=list(data["repairs"]),
+            attempts=int(data["attempts"]),
+            passed=bool(data["passed"]),
+        )
 
 
 def string_fields(data: Any) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .backends import Backend, create_backend
+from .cache import CachedAnswers, DiskCache, NoCache, from_url, redact_url
 from .errors import ConfigurationError
 from .limits import Gate
 from .metrics import Metrics
@@ -35,6 +36,7 @@ def build_service(
     """A service over the given (or configured) backend and tasks (default: every task under qa/tasks)."""
     if settings.prompts_dir is not None and not settings.prompts_dir.is_dir():
         raise ConfigurationError(f"prompts_dir {settings.prompts_dir} is not a folder")
+    metrics = metrics or Metrics()
     backend = backend if backend is not None else create_backend(settings)
     return QAService(
         backend=backend,
@@ -43,6 +45,18 @@ def build_service(
         max_question_chars=settings.max_question_chars,
         max_new_tokens_limit=settings.max_new_tokens_limit,
         repair_attempts=settings.repair_attempts,
-        metrics=metrics or Metrics(),
+        metrics=metrics,
         gate=Gate(slots=generation_slots(settings, backend), queue_size=settings.queue_size),
+        cache=build_cache(settings, metrics),
     )
+
+
+def build_cache(settings: Settings, metrics: Metrics) -> CachedAnswers:
+    """The answer cache the settings ask for (off when answer_cache is false); ConfigurationError for a bad URL."""
+    if not settings.answer_cache:
+        return CachedAnswers(NoCache(), metrics)
+    store = from_url(
+        settings.cache_url, settings.cache_dir.expanduser(), settings.cache_ttl_s, settings.cache_max_bytes
+    )
+    where = str(store.directory) if isinstance(store, DiskCache) else redact_url(settings.cache_url)
+    return CachedAnswers(store, metrics, where=where)

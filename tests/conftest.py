@@ -16,7 +16,7 @@ from qa.wiring import build_service
 @pytest.fixture(autouse=True)
 def no_qa_environment(monkeypatch):
     """QA_* variables of the shell running the tests never leak into a test's Settings()."""
-    for name in [n for n in os.environ if n.startswith("QA_") and n != "QA_REQUIRE_BROWSER"]:
+    for name in [n for n in os.environ if n.startswith("QA_") and n not in ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS")]:
         monkeypatch.delenv(name)
 
 
@@ -57,7 +57,7 @@ def _real_model_settings(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def real_service(real_backend):
     """The real embedded model behind the real service."""
-    service = build_service(Settings(), real_backend)
+    service = build_service(Settings(answer_cache=False), real_backend)  # tests of the model, not of replays
     service.warm_up()
     return service
 
@@ -73,6 +73,6 @@ def transformers_backend():
 @pytest.fixture(scope="session")
 def transformers_service(transformers_backend):
     """The transformers backend behind the real service."""
-    service = build_service(Settings(), transformers_backend)
+    service = build_service(Settings(answer_cache=False), transformers_backend)
     service.warm_up()
     return service

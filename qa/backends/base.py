@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from ..types import ChatMessage, GenerationRequest, ModelInfo, TextStream
 
@@ -42,3 +43,18 @@ def generate(backend: Backend, request: GenerationRequest) -> tuple[str, TextStr
     finally:
         stream.close()
     return text, stream
+
+
+def files_stamp(path: Path) -> dict[str, Any]:
+    """A model file's or folder's identity without hashing gigabytes: path, and each file's size and mtime.
+
+    Backends report it in identity() (the answer cache's key), so replacing the weights never replays old answers.
+    """
+    try:
+        if path.is_file():
+            st = path.stat()
+            return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        files = sorted(p for p in path.iterdir() if p.is_file())
+        return {"path": str(path.resolve()), "files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]}
+    except OSError:
+        return {"path": str(path)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,12 +54,17 @@ class FakeBackend:
     ) -> None:
         self._responses: list[str] | Responder = default_answer
         self._served = 0  # answers given since the script was set
+        self._scripts = 0  # scripts set so far: a new script is a new "model" to the answer cache
         self.script(responses)
         self.chunk_chars = chunk_chars
         self.delay_s = delay_s
         self._context_length = context_length
         self.requests: list[GenerationRequest] = []
         self.loaded = False
+        self.seed: int | None = None  # as a real backend's: a fixed seed makes sampled answers repeatable
+        # what identity() reports as the weights: unique to this instance, since a fake's answers come from its script,
+        # not the prompt (another process's cached answers must never replay here); a test may set it
+        self.weights = f"fake-{uuid.uuid4().hex}"
         self._lock = threading.Lock()
         self._running = threading.Event()  # cleared by hold(): after its first chunk a generation waits
         self._running.set()
@@ -78,6 +84,7 @@ class FakeBackend:
             raise ValueError("a fake script needs at least one answer")
         self._responses = responses if responses is not None else default_answer
         self._served = 0
+        self._scripts += 1
 
     def reset(self) -> None:
         """The default script, no delay, no requests recorded: as new, for a backend shared between tests."""
@@ -85,6 +92,7 @@ class FakeBackend:
         self.delay_s = 0.0
         self.release()
         self.requests.clear()
+        self.seed = None
 
     @property
     def info(self) -> ModelInfo:
@@ -95,6 +103,11 @@ class FakeBackend:
     @property
     def context_length(self) -> int:
         return self._context_length
+
+    def identity(self) -> dict[str, object]:
+        """The answer cache's view of this backend: its name, weights, seed and repetition penalty."""
+        weights = {"id": self.weights, "script": self._scripts}
+        return {"backend": "fake", "weights": weights, "seed": self.seed, "repetition_penalty": 1.0}
 
     def load(self) -> None:
         self.loaded = True

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
+from .base import files_stamp
 from .grammar import GrammarCache
 from .llamacpp_batch import END, Row, Scheduler, Vocab
 
@@ -118,6 +119,7 @@ class LlamaCppBackend:
         self._template: Any = None
         self._template_vars: dict[str, Any] = {}
         self._grammars: GrammarCache | None = None
+        self._weights: dict[str, Any] | None = None  # the loaded file's identity, for identity()
         self._load_lock = threading.Lock()
 
     # ---- loading -------------------------------------------------------------------------------
@@ -135,6 +137,20 @@ class LlamaCppBackend:
     @property
     def context_length(self) -> int:
         return self.info.context_length
+
+    def identity(self) -> dict[str, Any]:
+        """What decides its answers besides the prompt: the weights (the embedded GGUF's sha256, or a user GGUF's
+        size and mtime as loaded), the seed and the repetition penalty."""
+        weights = self._weights
+        if weights is None:
+            user = self._user_gguf()
+            weights = {"sha256": embedded.GGUF_SHA256} if user is None else files_stamp(user)
+        return {
+            "backend": "llamacpp",
+            "weights": weights,
+            "seed": self.settings.seed,
+            "repetition_penalty": self.settings.repetition_penalty,
+        }
 
     def _display_name(self) -> str:
         path = self._user_gguf()
@@ -175,6 +191,7 @@ class LlamaCppBackend:
                     "embedded",
                     embedded.NAME,
                 )
+            self._weights = {"sha256": embedded.GGUF_SHA256} if user is None else files_stamp(path)
             threads = self.settings.threads or default_threads()
             # the Llama object holds the weights, vocabulary and metadata; its own context stays tiny because
             # generations decode on a context of our own with one KV sequence per batch row

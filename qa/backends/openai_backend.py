@@ -62,6 +62,16 @@ class OpenAIBackend:
     def context_length(self) -> int:
         return self._context
 
+    def identity(self) -> dict[str, Any]:
+        """What decides its answers besides the prompt: the engine and the model name it serves (its weights are the
+        engine's business), the seed and the repetition penalty."""
+        return {
+            "backend": "openai",
+            "weights": {"model": self.model, "base_url": self.base_url},
+            "seed": self.seed,
+            "repetition_penalty": self.repetition_penalty,
+        }
+
     def _headers(self) -> dict[str, str]:
         if self._api_key is None:
             return {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import embedded
 from ..errors import ConfigurationError, GenerationError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
+from .base import files_stamp
 from .grammar import GrammarCache
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class TransformersBackend:
         self._eos_ids: list[int] = []
         self._vocab_size = 0
         self._grammars: GrammarCache | None = None
+        self._weights: dict[str, Any] = {}  # what was loaded, for identity()
         # one model, one generation at a time, always on the same thread: requests queue here instead of
         # interleaving, and torch's OpenMP thread team stays warm (a fresh thread per request costs ~10% speed)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-generate")
@@ -101,6 +103,16 @@ class TransformersBackend:
     @property
     def context_length(self) -> int:
         return self.info.context_length
+
+    def identity(self) -> dict[str, Any]:
+        """What decides its answers besides the prompt: the weights (the embedded GGUF's sha256, the hub commit, or a
+        local folder's file sizes and mtimes), the seed and the repetition penalty."""
+        return {
+            "backend": "transformers",
+            "weights": self._weights or {"model": self.settings.model, "source": self.settings.model_source},
+            "seed": self.settings.seed,
+            "repetition_penalty": self.settings.repetition_penalty,
+        }
 
     def load(self) -> None:
         with self._load_lock:
@@ -157,6 +169,12 @@ class TransformersBackend:
                 f"could not load the production model {name!r}: {exc}. Point --model (QA_MODEL) at a local copy "
                 "of Qwen2.5-7B-Instruct, make sure the hub is reachable, or use --model-source embedded"
             ) from exc
+        local = Path(name).expanduser()
+        self._weights = {
+            "model": name,
+            "revision": getattr(self.model.config, "_commit_hash", None),
+            **(files_stamp(local) if local.is_dir() else {}),
+        }
         self._finish_info(name=name, source="production", torch=torch)
 
     def _load_embedded(self, torch: Any) -> None:
@@ -179,6 +197,7 @@ class TransformersBackend:
                 raise ModelLoadError(
                     f"the embedded model at {folder} does not load ({again}); delete {cache} and start again"
                 ) from again
+        self._weights = {"sha256": embedded.GGUF_SHA256}
         self._finish_info(name=embedded.NAME, source="embedded", torch=torch)
 
     def _finish_info(self, name: str, source: str, torch: Any) -> None:
@@ -239,6 +258,11 @@ class TransformersBackend:
     def count_tokens(self, messages: list[ChatMessage]) -> int:
         self.load()
         return len(self._encode(messages)["input_ids"][0])
+
+    def render(self, messages: list[ChatMessage]) -> str:
+        """The chat-templated prompt text, generation prompt included."""
+        self.load()
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def _encode(self, messages: list[ChatMessage]) -> Any:
         return self.tokenizer.apply_chat_template(
