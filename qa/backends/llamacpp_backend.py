@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import embedded
+from .. import adapters, embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, SamplingParams, TextStream
 from .grammar import GrammarCache
@@ -182,12 +182,13 @@ class LlamaCppBackend:
                     "embedded",
                     embedded.NAME,
                 )
+            adapter, lora = self._adapter(path, name)
             threads = self.settings.threads or default_threads()
-            llm = self._open(llama_cpp, path, self.settings.max_context_tokens, threads)
+            llm = self._open(llama_cpp, path, self.settings.max_context_tokens, threads, lora)
             train_ctx = int(llama_cpp.llama_model_n_ctx_train(llm.model)) or self.settings.max_context_tokens
             if train_ctx < self.settings.max_context_tokens:  # a small model: don't keep a KV cache it cannot use
                 llm.close()
-                llm = self._open(llama_cpp, path, train_ctx, threads)
+                llm = self._open(llama_cpp, path, train_ctx, threads, lora)
             self.llm = llm
             self._n_ctx = int(llm.n_ctx())
             self._setup_vocab(llama_cpp)
@@ -201,12 +202,25 @@ class LlamaCppBackend:
                 device=f"cpu ({BACKEND_NAME}, {threads} thread{'' if threads == 1 else 's'})",
                 quantization=quantization,
                 context_length=self._n_ctx,
+                adapter=adapter.name if adapter else "",
+                adapter_sha256=adapter.short_sha if adapter else "",
             )
             log.info("model ready in %.1f s: %s", time.perf_counter() - started, self.info.describe())
 
-    def _open(self, llama_cpp: Any, path: Path, n_ctx: int, threads: int) -> Any:
+    def _adapter(self, path: Path, name: str) -> tuple[adapters.Adapter | None, Path | None]:
+        """--adapter as a checked GGUF LoRA for this model (a PEFT adapter converted once), or (None, None)."""
+        if self.settings.adapter is None:
+            return None, None
+        adapter = adapters.open_adapter(self.settings.adapter)
+        base = adapters.read_gguf_base(path)
+        lora = adapters.gguf_lora(adapter, base, self.settings.cache_dir.expanduser(), name)
+        if adapter.kind == "peft":
+            adapters.warn_if_other_base(adapter, [name, path.stem])
+        return adapter, lora
+
+    def _open(self, llama_cpp: Any, path: Path, n_ctx: int, threads: int, lora: Path | None = None) -> Any:
         try:
-            return llama_cpp.Llama(
+            llm = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_batch=512,
@@ -217,6 +231,9 @@ class LlamaCppBackend:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        if lora is not None:
+            _attach_lora(llama_cpp, llm, lora)
+        return llm
 
     def _setup_vocab(self, llama_cpp: Any) -> None:
         """Each token's bytes (empty for control and unused tokens) and the stop tokens, from the GGUF itself."""
@@ -522,6 +539,21 @@ class LlamaCppBackend:
             return n, time.perf_counter() - started
 
         return self._worker.submit(work).result()
+
+
+def _attach_lora(llama_cpp: Any, llm: Any, lora: Path) -> None:
+    """Apply a GGUF LoRA to the context at scale 1 (the converter folds PEFT's scale into the weights)."""
+    # the low-level calls rather than Llama(lora_path=...), which turns off mmap and so copies every weight of the
+    # model into memory; an adapter not freed by hand is owned by the model and freed with it
+    adapter = llama_cpp.llama_adapter_lora_init(llm.model, str(lora).encode("utf-8"))
+    if not adapter:
+        llm.close()
+        raise ModelLoadError(f"llama.cpp could not load the LoRA adapter {lora} (is it for this model?)")
+    adapters_array = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+    scales = (ctypes.c_float * 1)(1.0)
+    if llama_cpp.llama_set_adapters_lora(llm.ctx, adapters_array, 1, scales):
+        llm.close()
+        raise ModelLoadError(f"llama.cpp could not apply the LoRA adapter {lora}")
 
 
 def _quantization(llama_cpp: Any, metadata: dict[str, Any], path: Path) -> str:
