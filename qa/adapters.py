@@ -235,36 +235,75 @@ class GgufBase:
 
 def read_gguf_base(path: Path) -> GgufBase:
     """Architecture, block count and tensor shapes of a base GGUF, from its header."""
-    from gguf import GGUFReader
-
     try:
-        reader = GGUFReader(path)
-        arch = _gguf_str(reader, "general.architecture")
-        blocks = reader.get_field(f"{arch}.block_count")
-        n_blocks = int(blocks.contents()) if blocks is not None else 0
-        shapes = {t.name: tuple(int(d) for d in t.shape) for t in reader.tensors}
-    except (OSError, ValueError, KeyError, IndexError) as exc:
+        values, shapes = gguf_header(path)
+    except (OSError, ValueError, struct.error) as exc:
         raise ModelLoadError(f"could not read the GGUF header of {path} ({exc})") from exc
-    return GgufBase(arch=arch, n_blocks=n_blocks, shapes=shapes)
+    arch = str(values.get("general.architecture", ""))
+    blocks = values.get(f"{arch}.block_count", 0)
+    return GgufBase(arch=arch, n_blocks=int(blocks) if isinstance(blocks, int) else 0, shapes=shapes)
 
 
-def _gguf_str(reader: Any, key: str) -> str:
-    value = reader.get_field(key)
-    return str(value.contents()) if value is not None else ""
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def gguf_header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
+    """A GGUF's scalar and string metadata (arrays skipped) and its tensor shapes (ne order), header only.
+
+    gguf.GGUFReader would do, but it decodes every array (the 150k-token vocabulary) and takes seconds.
+    """
+    import mmap
+
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data[:4] != b"GGUF":
+            raise ValueError("not a GGUF file")
+        version, n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
+        if version < 2:
+            raise ValueError(f"GGUF version {version} is too old")
+        pos = 24
+
+        def string(pos: int) -> tuple[str, int]:
+            (n,) = struct.unpack_from("<Q", data, pos)
+            return data[pos + 8 : pos + 8 + n].decode("utf-8", errors="replace"), pos + 8 + n
+
+        def value(kind: int, pos: int) -> tuple[Any, int]:
+            if kind in _SCALARS:
+                return struct.unpack_from(_SCALARS[kind], data, pos)[0], pos + struct.calcsize(_SCALARS[kind])
+            if kind == 8:
+                return string(pos)
+            if kind == 9:
+                item, count = struct.unpack_from("<IQ", data, pos)
+                pos += 12
+                if item in _SCALARS:
+                    return None, pos + count * struct.calcsize(_SCALARS[item])
+                for _ in range(count):
+                    _, pos = value(item, pos)
+                return None, pos
+            raise ValueError(f"unknown GGUF value type {kind}")
+
+        values: dict[str, Any] = {}
+        for _ in range(n_kv):
+            key, pos = string(pos)
+            (kind,) = struct.unpack_from("<I", data, pos)
+            found, pos = value(kind, pos + 4)
+            if found is not None:
+                values[key] = found
+        shapes: dict[str, tuple[int, ...]] = {}
+        for _ in range(n_tensors):
+            name, pos = string(pos)
+            (n_dims,) = struct.unpack_from("<I", data, pos)
+            shapes[name] = tuple(struct.unpack_from(f"<{n_dims}Q", data, pos + 4))
+            pos += 4 + 8 * n_dims + 12  # dims, type, offset
+    return values, shapes
 
 
 def check_gguf_lora(adapter: Adapter, base: GgufBase, model_name: str) -> None:
     """Check a GGUF LoRA file against the base GGUF: adapter type, architecture and every A/B shape."""
-    from gguf import GGUFReader
-
     try:
-        reader = GGUFReader(adapter.path)
-        kind, lora, arch = (
-            _gguf_str(reader, key) for key in ("general.type", "adapter.type", "general.architecture")
-        )
-        tensors = {t.name: tuple(int(d) for d in t.shape) for t in reader.tensors}
-    except (OSError, ValueError, KeyError, IndexError) as exc:
+        values, tensors = gguf_header(adapter.path)
+    except (OSError, ValueError, struct.error) as exc:
         raise ModelLoadError(f"adapter {adapter.path} is not a readable GGUF file ({exc})") from exc
+    kind, lora, arch = (str(values.get(key, "")) for key in ("general.type", "adapter.type", "general.architecture"))
     if kind != "adapter" or lora != "lora":
         raise ConfigurationError(
             f"{adapter.path} is a GGUF {kind or 'file'} but not a LoRA adapter (general.type=adapter, "
@@ -340,8 +379,8 @@ def _gguf_names(base: GgufBase) -> Callable[[str], str | None]:
     mapping = gguf.get_tensor_name_map(arch, base.n_blocks)
 
     def name(module: str) -> str | None:
-        found = mapping.get_name(module + ".weight", try_suffixes=(".weight",))
-        return found  # e.g. model.layers.3.self_attn.q_proj.weight -> blk.3.attn_q.weight
+        # e.g. model.layers.3.self_attn.q_proj -> blk.3.attn_q.weight
+        return mapping.get_name(module + ".weight", try_suffixes=(".weight",))
 
     return name
 
