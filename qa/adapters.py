@@ -449,4 +449,3 @@ def peft_to_gguf(adapter: Adapter, base: GgufBase, names: Callable[[str], str | 
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-

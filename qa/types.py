@@ -93,9 +93,7 @@ class ModelInfo:
         """One line for people."""
         quant = "" if self.quantization == "none" else f" · {self.quantization}"
         adapter = f" · adapter {self.adapter} ({self.adapter_sha256})" if self.adapter else ""
-        return (
-            f"{self.name} ({self.source}){adapter} · {self.dtype} · {self.device}{quant} · context {self.context_length}"
-        )
+        return f"{self.name} ({self.source}){adapter} · {self.dtype} · {self.device}{quant} · context {self.context_length}"
 
 
 @dataclass
