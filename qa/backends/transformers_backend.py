@@ -158,9 +158,9 @@ class TransformersBackend:
             if isinstance(module, torch.nn.Linear)
         }
         layers = adapters.check_shapes(adapter, linears.get, info.name)
-        adapters.warn_if_other_base(
-            adapter, [info.name, self.settings.model, str(getattr(self.model.config, "_name_or_path", ""))]
-        )
+        # the production model's name is the setting; the embedded one's is its own (the setting is not what runs)
+        live = [info.name, str(getattr(self.model.config, "_name_or_path", ""))]
+        adapters.warn_if_other_base(adapter, live + ([self.settings.model] if info.source == "production" else []))
         try:
             from peft import PeftModel
         except ImportError as exc:
