@@ -317,10 +317,12 @@ def check_gguf_lora(adapter: Adapter, base: GgufBase, model_name: str) -> None:
         if not name.endswith(".lora_a"):
             continue
         target = name.removesuffix(".lora_a")
-        b = tensors.get(target + ".lora_b")
+        if target.startswith("token_embd."):  # stored transposed (llama.cpp's llm_build_inp_embd): llama.cpp checks it
+            continue
+        b = tensors.get(target + ".lora_b") or ()
         model = base.shapes.get(target)
         # ne order: A is (in, rank), B is (rank, out), the model's weight (in, out)
-        if b is None or model is None or len(model) != 2 or (a[0], b[1]) != model[:2] or a[1] != b[0]:
+        if model is None or not len(a) == len(b) == len(model) == 2 or (a[0], b[1]) != model or a[1] != b[0]:
             raise ModelLoadError(
                 f"adapter {adapter.name} does not fit the model {model_name}: {target} "
                 f"{'is missing from the model' if model is None else 'has another shape'}; "
