@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "auto", description="Model dtype; auto picks the checkpoint's on GPU and bf16/fp32 on CPU by CPU support."
     )
     device_map: str = Field("auto", min_length=1, description="transformers device_map for the production model.")
+    adapter: Path | None = Field(
+        None,
+        description="LoRA adapter to apply to the model: a PEFT folder (adapter_config.json + "
+        "adapter_model.safetensors), or a GGUF LoRA file for llama.cpp; llama.cpp gets a PEFT adapter converted once "
+        "(cached in cache_dir).",
+    )
     cache_dir: Path = Field(
         default_factory=_default_cache_dir,
         description="Where the assembled and converted embedded model is cached.",
@@ -205,6 +211,9 @@ class Settings(BaseSettings):
     def _remote_needs_url_and_model(self) -> Settings:
         if self.backend == "openai" and (not self.base_url or not self.remote_model):
             raise ValueError("backend 'openai' needs base_url (--base-url) and remote_model (--remote-model)")
+        if self.backend == "openai" and self.adapter is not None:
+            # silently answering without the adapter would be worse than refusing
+            raise ValueError("adapter applies to a local model; a remote engine serves its own adapters")
         return self
 
 
@@ -217,6 +226,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "quantization",
         "dtype",
         "device_map",
+        "adapter",
         "cache_dir",
         "max_context_tokens",
         "repetition_penalty",

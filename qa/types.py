@@ -80,6 +80,10 @@ class ModelInfo:
     device: str
     quantization: str = "none"
     context_length: int = 0
+    # the LoRA adapter applied on top ("" for none) and the first 12 hex digits of its weights' sha256: answers
+    # (and anything cached by model identity) differ with the adapter
+    adapter: str = ""
+    adapter_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
@@ -88,7 +92,8 @@ class ModelInfo:
     def describe(self) -> str:
         """One line for people."""
         quant = "" if self.quantization == "none" else f" · {self.quantization}"
-        return f"{self.name} ({self.source}) · {self.dtype} · {self.device}{quant} · context {self.context_length}"
+        adapter = f" · adapter {self.adapter} ({self.adapter_sha256})" if self.adapter else ""
+        return f"{self.name} ({self.source}){adapter} · {self.dtype} · {self.device}{quant} · context {self.context_length}"
 
 
 @dataclass

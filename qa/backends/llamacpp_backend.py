@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import embedded
+from .. import adapters, embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
@@ -192,6 +192,7 @@ class LlamaCppBackend:
                     embedded.NAME,
                 )
             self._weights = {"sha256": embedded.GGUF_SHA256} if user is None else files_stamp(path)
+            adapter, lora = self._adapter(path, name)
             threads = self.settings.threads or default_threads()
             # the Llama object holds the weights, vocabulary and metadata; its own context stays tiny because
             # generations decode on a context of our own with one KV sequence per batch row
@@ -202,6 +203,8 @@ class LlamaCppBackend:
                 per_row = min(train_ctx, self.settings.max_context_tokens)
                 rows = self.settings.max_batch
                 ctx = self._context(llama_cpp, llm, per_row, rows, threads)
+                if lora is not None:
+                    _attach_lora(llama_cpp, llm, ctx.ctx, lora)
             except BaseException:
                 llm.close()
                 raise
@@ -220,8 +223,21 @@ class LlamaCppBackend:
                 device=f"cpu ({BACKEND_NAME}, {threads} thread{plural}, batch of {rows})",
                 quantization=quantization,
                 context_length=self._n_ctx,
+                adapter=adapter.name if adapter else "",
+                adapter_sha256=adapter.short_sha if adapter else "",
             )
             log.info("model ready in %.1f s: %s", time.perf_counter() - started, self.info.describe())
+
+    def _adapter(self, path: Path, name: str) -> tuple[adapters.Adapter | None, Path | None]:
+        """--adapter as a checked GGUF LoRA for this model (a PEFT adapter converted once), or (None, None)."""
+        if self.settings.adapter is None:
+            return None, None
+        adapter = adapters.open_adapter(self.settings.adapter)
+        base = adapters.read_gguf_base(path)
+        lora = adapters.gguf_lora(adapter, base, self.settings.cache_dir.expanduser(), name)
+        if adapter.kind == "peft":
+            adapters.warn_if_other_base(adapter, [name, path.stem])
+        return adapter, lora
 
     def _open(self, llama_cpp: Any, path: Path, n_ctx: int, threads: int) -> Any:
         try:
@@ -458,6 +474,19 @@ class LlamaCppBackend:
 
         assert self._scheduler is not None
         return self._scheduler.call(work)
+
+
+def _attach_lora(llama_cpp: Any, llm: Any, ctx: Any, lora: Path) -> None:
+    """Apply a GGUF LoRA to the generation context at scale 1 (the converter folds PEFT's scale into the weights)."""
+    # the low-level calls rather than Llama(lora_path=...), which turns off mmap and so copies every weight of the
+    # model into memory; an adapter not freed by hand is owned by the model and freed with it
+    adapter = llama_cpp.llama_adapter_lora_init(llm.model, str(lora).encode("utf-8"))
+    if not adapter:
+        raise ModelLoadError(f"llama.cpp could not load the LoRA adapter {lora} (is it for this model?)")
+    adapters_array = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+    scales = (ctypes.c_float * 1)(1.0)
+    if llama_cpp.llama_set_adapters_lora(ctx, adapters_array, 1, scales):
+        raise ModelLoadError(f"llama.cpp could not apply the LoRA adapter {lora}")
 
 
 def _quantization(llama_cpp: Any, metadata: dict[str, Any], path: Path) -> str:

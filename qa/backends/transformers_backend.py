@@ -8,10 +8,11 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import embedded
+from .. import adapters, embedded
 from ..errors import ConfigurationError, GenerationError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
@@ -131,14 +132,67 @@ class TransformersBackend:
             source = resolve_source(self.settings, cuda)
             if source == "embedded" and self.settings.quantization != "none":
                 raise ConfigurationError("quantization applies to the production model, not the embedded demo model")
+            # a wrong adapter path or format fails before minutes of model loading, its shapes after
+            adapter = self._open_adapter()
             started = time.perf_counter()
             if source == "production":
                 self._load_production(torch, cuda)
             else:
                 self._load_embedded(torch)
+            if adapter is not None:
+                try:
+                    self._apply_adapter(torch, adapter)
+                except BaseException:
+                    # PEFT changes the model in place: never leave a half-adapted model behind as "loaded"
+                    self.model = self.tokenizer = self._info = None
+                    raise
             self.model.eval()
             self._setup_grammar()
             log.info("model ready in %.1f s: %s", time.perf_counter() - started, self.info.describe())
+
+    def _open_adapter(self) -> adapters.Adapter | None:
+        if self.settings.adapter is None:
+            return None
+        adapter = adapters.open_adapter(self.settings.adapter)
+        if adapter.kind != "peft":
+            raise ConfigurationError(
+                f"the transformers backend loads {adapters.PEFT_FORMAT}; {adapter.path} is a GGUF LoRA, which only "
+                "the llama.cpp backend reads (--backend llamacpp)"
+            )
+        return adapter
+
+    def _apply_adapter(self, torch: Any, adapter: adapters.Adapter) -> None:
+        """Check the adapter's layers against the live model, then apply it with PEFT."""
+        info = self.info
+        linears = {
+            name: (int(module.out_features), int(module.in_features))
+            for name, module in self.model.named_modules()
+            if isinstance(module, torch.nn.Linear)
+        }
+        layers = adapters.check_shapes(adapter, linears.get, info.name)
+        # the production model's name is the setting; the embedded one's is its own (the setting is not what runs)
+        live = [info.name, str(getattr(self.model.config, "_name_or_path", ""))]
+        adapters.warn_if_other_base(adapter, live + ([self.settings.model] if info.source == "production" else []))
+        try:
+            from peft import PeftModel
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"--adapter needs the peft package ({exc}); install the pinned requirements: "
+                ".venv/bin/pip install -r requirements.txt"
+            ) from exc
+        try:
+            model = PeftModel.from_pretrained(self.model, str(adapter.path), is_trainable=False)
+            if self.settings.quantization == "none":
+                # merged, the adapter costs nothing per token: unmerged, every adapted layer runs two extra small
+                # matmuls plus PEFT's Python wrapper on each step, which on a CPU is a visible share of a small
+                # model's decode time. Only one adapter is ever live, so nothing needs unmerging. Quantized
+                # (bitsandbytes) weights stay unmerged: merging would re-quantize them and round the delta away.
+                model = model.merge_and_unload()
+        except Exception as exc:  # PEFT reports a bad file as ValueError, KeyError or RuntimeError
+            raise ModelLoadError(f"the adapter {adapter.name} at {adapter.path} does not load: {exc}") from exc
+        self.model = model
+        self._info = replace(info, adapter=adapter.name, adapter_sha256=adapter.short_sha)
+        log.info("adapter %s (%s) applied to %d layers", adapter.name, adapter.short_sha, layers)
 
     def _cpu_dtype(self, torch: Any) -> Any:
         return getattr(torch, cpu_dtype_name(self.settings.dtype))
