@@ -367,10 +367,9 @@ def _llamacpp_first_logits(adapter: Path | None) -> tuple[np.ndarray, ModelInfo]
     backend = LlamaCppBackend(_real_settings(backend="llamacpp", threads=1, adapter=adapter))
     backend.load()
     try:
-        backend._eval_prompt(backend._encode(MESSAGES), lambda: False)
-        return backend._logits(np).copy(), backend.info
+        return backend.prompt_logits(MESSAGES), backend.info
     finally:
-        backend.llm.close()
+        backend.close()
 
 
 def _top(logits: np.ndarray, k: int = 5) -> set[int]:

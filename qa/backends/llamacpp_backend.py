@@ -426,6 +426,19 @@ class LlamaCppBackend:
         assert self._scheduler is not None
         self._scheduler.call(Scheduler.forget)
 
+    def prompt_logits(self, messages: list[ChatMessage]) -> Any:
+        """A copy of the raw next-token logits after these messages (no penalty, no grammar): checks of the weights."""
+        self.load()
+        prompt = self._encode(messages)
+
+        def work(scheduler: Scheduler) -> Any:
+            seq, keep = scheduler.reuse(prompt, list(range(scheduler.n_seq)))
+            scheduler.eval_prompt(seq, prompt, keep)
+            return scheduler.logits(-1).copy()
+
+        assert self._scheduler is not None
+        return self._scheduler.call(work)
+
     def scheduler_counts(self) -> tuple[int, int, int]:
         """(decode steps, rows those steps carried, most rows in one step) since load."""
         if self._scheduler is None:
