@@ -80,11 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question text")
     _sampling_flags(ask)
     _add_setting_flags(ask)
-    bench = sub.add_parser("bench", help="tokens/s of bare generate vs the app's constrained streaming path")
+    bench = sub.add_parser(
+        "bench", help="every speed figure in one run: backends, 1/2/4 users, cache hit/miss, warm start"
+    )
     bench.add_argument("--task", "--domain", dest="task", default="medical", help=f"which task ({_task_help()})")
     bench.add_argument("--question", default="最近三天头痛，伴有低烧，需要去医院吗？")
     bench.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=256)
     bench.add_argument("--runs", type=int, default=2, help="timed runs of each path (best is reported)")
+    bench.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure transformers float32 (and bf16 where the CPU has it) beside the live backend",
+    )
     _add_setting_flags(bench)
     evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
     evaluate.add_argument("suite", choices=["safety"], help="which evaluation")
@@ -142,6 +150,14 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         backend.load()
         print(json.dumps(backend.info.to_dict(), ensure_ascii=False))
         return 0
+    if args.command == "bench":
+        from .bench import run_all
+
+        if args.runs < 1:
+            raise InputError("--runs must be at least 1")
+        # the bench builds its own backends and services (one per backend it compares)
+        run_all(settings, args.task, args.question, args.max_new_tokens, args.runs, args.compare, print)
+        return 0
     backend = create_backend(settings)
     service = build_service(settings, backend)
     if args.command == "serve":
@@ -160,16 +176,6 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         if not answer.ok:
             print("error: the answer failed validation; see 'validation' in the output", file=sys.stderr)
             return EXIT_INVALID_ANSWER
-        return 0
-    if args.command == "bench":
-        from .bench import cache_figures, cache_report, run_bench
-
-        if args.runs < 1:
-            raise InputError("--runs must be at least 1")
-        # the cache figure on a cache of its own, empty, so its first answer is a real generation
-        fresh = build_service(settings.model_copy(update={"answer_cache": True, "cache_url": "memory://"}), backend)
-        print(cache_report(cache_figures(fresh, args.task, args.question, args.max_new_tokens)))
-        print(run_bench(service, backend, args.task, args.question, args.max_new_tokens, args.runs))
         return 0
     if args.command == "eval":
         from pathlib import Path
