@@ -275,6 +275,18 @@ def from_url(url: str, cache_dir: Path, ttl_s: float, max_bytes: int) -> AnswerC
 
 
 # ---- the key ------------------------------------------------------------------------------------------------------
+def code_digest(root: Path | None = None) -> str:
+    """sha256 over the app's own source and package data: any change to a check, rule, prompt or renderer is a
+    new key space, so no answer made by other code is replayed (a version number is not bumped for every edit)."""
+    root = root or Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".yaml", ".yml", ".json", ".csv", ".jsonl", ".txt"}:
+            h.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def canonical(value: Any) -> str:
     """JSON with sorted keys and no spacing: equal values, equal text."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
@@ -306,7 +318,7 @@ class KeyParts:
     sampling: dict[str, Any]  # temperature, top_p, max_new_tokens, seed, repetition penalty, repair attempts
     checks: tuple[str, ...]  # the checks and input rules that judge and repair the answer
     drugs: str  # hash of the forbidden drug list
-    code: str  # the app's version: the pipeline's own logic changes answers too
+    code: str  # the app's source (code_digest): the pipeline's own logic changes answers too
     retrieval: Retrieval = field(default_factory=Retrieval)
 
     def key(self) -> str:

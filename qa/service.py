@@ -14,7 +14,7 @@ from typing import Any
 from . import __version__
 from .answers import Answer, Prompt, StreamEvent, add_stats, params_dict, usage_of
 from .backends.base import Backend
-from .cache import CachedAnswers, KeyParts, digest, model_identity, replay, storable
+from .cache import CachedAnswers, KeyParts, code_digest, digest, model_identity, replay, storable
 from .errors import BusyError, InputError, NotReadyError
 from .inputs import check_history, check_messages, check_question, check_system_prompt, fit_context
 from .lifecycle import Lifecycle
@@ -51,6 +51,7 @@ class QAService:
         self._metrics = metrics or Metrics()
         self._gate = gate or Gate(slots=1, queue_size=16)
         self._answers = cache or CachedAnswers(metrics=self._metrics)  # default: no cache
+        self._code = code_digest() if self._answers.enabled else ""
         self._pipeline = AnswerPipeline(backend, drugs, repair_attempts, self._metrics)
         self._lifecycle = Lifecycle(self._warm_up)
         self._metrics.gauge("qa_queue_depth", "Requests waiting for a generation slot.", lambda: self._gate.waiting)
@@ -209,7 +210,7 @@ class QAService:
                 + [f"input:{r.name}" for r in self._pipeline.input_rules(spec)]
             ),
             drugs=self._drugs.version,
-            code=__version__,
+            code=f"{__version__}+{self._code[:16]}",
         ).key()
 
     # ---- answering ------------------------------------------------------------------------------------------------

@@ -627,3 +627,18 @@ def test_cache_flags_come_from_the_settings():
     assert _settings(args).cache_url == "redis://h:6379/0" and _settings(args).answer_cache is True
     args = build_parser().parse_args(["ask", "--task", "medical", "问", "--no-answer-cache", "--cache-ttl-s", "60"])
     assert (_settings(args).answer_cache, _settings(args).cache_ttl_s) == (False, 60)
+
+
+def test_code_digest_changes_with_any_source_or_data_file(tmp_path):
+    from qa.cache import code_digest
+
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "tasks" / "t.yaml").write_text("system: hi\n")
+    (tmp_path / "notes.log").write_text("not source\n")
+    before = code_digest(tmp_path)
+    assert code_digest(tmp_path) == before
+    (tmp_path / "notes.log").write_text("still not source\n")
+    assert code_digest(tmp_path) == before
+    (tmp_path / "tasks" / "t.yaml").write_text("system: hello\n")
+    assert code_digest(tmp_path) != before
