@@ -12,6 +12,8 @@ from qa.backends.fake import FakeBackend
 from qa.settings import Settings
 from qa.wiring import build_service
 
+from .helpers import real_model_settings
+
 
 @pytest.fixture(autouse=True)
 def no_qa_environment(monkeypatch):
@@ -43,15 +45,7 @@ def real_backend():
     built, which `./start.sh test` does), loaded once per test session by real_service."""
     from qa.backends import create_backend
 
-    return create_backend(Settings(**_real_model_settings()))
-
-
-def _real_model_settings(**overrides: Any) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"model_source": "embedded", "seed": 1234, **overrides}
-    cache = os.environ.get("QA_CACHE_DIR")
-    if cache:
-        kwargs["cache_dir"] = Path(cache)
-    return kwargs
+    return create_backend(Settings(**real_model_settings()))
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +61,7 @@ def transformers_backend():
     """The embedded model on the transformers backend (the production code path, run on this CPU)."""
     from qa.backends import create_backend
 
-    return create_backend(Settings(**_real_model_settings(backend="transformers")))
+    return create_backend(Settings(**real_model_settings(backend="transformers")))
 
 
 @pytest.fixture(scope="session")

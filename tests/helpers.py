@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -57,3 +58,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def real_model_settings(**overrides: Any) -> dict[str, Any]:
+    """Settings for the real embedded model in tests (QA_CACHE_DIR and QA_TEST_DTYPE honoured)."""
+    kwargs: dict[str, Any] = {"model_source": "embedded", "seed": 1234, **overrides}
+    cache = os.environ.get("QA_CACHE_DIR")
+    if cache:
+        kwargs["cache_dir"] = Path(cache)
+    # QA_TEST_DTYPE=float32 runs the torch model as a CPU without bf16 dot products would (an AVX2-only machine)
+    dtype = os.environ.get("QA_TEST_DTYPE")
+    if dtype:
+        kwargs["dtype"] = dtype
+    return kwargs

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from qa.settings import Settings
 from qa.types import ModelInfo
 from qa.ui import model_line
 from qa.wiring import build_service
+
+from .helpers import real_model_settings
 
 TINY = {"hidden": 64, "heads": 4, "kv_heads": 2}  # q_proj 64x64, v_proj 32x64
 EMBEDDED = {"hidden": 896, "heads": 14, "kv_heads": 2}  # Qwen2.5-0.5B: q_proj 896x896, v_proj 128x896
@@ -317,10 +318,7 @@ def test_page_and_health_name_the_adapter(settings):
 
 # ---- the real embedded model -----------------------------------------------------------------------
 def _real_settings(**overrides: Any) -> Settings:
-    kwargs: dict[str, Any] = {"model_source": "embedded", "seed": 1234, **overrides}
-    if os.environ.get("QA_CACHE_DIR"):
-        kwargs["cache_dir"] = Path(os.environ["QA_CACHE_DIR"])
-    return Settings(**kwargs)
+    return Settings(**real_model_settings(**overrides))
 
 
 @pytest.fixture(scope="module")
