@@ -129,26 +129,28 @@ class FakeBackend:
         return TextStream(self._run(request, stats), stats)
 
     def _run(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        # the lock covers the script's bookkeeping only: as many generations stream at once as the caller's gate
+        # admits (a batching backend's rows), so a test can hold several of them mid-answer together
         with self._lock:
             self.requests.append(request)
             text = self._next_response(request)
-            start = time.perf_counter()
-            stats.prompt_tokens = self.count_tokens(request.messages)
-            limit = request.params.max_new_tokens
-            stats.finish_reason = "length" if len(text) > limit else "stop"
-            text = text[:limit]
-            for i in range(0, len(text), self.chunk_chars):
-                while i and not self._running.wait(0.01) and not request.stop_event.is_set():
-                    pass
-                if request.stop_event.is_set():
-                    stats.finish_reason = "cancelled"
-                    break
-                if self.delay_s:
-                    time.sleep(self.delay_s)
-                if stats.first_token_s is None:
-                    stats.first_token_s = time.perf_counter() - start
-                chunk = text[i : i + self.chunk_chars]
-                stats.completion_tokens += len(chunk)
-                stats.total_s = time.perf_counter() - start
-                yield chunk
+        start = time.perf_counter()
+        stats.prompt_tokens = self.count_tokens(request.messages)
+        limit = request.params.max_new_tokens
+        stats.finish_reason = "length" if len(text) > limit else "stop"
+        text = text[:limit]
+        for i in range(0, len(text), self.chunk_chars):
+            while i and not self._running.wait(0.01) and not request.stop_event.is_set():
+                pass
+            if request.stop_event.is_set():
+                stats.finish_reason = "cancelled"
+                break
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            if stats.first_token_s is None:
+                stats.first_token_s = time.perf_counter() - start
+            chunk = text[i : i + self.chunk_chars]
+            stats.completion_tokens += len(chunk)
             stats.total_s = time.perf_counter() - start
+            yield chunk
+        stats.total_s = time.perf_counter() - start

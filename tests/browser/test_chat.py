@@ -6,10 +6,20 @@ import json
 import re
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from qa.backends.fake import FakeBackend
+from qa.server import create_app
+from qa.service import QAService
+from qa.settings import Settings
+from qa.wiring import build_service
+
+from ..helpers import wait_for
+from ..live import serving
 from ..serving import running_server
 from .helpers import shot
 
@@ -226,6 +236,95 @@ def test_two_sessions_stream_their_own_answers(app, open_page):
     one, two = first.inner_text("#medical-chat"), second.inner_text("#medical-chat")
     assert "甲用户的问题" in one and "乙用户" not in one
     assert "乙用户的问题" in two and "甲用户" not in two
+
+
+# four users, one per browser session, alternating the tabs; the marker 甲乙丙丁 tells their answers apart
+SESSIONS = [
+    ("medical", "甲：头痛三天了怎么办？"),
+    ("finance", "乙：什么是市盈率？"),
+    ("medical", "丙：孩子发烧怎么办？"),
+    ("finance", "丁：基金定投是什么？"),
+]
+# what only the finished answer of each tab shows: the fake's answer after its first chunk, and the tab's own field
+FINISHED = {"medical": ("示例建议", "校验 通过"), "finance": ("示例建议", "风险提示", "校验 通过")}
+
+
+@contextmanager
+def in_process_app(tmp_path: Path, slots: int) -> Iterator[tuple[str, QAService, FakeBackend]]:
+    """The app in this process over a fake backend whose first chunk holds the whole summary (which quotes the
+    question); with hold() every generation then waits there, so a test sees what is generating at once."""
+    settings = Settings(
+        backend="fake",
+        max_concurrent_generations=slots,
+        answer_cache=False,
+        cache_dir=tmp_path / "cache",
+        feedback_file=tmp_path / "ratings.jsonl",
+    )
+    backend = FakeBackend(chunk_chars=64)
+    service = build_service(settings, backend)
+    service.warm_up()
+    backend.reset()  # forget the warm-up's generation
+    with serving(create_app(service, settings)) as url:
+        try:
+            yield url, service, backend
+        finally:
+            backend.release()  # a failed test leaves no generation held while the server shuts down
+
+
+def open_tab(page, domain: str) -> None:
+    if domain == "finance":
+        page.get_by_role("tab", name="金融 Finance").click()
+
+
+def shows(page, selector: str, text: str, timeout: float = 20_000) -> None:
+    """Wait until the element holds the text (the timeout only guards against a hang)."""
+    page.wait_for_function(
+        "([sel, text]) => document.querySelector(sel)?.innerText.includes(text)", arg=[selector, text], timeout=timeout
+    )
+
+
+@pytest.mark.parametrize("slots", [4, 1], ids=["four-slots", "one-slot"])
+def test_sessions_stream_at_once_up_to_the_generation_slots(open_page, tmp_path: Path, slots: int) -> None:
+    """With four slots (a backend batching four rows) four sessions stream together, each its own answer; with one
+    slot the later sessions wait in the queue, and say so, until the first answer is done."""
+    with in_process_app(tmp_path, slots) as (url, service, backend):
+        assert service.gate_state()["slots"] == slots
+        backend.hold()  # every generation stops after its first chunk until release()
+        pages = [open_page(url, width=900, height=800) for _ in SESSIONS]
+        for i, (page, (domain, question)) in enumerate(zip(pages, SESSIONS, strict=True)):
+            open_tab(page, domain)
+            ask(page, domain, question)
+            if i < slots:
+                # admitted: its generation reached the backend and its own summary streamed onto its page
+                assert wait_for(lambda n=i + 1: len(backend.requests) == n, timeout=20)
+                shows(page, f"#{domain}-chat .qa-answer", question)
+            else:
+                shows(page, f"#{domain}-chat", "queue")  # Gradio's queue position, not a spinner without end
+        running = min(slots, len(SESSIONS))
+        # all admitted generations are held mid-answer at the same moment; nothing else reached the model
+        assert service.gate_state()["active"] == running and len(backend.requests) == running
+        asked = [r.messages[-1]["content"] for r in backend.requests]
+        assert asked == [question for _, question in SESSIONS[:running]]
+        for page, (domain, question) in zip(pages, SESSIONS, strict=True):
+            chat = page.locator(f"#{domain}-chat")
+            assert chat.locator(".qa-report").count() == 0  # none has finished
+            assert "示例建议" not in chat.inner_text()
+            others = [q for _, q in SESSIONS if q != question]
+            assert not any(q in chat.inner_text() for q in others)  # a session never sees another's text
+        for page in pages[:running]:
+            assert page.locator(".qa-pending").count() == 1  # still streaming
+        for i, page in enumerate(pages):
+            shot(page, f"08-{slots}-slot-held-session-{i + 1}")
+        backend.release()
+        for page, (domain, question) in zip(pages, SESSIONS, strict=True):
+            wait_answers(page, domain, 1)
+            text = page.locator(f"#{domain}-chat .qa-answer").inner_text()
+            assert question in text and all(part in page.inner_text(f"#{domain}-chat") for part in FINISHED[domain])
+            assert ("风险提示" in text) == (domain == "finance")  # each tab rendered its own task's fields
+            assert not any(q in text for _, q in SESSIONS if q != question)
+        assert len(backend.requests) == len(SESSIONS)
+        assert wait_for(lambda: service.gate_state()["active"] == 0, timeout=10)
+        shot(pages[-1], f"09-{slots}-slot-done-session-{len(pages)}")
 
 
 def test_language_switch_phone_width_and_dark_mode(app, open_page):
