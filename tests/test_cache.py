@@ -489,9 +489,10 @@ def _redis_server_binary() -> str:
 
 def _start_redis(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    log_path = tmp_path / f"redis-{port}.log"
     proc = subprocess.Popen(
         [_redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        + ["--dir", str(tmp_path), *extra],
+        + ["--dir", str(tmp_path), "--logfile", str(log_path), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -507,7 +508,8 @@ def _start_redis(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, int]:
 
     if not wait_for(answers, timeout=20):
         proc.kill()
-        pytest.fail(f"redis-server on port {port} did not answer PING")
+        log = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else "(no log)"
+        pytest.fail(f"redis-server on port {port} did not answer PING; its log:\n{log}")
     client.close()
     return proc, port
 
@@ -561,7 +563,11 @@ def test_real_redis_shares_answers_between_replicas_with_a_ttl(tmp_path, redis_s
 def test_real_redis_cluster_of_one_node(tmp_path):
     import redis
 
-    proc, port = _start_redis(tmp_path, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+    # the cluster bus port is the client port + 10000 unless named: past 65535 for a high free port, so name one
+    bus = str(free_port())
+    proc, port = _start_redis(
+        tmp_path, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", bus
+    )
     try:
         client = redis.Redis(port=port)
         client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
