@@ -213,3 +213,22 @@ def test_one_row_at_a_time_with_max_batch_1():
         assert peak == 1 and rows == 2 * 24  # never two rows in one step
     finally:
         single.close()
+
+
+def test_a_new_row_copies_the_shared_system_prompt_from_a_busy_row(backend):
+    """Two users of one task at once: the second row starts from the first row's cached system prompt."""
+    system = SYSTEM + "\nJSON Schema：" + json.dumps(SCHEMA, ensure_ascii=False)  # a few hundred shared tokens
+
+    def request(question: str, tokens: int) -> GenerationRequest:
+        msgs = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+        return GenerationRequest(messages=msgs, params=SamplingParams(0.0, 1.0, tokens))
+
+    backend.forget_prompt()
+    "".join(backend.stream(request("孩子发烧39度怎么办？", 4)))  # leaves the system prompt's chunks on one row
+    busy = backend.stream(request("详细介绍高血压。", 200))
+    next(busy)  # the row that holds the system prompt is now answering
+    second = backend.stream(request("最近三天头痛，伴有低烧，需要去医院吗？", 24))
+    text = "".join(second)
+    busy.close()
+    assert text and second.stats.finish_reason == "length"
+    assert second.stats.cached_prompt_tokens >= 128 and second.stats.prompt_tokens > second.stats.cached_prompt_tokens

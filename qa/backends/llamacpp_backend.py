@@ -262,8 +262,9 @@ class LlamaCppBackend:
         params.n_ctx = per_row * rows
         params.n_batch = params.n_ubatch = max(512, _PROMPT_CHUNK + rows)
         params.n_seq_max = rows
-        # one buffer for all rows: each row may use up to its context, and idle rows keep their prompt chunks
-        params.kv_unified = True
+        # a KV stream per row: attention reads only the row's own cells (one shared buffer would make every row
+        # attend over every row's cells, masked, which cost more than the batching saved)
+        params.kv_unified = False
         params.n_threads = params.n_threads_batch = threads
         try:
             return _internals.LlamaContext(model=llm._model, params=params, verbose=False)

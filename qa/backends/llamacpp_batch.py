@@ -265,7 +265,7 @@ class Scheduler:
             self._place(head)
 
     def _place(self, row: Row) -> None:
-        """Give the row the free sequence that shares the most whole prompt chunks with it."""
+        """Give the row a free sequence holding as many of its whole prompt chunks as any sequence holds."""
         seq, keep = self.reuse(row.prompt, self._free)
         self._free.remove(seq)
         row.seq, row.fed = seq, keep
@@ -274,18 +274,32 @@ class Scheduler:
         self._active.append(row)
 
     def reuse(self, prompt: list[int], candidates: list[int]) -> tuple[int, int]:
-        """(sequence, tokens kept): the best of the candidates for this prompt, its cache cut back to what is kept."""
-        best, keep = candidates[0], 0
-        if self._reuse_prefix:
-            for seq in candidates:
-                common = len(os.path.commonprefix([self._kept[seq], prompt]))
-                # at least one prompt token is evaluated, so the last one's logits exist
-                n = min(common, len(prompt) - 1) // self.chunk * self.chunk
-                if n > keep:
-                    best, keep = seq, n
-        self._llama.llama_memory_seq_rm(self._mem, best, keep, -1)
-        self._kept[best] = self._kept[best][:keep]
-        return best, keep
+        """(sequence, tokens kept): the candidate to evaluate this prompt on, holding the most whole chunks of it.
+
+        When another sequence (busy or not) holds more of them than any candidate, its cache is copied over
+        first: users of one task share the system prompt, so only their own question is evaluated. A copy is
+        exact (the same KV values), so answers stay those of a fresh start.
+        """
+        shared = {seq: self._shared(seq, prompt) for seq in range(self.n_seq)}
+        dst = max(candidates, key=lambda seq: (shared[seq], -seq))
+        src = max(range(self.n_seq), key=lambda seq: (shared[seq], seq == dst))
+        keep = shared[dst]
+        if shared[src] > keep:
+            # a whole-sequence copy (the per-row KV streams copy only whole), then cut back to the shared chunks
+            self._llama.llama_memory_seq_cp(self._mem, src, dst, -1, -1)
+            self._kept[dst] = list(self._kept[src])
+            keep = shared[src]
+        self._llama.llama_memory_seq_rm(self._mem, dst, keep, -1)
+        self._kept[dst] = self._kept[dst][:keep]
+        return dst, keep
+
+    def _shared(self, seq: int, prompt: list[int]) -> int:
+        """Leading whole chunks of the prompt that the sequence holds (at least one token is left to evaluate, so
+        the last one's logits exist)."""
+        if not self._reuse_prefix:
+            return 0
+        common = len(os.path.commonprefix([self._kept[seq], prompt]))
+        return min(common, len(prompt) - 1) // self.chunk * self.chunk
 
     def forget(self) -> None:
         """Empty the KV cache (scheduler thread only): the next prompts are evaluated whole."""
