@@ -232,3 +232,23 @@ def test_a_new_row_copies_the_shared_system_prompt_from_a_busy_row(backend):
     busy.close()
     assert text and second.stats.finish_reason == "length"
     assert second.stats.cached_prompt_tokens >= 128 and second.stats.prompt_tokens > second.stats.cached_prompt_tokens
+
+
+def test_another_tasks_prompt_does_not_evict_the_cached_system_prompt(backend):
+    """Questions alternating between two tasks each reuse their own task's system prompt."""
+    systems = {
+        "a": SYSTEM + "\nJSON Schema：" + json.dumps(SCHEMA, ensure_ascii=False),
+        "b": "你是一名谨慎的理财知识助手，不推荐具体产品。" * 12,
+    }
+
+    def cached(task: str, question: str) -> int:
+        msgs = [{"role": "system", "content": systems[task]}, {"role": "user", "content": question}]
+        stream = backend.stream(GenerationRequest(messages=msgs, params=SamplingParams(0.0, 1.0, 4)))
+        "".join(stream)
+        return stream.stats.cached_prompt_tokens
+
+    backend.forget_prompt()
+    assert cached("a", "孩子发烧39度怎么办？") == 0
+    assert cached("b", "什么是基金定投？") == 0
+    assert cached("a", "最近三天头痛，需要去医院吗？") >= 128
+    assert cached("b", "年化收益率是什么意思？") >= 128

@@ -180,6 +180,8 @@ class Scheduler:
         self._batch = llama_cpp.llama_batch_init(self._capacity, 0, 1)
         self._n = 0
         self._kept: list[list[int]] = [[] for _ in range(n_seq)]  # whole prompt chunks each sequence holds
+        self._used = [0] * n_seq  # when each sequence was last given a prompt (0: never), for least-recently-used
+        self._clock = 0
         self._free = list(range(n_seq))
         self._active: list[Row] = []
         self._waiting: deque[Any] = deque()
@@ -281,7 +283,11 @@ class Scheduler:
         exact (the same KV values), so answers stay those of a fresh start.
         """
         shared = {seq: self._shared(seq, prompt) for seq in range(self.n_seq)}
-        dst = max(candidates, key=lambda seq: (shared[seq], -seq))
+        # the candidate holding most of the prompt; on a tie the least recently used one, so a prompt that shares
+        # nothing (the other task's system prompt) does not evict a cache that later questions would reuse
+        dst = max(candidates, key=lambda seq: (shared[seq], -self._used[seq], -seq))
+        self._clock += 1
+        self._used[dst] = self._clock
         src = max(range(self.n_seq), key=lambda seq: (shared[seq], seq == dst))
         keep = shared[dst]
         if shared[src] > keep:
@@ -305,6 +311,7 @@ class Scheduler:
         """Empty the KV cache (scheduler thread only): the next prompts are evaluated whole."""
         self._llama.llama_memory_clear(self._mem, True)
         self._kept = [[] for _ in range(self.n_seq)]
+        self._used = [0] * self.n_seq
 
     def _step(self) -> None:
         """One decode: a token for every answering row, one prompt chunk for the first row still reading."""
