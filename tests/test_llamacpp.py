@@ -252,3 +252,27 @@ def test_another_tasks_prompt_does_not_evict_the_cached_system_prompt(backend):
     assert cached("b", "什么是基金定投？") == 0
     assert cached("a", "最近三天头痛，需要去医院吗？") >= 128
     assert cached("b", "年化收益率是什么意思？") >= 128
+
+
+def test_users_arriving_together_on_a_cold_cache_evaluate_the_shared_prompt_once(backend):
+    """Four users of one task at once, nothing cached: one row evaluates the system prompt, the others copy it."""
+    system = (SYSTEM + "\nJSON Schema：" + json.dumps(SCHEMA, ensure_ascii=False)) * 2  # about a dozen chunks
+    questions = ["孩子发烧39度怎么办？", "最近三天头痛，需要去医院吗？", "晚上总是失眠怎么办？", "胃疼两天怎么办？"]
+    streams = [
+        backend.stream(
+            GenerationRequest(
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": q}],
+                params=SamplingParams(0.0, 1.0, 4),
+            )
+        )
+        for q in questions
+    ]
+    backend.forget_prompt()
+    threads = [threading.Thread(target=lambda s=s: "".join(s)) for s in streams]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cached = sorted(s.stats.cached_prompt_tokens for s in streams)
+    assert cached[0] == 0 and all(c >= 512 for c in cached[1:]), cached
+    assert all(s.stats.finish_reason == "length" for s in streams)

@@ -253,18 +253,33 @@ class Scheduler:
             if isinstance(item, Row) and item.stopped():
                 self._waiting.remove(item)
                 item.finish("cancelled")
-        while self._waiting:
-            head = self._waiting[0]
-            if not isinstance(head, Row):  # a job: it waits for the batch to drain, and rows behind it wait too
+        for item in list(self._waiting):
+            if not isinstance(item, Row):  # a job: it waits for the batch to drain, and rows behind it wait too
                 if self._active:
                     return
-                self._waiting.popleft()
-                head()
+                self._waiting.remove(item)
+                item()
                 continue
             if not self._free:
                 return
-            self._waiting.popleft()
-            self._place(head)
+            if self._copy_soon(item):
+                continue
+            self._waiting.remove(item)
+            self._place(item)
+
+    def _copy_soon(self, row: Row) -> bool:
+        """True when a row still reading its prompt is evaluating chunks this row shares and no sequence holds yet:
+        placed after them, the row copies them instead of evaluating them again (users of one task arriving
+        together on a cold cache share the system prompt's evaluation)."""
+        if not self._reuse_prefix:
+            return False
+        cached = max(self._shared(seq, row.prompt) for seq in range(self.n_seq))
+        for other in self._active:
+            if other.reading:
+                common = self._aligned(len(os.path.commonprefix([other.prompt, row.prompt])), row.prompt)
+                if common > cached and other.fed < common:
+                    return True
+        return False
 
     def _place(self, row: Row) -> None:
         """Give the row a free sequence holding as many of its whole prompt chunks as any sequence holds."""
@@ -304,7 +319,10 @@ class Scheduler:
         the last one's logits exist)."""
         if not self._reuse_prefix:
             return 0
-        common = len(os.path.commonprefix([self._kept[seq], prompt]))
+        return self._aligned(len(os.path.commonprefix([self._kept[seq], prompt])), prompt)
+
+    def _aligned(self, common: int, prompt: list[int]) -> int:
+        """Whole chunks within `common` tokens, leaving at least the prompt's last token to evaluate."""
         return min(common, len(prompt) - 1) // self.chunk * self.chunk
 
     def forget(self) -> None:
