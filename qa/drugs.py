@@ -1,0 +1,248 @@
+"""Folding and fuzzy look-ups that let the drug finder see through disguises: traditional characters, look-alike
+letters, leetspeak digits, Chinese homophones and one- or two-letter typos.
+
+The data comes from packages: OpenCC's TSCharacters (traditional → simplified, Apache-2.0, via
+opencc-python-reimplemented), Unicode's confusables.txt (via confusable-homoglyphs, MIT) and pypinyin's readings (MIT).
+Every table is built once per process and cached.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from pypinyin import Style, pinyin
+from rapidfuzz.distance import Levenshtein
+
+from .errors import PromptError
+
+# Characters that render as nothing: removing them defeats "阿\u200b莫西林"-style evasions.
+INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+# leetspeak digits, folded only when sandwiched between Latin letters ("am0xicillin"), never in "500mg" or "B12"
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
+ALIAS_KINDS = {"variant", "brand", "colloquial"}
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+@cache
+def _char_folds() -> dict[str, tuple[str, str]]:
+    """Single character → (replacement, kind): traditional → simplified, and look-alikes → ASCII letters."""
+    folds: dict[str, tuple[str, str]] = {}
+    confusables = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
+    for key, entries in confusables.items():
+        for entry in entries:
+            glyph = entry["c"]
+            pairs = [(key, glyph), (glyph, key)]
+            for src, dst in pairs:
+                if len(src) != 1 or len(dst) != 1 or src.isascii() or _is_cjk(src):
+                    continue
+                target = dst.casefold()
+                # letters win over digits: Cyrillic "о" is an o, not a zero
+                if target.isascii() and target.isalpha():
+                    folds[src] = (target, "confusable")
+                elif target.isascii() and target.isdigit() and src not in folds:
+                    folds[src] = (LEET.get(target, target), "confusable")
+    # NFKC already folds width and compatibility forms; only report what it would not have caught
+    for src in list(folds):
+        nfkc = unicodedata.normalize("NFKC", src).casefold()
+        if nfkc.isascii():
+            del folds[src]
+    ts = resources.files("opencc").joinpath("dictionary/TSCharacters.txt").read_text("utf-8")
+    for line in ts.splitlines():
+        trad, _, simp = line.partition("\t")
+        first = simp.split(" ")[0] if simp else ""
+        if len(trad) == 1 and len(first) == 1 and trad != first:
+            folds[trad] = (first, "traditional")
+    return folds
+
+
+@dataclass
+class Folded:
+    """A text folded for matching: `text[i]` came from original index `index[i]` and was changed by `kinds[i]`."""
+
+    text: str
+    index: list[int]
+    kinds: list[str]
+
+
+def fold(text: str) -> Folded:
+    """NFKC + casefold + traditional/look-alike/leet folding, dropping spaces, punctuation and symbols."""
+    folds = _char_folds()
+    out: list[str] = []
+    index: list[int] = []
+    kinds: list[str] = []
+    for i, ch in enumerate(text):
+        # punctuation and symbols go too: "阿-莫-西-林" and "a.m.o.x.i.l" must read as the names they spell
+        if ch in INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
+            continue
+        kind = ""
+        if ch in folds:
+            ch, kind = folds[ch]
+        for folded in unicodedata.normalize("NFKC", ch).casefold():
+            if folded.isspace():
+                continue
+            if folded in folds and folds[folded][1] == "traditional":
+                folded, kind = folds[folded]
+            out.append(folded)
+            index.append(i)
+            kinds.append(kind)
+    _fold_leet(out, index, kinds)
+    # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"
+    skeleton = "".join(out).replace("l", "i")
+    return Folded(skeleton, index, kinds)
+
+
+def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
+    """Digits (runs of at most two) between two adjacent Latin letters become the letters they stand for."""
+    n = len(out)
+    i = 0
+    while i < n:
+        if out[i] in LEET:
+            j = i
+            while j < n and out[j].isdigit():
+                j += 1
+            run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
+            before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
+            after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
+            if run_ok and before and after:
+                for k in range(i, j):
+                    out[k] = LEET[out[k]]
+                    kinds[k] = "leet"
+            i = j
+        else:
+            i += 1
+
+
+def fold_key(name: str) -> str:
+    """A listed name in the folded form texts are matched in."""
+    return fold(name).text
+
+
+@cache
+def readings(ch: str) -> frozenset[str]:
+    """Toneless pinyin readings of one Chinese character (every heteronym)."""
+    return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
+
+
+@dataclass(frozen=True)
+class Alias:
+    """One extra name for a listed drug, from the alias data file."""
+
+    generic_en: str
+    alias: str
+    kind: str
+
+
+def parse_aliases(text: str, where: str) -> list[Alias]:
+    """Read the alias CSV (generic_en, alias, kind); a malformed row fails with its line number."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header != ["generic_en", "alias", "kind"]:
+        raise PromptError(f"{where}: line 1 must be the header generic_en,alias,kind")
+    aliases = []
+    for row in reader:
+        line = reader.line_num
+        if not row:
+            continue
+        if len(row) != 3 or not row[0].strip() or not row[1].strip():
+            raise PromptError(f"{where}: line {line}: expected generic_en,alias,kind with both names, got {row!r}")
+        if row[2].strip() not in ALIAS_KINDS:
+            raise PromptError(f"{where}: line {line}: kind must be one of {sorted(ALIAS_KINDS)}, got {row[2]!r}")
+        aliases.append(Alias(row[0].strip(), row[1].strip(), row[2].strip()))
+    return aliases
+
+
+def parse_allowlist(text: str) -> frozenset[str]:
+    """Words (one a line, # comments) the fuzzy and homophone look-ups must never report."""
+    words = (line.split("#")[0].strip() for line in text.splitlines())
+    return frozenset(fold_key(w) for w in words if w)
+
+
+def package_data(name: str) -> str:
+    """A data file shipped in qa/data."""
+    return resources.files("qa.data").joinpath(name).read_text("utf-8")
+
+
+def data_path(name: str) -> Path:
+    """Where a packaged data file lies (for messages)."""
+    return Path(str(resources.files("qa.data").joinpath(name)))
+
+
+class FuzzyIndex:
+    """Typo look-up for single-word Latin names (7+ letters) and homophone look-up for Chinese names (3+ characters)."""
+
+    def __init__(self, latin: dict[str, str], chinese: dict[str, str], allow: frozenset[str]) -> None:
+        # folded key → canonical key, bucketed by length so a token is compared only with names near its length
+        self._latin_by_len: dict[int, list[str]] = {}
+        for key in latin:
+            if len(key) >= 7:
+                self._latin_by_len.setdefault(len(key), []).append(key)
+        self._chinese: dict[str, list[str]] = {}  # a reading of the first character → names
+        for key in chinese:
+            if len(key) >= 3:
+                for r in readings(key[0]):
+                    self._chinese.setdefault(r, []).append(key)
+        self.allow = allow
+
+    @staticmethod
+    def max_edits(length: int) -> int:
+        """Typos tolerated in a Latin name of this length."""
+        return 0 if length < 7 else 1 if length < 10 else 2
+
+    def latin(self, token: str) -> str | None:
+        """The listed name this Latin token is a typo of, if one is close enough."""
+        if len(token) < 6 or token in self.allow:
+            return None
+        best, best_d = None, 3
+        for length in range(len(token) - 2, len(token) + 3):
+            limit = self.max_edits(length)
+            if abs(length - len(token)) > limit:
+                continue
+            for key in self._latin_by_len.get(length, ()):
+                d = Levenshtein.distance(token, key, score_cutoff=limit)
+                if d <= limit and d < best_d:
+                    best, best_d = key, d
+        return best
+
+    def _sounds_like(self, text: str, at: int, key: str) -> int:
+        """How many characters differ if text[at:] sounds like key, else -1."""
+        if at + len(key) > len(text):
+            return -1
+        differ = 0
+        for a, b in zip(text[at : at + len(key)], key, strict=True):
+            if a != b:
+                if not _is_cjk(a) or not readings(a) & readings(b):
+                    return -1
+                differ += 1
+        return differ
+
+    def chinese(self, text: str, at: int) -> str | None:
+        """A listed Chinese name that text[at:] sounds like, with one character (two in 6+) written otherwise."""
+        if not _is_cjk(text[at]):
+            return None
+        best = None
+        for r in readings(text[at]):
+            for key in self._chinese.get(r, ()):
+                differ = self._sounds_like(text, at, key)
+                # one wrong character in three is a typo; more is another word
+                if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
+                    if best is None or len(key) > len(best):
+                        best = key
+        return best
+
+    def chinese_prefix(self, tail: str) -> bool:
+        """Whether tail sounds like the start of a listed Chinese name (so a stream must wait for more)."""
+        for r in readings(tail[0]) if _is_cjk(tail[0]) else ():
+            for key in self._chinese.get(r, ()):
+                if len(key) > len(tail) and self._sounds_like(key[: len(tail)], 0, tail) >= 0:
+                    return True
+        return False
