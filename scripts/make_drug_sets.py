@@ -138,7 +138,6 @@ NEAR_MISS_EN = [
     "physiotherapy",
     "vaccination",
     "nutrition",
-    "sertraline-free diet",
     "pressure",
     "diclofenac gel",
 ]
