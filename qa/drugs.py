@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from pypinyin import Style, pinyin
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from .errors import PromptError
@@ -207,10 +208,11 @@ class FuzzyIndex:
             limit = self.max_edits(length)
             if abs(length - len(token)) > limit:
                 continue
-            for key in self._latin_by_len.get(length, ()):
-                d = Levenshtein.distance(token, key, score_cutoff=limit)
-                if d <= limit and d < best_d:
-                    best, best_d = key, d
+            found = process.extractOne(
+                token, self._latin_by_len.get(length, ()), scorer=Levenshtein.distance, score_cutoff=limit
+            )
+            if found is not None and found[1] < best_d:
+                best, best_d = found[0], found[1]
         return best
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:

@@ -20,6 +20,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z0-9]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_TRAILING_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+$")
 
 
 def _is_latin_letter(text: str, i: int) -> bool:
@@ -170,7 +171,7 @@ class DrugList:
             raise PromptError(f"forbidden drug list not found: {path}") from exc
         return cls.parse(text, str(path))
 
-    def _match(self, text: str, folded: Any, fstart: int, fend: int, key: str, kind: str) -> DrugMatch:
+    def _match(self, text: str, folded: Any, fstart: int, fend: int, key: str, kind: str, zh: bool) -> DrugMatch:
         drug, key_kind = self._by_key[key]
         start, end = folded.index[fstart], folded.index[fend - 1] + 1
         # a disguise in the span says more than the name's own kind
@@ -178,7 +179,7 @@ class DrugList:
         if kind == "exact":
             kind = next((k for k in ("confusable", "leet", "traditional") if k in disguises), key_kind)
         # answer in Chinese → Chinese class name, English answer → English class name
-        replacement = drug.class_zh if _CJK.search(text) else drug.class_en
+        replacement = drug.class_zh if zh else drug.class_en
         return DrugMatch(
             name=key,
             found=text[start:end],
@@ -189,17 +190,19 @@ class DrugList:
             kind=kind,
         )
 
-    def find(self, text: str) -> list[DrugMatch]:
-        """Every listed name in text, with spans in the original (un-normalized) text."""
+    def find(self, text: str, chinese: bool | None = None) -> list[DrugMatch]:
+        """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
+        in Chinese when `chinese` (by default: when the text has Chinese)."""
         if self._pattern is None or not text:
             return []
         folded = fold(text)
         norm = folded.text
+        zh = bool(_CJK.search(text)) if chinese is None else chinese
         taken = [False] * len(norm)
         matches: list[tuple[int, DrugMatch]] = []
 
         def keep(fstart: int, fend: int, key: str, kind: str) -> None:
-            match = self._match(text, folded, fstart, fend, key, kind)
+            match = self._match(text, folded, fstart, fend, key, kind, zh)
             matches.append((fstart, match))
             taken[fstart:fend] = [True] * (fend - fstart)
 
@@ -310,34 +313,57 @@ class StreamRedactor:
     def __init__(self, drugs: DrugList) -> None:
         self.drugs = drugs
         self.raw = ""
-        self._emitted = 0  # characters of the redacted safe prefix already returned
+        self._done = 0  # characters of raw already redacted and returned; no name can start before this
+        self._chinese = False  # whether the answer so far has Chinese (class names then come in Chinese)
+
+    def _window(self) -> int:
+        """Where analysis starts: one character before the undone part (a word boundary needs it)."""
+        return max(0, self._done - 1)
 
     def _safe_end(self) -> int:
         """Index in raw before which no name can still start."""
-        folded = fold(self.raw)
+        w0 = self._window()
+        text = self.raw[w0:]
+        folded = fold(text)
         norm, index = folded.text, folded.index
-        end = len(self.raw)
+        end = len(text)
+        trailing_cjk = _TRAILING_CJK.search(norm)
+        cjk_tail = len(trailing_cjk.group()) if trailing_cjk else 0
         for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
             tail = norm[-length:]
             # an exact prefix, or a Chinese tail that sounds like the start of a name ("阿齐霉" → 阿奇霉素)
-            if tail in self.drugs.prefixes or self.drugs.fuzzy.chinese_prefix(tail):
+            if tail in self.drugs.prefixes or (length <= cjk_tail and self.drugs.fuzzy.chinese_prefix(tail)):
                 end = index[len(norm) - length]
                 break
         # a trailing Latin word (look-alikes and digits included) may still grow or be a typo of a name once
         # complete ("azitro" → "azitromycin"), so it waits for the character that ends it
-        while end > 0 and _word_char(self.raw[end - 1]):
+        while end > 0 and _word_char(text[end - 1]):
             end -= 1
         # never cut through a name already complete: its redaction must come out whole
-        for match in self.drugs.find(self.raw):
+        for match in self.drugs.find(text):
             if match.start < end < match.end:
                 end = match.start
-        return end
+        return max(w0 + end, self._done)
 
     def _emit(self, end: int) -> str:
-        redacted, _ = self.drugs.redact(self.raw[:end])
-        out = redacted[self._emitted :]
-        self._emitted = max(self._emitted, len(redacted))
-        return out
+        if end <= self._done:
+            return ""
+        w0 = self._window()
+        text = self.raw[w0:end]
+        self._chinese = self._chinese or bool(_CJK.search(text))
+        out: list[str] = []
+        pos = self._done
+        # each piece is redacted once, in the language the answer had so far, so what was shown never changes
+        for m in self.drugs.find(text, chinese=self._chinese):
+            start, stop = w0 + m.start, w0 + m.end
+            if stop <= pos:
+                continue
+            out.append(self.raw[pos:start] if start > pos else "")
+            out.append(m.replacement if start >= pos else "")  # a name begun before: drop the rest of it
+            pos = stop
+        out.append(self.raw[pos:end])
+        self._done = end
+        return "".join(out)
 
     def feed(self, chunk: str) -> str:
         """Add a chunk; return newly safe text."""

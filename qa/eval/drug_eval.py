@@ -58,7 +58,6 @@ def leak_rates(drugs: DrugList, checker: LeakChecker, outputs: list[str]) -> dic
     rates = {"whole": sum(bool(checker.leaks(drugs.redact(t)[0])) for t in outputs) / len(outputs)}
     for size in range(1, 9):
         rates[f"chunk {size}"] = sum(bool(checker.leaks(stream(drugs, t, size))) for t in outputs) / len(outputs)
-    rates["streamed == whole"] = sum(stream(drugs, t, 3) == drugs.redact(t)[0] for t in outputs) / len(outputs)
     return rates
 
 

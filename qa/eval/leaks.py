@@ -70,7 +70,12 @@ class LeakChecker:
         latin = self._latin(text)
         if latin and self.latin:
             scores = process.cdist([latin], self.latin, scorer=fuzz.partial_ratio, workers=1)[0]
-            found += [Leak(k, float(s)) for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True) if s >= cut]
+            # a name longer than the whole text cannot be in it (partial_ratio would align the text inside the name)
+            found += [
+                Leak(k, float(s))
+                for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True)
+                if s >= cut and len(k) <= len(latin) + 2
+            ]
         cjk = self._cjk(text)
         if cjk:
             sound = tuple(lazy_pinyin(cjk, style=Style.NORMAL))
