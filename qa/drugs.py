@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pypinyin import Style, pinyin
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from .errors import PromptError
 
@@ -73,6 +73,7 @@ class Folded:
     text: str
     index: list[int]
     kinds: list[str]
+    ends: list[int]  # where in the original each folded character's source ends (a folded "ph" spans two)
 
 
 def fold(text: str) -> Folded:
@@ -97,9 +98,38 @@ def fold(text: str) -> Folded:
             index.append(i)
             kinds.append(kind)
     _fold_leet(out, index, kinds)
-    # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"
-    skeleton = "".join(out).replace("l", "i")
-    return Folded(skeleton, index, kinds)
+    # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"; "y" joins them too
+    # (amoxycillin, cyclosporin)
+    out = ["i" if c in "ly" else c for c in out]
+    return _fold_spelling(out, index, kinds)
+
+
+# INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
+_SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
+
+
+def _fold_spelling(out: list[str], index: list[int], kinds: list[str]) -> Folded:
+    """Two-letter spellings folded to one letter, keeping the first letter's source index."""
+    text: list[str] = []
+    idx: list[int] = []
+    ends: list[int] = []
+    kind: list[str] = []
+    i = 0
+    while i < len(out):
+        pair = out[i] + out[i + 1] if i + 1 < len(out) else ""
+        if pair in _SPELLING and index[i + 1] - index[i] <= 1:
+            text.append(_SPELLING[pair])
+            idx.append(index[i])
+            ends.append(index[i + 1] + 1)
+            kind.append(kinds[i] or kinds[i + 1])
+            i += 2
+        else:
+            text.append(out[i])
+            idx.append(index[i])
+            ends.append(index[i] + 1)
+            kind.append(kinds[i])
+            i += 1
+    return Folded("".join(text), idx, kind, ends)
 
 
 def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
@@ -114,7 +144,10 @@ def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
             run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
             before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
             after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
-            if run_ok and before and after:
+            # a digit ending a word of four letters or more ("morphin3") stands for a letter too
+            word_end = j == n or not out[j].isalnum() or index[j] - index[j - 1] > 1
+            long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
+            if run_ok and before and (after or (word_end and long_word and j - i == 1)):
                 for k in range(i, j):
                     out[k] = LEET[out[k]]
                     kinds[k] = "leet"
@@ -189,7 +222,7 @@ class FuzzyIndex:
                 self._latin_by_len.setdefault(len(key), []).append(key)
         self._chinese: dict[str, list[str]] = {}  # a reading of the first character → names
         for key in chinese:
-            if len(key) >= 3:
+            if sum(map(_is_cjk, key)) >= 3 and _is_cjk(key[0]):
                 for r in readings(key[0]):
                     self._chinese.setdefault(r, []).append(key)
         self.allow = allow
@@ -209,7 +242,7 @@ class FuzzyIndex:
             if abs(length - len(token)) > limit:
                 continue
             found = process.extractOne(
-                token, self._latin_by_len.get(length, ()), scorer=Levenshtein.distance, score_cutoff=limit
+                token, self._latin_by_len.get(length, ()), scorer=OSA.distance, score_cutoff=limit
             )
             if found is not None and found[1] < best_d:
                 best, best_d = found[0], found[1]

@@ -80,8 +80,9 @@ def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
     words: list[tuple[int, int]] = []
     start = None
     for k, ch in enumerate(norm):
-        if "a" <= ch <= "z":
-            joined = start is not None and all(c in INVISIBLE for c in text[idx[k - 1] + 1 : idx[k]])
+        # a letter no table folded (Ukrainian "є" in "kєtamine") stays in the word, as one typo for the look-up
+        if "a" <= ch <= "z" or (ch.isalpha() and not ch.isascii() and not _CJK.match(ch)):
+            joined = start is not None and all(c in INVISIBLE for c in text[folded.ends[k - 1] : idx[k]])
             if not joined:
                 if start is not None:
                     words.append((start, k))
@@ -126,7 +127,7 @@ class DrugList:
         self.longest_key = len(keys[0]) if keys else 0
         self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
         self.fuzzy = FuzzyIndex(
-            {k: k for k in keys if _LATIN_RUN.fullmatch(k)}, {k: k for k in keys if _CJK_RUN.fullmatch(k)}, allow
+            {k: k for k in keys if _LATIN_RUN.fullmatch(k)}, {k: k for k in keys if _CJK.search(k)}, allow
         )
         # the list's identity: an edited list gives another version, so cached answers checked against the old
         # one are not replayed
@@ -173,7 +174,7 @@ class DrugList:
 
     def _match(self, text: str, folded: Any, fstart: int, fend: int, key: str, kind: str, zh: bool) -> DrugMatch:
         drug, key_kind = self._by_key[key]
-        start, end = folded.index[fstart], folded.index[fend - 1] + 1
+        start, end = folded.index[fstart], folded.ends[fend - 1]
         # a disguise in the span says more than the name's own kind
         disguises = {k for k in folded.kinds[fstart:fend] if k}
         if kind == "exact":
@@ -198,36 +199,31 @@ class DrugList:
         folded = fold(text)
         norm = folded.text
         zh = bool(_CJK.search(text)) if chinese is None else chinese
-        taken = [False] * len(norm)
-        matches: list[tuple[int, DrugMatch]] = []
-
-        def keep(fstart: int, fend: int, key: str, kind: str) -> None:
-            match = self._match(text, folded, fstart, fend, key, kind, zh)
-            matches.append((fstart, match))
-            taken[fstart:fend] = [True] * (fend - fstart)
-
+        candidates: list[tuple[int, int, str, str]] = []  # folded start, end, key, kind
         for m in self._pattern.finditer(norm):
-            start, end = folded.index[m.start()], folded.index[m.end() - 1] + 1
+            start, end = folded.index[m.start()], folded.ends[m.end() - 1]
             if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
-            keep(m.start(), m.end(), m.group(), "exact")
+            candidates.append((m.start(), m.end(), m.group(), "exact"))
+        exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word
         for fstart, fend in _latin_words(text, folded):
-            if any(taken[fstart:fend]):
-                continue
-            key = self.fuzzy.latin(norm[fstart:fend])
+            key = None if (fstart, fend) in exact_spans else self.fuzzy.latin(norm[fstart:fend])
             if key is not None:
-                keep(fstart, fend, key, "fuzzy")
+                candidates.append((fstart, fend, key, "fuzzy"))
         # homophones: a Chinese name written with a character of the same sound
         for m in _CJK_RUN.finditer(norm):
-            i = m.start()
-            while i < m.end():
-                key = None if taken[i] else self.fuzzy.chinese(norm[: m.end()], i)
-                if key is not None and not any(taken[i : i + len(key)]):
-                    keep(i, i + len(key), key, "homophone")
-                    i += len(key)
-                else:
-                    i += 1
+            for i in range(m.start(), m.end()):
+                key = self.fuzzy.chinese(norm, i)
+                if key is not None:
+                    candidates.append((i, i + len(key), key, "homophone"))
+        # the longest name wins an overlap: 阿莫达菲尼 is armodafinil, not the brand 达菲 inside it
+        taken = [False] * len(norm)
+        matches: list[tuple[int, DrugMatch]] = []
+        for fstart, fend, key, kind in sorted(candidates, key=lambda c: (c[0] - c[1], c[3] != "exact", c[0])):
+            if not any(taken[fstart:fend]):
+                taken[fstart:fend] = [True] * (fend - fstart)
+                matches.append((fstart, self._match(text, folded, fstart, fend, key, kind, zh)))
         return [m for _, m in sorted(matches, key=lambda pair: pair[0])]
 
     def redact(self, text: str) -> tuple[str, list[DrugMatch]]:

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
 import opencc
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
@@ -28,6 +29,7 @@ _HOMOGLYPHS = str.maketrans(
     }
 )  # fmt: skip
 _NON_LATIN = re.compile(r"[^a-z]+")
+_WORD_SPLIT = re.compile(r"[\s,.;:!?\"'()\[\]{}<>/|\-]+")
 _NON_CJK = re.compile(r"[^\u3400-\u9fff]+")
 
 
@@ -51,10 +53,13 @@ class LeakChecker:
         for row in csv.DictReader(io.StringIO(alias_csv)) if alias_csv else ():
             names.add(row["alias"])
         self._t2s = opencc.OpenCC("t2s")
+        self._spelled = False
         self.latin: list[str] = sorted({k for n in names if (k := self._latin(n)) and len(k) >= 5})
         self.chinese: list[str] = sorted({k for n in names if (k := self._cjk(n)) and len(k) >= 2})
         self._sounds = {k: tuple(lazy_pinyin(k, style=Style.NORMAL)) for k in self.chinese}
         # the edits a name of each length may carry and still count: as the task's goal, 1 for 7-9, 2 for 10+
+        self._edits = np.array([0 if len(k) < 7 else 1 if len(k) < 10 else 2 for k in self.latin])
+        self._lengths = np.array([len(k) for k in self.latin])
         self._cutoff = [100.0 * (1 - (0 if len(k) < 7 else 1 if len(k) < 10 else 2) / len(k)) for k in self.latin]
 
     def _latin(self, text: str) -> str:
@@ -64,18 +69,31 @@ class LeakChecker:
     def _cjk(self, text: str) -> str:
         return _NON_CJK.sub("", self._t2s.convert(unicodedata.normalize("NFKC", text)))
 
+    def _windows(self, text: str) -> list[str]:
+        """Every run of one to three consecutive Latin words, folded; spelled-out letters ("a m o x") join first."""
+        words: list[str] = []
+        for raw in _WORD_SPLIT.split(text):
+            word = self._latin(raw)
+            if not word:
+                continue
+            if len(word) == 1 and words and len(words[-1]) >= 1 and len(raw.strip()) == 1 and self._spelled:
+                words[-1] += word
+            else:
+                words.append(word)
+            self._spelled = len(raw.strip()) == 1
+        self._spelled = False
+        return ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+
     def leaks(self, text: str) -> list[Leak]:
         """Every listed name still readable in text (exactly, with typos, or by sound)."""
         found: list[Leak] = []
-        latin = self._latin(text)
-        if latin and self.latin:
-            scores = process.cdist([latin], self.latin, scorer=fuzz.partial_ratio, workers=1)[0]
-            # a name longer than the whole text cannot be in it (partial_ratio would align the text inside the name)
-            found += [
-                Leak(k, float(s))
-                for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True)
-                if s >= cut and len(k) <= len(latin) + 2
-            ]
+        windows = self._windows(text)
+        if windows and self.latin:
+            scores = process.cdist(windows, self.latin, scorer=fuzz.ratio, workers=1)
+            # only windows about as long as the name count: the edits it may carry bound the length difference too
+            lengths = np.array([len(w) for w in windows])[:, None]
+            scores = np.where(np.abs(lengths - self._lengths[None, :]) <= self._edits[None, :], scores, 0).max(axis=0)
+            found += [Leak(k, float(s)) for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True) if s >= cut]
         cjk = self._cjk(text)
         if cjk:
             sound = tuple(lazy_pinyin(cjk, style=Style.NORMAL))
