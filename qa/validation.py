@@ -20,7 +20,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z0-9]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_TRAILING_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+$")
 
 
 def _is_latin_letter(text: str, i: int) -> bool:
@@ -292,11 +291,14 @@ def map_strings(data: Any, fn: Any) -> Any:
 
 
 def _word_char(ch: str) -> bool:
-    """Whether ch folds to a Latin letter or digit, or is invisible (so could sit inside a Latin word)."""
+    """Whether ch could sit inside a Latin word: a letter or digit (look-alikes and unknown letters too) or an
+    invisible character; Chinese characters end a word."""
     if ch in INVISIBLE:
         return True
     folded = fold(ch).text
-    return bool(folded) and folded[0].isascii() and folded[0].isalnum()
+    return bool(folded) and (
+        folded[0].isascii() and folded[0].isalnum() or folded[0].isalpha() and not _CJK.match(folded[0])
+    )
 
 
 class StreamRedactor:
@@ -323,12 +325,10 @@ class StreamRedactor:
         folded = fold(text)
         norm, index = folded.text, folded.index
         end = len(text)
-        trailing_cjk = _TRAILING_CJK.search(norm)
-        cjk_tail = len(trailing_cjk.group()) if trailing_cjk else 0
         for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
             tail = norm[-length:]
             # an exact prefix, or a Chinese tail that sounds like the start of a name ("阿齐霉" → 阿奇霉素)
-            if tail in self.drugs.prefixes or (length <= cjk_tail and self.drugs.fuzzy.chinese_prefix(tail)):
+            if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
                 end = index[len(norm) - length]
                 break
         # a trailing Latin word (look-alikes and digits included) may still grow or be a typo of a name once
