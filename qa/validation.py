@@ -108,23 +108,28 @@ class DrugList:
     ) -> None:
         self.drugs = drugs
         self._by_key: dict[str, tuple[Drug, str]] = {}
+        self._spelled: dict[str, str] = {}  # folded key → the name as listed (width, case and spacing folded)
         for drug in drugs:
             for name in drug.names:
                 key = fold_key(name)
                 if key and key not in self._by_key:
                     self._by_key[key] = (drug, "brand" if name in drug.brands else "exact")
+                    self._spelled[key] = normalize(name)
         by_generic = {d.names[0].casefold(): d for d in drugs if d.names}
         for alias in aliases or []:
             drug = by_generic.get(alias.generic_en.casefold())
             key = fold_key(alias.alias)
             if drug is not None and key and key not in self._by_key:
                 self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
+                self._spelled[key] = normalize(alias.alias)
         # longest first, so "insulin glargine" wins over a shorter overlapping name
         keys = sorted(self._by_key, key=len, reverse=True)
         # proper prefixes of names: a streamed tail equal to one of these may still become a name
         self.prefixes = {k[:i] for k in keys for i in range(1, len(k))}
         self.longest_key = len(keys[0]) if keys else 0
         self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
+        allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
             {k: k for k in keys if _LATIN_RUN.fullmatch(k)}, {k: k for k in keys if _CJK.search(k)}, allow
         )
@@ -178,6 +183,8 @@ class DrugList:
         disguises = {k for k in folded.kinds[fstart:fend] if k}
         if kind == "exact":
             kind = next((k for k in ("confusable", "leet", "traditional") if k in disguises), key_kind)
+            if kind == "exact" and normalize(text[start:end]) != self._spelled[key]:
+                kind = "variant"  # spelled another approved way: amoxycillin, sulphamethoxazole
         # answer in Chinese → Chinese class name, English answer → English class name
         replacement = drug.class_zh if zh else drug.class_en
         return DrugMatch(
