@@ -167,6 +167,11 @@ def readings(ch: str) -> frozenset[str]:
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
 
+def _sounds(ch: str) -> frozenset[str]:
+    """Readings of a Chinese character; any other character stands for itself."""
+    return readings(ch) if _is_cjk(ch) else frozenset(ch)
+
+
 @dataclass(frozen=True)
 class Alias:
     """One extra name for a listed drug, from the alias data file."""
@@ -220,11 +225,15 @@ class FuzzyIndex:
         for key in latin:
             if len(key) >= 7:
                 self._latin_by_len.setdefault(len(key), []).append(key)
-        self._chinese: dict[str, list[str]] = {}  # a reading of the first character → names
+        # readings of the first two characters → names: most positions in a text then have no candidate at all
+        self._chinese: dict[tuple[str, str], list[str]] = {}
+        self._first: set[str] = set()  # readings that start a name, for the stream's one-character tails
         for key in chinese:
             if sum(map(_is_cjk, key)) >= 3 and _is_cjk(key[0]):
-                for r in readings(key[0]):
-                    self._chinese.setdefault(r, []).append(key)
+                for r0 in readings(key[0]):
+                    self._first.add(r0)
+                    for r1 in _sounds(key[1]):
+                        self._chinese.setdefault((r0, r1), []).append(key)
         self.allow = allow
 
     @staticmethod
@@ -265,8 +274,11 @@ class FuzzyIndex:
         if not _is_cjk(text[at]):
             return None
         best = None
-        for r in readings(text[at]):
-            for key in self._chinese.get(r, ()):
+        if at + 1 >= len(text):
+            return None
+        pairs = {(r0, r1) for r0 in readings(text[at]) for r1 in _sounds(text[at + 1])}
+        for pair in pairs:
+            for key in self._chinese.get(pair, ()):
                 differ = self._sounds_like(text, at, key)
                 # one wrong character in three is a typo; more is another word
                 if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
@@ -276,8 +288,13 @@ class FuzzyIndex:
 
     def chinese_prefix(self, tail: str) -> bool:
         """Whether tail sounds like the start of a listed Chinese name (so a stream must wait for more)."""
-        for r in readings(tail[0]) if _is_cjk(tail[0]) else ():
-            for key in self._chinese.get(r, ()):
+        if not _is_cjk(tail[0]):
+            return False
+        if len(tail) == 1:
+            return bool(readings(tail[0]) & self._first)
+        pairs = {(r0, r1) for r0 in readings(tail[0]) for r1 in _sounds(tail[1])}
+        for pair in pairs:
+            for key in self._chinese.get(pair, ()):
                 if len(key) > len(tail) and self._sounds_like(key[: len(tail)], 0, tail) >= 0:
                     return True
         return False

@@ -10,6 +10,7 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,13 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
 def _is_latin_letter(text: str, i: int) -> bool:
-    if not 0 <= i < len(text):
-        return False
-    folded = fold(text[i]).text
+    return 0 <= i < len(text) and _latin_char(text[i])
+
+
+@cache
+def _latin_char(ch: str) -> bool:
+    """Whether one character folds to a Latin letter (cached: folding one character costs a dozen look-ups)."""
+    folded = fold(ch).text
     return bool(folded) and "a" <= folded[0] <= "z"
 
 
@@ -71,6 +76,26 @@ class DrugMatch:
     replacement: str
     drug: str = ""  # the drug's first listed name (its English generic name)
     kind: str = "exact"  # exact|variant|brand|traditional|confusable|leet|homophone|fuzzy
+
+
+def _trie_pattern(keys: list[str]) -> str:
+    """One regex for many names, shaped as a trie: a flat alternation of thousands of names tries each at every
+    position, a trie tries one branch. Greedy optional tails make the longest name at a position win."""
+    trie: dict[str, Any] = {}
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
 
 
 def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
@@ -127,7 +152,7 @@ class DrugList:
         # proper prefixes of names: a streamed tail equal to one of these may still become a name
         self.prefixes = {k[:i] for k in keys for i in range(1, len(k))}
         self.longest_key = len(keys[0]) if keys else 0
-        self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        self._pattern = re.compile(_trie_pattern(keys)) if keys else None
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
@@ -300,6 +325,11 @@ def map_strings(data: Any, fn: Any) -> Any:
 def _word_char(ch: str) -> bool:
     """Whether ch could sit inside a Latin word: a letter or digit (look-alikes and unknown letters too) or an
     invisible character; Chinese characters end a word."""
+    return _word_char_cached(ch)
+
+
+@cache
+def _word_char_cached(ch: str) -> bool:
     if ch in INVISIBLE:
         return True
     folded = fold(ch).text
