@@ -113,3 +113,31 @@ def test_streamed_chunks_leak_nothing_whole_redaction_does_not(
         whole = set(checker.leaks(drugs.redact(text)[0]))
         assert set(checker.leaks(shown)) <= whole, (size, text, shown)
         assert drugs.find(shown) == [], (size, text, shown)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("请服用阿齐霉素治疗\n多喝水\n", [[("阿齐霉素", 3, 7, "azithromycin", "homophone")], []]),
+        ("Take Lipit0r.\n", [[("Lipit0r", 5, 12, "atorvastatin", "leet")]]),
+    ],
+)
+def test_scan_prints_one_json_line_per_input_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: str, expected: list
+) -> None:
+    from qa.cli import main
+
+    path = tmp_path / "answers.txt"
+    path.write_text(lines, encoding="utf-8")
+    assert main(["drugs", "scan", str(path), "--backend", "fake"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["line"] for r in rows] == list(range(1, len(expected) + 1))
+    got = [[(f["text"], f["start"], f["end"], f["drug"], f["kind"]) for f in r["found"]] for r in rows]
+    assert got == expected
+    assert all(f["class"] for r in rows for f in r["found"])
+
+
+def test_scan_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    from qa.cli import EXIT_ERROR, main
+
+    assert main(["drugs", "scan", str(tmp_path / "none.txt"), "--backend", "fake"]) == EXIT_ERROR
