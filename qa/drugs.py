@@ -15,7 +15,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
 from pypinyin import Style, pinyin
 from rapidfuzz import process
@@ -206,16 +205,6 @@ def parse_allowlist(text: str) -> frozenset[str]:
     return frozenset(fold_key(w) for w in words if w)
 
 
-def package_data(name: str) -> str:
-    """A data file shipped in qa/data."""
-    return resources.files("qa.data").joinpath(name).read_text("utf-8")
-
-
-def data_path(name: str) -> Path:
-    """Where a packaged data file lies (for messages)."""
-    return Path(str(resources.files("qa.data").joinpath(name)))
-
-
 class FuzzyIndex:
     """Typo look-up for single-word Latin names (7+ letters) and homophone look-up for Chinese names (3+ characters)."""
 
@@ -247,7 +236,8 @@ class FuzzyIndex:
             return None
         best, best_d = None, 3
         for length in range(len(token) - 2, len(token) + 3):
-            limit = self.max_edits(length)
+            # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
+            limit = self.max_edits(min(length, len(token)))
             if abs(length - len(token)) > limit:
                 continue
             found = process.extractOne(

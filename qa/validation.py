@@ -156,7 +156,11 @@ class DrugList:
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
-            {k: k for k in keys if _LATIN_RUN.fullmatch(k)}, {k: k for k in keys if _CJK.search(k)}, allow
+            # typos only of generic names and their spellings: brands are short coined words that ordinary words
+            # sit one letter away from (ability/Abilify, concert/Concerta)
+            {k: k for k in keys if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] in ("exact", "variant")},
+            {k: k for k in keys if _CJK.search(k)},
+            allow,
         )
         # the list's identity: an edited list gives another version, so cached answers checked against the old
         # one are not replayed
