@@ -321,4 +321,4 @@ def main(out_dir: Path) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests/data")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "qa/data")

@@ -16,8 +16,8 @@ from ..validation import DrugList, StreamRedactor
 from ..wiring import load_drugs
 from .leaks import LeakChecker
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-SETS = ROOT / "tests/data"
+
+SETS = Path(__file__).resolve().parent.parent / "data"  # package data, beside the drug lists
 log = logging.getLogger(__name__)
 
 
@@ -110,7 +110,7 @@ def main() -> None:
             ensure_ascii=False,
         )
     )
-    data = ROOT / "qa/data"
+    data = SETS
     checker = LeakChecker(
         (data / "forbidden_drugs.csv").read_text("utf-8"), (data / "drug_aliases.csv").read_text("utf-8")
     )
