@@ -16,7 +16,6 @@ from ..validation import DrugList, StreamRedactor
 from ..wiring import load_drugs
 from .leaks import LeakChecker
 
-
 SETS = Path(__file__).resolve().parent.parent / "data"  # package data, beside the drug lists
 log = logging.getLogger(__name__)
 
