@@ -120,7 +120,7 @@ def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
     return [
         (a, b)
         for a, b in words
-        if not _is_latin_letter(text, idx[a] - 1) and not _is_latin_letter(text, idx[b - 1] + 1)
+        if not _is_latin_letter(text, idx[a] - 1) and not _is_latin_letter(text, folded.ends[b - 1])
     ]
 
 
@@ -326,14 +326,10 @@ def map_strings(data: Any, fn: Any) -> Any:
     return data
 
 
+@cache
 def _word_char(ch: str) -> bool:
     """Whether ch could sit inside a Latin word: a letter or digit (look-alikes and unknown letters too) or an
     invisible character; Chinese characters end a word."""
-    return _word_char_cached(ch)
-
-
-@cache
-def _word_char_cached(ch: str) -> bool:
     if ch in INVISIBLE:
         return True
     folded = fold(ch).text
