@@ -144,7 +144,8 @@ def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
             before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
             after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
             # a digit ending a word of four letters or more ("morphin3") stands for a letter too
-            word_end = j == n or not out[j].isalnum() or index[j] - index[j - 1] > 1
+            # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
+            word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
             long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
             if run_ok and before and (after or (word_end and long_word and j - i == 1)):
                 for k in range(i, j):

@@ -46,6 +46,7 @@ def checker() -> LeakChecker:
         ("аmoxicillin", "amoxicillin", "confusable"),
         ("am0xicillin", "amoxicillin", "leet"),
         ("Lipit0r", "atorvastatin", "leet"),
+        ("morphin3", "morphine", "leet"),  # a digit ending the word, then Chinese
         ("cephalexin", "cefalexin", "variant"),
         ("phenytoin", "phenytoin", "exact"),
         ("阿莫达菲尼", "armodafinil", "homophone"),  # the longer name wins over the brand 达菲 inside it
