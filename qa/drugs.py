@@ -264,18 +264,18 @@ class FuzzyIndex:
         """A listed Chinese name that text[at:] sounds like, with one character (two in 6+) written otherwise."""
         if not _is_cjk(text[at]):
             return None
-        best = None
         if at + 1 >= len(text):
             return None
+        found: list[tuple[int, int, str]] = []
         pairs = {(r0, r1) for r0 in readings(text[at]) for r1 in _sounds(text[at + 1])}
         for pair in pairs:
             for key in self._chinese.get(pair, ()):
                 differ = self._sounds_like(text, at, key)
                 # one wrong character in three is a typo; more is another word
                 if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
-                    if best is None or len(key) > len(best):
-                        best = key
-        return best
+                    found.append((-len(key), differ, key))
+        # longest, then closest, then by name: the same text always gives the same drug (sets have no order)
+        return min(found)[2] if found else None
 
     def chinese_prefix(self, tail: str) -> bool:
         """Whether tail sounds like the start of a listed Chinese name (so a stream must wait for more)."""
