@@ -30,6 +30,8 @@ _HOMOGLYPHS = str.maketrans(
 )  # fmt: skip
 _NON_LATIN = re.compile(r"[^a-z]+")
 _WORD_SPLIT = re.compile(r"[\s,.;:!?\"'()\[\]{}<>/|\-]+")
+# a name never spans a quote, a comma or a sentence end; windows stay inside these clauses
+_CLAUSE_SPLIT = re.compile(r"[\"“”，。；：！？,;:!?]|\.\s")
 _NON_CJK = re.compile(r"[^\u3400-\u9fff]+")
 
 
@@ -55,7 +57,6 @@ class LeakChecker:
         for row in csv.DictReader(io.StringIO(alias_csv)) if alias_csv else ():
             names.add(row["alias"])
         self._t2s = opencc.OpenCC("t2s")
-        self._spelled = False
         self.latin: list[str] = sorted({k for n in names if (k := self._latin(n)) and len(k) >= 5})
         self.chinese: list[str] = sorted({k for n in names if (k := self._cjk(n)) and len(k) >= 2})
         self._sounds = {k: tuple(lazy_pinyin(k, style=Style.NORMAL)) for k in self.chinese}
@@ -76,19 +77,24 @@ class LeakChecker:
         return _NON_CJK.sub("", self._t2s.convert(unicodedata.normalize("NFKC", text)))
 
     def _windows(self, text: str) -> list[str]:
-        """Every run of one to three consecutive Latin words, folded; spelled-out letters ("a m o x") join first."""
-        words: list[str] = []
-        for raw in _WORD_SPLIT.split(text):
-            word = self._latin(raw)
-            if not word:
-                continue
-            if len(word) == 1 and words and len(words[-1]) >= 1 and len(raw.strip()) == 1 and self._spelled:
-                words[-1] += word
-            else:
-                words.append(word)
-            self._spelled = len(raw.strip()) == 1
-        self._spelled = False
-        return ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+        """Every run of one to three consecutive Latin words within a clause, folded; spelled-out letters
+        ("a m o x") join first."""
+        windows: list[str] = []
+        for clause in _CLAUSE_SPLIT.split(text):
+            words: list[str] = []
+            spelled = False  # the previous piece was a single letter
+            for raw in _WORD_SPLIT.split(clause):
+                word = self._latin(raw)
+                if not word:
+                    continue
+                single = len(raw.strip()) == 1
+                if single and spelled and words:
+                    words[-1] += word
+                else:
+                    words.append(word)
+                spelled = single
+            windows += ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+        return windows
 
     def leaks(self, text: str) -> list[Leak]:
         """Every listed name still readable in text (exactly, with typos, or by sound)."""
@@ -100,8 +106,10 @@ class LeakChecker:
             lengths = np.array([len(w) for w in windows])[:, None]
             scores = np.where(np.abs(lengths - self._lengths[None, :]) <= self._edits[None, :], scores, 0).max(axis=0)
             found += [Leak(k, float(s)) for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True) if s >= cut]
-        cjk = self._cjk(text)
-        if cjk:
+        for clause in _CLAUSE_SPLIT.split(text):
+            cjk = self._cjk(clause)
+            if not cjk:
+                continue
             sound = tuple(lazy_pinyin(cjk, style=Style.NORMAL))
             for k in self.chinese:
                 if k in cjk:
