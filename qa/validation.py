@@ -171,7 +171,12 @@ class DrugList:
 
     @classmethod
     def parse(
-        cls, text: str, where: str = "the drug list", aliases: str | None = None, allow: str | None = None
+        cls,
+        text: str,
+        where: str = "the drug list",
+        aliases: str | None = None,
+        allow: str | None = None,
+        aliases_where: str = "drug_aliases.csv",
     ) -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
         alias CSV text (generic_en, alias, kind) and allowlist text (one word a line)."""
@@ -193,7 +198,7 @@ class DrugList:
                         brands=tuple(brands),
                     )
                 )
-        parsed_aliases = parse_aliases(aliases, "drug_aliases.csv") if aliases else []
+        parsed_aliases = parse_aliases(aliases, aliases_where) if aliases else []
         return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset())
 
     @classmethod
@@ -342,7 +347,9 @@ class StreamRedactor:
     """Redacts listed names from a growing text, holding back only a tail that could still become a name.
 
     `feed(chunk)` returns the text that is now safe to show; `finish()` returns the rest. Nothing returned ever
-    contains a listed name, even when a name arrives split over several chunks or disguised by spacing.
+    contains a listed name, even when a name arrives split over several chunks or disguised by spacing. Held back:
+    a tail that folds to the start of a name or sounds like the start of a Chinese name, and any unfinished Latin
+    word (a typo or leet spelling is only known once the word ends). What was returned is never re-redacted.
     """
 
     def __init__(self, drugs: DrugList) -> None:

@@ -23,7 +23,13 @@ def load_drugs(settings: Settings) -> DrugList:
     files = Files("qa.data", settings.prompts_dir)
     # spelling variants, brands and colloquial names, and the words typo look-ups must leave alone
     aliases, allow = files.read(DRUG_ALIASES), files.read(DRUG_ALLOWLIST)
-    return DrugList.parse(files.read(DRUG_LIST), files.where(DRUG_LIST), aliases=aliases, allow=allow)
+    return DrugList.parse(
+        files.read(DRUG_LIST),
+        files.where(DRUG_LIST),
+        aliases=aliases,
+        allow=allow,
+        aliases_where=files.where(DRUG_ALIASES),
+    )
 
 
 def generation_slots(settings: Settings, backend: Backend) -> int:

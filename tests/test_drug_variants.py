@@ -142,3 +142,9 @@ def test_scan_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
     from qa.cli import EXIT_ERROR, main
 
     assert main(["drugs", "scan", str(tmp_path / "none.txt"), "--backend", "fake"]) == EXIT_ERROR
+
+
+def test_a_malformed_alias_file_in_the_prompts_dir_stops_the_load_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "drug_aliases.csv").write_text("generic_en,alias,kind\namoxicillin,Amoxil,nickname\n", "utf-8")
+    with pytest.raises(PromptError, match=r"drug_aliases\.csv: line 2"):
+        load_drugs(Settings(backend="fake", prompts_dir=tmp_path))
