@@ -5,6 +5,7 @@
 #   ./start.sh ask --domain medical|finance "问题"          print one validated JSON answer
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
+#   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
 #   ./start.sh prepare                                     install and convert the embedded model only
 #   ./start.sh build-llama                                 build llama.cpp once (the fast CPU path; start builds it too)
 set -euo pipefail
@@ -78,6 +79,10 @@ case "$cmd" in
   build-llama)
     ensure_venv; ensure_llama
     ;;
+  drugs)
+    ensure_venv  # the finder needs only the drug list: no model, no llama.cpp build
+    exec "$PY" -m qa drugs "$@"
+    ;;
   ask|bench|eval|prepare|serve)
     ensure_venv
     if needs_llama "$@"; then ensure_llama; fi
@@ -89,6 +94,6 @@ case "$cmd" in
     exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
-    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, build-llama)"; exit 2
+    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, build-llama)"; exit 2
     ;;
 esac

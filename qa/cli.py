@@ -1,4 +1,5 @@
-"""Command line: serve the app, ask one question, benchmark, or prepare the embedded model."""
+"""Command line: serve the app, ask one question, benchmark, prepare the embedded model, or scan text for drug
+names."""
 
 from __future__ import annotations
 
@@ -103,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting_flags(evaluate)
     prepare = sub.add_parser("prepare", help="assemble, verify and convert the embedded model")
     _add_setting_flags(prepare)
+    drugs = sub.add_parser("drugs", help="prescription-drug names in text (the forbidden_drugs check's finder)")
+    drugs.add_argument("action", choices=["scan"], help="scan: one JSON line per input line with the names found")
+    drugs.add_argument("file", help="a UTF-8 text file, or - for standard input")
+    _add_setting_flags(drugs)
     return parser
 
 
@@ -141,9 +146,32 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _scan_drugs(settings: Any, file: str) -> int:
+    """Print one JSON line per input line: {"line": n, "found": [{"text","start","end","drug","class","kind"}]}."""
+    from pathlib import Path
+
+    from .wiring import load_drugs
+
+    drugs = load_drugs(settings)
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {file}: {exc}") from exc
+    for n, line in enumerate(text.splitlines(), start=1):
+        found = [
+            {"text": m.found, "start": m.start, "end": m.end, "drug": m.drug, "class": m.replacement, "kind": m.kind}
+            for m in drugs.find(line)
+        ]
+        print(json.dumps({"line": n, "found": found}, ensure_ascii=False))
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Any) -> int:
     from .backends import create_backend
     from .wiring import build_service
+
+    if args.command == "drugs":
+        return _scan_drugs(settings, args.file)  # needs only the drug list, never a model
 
     if args.command == "prepare":
         backend = create_backend(settings)

@@ -10,36 +10,27 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .drugs import INVISIBLE, Alias, FuzzyIndex, fold, fold_key, parse_aliases, parse_allowlist
 from .errors import PromptError
 
-# Characters that render as nothing: removing them defeats "阿\u200b莫西林"-style evasions.
-_INVISIBLE = {
-    "\u00ad",
-    "\u180e",
-    "\u200b",
-    "\u200c",
-    "\u200d",
-    "\u200e",
-    "\u200f",
-    "\u2060",
-    "\u2061",
-    "\u2062",
-    "\u2063",
-    "\u2064",
-    "\ufeff",
-}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z0-9]+")
-_TRAILING_WORD = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]+$")
+_LATIN_RUN = re.compile(r"[a-z]+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
 def _is_latin_letter(text: str, i: int) -> bool:
-    if not 0 <= i < len(text):
-        return False
-    folded = unicodedata.normalize("NFKC", text[i]).casefold()
+    return 0 <= i < len(text) and _latin_char(text[i])
+
+
+@cache
+def _latin_char(ch: str) -> bool:
+    """Whether one character folds to a Latin letter (cached: folding one character costs a dozen look-ups)."""
+    folded = fold(ch).text
     return bool(folded) and "a" <= folded[0] <= "z"
 
 
@@ -49,7 +40,7 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
     index: list[int] = []
     for i, ch in enumerate(text):
         # punctuation and symbols go too: "阿-莫-西-林" and "a.m.o.x.i.l" must read as the names they spell
-        if ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
+        if ch in INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
             continue
         for folded in unicodedata.normalize("NFKC", ch).casefold():
             if folded.isspace():
@@ -71,6 +62,7 @@ class Drug:
     names: tuple[str, ...]
     class_en: str
     class_zh: str
+    brands: tuple[str, ...] = ()  # the names (of `names`) that are brands, reported as kind "brand"
 
 
 @dataclass(frozen=True)
@@ -82,44 +74,132 @@ class DrugMatch:
     start: int
     end: int
     replacement: str
+    drug: str = ""  # the drug's first listed name (its English generic name)
+    kind: str = "exact"  # exact|variant|brand|traditional|confusable|leet|homophone|fuzzy
+
+
+def _trie_pattern(keys: list[str]) -> str:
+    """One regex for many names, shaped as a trie: a flat alternation of thousands of names tries each at every
+    position, a trie tries one branch. Greedy optional tails make the longest name at a position win."""
+    trie: dict[str, Any] = {}
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
+    """Folded spans of the whole Latin words of the original text (a space or mark ends a word; invisibles do not)."""
+    norm, idx = folded.text, folded.index
+    words: list[tuple[int, int]] = []
+    start = None
+    for k, ch in enumerate(norm):
+        # a letter no table folded (Ukrainian "є" in "kєtamine") stays in the word, as one typo for the look-up
+        if "a" <= ch <= "z" or (ch.isalpha() and not ch.isascii() and not _CJK.match(ch)):
+            joined = start is not None and all(c in INVISIBLE for c in text[folded.ends[k - 1] : idx[k]])
+            if not joined:
+                if start is not None:
+                    words.append((start, k))
+                start = k
+        elif start is not None:
+            words.append((start, k))
+            start = None
+    if start is not None:
+        words.append((start, len(norm)))
+    # a word glued to a letter the fold dropped is not whole
+    return [
+        (a, b)
+        for a, b in words
+        if not _is_latin_letter(text, idx[a] - 1) and not _is_latin_letter(text, folded.ends[b - 1])
+    ]
 
 
 class DrugList:
-    """Finds listed prescription-drug names in text, however they are disguised by width, case or spacing."""
+    """Finds listed prescription-drug names in text, however they are disguised: width, case, spacing, traditional
+    characters, look-alike letters, leetspeak digits, spelling variants, brands, Chinese homophones and typos."""
 
-    def __init__(self, drugs: list[Drug]) -> None:
+    def __init__(
+        self, drugs: list[Drug], aliases: list[Alias] | None = None, allow: frozenset[str] = frozenset()
+    ) -> None:
         self.drugs = drugs
-        self._by_key: dict[str, Drug] = {}
+        self._by_key: dict[str, tuple[Drug, str]] = {}
+        self._spelled: dict[str, str] = {}  # folded key → the name as listed (width, case and spacing folded)
         for drug in drugs:
             for name in drug.names:
-                key = normalize(name)
-                if key:
-                    self._by_key[key] = drug
+                key = fold_key(name)
+                if key and key not in self._by_key:
+                    self._by_key[key] = (drug, "brand" if name in drug.brands else "exact")
+                    self._spelled[key] = normalize(name)
+        by_generic = {d.names[0].casefold(): d for d in drugs if d.names}
+        for alias in aliases or []:
+            drug = by_generic.get(alias.generic_en.casefold())
+            key = fold_key(alias.alias)
+            if drug is not None and key and key not in self._by_key:
+                self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
+                self._spelled[key] = normalize(alias.alias)
         # longest first, so "insulin glargine" wins over a shorter overlapping name
         keys = sorted(self._by_key, key=len, reverse=True)
         # proper prefixes of names: a streamed tail equal to one of these may still become a name
         self.prefixes = {k[:i] for k in keys for i in range(1, len(k))}
         self.longest_key = len(keys[0]) if keys else 0
-        self._pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        self._pattern = re.compile(_trie_pattern(keys)) if keys else None
+        # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
+        allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
+        self.fuzzy = FuzzyIndex(
+            # typos only of generic names and their spellings: brands are short coined words that ordinary words
+            # sit one letter away from (ability/Abilify, concert/Concerta)
+            {k: k for k in keys if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] in ("exact", "variant")},
+            {k: k for k in keys if _CJK.search(k)},
+            allow,
+        )
         # the list's identity: an edited list gives another version, so cached answers checked against the old
         # one are not replayed
         listed = [[d.names, d.class_en, d.class_zh] for d in drugs]
+        listed.append([[a.generic_en, a.alias, a.kind] for a in aliases or []])
+        listed.append(sorted(allow))
         self.version = hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     @classmethod
-    def parse(cls, text: str, where: str = "the drug list") -> DrugList:
-        """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh)."""
+    def parse(
+        cls,
+        text: str,
+        where: str = "the drug list",
+        aliases: str | None = None,
+        allow: str | None = None,
+        aliases_where: str = "drug_aliases.csv",
+    ) -> DrugList:
+        """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
+        alias CSV text (generic_en, alias, kind) and allowlist text (one word a line)."""
         rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
             raise PromptError(f"{where} must be a CSV with columns {', '.join(sorted(needed))}")
         drugs = []
         for row in rows:
-            names = [row["generic_en"], row["generic_zh"], *row["brands_en"].split("|"), *row["brands_zh"].split("|")]
+            brands = [b.strip() for b in [*row["brands_en"].split("|"), *row["brands_zh"].split("|")] if b.strip()]
+            names = [row["generic_en"], row["generic_zh"], *brands]
             names = tuple(n.strip() for n in names if n and n.strip())
             if names:
-                drugs.append(Drug(names=names, class_en=row["class_en"].strip(), class_zh=row["class_zh"].strip()))
-        return cls(drugs)
+                drugs.append(
+                    Drug(
+                        names=names,
+                        class_en=row["class_en"].strip(),
+                        class_zh=row["class_zh"].strip(),
+                        brands=tuple(brands),
+                    )
+                )
+        parsed_aliases = parse_aliases(aliases, aliases_where) if aliases else []
+        return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset())
 
     @classmethod
     def load(cls, path: Path) -> DrugList:
@@ -130,22 +210,61 @@ class DrugList:
             raise PromptError(f"forbidden drug list not found: {path}") from exc
         return cls.parse(text, str(path))
 
-    def find(self, text: str) -> list[DrugMatch]:
-        """Every listed name in text, with spans in the original (un-normalized) text."""
+    def _match(self, text: str, folded: Any, fstart: int, fend: int, key: str, kind: str, zh: bool) -> DrugMatch:
+        drug, key_kind = self._by_key[key]
+        start, end = folded.index[fstart], folded.ends[fend - 1]
+        # a disguise in the span says more than the name's own kind
+        disguises = {k for k in folded.kinds[fstart:fend] if k}
+        if kind == "exact":
+            kind = next((k for k in ("confusable", "leet", "traditional") if k in disguises), key_kind)
+            if kind == "exact" and normalize(text[start:end]) != self._spelled[key]:
+                kind = "variant"  # spelled another approved way: amoxycillin, sulphamethoxazole
+        # answer in Chinese → Chinese class name, English answer → English class name
+        replacement = drug.class_zh if zh else drug.class_en
+        return DrugMatch(
+            name=key,
+            found=text[start:end],
+            start=start,
+            end=end,
+            replacement=replacement,
+            drug=drug.names[0],
+            kind=kind,
+        )
+
+    def find(self, text: str, chinese: bool | None = None) -> list[DrugMatch]:
+        """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
+        in Chinese when `chinese` (by default: when the text has Chinese)."""
         if self._pattern is None or not text:
             return []
-        norm, index = normalize_with_map(text)
-        matches = []
+        folded = fold(text)
+        norm = folded.text
+        zh = bool(_CJK.search(text)) if chinese is None else chinese
+        candidates: list[tuple[int, int, str, str]] = []  # folded start, end, key, kind
         for m in self._pattern.finditer(norm):
-            drug = self._by_key[m.group()]
-            start, end = index[m.start()], index[m.end() - 1] + 1
+            start, end = folded.index[m.start()], folded.ends[m.end() - 1]
             if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
-            found = text[start:end]
-            # answer in Chinese → Chinese class name, English answer → English class name
-            replacement = drug.class_zh if _CJK.search(text) else drug.class_en
-            matches.append(DrugMatch(name=m.group(), found=found, start=start, end=end, replacement=replacement))
-        return matches
+            candidates.append((m.start(), m.end(), m.group(), "exact"))
+        exact_spans = {(c[0], c[1]) for c in candidates}
+        # typos: whole Latin words only, so a name is never found inside an ordinary longer word
+        for fstart, fend in _latin_words(text, folded):
+            key = None if (fstart, fend) in exact_spans else self.fuzzy.latin(norm[fstart:fend])
+            if key is not None:
+                candidates.append((fstart, fend, key, "fuzzy"))
+        # homophones: a Chinese name written with a character of the same sound
+        for m in _CJK_RUN.finditer(norm):
+            for i in range(m.start(), m.end()):
+                key = self.fuzzy.chinese(norm, i)
+                if key is not None:
+                    candidates.append((i, i + len(key), key, "homophone"))
+        # the longest name wins an overlap: 阿莫达菲尼 is armodafinil, not the brand 达菲 inside it
+        taken = [False] * len(norm)
+        matches: list[tuple[int, DrugMatch]] = []
+        for fstart, fend, key, kind in sorted(candidates, key=lambda c: (c[0] - c[1], c[3] != "exact", c[0])):
+            if not any(taken[fstart:fend]):
+                taken[fstart:fend] = [True] * (fend - fstart)
+                matches.append((fstart, self._match(text, folded, fstart, fend, key, kind, zh)))
+        return [m for _, m in sorted(matches, key=lambda pair: pair[0])]
 
     def redact(self, text: str) -> tuple[str, list[DrugMatch]]:
         """Replace every listed name by its drug class."""
@@ -212,40 +331,79 @@ def map_strings(data: Any, fn: Any) -> Any:
     return data
 
 
+@cache
+def _word_char(ch: str) -> bool:
+    """Whether ch could sit inside a Latin word: a letter or digit (look-alikes and unknown letters too) or an
+    invisible character; Chinese characters end a word."""
+    if ch in INVISIBLE:
+        return True
+    folded = fold(ch).text
+    return bool(folded) and (
+        folded[0].isascii() and folded[0].isalnum() or folded[0].isalpha() and not _CJK.match(folded[0])
+    )
+
+
 class StreamRedactor:
     """Redacts listed names from a growing text, holding back only a tail that could still become a name.
 
     `feed(chunk)` returns the text that is now safe to show; `finish()` returns the rest. Nothing returned ever
-    contains a listed name, even when a name arrives split over several chunks or disguised by spacing.
+    contains a listed name, even when a name arrives split over several chunks or disguised by spacing. Held back:
+    a tail that folds to the start of a name or sounds like the start of a Chinese name, and any unfinished Latin
+    word (a typo or leet spelling is only known once the word ends). What was returned is never re-redacted.
     """
 
     def __init__(self, drugs: DrugList) -> None:
         self.drugs = drugs
         self.raw = ""
-        self._emitted = 0  # characters of the redacted safe prefix already returned
+        self._done = 0  # characters of raw already redacted and returned; no name can start before this
+        self._chinese = False  # whether the answer so far has Chinese (class names then come in Chinese)
+
+    def _window(self) -> int:
+        """Where analysis starts: one character before the undone part (a word boundary needs it)."""
+        return max(0, self._done - 1)
 
     def _safe_end(self) -> int:
         """Index in raw before which no name can still start."""
-        norm, index = normalize_with_map(self.raw)
-        end = len(self.raw)
+        w0 = self._window()
+        text = self.raw[w0:]
+        folded = fold(text)
+        norm, index = folded.text, folded.index
+        end = len(text)
         for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
-            if norm[-length:] in self.drugs.prefixes:
+            tail = norm[-length:]
+            # an exact prefix, or a Chinese tail that sounds like the start of a name ("阿齐霉" → 阿奇霉素)
+            if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
                 end = index[len(norm) - length]
                 break
-        # a trailing Latin word may still grow ("Amoxil" → "Amoxilx" is no longer a name), so it waits too
-        word = _TRAILING_WORD.search(self.raw[:end])
-        end = word.start() if word else end
+        # a trailing Latin word (look-alikes and digits included) may still grow or be a typo of a name once
+        # complete ("azitro" → "azitromycin"), so it waits for the character that ends it
+        while end > 0 and _word_char(text[end - 1]):
+            end -= 1
         # never cut through a name already complete: its redaction must come out whole
-        for match in self.drugs.find(self.raw):
+        for match in self.drugs.find(text):
             if match.start < end < match.end:
                 end = match.start
-        return end
+        return max(w0 + end, self._done)
 
     def _emit(self, end: int) -> str:
-        redacted, _ = self.drugs.redact(self.raw[:end])
-        out = redacted[self._emitted :]
-        self._emitted = max(self._emitted, len(redacted))
-        return out
+        if end <= self._done:
+            return ""
+        w0 = self._window()
+        text = self.raw[w0:end]
+        self._chinese = self._chinese or bool(_CJK.search(text))
+        out: list[str] = []
+        pos = self._done
+        # each piece is redacted once, in the language the answer had so far, so what was shown never changes
+        for m in self.drugs.find(text, chinese=self._chinese):
+            start, stop = w0 + m.start, w0 + m.end
+            if stop <= pos:
+                continue
+            out.append(self.raw[pos:start] if start > pos else "")
+            out.append(m.replacement if start >= pos else "")  # a name begun before: drop the rest of it
+            pos = stop
+        out.append(self.raw[pos:end])
+        self._done = end
+        return "".join(out)
 
     def feed(self, chunk: str) -> str:
         """Add a chunk; return newly safe text."""

@@ -14,12 +14,22 @@ from .tasks.base import Files
 from .validation import DrugList
 
 DRUG_LIST = "forbidden_drugs.csv"
+DRUG_ALIASES = "drug_aliases.csv"
+DRUG_ALLOWLIST = "drug_allowlist.txt"
 
 
 def load_drugs(settings: Settings) -> DrugList:
     """The forbidden drug list: package data, or the file of that name in prompts_dir."""
     files = Files("qa.data", settings.prompts_dir)
-    return DrugList.parse(files.read(DRUG_LIST), files.where(DRUG_LIST))
+    # spelling variants, brands and colloquial names, and the words typo look-ups must leave alone
+    aliases, allow = files.read(DRUG_ALIASES), files.read(DRUG_ALLOWLIST)
+    return DrugList.parse(
+        files.read(DRUG_LIST),
+        files.where(DRUG_LIST),
+        aliases=aliases,
+        allow=allow,
+        aliases_where=files.where(DRUG_ALIASES),
+    )
 
 
 def generation_slots(settings: Settings, backend: Backend) -> int:

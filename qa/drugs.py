@@ -1,0 +1,291 @@
+"""Folding and fuzzy look-ups that let the drug finder see through disguises: traditional characters, look-alike
+letters, leetspeak digits, Chinese homophones and one- or two-letter typos.
+
+The data comes from packages: OpenCC's TSCharacters (traditional → simplified, Apache-2.0, via
+opencc-python-reimplemented), Unicode's confusables.txt (via confusable-homoglyphs, MIT) and pypinyin's readings (MIT).
+Every table is built once per process and cached.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from pypinyin import Style, pinyin
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from .errors import PromptError
+
+# Characters that render as nothing: removing them defeats "阿\u200b莫西林"-style evasions.
+INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+# leetspeak digits, folded only when sandwiched between Latin letters ("am0xicillin"), never in "500mg" or "B12"
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
+ALIAS_KINDS = {"variant", "brand", "colloquial"}
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+@cache
+def _char_folds() -> dict[str, tuple[str, str]]:
+    """Single character → (replacement, kind): traditional → simplified, and look-alikes → ASCII letters."""
+    folds: dict[str, tuple[str, str]] = {}
+    confusables = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
+    for key, entries in confusables.items():
+        for entry in entries:
+            glyph = entry["c"]
+            pairs = [(key, glyph), (glyph, key)]
+            for src, dst in pairs:
+                if len(src) != 1 or len(dst) != 1 or src.isascii() or _is_cjk(src):
+                    continue
+                target = dst.casefold()
+                # letters win over digits: Cyrillic "о" is an o, not a zero
+                if target.isascii() and target.isalpha():
+                    folds[src] = (target, "confusable")
+                elif target.isascii() and target.isdigit() and src not in folds:
+                    folds[src] = (LEET.get(target, target), "confusable")
+    # NFKC already folds width and compatibility forms; only report what it would not have caught
+    for src in list(folds):
+        nfkc = unicodedata.normalize("NFKC", src).casefold()
+        if nfkc.isascii():
+            del folds[src]
+    ts = resources.files("opencc").joinpath("dictionary/TSCharacters.txt").read_text("utf-8")
+    for line in ts.splitlines():
+        trad, _, simp = line.partition("\t")
+        first = simp.split(" ")[0] if simp else ""
+        if len(trad) == 1 and len(first) == 1 and trad != first:
+            folds[trad] = (first, "traditional")
+    return folds
+
+
+@dataclass
+class Folded:
+    """A text folded for matching: `text[i]` came from original index `index[i]` and was changed by `kinds[i]`."""
+
+    text: str
+    index: list[int]
+    kinds: list[str]
+    ends: list[int]  # where in the original each folded character's source ends (a folded "ph" spans two)
+
+
+def fold(text: str) -> Folded:
+    """NFKC + casefold + traditional/look-alike/leet folding, dropping spaces, punctuation and symbols."""
+    folds = _char_folds()
+    out: list[str] = []
+    index: list[int] = []
+    kinds: list[str] = []
+    for i, ch in enumerate(text):
+        # punctuation and symbols go too: "阿-莫-西-林" and "a.m.o.x.i.l" must read as the names they spell
+        if ch in INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
+            continue
+        kind = ""
+        if ch in folds:
+            ch, kind = folds[ch]
+        for folded in unicodedata.normalize("NFKC", ch).casefold():
+            if folded.isspace():
+                continue
+            if folded in folds and folds[folded][1] == "traditional":
+                folded, kind = folds[folded]
+            out.append(folded)
+            index.append(i)
+            kinds.append(kind)
+    _fold_leet(out, index, kinds)
+    # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"; "y" joins them too
+    # (amoxycillin, cyclosporin)
+    out = ["i" if c in "ly" else c for c in out]
+    return _fold_spelling(out, index, kinds)
+
+
+# INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
+_SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
+
+
+def _fold_spelling(out: list[str], index: list[int], kinds: list[str]) -> Folded:
+    """Two-letter spellings folded to one letter, keeping the first letter's source index."""
+    text: list[str] = []
+    idx: list[int] = []
+    ends: list[int] = []
+    kind: list[str] = []
+    i = 0
+    while i < len(out):
+        pair = out[i] + out[i + 1] if i + 1 < len(out) else ""
+        if pair in _SPELLING and index[i + 1] - index[i] <= 1:
+            text.append(_SPELLING[pair])
+            idx.append(index[i])
+            ends.append(index[i + 1] + 1)
+            kind.append(kinds[i] or kinds[i + 1])
+            i += 2
+        else:
+            text.append(out[i])
+            idx.append(index[i])
+            ends.append(index[i] + 1)
+            kind.append(kinds[i])
+            i += 1
+    return Folded("".join(text), idx, kind, ends)
+
+
+def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
+    """Digits (runs of at most two) between two adjacent Latin letters become the letters they stand for."""
+    n = len(out)
+    i = 0
+    while i < n:
+        if out[i] in LEET:
+            j = i
+            while j < n and out[j].isdigit():
+                j += 1
+            run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
+            before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
+            after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
+            # a digit ending a word of four letters or more ("morphin3") stands for a letter too
+            # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
+            word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
+            long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
+            if run_ok and before and (after or (word_end and long_word and j - i == 1)):
+                for k in range(i, j):
+                    out[k] = LEET[out[k]]
+                    kinds[k] = "leet"
+            i = j
+        else:
+            i += 1
+
+
+def fold_key(name: str) -> str:
+    """A listed name in the folded form texts are matched in."""
+    return fold(name).text
+
+
+@cache
+def readings(ch: str) -> frozenset[str]:
+    """Toneless pinyin readings of one Chinese character (every heteronym)."""
+    return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
+
+
+def _sounds(ch: str) -> frozenset[str]:
+    """Readings of a Chinese character; any other character stands for itself."""
+    return readings(ch) if _is_cjk(ch) else frozenset(ch)
+
+
+@dataclass(frozen=True)
+class Alias:
+    """One extra name for a listed drug, from the alias data file."""
+
+    generic_en: str
+    alias: str
+    kind: str
+
+
+def parse_aliases(text: str, where: str) -> list[Alias]:
+    """Read the alias CSV (generic_en, alias, kind); a malformed row fails with its line number."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header != ["generic_en", "alias", "kind"]:
+        raise PromptError(f"{where}: line 1 must be the header generic_en,alias,kind")
+    aliases = []
+    for row in reader:
+        line = reader.line_num
+        if not row:
+            continue
+        if len(row) != 3 or not row[0].strip() or not row[1].strip():
+            raise PromptError(f"{where}: line {line}: expected generic_en,alias,kind with both names, got {row!r}")
+        if row[2].strip() not in ALIAS_KINDS:
+            raise PromptError(f"{where}: line {line}: kind must be one of {sorted(ALIAS_KINDS)}, got {row[2]!r}")
+        aliases.append(Alias(row[0].strip(), row[1].strip(), row[2].strip()))
+    return aliases
+
+
+def parse_allowlist(text: str) -> frozenset[str]:
+    """Words (one a line, # comments) the fuzzy and homophone look-ups must never report."""
+    words = (line.split("#")[0].strip() for line in text.splitlines())
+    return frozenset(fold_key(w) for w in words if w)
+
+
+class FuzzyIndex:
+    """Typo look-up for single-word Latin names (7+ letters) and homophone look-up for Chinese names (3+ characters)."""
+
+    def __init__(self, latin: dict[str, str], chinese: dict[str, str], allow: frozenset[str]) -> None:
+        # folded key → canonical key, bucketed by length so a token is compared only with names near its length
+        self._latin_by_len: dict[int, list[str]] = {}
+        for key in latin:
+            if len(key) >= 7:
+                self._latin_by_len.setdefault(len(key), []).append(key)
+        # readings of the first two characters → names: most positions in a text then have no candidate at all
+        self._chinese: dict[tuple[str, str], list[str]] = {}
+        self._first: set[str] = set()  # readings that start a name, for the stream's one-character tails
+        for key in chinese:
+            if sum(map(_is_cjk, key)) >= 3 and _is_cjk(key[0]):
+                for r0 in readings(key[0]):
+                    self._first.add(r0)
+                    for r1 in _sounds(key[1]):
+                        self._chinese.setdefault((r0, r1), []).append(key)
+        self.allow = allow
+
+    @staticmethod
+    def max_edits(length: int) -> int:
+        """Typos tolerated in a Latin name of this length."""
+        return 0 if length < 7 else 1 if length < 10 else 2
+
+    def latin(self, token: str) -> str | None:
+        """The listed name this Latin token is a typo of, if one is close enough."""
+        if len(token) < 6 or token in self.allow:
+            return None
+        best, best_d = None, 3
+        for length in range(len(token) - 2, len(token) + 3):
+            # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
+            limit = self.max_edits(min(length, len(token)))
+            if abs(length - len(token)) > limit:
+                continue
+            found = process.extractOne(
+                token, self._latin_by_len.get(length, ()), scorer=OSA.distance, score_cutoff=limit
+            )
+            if found is not None and found[1] < best_d:
+                best, best_d = found[0], found[1]
+        return best
+
+    def _sounds_like(self, text: str, at: int, key: str) -> int:
+        """How many characters differ if text[at:] sounds like key, else -1."""
+        if at + len(key) > len(text):
+            return -1
+        differ = 0
+        for a, b in zip(text[at : at + len(key)], key, strict=True):
+            if a != b:
+                if not _is_cjk(a) or not readings(a) & readings(b):
+                    return -1
+                differ += 1
+        return differ
+
+    def chinese(self, text: str, at: int) -> str | None:
+        """A listed Chinese name that text[at:] sounds like, with one character (two in 6+) written otherwise."""
+        if not _is_cjk(text[at]):
+            return None
+        if at + 1 >= len(text):
+            return None
+        found: list[tuple[int, int, str]] = []
+        pairs = {(r0, r1) for r0 in readings(text[at]) for r1 in _sounds(text[at + 1])}
+        for pair in pairs:
+            for key in self._chinese.get(pair, ()):
+                differ = self._sounds_like(text, at, key)
+                # one wrong character in three is a typo; more is another word
+                if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
+                    found.append((-len(key), differ, key))
+        # longest, then closest, then by name: the same text always gives the same drug (sets have no order)
+        return min(found)[2] if found else None
+
+    def chinese_prefix(self, tail: str) -> bool:
+        """Whether tail sounds like the start of a listed Chinese name (so a stream must wait for more)."""
+        if not _is_cjk(tail[0]):
+            return False
+        if len(tail) == 1:
+            return bool(readings(tail[0]) & self._first)
+        pairs = {(r0, r1) for r0 in readings(tail[0]) for r1 in _sounds(tail[1])}
+        for pair in pairs:
+            for key in self._chinese.get(pair, ()):
+                if len(key) > len(tail) and self._sounds_like(key[: len(tail)], 0, tail) >= 0:
+                    return True
+        return False

@@ -1,0 +1,1 @@
+"""Measurement tools kept apart from the code they measure."""

@@ -1,0 +1,133 @@
+"""Measures the drug finder: recall per disguise kind (tuning vs held-out), false hits on ordinary text, leaks in
+streamed redaction by the independent checker, and matching cost. Usage: python -m qa.eval.drug_eval [--sample N]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+from ..settings import Settings
+from ..validation import DrugList, StreamRedactor
+from ..wiring import load_drugs
+from .leaks import LeakChecker
+
+SETS = Path(__file__).resolve().parent.parent / "data"  # package data, beside the drug lists
+log = logging.getLogger(__name__)
+
+
+def read_set(name: str) -> list[dict]:
+    """One JSON-lines evaluation set."""
+    return [json.loads(line) for line in (SETS / f"{name}.jsonl").read_text("utf-8").splitlines() if line.strip()]
+
+
+def recall(drugs: DrugList, items: list[dict]) -> dict[str, tuple[int, int, int]]:
+    """Per kind: (caught, caught as the right drug, total)."""
+    caught: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for item in items:
+        matches = drugs.find(item["text"])
+        total[item["kind"]] += 1
+        caught[item["kind"]] += bool(matches)
+        right[item["kind"]] += any(m.drug == item["drug"] for m in matches)
+    return {k: (caught[k], right[k], total[k]) for k in sorted(total)}
+
+
+def stream(drugs: DrugList, text: str, size: int) -> str:
+    """What a streamed answer shows when it arrives in chunks of `size` characters."""
+    redactor = StreamRedactor(drugs)
+    out = [redactor.feed(text[i : i + size]) for i in range(0, len(text), size)]
+    return "".join(out) + redactor.finish()
+
+
+def hostile_outputs(items: list[dict], rng: random.Random) -> list[str]:
+    """Held-out disguised names packed three to an answer, in the JSON shape the model writes."""
+    texts = [item["text"] for item in items]
+    rng.shuffle(texts)
+    return [json.dumps({"suggestions": texts[i : i + 3]}, ensure_ascii=False) for i in range(0, len(texts), 3)]
+
+
+def leak_rates(drugs: DrugList, checker: LeakChecker, outputs: list[str]) -> dict[str, float]:
+    """Share of outputs in which the checker still reads a name: whole-text redaction, then chunk sizes 1-8."""
+    rates = {"whole": sum(bool(checker.leaks(drugs.redact(t)[0])) for t in outputs) / len(outputs)}
+    for size in range(1, 9):
+        rates[f"chunk {size}"] = sum(bool(checker.leaks(stream(drugs, t, size))) for t in outputs) / len(outputs)
+    return rates
+
+
+def timing(drugs: DrugList, ordinary: list[dict], items: list[dict], runs: int) -> dict[str, float]:
+    """Milliseconds to find names in a 1,000-character answer, and to stream one through the redactor."""
+    rng = random.Random(7)
+    answers = []
+    for _ in range(20):
+        text = ""
+        while len(text) < 1000:
+            text += rng.choice(ordinary if rng.random() < 0.9 else items)["text"]
+        answers.append(text[:1000])
+    drugs.find(answers[0])  # warm the caches (readings, folds) once, as a running server has
+    # rounds, not one long run: on a shared machine the best round is the cost, the median shows the noise
+    rounds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for text in answers:
+            drugs.find(text)
+        rounds.append((time.perf_counter() - start) * 1000 / len(answers))
+    rounds.sort()
+    start = time.perf_counter()
+    for text in answers[:5]:
+        stream(drugs, text, 4)
+    stream_ms = (time.perf_counter() - start) * 1000 / 5
+    return {
+        "find ms / 1000 chars (best round)": rounds[0],
+        "find ms / 1000 chars (median round)": rounds[len(rounds) // 2],
+        "stream (4-char chunks) ms / 1000 chars": stream_ms,
+    }
+
+
+def main() -> None:
+    """Print every measurement as JSON lines."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sample", type=int, default=0, help="held-out items for the leak test (0: all)")
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    drugs = load_drugs(Settings(backend="fake"))
+    tuning, heldout, ordinary = (
+        read_set("drug_variants_tuning"),
+        read_set("drug_variants_heldout"),
+        read_set("drug_ordinary"),
+    )
+    tune_r, held_r = recall(drugs, tuning), recall(drugs, heldout)
+    for kind in sorted(set(tune_r) | set(held_r)):
+        t, h = tune_r.get(kind, (0, 0, 0)), held_r.get(kind, (0, 0, 0))
+        print(json.dumps({"kind": kind, "tuning": [t[0], t[1], t[2]], "heldout": [h[0], h[1], h[2]]}))
+    for name, r in (("tuning", tune_r), ("heldout", held_r)):
+        caught, right, total = (sum(v[i] for v in r.values()) for i in range(3))
+        print(json.dumps({"set": name, "recall": round(caught / total, 4), "right_drug": round(right / total, 4)}))
+    false = [o["text"] for o in ordinary if drugs.find(o["text"])]
+    print(
+        json.dumps(
+            {"ordinary": len(ordinary), "false_hits": len(false), "examples": sorted(set(false))[:10]},
+            ensure_ascii=False,
+        )
+    )
+    data = SETS
+    checker = LeakChecker(
+        (data / "forbidden_drugs.csv").read_text("utf-8"), (data / "drug_aliases.csv").read_text("utf-8")
+    )
+    false_checker = sum(bool(checker.leaks(o["text"])) for o in ordinary)
+    print(json.dumps({"checker_hits_on_ordinary": false_checker}))
+    rng = random.Random(11)
+    sample = rng.sample(heldout, args.sample) if args.sample else heldout
+    outputs = hostile_outputs(sample, rng)
+    print(json.dumps({"hostile_outputs": len(outputs), "leaks": leak_rates(drugs, checker, outputs)}))
+    print(json.dumps(timing(drugs, ordinary, heldout, args.runs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""An independent leak checker for redacted drug names: a different algorithm from the redactor's finder.
+
+The finder folds characters one by one and looks names up in a regex, a length-bucketed edit-distance index and a
+pinyin index. This checker instead folds with its own small tables and OpenCC's phrase converter, then slides every
+listed name over the whole text (rapidfuzz partial_ratio for Latin names, pinyin windows for Chinese ones). It is
+slow and deliberately suspicious: anything it reports in a redacted output counts as a leak.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import opencc
+from pypinyin import Style, lazy_pinyin
+from rapidfuzz import fuzz, process
+
+# the checker's own look-alike and digit tables (small on purpose: the common Cyrillic/Greek forms)
+_HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ѕ": "s", "ӏ": "l",
+        "м": "m", "т": "t", "к": "k", "н": "h", "в": "b", "ɑ": "a", "α": "a", "ο": "o", "σ": "o", "ρ": "p",
+        "ϲ": "c", "є": "e", "ι": "i", "χ": "x", "γ": "y", "ν": "v", "0": "o", "1": "i", "3": "e", "4": "a",
+        "5": "s", "7": "t", "l": "i",
+    }
+)  # fmt: skip
+_NON_LATIN = re.compile(r"[^a-z]+")
+_WORD_SPLIT = re.compile(r"[\s,.;:!?\"'()\[\]{}<>/|\-]+")
+# a name never spans a quote, a comma or a sentence end; windows stay inside these clauses
+_CLAUSE_SPLIT = re.compile(r"[\"“”，。；：！？,;:!?]|\.\s")
+_NON_CJK = re.compile(r"[^\u3400-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A listed name the checker still sees in a text."""
+
+    name: str
+    score: float
+
+
+class LeakChecker:
+    """Slides every listed name over a text; reports those still readable."""
+
+    def __init__(self, drug_csv: str, alias_csv: str = "") -> None:
+        names: set[str] = set()
+        classes: list[str] = []
+        for row in csv.DictReader(io.StringIO(drug_csv)):
+            classes += [row["class_en"], row["class_zh"]]
+            names.update(
+                [row["generic_en"], row["generic_zh"], *row["brands_en"].split("|"), *row["brands_zh"].split("|")]
+            )
+        for row in csv.DictReader(io.StringIO(alias_csv)) if alias_csv else ():
+            names.add(row["alias"])
+        self._t2s = opencc.OpenCC("t2s")
+        self.latin: list[str] = sorted({k for n in names if (k := self._latin(n)) and len(k) >= 5})
+        self.chinese: list[str] = sorted({k for n in names if (k := self._cjk(n)) and len(k) >= 2})
+        self._sounds = {k: tuple(lazy_pinyin(k, style=Style.NORMAL)) for k in self.chinese}
+        # the edits a name of each length may carry and still count: as the task's goal, 1 for 7-9, 2 for 10+
+        self._edits = np.array([0 if len(k) < 7 else 1 if len(k) < 10 else 2 for k in self.latin])
+        self._lengths = np.array([len(k) for k in self.latin])
+        self._cutoff = [100.0 * (1 - (0 if len(k) < 7 else 1 if len(k) < 10 else 2) / len(k)) for k in self.latin]
+        # class names are what redaction writes on purpose ("penicillin antibiotic" reads close to ampicillin):
+        # names the checker sees in them alone are not leaks
+        self._in_classes: set[str] = set()
+        self._in_classes = {leak.name for c in classes for leak in self.leaks(c)}
+
+    def _latin(self, text: str) -> str:
+        folded = unicodedata.normalize("NFKC", text).casefold().translate(_HOMOGLYPHS)
+        return _NON_LATIN.sub("", folded)
+
+    def _cjk(self, text: str) -> str:
+        return _NON_CJK.sub("", self._t2s.convert(unicodedata.normalize("NFKC", text)))
+
+    def _windows(self, text: str) -> list[str]:
+        """Every run of one to three consecutive Latin words within a clause, folded; spelled-out letters
+        ("a m o x") join first."""
+        windows: list[str] = []
+        for clause in _CLAUSE_SPLIT.split(text):
+            words: list[str] = []
+            spelled = False  # the previous piece was a single letter
+            for raw in _WORD_SPLIT.split(clause):
+                word = self._latin(raw)
+                if not word:
+                    continue
+                single = len(raw.strip()) == 1
+                if single and spelled and words:
+                    words[-1] += word
+                else:
+                    words.append(word)
+                spelled = single
+            windows += ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+        return windows
+
+    def leaks(self, text: str) -> list[Leak]:
+        """Every listed name still readable in text (exactly, with typos, or by sound)."""
+        found: list[Leak] = []
+        windows = self._windows(text)
+        if windows and self.latin:
+            scores = process.cdist(windows, self.latin, scorer=fuzz.ratio, workers=1)
+            # only windows about as long as the name count: the edits it may carry bound the length difference too
+            lengths = np.array([len(w) for w in windows])[:, None]
+            scores = np.where(np.abs(lengths - self._lengths[None, :]) <= self._edits[None, :], scores, 0).max(axis=0)
+            found += [Leak(k, float(s)) for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True) if s >= cut]
+        for clause in _CLAUSE_SPLIT.split(text):
+            cjk = self._cjk(clause)
+            if not cjk:
+                continue
+            sound = tuple(lazy_pinyin(cjk, style=Style.NORMAL))
+            for k in self.chinese:
+                if k in cjk:
+                    found.append(Leak(k, 100.0))
+                elif len(k) >= 3:
+                    n = len(k)
+                    target = self._sounds[k]
+                    if any(sound[i : i + n] == target for i in range(len(sound) - n + 1)):
+                        found.append(Leak(k, 99.0))
+        return [leak for leak in found if leak.name not in self._in_classes]
