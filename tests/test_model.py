@@ -7,6 +7,8 @@ import pytest
 from qa.backends.transformers_backend import cpu_dtype_name
 from qa.types import GenerationRequest
 
+from .helpers import real_model_settings
+
 pytestmark = pytest.mark.model
 
 
@@ -30,8 +32,9 @@ def test_constrained_answer_validates(transformers_service, domain, question):
 
 def test_live_model_info_is_reported(transformers_service):
     info = transformers_service.model_info()
-    # --dtype auto picks by this CPU's flags (each flag set is tested in test_embedded.py)
-    assert info.name.startswith("Qwen2.5") and info.dtype == cpu_dtype_name("auto")
+    # --dtype auto picks by this CPU's flags (each flag set is tested in test_embedded.py); QA_TEST_DTYPE names one
+    setting = real_model_settings(backend="transformers").get("dtype", "auto")
+    assert info.name.startswith("Qwen2.5") and info.dtype == cpu_dtype_name(setting)
     assert info.context_length == 8192
 
 
