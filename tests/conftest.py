@@ -14,11 +14,14 @@ from qa.wiring import build_service
 
 from .helpers import real_model_settings
 
+# switches for the test run itself, not settings fields (so they cannot reach a Settings())
+TEST_SWITCHES = ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS", "QA_TEST_DTYPE")
+
 
 @pytest.fixture(autouse=True)
 def no_qa_environment(monkeypatch):
     """QA_* variables of the shell running the tests never leak into a test's Settings()."""
-    for name in [n for n in os.environ if n.startswith("QA_") and n not in ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS")]:
+    for name in [n for n in os.environ if n.startswith("QA_") and n not in TEST_SWITCHES]:
         monkeypatch.delenv(name)
 
 
