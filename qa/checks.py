@@ -213,7 +213,7 @@ class ForbiddenDrugsCheck(BaseCheck):
     """No prescription-drug name, in the stream or the answer: re-ask, then replace each by its drug class."""
 
     name = "forbidden_drugs"
-    rules = ("forbidden_drugs",)
+    rules = ("forbidden_drugs", "drug_request")
 
     def __init__(self, drugs: DrugList) -> None:
         self.drugs = drugs
@@ -244,8 +244,18 @@ class ForbiddenDrugsCheck(BaseCheck):
             return fixed
 
         fixed = map_strings(data, fix)
+        findings = []
+        asked: list[DrugMatch] = ctx.facts.get("drug_request") or []
+        if asked:
+            # the report is shown to the user: it names the classes, never the drugs (not even those they typed)
+            classes = "、".join(sorted({m.replacement for m in asked}))
+            findings.append(
+                Finding("drug_request", f"the question names prescription drug(s) ({classes}); answered by class only")
+            )
         return Repair(
-            fixed, repairs=[f"replaced a prescription drug name with its class {m.replacement!r}" for m in found]
+            fixed,
+            findings,
+            repairs=[f"replaced a prescription drug name with its class {m.replacement!r}" for m in found],
         )
 
     def stream_filter(self, ctx: CheckContext) -> StreamFilter:
@@ -341,9 +351,21 @@ def common_checks(drugs: DrugList) -> list[Check]:
     return [JsonCheck(), SchemaCheck(), ForbiddenDrugsCheck(drugs), PromptLeakCheck(), InjectionCheck()]
 
 
-def common_input_rules() -> list[InputRule]:
+class DrugRequestRule:
+    """Input rule: the prescription drugs the question names (any spelling the drug finder knows)."""
+
+    name = "drug_request"
+
+    def __init__(self, drugs: DrugList) -> None:
+        self.drugs = drugs
+
+    def assess(self, question: str) -> list[DrugMatch]:
+        return self.drugs.find(question)
+
+
+def common_input_rules(drugs: DrugList) -> list[InputRule]:
     """The input rules every task runs."""
-    return [InjectionRule()]
+    return [InjectionRule(), DrugRequestRule(drugs)]
 
 
 _REFUSAL = re.compile(

@@ -41,7 +41,7 @@ class AnswerPipeline:
         self.metrics = metrics
         self._common = common_checks(drugs)
         self._schema = next(c for c in self._common if isinstance(c, SchemaCheck))
-        self._common_rules = common_input_rules()
+        self._common_rules = common_input_rules(drugs)
 
     def checks(self, task: Task) -> list[Check]:
         """The checks an answer of this task goes through, in order."""

@@ -135,3 +135,25 @@ def test_service_applies_rules_and_counts_them(make_service):
     assert answer.ok and answer.data["urgent"] is True
     assert answer.data["suggestions"][0] == EMERGENCY_ZH
     assert "red_flag" in answer.report.checks and service.rule_counts()["red_flag"] == 1
+
+
+@pytest.mark.parametrize(
+    "question,asked",
+    [
+        ("阿莫西林一次吃几片？", True),
+        ("am0xicillin 和头孢哪个好？", True),  # a disguised name is still a request for the drug
+        ("伟哥有什么副作用？", True),  # the everyday name
+        ("威而鋼可以和降压药一起吃吗？", True),  # the traditional-character brand
+        ("感冒了吃布洛芬可以吗？", False),  # an OTC drug
+        ("最近三天头痛，伴有低烧，需要去医院吗？", False),
+    ],
+)
+def test_a_question_naming_a_prescription_drug_is_reported_by_class(question, asked):
+    data, hits, _ = apply("medical", question, MEDICAL_OK)
+    requests = [h for h in hits if h.rule == "drug_request"]
+    assert bool(requests) == asked
+    if asked:
+        # the report names the class, never the drug the user typed
+        message = requests[0].message
+        assert "抗生素" in message or "抑制剂" in message
+        assert not any(name in message for name in ("阿莫西林", "am0xicillin", "伟哥", "威而鋼", "威而钢"))
