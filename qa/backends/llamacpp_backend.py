@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
-import mmap
+import math
 import os
 import struct
 import threading
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import adapters, embedded
 from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
+from ..gguf import read_header
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
 from .grammar import GrammarCache
@@ -531,45 +532,8 @@ def _quantization(llama_cpp: Any, metadata: dict[str, Any], path: Path) -> str:
 
 def gguf_tensor_types(path: Path) -> dict[str, int]:
     """Parameters per ggml tensor type, read from the GGUF header alone (no tensor data is touched)."""
-    scalar = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data[:4] != b"GGUF":
-            raise ValueError("not a GGUF file")
-        version, n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
-        if version < 2:
-            raise ValueError(f"GGUF version {version} is too old")
-        pos = 24
-
-        def skip_value(kind: int, pos: int) -> int:
-            if kind in scalar:
-                return pos + scalar[kind]
-            if kind == 8:  # string
-                return pos + 8 + struct.unpack_from("<Q", data, pos)[0]
-            if kind == 9:  # array
-                item, count = struct.unpack_from("<IQ", data, pos)
-                pos += 12
-                if item in scalar:
-                    return pos + count * scalar[item]
-                for _ in range(count):
-                    pos = skip_value(item, pos)
-                return pos
-            raise ValueError(f"unknown GGUF value type {kind}")
-
-        for _ in range(n_kv):
-            pos += 8 + struct.unpack_from("<Q", data, pos)[0]  # key
-            kind = struct.unpack_from("<I", data, pos)[0]
-            pos = skip_value(kind, pos + 4)
-        counts: dict[str, int] = {}
-        for _ in range(n_tensors):
-            pos += 8 + struct.unpack_from("<Q", data, pos)[0]  # name
-            n_dims = struct.unpack_from("<I", data, pos)[0]
-            dims = struct.unpack_from(f"<{n_dims}Q", data, pos + 4)
-            pos += 4 + 8 * n_dims
-            kind = struct.unpack_from("<I", data, pos)[0]
-            pos += 12  # type, offset
-            n = 1
-            for d in dims:
-                n *= d
-            name = _GGML_TYPES.get(kind, f"type{kind}")
-            counts[name] = counts.get(name, 0) + n
-        return counts
+    counts: dict[str, int] = {}
+    for tensor in read_header(path)[1].values():
+        name = _GGML_TYPES.get(tensor.ggml_type, f"type{tensor.ggml_type}")
+        counts[name] = counts.get(name, 0) + math.prod(tensor.shape)
+    return counts
