@@ -22,6 +22,16 @@ class GrammarCache:
         self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_vocab(cls, pieces: list[bytes], vocab_size: int, stop_ids: list[int]) -> GrammarCache:
+        """A cache over a compiler for this vocabulary: each token's bytes (empty for tokens never to be chosen)."""
+        import xgrammar as xgr
+
+        info = xgr.TokenizerInfo(
+            pieces, xgr.VocabType.RAW, vocab_size=vocab_size, stop_token_ids=stop_ids, add_prefix_space=False
+        )
+        return cls(xgr.GrammarCompiler(info))
+
     def get(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar for a schema; InputError when xgrammar cannot use it (a caller's qa-raw schema)."""
         key = json.dumps(schema, sort_keys=True, ensure_ascii=False)

@@ -333,17 +333,8 @@ class LlamaCppBackend:
         self._template = env.from_string(source)
 
     def _setup_grammar(self) -> None:
-        import xgrammar as xgr
-
         assert self._vocab is not None
-        info = xgr.TokenizerInfo(
-            self._vocab.pieces,
-            xgr.VocabType.RAW,
-            vocab_size=self._vocab.n_vocab,
-            stop_token_ids=sorted(self._vocab.stop_ids),
-            add_prefix_space=False,
-        )
-        self._grammars = GrammarCache(xgr.GrammarCompiler(info))
+        self._grammars = GrammarCache.for_vocab(self._vocab.pieces, self._vocab.n_vocab, sorted(self._vocab.stop_ids))
 
     def compiled_grammar(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar for a schema, compiled once per process (after load())."""

@@ -293,10 +293,7 @@ class TransformersBackend:
         vocab += [b""] * (self._vocab_size - len(vocab))
         for token in hidden_token_ids(self.tokenizer, self._vocab_size):
             vocab[token] = b""
-        info = xgr.TokenizerInfo(
-            vocab, xgr.VocabType.RAW, vocab_size=self._vocab_size, stop_token_ids=self._eos_ids, add_prefix_space=False
-        )
-        self._grammars = GrammarCache(xgr.GrammarCompiler(info))
+        self._grammars = GrammarCache.for_vocab(vocab, self._vocab_size, self._eos_ids)
 
     def compiled_grammar(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar for a schema, compiled once per process (after load())."""
