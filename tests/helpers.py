@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -71,3 +72,13 @@ def real_model_settings(**overrides: Any) -> dict[str, Any]:
     if dtype:
         kwargs["dtype"] = dtype
     return kwargs
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Terminate a child process, kill it if it does not exit within the timeout, and reap it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -15,7 +15,7 @@ from typing import Any
 
 from qa.settings import REPO_ROOT
 
-from .helpers import free_port
+from .helpers import free_port, stop_process
 
 
 def spawn(
@@ -55,10 +55,6 @@ def running_server(*args: str, env: dict[str, str] | None = None, timeout: float
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
         os.unlink(log.name)

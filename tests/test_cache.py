@@ -40,7 +40,7 @@ from qa.tasks import TaskRegistry, builtin_tasks
 from qa.validation import RuleHit, ValidationReport
 from qa.wiring import build_service, load_drugs
 
-from .helpers import MEDICAL_OK, dumps, free_port, wait_for
+from .helpers import MEDICAL_OK, dumps, free_port, stop_process, wait_for
 
 QUESTION = "头痛三天怎么办？"
 
@@ -514,21 +514,12 @@ def _start_redis(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
 def redis_server(tmp_path):
     proc, port = _start_redis(tmp_path)
     yield proc, port
     if proc.poll() is None:
-        _stop(proc)
+        stop_process(proc, timeout=10)
 
 
 def test_real_redis_shares_answers_between_replicas_with_a_ttl(tmp_path, redis_server, caplog):
@@ -552,7 +543,7 @@ def test_real_redis_shares_answers_between_replicas_with_a_ttl(tmp_path, redis_s
     client.close()
 
     # the server goes away: answers go on, without the cache, with one warning
-    _stop(proc)
+    stop_process(proc, timeout=10)
     with caplog.at_level(logging.WARNING, logger="qa.cache"):
         after = [two.answer("medical", "另一个问题？", greedy(two)) for _ in range(2)]
     assert [a.cache for a in after] == ["error", "error"] and all(a.ok for a in after)
@@ -578,7 +569,7 @@ def test_real_redis_cluster_of_one_node(tmp_path):
         assert service.cache_status()["kind"] == "redis-cluster" and len(backend.requests) == 1
         service.close_cache()
     finally:
-        _stop(proc)
+        stop_process(proc, timeout=10)
 
 
 def test_an_unreadable_entry_is_a_miss_and_the_store_stays_in_use(tmp_path):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +13,8 @@ from jsonschema import Draft202012Validator
 from qa.settings import Settings
 from qa.tasks import builtin_tasks
 from qa.types import GenerationRequest, SamplingParams
+
+from .helpers import real_model_settings
 
 pytestmark = [
     pytest.mark.model,
@@ -40,10 +40,7 @@ def backend():
     from qa.backends.llamacpp_backend import LlamaCppBackend
 
     # one thread: on a busy 2-core CI box two llama.cpp threads stall on each other (5 vs 28 tokens/s measured)
-    kwargs: dict[str, Any] = {"backend": "llamacpp", "seed": 1234, "threads": 1}
-    if os.environ.get("QA_CACHE_DIR"):
-        kwargs["cache_dir"] = Path(os.environ["QA_CACHE_DIR"])
-    backend = LlamaCppBackend(Settings(**kwargs))
+    backend = LlamaCppBackend(Settings(**real_model_settings(backend="llamacpp", threads=1)))
     backend.load()
     return backend
 
@@ -193,10 +190,7 @@ def test_one_row_at_a_time_with_max_batch_1():
     """--max-batch 1 serves one generation at a time: a second request starts decoding only after the first ends."""
     from qa.backends.llamacpp_backend import LlamaCppBackend
 
-    kwargs: dict[str, Any] = {"backend": "llamacpp", "threads": 1, "max_batch": 1}
-    if os.environ.get("QA_CACHE_DIR"):
-        kwargs["cache_dir"] = Path(os.environ["QA_CACHE_DIR"])
-    single = LlamaCppBackend(Settings(**kwargs))
+    single = LlamaCppBackend(Settings(**real_model_settings(backend="llamacpp", threads=1, max_batch=1)))
     single.load()
     try:
         assert "batch of 1" in single.info.device
