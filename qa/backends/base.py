@@ -31,7 +31,8 @@ class Backend(Protocol):
         ...
 
     def stream(self, request: GenerationRequest) -> TextStream:
-        """Stream the answer; generations on one backend never interleave."""
+        """Stream the answer. A backend runs at most `parallel` generations at once (an optional attribute,
+        1 when absent: the llama.cpp backend decodes its batch rows together); more callers wait their turn."""
         ...
 
 
