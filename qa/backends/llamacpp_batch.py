@@ -16,152 +16,16 @@ identical to a fresh start.
 
 from __future__ import annotations
 
-import codecs
-import logging
 import os
-import queue
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import GenerationError
-from ..types import GenerationRequest, GenerationStats, SamplingParams
+from .batching import END, Row, StepLoop, Vocab, sample_token
 
-log = logging.getLogger(__name__)
-
-END = object()  # end of a row's chunk queue
-_STOP = object()  # tells the scheduler thread to exit
-# sampling looks only at tokens whose scaled logit is within this of the best: the rest together weigh under
-# vocab * e^-30 (about 1e-8 for 152k tokens), below float32's resolution of the probabilities that transformers sums
-_LOGIT_WINDOW = 30.0
+__all__ = ["END", "Row", "Scheduler", "Vocab", "sample_token"]
 
 
-class Vocab:
-    """What sampling needs to know about the model's tokens."""
-
-    def __init__(self, n_vocab: int, pieces: list[bytes], stop_ids: frozenset[int]) -> None:
-        self.n_vocab = n_vocab
-        self.pieces = pieces
-        self.stop_ids = stop_ids
-
-
-class Row:
-    """One generation in the batch: its prompt, sampler and grammar state, and the queue its text goes to.
-
-    The scheduler thread alone calls `sample`, `emit` and `finish`; the consumer thread reads `chunks` and sets
-    `left` when it closes the stream, then waits for `finished`.
-    """
-
-    def __init__(
-        self,
-        request: GenerationRequest,
-        prompt: list[int],
-        grammar: Any,
-        stats: GenerationStats,
-        vocab: Vocab,
-        budget: int,
-        seed: int | None,
-        repetition_penalty: float,
-        started: float,
-    ) -> None:
-        import numpy as np
-
-        self.request = request
-        self.prompt = prompt
-        self.grammar = grammar
-        self.stats = stats
-        self.vocab = vocab
-        self.budget = budget
-        self.penalty = repetition_penalty
-        self.started = started
-        self.chunks: queue.Queue[Any] = queue.Queue()
-        self.left = threading.Event()  # the consumer closed the stream (ours, so the caller's event stays unset)
-        self.finished = threading.Event()  # the scheduler is done with the row and its sequence is free
-        self.failure: BaseException | None = None
-        self.seq = -1  # KV-cache sequence while placed
-        self.fed = 0  # prompt tokens in the KV cache
-        self.next_token: int | None = None  # sampled, still to be evaluated at position `pos`
-        self.pos = 0
-        self.rng = np.random.default_rng(seed)
-        # transformers' repetition penalty covers prompt and answer
-        self.seen = np.zeros(vocab.n_vocab, dtype=bool)
-        self.seen_ids = np.unique(np.asarray(prompt, dtype=np.int64))
-        self.seen[self.seen_ids] = True
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.matcher: Any = None
-        self.bitmask: Any = None
-
-    def stopped(self) -> bool:
-        """The caller asked to stop, or the consumer left."""
-        return self.request.stop_event.is_set() or self.left.is_set()
-
-    @property
-    def reading(self) -> bool:
-        """Still evaluating its prompt."""
-        return self.fed < len(self.prompt)
-
-    def start_grammar(self) -> None:
-        """A fresh matcher for the row's grammar (created on the scheduler thread, used only there)."""
-        if self.grammar is not None and self.matcher is None:
-            import xgrammar as xgr
-
-            self.matcher = xgr.GrammarMatcher(self.grammar)
-            self.bitmask = xgr.allocate_token_bitmask(1, self.vocab.n_vocab)
-
-    def sample(self, logits: Any) -> bool:
-        """Pick the next token from this row's logits (changed in place), stream its text; False when finished."""
-        import numpy as np
-
-        if self.penalty != 1.0:
-            values = logits[self.seen_ids]
-            logits[self.seen_ids] = np.where(values > 0, values / self.penalty, values * self.penalty)
-        if self.matcher is not None:
-            import torch
-            import xgrammar as xgr
-
-            self.matcher.fill_next_token_bitmask(self.bitmask)
-            xgr.apply_token_bitmask_inplace(torch.from_numpy(logits).unsqueeze(0), self.bitmask)
-        token = sample_token(logits, self.request.params, self.rng)
-        if token in self.vocab.stop_ids:
-            self.finish("stop")
-            return False
-        if self.matcher is not None and not self.matcher.accept_token(token):
-            raise GenerationError(f"token {token} was generated outside the answer grammar")
-        self.stats.completion_tokens += 1
-        if not self.seen[token]:
-            self.seen[token] = True
-            self.seen_ids = np.append(self.seen_ids, token)
-        self.emit(self.decoder.decode(self.vocab.pieces[token]))
-        if self.stats.completion_tokens >= self.budget:
-            self.finish("length")
-            return False
-        self.next_token = token
-        self.pos = len(self.prompt) + self.stats.completion_tokens - 1
-        return True
-
-    def emit(self, text: str) -> None:
-        """Hand text to the consumer."""
-        if text:
-            if self.stats.first_token_s is None:
-                self.stats.first_token_s = time.perf_counter() - self.started
-            self.chunks.put(text)
-
-    def finish(self, reason: str, failure: BaseException | None = None) -> None:
-        """End the row: flush a half-decoded character, record why, wake the consumer."""
-        if self.finished.is_set():
-            return
-        self.emit(self.decoder.decode(b"", final=True))
-        if not self.stats.finish_reason:
-            self.stats.finish_reason = reason  # type: ignore[assignment]
-        self.failure = failure
-        self.next_token = None
-        self.chunks.put(END)
-        self.finished.set()
-
-
-class Scheduler:
+class Scheduler(StepLoop):
     """Owns a llama.cpp context with `n_seq` sequences and decodes its rows together, one step at a time."""
 
     def __init__(
@@ -169,6 +33,7 @@ class Scheduler:
     ) -> None:
         import llama_cpp
 
+        super().__init__(name)
         self._llama = llama_cpp
         self._ctx = ctx
         self._mem = llama_cpp.llama_get_memory(ctx)
@@ -183,89 +48,19 @@ class Scheduler:
         self._used = [0] * n_seq  # when each sequence was last given a prompt (0: never), for least-recently-used
         self._clock = 0
         self._free = list(range(n_seq))
-        self._active: list[Row] = []
-        self._waiting: deque[Any] = deque()
-        self._inbox: queue.Queue[Any] = queue.Queue()
-        # decode calls so far, the rows they carried, and the most rows one step carried (tests, the benchmark)
-        self.steps = 0
-        self.rows_decoded = 0
-        self.peak_rows = 0
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    # ---- called from other threads ----------------------------------------------------------------
-    def submit(self, row: Row) -> None:
-        """Queue a row; it joins the batch at the next step boundary with a free sequence."""
-        self._inbox.put(row)
-
-    def call(self, fn: Callable[[Scheduler], Any]) -> Any:
-        """Run fn(scheduler) on the scheduler thread once no row is in the batch; its result or its exception."""
-        done = threading.Event()
-        box: dict[str, Any] = {}
-
-        def job() -> None:
-            try:
-                box["result"] = fn(self)
-            except BaseException as exc:  # re-raised in the caller's thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        self._inbox.put(job)
-        done.wait()
-        if "error" in box:
-            raise box["error"]
-        return box.get("result")
+        self._start()
 
     def close(self) -> None:
-        """Finish every row as cancelled and stop the thread."""
-        self._inbox.put(_STOP)
-        self._thread.join()
+        """Finish every row as cancelled, stop the thread, free the batch."""
+        super().close()
         self._llama.llama_batch_free(self._batch)
 
     # ---- the scheduler thread ---------------------------------------------------------------------
-    def _run(self) -> None:
-        try:
-            while True:
-                idle = not self._active and not self._waiting
-                items = [self._inbox.get()] if idle else []
-                while True:
-                    try:
-                        items.append(self._inbox.get_nowait())
-                    except queue.Empty:
-                        break
-                if _STOP in items:
-                    return
-                self._waiting.extend(items)
-                try:
-                    self._admit()
-                    if self._active:
-                        self._step()
-                except Exception as exc:  # a failed decode: every row in it ends with the error, nothing hangs
-                    log.exception("batched decode failed")
-                    self._fail_all(exc)
-        finally:
-            self._fail_all(GenerationError("the model was shut down"), waiting=True)
+    def _has_room(self) -> bool:
+        return bool(self._free)
 
-    def _admit(self) -> None:
-        """Drop rows stopped while waiting, run a job when the batch is empty, place rows on free sequences."""
-        for item in list(self._waiting):
-            if isinstance(item, Row) and item.stopped():
-                self._waiting.remove(item)
-                item.finish("cancelled")
-        for item in list(self._waiting):
-            if not isinstance(item, Row):  # a job: it waits for the batch to drain, and rows behind it wait too
-                if self._active:
-                    return
-                self._waiting.remove(item)
-                item()
-                continue
-            if not self._free:
-                return
-            if self._copy_soon(item):
-                continue
-            self._waiting.remove(item)
-            self._place(item)
+    def _defer(self, row: Row) -> bool:
+        return self._copy_soon(row)
 
     def _copy_soon(self, row: Row) -> bool:
         """True when a row still reading its prompt is evaluating chunks this row shares and no sequence holds yet:
@@ -353,9 +148,7 @@ class Scheduler:
             if chunk_end == len(reader.prompt):
                 outputs.append((index, reader))
         self.decode()
-        self.steps += 1
-        self.rows_decoded += len(outputs)
-        self.peak_rows = max(self.peak_rows, len(outputs))
+        self._count_step(len(outputs))
         if reader is not None:
             if (chunk_end - reader.fed) == self.chunk:  # a whole chunk at an aligned position: reusable later
                 self._kept[reader.seq] = reader.prompt[:chunk_end]
@@ -370,30 +163,13 @@ class Scheduler:
             if not going:
                 self._release(row, "")
 
-    def _release(self, row: Row, reason: str, failure: BaseException | None = None) -> None:
-        """Take the row out of the batch and free its sequence (its whole prompt chunks stay for reuse)."""
-        if row in self._active:
-            self._active.remove(row)
-            self._free.append(row.seq)
-            self._free.sort()
-        row.finish(reason or "cancelled", failure)
+    def _free_row(self, row: Row) -> None:
+        # the sequence's whole prompt chunks stay for reuse
+        self._free.append(row.seq)
+        self._free.sort()
 
-    def _fail_all(self, exc: BaseException, waiting: bool = False) -> None:
-        for row in list(self._active):
-            self._release(row, "", failure=exc)
-        self.forget()  # the cache may no longer hold what the sequences think they hold
-        if waiting:
-            while self._waiting:
-                item = self._waiting.popleft()
-                if isinstance(item, Row):
-                    item.finish("cancelled", exc)
-            while True:
-                try:
-                    item = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(item, Row):
-                    item.finish("cancelled", exc)
+    def _reset(self) -> None:
+        self.forget()
 
     # ---- batch primitives (scheduler thread; also used by jobs) ------------------------------------
     def add(self, token: int, pos: int, seq: int, logits: bool) -> int:
@@ -431,25 +207,3 @@ class Scheduler:
             self.decode()
             if end - begin == self.chunk:
                 self._kept[seq] = prompt[:end]
-
-
-def sample_token(logits: Any, params: SamplingParams, rng: Any) -> int:
-    """Greedy, or temperature then top-p (the order and the nucleus rule of transformers' warpers)."""
-    import numpy as np
-
-    if params.greedy:
-        return int(np.argmax(logits))
-    best = float(logits.max())
-    candidates = np.flatnonzero(logits >= best - _LOGIT_WINDOW * params.temperature)  # masked tokens are -inf
-    scaled = logits[candidates].astype(np.float64) / params.temperature
-    probs = np.exp(scaled - scaled.max())
-    probs /= probs.sum()
-    if params.top_p < 1.0:
-        order = np.argsort(-probs, kind="stable")
-        mass = probs[order]
-        before = np.cumsum(mass) - mass
-        keep = before < params.top_p  # a token stays while the mass before it is under top_p (the best always does)
-        candidates, probs = candidates[order[keep]], mass[keep]
-    cumulative = np.cumsum(probs)
-    pick = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    return int(candidates[min(pick, candidates.size - 1)])
