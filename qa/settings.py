@@ -85,8 +85,8 @@ class Settings(BaseSettings):
         4,
         ge=1,
         le=16,
-        description="Local llama.cpp backend: answers decoded together in one batch (users streamed at once); "
-        "1 serves one at a time. Each row keeps its own KV cache of max_context_tokens.",
+        description="Local backends (llama.cpp, transformers): answers decoded together in one batch (users "
+        "streamed at once); 1 serves one at a time. Each row keeps its own KV cache.",
     )
     threads: int | None = Field(None, ge=1, le=512, description="CPU threads for torch; default: torch's choice.")
     seed: int | None = Field(None, ge=0, description="Random seed for sampling; unset means nondeterministic.")

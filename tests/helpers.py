@@ -82,3 +82,43 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def stream_together(backend: Any, requests: list[Any], timeout: float = 600.0) -> list[tuple[str, Any]]:
+    """Stream every request from its own thread so that all of them join the backend's batch at one step: the
+    scheduler is held by a job until every row is queued. (text, stats) per request, in order."""
+    import threading
+
+    scheduler = backend._scheduler
+    held, release = threading.Event(), threading.Event()
+
+    def hold(_scheduler: Any) -> None:
+        held.set()
+        release.wait(timeout)
+
+    holder = threading.Thread(target=scheduler.call, args=(hold,))
+    holder.start()
+    assert held.wait(timeout), "the scheduler never became free"
+    results: list[Any] = [None] * len(requests)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            stream = backend.stream(requests[i])
+            results[i] = ("".join(stream), stream.stats)
+        except BaseException as exc:  # reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    while scheduler._inbox.qsize() < len(requests) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    holder.join(timeout)
+    for thread in threads:
+        thread.join(timeout)
+    assert not errors, errors
+    assert all(r is not None for r in results), "a stream did not finish"
+    return results

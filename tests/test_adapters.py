@@ -348,7 +348,7 @@ def transformers_logits(transformers_backend, real_adapters) -> dict[str | None,
         backend = TransformersBackend(_real_settings(backend="transformers", adapter=path))
         logits[name] = _transformers_first_logits(backend)
         assert backend.info.adapter == name
-        del backend  # one extra copy of the model at a time
+        backend.close()  # one extra copy of the model at a time
     return logits
 
 

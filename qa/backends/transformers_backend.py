@@ -7,16 +7,17 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import adapters, embedded
-from ..errors import ConfigurationError, GenerationError, ModelLoadError
+from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
+from .batching import END, Row, Vocab
 from .grammar import GrammarCache
+from .transformers_batch import TorchScheduler
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -78,7 +79,7 @@ def resolve_source(settings: Settings, cuda: bool) -> str:
 
 
 class TransformersBackend:
-    """Loads one model and serves schema-constrained streaming generations, one at a time."""
+    """Loads one model and serves schema-constrained streaming generations, up to max_batch of them together."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -89,9 +90,11 @@ class TransformersBackend:
         self._vocab_size = 0
         self._grammars: GrammarCache | None = None
         self._weights: dict[str, Any] = {}  # what was loaded, for identity()
-        # one model, one generation at a time, always on the same thread: requests queue here instead of
-        # interleaving, and torch's OpenMP thread team stays warm (a fresh thread per request costs ~10% speed)
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-generate")
+        self._vocab: Vocab | None = None
+        # one thread owns the model and decodes every generation, batched: requests join at step boundaries
+        # instead of interleaving, and torch's OpenMP thread team stays warm (a fresh thread per request costs
+        # ~10% speed)
+        self._scheduler: TorchScheduler | None = None
         self._load_lock = threading.Lock()
 
     # ---- loading -------------------------------------------------------------------------------
@@ -100,6 +103,11 @@ class TransformersBackend:
         if self._info is None:
             return ModelInfo(name=self.settings.model, source="not loaded", dtype="-", device="-")
         return self._info
+
+    @property
+    def parallel(self) -> int:
+        """Generations decoded together (the batch's rows)."""
+        return self.settings.max_batch
 
     @property
     def context_length(self) -> int:
@@ -148,6 +156,7 @@ class TransformersBackend:
                     raise
             self.model.eval()
             self._setup_grammar()
+            self._scheduler = TorchScheduler(self.model, self.settings.max_batch)
             log.info("model ready in %.1f s: %s", time.perf_counter() - started, self.info.describe())
 
     def _open_adapter(self) -> adapters.Adapter | None:
@@ -294,6 +303,8 @@ class TransformersBackend:
         for token in hidden_token_ids(self.tokenizer, self._vocab_size):
             vocab[token] = b""
         self._grammars = GrammarCache.for_vocab(vocab, self._vocab_size, self._eos_ids)
+        # the same pieces are the text each sampled token streams (control tokens stream nothing)
+        self._vocab = Vocab(self._vocab_size, vocab, frozenset(self._eos_ids))
 
     def compiled_grammar(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar for a schema, compiled once per process (after load())."""
@@ -320,97 +331,68 @@ class TransformersBackend:
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
 
-    def _generate_kwargs(
-        self, request: GenerationRequest, stats: GenerationStats, done: threading.Event
-    ) -> dict[str, Any]:
-        from transformers import LogitsProcessorList, StoppingCriteriaList, TemperatureLogitsWarper, TopPLogitsWarper
-
-        params = request.params
-        processors: list[Any] = []
-        if request.schema is not None:
-            processors.append(_GrammarMask(self.compiled_grammar(request.schema), self._vocab_size))
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": params.max_new_tokens,
-            "eos_token_id": self._eos_ids,
-            "pad_token_id": self.tokenizer.pad_token_id,
-            "stopping_criteria": StoppingCriteriaList([_StopOnEvent(request.stop_event, done)]),
-            "top_k": None,
-            # not a filter, so it can run before the grammar mask without ever leaving no allowed token
-            "repetition_penalty": self.settings.repetition_penalty,
-        }
-        if params.greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None)
-        else:
-            # warpers go after the grammar mask: generate() would run its own before custom processors, and a
-            # nucleus cut before masking can leave no allowed token at all
-            processors += [TemperatureLogitsWarper(params.temperature), TopPLogitsWarper(params.top_p)]
-            kwargs.update(do_sample=True, temperature=1.0, top_p=1.0)
-        kwargs["logits_processor"] = LogitsProcessorList(processors)
-        return kwargs
-
     def stream(self, request: GenerationRequest) -> TextStream:
         stats = GenerationStats()
         return TextStream(self._stream(request, stats), stats)
 
     def _stream(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
-        import torch
-        from transformers import TextIteratorStreamer
-
         self.load()
         started = time.perf_counter()
-        inputs = self._encode(request.messages).to(self.model.device)
-        stats.prompt_tokens = int(inputs["input_ids"].shape[1])
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        # the caller's event says "stop"; `done` is ours, so finishing never marks the caller's request stopped
-        done = threading.Event()
-        kwargs = self._generate_kwargs(request, stats, done)
-        failure: list[BaseException] = []
-        output: list[Any] = []
-
-        def work() -> None:
-            try:
-                if request.stop_event.is_set() or done.is_set():  # the caller left while this waited in the queue
-                    streamer.end()
-                    return
-                if self.settings.seed is not None:
-                    torch.manual_seed(self.settings.seed)
-                with torch.inference_mode():
-                    output.append(self.model.generate(**inputs, **kwargs, streamer=streamer))
-            except BaseException as exc:  # re-raised in the consumer thread
-                failure.append(exc)
-                streamer.end()
-
-        job = self._worker.submit(work)
-        stopped_by_caller = False
+        grammar = self.compiled_grammar(request.schema) if request.schema is not None else None
+        prompt = [int(t) for t in self._encode(request.messages)["input_ids"][0]]
+        stats.prompt_tokens = len(prompt)
+        room = self.context_length - len(prompt)
+        if room <= 0:
+            raise InputError(
+                f"the prompt takes {len(prompt)} tokens, more than the model's context of {self.context_length}",
+                code="context_length_exceeded",
+            )
+        assert self._scheduler is not None and self._vocab is not None
+        row = Row(
+            request,
+            prompt,
+            grammar,
+            stats,
+            self._vocab,
+            budget=min(request.params.max_new_tokens, room),
+            seed=self.settings.seed,
+            repetition_penalty=float(self.settings.repetition_penalty),
+            started=started,
+        )
+        self._scheduler.submit(row)
         try:
-            for text in streamer:
-                if not text:
-                    continue
-                if stats.first_token_s is None:
-                    stats.first_token_s = time.perf_counter() - started
-                yield text
+            while True:
+                item = row.chunks.get()
+                if item is END:
+                    break
+                yield item
         finally:
-            stopped_by_caller = request.stop_event.is_set()
-            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the stopping
-            # criterion sees the event at the next token, and we wait until the model is free again
-            done.set()
-            if not job.cancel():
-                job.result()
+            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the scheduler drops
+            # the row at its next step boundary, and we wait for that so the caller knows the model is free
+            row.left.set()
+            row.finished.wait()
             stats.total_s = time.perf_counter() - started
-        if failure:
-            raise GenerationError(f"generation failed: {failure[0]}") from failure[0]
-        if not output:
-            stats.finish_reason = "cancelled"
-            return
-        sequence = output[0][0][stats.prompt_tokens :]
-        stats.completion_tokens = int(sequence.shape[0])
-        if stats.completion_tokens and int(sequence[-1]) in self._eos_ids:
-            stats.completion_tokens -= 1
-            stats.finish_reason = "stop"
-        elif stopped_by_caller and stats.completion_tokens < request.params.max_new_tokens:
-            stats.finish_reason = "cancelled"
-        else:
-            stats.finish_reason = "length" if stats.completion_tokens >= request.params.max_new_tokens else "stop"
+            if not stats.finish_reason:
+                stats.finish_reason = "cancelled"
+        if row.failure is not None:
+            exc = row.failure
+            if isinstance(exc, (InputError, GenerationError)):
+                raise exc
+            raise GenerationError(f"generation failed: {exc}") from exc
+
+    def scheduler_counts(self) -> tuple[int, int, int]:
+        """(forward steps, rows those steps carried, most rows in one step) since load."""
+        if self._scheduler is None:
+            return 0, 0, 0
+        return self._scheduler.steps, self._scheduler.rows_decoded, self._scheduler.peak_rows
+
+    def close(self) -> None:
+        """Stop the scheduler (unfinished generations end as cancelled) and drop the model."""
+        with self._load_lock:
+            if self._scheduler is not None:
+                self._scheduler.close()
+                self._scheduler = None
+            self.model = self.tokenizer = self._info = None
 
     def bare_generate(self, messages: list[ChatMessage], new_tokens: int) -> tuple[int, float]:
         """Plain greedy model.generate for exactly new_tokens tokens: the benchmark's baseline."""
@@ -419,7 +401,7 @@ class TransformersBackend:
         self.load()
         inputs = self._encode(messages).to(self.model.device)
 
-        def work() -> tuple[int, float]:
+        def work(_scheduler: TorchScheduler) -> tuple[int, float]:
             started = time.perf_counter()
             with torch.inference_mode():
                 out = self.model.generate(
@@ -434,43 +416,9 @@ class TransformersBackend:
                 )
             return int(out.shape[1] - inputs["input_ids"].shape[1]), time.perf_counter() - started
 
-        # same thread as the app path, so both share one warm OpenMP thread team
-        return self._worker.submit(work).result()
-
-
-class _StopOnEvent:
-    """Stopping criterion that ends generation once the request's stop event is set."""
-
-    def __init__(self, *events: threading.Event) -> None:
-        self.events = events
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        stop = any(event.is_set() for event in self.events)
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
-
-
-class _GrammarMask:
-    """Logits processor that allows only tokens the JSON-schema grammar accepts next."""
-
-    def __init__(self, grammar: Any, vocab_size: int) -> None:
-        import xgrammar as xgr
-
-        self._xgr = xgr
-        self.matcher = xgr.GrammarMatcher(grammar)
-        self.bitmask = xgr.allocate_token_bitmask(1, vocab_size)
-        self._started = False
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self._started:
-            token = int(input_ids[0, -1])
-            if not self.matcher.accept_token(token):
-                raise GenerationError(f"token {token} was generated outside the answer grammar")
-        self._started = True
-        self.matcher.fill_next_token_bitmask(self.bitmask)
-        self._xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(scores.device))
-        return scores
+        # on the scheduler's thread once no answer is being decoded: both share one warm OpenMP thread team
+        assert self._scheduler is not None
+        return self._scheduler.call(work)
 
 
 def _convert_gguf(gguf: Path, out_dir: Path, dtype: Any) -> None:
