@@ -71,7 +71,7 @@ class Triage:
         self,
         embedder: Embedder,
         model_path: Path | None = None,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         rules: Callable[[str], list[Any]] = red_flags,
         use_rules: bool = True,
         use_classifier: bool = True,
@@ -79,7 +79,7 @@ class Triage:
     ) -> None:
         self.embedder = embedder
         self.model_path = model_path
-        self.threshold = threshold
+        self.threshold = threshold  # None: the model's own, chosen by cross-validation at training
         self._rules = rules
         self.use_rules = use_rules
         self.use_classifier = use_classifier
@@ -140,16 +140,17 @@ class Triage:
         probs = model.emergency_probability(vectors, list(texts))
         nearest = model.nearest_category(vectors)
         scores = model.department_scores(vectors, list(texts))
+        threshold = self.threshold if self.threshold is not None else model.threshold
         return [
-            self._result(text, float(p), near, dict(zip(model.departments, map(float, row), strict=True)))
+            self._result(text, float(p), threshold, near, dict(zip(model.departments, map(float, row), strict=True)))
             for text, p, near, row in zip(texts, probs, nearest, scores, strict=True)
         ]
 
     def _result(
-        self, text: str, p: float, near: tuple[str, float, str], scores: dict[str, float]
+        self, text: str, p: float, threshold: float, near: tuple[str, float, str], scores: dict[str, float]
     ) -> TriageResult:
         flags = self._rules(text) if self.use_rules else []
-        by_classifier = self.use_classifier and p >= self.threshold
+        by_classifier = self.use_classifier and p >= threshold
         reasons = [f"rule: {f.category} ({f.evidence})" for f in flags]
         if by_classifier:
             reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
