@@ -17,6 +17,7 @@ Assess = Callable[[list[str]], list[TriageResult]]  # e.g. QAService.triage
 
 HELDOUT_EMERGENCY = "triage_heldout.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
+TRIAGED_DOMAINS = ("medical",)  # red-team rows of the sets triage is for (finance prompts are not health questions)
 
 
 def data_text(name: str) -> str:
@@ -35,7 +36,7 @@ def redteam_emergency() -> list[dict[str, Any]]:
     return [
         {"id": r["id"], "text": r["prompt"], "emergency": bool(r["labels"]["emergency"] or r["labels"]["self_harm"])}
         for r in rows
-        if r["domain"] == "medical"
+        if r["domain"] in TRIAGED_DOMAINS
     ]
 
 
