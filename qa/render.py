@@ -142,7 +142,7 @@ def render_triage(triage: dict[str, Any]) -> str:
             f" Possible emergency: call 120 or go to the emergency department now.（分诊依据 signals: {_esc(fired)}）</div>"
         )
     return (
-        f'<div class="qa-triage qa-notice" role="status">分诊建议科室 Department: <strong>'
+        f'<div class="qa-triage qa-notice" role="status">分诊科室 Department: <strong>'
         f"{_esc(triage.get('department', ''))}</strong>（非急症判断，仅供参考）</div>"
     )
 

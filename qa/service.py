@@ -172,7 +172,10 @@ class QAService:
             raise InputError("input is an empty list", param="input")
         if len(items) > limit:
             raise InputError(f"at most {limit} inputs per request, not {len(items)}", param="input")
-        return [check_question(item, self._max_question_chars) for item in items]
+        try:
+            return [check_question(item, self._max_question_chars) for item in items]
+        except InputError as exc:  # the field is `input` here, not a chat question
+            raise InputError(str(exc), param="input") from None
 
     def triage(self, texts: Any) -> list[Any]:
         """Triage one text or a list of texts: emergency (rules or classifier), category, department, reasons."""
