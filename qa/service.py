@@ -272,6 +272,8 @@ class QAService:
             checks=tuple(
                 [f"check:{c.name}" for c in self._pipeline.checks(spec)]
                 + [f"input:{r.name}" for r in self._pipeline.input_rules(spec)]
+                # a retrained triage model or another threshold can change urgent: another answer
+                + ([f"triage:{self._triage.identity()}"] if spec.triage and self._triage is not None else [])
             ),
             drugs=self._drugs.version,
             code=f"{__version__}+{self._code[:16]}",

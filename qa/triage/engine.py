@@ -112,6 +112,12 @@ class Triage:
             )
         return model
 
+    def identity(self) -> str:
+        """What decides the outcomes: embedder, training data digest, threshold (for the answer cache's key)."""
+        model = self.model
+        threshold = self.threshold if self.threshold is not None else model.threshold
+        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}"
+
     def load(self) -> None:
         """Load the embedder and the model now rather than at the first question."""
         _ = self.model
