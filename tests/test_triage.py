@@ -325,3 +325,45 @@ def test_bad_input_gets_an_openai_shaped_error(api, path, body, status, param):
     assert set(error) == {"message", "type", "param", "code"} and error["message"]
     if param is not None:
         assert error["param"] == param
+
+
+# ---- the page --------------------------------------------------------------------------------------------------
+
+
+def _page(make_service, tmp_path, responses):
+    from qa.feedback import FeedbackLog
+    from qa.ui import ChatHandlers, StopSwitch
+
+    service, backend = make_service(responses)
+    return ChatHandlers(service, StopSwitch(), FeedbackLog(tmp_path / "fb.jsonl"), "medical"), backend
+
+
+def _html(frame) -> str:
+    return "".join(m["content"] for m in frame[0] if m["role"] == "assistant")
+
+
+def test_page_shows_the_emergency_banner_before_the_model_starts(make_service, tmp_path):
+    h, backend = _page(make_service, tmp_path, [dumps(MEDICAL_OK)])
+    gen = h.ask("我想自杀", [], h.default_prompt, 0.3, 0.9, 512)
+    first = next(gen)
+    assert backend.requests == []  # nothing generated yet
+    assert "qa-triage" in _html(first) and "qa-urgent" in _html(first) and "规则 rule" in _html(first)
+    last = list(gen)[-1]
+    assert _html(last).count("qa-urgent") == 1  # the triage banner, not a second one from the answer
+    assert last[1][-1].answer.data["urgent"] is True
+
+
+def test_page_banner_follows_triage_not_the_models_urgent(make_service, tmp_path):
+    h, _ = _page(make_service, tmp_path, [dumps({**MEDICAL_OK, "urgent": True})])
+    frames = list(h.ask("最近三天头痛，伴有低烧，需要去医院吗？", [], h.default_prompt, 0.3, 0.9, 512))
+    assert "分诊科室" in _html(frames[0])
+    assert all("qa-urgent" not in _html(f) for f in frames)  # not even while the model's urgent streams in
+    assert "set urgent to false" in _html(frames[-1])  # the report shows the disagreement
+
+
+def test_page_refuses_an_empty_question_before_showing_anything(make_service, tmp_path):
+    import gradio as gr
+
+    h, _ = _page(make_service, tmp_path, [dumps(MEDICAL_OK)])
+    with pytest.raises(gr.Error):
+        next(h.ask("   ", [], h.default_prompt, 0.3, 0.9, 512))
