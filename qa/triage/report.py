@@ -34,5 +34,6 @@ def print_report(service: Any, out: Callable[[str], None]) -> None:
     out(scores.table())
     texts = [r["text"] for r in heldout_emergency()]
     speed = latency(assess, texts)
-    out(f"\nlatency one at a time: median {speed['median_ms']:.1f} ms, p95 {speed['p95_ms']:.1f} ms; "
-        f"1,000 questions in batches of 64: {speed['total_s']:.1f} s ({speed['per_s']:.1f}/s)")  # fmt: skip
+    out(f"\nlatency one at a time: median {speed['median_ms']:.1f} ms, p95 {speed['p95_ms']:.1f} ms wall, "
+        f"{speed['cpu_ms']:.1f} ms CPU; 1,000 questions in batches of 64: {speed['total_s']:.1f} s wall "
+        f"({speed['per_s']:.1f}/s), {speed['cpu_total_s']:.1f} s CPU")  # fmt: skip
