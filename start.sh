@@ -6,6 +6,7 @@
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
 #   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
+#   ./start.sh triage "问题" | --jsonl FILE | train FILE.csv  emergency + department, no LLM (eval: the figures)
 #   ./start.sh prepare                                     install and convert the embedded model only
 #   ./start.sh build-llama                                 build llama.cpp once (the fast CPU path; start builds it too)
 set -euo pipefail
@@ -83,6 +84,10 @@ case "$cmd" in
     ensure_venv  # the finder needs only the drug list: no model, no llama.cpp build
     exec "$PY" -m qa drugs "$@"
     ;;
+  triage)
+    ensure_venv  # embedder and classifiers only: no LLM, no llama.cpp build
+    exec "$PY" -m qa triage "$@"
+    ;;
   ask|bench|eval|prepare|serve)
     ensure_venv
     if needs_llama "$@"; then ensure_llama; fi
@@ -94,6 +99,6 @@ case "$cmd" in
     exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
-    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, build-llama)"; exit 2
+    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, triage, build-llama)"; exit 2
     ;;
 esac

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible API: /v1/models and /v1/chat/completions (streamed as SSE or not), with keys and limits."""
+"""The OpenAI-compatible API: /v1/models and /v1/chat/completions (streamed as SSE or not), with keys and limits;
+/v1/embeddings (OpenAI's shape) and /v1/triage (emergency and department, no LLM)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ from starlette.types import Receive, Scope, Send
 
 from .answers import Answer, StreamEvent
 from .auth import ApiKeys
-from .chat_request import MODEL_PREFIX, RAW_MODEL, ApiError, ChatCall, Models, from_input_error, parse_chat
+from .chat_request import (
+    MODEL_PREFIX,
+    RAW_MODEL,
+    ApiError,
+    ChatCall,
+    Models,
+    bad_request,
+    from_input_error,
+    parse_chat,
+)
 from .errors import BusyError, GenerationError, InputError, ModelLoadError, NotReadyError, QAError, UpstreamError
 from .limits import RateLimiter, retry_after
 from .logs import fields
@@ -357,6 +367,85 @@ class ChatHandler:
         log.info("chat done", extra=fields(**info))
 
 
+def _inputs(body: Any) -> str | list[str]:
+    """The `input` of an embeddings or triage body: a string or a non-empty list of strings, else a 400."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.", None, "invalid_json")
+    value = body.get("input")
+    if value is None:
+        raise bad_request("'input' is required: a string or a list of strings.", "input", "missing_required_parameter")
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise bad_request("'input' must be a string or a non-empty list of strings.", "input")
+    return value
+
+
+async def _service_call(call: Callable[[], Any]) -> Any:
+    """A service call off the event loop (the embedder is CPU-bound); its InputError as a 400."""
+    try:
+        return await asyncio.to_thread(call)
+    except InputError as exc:
+        raise from_input_error(exc) from None
+    except QAError as exc:
+        raise api_error(exc) from None
+
+
+async def embeddings(handler: ChatHandler, request: Request) -> dict[str, Any]:
+    """POST /v1/embeddings: OpenAI's request and response shape (float or base64 encoding)."""
+    import base64
+
+    import numpy as np
+
+    body = await handler.read_body(request)
+    texts = _inputs(body)
+    service = handler.service
+    if not service.triage_on():
+        raise ApiError(404, "Embeddings are off on this server (QA_TRIAGE_EMBEDDER=off).", code="model_not_found")
+    name = service.embedding_model()
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("'model' is required and must be a string.", "model", "missing_required_parameter")
+    if model != name:
+        raise ApiError(
+            404, f"The model '{model}' does not exist. Available: {name}.", param="model", code="model_not_found"
+        )
+    encoding = body.get("encoding_format", "float")
+    if encoding not in ("float", "base64"):
+        raise bad_request("'encoding_format' must be 'float' or 'base64'.", "encoding_format")
+    kind = body.get("input_type", "query")  # e5: questions are queries; documents to search are passages
+    vectors, tokens = await _service_call(lambda: service.embed(texts, kind))
+    dimensions = body.get("dimensions")
+    if dimensions is not None and dimensions != len(vectors[0]):
+        raise bad_request(f"'dimensions' must be {len(vectors[0])} for {name}.", "dimensions")
+    data = [
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": vec
+            if encoding == "float"
+            else base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode(),
+        }
+        for i, vec in enumerate(vectors)
+    ]
+    return {"object": "list", "data": data, "model": name, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+async def triage(handler: ChatHandler, request: Request) -> dict[str, Any]:
+    """POST /v1/triage: {"input": text | [text, …]} → one triage object per input, in order."""
+    body = await handler.read_body(request)
+    texts = _inputs(body)
+    service = handler.service
+    if not service.triage_on():
+        raise ApiError(404, "Triage is off on this server (QA_TRIAGE_EMBEDDER=off).", code="triage_off")
+    results = await _service_call(lambda: service.triage(texts))
+    return {
+        "object": "list",
+        "model": service.embedding_model(),
+        "data": [{"object": "triage", "index": i, **r.to_dict()} for i, r in enumerate(results)],
+    }
+
+
 def create_router(
     service: QAService, settings: Settings, state: ServerState, keys: ApiKeys, limiter: RateLimiter
 ) -> APIRouter:
@@ -409,6 +498,14 @@ def create_router(
                 retry_after=retry_after(wait),
             )
         return await handler.handle(request, client)
+
+    @router.post("/embeddings")
+    async def embeddings_route(request: Request, client: str = Depends(authorize)) -> Any:
+        return await embeddings(handler, request)
+
+    @router.post("/triage")
+    async def triage_route(request: Request, client: str = Depends(authorize)) -> Any:
+        return await triage(handler, request)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown(request: Request, path: str) -> Any:

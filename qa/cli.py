@@ -108,6 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     drugs.add_argument("action", choices=["scan"], help="scan: one JSON line per input line with the names found")
     drugs.add_argument("file", help="a UTF-8 text file, or - for standard input")
     _add_setting_flags(drugs)
+    triage = sub.add_parser(
+        "triage",
+        help="emergency and department of a question, no LLM: triage TEXT | --jsonl FILE | train FILE.csv | eval",
+    )
+    triage.add_argument(
+        "words",
+        nargs="*",
+        help="the question; or 'train FILE.csv' (columns text,department) to retrain; or 'eval' for the held-out figures",
+    )
+    triage.add_argument("--jsonl", default=None, help='a file of {"id","text"} lines (- for stdin): one JSON line each')
+    triage.add_argument(
+        "--out", default=None, help="train: where to write the model (default cache_dir/triage/model.joblib)"
+    )
+    triage.add_argument(
+        "--emergency-bank", dest="emergency_bank", default=None, help="train: a text,label,category CSV"
+    )
+    _add_setting_flags(triage)
     return parser
 
 
@@ -166,12 +183,72 @@ def _scan_drugs(settings: Any, file: str) -> int:
     return 0
 
 
+def _read(file: str) -> str:
+    from pathlib import Path
+
+    try:
+        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {file}: {exc}") from exc
+
+
+def _triage(settings: Any, args: argparse.Namespace) -> int:
+    """triage TEXT (one JSON object), --jsonl FILE (one JSON line per input), train FILE.csv, eval."""
+    from pathlib import Path
+
+    from .backends.fake import FakeBackend
+    from .wiring import build_service
+
+    service = build_service(settings, FakeBackend())  # the service's triage methods; no LLM is loaded
+    words = list(args.words)
+    if words[:1] == ["train"]:
+        if len(words) != 2:
+            raise InputError("usage: triage train FILE.csv (columns text,department)")
+        out = Path(args.out) if args.out else settings.cache_dir.expanduser() / "triage" / "model.joblib"
+        bank = _read(args.emergency_bank) if args.emergency_bank else None
+        model = service.train_triage(_read(words[1]), words[1], out, bank)
+        print(json.dumps({"model": str(out), "departments": model.departments, **model.meta,
+                          "threshold": model.threshold}, ensure_ascii=False))  # fmt: skip
+        print(f"use it with: QA_TRIAGE_MODEL={out} ./start.sh (or --triage-model {out})", file=sys.stderr)
+        return 0
+    if words == ["eval"]:
+        from .triage.report import print_report
+
+        print_report(service, print)
+        return 0
+    if args.jsonl is not None:
+        if words:
+            raise InputError("give either a question or --jsonl FILE, not both")
+        rows = []
+        for n, line in enumerate(_read(args.jsonl).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise InputError(f"{args.jsonl}, line {n}: needs a JSON object with a text field ({exc})") from exc
+            rows.append((row.get("id", n), text))
+        for start in range(0, len(rows), 256):  # batches: one embedding call each
+            chunk = rows[start : start + 256]
+            for (row_id, _), result in zip(chunk, service.triage([t for _, t in chunk]), strict=True):
+                print(json.dumps({"id": row_id, **result.to_dict()}, ensure_ascii=False))
+        return 0
+    if not words:
+        raise InputError("usage: triage TEXT | triage --jsonl FILE | triage train FILE.csv | triage eval")
+    print(json.dumps(service.triage(" ".join(words))[0].to_dict(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Any) -> int:
     from .backends import create_backend
     from .wiring import build_service
 
     if args.command == "drugs":
         return _scan_drugs(settings, args.file)  # needs only the drug list, never a model
+
+    if args.command == "triage":
+        return _triage(settings, args)  # embedder and classifiers only, never the LLM
 
     if args.command == "prepare":
         backend = create_backend(settings)

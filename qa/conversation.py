@@ -24,6 +24,7 @@ class Turn:
     answer: Answer | None = None  # the checked answer once done
     feedback: Literal["up", "down"] | None = None
     error: str | None = None
+    triage: dict[str, Any] | None = None  # emergency and department, known before the answer streams
 
     @property
     def shown(self) -> dict[str, Any] | None:
@@ -43,6 +44,7 @@ class Turn:
             "params": answer.params if answer else None,
             "usage": answer.usage if answer else None,
             "dropped_turns": answer.dropped_turns if answer else 0,
+            **({"triage": self.triage} if self.triage else {}),
         }
 
 

@@ -35,8 +35,11 @@ log = logging.getLogger(__name__)
 class AnswerPipeline:
     """Turns a prepared prompt into a checked answer for a task, on one backend."""
 
-    def __init__(self, backend: Backend, drugs: DrugList, repair_attempts: int, metrics: Metrics) -> None:
+    def __init__(
+        self, backend: Backend, drugs: DrugList, repair_attempts: int, metrics: Metrics, triage: Any = None
+    ) -> None:
         self.backend = backend
+        self.triage = triage  # qa.triage.Triage, or None: tasks that ask for triage get the rules only
         self.repair_attempts = repair_attempts
         self.metrics = metrics
         self._common = common_checks(drugs)
@@ -54,6 +57,11 @@ class AnswerPipeline:
     def context(self, task: Task, question: str, prompt: Prompt) -> CheckContext:
         """What the checks know about this question: the input rules' findings and the prompt the model saw."""
         facts = {rule.name: rule.assess(question) for rule in self.input_rules(task)}
+        if task.triage and self.triage is not None:
+            try:
+                facts["triage"] = self.triage.assess(question)
+            except Exception:  # noqa: BLE001 - the red-flag rules still run; an answer must not fail on triage
+                log.exception("triage failed; the answer goes on with the red-flag rules only")
         return CheckContext(task.name, question, task.schema, prompt.system_text, facts=facts)
 
     def run(

@@ -70,14 +70,20 @@ def partial_json(text: str) -> dict[str, Any] | None:
 
 
 def render_answer(
-    data: dict[str, Any] | None, view: AnswerView, *, pending: bool = False, error: str | None = None
+    data: dict[str, Any] | None,
+    view: AnswerView,
+    *,
+    pending: bool = False,
+    error: str | None = None,
+    alerts: bool = True,
 ) -> str:
-    """HTML for a (possibly partial) structured answer, laid out by the task's view."""
+    """HTML for a (possibly partial) structured answer, laid out by the task's view (alerts=False: triage shows the
+    banner instead)."""
     parts = ['<div class="qa-answer">']
     if error:
         parts.append(f'<div class="qa-error" role="alert">⚠ {_esc(error)}</div>')
     data = data or {}
-    for alert in view.active_alerts(data):
+    for alert in view.active_alerts(data) if alerts else []:
         parts.append(f'<div class="qa-urgent" role="alert">{alert.html}</div>')
     for section in view.sections:
         value = data.get(section.key)
@@ -123,15 +129,36 @@ _STATUS_NOTES = {
 }
 
 
+_SIGNAL_NAMES = {"rule": "规则 rule", "classifier": "分类器 classifier"}
+
+
+def render_triage(triage: dict[str, Any]) -> str:
+    """Triage before the answer: the emergency banner (naming the signals that fired), or the department."""
+    if triage.get("emergency"):
+        signals = triage.get("signals", {})
+        fired = "、".join(name for key, name in _SIGNAL_NAMES.items() if signals.get(key)) or "triage"
+        return (
+            '<div class="qa-urgent qa-triage" role="alert"><strong>⚠ 可能是急症，请立即拨打 120 或前往最近医院的急诊。</strong>'
+            f" Possible emergency: call 120 or go to the emergency department now.（分诊依据 signals: {_esc(fired)}）</div>"
+        )
+    return (
+        f'<div class="qa-triage qa-notice" role="status">分诊科室 Department: <strong>'
+        f"{_esc(triage.get('department', ''))}</strong>（非急症判断，仅供参考）</div>"
+    )
+
+
 def render_turn(turn: Turn, view: AnswerView) -> str:
-    """The assistant side of one chat turn: the (partial) answer, then its validation report."""
+    """The assistant side of one chat turn: triage (when the task has it), the (partial) answer, then its
+    validation report. With triage, its banner replaces the answer's own alerts: the banner follows triage."""
+    head = render_triage(turn.triage) if turn.triage else ""
+    alerts = turn.triage is None
     answer = turn.answer
     if answer is not None:
         error = None if answer.ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
-        return render_answer(answer.data, view, error=error) + render_report(answer.report)
+        return head + render_answer(answer.data, view, error=error, alerts=alerts) + render_report(answer.report)
     note = _STATUS_NOTES.get(turn.status)
-    body = render_answer(turn.partial, view, pending=turn.status == "streaming", error=turn.error)
-    return body + (f'<div class="qa-note">{_esc(note)}</div>' if note else "")
+    body = render_answer(turn.partial, view, pending=turn.status == "streaming", error=turn.error, alerts=alerts)
+    return head + body + (f'<div class="qa-note">{_esc(note)}</div>' if note else "")
 
 
 CSS = """

@@ -42,8 +42,10 @@ class QAService:
         metrics: Metrics | None = None,
         gate: Gate | None = None,
         cache: CachedAnswers | None = None,
+        triage: Any = None,
     ) -> None:
         self._backend = backend
+        self._triage = triage  # qa.triage.Triage or None (triage off: rules only, no departments, no embeddings)
         self._tasks = tasks
         self._drugs = drugs
         self._max_question_chars = max_question_chars
@@ -52,7 +54,7 @@ class QAService:
         self._gate = gate or Gate(slots=1, queue_size=16)
         self._answers = cache or CachedAnswers(metrics=self._metrics)  # default: no cache
         self._code = code_digest() if self._answers.enabled else ""
-        self._pipeline = AnswerPipeline(backend, drugs, repair_attempts, self._metrics)
+        self._pipeline = AnswerPipeline(backend, drugs, repair_attempts, self._metrics, triage)
         self._lifecycle = Lifecycle(self._warm_up)
         self._metrics.gauge("qa_queue_depth", "Requests waiting for a generation slot.", lambda: self._gate.waiting)
         self._metrics.gauge("qa_inflight_generations", "Generations running now.", lambda: self._gate.active)
@@ -95,6 +97,8 @@ class QAService:
         return self._lifecycle.start_warm_up(on_done)
 
     def _warm_up(self) -> None:
+        if self._triage is not None:
+            self._triage.load()  # embedder and triage model: the first question should not pay for them
         self._backend.load()
         prepare = getattr(self._backend, "prepare_schema", None)
         if prepare is not None:
@@ -152,6 +156,66 @@ class QAService:
         """Listed prescription-drug names in a text."""
         return self._drugs.find(text)
 
+    # ---- triage and embeddings (no LLM) ----------------------------------------------------------------------------
+    def triage_on(self, task: str | None = None) -> bool:
+        """True when triage is available (and, given a task, when that task's questions go through it)."""
+        return self._triage is not None and (task is None or self.task(task).triage)
+
+    def _need_triage(self) -> Any:
+        if self._triage is None:
+            raise InputError("triage is off (QA_TRIAGE_EMBEDDER=off)", param="input", code="triage_off")
+        return self._triage
+
+    def _texts(self, value: Any, limit: int = 2048) -> list[str]:
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise InputError("input is an empty list", param="input")
+        if len(items) > limit:
+            raise InputError(f"at most {limit} inputs per request, not {len(items)}", param="input")
+        try:
+            return [check_question(item, self._max_question_chars) for item in items]
+        except InputError as exc:  # the field is `input` here, not a chat question
+            raise InputError(str(exc), param="input") from None
+
+    def triage(self, texts: Any) -> list[Any]:
+        """Triage one text or a list of texts: emergency (rules or classifier), category, department, reasons."""
+        triage = self._need_triage()
+        checked = self._texts(texts)
+        if isinstance(texts, str):
+            return [triage.assess(checked[0])]  # remembered: the page asks before the answer, the pipeline reuses it
+        return triage.assess_many(checked)
+
+    def embedding_model(self) -> str:
+        """The embedder's id (the `model` of /v1/embeddings)."""
+        return str(self._need_triage().embedder.name)
+
+    def embed(self, texts: Any, kind: str = "query") -> tuple[list[list[float]], int]:
+        """Sentence vectors (L2-normalised) for one text or a list, and the tokens the embedder read."""
+        embedder = self._need_triage().embedder
+        if kind not in ("query", "passage"):
+            raise InputError("input_type must be query or passage", param="input_type")
+        checked = self._texts(texts)
+        vectors = embedder.embed(checked, kind)
+        tokens = sum(embedder.count_tokens(t, kind) for t in checked)
+        return vectors.tolist(), tokens
+
+    def train_triage(self, department_csv: str, where: str, out: Any, emergency_csv: str | None = None) -> Any:
+        """Retrain the triage model on a department CSV (text,department) and write it to `out`; the model."""
+        from pathlib import Path
+
+        from .triage import train_model
+        from .triage.engine import EMERGENCY_BANK, packaged_text
+
+        triage = self._need_triage()
+        model = train_model(
+            triage.embedder,
+            emergency_csv if emergency_csv is not None else packaged_text(EMERGENCY_BANK),
+            department_csv,
+            where=("emergency bank", where),
+        )
+        model.save(Path(out))
+        return model
+
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:
         """How often each validation rule fired since start, for metrics."""
@@ -208,6 +272,8 @@ class QAService:
             checks=tuple(
                 [f"check:{c.name}" for c in self._pipeline.checks(spec)]
                 + [f"input:{r.name}" for r in self._pipeline.input_rules(spec)]
+                # a retrained triage model or another threshold can change urgent: another answer
+                + ([f"triage:{self._triage.identity()}"] if spec.triage and self._triage is not None else [])
             ),
             drugs=self._drugs.version,
             code=f"{__version__}+{self._code[:16]}",

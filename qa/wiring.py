@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .backends import Backend, create_backend
 from .cache import CachedAnswers, DiskCache, NoCache, from_url, redact_url
 from .errors import ConfigurationError
@@ -58,6 +60,20 @@ def build_service(
         metrics=metrics,
         gate=Gate(slots=generation_slots(settings, backend), queue_size=settings.queue_size),
         cache=build_cache(settings, metrics),
+        triage=build_triage(settings),
+    )
+
+
+def build_triage(settings: Settings) -> Any:
+    """The triage engine the settings ask for (None when off); nothing loads until the first question."""
+    if settings.triage_embedder == "off":
+        return None
+    from .triage import Triage, create_embedder
+
+    return Triage(
+        create_embedder(settings.triage_embedder, settings.triage_threads),
+        model_path=settings.triage_model,
+        threshold=settings.triage_threshold,
     )
 
 

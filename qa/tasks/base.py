@@ -219,6 +219,7 @@ class Task:
     input_rules: tuple[InputRule, ...] = ()
     checks: tuple[Check, ...] = ()  # the task's own, run after the checks every task gets
     surface: Literal["chat"] = "chat"  # the page component that serves it (a chat tab)
+    triage: bool = False  # its questions go through triage (emergency, department) before the answer
 
     @property
     def name(self) -> str:

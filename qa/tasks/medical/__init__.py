@@ -77,23 +77,40 @@ class DosageCheck(BaseCheck):
 
 
 class RedFlagCheck(BaseCheck):
-    """Emergency signs in the question force urgent with the emergency instruction first (and a crisis line for
-    self-harm); urgent on signs that were only negated or past is turned off."""
+    """Emergency signs in the question (the red-flag rules, or the triage classifier) force urgent with the
+    emergency instruction first (and a crisis line for self-harm). The banner follows triage: when triage ran and
+    neither rules nor classifier found an emergency, the model's own urgent is turned off and the report says so;
+    without triage, urgent on signs that were only negated or past is turned off."""
 
     name = "red_flag"
-    rules = ("red_flag", "urgent_without_red_flag")
+    rules = ("red_flag", "triage_emergency", "urgent_overruled", "urgent_without_red_flag")
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         flags: list[RedFlag] = ctx.facts.get("red_flags") or []
+        triage = ctx.facts.get("triage")  # qa.triage.TriageResult when the service has triage on
+        by_classifier = bool(triage is not None and triage.classifier)
         data = dict(data)
-        if flags:
-            cats = ", ".join(f"{f.category} ({f.evidence})" for f in flags)
-            findings = [Finding("red_flag", f"emergency signs in the question: {cats}")]
+        model_urgent = data.get("urgent") is True
+        if flags or by_classifier:
+            findings = []
+            if flags:
+                cats = ", ".join(f"{f.category} ({f.evidence})" for f in flags)
+                findings.append(Finding("red_flag", f"emergency signs in the question: {cats}"))
+            if by_classifier:
+                findings.append(
+                    Finding(
+                        "triage_emergency",
+                        f"triage classifier: emergency ({triage.category}, p={triage.probability:.2f}); "
+                        f"signals: {', '.join(triage.signals + (['model'] if model_urgent else []))}",
+                    )
+                )
             repairs = []
-            if data.get("urgent") is not True:
+            if not model_urgent:
                 data["urgent"] = True
-                repairs.append("set urgent to true (emergency signs in the question)")
-            self_harm = any(f.category == "self_harm" for f in flags)
+                repairs.append(f"set urgent to true (emergency by {' and '.join(_signals(flags, by_classifier))})")
+            self_harm = any(f.category == "self_harm" for f in flags) or (
+                by_classifier and triage.category == "self_harm"
+            )
             first = [EMERGENCY_ZH if ctx.zh else EMERGENCY_EN]
             if self_harm:
                 first.append(CRISIS_ZH if ctx.zh else CRISIS_EN)
@@ -102,6 +119,19 @@ class RedFlagCheck(BaseCheck):
             data["suggestions"] = (first + rest)[:limit]
             repairs.append("put the emergency instruction first" + (" with a crisis hotline" if self_harm else ""))
             return Repair(data, findings, repairs)
+        if model_urgent and triage is not None:
+            # over-triage is a defect too: the banner follows the rules and the classifier, not the model alone
+            data["urgent"] = False
+            return Repair(
+                data,
+                [
+                    Finding(
+                        "urgent_overruled",
+                        f"model set urgent; rules and triage classifier found no emergency (p={triage.probability:.2f})",
+                    )
+                ],
+                ["set urgent to false (model only; triage: no emergency)"],
+            )
         if data.get("urgent") is True and discounted_mentions(ctx.question):
             # the only red-flag words were denied or in the past: that is not an emergency now
             data["urgent"] = False
@@ -113,6 +143,10 @@ class RedFlagCheck(BaseCheck):
         return Repair(data)
 
 
+def _signals(flags: list[RedFlag], by_classifier: bool) -> list[str]:
+    return [name for name, on in (("rule", bool(flags)), ("classifier", by_classifier)) if on]
+
+
 def create(files: Files) -> Task:
     """The medical task from its files."""
     return Task(
@@ -121,4 +155,5 @@ def create(files: Files) -> Task:
         examples=EXAMPLES,
         input_rules=(RedFlagRule(), DosageRule()),
         checks=(DosageCheck(), RedFlagCheck()),
+        triage=True,
     )

@@ -161,8 +161,37 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
         r"发烧|发热|高烧|高热|fever",
     ),
     ("burn_or_shock", r"大面积(烧|烫)伤|触电|电击|溺水|drown|electrocut|severe burn", None),
+    (
+        "cardiac_arrest",
+        r"没(有)?了?(呼吸|心跳)(了|[，,。.!！]|$)|(呼吸|心跳)(都)?(停|没)了|不(会)?(呼吸|喘气)了|摸不(到|着)(脉|心跳)"
+        r"|(isn't|is not|not|stopped|stop) breathing|no pulse|(can't|cannot) feel (a|his|her) pulse|heart (has )?stopped",
+        None,
+    ),
 ]
 _COMPILED = [(cat, re.compile(p, re.I), re.compile(c, re.I) if c else None) for cat, p, c in _RED_FLAGS]
+# signs that are themselves phrased with a negation ("没有呼吸了", "not breathing"): the negation rule must not
+# swallow them
+_NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest"})
+
+# a question about a disease in general ("心肌梗死的早期症状有哪些？", "What are the warning signs of a heart
+# attack?") is not an emergency; it is one only when someone is described: a person, or the time being now
+_INFORMATIONAL = re.compile(
+    r"有哪些|是什么|什么是|怎么(发生|预防|识别|区分|回事|引起)|如何(预防|识别|判断|急救)|区别|原理|前兆|早期(症状|表现)"
+    r"|典型(症状|表现)|一般(是|会|有)|多少.{0,4}(中毒|算过量)|为什么|会传染吗"
+    r"|\bwhat (are|is|happens|causes)\b|\bhow (do|does|much|many|long|is)\b|\bwhy (do|does|is|are)\b"
+    r"|\b(warning )?signs of\b|\bsymptoms of\b|\bdifference between\b|\bconsidered\b",
+    re.I,
+)
+_SOMEONE_NOW = re.compile(
+    r"我|俺|咱|他|她|孩子|宝宝|小孩|儿子|女儿|老公|老婆|爸|妈|爷|奶|外公|外婆|朋友|同事|邻居|刚才|刚刚|现在|正在|突然"
+    r"|\b(i|i'm|my|me|he|she|his|her|we|our|us|they)\b|right now|just now",
+    re.I,
+)
+
+
+def is_informational(text: str) -> bool:
+    """A general question about a condition, with no one described as having it now."""
+    return bool(_INFORMATIONAL.search(text)) and not _SOMEONE_NOW.search(text)
 
 
 @dataclass(frozen=True)
@@ -173,10 +202,12 @@ class RedFlag:
     evidence: str
 
 
-def _current_match(pattern: re.Pattern[str], text: str) -> str | None:
+def _current_match(pattern: re.Pattern[str], text: str, negation_counts: bool = True) -> str | None:
     for clause in _clauses(text):
         for m in pattern.finditer(clause):
-            if not _negated(clause, m.start()) and not _historical(clause, m.end()):
+            if negation_counts and _negated(clause, m.start()):
+                continue
+            if not _historical(clause, m.end()):
                 return m.group()
     return None
 
@@ -209,12 +240,15 @@ def _infant_fever(text: str) -> str | None:
 
 
 def red_flags(text: str) -> list[RedFlag]:
-    """Emergency signs currently described in text (negated and past mentions excluded)."""
+    """Emergency signs currently described in text (negated and past mentions, and general questions about a
+    condition, excluded)."""
     found: dict[str, RedFlag] = {}
+    if is_informational(text):
+        return []
     for category, primary, companion in _COMPILED:
         if category in found:
             continue
-        evidence = _current_match(primary, text)
+        evidence = _current_match(primary, text, negation_counts=category not in _NEGATION_IS_THE_SIGN)
         if evidence and companion is not None:
             extra = _current_match(companion, text)
             evidence = f"{evidence} + {extra}" if extra else None

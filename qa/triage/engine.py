@@ -1,0 +1,179 @@
+"""One triage call: the red-flag rules OR the embedding classifier decide emergency; otherwise the department
+classifier picks one of the trained departments. Emergencies go to 急诊."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..tasks.medical.rules import red_flags
+from .embedder import Embedder
+from .model import TriageModel, train_model
+
+log = logging.getLogger(__name__)
+
+DEPARTMENTS = (
+    "内科", "外科", "妇产科", "儿科", "皮肤科", "五官科", "男科", "肿瘤科", "传染科", "精神心理科", "中医科", "整形美容科",
+)  # fmt: skip
+EMERGENCY_DEPARTMENT = "急诊"
+PACKAGED_MODEL = "model.joblib"
+EMERGENCY_BANK = "emergency_train.csv"
+DEPARTMENT_SET = "departments_train.csv"
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Emergency or not (and by which signal), the department, and why."""
+
+    emergency: bool
+    category: str | None
+    department: str
+    department_scores: dict[str, float]
+    reasons: list[str]
+    rule: bool = False  # the red-flag rules fired
+    classifier: bool = False  # the embedding classifier said emergency
+    probability: float = 0.0  # the classifier's P(emergency)
+    rule_categories: list[str] = field(default_factory=list)
+
+    @property
+    def signals(self) -> list[str]:
+        """Which signals said emergency: rule, classifier."""
+        return [name for name, on in (("rule", self.rule), ("classifier", self.classifier)) if on]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the CLI and the API."""
+        return {
+            "emergency": self.emergency,
+            "category": self.category,
+            "department": self.department,
+            "department_scores": self.department_scores,
+            "reasons": self.reasons,
+            "signals": {"rule": self.rule, "classifier": self.classifier, "p_emergency": round(self.probability, 4)},
+        }
+
+
+def packaged_text(name: str) -> str:
+    """A training file shipped with the package."""
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+class Triage:
+    """Emergency and department triage over one embedder and one trained model (both loaded at first use)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        model_path: Path | None = None,
+        threshold: float | None = None,
+        rules: Callable[[str], list[Any]] = red_flags,
+        use_rules: bool = True,
+        use_classifier: bool = True,
+        cache_size: int = 256,
+    ) -> None:
+        self.embedder = embedder
+        self.model_path = model_path
+        self.threshold = threshold  # None: the model's own, chosen by cross-validation at training
+        self._rules = rules
+        self.use_rules = use_rules
+        self.use_classifier = use_classifier
+        self._model: TriageModel | None = None
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, TriageResult] = OrderedDict()  # the page asks, then the pipeline: embed once
+        self._cache_size = cache_size
+
+    @property
+    def model(self) -> TriageModel:
+        """The trained model: the given file, else the packaged one (trained at first use when it does not fit the
+        embedder, e.g. the fake in tests)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> TriageModel:
+        if self.model_path is not None:
+            model = TriageModel.load(self.model_path)
+        else:
+            with resources.as_file(resources.files(__package__).joinpath(PACKAGED_MODEL)) as path:
+                model = TriageModel.load(path) if path.is_file() else None
+            if model is None or model.embedder != self.embedder.name:
+                log.info("training the triage model for embedder %s from the packaged sets", self.embedder.name)
+                model = train_model(self.embedder, packaged_text(EMERGENCY_BANK), packaged_text(DEPARTMENT_SET))
+        if model.embedder != self.embedder.name:
+            raise ConfigurationError(
+                f"triage model {self.model_path} was trained with embedder {model.embedder!r}, not {self.embedder.name!r}"
+            )
+        return model
+
+    def identity(self) -> str:
+        """What decides the outcomes: embedder, training data digest, threshold (for the answer cache's key)."""
+        model = self.model
+        threshold = self.threshold if self.threshold is not None else model.threshold
+        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}"
+
+    def load(self) -> None:
+        """Load the embedder and the model now rather than at the first question."""
+        _ = self.model
+        self.embedder.embed(["warm-up"])
+
+    def assess(self, text: str) -> TriageResult:
+        """Triage one question."""
+        with self._lock:
+            hit = self._recent.get(text)
+            if hit is not None:
+                self._recent.move_to_end(text)
+                return hit
+        result = self.assess_many([text])[0]
+        with self._lock:
+            self._recent[text] = result
+            while len(self._recent) > self._cache_size:
+                self._recent.popitem(last=False)
+        return result
+
+    def assess_many(self, texts: list[str]) -> list[TriageResult]:
+        """Triage questions in one batch (one embedding call)."""
+        if not texts:
+            return []
+        model = self.model
+        vectors = self.embedder.embed(list(texts))
+        probs = model.emergency_probability(vectors, list(texts))
+        nearest = model.nearest_category(vectors)
+        scores = model.department_scores(vectors, list(texts))
+        threshold = self.threshold if self.threshold is not None else model.threshold
+        return [
+            self._result(text, float(p), threshold, near, dict(zip(model.departments, map(float, row), strict=True)))
+            for text, p, near, row in zip(texts, probs, nearest, scores, strict=True)
+        ]
+
+    def _result(
+        self, text: str, p: float, threshold: float, near: tuple[str, float, str], scores: dict[str, float]
+    ) -> TriageResult:
+        flags = self._rules(text) if self.use_rules else []
+        by_classifier = self.use_classifier and p >= threshold
+        reasons = [f"rule: {f.category} ({f.evidence})" for f in flags]
+        if by_classifier:
+            reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
+        emergency = bool(flags) or by_classifier
+        category = flags[0].category if flags else (near[0] if by_classifier else None)
+        ranked = dict(sorted(((k, round(v, 4)) for k, v in scores.items()), key=lambda kv: -kv[1]))
+        department = EMERGENCY_DEPARTMENT if emergency else next(iter(ranked))
+        if not emergency:
+            reasons.append(f"department: {department} (p={ranked[department]:.2f})")
+        return TriageResult(
+            emergency=emergency,
+            category=category,
+            department=department,
+            department_scores=ranked,
+            reasons=reasons,
+            rule=bool(flags),
+            classifier=by_classifier,
+            probability=p,
+            rule_categories=[f.category for f in flags],
+        )
