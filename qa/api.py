@@ -18,7 +18,17 @@ from starlette.types import Receive, Scope, Send
 
 from .answers import Answer, StreamEvent
 from .auth import ApiKeys
-from .chat_request import MODEL_PREFIX, RAW_MODEL, ApiError, ChatCall, Models, from_input_error, parse_chat
+from .chat_request import (
+    MODEL_PREFIX,
+    RAW_MODEL,
+    ApiError,
+    BodyLimits,
+    ChatCall,
+    Models,
+    from_input_error,
+    json_depth_over,
+    parse_chat,
+)
 from .errors import BusyError, GenerationError, InputError, ModelLoadError, NotReadyError, QAError, UpstreamError
 from .limits import RateLimiter, retry_after
 from .logs import fields
@@ -164,9 +174,16 @@ class ChatHandler:
         self.settings = settings
         self.state = state
         self.created = int(time.time())
+        self.limits = BodyLimits(
+            max_turns=settings.max_history_turns,
+            max_chars=settings.max_conversation_chars,
+            max_json_depth=settings.max_json_depth,
+            max_schema_nodes=settings.max_schema_nodes,
+            max_schema_depth=settings.max_schema_depth,
+        )
 
-    async def read_body(self, request: Request) -> Any:
-        """The JSON body, refused with 415, 413 or 400 before anything else looks at it."""
+    async def read_body(self, request: Request) -> bytes:
+        """The body's bytes, refused with 415 or 413 before anything else looks at it."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise ApiError(
@@ -184,10 +201,39 @@ class ChatHandler:
             body += chunk
             if len(body) > limit:
                 raise too_large
+        return bytes(body)
+
+    def decode(self, body: bytes) -> Any:
+        """The parsed body, refused with 400 when it is not JSON or nests deeper than the limit."""
+        too_deep = ApiError(
+            400, f"The body nests deeper than {self.limits.max_json_depth} levels.", code="invalid_json"
+        )
         try:
-            return json.loads(body)
+            value = json.loads(body)
+        except RecursionError:  # the decoder's own guard, far below anything useful
+            raise too_deep from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
+        if json_depth_over(value, self.limits.max_json_depth):
+            raise too_deep
+        return value
+
+    async def parse(self, body: bytes) -> ChatCall:
+        """Decode and check a body on a worker thread, within a time bound, so the event loop stays free."""
+        models = self.models()
+
+        def work() -> ChatCall:
+            return parse_chat(self.decode(body), models, self.limits)
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(work), self.settings.schema_check_timeout_s)
+        except TimeoutError:
+            raise ApiError(
+                400,
+                f"The request took longer than {self.settings.schema_check_timeout_s:g} s to check; send a smaller "
+                "schema or fewer messages.",
+                code="request_too_complex",
+            ) from None
 
     def models(self) -> Models:
         """Model id → answer schema (None for the raw model), as served now."""
@@ -229,8 +275,7 @@ class ChatHandler:
                 code="shutting_down",
                 retry_after=str(RETRY_DRAINING_S),
             )
-        body = await self.read_body(request)
-        call = parse_chat(body, self.models())
+        call = await self.parse(await self.read_body(request))
         stop_event = threading.Event()
         events = self.start(call, stop_event)  # bad parameters answer 400 here, before the request is open
         log.info(

@@ -42,8 +42,10 @@ class QAService:
         metrics: Metrics | None = None,
         gate: Gate | None = None,
         cache: CachedAnswers | None = None,
+        max_history_turns: int | None = None,
     ) -> None:
         self._backend = backend
+        self._max_history_turns = max_history_turns
         self._tasks = tasks
         self._drugs = drugs
         self._max_question_chars = max_question_chars
@@ -221,7 +223,7 @@ class QAService:
         spec = self.task(task)
         question = check_question(question, self._max_question_chars)
         custom = check_system_prompt(system_prompt)
-        turns = check_history(history)
+        turns = check_history(history, self._max_history_turns)
         self._backend.load()
         context = self._backend.context_length
         budget = context - params.max_new_tokens

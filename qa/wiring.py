@@ -58,6 +58,7 @@ def build_service(
         metrics=metrics,
         gate=Gate(slots=generation_slots(settings, backend), queue_size=settings.queue_size),
         cache=build_cache(settings, metrics),
+        max_history_turns=settings.max_history_turns,
     )
 
 
