@@ -410,6 +410,9 @@ def create_router(
 
     async def authorize(request: Request) -> str:
         """The caller's id for rate limits and logs: its key's id, or its address when the API is open."""
+        principal = getattr(request.state, "principal", None)  # the port's guard has checked a key or a login
+        if principal is not None:
+            return principal
         if not keys.enabled:
             return f"ip:{request.client.host if request.client else 'unknown'}"
         found = keys.check(request.headers.get("authorization"))

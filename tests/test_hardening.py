@@ -4,6 +4,8 @@ before the hardening: a 500, a stalled event loop, a reset instead of a 413, an 
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.request
 from types import SimpleNamespace
 
 import httpx
@@ -150,3 +152,55 @@ def test_health_answers_while_a_schema_is_being_checked(api, monkeypatch):
         release.set()
         worker.join(20)
     assert results == [200]
+
+
+# ---- bodies too large: a readable 413 on every path, even for a client that writes its whole body first ---------
+def post_with_urllib(url, size, content_type="application/json"):
+    """urllib writes the whole body before it reads anything: a server that answers early and closes resets it."""
+    request = urllib.request.Request(url, data=b" " * size, headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [
+        ("/v1/chat/completions", 1_200_000),  # a little over the API's 1 MiB
+        ("/v1/chat/completions", 4_500_000),
+        ("/gradio_api/queue/join", 4_500_000),  # a page handler: no limit before
+        ("/gradio_api/upload", 4_500_000),
+    ],
+)
+def test_a_too_large_body_gets_a_readable_413(api, path, size):
+    status, body = post_with_urllib(api.url + path, size)
+    assert status == 413, body[:300]
+    assert b"larger than" in body
+
+
+def test_uploads_are_off_when_no_component_needs_them(api):
+    files = {"files": ("a.txt", b"hello", "text/plain")}
+    response = httpx.post(api.url + "/gradio_api/upload", files=files, timeout=10)
+    assert response.status_code == 403, response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=http://intranet-host.invalid/secret",
+        "/gradio_api/file=https://example.com/",
+        "/gradio_api/file=//example.com/x",
+        "/gradio_api/proxy=https://example.com/",
+    ],
+)
+def test_the_file_route_fetches_nothing_remote(api, path, monkeypatch):
+    import socket
+
+    looked_up = []
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: looked_up.append(host) or real(host, *a, **k))
+    response = httpx.get(api.url + path, timeout=10)
+    assert [h for h in looked_up if h not in ("127.0.0.1", "localhost")] == []
+    assert response.status_code == 404, response.text
