@@ -194,15 +194,15 @@ class Guard:
         if length is not None and length > limit:
             await self._refuse(scope, receive, send, 413, f"The request body is larger than {limit} bytes.")
             return
-        if path.startswith(UPLOAD_PATHS) and self.settings.max_upload_bytes == 0:
-            await self._refuse(scope, receive, send, 403, "Uploads are turned off on this server.")
-            return
         if self.access.enabled and not self._public(path):
             principal = self._principal(scope)
             if principal is None:
                 await self._refuse(scope, receive, send, 401, "Login or API key required.")
                 return
             scope.setdefault("state", {})["principal"] = principal
+        if path.startswith(UPLOAD_PATHS) and self.settings.max_upload_bytes == 0:
+            await self._refuse(scope, receive, send, 403, "Uploads are turned off on this server.")
+            return
         if self.state.draining and method == "POST" and path.startswith(PAGE_WORK_PREFIXES):
             await self._refuse(
                 scope, receive, send, 503, "服务器正在关闭，请稍后重试。 The server is shutting down; retry shortly."

@@ -3,9 +3,11 @@ before the hardening: a 500, a stalled event loop, a reset instead of a 413, an 
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from types import SimpleNamespace
 
 import httpx
@@ -204,3 +206,166 @@ def test_the_file_route_fetches_nothing_remote(api, path, monkeypatch):
     response = httpx.get(api.url + path, timeout=10)
     assert [h for h in looked_up if h not in ("127.0.0.1", "localhost")] == []
     assert response.status_code == 404, response.text
+
+
+# ---- one access policy for the whole port -------------------------------------------------------------------------
+LOGIN = ("doctor", "s3cret-pass")
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """A page login configured (no API keys): before, /v1 and /metrics stayed open behind it."""
+    settings, backend, service = make_api(
+        tmp_path_factory.mktemp("guarded"), auth_users=f"{LOGIN[0]}:{LOGIN[1]}", login_max_failures=3
+    )
+    with serving(create_app(service, settings)) as url:
+        yield SimpleNamespace(url=url, backend=backend, service=service, settings=settings)
+
+
+def login(url, user, password, client=None):
+    client = client or httpx.Client(base_url=url, timeout=10)
+    return client, client.post("/login", data={"username": user, "password": password})
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
+        ("GET", "/metrics"),
+        ("GET", "/gradio_api/info"),
+        ("GET", "/config"),
+        ("POST", "/gradio_api/upload"),
+        ("GET", "/gradio_api/file=/etc/hostname"),
+        ("POST", "/gradio_api/queue/join"),
+    ],
+)
+def test_a_login_guards_every_surface(guarded, method, path):
+    body = {"model": "qa-medical", "messages": [{"role": "user", "content": "头痛"}]} if path.startswith("/v1/") else {}
+    response = httpx.request(method, guarded.url + path, json=body, timeout=10)
+    assert response.status_code == 401, (path, response.status_code, response.text[:200])
+
+
+def test_a_login_opens_the_api_to_its_user(guarded):
+    body = {"model": "qa-medical", "messages": [{"role": "user", "content": "头痛"}]}
+    basic = httpx.post(guarded.url + "/v1/chat/completions", json=body, auth=LOGIN, timeout=30)
+    assert basic.status_code == 200, basic.text
+    bearer = httpx.get(
+        guarded.url + "/v1/models", headers={"Authorization": f"Bearer {LOGIN[0]}:{LOGIN[1]}"}, timeout=10
+    )
+    assert bearer.status_code == 200
+    client, response = login(guarded.url, *LOGIN)
+    assert response.status_code == 200
+    assert client.get("/metrics").status_code == 200  # the page's login cookie is a login too
+    assert client.get("/gradio_api/info").status_code == 200
+
+
+def test_the_login_page_carries_no_api_description_or_system_prompt(guarded):
+    page = httpx.get(guarded.url + "/", timeout=10)
+    assert page.status_code == 200 and "auth_required" in page.text
+    for task in guarded.service.tasks():
+        assert task.prompts.system_prompt()[:40] not in page.text
+    assert "/chat" not in page.text.split("window.gradio_api_info", 1)[1][:500]
+
+
+def test_failed_logins_are_throttled_per_user_and_per_client(guarded):
+    for _ in range(guarded.settings.login_max_failures):
+        _, response = login(guarded.url, "nurse", "wrong")
+        assert response.status_code == 400
+    _, response = login(guarded.url, "nurse", "wrong")
+    assert response.status_code == 429 and "Too many failed logins" in response.json()["detail"]
+    # the same client is locked out for other names too (its failures are counted per address)
+    _, response = login(guarded.url, *LOGIN)
+    assert response.status_code == 429
+
+
+# ---- the page: generic errors, draining, bounded sessions, no browser history, no export files left ----------------
+def page_ask_http(url, question, session=None, api_name="ask_medical"):
+    """One question through the page's own queue protocol, as the browser sends it: (join status, final message)."""
+    config = httpx.get(url + "/config", timeout=10).json()
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
+    components = {c["id"]: c for c in config["components"]}
+    data = [components[i].get("props", {}).get("value") for i in dep["inputs"]]
+    data[0] = question
+    session = session or uuid.uuid4().hex
+    join = httpx.post(
+        url + "/gradio_api/queue/join",
+        json={
+            "data": data,
+            "fn_index": dep["id"],
+            "session_hash": session,
+            "event_data": None,
+            "trigger_id": dep["targets"][0][0],
+        },
+        timeout=10,
+    )
+    if join.status_code != 200:
+        return join.status_code, None
+    with httpx.stream("GET", url + "/gradio_api/queue/data", params={"session_hash": session}, timeout=30) as events:
+        for line in events.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return join.status_code, message
+    return join.status_code, None
+
+
+def test_page_clients_get_generic_error_text_with_an_id_in_the_log(api, caplog):
+    def broken(request):
+        raise RuntimeError("secret-internal-detail at /srv/qa/model.bin")
+
+    api.backend.script(broken)
+    try:
+        with caplog.at_level("ERROR", logger="qa.ui"):
+            status, message = page_ask_http(api.url, "头痛怎么办")
+    finally:
+        api.backend.reset()
+    assert status == 200 and message is not None and message["success"] is False
+    assert "secret-internal-detail" not in json.dumps(message, ensure_ascii=False)
+    shown = message["output"]["error"]
+    error_id = shown.split("id ")[1].split(")")[0]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_sigterm_drains_the_page_like_the_api(tmp_path):
+    from qa.api import ServerState
+
+    settings, backend, service = make_api(tmp_path)
+    state = ServerState()
+    with serving(create_app(service, settings, state=state)) as url:
+        assert page_ask_http(url, "头痛")[0] == 200
+        state.draining = True
+        status, _ = page_ask_http(url, "头痛")
+        assert status == 503
+
+
+def test_page_sessions_are_bounded(tmp_path):
+    settings, backend, service = make_api(tmp_path, max_sessions=10)
+    app = create_app(service, settings)
+    with serving(app) as url:
+        for _ in range(14):
+            assert page_ask_http(url, "头痛")[1]["success"] is True
+        holder = next(r.app for r in app.routes if getattr(r, "path", None) == "").get_blocks().state_holder
+        assert 0 < len(holder.session_data) <= 10
+
+
+def test_browser_question_history_is_off_by_default(api):
+    assert httpx.get(api.url + "/gradio_api/runs", timeout=10).status_code == 404
+    assert httpx.get(api.url + "/config", timeout=10).json().get("run_history") in (False, None)
+
+
+def test_exports_do_not_pile_up(tmp_path):
+    import os
+
+    from qa.conversation import Turn
+    from qa.feedback import FeedbackLog
+    from qa.ui import ChatHandlers, StopSwitch
+
+    settings, backend, service = make_api(tmp_path)
+    handlers = ChatHandlers(service, StopSwitch(), FeedbackLog(tmp_path / "fb.jsonl"), "medical")
+    turns = [Turn("头痛", status="done")]
+    first = handlers.export_json(turns, handlers.default_prompt, 0.3, 0.9, 256)
+    old = os.path.dirname(first)
+    os.utime(old, (0, 0))  # as if written long ago: Gradio has copied it for the download by now
+    second = handlers.export_markdown(turns, handlers.default_prompt, 0.3, 0.9, 256)
+    assert os.path.exists(second) and not os.path.exists(first)
