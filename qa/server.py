@@ -29,7 +29,7 @@ from .logins import check_share, load_logins
 from .logs import fields
 from .service import QAService
 from .settings import Settings
-from .ui import build_demo, launch_kwargs
+from .ui import build_demo, keep_gradio_offline, launch_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def create_app(
     keys: ApiKeys | None = None,
 ) -> FastAPI:
     """The ASGI app: the API under /v1, health, readiness and metrics, and the UI at /."""
+    keep_gradio_offline()
     state = state or ServerState()
     keys = keys if keys is not None else ApiKeys.from_settings(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)

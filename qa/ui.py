@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -476,12 +477,20 @@ def _task_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labe
     export_md_btn.click(h.export_markdown, [turns, *settings], exported, api_name=False, queue=False)
 
 
+def keep_gradio_offline() -> None:
+    """Gradio sends usage analytics (to its own host, and through huggingface_hub's telemetry to the model hub)
+    unless told not to: this app's page reports nothing anywhere, whatever the environment says."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+
 def build_demo(service: QAService, feedback: FeedbackLog, title: str = "医金问答 MedFin QA") -> gr.Blocks:
     """The whole page for a service; nothing is loaded here."""
     stops = StopSwitch()
     labels = _Labels()
     # Gradio keeps a copy of every file it serves (the exports): hourly, copies older than an hour are removed
-    with gr.Blocks(title=title, delete_cache=(3600, 3600)) as demo:
+    keep_gradio_offline()
+    with gr.Blocks(title=title, delete_cache=(3600, 3600), analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown(f"# {title}", elem_classes=["qa-title"])
             lang = gr.Radio(list(LANGS), value=LANGS[0], label=_t("lang"), elem_id="lang", scale=0, min_width=180)
