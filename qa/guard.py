@@ -69,10 +69,6 @@ _EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_en
 MAX_LOGIN_BODY = 16_384
 
 
-class TooLarge(Exception):
-    """Raised inside receive() when a body without a Content-Length grows past its limit."""
-
-
 class LoginThrottle:
     """Failed logins per key (a client address, a user name) in a sliding window; locked at `max_failures`."""
 
@@ -237,31 +233,24 @@ class Guard:
 
     # ---- bodies ----------------------------------------------------------------------------------------------
     async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        """Pass the request on, counting a body without a Content-Length; past the limit it is a 413."""
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        """Pass the request on; a body without a Content-Length (chunked) is read here first, up to the limit,
+        since the app's own body parsing would turn an error raised mid-read into a 400."""
+        if _content_length(scope) is not None or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise TooLarge
-            return message
-
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, watching_send)
-        except TooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send, 413, f"The request body is larger than {limit} bytes.")
+            if message["type"] != "http.request":
+                return  # the client left before its body was complete
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await self._refuse(scope, receive, send, 413, f"The request body is larger than {limit} bytes.")
+                return
+            if not message.get("more_body", False):
+                break
+        replay = _replaying(bytes(body), receive)
+        await self.app(scope, replay, send)
 
     async def _discard(self, receive: Receive) -> bool:
         """Read the rest of the body and drop it, up to the bound; False when the client sent more than that."""
@@ -327,15 +316,7 @@ class Guard:
                 [(b"content-type", b"application/json"), (b"retry-after", seconds.encode())],
             )
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
+        replay = _replaying(bytes(body), receive)
         status = 0
 
         async def watching_send(message: Message) -> None:
@@ -375,6 +356,20 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, buffering_send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app a body already read, then whatever the client sends next (its disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

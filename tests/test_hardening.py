@@ -369,3 +369,27 @@ def test_exports_do_not_pile_up(tmp_path):
     os.utime(old, (0, 0))  # as if written long ago: Gradio has copied it for the download by now
     second = handlers.export_markdown(turns, handlers.default_prompt, 0.3, 0.9, 256)
     assert os.path.exists(second) and not os.path.exists(first)
+
+
+def test_a_body_without_a_length_is_cut_off_at_the_limit_too(api):
+    def chunks():
+        for _ in range(40):
+            yield b" " * 100_000  # 4 MB in chunks, no Content-Length: the limit is counted as it arrives
+
+    response = httpx.post(
+        api.url + "/gradio_api/queue/join", content=chunks(), headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert response.status_code == 413, response.text[:200]
+
+
+def test_api_keys_guard_the_page_too_and_metrics_can_be_made_public(tmp_path):
+    key = "sk-hardening-test-key"
+    settings, backend, service = make_api(tmp_path, api_keys=key, metrics_public=True)
+    with serving(create_app(service, settings)) as url:
+        assert httpx.get(url + "/config", timeout=10).status_code == 401
+        assert httpx.get(url + "/metrics", timeout=10).status_code == 200  # public by the setting
+        assert httpx.get(url + "/v1/models", timeout=10).status_code == 401
+        client, response = login(url, "anyone", key)  # a key is also the page's password
+        assert response.status_code == 200 and client.get("/config").status_code == 200
+        _, wrong = login(url, "anyone", "not-the-key")
+        assert wrong.status_code == 400
