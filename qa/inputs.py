@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InputError
+from .errors import CancelledError, InputError
 from .types import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,10 @@ def fit_context(
     build: Callable[[list[ChatMessage]], list[ChatMessage]],
     turns: list[tuple[ChatMessage, ChatMessage]],
     budget: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> tuple[list[ChatMessage], int, int] | None:
     """(messages, tokens, turns dropped) keeping the most recent turns that fit in budget; None if even the
-    question alone does not fit. `build` returns [*prefix, *turns' messages, question].
+    question alone does not fit; CancelledError once `stopped()` says so. `build` returns [*prefix, *turns' messages, question].
 
     Linear in the history: each turn's own tokens are counted once (its two messages, less the template's fixed
     overhead), the turns to drop follow from their running sum, and the result is counted to confirm; an
@@ -128,7 +129,11 @@ def fit_context(
     start = len(alone) - 1  # the turns' messages as built (a task's user template applied) begin here
     built = messages[start : start + 2 * len(turns)]
     overhead = count([])
-    costs = [max(count(built[2 * i : 2 * i + 2]) - overhead, 1) for i in range(len(turns))]
+    costs = []
+    for i in range(len(turns)):
+        if stopped is not None and stopped():  # the client left: no point fitting its prompt
+            raise CancelledError("stopped while the prompt was being fitted")
+        costs.append(max(count(built[2 * i : 2 * i + 2]) - overhead, 1))
     dropped, saved = 0, 0
     while used > budget and dropped < len(turns):
         excess = used - budget

@@ -393,3 +393,34 @@ def test_api_keys_guard_the_page_too_and_metrics_can_be_made_public(tmp_path):
         assert response.status_code == 200 and client.get("/config").status_code == 200
         _, wrong = login(url, "anyone", "not-the-key")
         assert wrong.status_code == 400
+
+
+def test_fitting_a_long_history_stops_when_the_client_leaves(tmp_path):
+    stop = threading.Event()
+    calls = []
+
+    class Leaving(FakeBackend):
+        def count_tokens(self, messages):
+            calls.append(1)
+            if len(calls) == 5:
+                stop.set()  # the client disconnects while its history is being counted
+            return super().count_tokens(messages)
+
+    settings, backend, service = make_api(tmp_path, backend=Leaving(context_length=20_000))
+    backend.requests.clear()
+    history = [{"role": r, "content": "问" * 150} for _ in range(200) for r in ("user", "assistant")]
+    events = list(service.stream("medical", "问题", service.params("medical"), stop_event=stop, history=history))
+    assert events == [] and backend.requests == []  # nothing generated
+    assert len(calls) <= 6  # and counting stopped at once
+
+
+def test_requests_fitting_their_prompt_hold_a_place_in_the_queue():
+    from qa.errors import BusyError
+    from qa.limits import Gate
+
+    gate = Gate(slots=1, queue_size=1)
+    with gate.place():
+        assert gate.busy()  # so SIGTERM's drain waits for it too
+        with pytest.raises(BusyError), gate.place():
+            pass
+    assert not gate.busy()
