@@ -174,10 +174,12 @@ class ChatHandler:
         self.settings = settings
         self.state = state
         self.created = int(time.time())
+        self._checking = asyncio.Semaphore(1)
         self.limits = BodyLimits(
             max_turns=settings.max_history_turns,
             max_chars=settings.max_conversation_chars,
             max_json_depth=settings.max_json_depth,
+            max_json_brackets=settings.max_json_brackets,
             max_schema_nodes=settings.max_schema_nodes,
             max_schema_depth=settings.max_schema_depth,
         )
@@ -208,6 +210,13 @@ class ChatHandler:
         too_deep = ApiError(
             400, f"The body nests deeper than {self.limits.max_json_depth} levels.", code="invalid_json"
         )
+        brackets = body.count(b"{") + body.count(b"[")  # C-speed; bounds the objects the parser would build
+        if brackets > self.limits.max_json_brackets:
+            raise ApiError(
+                400,
+                f"The body holds {brackets} opening brackets; the limit is {self.limits.max_json_brackets}.",
+                code="invalid_json",
+            )
         try:
             value = json.loads(body)
         except RecursionError:  # the decoder's own guard, far below anything useful
@@ -226,7 +235,9 @@ class ChatHandler:
             return parse_chat(self.decode(body), models, self.limits)
 
         try:
-            return await asyncio.wait_for(asyncio.to_thread(work), self.settings.schema_check_timeout_s)
+            # one check at a time: several CPU-bound checks at once would keep the event loop from the GIL
+            async with self._checking:
+                return await asyncio.wait_for(asyncio.to_thread(work), self.settings.schema_check_timeout_s)
         except TimeoutError:
             raise ApiError(
                 400,

@@ -34,6 +34,7 @@ class BodyLimits:
     max_turns: int = 200
     max_chars: int = 400_000
     max_json_depth: int = 64
+    max_json_brackets: int = 20_000
     max_schema_nodes: int = 2000
     max_schema_depth: int = 32
 

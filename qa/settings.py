@@ -220,6 +220,13 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         64, ge=8, le=512, description="Deepest nesting of a JSON request body; deeper gets 400."
     )
+    max_json_brackets: int = Field(
+        20_000,
+        ge=1000,
+        le=10_000_000,
+        description="Opening brackets ('{' and '[', in text too) a JSON request body may hold; more gets 400 before "
+        "it is parsed (a body of many small objects costs far more to parse than its size suggests).",
+    )
     max_schema_nodes: int = Field(
         2000, ge=50, le=100_000, description="Keys and items of a caller's response_format schema; more gets 400."
     )
@@ -313,6 +320,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "max_history_turns",
         "max_conversation_chars",
         "max_json_depth",
+        "max_json_brackets",
         "max_schema_nodes",
         "max_schema_depth",
         "schema_check_timeout_s",
