@@ -51,6 +51,17 @@ BAD_BODIES = {
         "messages": [{"role": "user", "content": "hi"}],
         "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": nested(100)}},
     },
+    "a schema with 3,000 properties": {
+        "model": "qa-raw",
+        "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {
+                "name": "x",
+                "schema": {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(3000)}},
+            },
+        },
+    },
     "a schema with 20,000 properties": {
         "model": "qa-raw",
         "messages": [{"role": "user", "content": "hi"}],
