@@ -7,7 +7,6 @@ import json
 import threading
 import urllib.error
 import urllib.request
-import uuid
 from types import SimpleNamespace
 
 import httpx
@@ -18,6 +17,7 @@ from qa.server import create_app
 
 from .helpers import make_api
 from .live import serving
+from .pages import page_ask_http
 
 
 @pytest.fixture(scope="module")
@@ -291,36 +291,6 @@ def test_failed_logins_are_throttled_per_user_and_per_client(guarded):
 
 
 # ---- the page: generic errors, draining, bounded sessions, no browser history, no export files left ----------------
-def page_ask_http(url, question, session=None, api_name="ask_medical"):
-    """One question through the page's own queue protocol, as the browser sends it: (join status, final message)."""
-    config = httpx.get(url + "/config", timeout=10).json()
-    dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
-    components = {c["id"]: c for c in config["components"]}
-    data = [components[i].get("props", {}).get("value") for i in dep["inputs"]]
-    data[0] = question
-    session = session or uuid.uuid4().hex
-    join = httpx.post(
-        url + "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": dep["id"],
-            "session_hash": session,
-            "event_data": None,
-            "trigger_id": dep["targets"][0][0],
-        },
-        timeout=10,
-    )
-    if join.status_code != 200:
-        return join.status_code, None
-    with httpx.stream("GET", url + "/gradio_api/queue/data", params={"session_hash": session}, timeout=30) as events:
-        for line in events.iter_lines():
-            if line.startswith("data:"):
-                message = json.loads(line[5:])
-                if message.get("msg") == "process_completed":
-                    return join.status_code, message
-    return join.status_code, None
-
-
 def test_page_clients_get_generic_error_text_with_an_id_in_the_log(api, caplog):
     def broken(request):
         raise RuntimeError("secret-internal-detail at /srv/qa/model.bin")

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from .helpers import stop_process, wait_for
+from .pages import page_ask_http
 from .serving import spawn
-from .test_hardening import page_ask_http
 
 HERE = Path(__file__).resolve().parent
 
