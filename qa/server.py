@@ -156,6 +156,11 @@ def create_app(
         path="/",
         footer_links=["api"],
         auth=access.check_password if access.enabled else None,
+        # the login form says only "Incorrect Credentials" for any refusal, so the lockout rule is stated up front
+        auth_message=(
+            f"连续 {settings.login_max_failures} 次登录失败后，需等待 {settings.login_window_s:g} 秒再试。"
+            f" After {settings.login_max_failures} failed logins, wait {settings.login_window_s:g} s before trying again."
+        ),
         show_error=False,  # unexpected errors reach the page as a generic message; details go to the log
         run_history=settings.page_run_history,
         max_file_size=settings.max_upload_bytes or None,
