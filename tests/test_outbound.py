@@ -1,6 +1,7 @@
 """Nothing leaves the host: a real server process (python -m qa serve, fake backend) behind an outbound proxy that
 records every connection, with every direct connection and name lookup in the process recorded too, through its
-start-up and one page and API session. Before the fix it called Gradio's analytics host and the model hub."""
+start-up and one page and API session (started both as `python -m qa serve` and as
+`./start.sh` on an installed tree). Before the fix it called Gradio's analytics host and the model hub."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .helpers import stop_process, wait_for
 from .pages import page_ask_http
@@ -50,7 +52,8 @@ class ProxyListener:
         self.sock.close()
 
 
-def test_start_up_and_a_session_make_no_outbound_connection(tmp_path):
+@pytest.mark.parametrize("start_sh", [False, True], ids=["python -m qa serve", "./start.sh"])
+def test_start_up_and_a_session_make_no_outbound_connection(tmp_path, start_sh):
     proxy = ProxyListener()
     record = tmp_path / "outbound.jsonl"
     record.touch()
@@ -71,7 +74,7 @@ def test_start_up_and_a_session_make_no_outbound_connection(tmp_path):
         "QA_FEEDBACK_FILE": str(tmp_path / "fb.jsonl"),
     }
     log = open(tmp_path / "server.log", "w+")
-    proc, url = spawn(env=env, start_sh=False, output=log)
+    proc, url = spawn(env=env, start_sh=start_sh, output=log)
     try:
 
         def ready() -> bool:
@@ -92,6 +95,8 @@ def test_start_up_and_a_session_make_no_outbound_connection(tmp_path):
         stop_process(proc)
         proxy.close()
         log.close()
+    loaded = Path(f"{record}.loaded")
+    assert loaded.exists() and str(proc.pid) in loaded.read_text().split(), "the recorder was not loaded"
     attempts = [json.loads(line) for line in record.read_text().splitlines()]
     assert proxy.seen == [] and attempts == [], "\n".join(
         [*proxy.seen, *(f"{a['kind']} {a['target']}\n{a['stack']}" for a in attempts)]

@@ -43,3 +43,5 @@ if _LOG:
     socket.socket.connect = connect
     socket.socket.connect_ex = connect_ex
     socket.getaddrinfo = getaddrinfo
+    with open(_LOG + ".loaded", "a", encoding="utf-8") as marker:  # the test checks the recorder was there
+        marker.write(f"{os.getpid()}\n")
