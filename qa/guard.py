@@ -123,7 +123,8 @@ class Access:
         """A page login: a configured user and password, or (any name and) an API key as the password."""
         digest = hashlib.sha256(password.encode()).digest()
         known = self._logins.get(user)
-        ok = hmac.compare_digest(digest, known) if known is not None else False
+        # compared either way, so the time taken does not say whether the user name exists
+        ok = hmac.compare_digest(digest, known if known is not None else b"\0" * 32) and known is not None
         return ok or self.keys.check(f"Bearer {password}") is not None
 
     def from_header(self, authorization: str | None) -> str | None:
