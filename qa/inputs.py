@@ -128,12 +128,15 @@ def fit_context(
         return None
     start = len(alone) - 1  # the turns' messages as built (a task's user template applied) begin here
     built = messages[start : start + 2 * len(turns)]
-    overhead = count([])
+    # a turn's share: counted after an empty system message (chat templates need a first message, and an
+    # explicit one keeps a template's default system prompt out), less that message alone
+    stub: list[ChatMessage] = [{"role": "system", "content": ""}]
+    overhead = count(stub)
     costs = []
     for i in range(len(turns)):
         if stopped is not None and stopped():  # the client left: no point fitting its prompt
             raise CancelledError("stopped while the prompt was being fitted")
-        costs.append(max(count(built[2 * i : 2 * i + 2]) - overhead, 1))
+        costs.append(max(count(stub + built[2 * i : 2 * i + 2]) - overhead, 1))
     dropped, saved = 0, 0
     while used > budget and dropped < len(turns):
         excess = used - budget

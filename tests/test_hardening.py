@@ -405,3 +405,33 @@ def test_requests_fitting_their_prompt_hold_a_place_in_the_queue():
         with pytest.raises(BusyError), gate.place():
             pass
     assert not gate.busy()
+
+
+@pytest.mark.model
+def test_history_fitting_with_the_real_tokenizer_drops_the_fewest_turns_that_fit():
+    """Per-turn counts are an estimate of the real chat template's tokens: with the embedded model's tokenizer and
+    template the result still fits, and keeping one more turn would not."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama_cpp is not importable")
+    from qa.backends.llamacpp_backend import LlamaCppBackend
+    from qa.inputs import check_history, fit_context
+    from qa.settings import Settings
+    from qa.tasks import builtin_tasks
+
+    from .helpers import real_model_settings
+
+    backend = LlamaCppBackend(Settings(**real_model_settings(backend="llamacpp", threads=1, max_context_tokens=1024)))
+    backend.load()
+    prompts = builtin_tasks().get("medical").prompts
+    texts = ["头痛两天，伴有低烧。", "Is 38.5°C a fever?", '{"summary": "多休息", "urgent": false}', "血压 150/95 mmHg"]
+    history = [{"role": r, "content": texts[i % 4] * (1 + i % 3)} for i in range(120) for r in ("user", "assistant")]
+    turns = check_history(history)
+    build = lambda kept: prompts.build_messages("还需要做什么检查？", None, kept)  # noqa: E731
+    budget = 900
+    messages, used, dropped = fit_context(backend.count_tokens, build, turns, budget)
+    assert 0 < dropped < len(turns)
+    assert used == backend.count_tokens(messages) <= budget
+    one_more = build([m for turn in turns[dropped - 1 :] for m in turn])
+    assert backend.count_tokens(one_more) > budget
