@@ -23,10 +23,12 @@ from .chat_request import (
     MODEL_PREFIX,
     RAW_MODEL,
     ApiError,
+    BodyLimits,
     ChatCall,
     Models,
     bad_request,
     from_input_error,
+    json_depth_over,
     parse_chat,
 )
 from .errors import BusyError, GenerationError, InputError, ModelLoadError, NotReadyError, QAError, UpstreamError
@@ -174,9 +176,18 @@ class ChatHandler:
         self.settings = settings
         self.state = state
         self.created = int(time.time())
+        self._checking = asyncio.Semaphore(1)
+        self.limits = BodyLimits(
+            max_turns=settings.max_history_turns,
+            max_chars=settings.max_conversation_chars,
+            max_json_depth=settings.max_json_depth,
+            max_json_brackets=settings.max_json_brackets,
+            max_schema_nodes=settings.max_schema_nodes,
+            max_schema_depth=settings.max_schema_depth,
+        )
 
-    async def read_body(self, request: Request) -> Any:
-        """The JSON body, refused with 415, 413 or 400 before anything else looks at it."""
+    async def read_body(self, request: Request) -> bytes:
+        """The body's bytes, refused with 415 or 413 before anything else looks at it."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise ApiError(
@@ -194,10 +205,48 @@ class ChatHandler:
             body += chunk
             if len(body) > limit:
                 raise too_large
+        return bytes(body)
+
+    def decode(self, body: bytes) -> Any:
+        """The parsed body, refused with 400 when it is not JSON or nests deeper than the limit."""
+        too_deep = ApiError(
+            400, f"The body nests deeper than {self.limits.max_json_depth} levels.", code="invalid_json"
+        )
+        brackets = body.count(b"{") + body.count(b"[")  # C-speed; bounds the objects the parser would build
+        if brackets > self.limits.max_json_brackets:
+            raise ApiError(
+                400,
+                f"The body holds {brackets} opening brackets; the limit is {self.limits.max_json_brackets}.",
+                code="invalid_json",
+            )
         try:
-            return json.loads(body)
+            value = json.loads(body)
+        except RecursionError:  # the decoder's own guard, far below anything useful
+            raise too_deep from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
+        if json_depth_over(value, self.limits.max_json_depth):
+            raise too_deep
+        return value
+
+    async def parse(self, body: bytes) -> ChatCall:
+        """Decode and check a body on a worker thread, within a time bound, so the event loop stays free."""
+        models = self.models()
+
+        def work() -> ChatCall:
+            return parse_chat(self.decode(body), models, self.limits)
+
+        try:
+            # one check at a time: several CPU-bound checks at once would keep the event loop from the GIL
+            async with self._checking:
+                return await asyncio.wait_for(asyncio.to_thread(work), self.settings.schema_check_timeout_s)
+        except TimeoutError:
+            raise ApiError(
+                400,
+                f"The request took longer than {self.settings.schema_check_timeout_s:g} s to check; send a smaller "
+                "schema or fewer messages.",
+                code="request_too_complex",
+            ) from None
 
     def models(self) -> Models:
         """Model id → answer schema (None for the raw model), as served now."""
@@ -239,8 +288,7 @@ class ChatHandler:
                 code="shutting_down",
                 retry_after=str(RETRY_DRAINING_S),
             )
-        body = await self.read_body(request)
-        call = parse_chat(body, self.models())
+        call = await self.parse(await self.read_body(request))
         stop_event = threading.Event()
         events = self.start(call, stop_event)  # bad parameters answer 400 here, before the request is open
         log.info(
@@ -454,6 +502,9 @@ def create_router(
 
     async def authorize(request: Request) -> str:
         """The caller's id for rate limits and logs: its key's id, or its address when the API is open."""
+        principal = getattr(request.state, "principal", None)  # the port's guard has checked a key or a login
+        if principal is not None:
+            return principal
         if not keys.enabled:
             return f"ip:{request.client.host if request.client else 'unknown'}"
         found = keys.check(request.headers.get("authorization"))

@@ -27,6 +27,55 @@ _PARAM_NAMES = {"question": "messages", "history": "messages", "system_prompt": 
 Models = dict[str, dict[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class BodyLimits:
+    """Bounds a body meets before any expensive work (settings' limits group); cheap checks, each a 400."""
+
+    max_turns: int = 200
+    max_chars: int = 400_000
+    max_json_depth: int = 64
+    max_json_brackets: int = 20_000
+    max_schema_nodes: int = 2000
+    max_schema_depth: int = 32
+
+
+def json_depth_over(value: Any, limit: int) -> bool:
+    """True when the parsed JSON nests deeper than limit (an explicit stack: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
+def check_schema_size(schema: Any, limits: BodyLimits) -> None:
+    """Refuse a caller's schema that is too deep or too large before jsonschema or a grammar compiler sees it."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limits.max_schema_depth:
+            raise bad_request(
+                f"response_format schema nests deeper than {limits.max_schema_depth} levels.",
+                "response_format",
+                "schema_too_deep",
+            )
+        children = list(item.values()) if isinstance(item, dict) else item if isinstance(item, list) else []
+        nodes += len(children)
+        if nodes > limits.max_schema_nodes:
+            raise bad_request(
+                f"response_format schema has more than {limits.max_schema_nodes} keys and items.",
+                "response_format",
+                "schema_too_large",
+            )
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+
+
 class ApiError(Exception):
     """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
 
@@ -103,8 +152,9 @@ class ChatCall:
         return out
 
 
-def parse_chat(body: Any, models: Models) -> ChatCall:
+def parse_chat(body: Any, models: Models, limits: BodyLimits | None = None) -> ChatCall:
     """Check every field this API uses (others are ignored, as OpenAI's clients expect) and build the call."""
+    limits = limits or BodyLimits()
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.", None, "invalid_json")
     model = body.get("model")
@@ -125,7 +175,7 @@ def parse_chat(body: Any, models: Models) -> ChatCall:
         raise bad_request("'stream_options' must be an object.", "stream_options")
     include_usage = _optional_bool(options or {}, "include_usage", "stream_options.include_usage")
     max_name, max_tokens = _max_tokens(body)
-    messages = _messages(body.get("messages"))
+    messages = _messages(body.get("messages"), limits)
     call = ChatCall(
         model=model,
         task=task,
@@ -136,7 +186,7 @@ def parse_chat(body: Any, models: Models) -> ChatCall:
         stream=stream,
         include_usage=include_usage,
     )
-    kind, schema = _response_format(body.get("response_format"))
+    kind, schema = _response_format(body.get("response_format"), limits)
     if task is None:
         call.messages = messages  # checked by the service (roles, text, ends with a user message)
         call.schema = schema if kind == "json_schema" else JSON_OBJECT_SCHEMA if kind == "json_object" else None
@@ -197,25 +247,40 @@ def _text(content: Any, i: int) -> str:
     raise bad_request(f"messages[{i}].content must be a string or a list of text parts.", "messages")
 
 
-def _messages(value: Any) -> list[ChatMessage]:
+def _messages(value: Any, limits: BodyLimits) -> list[ChatMessage]:
     if value is None:
         raise bad_request("'messages' is required.", "messages", "missing_required_parameter")
     if not isinstance(value, list) or not value:
         raise bad_request("'messages' must be a non-empty array.", "messages")
+    # a system message, the turns (two messages each) and the question: cheap counts before any tokenizing
+    if len(value) > 2 * limits.max_turns + 2:
+        raise bad_request(
+            f"Too many messages: {len(value)}; at most {limits.max_turns} earlier turns are accepted.",
+            "messages",
+            "too_many_turns",
+        )
     out: list[ChatMessage] = []
+    chars = 0
     for i, m in enumerate(value):
         if not isinstance(m, dict):
             raise bad_request(f"messages[{i}] must be an object.", "messages")
         role = m.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
+            shown = role if isinstance(role, str | None) else type(role).__name__
             raise bad_request(
-                f"messages[{i}].role {role!r} is not supported; use system, user or assistant.", "messages"
+                f"messages[{i}].role {shown!r} is not supported; use system, user or assistant.", "messages"
             )
-        out.append({"role": _ROLES[role], "content": _text(m.get("content"), i)})  # type: ignore[typeddict-item]
+        text = _text(m.get("content"), i)
+        chars += len(text)
+        if chars > limits.max_chars:
+            raise bad_request(
+                f"The messages hold more than {limits.max_chars} characters together.", "messages", "too_long"
+            )
+        out.append({"role": _ROLES[role], "content": text})  # type: ignore[typeddict-item]
     return out
 
 
-def _response_format(value: Any) -> tuple[str, dict[str, Any] | None]:
+def _response_format(value: Any, limits: BodyLimits) -> tuple[str, dict[str, Any] | None]:
     """('text' | 'json_object' | 'json_schema', schema or None)."""
     if value is None:
         return "text", None
@@ -232,8 +297,11 @@ def _response_format(value: Any) -> tuple[str, dict[str, Any] | None]:
         )
     if "name" in spec and not isinstance(spec["name"], str):
         raise bad_request("response_format.json_schema.name must be a string.", "response_format")
+    check_schema_size(spec["schema"], limits)
     try:
         Draft202012Validator.check_schema(spec["schema"])
+    except RecursionError:  # a bound for a validator's own recursion, should the size limits be raised far
+        raise bad_request("response_format schema nests too deeply.", "response_format", "schema_too_deep") from None
     except SchemaError as exc:
         raise bad_request(
             f"response_format schema is not a valid JSON Schema: {exc.message}", "response_format"

@@ -62,3 +62,9 @@ class NotReadyError(QAError):
     """The model is still loading in the background; try again shortly."""
 
     code = "model_loading"
+
+
+class CancelledError(QAError):
+    """The caller stopped (or left) before the work began; nothing is answered."""
+
+    code = "cancelled"

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InputError
+from .errors import CancelledError, InputError
 from .types import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,20 @@ def check_system_prompt(value: Any) -> str | None:
     return value
 
 
-def check_history(history: Any) -> list[tuple[ChatMessage, ChatMessage]]:
-    """Earlier turns as (user, assistant) pairs; InputError unless they alternate user/assistant with text."""
+def check_history(history: Any, max_turns: int | None = None) -> list[tuple[ChatMessage, ChatMessage]]:
+    """Earlier turns as (user, assistant) pairs; InputError unless they alternate user/assistant with text and
+    number at most max_turns."""
     if history is None:
         return []
     if not isinstance(history, list):
         raise InputError("history must be a list of messages", param="history")
+    if max_turns is not None and len(history) > 2 * max_turns:
+        raise InputError(
+            f"对话轮数过多：最多保留 {max_turns} 轮，请开始新对话。"
+            f" Too many earlier turns: {len(history) // 2}; the limit is {max_turns}.",
+            param="history",
+            code="too_many_turns",
+        )
     messages: list[ChatMessage] = []
     for i, m in enumerate(history):
         want = "user" if i % 2 == 0 else "assistant"
@@ -103,29 +111,42 @@ def fit_context(
     build: Callable[[list[ChatMessage]], list[ChatMessage]],
     turns: list[tuple[ChatMessage, ChatMessage]],
     budget: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> tuple[list[ChatMessage], int, int] | None:
     """(messages, tokens, turns dropped) keeping the most recent turns that fit in budget; None if even the
-    question alone does not fit. Dropping a turn never makes a prompt longer, so a binary search finds the fewest
-    turns to drop with about log2(n) token counts instead of one per dropped turn."""
+    question alone does not fit; CancelledError once `stopped()` says so. `build` returns [*prefix, *turns' messages, question].
 
-    def attempt(dropped: int) -> tuple[list[ChatMessage], int]:
-        messages = build([m for turn in turns[dropped:] for m in turn])
-        return messages, count(messages)
-
-    messages, used = attempt(0)
+    Linear in the history: each turn's own tokens are counted once (its two messages, less the template's fixed
+    overhead), the turns to drop follow from their running sum, and the result is counted to confirm; an
+    estimate that fell short drops more and counts again, so a few whole-prompt counts in all."""
+    messages = build([m for turn in turns for m in turn])
+    used = count(messages)
     if used <= budget:
         return messages, used, 0
-    messages, used = attempt(len(turns))
+    alone = build([])
+    if count(alone) > budget:
+        return None
+    start = len(alone) - 1  # the turns' messages as built (a task's user template applied) begin here
+    built = messages[start : start + 2 * len(turns)]
+    # a turn's share: counted after an empty system message (chat templates need a first message, and an
+    # explicit one keeps a template's default system prompt out), less that message alone
+    stub: list[ChatMessage] = [{"role": "system", "content": ""}]
+    overhead = count(stub)
+    costs = []
+    for i in range(len(turns)):
+        if stopped is not None and stopped():  # the client left: no point fitting its prompt
+            raise CancelledError("stopped while the prompt was being fitted")
+        costs.append(max(count(stub + built[2 * i : 2 * i + 2]) - overhead, 1))
+    dropped, saved = 0, 0
+    while used > budget and dropped < len(turns):
+        excess = used - budget
+        while saved < excess and dropped < len(turns):
+            saved += costs[dropped]
+            dropped += 1
+        messages = build([m for turn in turns[dropped:] for m in turn])
+        used = count(messages)
+        saved = 0  # an estimate that fell short: the next round drops by the remaining excess
     if used > budget:
         return None
-    lo, hi = 0, len(turns)  # lo does not fit, hi fits
-    best = (messages, used)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        tried = attempt(mid)
-        if tried[1] <= budget:
-            hi, best = mid, tried
-        else:
-            lo = mid
-    log.info("left %d of %d earlier turns out of the prompt to fit the context", hi, len(turns))
-    return best[0], best[1], hi
+    log.info("left %d of %d earlier turns out of the prompt to fit the context", dropped, len(turns))
+    return messages, used, dropped

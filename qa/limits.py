@@ -20,6 +20,7 @@ class Gate:
         self.queue_size = queue_size
         self.poll_s = poll_s  # how soon a waiter notices its stop event
         self.active = 0
+        self.preparing = 0  # callers fitting their prompt before they queue: they hold a place in the queue
         self._queue: deque[object] = deque()
         self._cond = threading.Condition()
 
@@ -32,7 +33,31 @@ class Gate:
     def busy(self) -> bool:
         """True while anything runs or waits."""
         with self._cond:
-            return bool(self.active or self._queue)
+            return bool(self.active or self._queue or self.preparing)
+
+    def _full(self) -> BusyError | None:
+        waiting = len(self._queue) + self.preparing
+        if waiting >= self.queue_size:
+            return BusyError(
+                f"服务繁忙：已有 {waiting} 个请求在排队，请稍后再试。 The queue is full ({waiting} waiting); try again shortly."
+            )
+        return None
+
+    @contextmanager
+    def place(self) -> Iterator[None]:
+        """Hold a place in the queue while a request is prepared (its prompt fitted), so preparing requests
+        count against queue_size too; BusyError when the queue is full."""
+        with self._cond:
+            full = self._full()
+            if full is not None:
+                raise full
+            self.preparing += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.preparing -= 1
+                self._cond.notify_all()
 
     def acquire(self, stop_event: threading.Event) -> bool:
         """Wait for a slot; False if the stop event was set first; BusyError when the queue is full."""

@@ -44,6 +44,6 @@ def check_share(settings: Settings, logins: list[tuple[str, str]]) -> None:
     """Refuse a public share link for a page anyone could use."""
     if settings.share and not logins:
         raise ConfigurationError(
-            "--share opens the page to the internet and needs a login: set QA_AUTH_FILE (a file of user:password"
-            " lines) or QA_AUTH_USERS, or drop --share."
+            "--share opens the whole port to the internet and needs a login (which then guards the page, /v1 and"
+            " /metrics alike): set QA_AUTH_FILE (a file of user:password lines) or QA_AUTH_USERS, or drop --share."
         )

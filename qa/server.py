@@ -15,6 +15,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import RETRY_LOADING_S, ServerState, api_error, create_router, error_response
@@ -22,12 +23,13 @@ from .auth import ApiKeys
 from .chat_request import ApiError
 from .errors import ModelLoadError, QAError
 from .feedback import FeedbackLog
+from .guard import Access, Guard, gradio_page_user
 from .limits import RateLimiter
 from .logins import check_share, load_logins
 from .logs import fields
 from .service import QAService
 from .settings import Settings
-from .ui import build_demo, launch_kwargs
+from .ui import build_demo, keep_gradio_offline, launch_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +90,18 @@ def create_app(
     keys: ApiKeys | None = None,
 ) -> FastAPI:
     """The ASGI app: the API under /v1, health, readiness and metrics, and the UI at /."""
+    keep_gradio_offline()
     state = state or ServerState()
     keys = keys if keys is not None else ApiKeys.from_settings(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)
+    logins = load_logins(settings)
+    access = Access(logins, keys)
+    mounted: dict[str, Any] = {}  # the Gradio app, once mounted: the guard reads its login cookies
     api = FastAPI(title="MedFin QA", docs_url=None, redoc_url=None, openapi_url=None)
-    api.add_middleware(RequestContext, service=service)
+    api.add_middleware(
+        Guard, settings=settings, state=state, access=access, page_user=gradio_page_user(lambda: mounted.get("app"))
+    )
+    api.add_middleware(RequestContext, service=service)  # added last, so outermost: every answer gets its id
     service.add_gauge("qa_api_open_requests", "Chat API requests being answered now.", lambda: state.open_requests)
     service.add_gauge("qa_draining", "1 after SIGTERM, while running requests finish.", lambda: state.draining)
 
@@ -140,8 +149,26 @@ def create_app(
     api.include_router(create_router(service, settings, state, keys, limiter))
     demo = demo or build_demo(service, FeedbackLog(settings.feedback_file))
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=service.gate_state()["slots"])
-    logins = load_logins(settings)
-    return gr.mount_gradio_app(api, demo, path="/", footer_links=["api"], auth=logins or None, **launch_kwargs())
+    demo.state_session_capacity = settings.max_sessions  # the least recently used page sessions go beyond this
+    app = gr.mount_gradio_app(
+        api,
+        demo,
+        path="/",
+        footer_links=["api"],
+        auth=access.check_password if access.enabled else None,
+        # the login form says only "Incorrect Credentials" for any refusal, so the lockout rule is stated up front
+        auth_message=(
+            f"连续 {settings.login_max_failures} 次登录失败后，需等待 {settings.login_window_s:g} 秒再试。"
+            f" After {settings.login_max_failures} failed logins, wait {settings.login_window_s:g} s before trying again."
+        ),
+        show_error=False,  # unexpected errors reach the page as a generic message; details go to the log
+        run_history=settings.page_run_history,
+        max_file_size=settings.max_upload_bytes or None,
+        **launch_kwargs(),
+    )
+    mounted["app"] = next(r.app for r in api.routes if isinstance(r, Mount) and r.path == "")
+    demo.state_holder.capacity = settings.max_sessions
+    return app
 
 
 def _open_share_link(settings: Settings) -> None:

@@ -15,7 +15,7 @@ from . import __version__
 from .answers import Answer, Prompt, StreamEvent, add_stats, params_dict, usage_of
 from .backends.base import Backend
 from .cache import CachedAnswers, KeyParts, code_digest, digest, model_identity, replay, storable
-from .errors import BusyError, InputError, NotReadyError
+from .errors import BusyError, CancelledError, InputError, NotReadyError
 from .inputs import check_history, check_messages, check_question, check_system_prompt, fit_context
 from .lifecycle import Lifecycle
 from .limits import Gate
@@ -43,9 +43,11 @@ class QAService:
         gate: Gate | None = None,
         cache: CachedAnswers | None = None,
         triage: Any = None,
+        max_history_turns: int | None = None,
     ) -> None:
         self._backend = backend
         self._triage = triage  # qa.triage.Triage or None (triage off: rules only, no departments, no embeddings)
+        self._max_history_turns = max_history_turns
         self._tasks = tasks
         self._drugs = drugs
         self._max_question_chars = max_question_chars
@@ -281,18 +283,30 @@ class QAService:
 
     # ---- answering ------------------------------------------------------------------------------------------------
     def prepare(
-        self, task: str, question: Any, params: SamplingParams, history: Any = None, system_prompt: Any = None
+        self,
+        task: str,
+        question: Any,
+        params: SamplingParams,
+        history: Any = None,
+        system_prompt: Any = None,
+        stop_event: threading.Event | None = None,
     ) -> Prompt:
         """Check the input and build the prompt, leaving out the oldest turns that do not fit; InputError if it cannot."""
         spec = self.task(task)
         question = check_question(question, self._max_question_chars)
         custom = check_system_prompt(system_prompt)
-        turns = check_history(history)
+        turns = check_history(history, self._max_history_turns)
         self._backend.load()
         context = self._backend.context_length
         budget = context - params.max_new_tokens
         count = self._backend.count_tokens
-        fitted = fit_context(count, lambda kept: spec.prompts.build_messages(question, custom, kept), turns, budget)
+        fitted = fit_context(
+            count,
+            lambda kept: spec.prompts.build_messages(question, custom, kept),
+            turns,
+            budget,
+            stop_event.is_set if stop_event is not None else None,
+        )
         if fitted is not None:
             messages, used, dropped = fitted
             return Prompt(messages, used, dropped, custom, question)
@@ -324,7 +338,11 @@ class QAService:
         def run(totals: GenerationStats) -> Iterator[StreamEvent]:
             self._lifecycle.check_ready()
             spec = self.task(task)
-            prompt = self.prepare(task, question, params, history, system_prompt)
+            try:
+                with self._gate.place():  # fitting a long history counts against the queue, and stops with it
+                    prompt = self.prepare(task, question, params, history, system_prompt, stop_event)
+            except CancelledError:
+                return
             key = self.cache_key(task, prompt, params)
             result, cached = self._answers.lookup(key)
             if cached is not None:  # a replay needs no model: no slot is taken

@@ -226,6 +226,69 @@ class Settings(BaseSettings):
         "own, chosen by cross-validation when it was trained.",
     )
     triage_threads: int = Field(1, ge=1, le=256, description="CPU threads of the embedder.")
+    # ---- limits and access (hardening): every bound a hostile request meets, checked before expensive work ----
+    max_history_turns: int = Field(
+        200, ge=1, le=10_000, description="Earlier turns a request may carry (page or API); more gets 400."
+    )
+    max_conversation_chars: int = Field(
+        400_000,
+        ge=1000,
+        le=10_000_000,
+        description="Characters of all messages of one request together; more gets 400.",
+    )
+    max_json_depth: int = Field(
+        64, ge=8, le=512, description="Deepest nesting of a JSON request body; deeper gets 400."
+    )
+    max_json_brackets: int = Field(
+        20_000,
+        ge=1000,
+        le=10_000_000,
+        description="Opening brackets ('{' and '[', in text too) a JSON request body may hold; more gets 400 before "
+        "it is parsed (a body of many small objects costs far more to parse than its size suggests).",
+    )
+    max_schema_nodes: int = Field(
+        2000, ge=50, le=100_000, description="Keys and items of a caller's response_format schema; more gets 400."
+    )
+    max_schema_depth: int = Field(
+        32, ge=4, le=256, description="Deepest nesting of a caller's schema; deeper gets 400."
+    )
+    schema_check_timeout_s: float = Field(
+        5.0, ge=0.1, le=120.0, description="Seconds a request's body and schema checks may take (off the event loop)."
+    )
+    page_max_body_bytes: int = Field(
+        2_097_152,
+        ge=16_384,
+        le=67_108_864,
+        description="Largest request body to the page's own endpoints (413 beyond).",
+    )
+    body_discard_bytes: int = Field(
+        16_777_216,
+        ge=0,
+        le=268_435_456,
+        description="A too-large body is read and discarded up to this many bytes so the client reads the 413; "
+        "beyond it the connection is closed.",
+    )
+    max_upload_bytes: int = Field(
+        0, ge=0, le=1_073_741_824, description="Largest page upload; 0 turns uploads off (no page component uses them)."
+    )
+    max_sessions: int = Field(
+        1000, ge=10, le=100_000, description="Page sessions whose state is kept; the least recently used go first."
+    )
+    page_run_history: bool = Field(
+        False, description="Let browsers keep a history of asked questions (Gradio's run history); off by default."
+    )
+    metrics_public: bool = Field(
+        False, description="Serve /metrics without a login or key even when the port has them."
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Failed logins per client and per user name within login_window_s before a lockout.",
+    )
+    login_window_s: float = Field(
+        300.0, ge=1.0, le=86_400.0, description="Window and lockout length for failed logins, in seconds."
+    )
 
     @model_validator(mode="after")
     def _remote_needs_url_and_model(self) -> Settings:
@@ -273,9 +336,26 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
     "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),
+    "limits": (
+        "max_history_turns",
+        "max_conversation_chars",
+        "max_json_depth",
+        "max_json_brackets",
+        "max_schema_nodes",
+        "max_schema_depth",
+        "schema_check_timeout_s",
+        "page_max_body_bytes",
+        "body_discard_bytes",
+        "max_upload_bytes",
+        "max_sessions",
+        "page_run_history",
+        "metrics_public",
+        "login_max_failures",
+        "login_window_s",
+    ),
 }
 # groups only the server uses; other commands get the rest
-SERVER_GROUPS = ("server", "api", "logs")
+SERVER_GROUPS = ("server", "api", "logs", "limits")
 # fields of server groups every command still takes
 EVERY_COMMAND = ("log_level",)
 # secrets that would show in `ps` as flags: environment or files only

@@ -24,9 +24,16 @@ class ChatMessage(TypedDict):
 
 def _number(name: str, value: Any) -> float:
     # bool is an int subclass; a JSON `true` is not a temperature
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{name} must be a finite number, got {value!r}", param=name)
-    return float(value)
+    try:
+        number = float(value)  # an int with hundreds of digits does not fit a float: refused, not a crash
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        shown = value if isinstance(value, float) or abs(value) < 10**30 else "a number too large"
+        raise InputError(f"{name} must be a finite number, got {shown}", param=name)
+    return number
 
 
 @dataclass(frozen=True)

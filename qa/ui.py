@@ -3,10 +3,15 @@ ratings. The page only calls service methods; each tab is laid out from its task
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import shutil
 import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -54,6 +59,18 @@ LANGS = ("中文", "English")
 
 def _t(key: str, lang: str = "中文") -> str:
     return TEXT[key][LANGS.index(lang)]
+
+
+def page_error(exc: BaseException) -> str:
+    """What a page client is told: a QAError's own message (written for users), else a generic line with an id
+    that finds the details in the server log."""
+    if isinstance(exc, QAError):
+        return str(exc)
+    error_id = uuid.uuid4().hex[:12]
+    log.error("page request failed (error id %s)", error_id, exc_info=exc)
+    return (
+        f"内部错误，请稍后再试（错误编号 {error_id}）。 Internal error (id {error_id}); the server log has the details."
+    )
 
 
 class StopSwitch:
@@ -121,6 +138,27 @@ def _notice(dropped: int) -> str:
     )
 
 
+class ExportFolder:
+    """Where exports are written: one folder per tab, each export in its own subfolder, removed once Gradio has
+    had time to copy it for the download (max_age_s) and all of it when the process exits."""
+
+    def __init__(self, max_age_s: float = 120.0) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="medfin-export-"))
+        self.max_age_s = max_age_s
+        atexit.register(shutil.rmtree, self.root, True)
+
+    def new(self) -> Path:
+        """A fresh subfolder for one export; older exports are removed first."""
+        limit = time.time() - self.max_age_s
+        for old in self.root.iterdir():
+            try:
+                if old.stat().st_mtime < limit:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:  # removed by a concurrent export
+                pass
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+
 class ChatHandlers:
     """The UI handlers of one task's tab; Gradio calls these bound methods with the components' values."""
 
@@ -132,6 +170,7 @@ class ChatHandlers:
         self.task = task
         self.label = spec.label
         self.view = spec.view
+        self.exports = ExportFolder()
         self.default_prompt = spec.system_prompt()
 
     def chat(self, turns: list[Turn]) -> list[dict[str, str]]:
@@ -168,13 +207,13 @@ class ChatHandlers:
                 task, question, params, stop_event=stop_event, history=model_history(turns), system_prompt=custom
             )
             first = next(events)  # bad input raises here, before the answer starts: the question stays in its box
-        except QAError as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure ends here, the unexpected ones without details
             self.stops.finish(session, task, stop_event)
             if events is not None:
                 events.close()
             if turn.triage is not None:  # take the early triage frame back
                 yield self.chat(earlier), earlier, question, "", gr.update(), *controls(earlier, busy=False)
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(page_error(exc)) from exc
         except GeneratorExit:  # the page went away during the early triage frame
             self.stops.finish(session, task, stop_event)
             raise
@@ -192,9 +231,10 @@ class ChatHandlers:
                     turn.status, turn.partial, turn.answer = "done", None, event.answer
                     raw = json.dumps(event.answer.to_dict(), ensure_ascii=False, indent=2)
                     yield self.chat(turns), turns, "", notice, raw, *controls(turns, busy=False)
-        except QAError as exc:
-            log.warning("generation failed: %s", exc)
-            turn.status, turn.error = "error", str(exc)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, QAError):
+                log.warning("generation failed: %s", exc)
+            turn.status, turn.error = "error", page_error(exc)
             yield self.chat(turns), turns, "", notice, gr.update(), *controls(turns, busy=False)
         finally:
             # a closed handler (Stop button, disconnect) stops the generation and waits until the model is free
@@ -297,7 +337,7 @@ class ChatHandlers:
             text, suffix = export_json(self.task, turns, system_prompt, params), ".json"
         else:
             text, suffix = export_markdown(self.label, self.view, turns), ".md"
-        folder = Path(tempfile.mkdtemp(prefix="medfin-export-"))
+        folder = self.exports.new()
         path = folder / f"{self.task}-chat-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
         path.write_text(text, encoding="utf-8")
         return str(path)
@@ -449,11 +489,20 @@ def _task_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labe
     export_md_btn.click(h.export_markdown, [turns, *settings], exported, api_name=False, queue=False)
 
 
+def keep_gradio_offline() -> None:
+    """Gradio sends usage analytics (to its own host, and through huggingface_hub's telemetry to the model hub)
+    unless told not to: this app's page reports nothing anywhere, whatever the environment says."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+
 def build_demo(service: QAService, feedback: FeedbackLog, title: str = "医金问答 MedFin QA") -> gr.Blocks:
     """The whole page for a service; nothing is loaded here."""
     stops = StopSwitch()
     labels = _Labels()
-    with gr.Blocks(title=title) as demo:
+    # Gradio keeps a copy of every file it serves (the exports): hourly, copies older than an hour are removed
+    keep_gradio_offline()
+    with gr.Blocks(title=title, delete_cache=(3600, 3600), analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown(f"# {title}", elem_classes=["qa-title"])
             lang = gr.Radio(list(LANGS), value=LANGS[0], label=_t("lang"), elem_id="lang", scale=0, min_width=180)

@@ -61,6 +61,7 @@ def build_service(
         gate=Gate(slots=generation_slots(settings, backend), queue_size=settings.queue_size),
         cache=build_cache(settings, metrics),
         triage=build_triage(settings),
+        max_history_turns=settings.max_history_turns,
     )
 
 

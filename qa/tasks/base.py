@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,12 @@ from ..types import ChatMessage
 _REQUIRED_KEYS = ("name", "label", "label_en", "schema", "defaults", "system", "user", "repair")
 _DEFAULT_KEYS = ("temperature", "top_p", "max_new_tokens")
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@lru_cache(maxsize=128)
+def compile_template(template: str) -> jinja2.Template:
+    """A template compiled once per text: rendering a long history renders the user template per turn."""
+    return _ENV.from_string(template)
 
 
 class Files:
@@ -66,7 +73,7 @@ class PromptSet:
     def render(self, template: str, **variables: Any) -> str:
         """Render one of this task's templates; a missing variable raises PromptError."""
         try:
-            return _ENV.from_string(template).render(**variables).strip()
+            return compile_template(template).render(**variables).strip()
         except jinja2.UndefinedError as exc:
             raise PromptError(f"prompt for task {self.name!r} needs a variable that was not given: {exc}") from exc
         except jinja2.TemplateError as exc:

@@ -455,3 +455,21 @@ def test_closing_the_tab_mid_answer_frees_the_model(long_app, browser):
     context.close()
     # the abandoned answer had most of its minute left; it must not hold the model
     assert wait_until(lambda: inflight(long_app) == 0, timeout=20)
+
+
+def test_repeated_wrong_passwords_are_told_to_wait(open_page, tmp_path):
+    logins = tmp_path / "logins.txt"
+    logins.write_text("doctor:s3cret-pass\n", encoding="utf-8")
+    with running_server("--backend", "fake", "--auth-file", str(logins), env={"QA_LOGIN_MAX_FAILURES": "2"}) as url:
+        page = open_page(url, ready="input[type=password]")
+        for _ in range(3):
+            page.fill("input[type=text]", "doctor")
+            page.fill("input[type=password]", "wrong")
+            with page.expect_response(lambda r: r.url.endswith("/login")):
+                page.get_by_role("button", name="Login").click()
+        shot(page, "11-login-throttled")
+        # the form itself only says "Incorrect Credentials"; the page states the lockout rule
+        assert "After 2 failed logins, wait 300 s" in page.inner_text("body")
+        # and the refusal itself is a 429 that says how long, for any client that reads it
+        refused = page.request.post(url + "/login", form={"username": "doctor", "password": "s3cret-pass"})
+        assert refused.status == 429 and "try again in" in refused.json()["detail"]
