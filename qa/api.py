@@ -207,6 +207,11 @@ class ChatHandler:
                 raise too_large
         return bytes(body)
 
+    async def json_body(self, request: Request) -> Any:
+        """The body read within its size limit and decoded on a worker thread (the event loop stays free)."""
+        body = await self.read_body(request)
+        return await asyncio.to_thread(self.decode, body)
+
     def decode(self, body: bytes) -> Any:
         """The parsed body, refused with 400 when it is not JSON or nests deeper than the limit."""
         too_deep = ApiError(
@@ -445,7 +450,7 @@ async def embeddings(handler: ChatHandler, request: Request) -> dict[str, Any]:
 
     import numpy as np
 
-    body = await handler.read_body(request)
+    body = await handler.json_body(request)
     texts = _inputs(body)
     service = handler.service
     if not service.triage_on():
@@ -481,7 +486,7 @@ async def embeddings(handler: ChatHandler, request: Request) -> dict[str, Any]:
 
 async def triage(handler: ChatHandler, request: Request) -> dict[str, Any]:
     """POST /v1/triage: {"input": text | [text, …]} → one triage object per input, in order."""
-    body = await handler.read_body(request)
+    body = await handler.json_body(request)
     texts = _inputs(body)
     service = handler.service
     if not service.triage_on():
