@@ -25,6 +25,7 @@ from .checks import (
     common_input_rules,
 )
 from .metrics import Metrics
+from .readability import readability_checks
 from .tasks.base import Task
 from .types import GenerationRequest, GenerationStats, SamplingParams
 from .validation import DrugList, RuleHit, ValidationReport, fit_to_schema
@@ -39,7 +40,9 @@ class AnswerPipeline:
         self.backend = backend
         self.repair_attempts = repair_attempts
         self.metrics = metrics
-        self._common = common_checks(drugs)
+        # the readability checks run after the common ones and before a task's own, so what a task inserts on
+        # purpose (an emergency instruction) is never trimmed as a repeat
+        self._common = [*common_checks(drugs), *readability_checks()]
         self._schema = next(c for c in self._common if isinstance(c, SchemaCheck))
         self._common_rules = common_input_rules(drugs)
 

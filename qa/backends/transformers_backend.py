@@ -17,6 +17,7 @@ from ..errors import ConfigurationError, GenerationError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
 from .grammar import GrammarCache
+from .prose import ProseNgrams
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -88,6 +89,7 @@ class TransformersBackend:
         self._eos_ids: list[int] = []
         self._vocab_size = 0
         self._grammars: GrammarCache | None = None
+        self._pieces: list[bytes] = []
         self._weights: dict[str, Any] = {}  # what was loaded, for identity()
         # one model, one generation at a time, always on the same thread: requests queue here instead of
         # interleaving, and torch's OpenMP thread team stays warm (a fresh thread per request costs ~10% speed)
@@ -113,6 +115,7 @@ class TransformersBackend:
             "weights": self._weights or {"model": self.settings.model, "source": self.settings.model_source},
             "seed": self.settings.seed,
             "repetition_penalty": self.settings.repetition_penalty,
+            "no_repeat_ngram": self.settings.no_repeat_ngram,
         }
 
     def load(self) -> None:
@@ -294,6 +297,7 @@ class TransformersBackend:
         for token in hidden_token_ids(self.tokenizer, self._vocab_size):
             vocab[token] = b""
         self._grammars = GrammarCache.for_vocab(vocab, self._vocab_size, self._eos_ids)
+        self._pieces = vocab  # the prose n-gram ban follows the answer's bytes with the same pieces
 
     def compiled_grammar(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar for a schema, compiled once per process (after load())."""
@@ -329,6 +333,8 @@ class TransformersBackend:
         processors: list[Any] = []
         if request.schema is not None:
             processors.append(_GrammarMask(self.compiled_grammar(request.schema), self._vocab_size))
+            if self.settings.no_repeat_ngram:
+                processors.append(_ProseBan(ProseNgrams(self._pieces, self.settings.no_repeat_ngram)))
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
             "eos_token_id": self._eos_ids,
@@ -470,6 +476,28 @@ class _GrammarMask:
         self._started = True
         self.matcher.fill_next_token_bitmask(self.bitmask)
         self._xgr.apply_token_bitmask_inplace(scores, self.bitmask.to(scores.device))
+        return scores
+
+
+class _ProseBan:
+    """Logits processor after the grammar mask: bans tokens that would repeat an n-gram of the answer's prose."""
+
+    def __init__(self, prose: ProseNgrams) -> None:
+        self.prose = prose
+        self._started = False
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self._started:
+            self.prose.accept(int(input_ids[0, -1]))
+        self._started = True
+        banned = self.prose.banned()
+        if banned:
+            kept = scores[:, banned].clone()
+            scores[:, banned] = -torch.inf
+            if not torch.isfinite(scores).any():  # never leave the grammar without an allowed token
+                scores[:, banned] = kept
         return scores
 
 
