@@ -80,9 +80,15 @@ class PromptSet:
         return self.render(self.system_template, answer_format=describe_schema(self.schema))
 
     def build_messages(
-        self, question: str, system_prompt: str | None = None, history: list[ChatMessage] | None = None
+        self,
+        question: str,
+        system_prompt: str | None = None,
+        history: list[ChatMessage] | None = None,
+        example: bool = True,
     ) -> list[ChatMessage]:
-        """Chat messages for one question after earlier turns (user questions and assistant JSON answers)."""
+        """Chat messages for one question after earlier turns (user questions and assistant JSON answers); the
+        task's example exchange goes first when there are no earlier turns (then the model's own answers show the
+        form) and `example` is left on."""
         earlier: list[ChatMessage] = [
             {"role": "user", "content": self.render(self.user_template, question=m["content"])}
             if m["role"] == "user"
@@ -90,7 +96,7 @@ class PromptSet:
             for m in history or []
         ]
         shown: list[ChatMessage] = []
-        if self.example is not None:
+        if self.example is not None and example and not history:
             shown = [
                 {"role": "user", "content": self.render(self.user_template, question=self.example[0])},
                 {"role": "assistant", "content": self.example[1]},
