@@ -57,7 +57,11 @@ class AnswerPipeline:
     def context(self, task: Task, question: str, prompt: Prompt) -> CheckContext:
         """What the checks know about this question: the input rules' findings and the prompt the model saw."""
         facts = {rule.name: rule.assess(question) for rule in self.input_rules(task)}
-        return CheckContext(task.name, question, task.schema, prompt.system_text, facts=facts)
+        ctx = CheckContext(task.name, question, task.schema, prompt.system_text, facts=facts)
+        example = task.prompts.example
+        if example is not None and any(m["content"] == example[1] for m in prompt.messages[1:3]):
+            ctx.notes["example_answer"] = example[1]  # copying the example is repeating it (repetition check)
+        return ctx
 
     def run(
         self,

@@ -10,11 +10,13 @@ text a task inserts on purpose (an emergency instruction, a risk notice) is neve
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from typing import Any
 
 from .checks import BaseCheck, CheckContext, Finding, Repair
+from .validation import string_fields
 
 # a sentence ends on these; a clause on these or a comma-like mark
 SENTENCE_END = "。！？!?；;…"
@@ -181,6 +183,10 @@ class RepetitionCheck(BaseCheck):
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         seen: list[str] = []  # keys of the clauses and whole items kept so far
+        example = ctx.notes.get("example_answer")
+        if example:  # a small model copies the prompt's example answer into unrelated answers: that is a repeat
+            texts = string_fields(json.loads(example))
+            seen += [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
         fixed = dict(data)
         removed: list[str] = []
 

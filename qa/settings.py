@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         1, ge=0, le=3, description="Regenerations with the violation fed back before redacting."
     )
     no_repeat_ngram: int = Field(
-        8,
+        16,
         ge=0,
         le=16,
         description="Local backends: a run of this many tokens inside the answer's strings is never written twice "

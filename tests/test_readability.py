@@ -224,3 +224,20 @@ def test_detector_summary_counts_shares():
     figures = summary.figures()
     assert figures["schema_text_answers"][:2] == (0.5, 1) and figures["schema_valid"][0] == 1.0
     assert figures["distinct_items_per_list"][0] == 1.0
+
+
+def test_text_copied_from_the_example_answer_is_removed():
+    from qa.answers import Prompt
+    from qa.backends.fake import FakeBackend
+    from qa.metrics import Metrics
+    from qa.pipeline import AnswerPipeline
+
+    pipeline = AnswerPipeline(FakeBackend(), load_drugs(Settings(backend="fake")), 0, Metrics())
+    task = TASKS.get("medical")
+    question = "糖尿病可以吃什么水果？"
+    prompt = Prompt(task.prompts.build_messages(question), 0, question=question)
+    copied = json.loads(task.prompts.example[1])["suggestions"][0]
+    data = {**MEDICAL_OK, "suggestions": ["选择含糖量较低的水果，并控制每次的分量。", copied]}
+    done = pipeline.repair(pipeline.checks(task), pipeline.context(task, question, prompt), data)
+    assert done.data["suggestions"] == ["选择含糖量较低的水果，并控制每次的分量。"]
+    assert "repetition" in [f.rule for f in done.findings]
