@@ -254,3 +254,44 @@ def run_quality_eval(
         if log:
             log.close()
     return summarise(records, schemas), records
+
+
+def side_by_side(runs: dict[str, dict[str, QualitySummary]]) -> str:
+    """One table: a row per metric, a column per (run, split), e.g. before/after × tuning/heldout."""
+    columns = [(run, split) for run, splits in runs.items() for split in splits]
+    names = list(next(iter(next(iter(runs.values())).values())).figures())
+    head = f"| metric | {' | '.join(f'{run} {split}' for run, split in columns)} |"
+    lines = [head, "|" + " --- |" * (len(columns) + 1)]
+    for name in names:
+        cells = []
+        for run, split in columns:
+            value, count, total = runs[run][split].figures()[name]
+            cells.append(f"{value:.2f} ({count}/{total})" if name == "distinct_items_per_list" else
+                         f"{value:.1%} ({count}/{total})")  # fmt: skip
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-read logged runs (`eval quality --log PREFIX` writes PREFIX.<split>.jsonl) and print them side by side:
+    python -m qa.eval.quality before=.eval/before after=.eval/after"""
+    import sys
+
+    from ..tasks import builtin_tasks
+
+    schemas = {t.name: t.schema for t in builtin_tasks()}
+    runs: dict[str, dict[str, QualitySummary]] = {}
+    for arg in argv if argv is not None else sys.argv[1:]:
+        label, _, prefix = arg.partition("=")
+        runs[label] = {}
+        for split in SETS:
+            path = Path(f"{prefix}.{split}.jsonl")
+            if path.is_file():
+                records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+                runs[label][split] = summarise(records, schemas)
+    print(side_by_side(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
