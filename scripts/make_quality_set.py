@@ -1,12 +1,13 @@
 """Build the answer-quality question sets (qa/data/quality_tuning.jsonl, quality_heldout.jsonl) from two public
 Chinese QA sources, once, before any tuning. Kept for provenance; the sets themselves are package data.
 
-medical: Toyhom/Chinese-medical-dialogue-data (MIT), file 样例_内科5000-6000.csv (GB18030), column `ask` (the
+medical: Toyhom/Chinese-medical-dialogue-data (MIT; commit 26724a43), file 样例_内科5000-6000.csv (GB18030), column `ask` (the
          patient's own question text); the dataset has no train/test split (this sample file is its published
          example slice).
 finance: financezhidao_filter.csv (Baidu Zhidao finance questions, SophonPlus/ChineseNlpCorpus), as printed in the
          cell outputs of jessie0624/FinanceZhiDao-Question-Answering's "data clean for finace_zhidao_filter.ipynb"
-         (MIT); question titles only, never answers.
+         (repository MIT, commit d3473148; the underlying Baidu Zhidao crawl states no licence of its own);
+         question titles only, never answers.
 
 usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
 """
