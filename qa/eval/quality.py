@@ -207,11 +207,24 @@ def load_quality_set(split: str, path: Path | None = None) -> list[dict[str, Any
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def summarise(records: list[dict[str, Any]], schemas: dict[str, dict[str, Any]]) -> QualitySummary:
-    """Re-read logged answers (one dict per question: domain, data, ok, seconds) with the detector."""
+def _own(raw: str) -> dict[str, Any] | None:
+    """The model's own last attempt (the logged raw text), before any check repaired it."""
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def summarise(
+    records: list[dict[str, Any]], schemas: dict[str, dict[str, Any]], raw: bool = False
+) -> QualitySummary:
+    """Re-read logged answers (one dict per question: domain, data, ok, seconds) with the detector; `raw` reads
+    the model's own text instead of the answer shown."""
     summary = QualitySummary()
     for rec in records:
-        summary.defects.append(detect(rec.get("data"), schemas[rec["domain"]]))
+        data = _own(rec.get("raw", "")) if raw else rec.get("data")
+        summary.defects.append(detect(data, schemas[rec["domain"]]))
         summary.ok.append(bool(rec.get("ok")))
         summary.seconds += float(rec.get("seconds", 0.0))
     return summary
@@ -274,7 +287,8 @@ def side_by_side(runs: dict[str, dict[str, QualitySummary]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Re-read logged runs (`eval quality --log PREFIX` writes PREFIX.<split>.jsonl) and print them side by side:
-    python -m qa.eval.quality before=.eval/before after=.eval/after"""
+    python -m qa.eval.quality before=.eval/before after=.eval/after (a label ending in `:raw` reads the model's
+    own text, before the checks: after:raw=.eval/after)"""
     import sys
 
     from ..tasks import builtin_tasks
@@ -288,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(f"{prefix}.{split}.jsonl")
             if path.is_file():
                 records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-                runs[label][split] = summarise(records, schemas)
+                runs[label][split] = summarise(records, schemas, raw=label.endswith(":raw"))
     print(side_by_side(runs))
     return 0
 
