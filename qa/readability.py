@@ -99,10 +99,11 @@ class SchemaTextCheck(BaseCheck):
 
     def _patterns(self, schema: dict[str, Any], zh: bool) -> list[re.Pattern[str]]:
         names = "|".join(re.escape(k) for k in schema.get("properties", {}))
+        # `"urgent": false`, `suggestions]: [`, `summary:` (a key with what the model wrote after it); in English
+        # prose "in summary" or "analysis" are words, so there a key counts only quoted or before a colon
+        bare = rf"\"?(?<![A-Za-z_])({names})(?![A-Za-z_])\"?" if zh else rf"(\"({names})\"|(?<![A-Za-z_])({names})(?=\s*[:=]))"
         found = [
-            # `"urgent": false`, `suggestions]: [`, `summary:` (a key with what the model wrote after it)
-            re.compile(rf"\"?(?<![A-Za-z_])({names})(?![A-Za-z_])\"?\s*[\]}}]*\s*[:：=]?\s*[\[{{\"]*\s*"
-                       r"((true|false|null)(?![A-Za-z_]))?", re.I),
+            re.compile(bare + r"\s*[\]}]*\s*[:：=]?\s*[\[{\"]*\s*((true|false|null)(?![A-Za-z_]))?", re.I),
         ] if names else []  # fmt: skip
         # in a Chinese answer a bare true/false is schema text; in English prose only after a colon or equals sign
         return [*found, _JSON_LITERAL if zh else _JSON_VALUE, _JSON_PUNCT]

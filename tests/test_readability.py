@@ -241,3 +241,16 @@ def test_text_copied_from_the_example_answer_is_removed():
     done = pipeline.repair(pipeline.checks(task), pipeline.context(task, question, prompt), data)
     assert done.data["suggestions"] == ["选择含糖量较低的水果，并控制每次的分量。"]
     assert "repetition" in [f.rule for f in done.findings]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("In summary, rest and drink water.", "In summary, rest and drink water."),
+        ("Rest well. urgent: false", "Rest well."),
+        ('Rest well. "analysis": [', "Rest well."),
+    ],
+)
+def test_english_prose_keeps_words_that_are_also_key_names(text, expected):
+    done = SchemaTextCheck().repair(ctx("What should I do about a headache?"), {**MEDICAL_OK, "summary": text})
+    assert done.data["summary"] == expected
