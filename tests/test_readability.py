@@ -254,3 +254,24 @@ def test_text_copied_from_the_example_answer_is_removed():
 def test_english_prose_keeps_words_that_are_also_key_names(text, expected):
     done = SchemaTextCheck().repair(ctx("What should I do about a headache?"), {**MEDICAL_OK, "summary": text})
     assert done.data["summary"] == expected
+
+
+def test_transformers_logits_processor_bans_after_the_mask_and_never_empties_it():
+    import torch
+
+    from qa.backends.transformers_backend import _ProseBan
+
+    vocab = [b'"', b"X", b"Y", b"Z"]
+    sequence = [3, 0, 1, 2, 1]  # a prompt token, then the answer writes "XYX: "Y" followed "X" once already
+
+    def run(scores):
+        ban = _ProseBan(ProseNgrams(vocab, 2))
+        for i in range(1, len(sequence)):  # generate() calls the processor once per step, the last token new
+            ban(torch.tensor([sequence[:i]]), scores.clone())
+        return ban(torch.tensor([sequence]), scores.clone())
+
+    out = run(torch.zeros(1, 4))
+    assert torch.isinf(out[0, 2]) and torch.isfinite(out[0, [0, 1, 3]]).all()
+    only_y = torch.full((1, 4), -torch.inf)
+    only_y[0, 2] = 0.0  # the grammar allows nothing else: the ban steps back
+    assert torch.isfinite(run(only_y)[0, 2])
