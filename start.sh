@@ -5,6 +5,7 @@
 #   ./start.sh ask --domain medical|finance "问题"          print one validated JSON answer
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
+#   ./start.sh eval quality                                real user questions: repeats, cut-off fields, schema text
 #   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
 #   ./start.sh triage "问题" | --jsonl FILE | train FILE.csv  emergency + department, no LLM (eval: the figures)
 #   ./start.sh prepare                                     install and convert the embedded model only

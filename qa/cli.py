@@ -96,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_setting_flags(bench)
     evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
-    evaluate.add_argument("suite", choices=["safety"], help="which evaluation")
+    evaluate.add_argument("suite", choices=["safety", "quality"], help="which evaluation")
+    evaluate.add_argument(
+        "--split",
+        choices=["tuning", "heldout", "both"],
+        default="both",
+        help="quality: which question set (qa/data/quality_*.jsonl); both prints them side by side",
+    )
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")
     evaluate.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None)
@@ -289,9 +295,29 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
         if args.stride < 1:
             raise InputError("--stride must be at least 1")
+        if args.suite == "quality":
+            return _quality_eval(args, service)
         rows = load_set()[:: args.stride][: args.limit]
         service.warm_up()
         summary = run_safety_eval(service, rows, args.max_new_tokens, Path(args.log) if args.log else None)
         print(summary.table())
         return 0
     raise AssertionError(args.command)
+
+
+def _quality_eval(args: argparse.Namespace, service: Any) -> int:
+    """`eval quality`: the real-user question sets through the app, read by the independent defect detector."""
+    from pathlib import Path
+
+    from .eval.quality import load_quality_set, run_quality_eval
+
+    splits = ["tuning", "heldout"] if args.split == "both" else [args.split]
+    service.warm_up()
+    tables = []
+    for split in splits:
+        rows = load_quality_set(split)[:: args.stride][: args.limit]
+        log_path = Path(f"{args.log}.{split}.jsonl") if args.log else None
+        summary, _ = run_quality_eval(service, rows, args.max_new_tokens, log_path)
+        tables.append(summary.table(f"== {split} ({len(rows)} questions) =="))
+    print("\n\n".join(tables))
+    return 0

@@ -25,6 +25,7 @@ from .checks import (
     common_input_rules,
 )
 from .metrics import Metrics
+from .readability import readability_checks
 from .tasks.base import Task
 from .types import GenerationRequest, GenerationStats, SamplingParams
 from .validation import DrugList, RuleHit, ValidationReport, fit_to_schema
@@ -42,7 +43,9 @@ class AnswerPipeline:
         self.triage = triage  # qa.triage.Triage, or None: tasks that ask for triage get the rules only
         self.repair_attempts = repair_attempts
         self.metrics = metrics
-        self._common = common_checks(drugs)
+        # the readability checks run after the common ones and before a task's own, so what a task inserts on
+        # purpose (an emergency instruction) is never trimmed as a repeat
+        self._common = [*common_checks(drugs), *readability_checks()]
         self._schema = next(c for c in self._common if isinstance(c, SchemaCheck))
         self._common_rules = common_input_rules(drugs)
 
@@ -62,7 +65,11 @@ class AnswerPipeline:
                 facts["triage"] = self.triage.assess(question)
             except Exception:  # noqa: BLE001 - the red-flag rules still run; an answer must not fail on triage
                 log.exception("triage failed; the answer goes on with the red-flag rules only")
-        return CheckContext(task.name, question, task.schema, prompt.system_text, facts=facts)
+        ctx = CheckContext(task.name, question, task.schema, prompt.system_text, facts=facts)
+        example = task.prompts.example
+        if example is not None and any(m["content"] == example[1] for m in prompt.messages[1:3]):
+            ctx.notes["example_answer"] = example[1]  # copying the example is repeating it (repetition check)
+        return ctx
 
     def run(
         self,

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     repair_attempts: int = Field(
         1, ge=0, le=3, description="Regenerations with the violation fed back before redacting."
     )
+    no_repeat_ngram: int = Field(
+        16,
+        ge=0,
+        le=16,
+        description="Local backends: a run of this many tokens inside the answer's strings is never written twice "
+        "(the prose only, never the JSON syntax; shorter runs make a small model swap words inside terms that must "
+        "recur, e.g. 血红蛋白 → 血绿蛋白); 0 turns it off.",
+    )
     repetition_penalty: float = Field(
         1.05,
         ge=1.0,
@@ -333,6 +341,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "feedback_file",
     ),
     "cache": ("answer_cache", "cache_url", "cache_ttl_s", "cache_max_bytes"),
+    "answer quality": ("no_repeat_ngram",),
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
     "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),

@@ -422,6 +422,10 @@ def fit_to_schema(data: dict[str, Any], schema: dict[str, Any]) -> tuple[dict[st
     def cut(text: str, limit: int | None, where: str) -> str:
         if limit is not None and len(text) > limit:
             trimmed.append(f"shortened {where} to {limit} characters")
+            # end on the last whole sentence that fits when that keeps a third of the room, else mark the cut
+            ends = [i for i, ch in enumerate(text[:limit]) if ch in "。！？!?；;"]
+            if ends and ends[-1] + 1 >= limit // 3:
+                return text[: ends[-1] + 1]
             return text[: limit - 1] + "…"
         return text
 

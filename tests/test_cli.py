@@ -83,3 +83,14 @@ def test_importing_app_loads_nothing_heavy():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_eval_quality_prints_both_splits_and_logs_each_answer(tmp_path):
+    log = tmp_path / "q"
+    result = run_qa("eval", "quality", "--backend", "fake", "--limit", "2", "--log", str(log))
+    assert result.returncode == 0, result.stderr
+    assert "== tuning (2 questions) ==" in result.stdout and "== heldout (2 questions) ==" in result.stdout
+    assert "repeated_answers" in result.stdout and "schema_text_answers" in result.stdout
+    for split in ("tuning", "heldout"):
+        records = [json.loads(line) for line in (tmp_path / f"q.{split}.jsonl").read_text("utf-8").splitlines()]
+        assert len(records) == 2 and all(r["ok"] and r["data"] for r in records)

@@ -44,11 +44,11 @@ def test_system_prompt_lists_every_schema_field():
         assert "{{" not in prompt
 
 
-def test_messages_use_system_then_user():
+def test_messages_use_system_then_example_then_user():
     d = load_domain("medical")
     messages = d.build_messages("头痛")
-    assert [m["role"] for m in messages] == ["system", "user"]
-    assert messages[1]["content"] == "头痛"
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[-1]["content"] == "头痛" and messages[2]["content"].startswith('{"summary"')
 
 
 def test_missing_variable_fails_loudly():

@@ -88,7 +88,17 @@ def test_a_new_task_answers_through_the_service(echo_service):
     service, backend = echo_service
     answer = service.answer("echo", "你好！", service.params("echo"))
     assert answer.ok and answer.data == {"reply": "你好。", "mood": "calm"}
-    assert answer.report.checks == ["json", "schema", "forbidden_drugs", "prompt_leak", "injection", "calm"]
+    assert answer.report.checks == [
+        "json",
+        "schema",
+        "forbidden_drugs",
+        "prompt_leak",
+        "injection",
+        "schema_text",
+        "sentence_end",
+        "repetition",
+        "calm",
+    ]
     assert [h.rule for h in answer.report.fired] == ["calm"] and "calmed the reply" in answer.report.repairs
     assert backend.requests[-1].schema == ECHO_SCHEMA
     assert backend.requests[-1].messages[0]["content"].startswith("你只会复述。")

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import GenerationError
 from ..types import GenerationRequest, GenerationStats, SamplingParams
+from .prose import ProseNgrams
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class Row:
         seed: int | None,
         repetition_penalty: float,
         started: float,
+        no_repeat_ngram: int = 0,
     ) -> None:
         import numpy as np
 
@@ -83,6 +85,7 @@ class Row:
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.matcher: Any = None
         self.bitmask: Any = None
+        self.prose = ProseNgrams(vocab.pieces, no_repeat_ngram)
 
     def stopped(self) -> bool:
         """The caller asked to stop, or the consumer left."""
@@ -114,6 +117,12 @@ class Row:
 
             self.matcher.fill_next_token_bitmask(self.bitmask)
             xgr.apply_token_bitmask_inplace(torch.from_numpy(logits).unsqueeze(0), self.bitmask)
+        banned = self.prose.banned()
+        if banned:  # after the mask, and only while an allowed token survives the ban
+            kept = logits[banned].copy()
+            logits[banned] = -np.inf
+            if not np.isfinite(logits).any():
+                logits[banned] = kept
         token = sample_token(logits, self.request.params, self.rng)
         if token in self.vocab.stop_ids:
             self.finish("stop")
@@ -121,6 +130,7 @@ class Row:
         if self.matcher is not None and not self.matcher.accept_token(token):
             raise GenerationError(f"token {token} was generated outside the answer grammar")
         self.stats.completion_tokens += 1
+        self.prose.accept(token)
         if not self.seen[token]:
             self.seen[token] = True
             self.seen_ids = np.append(self.seen_ids, token)

@@ -151,6 +151,7 @@ class LlamaCppBackend:
             "weights": weights,
             "seed": self.settings.seed,
             "repetition_penalty": self.settings.repetition_penalty,
+            "no_repeat_ngram": self.settings.no_repeat_ngram,
         }
 
     def _display_name(self) -> str:
@@ -390,6 +391,7 @@ class LlamaCppBackend:
             seed=self.settings.seed,
             repetition_penalty=float(self.settings.repetition_penalty),
             started=started,
+            no_repeat_ngram=self.settings.no_repeat_ngram if request.schema is not None else 0,
         )
         assert self._scheduler is not None
         self._scheduler.submit(row)

@@ -121,6 +121,7 @@ class TransformersBackend:
             "weights": self._weights or {"model": self.settings.model, "source": self.settings.model_source},
             "seed": self.settings.seed,
             "repetition_penalty": self.settings.repetition_penalty,
+            "no_repeat_ngram": self.settings.no_repeat_ngram,
         }
 
     def load(self) -> None:
@@ -358,6 +359,7 @@ class TransformersBackend:
             seed=self.settings.seed,
             repetition_penalty=float(self.settings.repetition_penalty),
             started=started,
+            no_repeat_ngram=self.settings.no_repeat_ngram if request.schema is not None else 0,
         )
         self._scheduler.submit(row)
         try:

@@ -69,6 +69,9 @@ class PromptSet:
     system_template: str
     user_template: str
     repair_template: str
+    # one short example exchange (question, answer JSON) shown before the conversation: small models copy the
+    # shape and length of an answer far better than they follow a description of it
+    example: tuple[str, str] | None = None
 
     def render(self, template: str, **variables: Any) -> str:
         """Render one of this task's templates; a missing variable raises PromptError."""
@@ -84,17 +87,30 @@ class PromptSet:
         return self.render(self.system_template, answer_format=describe_schema(self.schema))
 
     def build_messages(
-        self, question: str, system_prompt: str | None = None, history: list[ChatMessage] | None = None
+        self,
+        question: str,
+        system_prompt: str | None = None,
+        history: list[ChatMessage] | None = None,
+        example: bool = True,
     ) -> list[ChatMessage]:
-        """Chat messages for one question after earlier turns (user questions and assistant JSON answers)."""
+        """Chat messages for one question after earlier turns (user questions and assistant JSON answers); the
+        task's example exchange goes first when there are no earlier turns (then the model's own answers show the
+        form) and `example` is left on."""
         earlier: list[ChatMessage] = [
             {"role": "user", "content": self.render(self.user_template, question=m["content"])}
             if m["role"] == "user"
             else m
             for m in history or []
         ]
+        shown: list[ChatMessage] = []
+        if self.example is not None and example and not history:
+            shown = [
+                {"role": "user", "content": self.render(self.user_template, question=self.example[0])},
+                {"role": "assistant", "content": self.example[1]},
+            ]
         return [
             {"role": "system", "content": system_prompt if system_prompt is not None else self.system_prompt()},
+            *shown,
             *earlier,
             {"role": "user", "content": self.render(self.user_template, question=question)},
         ]
@@ -170,20 +186,38 @@ def load_prompts(files: Files, name: str) -> PromptSet:
     for key in ("system", "user", "repair"):
         if not isinstance(data[key], str) or not data[key].strip():
             raise PromptError(f"{where}: {key} must be a non-empty string")
+    schema = load_schema(files, str(data["schema"]))
     prompts = PromptSet(
         name=name,
         label=str(data["label"]),
         label_en=str(data["label_en"]),
-        schema=load_schema(files, str(data["schema"])),
+        schema=schema,
         defaults={k: defaults[k] for k in _DEFAULT_KEYS},
         system_template=data["system"],
         user_template=data["user"],
         repair_template=data["repair"],
+        example=_example(data.get("example"), where, schema),
     )
     prompts.system_prompt()  # fail at load, not at the first question, if the template is broken
     prompts.render(prompts.user_template, question="")
     prompts.render(prompts.repair_template, problems="")
     return prompts
+
+
+def _example(value: Any, where: str, schema: dict[str, Any]) -> tuple[str, str] | None:
+    """The optional example exchange of a prompt file: a question and an answer that satisfies the schema."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("question"), str)
+        or not isinstance(value.get("answer"), dict)
+    ):
+        raise PromptError(f"{where}: example must have a question (text) and an answer (a mapping)")
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(value["answer"])]
+    if errors:
+        raise PromptError(f"{where}: the example answer does not satisfy the schema: {'; '.join(errors)}")
+    return value["question"], json.dumps(value["answer"], ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,319 @@
+"""Checks that make an answer read well, on every backend: no schema text in the prose, no repeated sentences or
+items, no field that stops mid-sentence.
+
+Small models under a JSON grammar write `urgent: false` or `"suggestions": [` inside a string when they meant to
+close it, repeat a clause until a bound cuts them off, and copy the summary into the analysis. These checks repair
+the final answer (they never re-ask: a second generation costs as much as the first and repeats the same habits)
+and say in the report what they removed. They run after the checks every task gets and before the task's own, so
+text a task inserts on purpose (an emergency instruction, a risk notice) is never taken for a repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+from .checks import BaseCheck, CheckContext, Finding, Repair
+from .validation import string_fields
+
+# a sentence ends on these; a clause on these or a comma-like mark
+SENTENCE_END = "。！？!?；;…"
+_SENTENCE_END_RE = re.compile(f"[{SENTENCE_END}]")
+_CLAUSE_MARK = "，,；;"  # not 、 or ：, so an enumeration stays whole
+_OPEN_TAIL = "，,；;、：:（(“「『-—～~/"  # a text ending on one of these stopped mid-sentence
+_CLOSING = "）)」』”\"’'】"
+_PIECES = re.compile(f"[^{SENTENCE_END}{_CLAUSE_MARK}\n]+[{SENTENCE_END}{_CLAUSE_MARK}]*[{_CLOSING}]*|\n")
+_KEYLESS = re.compile(r"[\W_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]", re.UNICODE)
+_JSON_LITERAL = re.compile(r"(?<![A-Za-z_])(true|false|null)(?![A-Za-z_])", re.I)
+_JSON_VALUE = re.compile(r"[:=]\s*(true|false|null)(?![A-Za-z_])", re.I)
+_JSON_PUNCT = re.compile(r"\"\s*[:,]\s*\"?|[{}\[\]]")
+
+
+def _bounds(schema: dict[str, Any], key: str) -> tuple[int | None, int]:
+    """(maxLength of the field's strings, minItems of the list or 0)."""
+    prop = schema.get("properties", {}).get(key, {})
+    if prop.get("type") == "array":
+        return prop.get("items", {}).get("maxLength"), int(prop.get("minItems", 0))
+    return prop.get("maxLength"), 0
+
+
+def _prose_fields(data: dict[str, Any]) -> list[str]:
+    """The keys whose values are prose: strings and lists of strings, in answer order."""
+    return [
+        k for k, v in data.items() if isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+    ]
+
+
+def pieces(text: str) -> list[str]:
+    """A string cut into clauses, each with its own closing punctuation (joining them gives the text back); a
+    clause of one to three characters ("此外，") stays with the clause after it, so it goes when that one goes."""
+    out: list[str] = []
+    carry = ""
+    for piece in _PIECES.findall(text):
+        if 0 < len(key(piece)) < 4 and piece != "\n" and not _SENTENCE_END_RE.search(piece):
+            carry += piece
+            continue
+        out.append(carry + piece)
+        carry = ""
+    if carry:
+        if out:
+            out[-1] += carry
+        else:
+            out.append(carry)
+    return out
+
+
+def key(piece: str) -> str:
+    """What a clause says, for comparison: NFKC, case-folded, without punctuation or spaces."""
+    return _KEYLESS.sub("", unicodedata.normalize("NFKC", piece)).casefold()
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def similar(a: str, b: str) -> bool:
+    """Two clause keys say the same: equal, character bigrams overlapping by 70% (Jaccard; 60% for clauses of
+    8+ characters, where one changed word moves the figure more), or the shorter's bigrams almost all inside the
+    longer's when it is at most half as long again (a clause restated with a few words added)."""
+    if a == b:
+        return True
+    ga, gb = _bigrams(a), _bigrams(b)
+    if not ga or not gb:
+        return False
+    shared = len(ga & gb)
+    long_enough = min(len(a), len(b)) >= 8
+    threshold = 0.6 if long_enough else 0.7
+    restated = long_enough and max(len(a), len(b)) <= 1.5 * min(len(a), len(b))
+    return shared / len(ga | gb) >= threshold or (restated and shared / min(len(ga), len(gb)) >= 0.85)
+
+
+class SchemaTextCheck(BaseCheck):
+    """Removes schema text from the prose: key names, JSON booleans and JSON punctuation ("urgent: false")."""
+
+    name = "schema_text"
+    rules = ("schema_text",)
+
+    def _patterns(self, schema: dict[str, Any], zh: bool) -> list[re.Pattern[str]]:
+        names = "|".join(re.escape(k) for k in schema.get("properties", {}))
+        # `"urgent": false`, `suggestions]: [`, `summary:` (a key with what the model wrote after it); in English
+        # prose "in summary" or "analysis" are words, so there a key counts only quoted or before a colon
+        bare = (
+            rf"\"?(?<![A-Za-z_])({names})(?![A-Za-z_])\"?"
+            if zh
+            else rf"(\"({names})\"|(?<![A-Za-z_])({names})(?=\s*[:=]))"
+        )
+        found = [
+            re.compile(bare + r"\s*[\]}]*\s*[:：=]?\s*[\[{\"]*\s*((true|false|null)(?![A-Za-z_]))?", re.I),
+        ] if names else []  # fmt: skip
+        # in a Chinese answer a bare true/false is schema text; in English prose only after a colon or equals sign
+        return [*found, _JSON_LITERAL if zh else _JSON_VALUE, _JSON_PUNCT]
+
+    def clean(self, text: str, patterns: list[re.Pattern[str]]) -> str:
+        """The text without schema text, its spacing and dangling marks tidied."""
+        out = text
+        for pattern in patterns:
+            out = pattern.sub(" ", out)
+        if out != text:  # the quotes that framed the removed key or value
+            out = out.replace('"', " ")
+        out = re.sub(r"\s*[:：=]\s*(?=[，。,.；;]|$)", "", out)  # a label whose value was removed
+        out = re.sub(r"\s{2,}", " ", out).strip(" ,，、:：")
+        return out if out != text.strip() else text
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        patterns = self._patterns(ctx.schema, ctx.zh)
+        descriptions = [key(str(p.get("description", ""))) for p in ctx.schema.get("properties", {}).values()]
+        fixed = dict(data)
+        changed: list[str] = []
+        for k in _prose_fields(data):
+            value = data[k]
+            if isinstance(value, str):
+                new = self.clean(value, patterns)
+                if new != value and _WORD.search(new):
+                    fixed[k] = new
+                    changed.append(k)
+                continue
+            _, min_items = _bounds(ctx.schema, k)
+            items: list[str] = []
+            for i, item in enumerate(value):
+                new = self.clean(item, patterns)
+                if len(key(new)) >= 4 and any(key(new) in d for d in descriptions):
+                    new = ""  # the model copied the field's description ("可能的原因与分析") as an item
+                if new != item:
+                    changed.append(f"{k}[{i}]")
+                if _WORD.search(new):
+                    items.append(new)
+            # an item that was nothing but schema text goes, unless the list would become too short
+            fixed[k] = items if len(items) >= max(min_items, 1) else list(value)
+            if fixed[k] == value:
+                changed = [c for c in changed if not c.startswith(f"{k}[")]
+        if not changed:
+            return Repair(data)
+        where = ", ".join(changed)
+        return Repair(fixed, [Finding("schema_text", f"schema text in the prose ({where})")],
+                      [f"removed schema text from {where}"])  # fmt: skip
+
+
+class RepetitionCheck(BaseCheck):
+    """Removes a clause or list item that repeats an earlier one, inside a field or across fields."""
+
+    name = "repetition"
+    rules = ("repetition",)
+    min_key = 6  # shorter clauses ("建议就医") may recur on purpose
+
+    @staticmethod
+    def _enumeration(text: str, where: str, removed: list[str]) -> str:
+        """A list written with 、 ("咳嗽、喘息、呼吸困难、呼吸困难") keeps each element once."""
+
+        def fix(m: re.Match[str]) -> str:
+            parts = m.group(0).split("、")
+            kept = list(dict.fromkeys(parts))
+            if len(kept) < len(parts):
+                removed.append(where)
+            return "、".join(kept)
+
+        return re.sub(r"[^，,；;。！？!?、\n]+(?:、[^，,；;。！？!?、\n]+)+", fix, text)
+
+    def _without(self, text: str, other: str) -> str:
+        """A text without the clauses it shares with `other`, unless that would leave a fragment."""
+        drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
+        kept = [p for p in pieces(text) if not any(similar(key(p), d) for d in drop)]
+        out = "".join(kept).strip()
+        if out and out[-1] in _CLAUSE_MARK:
+            out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
+        return out if len(key(out)) >= 6 else text
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        seen: list[str] = []  # keys of the clauses and whole items kept so far
+        example = ctx.notes.get("example_answer")
+        if example:  # a small model copies the prompt's example answer into unrelated answers: that is a repeat
+            texts = string_fields(json.loads(example))
+            seen += [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
+        fixed = dict(data)
+        removed: list[str] = []
+
+        def repeated(k: str) -> bool:
+            return any(similar(k, s) or (len(k) >= 8 and k in s) for s in seen)
+
+        def dedupe(text: str, where: str) -> str:
+            kept: list[str] = []
+            for piece in pieces(self._enumeration(text, where, removed)):
+                k = key(piece)
+                if len(k) >= self.min_key and repeated(k):
+                    removed.append(where)
+                    continue
+                if len(k) >= self.min_key:
+                    seen.append(k)
+                kept.append(piece)
+            out = "".join(kept).strip()
+            if out and out != text.strip() and out[-1] in _CLAUSE_MARK:
+                out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
+            return out
+
+        for k in _prose_fields(data):
+            value = data[k]
+            if isinstance(value, str):
+                new = dedupe(value, k)
+                fixed[k] = new if len(key(new)) >= 4 else value
+                continue
+            _, min_items = _bounds(ctx.schema, k)
+            items: list[tuple[int, str]] = []
+            spare: list[tuple[int, str]] = []  # dropped items, in case the list must keep its minimum
+            for i, item in enumerate(value):
+                whole = key(item)
+                if whole and (whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole))):
+                    removed.append(f"{k}[{i}]")  # the whole item says what was said before
+                    spare.append((i, item))
+                    continue
+                new = dedupe(item, f"{k}[{i}]")
+                # what is left of a mostly repeated item is a fragment: the item goes
+                if new == item.strip() or len(key(new)) >= max(4, len(whole) // 3):
+                    items.append((i, new))
+                    seen.append(whole)
+                else:
+                    spare.append((i, new if len(key(new)) >= 4 else item))
+            while len(items) < max(min_items, 1) and spare:
+                # the list must keep its minimum: the item comes back and the text it repeats leaves the earlier
+                # prose fields instead, where they keep a sentence of their own
+                i, item = spare.pop(0)
+                items.append((i, item))
+                items.sort()
+                for earlier in _prose_fields(data)[: _prose_fields(data).index(k)]:
+                    if isinstance(fixed[earlier], str):
+                        fixed[earlier] = self._without(fixed[earlier], item)
+            fixed[k] = [text for _, text in items]
+        if not removed:
+            return Repair(data)
+        where = ", ".join(dict.fromkeys(removed))
+        return Repair(
+            fixed,
+            [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")],
+            [f"removed {len(removed)} repeated sentence(s) or item(s) from {where}"],
+        )
+
+
+_CJK_END = re.compile(r"[\u3400-\u9fff\uff10-\uff5a0-9]$")
+
+
+def end_on_sentence(text: str, limit: int | None) -> str:
+    """The text ending on a complete sentence: an unfinished last clause (cut by the bound, or left on a comma)
+    is dropped back to the last sentence end, or closed with a full stop when there is none."""
+    stripped = text.rstrip()
+    at_bound = limit is not None and len(text) >= limit - 1
+    if stripped.endswith("…") and (at_bound or stripped[:-1].rstrip()[-1:] in _OPEN_TAIL):
+        stripped, at_bound = stripped[:-1].rstrip(), True  # an ellipsis where a bound shortened the text
+    elif not stripped or stripped[-1] in SENTENCE_END + _CLOSING + ".":
+        return text
+    if not at_bound and stripped[-1] not in _OPEN_TAIL:
+        return text  # a short phrase ("保持充足睡眠") is a complete item
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(stripped) if m.group() != "…"]
+    if ends and ends[-1] >= len(stripped) // 3:  # keep at least a third of what was written
+        return stripped[: ends[-1]]
+    cut = stripped.rstrip(_OPEN_TAIL + " ")
+    if at_bound:  # the last clause was cut by the bound: drop it back to the last clause mark
+        marks = [i for i, ch in enumerate(cut) if ch in _CLAUSE_MARK + "、"]
+        if marks and marks[-1] >= len(cut) // 3:
+            cut = cut[: marks[-1]]
+    stop = "。" if _CJK.search(cut) else "."
+    if limit is not None and len(cut) + 1 > limit:
+        cut = cut[: limit - 1]
+    return cut + stop if cut else text
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+class SentenceEndCheck(BaseCheck):
+    """Every prose field ends on a complete sentence: a field cut by its bound or left on a comma is trimmed back
+    to its last sentence end (or closed with a full stop)."""
+
+    name = "sentence_end"
+    rules = ("sentence_end",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        fixed = dict(data)
+        changed: list[str] = []
+        for k in _prose_fields(data):
+            limit, _ = _bounds(ctx.schema, k)
+            value = data[k]
+            if isinstance(value, str):
+                fixed[k] = end_on_sentence(value, limit)
+                if fixed[k] != value:
+                    changed.append(k)
+            else:
+                fixed[k] = [end_on_sentence(v, limit) for v in value]
+                changed += [f"{k}[{i}]" for i, (a, b) in enumerate(zip(value, fixed[k], strict=True)) if a != b]
+        if not changed:
+            return Repair(data)
+        where = ", ".join(changed)
+        return Repair(fixed, [Finding("sentence_end", f"field(s) ended mid-sentence ({where})")],
+                      [f"ended {where} on a complete sentence"])  # fmt: skip
+
+
+def readability_checks() -> list[BaseCheck]:
+    """The checks that keep the prose readable, in the order they run."""
+    # sentence ends first: a field cut by its bound is recognised by its length, before repeats shorten it
+    return [SchemaTextCheck(), SentenceEndCheck(), RepetitionCheck()]

@@ -1,0 +1,98 @@
+"""Build the answer-quality question sets (qa/data/quality_tuning.jsonl, quality_heldout.jsonl) from two public
+Chinese QA sources, once, before any tuning. Kept for provenance; the sets themselves are package data.
+
+medical: Toyhom/Chinese-medical-dialogue-data (MIT; commit 26724a43), file 样例_内科5000-6000.csv (GB18030), column `ask` (the
+         patient's own question text); the dataset has no train/test split (this sample file is its published
+         example slice).
+finance: financezhidao_filter.csv (Baidu Zhidao finance questions, SophonPlus/ChineseNlpCorpus), as printed in the
+         cell outputs of jessie0624/FinanceZhiDao-Question-Answering's "data clean for finace_zhidao_filter.ipynb"
+         (repository MIT, commit d3473148; the underlying Baidu Zhidao crawl states no licence of its own);
+         question titles only, never answers.
+
+usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+PER_DOMAIN = 60
+HELD_OUT_SHARE = 0.5
+QUESTIONISH = re.compile(r"[？?吗么]|怎|如何|哪|什么|多少|能不能|可以|是否|有没有")
+NOT_A_QUESTION = re.compile(r"^(能帮忙|这个问题谁|能具体|求解答|需要什么条件|流程大致|怎么插)")
+
+
+def medical(path: Path, rng: random.Random) -> list[dict]:
+    """Patient questions, spread over departments, 20–100 characters, no duplicates."""
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    by_dept: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for row in rows:
+        ask = row["ask"].strip()
+        if 20 <= len(ask) <= 100 and ask not in seen and "*" not in ask:
+            seen.add(ask)
+            by_dept.setdefault(row["department"], []).append(ask)
+    picked: list[tuple[str, str]] = []
+    depts = sorted(by_dept)
+    for d in depts:
+        rng.shuffle(by_dept[d])
+    while len(picked) < PER_DOMAIN:  # round-robin so small departments are represented
+        for d in depts:
+            if by_dept[d] and len(picked) < PER_DOMAIN:
+                picked.append((d, by_dept[d].pop()))
+    return [{"domain": "medical", "question": q, "topic": d} for d, q in picked]
+
+
+def finance(path: Path, rng: random.Random) -> list[dict]:
+    """Distinct question titles shown in the notebook's outputs that read as questions."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain")
+            for line in "".join(text or []).splitlines():
+                m = re.match(r"^\d+\s+(\S.*?)\s*\\?\s*$", line)
+                if not m:
+                    continue
+                # the notebook's table shows some titles with a stray control or punctuation character first
+                q = re.sub(r"^[\W_\x00-\x1f\ufffc]+", "", m.group(1)).strip().strip('"')
+                if (
+                    8 <= len(q) <= 60
+                    and re.search(r"[\u4e00-\u9fff]", q)
+                    and not re.search(r"\s{2,}\S|#|\.\.\.$|Traceback", q)
+                    and QUESTIONISH.search(q)
+                    and not NOT_A_QUESTION.search(q)
+                    and q not in found
+                ):
+                    found.append(q)
+    # a title and the same title with its body appended: keep the longer one
+    distinct = [q for q in found if not any(o != q and o.startswith(q[:12]) and len(o) > len(q) for o in found)]
+    rng.shuffle(distinct)
+    return [{"domain": "finance", "question": q, "topic": "financezhidao"} for q in distinct[:PER_DOMAIN]]
+
+
+def main() -> None:
+    med_csv, notebook, out_dir = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    rng = random.Random(14)
+    tuning: list[dict] = []
+    held_out: list[dict] = []
+    for rows in (medical(med_csv, rng), finance(notebook, rng)):
+        rng.shuffle(rows)
+        cut = int(len(rows) * (1 - HELD_OUT_SHARE))
+        tuning += rows[:cut]
+        held_out += rows[cut:]
+    for name, rows in (("quality_tuning.jsonl", tuning), ("quality_heldout.jsonl", held_out)):
+        with (out_dir / name).open("w", encoding="utf-8") as f:
+            for i, row in enumerate(rows, 1):
+                split = "t" if name.startswith("quality_tuning") else "h"
+                f.write(json.dumps({"id": f"q{split}{i:03d}", **row}, ensure_ascii=False) + "\n")
+        print(name, len(rows))
+
+
+if __name__ == "__main__":
+    main()

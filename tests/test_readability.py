@@ -1,0 +1,286 @@
+"""The readability checks (schema text, repetition, sentence ends), the prose n-gram ban, the sentence-aware fit,
+the prompt's example exchange, and the independent defect detector that measures them (no model)."""
+
+import json
+
+import pytest
+
+from qa.backends.prose import ProseNgrams
+from qa.checks import CheckContext
+from qa.errors import PromptError
+from qa.eval.quality import QualitySummary, detect
+from qa.readability import RepetitionCheck, SchemaTextCheck, SentenceEndCheck, end_on_sentence, pieces
+from qa.settings import Settings
+from qa.tasks import builtin_tasks
+from qa.tasks.base import Files, load_prompts
+from qa.validation import fit_to_schema
+from qa.wiring import load_drugs
+
+from .helpers import MEDICAL_OK
+
+TASKS = builtin_tasks()
+MEDICAL = TASKS.get("medical").schema
+FINANCE = TASKS.get("finance").schema
+
+
+def ctx(question="头痛怎么办？", schema=MEDICAL):
+    return CheckContext("medical", question, schema, "system prompt")
+
+
+# ---- schema text ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("field", "given", "expected"),
+    [
+        ("suggestions", ["多休息。", "urgent: false"], ["多休息。"]),
+        ("suggestions", ["多休息。", 'suggestions]: ["'], ["多休息。"]),
+        ("suggestions", ["多休息。urgent: false"], ["多休息。"]),
+        ("analysis", ["可能的原因与分析", "多见于病毒感染。"], ["多见于病毒感染。"]),  # the field's description
+        ("analysis", ['{"summary": "感冒常见。"'], ["感冒常见。"]),
+        ("summary", '头痛多与感冒有关。"urgent": true', "头痛多与感冒有关。"),
+        ("suggestions", ["urgent: false"], ["urgent: false"]),  # the list keeps its minimum of one item
+    ],
+)
+def test_schema_text_is_removed(field, given, expected):
+    done = SchemaTextCheck().repair(ctx(), {**MEDICAL_OK, field: given})
+    assert done.data[field] == expected
+    assert [f.rule for f in done.findings] == (["schema_text"] if expected != given else [])
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("Is it true that fever helps?", "It is not true that a fever always needs treatment."),
+        ("头痛怎么办？", "多休息，注意补充水分。"),
+    ],
+)
+def test_prose_without_schema_text_is_left_alone(question, text):
+    done = SchemaTextCheck().repair(ctx(question), {**MEDICAL_OK, "summary": text})
+    assert done.data["summary"] == text and not done.findings
+
+
+# ---- sentence ends ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("多喝水", 120, "多喝水"),  # a short phrase is a complete item
+        ("多喝水。", 120, "多喝水。"),
+        ("头痛多与感冒有关。也可能与压力、焦虑、抑郁等有关，", 160, "头痛多与感冒有关。"),
+        ("长期压力大可能导致失眠，也会让人白天嗜", 20, "长期压力大可能导致失眠。"),  # cut by the bound, no sentence end
+        ("注意休息，保持心情舒畅。长期压力大可能导致失眠和嗜", 25, "注意休息，保持心情舒畅。"),  # cut by the bound
+        ("注意休息，保持心情舒畅，", 120, "注意休息，保持心情舒畅。"),
+        ("头痛多与感冒有关。长期压力大可能导致失…", 20, "头痛多与感冒有关。"),  # the fit's ellipsis
+        ("Rest and drink water,", 120, "Rest and drink water."),
+    ],
+)
+def test_fields_end_on_a_sentence(text, limit, expected):
+    assert end_on_sentence(text, limit) == expected
+
+
+def test_sentence_end_check_reports_the_fields_it_closed():
+    data = {**MEDICAL_OK, "analysis": ["常见于病毒感染，", "多休息。"]}
+    done = SentenceEndCheck().repair(ctx(), data)
+    assert done.data["analysis"] == ["常见于病毒感染。", "多休息。"]
+    assert [f.rule for f in done.findings] == ["sentence_end"] and "analysis[0]" in done.repairs[0]
+
+
+# ---- repetition -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # a clause repeated inside the summary
+            {"summary": "可能与压力、焦虑有关，也可能与睡眠不足有关，也可能与睡眠不足有关。"},
+            {"summary": "可能与压力、焦虑有关，也可能与睡眠不足有关。"},
+        ),
+        (  # the same item twice in one list
+            {"suggestions": ["保持规律作息，早睡早起。", "避免熬夜和饮酒。", "保持规律作息，早睡早起。"]},
+            {"suggestions": ["保持规律作息，早睡早起。", "避免熬夜和饮酒。"]},
+        ),
+        (  # an item restating the summary goes when the list has others
+            {
+                "summary": "头痛伴低烧多与病毒感冒有关。",
+                "analysis": ["头痛伴低烧多与病毒感冒有关。", "鼻窦炎也会引起头痛。"],
+            },
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["鼻窦炎也会引起头痛。"]},
+        ),
+        (  # a near repeat with one word changed
+            {
+                "suggestions": [
+                    "如果出现尿路感染的症状，应该尽快就医。",
+                    "多喝水。",
+                    "如果出现尿道感染的症状，应尽快就医。",
+                ]
+            },
+            {"suggestions": ["如果出现尿路感染的症状，应该尽快就医。", "多喝水。"]},
+        ),
+        (  # an enumeration stuck in a loop keeps each element once
+            {"analysis": ["主要表现为咳嗽、喘息、呼吸困难、呼吸困难、呼吸困难。"]},
+            {"analysis": ["主要表现为咳嗽、喘息、呼吸困难。"]},
+        ),
+        (  # a summary that only restates the items keeps its first sentence; the item loses it
+            {"summary": "多休息有助于恢复体力。", "analysis": ["多休息有助于恢复体力。发热时注意补充水分和电解质。"]},
+            {"summary": "多休息有助于恢复体力。", "analysis": ["发热时注意补充水分和电解质。"]},
+        ),
+    ],
+)
+def test_repeats_are_removed(data, expected):
+    answer = {**MEDICAL_OK, **data}
+    done = RepetitionCheck().repair(ctx(), answer)
+    assert {k: done.data[k] for k in expected} == expected
+    assert [f.rule for f in done.findings] == ["repetition"] and done.repairs
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        MEDICAL_OK,
+        {**MEDICAL_OK, "suggestions": ["建议就医。", "建议就医。"][:1]},
+        # distinct items sharing a frame are not repeats
+        {**MEDICAL_OK, "analysis": ["病毒感染最常见，常伴鼻塞。", "空气干燥或用嗓过度也会刺激咽喉。"]},
+    ],
+)
+def test_distinct_answers_are_left_alone(data):
+    done = RepetitionCheck().repair(ctx(), data)
+    assert done.data == data and not done.findings
+
+
+def test_a_list_keeps_its_minimum_when_its_only_item_is_a_repeat():
+    data = {**MEDICAL_OK, "summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]}
+    done = RepetitionCheck().repair(ctx(), data)
+    assert len(done.data["analysis"]) == 1 and done.data["summary"]
+
+
+def test_clauses_keep_their_connectives():
+    assert pieces("此外，多喝水。注意休息") == ["此外，多喝水。", "注意休息"]
+
+
+# ---- the prose n-gram ban ---------------------------------------------------------------------------------------
+def test_prose_ngrams_ban_only_repeats_inside_strings():
+    vocab = [b'{"', b"a", b'": "', b"X", b"Y", b"Z", b'", "', b'"}', b"\\"]
+    index = {piece: i for i, piece in enumerate(vocab)}
+    prose = ProseNgrams(vocab, 3)
+    for piece in [b'{"', b"a", b'": "', b"X", b"Y", b"Z", b"X"]:
+        assert index[b'"}'] not in prose.banned()  # closing the string is never banned
+        prose.accept(index[piece])
+    assert prose.banned() == []  # only "X" written since the last "X Y": no n-1 run to match yet... until Y
+    prose.accept(index[b"Y"])
+    assert prose.banned() == [index[b"Z"]]  # "X Y Z" was written: Z may not follow "X Y" again
+    prose.accept(index[b'", "'])
+    assert prose.banned() == []  # outside the prose run
+
+
+def test_prose_ngrams_follow_escaped_quotes():
+    vocab = [b'"', b"\\", b"A", b"B"]
+    prose = ProseNgrams(vocab, 2)
+    for token in [0, 1, 0, 2]:  # "\"A: the escaped quote does not close the string
+        prose.accept(token)
+    assert prose.in_string
+
+
+# ---- the sentence-aware fit -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("第一句话写完了。第二句话写得太长太长太长", "第一句话写完了。"),
+        ("一句没有句号的很长很长很长很长的话", "一句没有句号的很长很…"),
+    ],
+)
+def test_fit_to_schema_ends_on_the_last_sentence_that_fits(text, expected):
+    schema = {"properties": {"summary": {"type": "string", "maxLength": 11}}}
+    fitted, trimmed = fit_to_schema({"summary": text}, schema)
+    assert fitted["summary"] == expected and trimmed
+
+
+# ---- the example exchange ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["medical", "finance"])
+def test_each_task_shows_one_example_exchange_without_drug_names(name):
+    prompts = TASKS.get(name).prompts
+    messages = prompts.build_messages("问题")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    example = json.loads(messages[2]["content"])
+    assert not load_drugs(Settings(backend="fake")).find(messages[1]["content"] + messages[2]["content"])
+    assert detect(example, prompts.schema).repeated is False
+
+
+def test_an_example_that_breaks_the_schema_is_refused(tmp_path):
+    text = Files("qa.tasks.medical").read("medical.yaml").replace("urgent: false\n", "urgent: maybe\n", 1)
+    (tmp_path / "medical.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PromptError, match="example"):
+        load_prompts(Files("qa.tasks.medical", tmp_path), "medical")
+
+
+# ---- the independent detector -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "repeated", "cut", "schema_text"),
+    [
+        (MEDICAL_OK, False, 0, False),
+        ({**MEDICAL_OK, "summary": "可能与压力、焦虑、抑郁等有关，也可能与压力、焦虑、抑郁等有关，"}, True, 1, False),
+        ({**MEDICAL_OK, "suggestions": ["多休息。", "urgent: false"]}, False, 0, True),
+        ({**MEDICAL_OK, "analysis": ["头痛伴低烧多与感冒等感染有关。"]}, True, 0, False),  # copies the summary
+        ({**MEDICAL_OK, "analysis": ["长期压力大可能导致失眠、嗜" + "睡" * 107]}, False, 1, False),  # at the bound
+        ({**MEDICAL_OK, "analysis": ["如果需要"]}, False, 1, False),  # a dangling word
+    ],
+)
+def test_detector_reads_each_defect(data, repeated, cut, schema_text):
+    found = detect(data, MEDICAL)
+    assert (found.repeated, len(found.cut), bool(found.schema_text)) == (repeated, cut, schema_text)
+
+
+def test_detector_summary_counts_shares():
+    summary = QualitySummary(
+        defects=[detect(MEDICAL_OK, MEDICAL), detect({**MEDICAL_OK, "suggestions": ["urgent: true"]}, MEDICAL)],
+        ok=[True, True],
+    )
+    figures = summary.figures()
+    assert figures["schema_text_answers"][:2] == (0.5, 1) and figures["schema_valid"][0] == 1.0
+    assert figures["distinct_items_per_list"][0] == 1.0
+
+
+def test_text_copied_from_the_example_answer_is_removed():
+    from qa.answers import Prompt
+    from qa.backends.fake import FakeBackend
+    from qa.metrics import Metrics
+    from qa.pipeline import AnswerPipeline
+
+    pipeline = AnswerPipeline(FakeBackend(), load_drugs(Settings(backend="fake")), 0, Metrics())
+    task = TASKS.get("medical")
+    question = "糖尿病可以吃什么水果？"
+    prompt = Prompt(task.prompts.build_messages(question), 0, question=question)
+    copied = json.loads(task.prompts.example[1])["suggestions"][0]
+    data = {**MEDICAL_OK, "suggestions": ["选择含糖量较低的水果，并控制每次的分量。", copied]}
+    done = pipeline.repair(pipeline.checks(task), pipeline.context(task, question, prompt), data)
+    assert done.data["suggestions"] == ["选择含糖量较低的水果，并控制每次的分量。"]
+    assert "repetition" in [f.rule for f in done.findings]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("In summary, rest and drink water.", "In summary, rest and drink water."),
+        ("Rest well. urgent: false", "Rest well."),
+        ('Rest well. "analysis": [', "Rest well."),
+    ],
+)
+def test_english_prose_keeps_words_that_are_also_key_names(text, expected):
+    done = SchemaTextCheck().repair(ctx("What should I do about a headache?"), {**MEDICAL_OK, "summary": text})
+    assert done.data["summary"] == expected
+
+
+def test_transformers_logits_processor_bans_after_the_mask_and_never_empties_it():
+    import torch
+
+    from qa.backends.transformers_backend import _ProseBan
+
+    vocab = [b'"', b"X", b"Y", b"Z"]
+    sequence = [3, 0, 1, 2, 1]  # a prompt token, then the answer writes "XYX: "Y" followed "X" once already
+
+    def run(scores):
+        ban = _ProseBan(ProseNgrams(vocab, 2))
+        for i in range(1, len(sequence)):  # generate() calls the processor once per step, the last token new
+            ban(torch.tensor([sequence[:i]]), scores.clone())
+        return ban(torch.tensor([sequence]), scores.clone())
+
+    out = run(torch.zeros(1, 4))
+    assert torch.isinf(out[0, 2]) and torch.isfinite(out[0, [0, 1, 3]]).all()
+    only_y = torch.full((1, 4), -torch.inf)
+    only_y[0, 2] = 0.0  # the grammar allows nothing else: the ban steps back
+    assert torch.isfinite(run(only_y)[0, 2])
