@@ -265,22 +265,25 @@ def test_english_prose_keeps_words_that_are_also_key_names(text, expected):
     assert done.data["summary"] == expected
 
 
-def test_transformers_logits_processor_bans_after_the_mask_and_never_empties_it():
-    import torch
+def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it():
+    """Both local backends decode through batching.Row, so this is the ban of llama.cpp and transformers alike."""
+    import numpy as np
 
-    from qa.backends.transformers_backend import _ProseBan
+    from qa.backends.batching import Row, Vocab
+    from qa.types import GenerationRequest, GenerationStats, SamplingParams
 
-    vocab = [b'"', b"X", b"Y", b"Z"]
-    sequence = [3, 0, 1, 2, 1]  # a prompt token, then the answer writes "XYX: "Y" followed "X" once already
+    vocab = Vocab(4, [b'"', b"X", b"Y", b"Z"], frozenset())
 
-    def run(scores):
-        ban = _ProseBan(ProseNgrams(vocab, 2))
-        for i in range(1, len(sequence)):  # generate() calls the processor once per step, the last token new
-            ban(torch.tensor([sequence[:i]]), scores.clone())
-        return ban(torch.tensor([sequence]), scores.clone())
+    def row() -> Row:
+        request = GenerationRequest(messages=[], params=SamplingParams(0.0, 1.0, 10))
+        r = Row(request, [3], None, GenerationStats(), vocab, 10, 0, 1.0, 0.0, no_repeat_ngram=2)
+        for token in [0, 1, 2, 1]:  # the answer wrote "XYX: "Y" followed "X" once already
+            r.prose.accept(token)
+        return r
 
-    out = run(torch.zeros(1, 4))
-    assert torch.isinf(out[0, 2]) and torch.isfinite(out[0, [0, 1, 3]]).all()
-    only_y = torch.full((1, 4), -torch.inf)
-    only_y[0, 2] = 0.0  # the grammar allows nothing else: the ban steps back
-    assert torch.isfinite(run(only_y)[0, 2])
+    best_y = np.array([0.0, 0.0, 5.0, 0.0], dtype=np.float32)
+    banned = row()
+    assert banned.sample(best_y) and banned.next_token != 2
+    only_y = np.array([-np.inf, -np.inf, 0.0, -np.inf], dtype=np.float32)  # the grammar allows nothing else
+    stepped_back = row()
+    assert stepped_back.sample(only_y) and stepped_back.next_token == 2

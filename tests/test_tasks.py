@@ -194,7 +194,7 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-EDGES = ("ui", "api", "server", "cli", "bench", "evaluate", "logins", "auth", "feedback")
+EDGES = ("ui", "api", "server", "guard", "cli", "bench", "evaluate", "logins", "auth", "feedback")
 
 
 def test_nothing_below_the_edges_imports_an_edge():
