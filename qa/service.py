@@ -226,11 +226,12 @@ class QAService:
         context = self._backend.context_length
         budget = context - params.max_new_tokens
         count = self._backend.count_tokens
-        fitted = fit_context(count, lambda kept: spec.prompts.build_messages(question, custom, kept), turns, budget)
+        asked = spec.model_question(question)
+        fitted = fit_context(count, lambda kept: spec.prompts.build_messages(asked, custom, kept), turns, budget)
         if fitted is not None:
             messages, used, dropped = fitted
             return Prompt(messages, used, dropped, custom, question)
-        used = count(spec.prompts.build_messages(question, custom))
+        used = count(spec.prompts.build_messages(asked, custom))
         overhead = count(spec.prompts.build_messages("", custom))
         raise InputError(
             f"问题过长：提示共 {used} 个 token，超过上限 {budget}（模型上下文 {context} − 最大生成 {params.max_new_tokens}）。"
