@@ -236,7 +236,7 @@ def quantity_of(cell: Cell) -> Quantity:
     """A figure as a quantity: a percentage in points, money in the base unit, else a plain number."""
     if cell.percent:
         return Quantity(cell.value, "pct")
-    if cell.unit and cell.unit not in ("倍", "股", "x"):
+    if cell.unit and not re.fullmatch(r"倍|x|份|股|克|盎司|手|张|天", cell.unit):
         return Quantity(cell.base, "amount", cell.scale, cell.unit)
     return Quantity(cell.value, "num")
 

@@ -46,6 +46,7 @@ _SCALE_WORDS = "|".join(w for w, _ in SCALES)
 _CURRENCY = r"元|人民币|美元|港元|港币|USD|RMB|CNY|HKD|\$|¥|￥"
 _NUMBER = r"[-−–]?\(?[-−–]?[$¥￥]?\s*\d[\d,，]*(?:\.\d+)?\)?"
 _PCT_SIGN = r"%|％|个百分点"
+_COUNT = r"份|股|克|盎司|手|张|天"  # counts of things: a plain number, no money scale
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class Cell:
     def describe(self) -> str:
         """One line for the model: `R1C2 = 100亿元（营业收入，2023年）`."""
         labels = "，".join(x for x in (self.row, self.col) if x)
-        return f"{self.ref} = {format_fraction(self.value)}{self.unit}" + (f"（{labels}）" if labels else "")
+        space = " " if self.unit[:1].isascii() and self.unit[:1].isalpha() else ""
+        return f"{self.ref} = {format_fraction(self.value)}{space}{self.unit}" + (f"（{labels}）" if labels else "")
 
 
 @dataclass
@@ -163,7 +165,7 @@ def parse_number(text: str) -> tuple[Fraction, str, int, bool] | None:
         return None
     m = re.fullmatch(
         rf"(?P<cur0>[$¥￥])?\s*(?P<neg>-)?\s*(?P<open>\()?\s*(?P<neg2>-)?\s*(?P<cur>[$¥￥])?\s*(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)\s*(?P<close>\))?"
-        rf"\s*(?P<unit>(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?|{_PCT_SIGN}|倍|股|x)?\s*",
+        rf"\s*(?P<unit>(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?|{_PCT_SIGN}|倍|{_COUNT}|x)?\s*",
         t,
         re.I,
     )
@@ -177,7 +179,7 @@ def parse_number(text: str) -> tuple[Fraction, str, int, bool] | None:
         value = -value
     unit_text = (m.group("unit") or "") + (m.group("cur") or m.group("cur0") or "")
     unit, scale, percent = unit_scale(unit_text) if unit_text.strip() else ("", 1, False)
-    if (m.group("unit") or "").strip() in ("倍", "股", "x", "X"):
+    if re.fullmatch(rf"倍|x|X|{_COUNT}", (m.group("unit") or "").strip()):
         unit = m.group("unit").strip()
     return value, unit, scale, percent
 
@@ -210,6 +212,12 @@ def _note_scale(text: str) -> tuple[str, int, bool] | None:
     return unit_scale(m.group("zh") or m.group("en") or m.group("en2") or "")
 
 
+def _is_header_row(row: list[str]) -> bool:
+    """True when every cell of the row is a year, a word or empty: a further header row over the figures."""
+    cells = [c.strip() for c in row if c.strip()]
+    return all(re.fullmatch(r"(19|20)\d{2}", c) or parse_number(c) is None for c in cells)
+
+
 def build_table(header: list[str], rows: list[list[str]], caption: str = "", index: int = 1) -> Table:
     """A typed table from its header and text rows: label columns found, each figure cell parsed with the unit of
     its own text, else of its column or row label, else of the table's unit note ("单位：万元", "in thousands")."""
@@ -218,6 +226,9 @@ def build_table(header: list[str], rows: list[list[str]], caption: str = "", ind
     width = max([len(header), *(len(r) for r in rows)], default=0)
     header = header + [""] * (width - len(header))
     rows = [r + [""] * (width - len(r)) for r in rows]
+    while len(rows) > 1 and _is_header_row(rows[0]):  # a second header row of years (statements often have one)
+        header = [f"{h} {c}".strip() for h, c in zip(header, rows[0], strict=True)]
+        rows = rows[1:]
     table = Table(header=header, rows=rows, caption=caption, index=index)
     table_note = _note_scale(caption) or _note_scale(" ".join(header))
     for j in range(width):
@@ -238,7 +249,7 @@ def build_table(header: list[str], rows: list[list[str]], caption: str = "", ind
             if parsed is None:
                 continue
             value, unit, scale, percent = parsed
-            if not unit or (scale == 1 and not percent and unit not in ("倍", "股", "x")):
+            if not unit or (scale == 1 and not percent and not re.fullmatch(rf"倍|x|{_COUNT}", unit)):
                 # a bare figure, or one with only a currency sign, takes the scale its labels or the note give
                 for found in (unit_scale(header[j]), row_unit, table_note):
                     if found and found[0] and (not unit or found[1] > 1):
@@ -288,7 +299,7 @@ def find_tables(text: str) -> tuple[list[Table], str]:
 
 # ---- figures in running text -------------------------------------------------------------------------------------
 _TEXT_FIGURE = re.compile(
-    rf"(?P<num>(?<![0-9A-Za-z_.])[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?|{_PCT_SIGN}|倍)",
+    rf"(?P<num>(?<![0-9A-Za-z_.])[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>{_PCT_SIGN}|{_COUNT}|倍|(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?)",
     re.I,
 )
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*[-–~至到]\s*((?:19|20)\d{2})\s*年?")
@@ -301,6 +312,18 @@ def _is_year(text: str, start: int, end: int) -> bool:
     return bool(re.fullmatch(r"(19|20)\d{2}", number)) and (
         after.startswith(("年", "-", "–", "~", "至", "到", "财")) or not re.match(r"\s*(亿|万|元|%|千)", after)
     )
+
+
+def _is_date_or_code(text: str, start: int, end: int) -> bool:
+    """05月15日, 19:00, 20221227 and codes such as 017516 are not figures."""
+    number = text[start:end]
+    if re.match(r"\s*([月日时点分秒号]|:\d|：\d)", text[end : end + 3]) or re.search(r"\d[:：]$", text[:start]):
+        return True
+    if "." not in number and re.match(r"[A-Za-z\u4e00-\u9fff]", text[end : end + 1]):
+        return True  # 北证50指数, 检索1: a number inside a name
+    if re.fullmatch(r"(19|20)\d{6}", number):
+        return True
+    return len(number) > 1 and number.startswith("0") and "." not in number
 
 
 def find_text_figures(text: str, first: int = 1) -> list[Cell]:
@@ -318,6 +341,8 @@ def find_text_figures(text: str, first: int = 1) -> list[Cell]:
             continue  # "1." / "2、" number a list
         if not unit_text and text[max(0, m.start() - 1) : m.start()] == "第":
             continue  # 第3季度 is an ordinal
+        if not unit_text and _is_date_or_code(text, m.start("num"), m.end("num")):
+            continue
         parsed = parse_number(num + unit_text)
         if parsed is None:
             continue
@@ -423,6 +448,11 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float):
         return repr(value) if value != int(value) else str(int(value))
     return str(value)
+
+
+def attach_table(question: str, path: str | Path) -> str:
+    """The question with a table file's first sheet pasted above it as a pipe table (InputError if unreadable)."""
+    return table_markdown(read_table_file(path)) + "\n\n" + question
 
 
 def table_markdown(table: Table) -> str:

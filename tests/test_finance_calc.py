@@ -1,6 +1,8 @@
 """Finance calculations through the pipeline: the app executes the model's programs and writes the results;
 numbers in the text trace to a result or an input; multiple choice; the page's formula and highlighted cells."""
 
+import json
+
 import pytest
 
 from qa.tables import parse_question
@@ -147,3 +149,15 @@ def test_the_page_escapes_labels_and_table_text(make_service):
     service, _ = make_service([dumps({**FINANCE_OK, "calculations": [calc]})])
     html = "".join(m["content"] for m in page_ask(service, "finance", question)[-1][0] if m["role"] == "assistant")
     assert "<script>" not in html and "<img" not in html
+
+
+def test_cli_ask_takes_a_table_file(tmp_path):
+    from .test_cli import run_qa
+
+    path = tmp_path / "revenue.csv"
+    path.write_bytes("年份,营业收入(亿元)\n2022,80\n2023,100\n".encode("gb18030"))
+    result = run_qa("ask", "--backend", "fake", "--task", "finance", "--table", str(path), "同比增长多少？")
+    payload = json.loads(result.stdout)
+    assert "| 2023 | 100 |" in payload["question"] and "calculations" in payload["answer"]
+    missing = run_qa("ask", "--backend", "fake", "--task", "finance", "--table", str(tmp_path / "no.csv"), "x")
+    assert missing.returncode == 2 and "cannot read the table file" in missing.stderr

@@ -77,7 +77,12 @@ def test_label_columns_are_not_figures():
     [
         (
             "2019-2022年营业总收入分别为5.514亿元、14.32亿元、26.21亿元、40.53亿元，年均复合增长率是多少？",
-            [("F1", "5.514", "2019年"), ("F2", "14.32", "2020年"), ("F3", "26.21", "2021年"), ("F4", "40.53", "2022年")],
+            [
+                ("F1", "5.514", "2019年"),
+                ("F2", "14.32", "2020年"),
+                ("F3", "26.21", "2021年"),
+                ("F4", "40.53", "2022年"),
+            ],
         ),
         ("一家公司营收从 80 亿增长到 100 亿，增长率是多少？", [("F1", "80", ""), ("F2", "100", "")]),
         ("股价 20 元，每股收益 0.8 元，第3季度的市盈率是多少？", [("F1", "20", ""), ("F2", "0.8", "")]),
@@ -136,3 +141,8 @@ def test_bad_table_files_are_input_errors(tmp_path, name, content, message):
         path.write_text(content, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         read_table_file(path)
+
+
+def test_dates_times_and_codes_are_not_figures():
+    text = "截止2025年05月14日 19:00:00，基金代码为017516；基金成立时间为20221227；单位净值为1.4255。"
+    assert [(c.ref, c.value) for c in parse_question(text).text] == [("F1", Fraction(14255, 10000))]
