@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_setting_flags(bench)
     evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
-    evaluate.add_argument("suite", choices=["safety"], help="which evaluation")
+    evaluate.add_argument("suite", choices=["safety", "finance-calc"], help="which evaluation")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")
     evaluate.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None)
@@ -220,6 +220,13 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
         if args.stride < 1:
             raise InputError("--stride must be at least 1")
+        if args.suite == "finance-calc":
+            from .eval import finance_calc
+
+            items = finance_calc.interleaved(finance_calc.load_set())[:: args.stride][: args.limit]
+            service.warm_up()
+            print(finance_calc.run(service, items, Path(args.log) if args.log else None))
+            return 0
         rows = load_set()[:: args.stride][: args.limit]
         service.warm_up()
         summary = run_safety_eval(service, rows, args.max_new_tokens, Path(args.log) if args.log else None)

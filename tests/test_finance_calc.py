@@ -161,3 +161,29 @@ def test_cli_ask_takes_a_table_file(tmp_path):
     assert "| 2023 | 100 |" in payload["question"] and "calculations" in payload["answer"]
     missing = run_qa("ask", "--backend", "fake", "--task", "finance", "--table", str(tmp_path / "no.csv"), "x")
     assert missing.returncode == 2 and "cannot read the table file" in missing.stderr
+
+
+def test_api_qa_finance_executes_programs_over_a_table_in_the_message(tmp_path):
+    from starlette.testclient import TestClient
+
+    from qa.server import create_app
+
+    from .helpers import make_api
+
+    settings, backend, service = make_api(tmp_path)
+    backend.script([dumps({**FINANCE_OK, "calculations": [GROWTH], "summary": "同比增长{1}。"})])
+    with TestClient(create_app(service, settings)) as http:
+        body = {"model": "qa-finance", "messages": [{"role": "user", "content": TABLE_Q}]}
+        reply = http.post("/v1/chat/completions", json=body).json()
+    content = json.loads(reply["choices"][0]["message"]["content"])
+    assert content["calculations"][0]["result"] == 25.0 and content["summary"] == "同比增长25.00%。"
+    assert "calculations" in reply["validation"]["checks"]
+
+
+def test_a_rate_asked_but_only_looked_up_is_re_asked(make_service):
+    lookup = {"label": "营业收入", "program": "R2C2", "result": None, "unit": "亿元"}
+    answer, backend = ask(
+        make_service, {**FINANCE_OK, "calculations": [lookup]}, TABLE_Q, {**FINANCE_OK, "calculations": [GROWTH]}
+    )
+    assert len(backend.requests) == 2 and "pct_change" in backend.requests[-1].messages[-1]["content"]
+    assert answer.data["calculations"][0]["result"] == 25.0

@@ -26,6 +26,12 @@ _ASKS_CALC = re.compile(
     r"|how much|what (is|was) the|calculate|compute|growth|change|ratio|margin|percentage|average|total|difference|cagr",
     re.I,
 )
+_ASKS_RATE = re.compile(
+    r"增长率|增速|增幅|涨幅|降幅|同比|环比|增长(了)?多少|下降(了)?多少|变化率|百分比|占比|比率|比例|收益率|利润率|毛利率"
+    r"|growth rate|percentage change|percent change|% change|ratio|margin|what percentage",
+    re.I,
+)
+_RATE_PROGRAM = re.compile(r"pct_change|cagr|/")
 _OPTION = re.compile(
     r"(?<![A-Za-z])(?P<letter>[A-Da-d])\s*[.、:：．)）]\s*(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>%|％|亿元|万元|元|倍|亿|万)?"
 )
@@ -152,6 +158,11 @@ class CalculationCheck(BaseCheck):
             findings.append(
                 Finding("calculation_missing", "figures were given but no calculation was written", problem)
             )
+        elif figures and isinstance(calcs, list) and calcs and _ASKS_RATE.search(ctx.question):
+            programs = [str(c.get("program", "")) for c in calcs if isinstance(c, dict)]
+            if not any(_RATE_PROGRAM.search(p) for p in programs):
+                problem = "题目问的是比率或增长率，请用 pct_change(旧值编号, 新值编号) 或除法写出计算程序"
+                findings.append(Finding("calculation_missing", "a rate was asked but no program computes one", problem))
         return findings
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
