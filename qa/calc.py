@@ -258,7 +258,8 @@ def convert(q: Quantity, unit: str) -> tuple[Fraction, str]:
     if q.dim == "num":
         if unit in ("%", "％"):
             return q.value * 100, "%"
-        return q.value, unit if unit in ("倍", "x", "") else ""
+        # a plain number (a count × a price without a currency in the data) keeps a unit that names no scale
+        return q.value, unit if scale_of_unit(unit) in (1, None) else ""
     scale = scale_of_unit(unit)
     if scale is None:  # no unit, or one that names no scale: keep the figures' own
         scale = q.scale

@@ -187,3 +187,11 @@ def test_a_rate_asked_but_only_looked_up_is_re_asked(make_service):
     )
     assert len(backend.requests) == 2 and "pct_change" in backend.requests[-1].messages[-1]["content"]
     assert answer.data["calculations"][0]["result"] == 25.0
+
+
+def test_numbers_written_in_the_question_are_kept_even_when_not_figures(make_service):
+    question = "易方达北证50指数C单位净值为1.4255，持有50份价值多少？"
+    calc = {"label": "价值", "program": "F1 * F2", "result": None, "unit": "元"}
+    text = "易方达北证50指数C的价值为{1}。"
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": text}, question)
+    assert answer.data["summary"] == "易方达北证50指数C的价值为71.28元。"

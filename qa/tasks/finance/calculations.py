@@ -240,6 +240,8 @@ class NumberTraceCheck(BaseCheck):
         decimals = _decimals(ctx)
         results = [r for _, r in done]
         shown = [r.text(decimals) for r in results]
+        # a number written in the question as it stands (北证50指数, a date) is the user's own, never replaced
+        asked = {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", ctx.question)}
         untraced: list[str] = []
         filled = 0
 
@@ -259,6 +261,8 @@ class NumberTraceCheck(BaseCheck):
             last = 0
             for m in _MENTION.finditer(text):
                 if any(text.startswith(s, m.start()) for s in shown):
+                    continue
+                if m.group("num").lstrip("-−").replace(",", "") in asked:
                     continue
                 if traces(m.group("num"), m.group("unit") or "", figures, results):
                     continue
