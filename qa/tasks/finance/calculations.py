@@ -98,6 +98,9 @@ def context(question: str) -> str:
     return (
         "【题目中的数字】计算时在 program 里用左边的编号引用这些数字，不要自己算出结果：\n"
         + figures.describe()
+        + "\n每个 program 是一个算式，不是单个编号。示例（与本题无关）：若 F1 = 50元、F2 = 60元，问增长多少，写"
+        + ' {"label": "增长率", "program": "pct_change(F1, F2)", "result": null, "unit": "%"}；'
+        + "问差额写 F2 - F1；问合计写 sum(F1, F2)。"
         + "\n在 summary 和 analysis 里用 {1}、{2} 表示第 1、2 个计算的结果。"
     )
 
