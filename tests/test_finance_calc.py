@@ -195,3 +195,19 @@ def test_numbers_written_in_the_question_are_kept_even_when_not_figures(make_ser
     text = "易方达北证50指数C的价值为{1}。"
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": text}, question)
     assert answer.data["summary"] == "易方达北证50指数C的价值为71.28元。"
+
+
+@pytest.mark.parametrize(
+    "program,kept",
+    [
+        ("(R2C2 - R1C2) / R1C2 * 100", True),
+        ("R2C2 / 365 * 12", True),
+        ("pct_change(50, 60)", False),
+        ("R2C2 * 1.5", False),
+    ],
+)
+def test_only_small_constants_or_figures_may_be_written_into_a_program(program, kept):
+    from qa.tasks.finance.calculations import run_calculations
+
+    done, problems = run_calculations([{**GROWTH, "program": program}], parse_question(TABLE_Q), 2)
+    assert bool(done) is kept and bool(problems) is not kept

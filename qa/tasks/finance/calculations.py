@@ -111,9 +111,9 @@ def _decimals(ctx: CheckContext) -> int:
 
 
 def _allowed_literal(value: Fraction, figures: Figures) -> bool:
-    """A number written into a program: a small whole constant (100, 2 years, 12 months), a power of ten, or a
-    figure of the question."""
-    if value.denominator == 1 and (0 <= value <= 366 or value in {10**k for k in range(13)}):
+    """A number written into a program: a small whole constant (years, 12 months), 360/365 days, a power of ten
+    (100 for a percentage), or a figure of the question. Other numbers (an example's 50 and 60) are not data."""
+    if value.denominator == 1 and (0 <= value <= 12 or value in {360, 365} or value in {10**k for k in range(13)}):
         return True
     return any(value in (c.value, c.base) for c in figures.cells())
 
