@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question and print the validated JSON")
     ask.add_argument("--task", "--domain", dest="task", required=True, help=f"which task answers ({_task_help()})")
     ask.add_argument("question", help="the question text")
+    ask.add_argument(
+        "--table", default=None, help="a CSV (UTF-8 or GB18030) or XLSX table the question is about (finance)"
+    )
     _sampling_flags(ask)
     _add_setting_flags(ask)
     bench = sub.add_parser(
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_setting_flags(bench)
     evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
-    evaluate.add_argument("suite", choices=["safety", "quality"], help="which evaluation")
+    evaluate.add_argument("suite", choices=["safety", "quality", "finance-calc"], help="which evaluation")
     evaluate.add_argument(
         "--split",
         choices=["tuning", "heldout", "both"],
@@ -282,7 +285,12 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         return 0
     if args.command == "ask":
         params = service.params(args.task, args.temperature, args.top_p, args.max_new_tokens)
-        answer = service.answer(args.task, args.question, params)
+        question = args.question
+        if args.table:
+            from .tables import attach_table
+
+            question = attach_table(question, args.table)
+        answer = service.answer(args.task, question, params)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         if not answer.ok:
             print("error: the answer failed validation; see 'validation' in the output", file=sys.stderr)
@@ -297,6 +305,13 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
             raise InputError("--stride must be at least 1")
         if args.suite == "quality":
             return _quality_eval(args, service)
+        if args.suite == "finance-calc":
+            from .eval import finance_calc
+
+            items = finance_calc.interleaved(finance_calc.load_set())[:: args.stride][: args.limit]
+            service.warm_up()
+            print(finance_calc.run(service, items, Path(args.log) if args.log else None))
+            return 0
         rows = load_set()[:: args.stride][: args.limit]
         service.warm_up()
         summary = run_safety_eval(service, rows, args.max_new_tokens, Path(args.log) if args.log else None)

@@ -155,7 +155,10 @@ def render_turn(turn: Turn, view: AnswerView) -> str:
     answer = turn.answer
     if answer is not None:
         error = None if answer.ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
-        return head + render_answer(answer.data, view, error=error, alerts=alerts) + render_report(answer.report)
+        extra = view.extra(answer.question, answer.data) if view.extra is not None and answer.data else ""
+        return (
+            head + render_answer(answer.data, view, error=error, alerts=alerts) + extra + render_report(answer.report)
+        )
     note = _STATUS_NOTES.get(turn.status)
     body = render_answer(turn.partial, view, pending=turn.status == "streaming", error=turn.error, alerts=alerts)
     return head + body + (f'<div class="qa-note">{_esc(note)}</div>' if note else "")
@@ -174,5 +177,8 @@ CSS = """
 .qa-report ul, .qa-answer ul { margin: 0.2em 0 0.2em 1.2em; }
 .qa-buttons { flex-wrap: wrap !important; gap: 0.4em !important; }
 .qa-buttons button { flex: 1 1 5.5em !important; min-width: 5.5em !important; white-space: nowrap; }
+.qa-calc table { border-collapse: collapse; margin: 0.4em 0; font-size: 0.9em; }
+.qa-calc td, .qa-calc th { border: 1px solid #d1d5db; padding: 0.15em 0.5em; text-align: right; }
+.qa-calc mark { background: #fde68a; color: #111; font-weight: 600; }
 @media (max-width: 640px) { .qa-title h1 { font-size: 1.4em !important; } }
 """

@@ -300,19 +300,20 @@ class QAService:
         context = self._backend.context_length
         budget = context - params.max_new_tokens
         count = self._backend.count_tokens
+        asked = spec.model_question(question)
         cancelled = stop_event.is_set if stop_event is not None else None
         fitted = fit_context(
-            count, lambda kept: spec.prompts.build_messages(question, custom, kept), turns, budget, cancelled
+            count, lambda kept: spec.prompts.build_messages(asked, custom, kept), turns, budget, cancelled
         )
         if fitted is None:  # the example exchange helps a first question; it is not worth refusing one for
             build = spec.prompts.build_messages
             fitted = fit_context(
-                count, lambda kept: build(question, custom, kept, example=False), turns, budget, cancelled
+                count, lambda kept: build(asked, custom, kept, example=False), turns, budget, cancelled
             )
         if fitted is not None:
             messages, used, dropped = fitted
             return Prompt(messages, used, dropped, custom, question)
-        used = count(spec.prompts.build_messages(question, custom, example=False))
+        used = count(spec.prompts.build_messages(asked, custom, example=False))
         overhead = count(spec.prompts.build_messages("", custom, example=False))
         raise InputError(
             f"问题过长：提示共 {used} 个 token，超过上限 {budget}（模型上下文 {context} − 最大生成 {params.max_new_tokens}）。"

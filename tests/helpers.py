@@ -22,6 +22,7 @@ MEDICAL_OK = {
     "urgent": False,
 }
 FINANCE_OK = {
+    "calculations": [],
     "summary": "市盈率是股价与每股收益之比。",
     "analysis": ["市盈率高可能意味着市场预期增长较快。"],
     "suggestions": ["结合行业平均水平比较。"],

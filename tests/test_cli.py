@@ -27,7 +27,7 @@ def test_ask_prints_validated_json_with_report():
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["validation"]["passed"] is True
-    assert set(payload["answer"]) == {"summary", "analysis", "suggestions", "risk_notice"}
+    assert set(payload["answer"]) == {"calculations", "summary", "analysis", "suggestions", "risk_notice"}
     assert payload["model"]["name"] == "fake"
 
 

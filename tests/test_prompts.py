@@ -24,7 +24,13 @@ def test_both_domains_load_with_closed_schemas():
     domains = load_domains()
     assert set(domains) == {"medical", "finance"}
     assert set(domains["medical"].schema["required"]) == {"summary", "analysis", "suggestions", "urgent"}
-    assert set(domains["finance"].schema["required"]) == {"summary", "analysis", "suggestions", "risk_notice"}
+    assert set(domains["finance"].schema["required"]) == {
+        "calculations",
+        "summary",
+        "analysis",
+        "suggestions",
+        "risk_notice",
+    }
     for d in domains.values():
         assert d.schema["additionalProperties"] is False
         for key in ("analysis", "suggestions"):
@@ -118,9 +124,17 @@ def test_bad_schemas_are_rejected(tmp_path, schema, message):
         ("medical", {"summary": "s" * 500, "analysis": ["a"], "suggestions": ["b"], "urgent": True}, False),
         ("medical", {"summary": "s", "analysis": ["a"] * 9, "suggestions": ["b"], "urgent": True}, False),
         ("medical", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "urgent": True, "x": 1}, False),
-        ("finance", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "risk_notice": "有风险。"}, True),
-        ("finance", {"summary": "s", "analysis": ["a"], "suggestions": ["b"], "risk_notice": ""}, False),
-        ("finance", {"summary": "s", "analysis": ["a"], "suggestions": ["b"]}, False),
+        (
+            "finance",
+            {"calculations": [], "summary": "s", "analysis": ["a"], "suggestions": ["b"], "risk_notice": "有风险。"},
+            True,
+        ),
+        (
+            "finance",
+            {"calculations": [], "summary": "s", "analysis": ["a"], "suggestions": ["b"], "risk_notice": ""},
+            False,
+        ),
+        ("finance", {"calculations": [], "summary": "s", "analysis": ["a"], "suggestions": ["b"]}, False),
     ],
 )
 def test_schema_table(domain, answer, valid):

@@ -37,6 +37,8 @@ def default_answer(request: GenerationRequest) -> str:
     }
     if "urgent" in props:
         answer["urgent"] = False
+    if "calculations" in props:
+        answer["calculations"] = []
     if "risk_notice" in props:
         answer["risk_notice"] = "示例风险提示：投资有风险。"
     return json.dumps(answer, ensure_ascii=False)

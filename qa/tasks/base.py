@@ -6,6 +6,7 @@ folder given in settings (`prompts_dir`) may override any of them by file name.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -125,7 +126,11 @@ def describe_schema(schema: dict[str, Any]) -> str:
     lines = []
     for name, prop in schema["properties"].items():
         kind = prop.get("type")
-        if kind == "array":
+        if kind == "array" and prop.get("items", {}).get("type") == "object":
+            item = prop["items"]
+            fields = "、".join(item.get("properties", {}))
+            text = f"对象数组（{prop.get('minItems', 0)}-{prop.get('maxItems', '∞')} 条），每条含 {fields}"
+        elif kind == "array":
             item = prop.get("items", {})
             limit = (
                 f"{prop.get('minItems', 0)}-{prop.get('maxItems', '∞')} 条，每条不超过 {item.get('maxLength', '∞')} 字"
@@ -244,6 +249,9 @@ class AnswerView:
 
     sections: tuple[Section, ...]
     alerts: tuple[Alert, ...] = ()
+    # HTML of the task's own parts under the sections (finance: its calculations over the question's table),
+    # from the question and the finished answer; it must escape every model or user string itself
+    extra: Callable[[str, dict[str, Any]], str] | None = None
 
     def active_alerts(self, data: dict[str, Any]) -> list[Alert]:
         """The alerts this answer raises."""
@@ -261,6 +269,13 @@ class Task:
     checks: tuple[Check, ...] = ()  # the task's own, run after the checks every task gets
     surface: Literal["chat"] = "chat"  # the page component that serves it (a chat tab)
     triage: bool = False  # its questions go through triage (emergency, department) before the answer
+    # text the model sees under the question (finance: the question's figures, numbered for its programs)
+    context: Callable[[str], str] | None = None
+
+    def model_question(self, question: str) -> str:
+        """The question as the model sees it: with the task's context under it, when it has any."""
+        extra = self.context(question) if self.context is not None else ""
+        return f"{question}\n\n{extra}" if extra else question
 
     @property
     def name(self) -> str:

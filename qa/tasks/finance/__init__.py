@@ -8,7 +8,16 @@ from typing import Any
 
 from ...checks import BaseCheck, CheckContext, Finding, Repair, substitute
 from ..base import AnswerView, Files, Section, Task, load_prompts
+from .calculations import (
+    CalculationCheck,
+    FiguresRule,
+    MultipleChoiceCheck,
+    NumberTraceCheck,
+    OptionsRule,
+    context,
+)
 from .rules import _INSTRUCTION, _PROMISE, RISK_EN, RISK_ZH, check_arithmetic, is_guarantee_request
+from .view import render_calculations
 
 ORDER = 20
 EXAMPLES = (
@@ -22,7 +31,8 @@ VIEW = AnswerView(
         Section("analysis", "分析"),
         Section("suggestions", "建议"),
         Section("risk_notice", "风险提示", style="notice"),
-    )
+    ),
+    extra=render_calculations,
 )
 
 
@@ -93,6 +103,15 @@ def create(files: Files) -> Task:
         prompts=load_prompts(files, "finance"),
         view=VIEW,
         examples=EXAMPLES,
-        input_rules=(GuaranteeRule(),),
-        checks=(PromiseCheck(), GuaranteeCheck(), ArithmeticCheck()),
+        input_rules=(GuaranteeRule(), FiguresRule(), OptionsRule()),
+        # calculations run first: the number trace and the multiple-choice answer use their results
+        checks=(
+            CalculationCheck(),
+            ArithmeticCheck(),  # on the model's own words, before untraced numbers are replaced
+            NumberTraceCheck(),
+            MultipleChoiceCheck(),
+            PromiseCheck(),
+            GuaranteeCheck(),
+        ),
+        context=context,
     )

@@ -1,0 +1,160 @@
+"""Finance calculation accuracy: the same questions to the bare embedded model (free text) and to the finance
+pipeline (programs executed by the app), on a set built from public sources (qa/data/finance_calc_eval.jsonl,
+see tools/build_finance_calc_set.py). Scoring is independent of the pipeline's own checks: the gold number from
+the source, a 1% tolerance, and a plain string test for shown numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..service import QAService
+
+SET = "finance_calc_eval.jsonl"
+RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def load_set(path: Path | None = None) -> list[dict[str, Any]]:
+    """The evaluation items (the packaged set unless a path is given)."""
+    text = path.read_text(encoding="utf-8") if path else resources.files("qa.data").joinpath(SET).read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def interleaved(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items taking each source in turn, so a run cut short still covers every source."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_kind.setdefault(item["kind"], []).append(item)
+    out = []
+    for k in range(max((len(v) for v in by_kind.values()), default=0)):
+        out += [v[k] for v in by_kind.values() if k < len(v)]
+    return out
+
+
+def numbers(text: str) -> list[float]:
+    """Every number written in a text, in order."""
+    return [float(n.replace(",", "")) for n in _NUMBER.findall(text.replace("，", ","))]
+
+
+def correct(pred: float | None, gold: float) -> bool:
+    """Within 1% (or 0.01) of the gold answer, also when one side is a ratio and the other a percentage."""
+    if pred is None:
+        return False
+    return any(abs(p - gold) <= max(abs(gold) * 0.01, 0.01) for p in (pred, pred * 100, pred / 100))
+
+
+def untraced_shown(question: str, data: dict[str, Any]) -> list[str]:
+    """Numbers in the answer's text that appear neither in the question nor among the calculations' results
+    (a plain string test, independent of the number_trace check)."""
+    results = [c.get("result") for c in data.get("calculations") or [] if isinstance(c, dict)]
+    allowed = {f"{r:g}" for r in results if isinstance(r, (int, float))}
+    allowed |= {f"{r:.2f}" for r in results if isinstance(r, (int, float))}
+    source = question.replace(",", "")
+    text = " ".join(
+        [str(data.get("summary", ""))] + [str(x) for k in ("analysis", "suggestions") for x in data.get(k) or []]
+    )
+    out = []
+    for n in _NUMBER.findall(text):
+        plain = n.replace(",", "")
+        if plain in source or plain in allowed or (re.fullmatch(r"\d", plain)):
+            continue
+        if plain.endswith(".00") and plain[:-3] in source:
+            continue
+        out.append(n)
+    return out
+
+
+@dataclass
+class Row:
+    """One item's outcome in both conditions."""
+
+    item: dict[str, Any]
+    raw_pred: float | None
+    raw_text: str
+    pipe_pred: float | None
+    pipe_answer: dict[str, Any] | None
+    untraced: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tokens: int) -> Row:
+    """Ask one item both ways at temperature 0."""
+    started = time.perf_counter()
+    lang = "en" if item["kind"].startswith("en") else "zh"
+    params = service.raw_params(0.0, 1.0, raw_tokens)
+    raw = ""
+    messages = [{"role": "user", "content": item["question"] + RAW_SUFFIX[lang]}]
+    for event in service.stream_raw(messages, params, channel="eval"):
+        if event.kind == "final":
+            raw = event.text
+    found = numbers(raw)
+    raw_pred = found[-1] if found else None
+    answer = service.answer(
+        "finance", item["question"], service.params("finance", 0.0, 1.0, pipe_tokens), channel="eval"
+    )
+    data = answer.data or {}
+    calcs = [c for c in data.get("calculations") or [] if isinstance(c, dict) and c.get("result") is not None]
+    if calcs:
+        pipe_pred: float | None = float(calcs[-1]["result"])
+    else:
+        in_summary = numbers(str(data.get("summary", "")))
+        pipe_pred = in_summary[0] if in_summary else None
+    return Row(
+        item,
+        raw_pred,
+        raw,
+        pipe_pred,
+        answer.data,
+        untraced_shown(item["question"], data),
+        time.perf_counter() - started,
+    )
+
+
+def summarize(rows: list[Row]) -> str:
+    """A Markdown table: accuracy per source and overall, both conditions, and untraced numbers shown."""
+    lines = [
+        "| source | items | raw model (free text) | pipeline (executed programs) | untraced numbers shown |",
+        "|---|---|---|---|---|",
+    ]
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.item["kind"], []).append(r)
+    groups["all"] = rows
+    for kind, rs in groups.items():
+        raw = sum(correct(r.raw_pred, r.item["answer"]) for r in rs)
+        pipe = sum(correct(r.pipe_pred, r.item["answer"]) for r in rs)
+        untraced = sum(len(r.untraced) for r in rs)
+        lines.append(f"| {kind} | {len(rs)} | {raw}/{len(rs)} | {pipe}/{len(rs)} | {untraced} |")
+    return "\n".join(lines)
+
+
+def run(
+    service: QAService, items: list[dict[str, Any]], log: Path | None, raw_tokens: int = 128, pipe_tokens: int = 384
+) -> str:
+    """Run every item, logging one JSON line each, and return the summary table."""
+    rows = []
+    for item in items:
+        row = run_item(service, item, raw_tokens, pipe_tokens)
+        rows.append(row)
+        if log is not None:
+            with log.open("a", encoding="utf-8") as f:
+                record = {
+                    "id": item["id"],
+                    "gold": item["answer"],
+                    "raw_pred": row.raw_pred,
+                    "raw_ok": correct(row.raw_pred, item["answer"]),
+                    "pipe_pred": row.pipe_pred,
+                    "pipe_ok": correct(row.pipe_pred, item["answer"]),
+                    "untraced": row.untraced,
+                    "raw_text": row.raw_text,
+                    "pipe_answer": row.pipe_answer,
+                    "seconds": round(row.seconds, 1),
+                }
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return summarize(rows)

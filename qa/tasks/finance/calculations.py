@@ -1,0 +1,343 @@
+"""Calculations over the question's figures: the model writes programs, the app runs them and writes the results.
+
+- `FiguresRule` parses the question's tables and text figures; `context` lists them, numbered, for the model.
+- `CalculationCheck` executes each program exactly, writes `result` and `unit`, drops what cannot run or uses a
+  number that is not in the question, and re-asks when a program fails or figures were given but nothing computed.
+- `NumberTraceCheck` fills `{1}`-style references to results in the text, and every other number in the text
+  must be a computed result or an input figure (after unit conversion), else it is replaced.
+- `MultipleChoiceCheck` answers a multiple-choice question with the option nearest the computed value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ...calc import CalcError, Result, decimals_asked, execute
+from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
+from ...tables import SCALES, Figures, parse_question
+
+DEFAULT_DECIMALS = 2
+TEXT_FIELDS = ("summary", "analysis", "suggestions")
+_ASKS_CALC = re.compile(
+    r"多少|计算|增长|增速|增幅|下降|比率|比例|占比|利润率|毛利率|收益率|回报率|周转|倍数|市盈率|市净率|复合|平均|合计|总计|差额|变化"
+    r"|how much|what (is|was) the|calculate|compute|growth|change|ratio|margin|percentage|average|total|difference|cagr",
+    re.I,
+)
+_ASKS_RATE = re.compile(
+    r"增长率|增速|增幅|涨幅|降幅|同比|环比|增长(了)?多少|下降(了)?多少|变化率|百分比|占比|比率|比例|收益率|利润率|毛利率"
+    r"|growth rate|percentage change|percent change|% change|ratio|margin|what percentage",
+    re.I,
+)
+_RATE_PROGRAM = re.compile(r"pct_change|cagr|/")
+_OPTION = re.compile(
+    r"(?<![A-Za-z])(?P<letter>[A-Da-d])\s*[.、:：．)）]\s*(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>%|％|亿元|万元|元|倍|亿|万)?"
+)
+_MENTION = re.compile(
+    r"(?<![A-Za-z0-9_.{])(?P<num>[-−]?\d[\d,]*(?:\.\d+)?)(?![}\d])\s*(?P<unit>%|％|个百分点|万亿|亿元|亿|万元|万|千元|元|倍|"
+    r"thousand|million|billion)?",
+    re.I,
+)
+_PLACEHOLDER = re.compile(r"\{(\d)\}")
+UNVERIFIED_ZH = "〔未经核验的数字已删除〕"
+UNVERIFIED_EN = "[unverified figure removed]"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One multiple-choice option with a number."""
+
+    letter: str
+    value: Fraction
+    unit: str
+
+
+def find_options(question: str) -> list[Option]:
+    """Numeric options (A. 12.5% B. 13.1%…) in a question; empty unless at least two with distinct letters."""
+    found = {m.group("letter").upper(): m for m in _OPTION.finditer(question)}
+    if len(found) < 2:
+        return []
+    return [
+        Option(letter, Fraction(m.group("num").replace(",", "").replace("−", "-")), (m.group("unit") or "").strip())
+        for letter, m in sorted(found.items())
+    ]
+
+
+def question_figures(question: str) -> Figures:
+    """The question's figures, options of a multiple-choice question left out (they are answers, not data)."""
+    if find_options(question):
+        question = _OPTION.sub(" ", question)
+    return parse_question(question)
+
+
+class FiguresRule:
+    """Input rule: the tables and figures the question provides."""
+
+    name = "figures"
+
+    def assess(self, question: str) -> Figures:
+        return question_figures(question)
+
+
+class OptionsRule:
+    """Input rule: the numeric options of a multiple-choice question."""
+
+    name = "options"
+
+    def assess(self, question: str) -> list[Option]:
+        return find_options(question)
+
+
+def context(question: str) -> str:
+    """What the model sees under the question: its figures, each with the reference a program uses."""
+    figures = question_figures(question)
+    if not figures:
+        return ""
+    return (
+        "【题目中的数字】计算时在 program 里用左边的编号引用这些数字，不要自己算出结果：\n"
+        + figures.describe()
+        + "\n每个 program 是一个算式，不是单个编号。示例（与本题无关）：若 F1 = 50元、F2 = 60元，问增长多少，写"
+        + ' {"label": "增长率", "program": "pct_change(F1, F2)", "result": null, "unit": "%"}；'
+        + "问差额写 F2 - F1；问合计写 sum(F1, F2)。"
+        + "\n在 summary 和 analysis 里用 {1}、{2} 表示第 1、2 个计算的结果。"
+    )
+
+
+def _decimals(ctx: CheckContext) -> int:
+    asked = decimals_asked(ctx.question)
+    return DEFAULT_DECIMALS if asked is None else asked
+
+
+def _allowed_literal(value: Fraction, figures: Figures) -> bool:
+    """A number written into a program: a small whole constant (years, 12 months), 360/365 days, a power of ten
+    (100 for a percentage), or a figure of the question. Other numbers (an example's 50 and 60) are not data."""
+    if value.denominator == 1 and (0 <= value <= 12 or value in {360, 365} or value in {10**k for k in range(13)}):
+        return True
+    return any(value in (c.value, c.base) for c in figures.cells())
+
+
+def run_calculations(
+    calcs: list[Any], figures: Figures, decimals: int
+) -> tuple[list[tuple[dict[str, Any], Result]], list[str]]:
+    """(executed calculations with their results, problems with the others)."""
+    done: list[tuple[dict[str, Any], Result]] = []
+    problems: list[str] = []
+    for i, calc in enumerate(calcs, start=1):
+        if not isinstance(calc, dict):
+            continue
+        program = str(calc.get("program", ""))
+        try:
+            result = execute(program, str(calc.get("unit", "")), figures)
+        except CalcError as exc:
+            problems.append(f"calculation {i} ({program}) cannot run: {exc}")
+            continue
+        stray = [lit for lit in result.literals if not _allowed_literal(lit, figures)]
+        if stray:
+            shown = ", ".join(str(float(s)) for s in stray)
+            problems.append(f"calculation {i} ({program}) uses number(s) not in the question: {shown}")
+            continue
+        written = {**calc, "result": result.rounded(decimals), "unit": result.unit}
+        done.append((written, result))
+    return done, problems
+
+
+class CalculationCheck(BaseCheck):
+    """Programs are executed by the app, which writes each result; one that cannot run is re-asked, then dropped."""
+
+    name = "calculations"
+    rules = ("calculation_failed", "calculation_missing")
+
+    def inspect(self, ctx: CheckContext, candidate: Candidate) -> list[Finding]:
+        if candidate.data is None:
+            return []
+        figures: Figures = ctx.facts.get("figures") or Figures()
+        calcs = candidate.data.get("calculations") or []
+        _, problems = run_calculations(calcs if isinstance(calcs, list) else [], figures, _decimals(ctx))
+        findings = [Finding("calculation_failed", p, problem=f"计算程序有误：{p}") for p in problems]
+        if figures and not calcs and _ASKS_CALC.search(ctx.question):
+            problem = "题目给出了数据，请在 calculations 中用数字编号（如 R1C2、F1）写出计算程序"
+            findings.append(
+                Finding("calculation_missing", "figures were given but no calculation was written", problem)
+            )
+        elif figures and isinstance(calcs, list) and calcs and _ASKS_RATE.search(ctx.question):
+            programs = [str(c.get("program", "")) for c in calcs if isinstance(c, dict)]
+            if not any(_RATE_PROGRAM.search(p) for p in programs):
+                problem = "题目问的是比率或增长率，请用 pct_change(旧值编号, 新值编号) 或除法写出计算程序"
+                findings.append(Finding("calculation_missing", "a rate was asked but no program computes one", problem))
+        return findings
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        figures: Figures = ctx.facts.get("figures") or Figures()
+        calcs = data.get("calculations")
+        if not isinstance(calcs, list) or not calcs:
+            ctx.notes["calculations"] = []
+            return Repair(data)
+        done, problems = run_calculations(calcs, figures, _decimals(ctx))
+        ctx.notes["calculations"] = done
+        repairs = [f"executed {len(done)} calculation(s) and wrote their results"] if done else []
+        if problems:
+            repairs.append(f"removed {len(problems)} calculation(s) that could not be executed or traced")
+        findings = [Finding("calculation_failed", p) for p in problems]
+        return Repair({**data, "calculations": [c for c, _ in done]}, findings, repairs)
+
+
+def _mention_values(num: str, unit: str) -> tuple[Fraction, int, bool]:
+    """(value as written, the scale its unit names, is a percentage) of a number in the answer text."""
+    value = Fraction(num.replace(",", "").replace("−", "-"))
+    unit = (unit or "").strip().lower()
+    if unit in ("%", "％", "个百分点"):
+        return value, 1, True
+    for word, scale in SCALES:
+        if word in unit:
+            return value, scale, False
+    return value, 1, False
+
+
+def _matches(value: Fraction, decimals: int, target: Fraction) -> bool:
+    """True when `value`, written with `decimals` places, is `target` rounded (either way) to that precision."""
+    half = Fraction(1, 2 * 10**decimals)
+    return abs(target - value) <= half + Fraction(1, 10**12)
+
+
+def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool:
+    """True when a number in the text is a computed result or an input figure (after unit conversion)."""
+    value, scale, percent = _mention_values(num, unit)
+    decimals = len(num.split(".")[1]) if "." in num else 0
+    if value.denominator == 1 and not unit and (abs(value) <= 12 or 1900 <= value <= 2100):
+        return True  # counts ("3 点") and years
+    for r in results:
+        if _matches(value, decimals, r.value) or _matches(-value, decimals, r.value):
+            return True
+        if r.dim == "amount" and scale > 1 and _matches(value * scale, decimals, r.value * (_scale_of(r.unit))):
+            return True
+    for c in figures.cells():
+        if _matches(value, decimals, c.value) or (scale > 1 and value * scale == c.base):
+            return True
+        if not percent and scale == 1 and c.scale > 1:
+            # the same amount in another unit: 8000000000 for 80亿
+            if any(_matches(value, decimals, c.base / s) for _, s in SCALES) or value == c.base:
+                return True
+    return False
+
+
+def _scale_of(unit: str) -> int:
+    for word, scale in SCALES:
+        if word in unit:
+            return scale
+    return 1
+
+
+class NumberTraceCheck(BaseCheck):
+    """Every number in the text must be a computed result or a figure of the question; `{n}` becomes result n."""
+
+    name = "number_trace"
+    rules = ("untraced_number",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        figures: Figures = ctx.facts.get("figures") or Figures()
+        done: list[tuple[dict[str, Any], Result]] = ctx.notes.get("calculations") or []
+        if not figures and not done:
+            return Repair(data)  # a question without figures: nothing to trace numbers to
+        decimals = _decimals(ctx)
+        results = [r for _, r in done]
+        shown = [r.text(decimals) for r in results]
+        # a number written in the question as it stands (北证50指数, a date) is the user's own, never replaced
+        asked = {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", ctx.question)}
+        untraced: list[str] = []
+        filled = 0
+
+        def fix(text: str) -> str:
+            nonlocal filled
+
+            def fill(m: re.Match[str]) -> str:
+                nonlocal filled
+                k = int(m.group(1)) - 1
+                if 0 <= k < len(shown):
+                    filled += 1
+                    return shown[k]
+                return m.group(0)
+
+            text = _PLACEHOLDER.sub(fill, text)
+            pieces: list[str] = []
+            last = 0
+            for m in _MENTION.finditer(text):
+                if any(text.startswith(s, m.start()) for s in shown):
+                    continue
+                if m.group("num").lstrip("-−").replace(",", "") in asked:
+                    continue
+                if traces(m.group("num"), m.group("unit") or "", figures, results):
+                    continue
+                untraced.append(m.group(0).strip())
+                pieces.append(text[last : m.start()])
+                pieces.append(self._replacement(m, results, decimals, ctx.zh))
+                last = m.end()
+            return "".join(pieces) + text[last:]
+
+        fixed = dict(data)
+        for key in TEXT_FIELDS:
+            value = fixed.get(key)
+            if isinstance(value, str):
+                fixed[key] = fix(value)
+            elif isinstance(value, list):
+                fixed[key] = [fix(v) if isinstance(v, str) else v for v in value]
+        findings: list[Finding] = []
+        repairs: list[str] = []
+        if filled:
+            repairs.append(f"filled {filled} reference(s) to calculation results")
+        if untraced:
+            findings.append(
+                Finding("untraced_number", f"number(s) not from a calculation or the question: {', '.join(untraced)}")
+            )
+            repairs.append(f"replaced {len(untraced)} untraced number(s)")
+        if done and not any(s in str(fixed.get("summary", "")) for s in shown):
+            calc, _ = done[-1]
+            lead = f"{calc.get('label', '')}：{shown[-1]}。" if ctx.zh else f"{calc.get('label', '')}: {shown[-1]}. "
+            fixed["summary"] = lead + str(fixed.get("summary", ""))
+            repairs.append("put the executed result at the start of the summary")
+        return Repair(fixed, findings, repairs)
+
+    @staticmethod
+    def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool) -> str:
+        """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker."""
+        percent = (m.group("unit") or "").strip() in ("%", "％")
+        same = [r for r in results if (r.unit == "%") == percent]
+        if len(same) == 1:
+            return same[0].text(decimals)
+        return UNVERIFIED_ZH if zh else UNVERIFIED_EN
+
+
+class MultipleChoiceCheck(BaseCheck):
+    """A multiple-choice question is answered with the option nearest the last computed value."""
+
+    name = "multiple_choice"
+    rules = ("multiple_choice",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        options: list[Option] = ctx.facts.get("options") or []
+        done: list[tuple[dict[str, Any], Result]] = ctx.notes.get("calculations") or []
+        if not options or not done:
+            return Repair(data)
+        letter = nearest_option(options, done[-1][1])
+        result_text = done[-1][1].text(_decimals(ctx))
+        lead = (
+            f"答案：{letter}（计算结果 {result_text}，最接近选项 {letter}）。"
+            if ctx.zh
+            else (f"Answer: {letter} (computed {result_text}, nearest option {letter}). ")
+        )
+        summary = re.sub(r"^(答案|Answer)[:：]\s*[A-D][^。.]*[。.]\s*", "", str(data.get("summary", "")))
+        finding = Finding("multiple_choice", f"answered option {letter}, the one nearest the computed {result_text}")
+        return Repair({**data, "summary": lead + summary}, [finding], [f"chose option {letter} by the computed value"])
+
+
+def nearest_option(options: list[Option], result: Result) -> str:
+    """The letter of the option nearest the result (an option in % against a ratio is compared in %)."""
+
+    def distance(o: Option) -> Fraction:
+        value = result.value
+        if o.unit in ("%", "％") and result.unit != "%" and result.dim == "num":
+            value *= 100
+        return abs(o.value - value)
+
+    return min(options, key=distance).letter

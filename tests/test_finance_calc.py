@@ -1,0 +1,213 @@
+"""Finance calculations through the pipeline: the app executes the model's programs and writes the results;
+numbers in the text trace to a result or an input; multiple choice; the page's formula and highlighted cells."""
+
+import json
+
+import pytest
+
+from qa.tables import parse_question
+from qa.tasks.finance.calculations import find_options, nearest_option, traces
+
+from .helpers import FINANCE_OK, dumps
+from .pages import page_ask
+
+TABLE_Q = """某公司营业收入如下（单位：亿元）：
+|年份|营业收入|净利润|
+|---|---|---|
+|2022|80|12.5|
+|2023|100|15|
+营业收入同比增长多少？保留两位小数"""
+GROWTH = {"label": "营业收入同比增长率", "program": "pct_change(R1C2, R2C2)", "result": 99.9, "unit": "%"}
+
+
+def ask(make_service, answer, question=TABLE_Q, *more):
+    service, backend = make_service([dumps(a) for a in (answer, *more)])
+    return service.answer("finance", question, service.params("finance")), backend
+
+
+def test_the_model_sees_the_figures_numbered(make_service):
+    _, backend = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH]})
+    user = backend.requests[-1].messages[-1]["content"]
+    assert "R2C2 = 100亿元（2023，营业收入）" in user and "R1C2 = 80亿元（2022，营业收入）" in user
+
+
+def test_the_app_writes_the_result_not_the_model(make_service):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": "同比增长{1}。"})
+    assert answer.data["calculations"] == [{**GROWTH, "result": 25.0, "unit": "%"}]
+    assert answer.data["summary"] == "同比增长25.00%。" and answer.ok
+    assert "calculations" in answer.report.checks and "number_trace" in answer.report.checks
+
+
+def test_a_wrong_number_in_the_text_is_replaced_by_the_executed_result(make_service):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": "营业收入同比增长了30%。"})
+    assert answer.data["summary"] == "营业收入同比增长了25.00%。"
+    assert [h.rule for h in answer.report.fired] == ["untraced_number"]
+
+
+@pytest.mark.parametrize(
+    "text,kept",
+    [
+        ("从 80 亿元增长到 100 亿元", True),  # input figures
+        ("2023年净利润15亿元", True),
+        ("增加了 20 亿元", False),  # a number nobody computed
+        ("收入为8000000000元", True),  # 80亿 in 元
+    ],
+)
+def test_input_figures_stay_and_untraced_amounts_go(make_service, text, kept):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": [text]})
+    assert (answer.data["analysis"][0] == text) is kept
+    assert ("untraced_number" in {h.rule for h in answer.report.fired}) is not kept
+
+
+def test_a_program_that_fails_is_re_asked_then_dropped(make_service):
+    bad = {**GROWTH, "program": "R1C2 / (R2C2 - R2C2)"}
+    answer, backend = ask(
+        make_service, {**FINANCE_OK, "calculations": [bad]}, TABLE_Q, {**FINANCE_OK, "calculations": [bad]}
+    )
+    assert len(backend.requests) == 2 and "division by zero" in backend.requests[-1].messages[-1]["content"]
+    assert answer.data["calculations"] == [] and "calculation_failed" in {h.rule for h in answer.report.fired}
+
+
+def test_a_number_the_question_does_not_have_is_not_an_operand(make_service):
+    sneaky = {**GROWTH, "program": "24.7 + 0 * R1C2"}
+    answer, _ = ask(
+        make_service, {**FINANCE_OK, "calculations": [sneaky]}, TABLE_Q, {**FINANCE_OK, "calculations": [sneaky]}
+    )
+    assert answer.data["calculations"] == []
+    assert any("not in the question" in h.message for h in answer.report.fired)
+
+
+def test_figures_without_a_calculation_are_re_asked(make_service):
+    answer, backend = ask(make_service, FINANCE_OK, TABLE_Q, {**FINANCE_OK, "calculations": [GROWTH]})
+    assert len(backend.requests) == 2 and answer.data["calculations"][0]["result"] == 25.0
+    assert answer.data["summary"].startswith("营业收入同比增长率：25.00%。")  # the result leads the summary
+
+
+def test_a_question_without_figures_keeps_its_numbers(make_service):
+    text = "市盈率一般在 10 到 30 倍之间。"
+    answer, backend = ask(make_service, {**FINANCE_OK, "summary": text}, "什么是市盈率？")
+    assert answer.data["summary"] == text and len(backend.requests) == 1 and answer.ok
+
+
+def test_text_figures_and_cagr(make_service):
+    question = "2019-2022年营业总收入分别为5.514亿元、14.32亿元、26.21亿元、40.53亿元，年均复合增长率是多少？"
+    calc = {"label": "复合增长率", "program": "cagr(F1, F4, 3)", "result": None, "unit": "%"}
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": "复合增长率约为{1}。"}, question)
+    assert answer.data["calculations"][0]["result"] == 94.43 and answer.data["summary"] == "复合增长率约为94.43%。"
+
+
+def test_multiple_choice_takes_the_nearest_option_and_says_so(make_service):
+    question = TABLE_Q.replace("保留两位小数", "A. 20% B. 25% C. 30% D. 35%")
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": "选C。"}, question)
+    assert answer.data["summary"].startswith("答案：B（计算结果 25.00%，最接近选项 B）。")
+    assert any(h.rule == "multiple_choice" and "option B" in h.message for h in answer.report.fired)
+
+
+@pytest.mark.parametrize(
+    "question,letters",
+    [("A. 12.5% B. 13% C. 14%", ["A", "B", "C"]), ("A、1.2倍 B、1.5倍", ["A", "B"]), ("只有 A. 12%", [])],
+)
+def test_options_are_found(question, letters):
+    assert [o.letter for o in find_options(question)] == letters
+
+
+def test_nearest_option_compares_a_ratio_in_percent():
+    from fractions import Fraction
+
+    from qa.calc import Result
+
+    options = find_options("A. 20% B. 25% C. 30%")
+    assert nearest_option(options, Result(Fraction(26, 100), "", "num")) == "B"
+
+
+@pytest.mark.parametrize(
+    "num,unit,ok",
+    [
+        ("80", "亿元", True),
+        ("8000000000", "元", True),
+        ("800000", "万元", True),
+        ("81", "亿元", False),
+        ("3", "", True),
+    ],
+)
+def test_numbers_trace_after_unit_conversion(num, unit, ok):
+    assert traces(num, unit, parse_question(TABLE_Q), []) is ok
+
+
+def test_the_page_shows_the_formula_exact_result_and_highlighted_cells(make_service):
+    service, _ = make_service([dumps({**FINANCE_OK, "calculations": [GROWTH], "summary": "增长{1}。"})])
+    outputs = page_ask(service, "finance", TABLE_Q)
+    html = "".join(m["content"] for m in outputs[-1][0] if m["role"] == "assistant")
+    assert "营业收入同比增长率" in html and "25.00%" in html and "精确值 exact: 25%" in html
+    assert '<mark title="R1C2">80</mark>' in html and '<mark title="R2C2">100</mark>' in html
+    assert '<mark title="R1C3">' not in html  # a cell no calculation used is not highlighted
+
+
+def test_the_page_escapes_labels_and_table_text(make_service):
+    question = TABLE_Q.replace("|2022|", "|<img src=x onerror=alert(1)>|")
+    calc = {**GROWTH, "label": "<script>x</script>"}
+    service, _ = make_service([dumps({**FINANCE_OK, "calculations": [calc]})])
+    html = "".join(m["content"] for m in page_ask(service, "finance", question)[-1][0] if m["role"] == "assistant")
+    assert "<script>" not in html and "<img" not in html
+
+
+def test_cli_ask_takes_a_table_file(tmp_path):
+    from .test_cli import run_qa
+
+    path = tmp_path / "revenue.csv"
+    path.write_bytes("年份,营业收入(亿元)\n2022,80\n2023,100\n".encode("gb18030"))
+    result = run_qa("ask", "--backend", "fake", "--task", "finance", "--table", str(path), "同比增长多少？")
+    payload = json.loads(result.stdout)
+    assert "| 2023 | 100 |" in payload["question"] and "calculations" in payload["answer"]
+    missing = run_qa("ask", "--backend", "fake", "--task", "finance", "--table", str(tmp_path / "no.csv"), "x")
+    assert missing.returncode == 2 and "cannot read the table file" in missing.stderr
+
+
+def test_api_qa_finance_executes_programs_over_a_table_in_the_message(tmp_path):
+    from starlette.testclient import TestClient
+
+    from qa.server import create_app
+
+    from .helpers import make_api
+
+    settings, backend, service = make_api(tmp_path)
+    backend.script([dumps({**FINANCE_OK, "calculations": [GROWTH], "summary": "同比增长{1}。"})])
+    with TestClient(create_app(service, settings)) as http:
+        body = {"model": "qa-finance", "messages": [{"role": "user", "content": TABLE_Q}]}
+        reply = http.post("/v1/chat/completions", json=body).json()
+    content = json.loads(reply["choices"][0]["message"]["content"])
+    assert content["calculations"][0]["result"] == 25.0 and content["summary"] == "同比增长25.00%。"
+    assert "calculations" in reply["validation"]["checks"]
+
+
+def test_a_rate_asked_but_only_looked_up_is_re_asked(make_service):
+    lookup = {"label": "营业收入", "program": "R2C2", "result": None, "unit": "亿元"}
+    answer, backend = ask(
+        make_service, {**FINANCE_OK, "calculations": [lookup]}, TABLE_Q, {**FINANCE_OK, "calculations": [GROWTH]}
+    )
+    assert len(backend.requests) == 2 and "pct_change" in backend.requests[-1].messages[-1]["content"]
+    assert answer.data["calculations"][0]["result"] == 25.0
+
+
+def test_numbers_written_in_the_question_are_kept_even_when_not_figures(make_service):
+    question = "易方达北证50指数C单位净值为1.4255，持有50份价值多少？"
+    calc = {"label": "价值", "program": "F1 * F2", "result": None, "unit": "元"}
+    text = "易方达北证50指数C的价值为{1}。"
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": text}, question)
+    assert answer.data["summary"] == "易方达北证50指数C的价值为71.28元。"
+
+
+@pytest.mark.parametrize(
+    "program,kept",
+    [
+        ("(R2C2 - R1C2) / R1C2 * 100", True),
+        ("R2C2 / 365 * 12", True),
+        ("pct_change(50, 60)", False),
+        ("R2C2 * 1.5", False),
+    ],
+)
+def test_only_small_constants_or_figures_may_be_written_into_a_program(program, kept):
+    from qa.tasks.finance.calculations import run_calculations
+
+    done, problems = run_calculations([{**GROWTH, "program": program}], parse_question(TABLE_Q), 2)
+    assert bool(done) is kept and bool(problems) is not kept

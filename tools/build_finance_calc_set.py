@@ -1,0 +1,96 @@
+"""Builds qa/data/finance_calc_eval.jsonl from two public sources, by fixed rules (no hand-picking):
+
+- FinEval "Financial Rigor Test_Numerical Calculation.csv" (SUFE-AIFLM-Lab/FinEval, Apache-2.0): Chinese numeric
+  questions with the figures in the text and the reference formula; the first 10 rows in file order whose query
+  is at most 700 characters and whose formula uses only + − × ÷ and parentheses (no powers, no unknowns).
+- TAT-QA dev split (NExTplusplus/TAT-QA, MIT): English table questions answered by arithmetic over the table;
+  the first 10 in file order whose answer comes from the table alone and whose table has at most 8 rows and 5
+  columns. The dev split, never the test split.
+
+Run: python tools/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR (git directories from `fetch`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "qa" / "data" / "finance_calc_eval.jsonl"
+PER_SOURCE = 10
+
+
+def show(repo: str, path: str) -> str:
+    return subprocess.run(["git", "-C", repo, "show", f"HEAD:{path}"], capture_output=True, check=True).stdout.decode()
+
+
+def number(text: str) -> float | None:
+    m = re.search(r"-?\d[\d,]*(?:\.\d+)?", text.replace("，", ","))
+    return float(m.group(0).replace(",", "")) if m else None
+
+
+def fineval(repo: str) -> list[dict]:
+    rows = list(
+        csv.DictReader(io.StringIO(show(repo, "Financial Rigor Test/Financial Rigor Test_Numerical Calculation.csv")))
+    )
+    items = []
+    for row in rows:
+        query, formula, gold = row["基座query"].strip(), row["题目答案计算逻辑"], row["标准答案"]
+        if len(query) > 700 or re.search(r"\^|=|[a-wyzA-WYZ]", formula) or number(gold) is None:
+            continue
+        items.append(
+            {
+                "id": f"fineval-calc-{row['序号']}",
+                "source": "SUFE-AIFLM-Lab/FinEval: Financial Rigor Test_Numerical Calculation.csv (Apache-2.0)",
+                "kind": "zh-text",
+                "question": query,
+                "answer": number(gold),
+                "answer_text": gold,
+            }
+        )
+        if len(items) == PER_SOURCE:
+            break
+    return items
+
+
+def tatqa(repo: str) -> list[dict]:
+    data = json.loads(show(repo, "dataset_raw/tatqa_dataset_dev.json"))
+    items = []
+    for doc in data:
+        table = doc["table"]["table"]
+        if len(table) > 8 or max(len(r) for r in table) > 5:
+            continue
+        for q in doc["questions"]:
+            if q["answer_type"] != "arithmetic" or q["answer_from"] != "table":
+                continue
+            lines = ["| " + " | ".join(c.strip() for c in table[0]) + " |", "|" + "---|" * len(table[0])]
+            lines += ["| " + " | ".join(c.strip() for c in r) + " |" for r in table[1:]]
+            scale = q.get("scale") or ""
+            items.append(
+                {
+                    "id": f"tatqa-dev-{q['uid']}",
+                    "source": "NExTplusplus/TAT-QA: dataset_raw/tatqa_dataset_dev.json (MIT)",
+                    "kind": "en-table",
+                    "question": "\n".join(lines) + "\n\n" + q["question"],
+                    "answer": float(q["answer"]),
+                    "answer_text": f"{q['answer']} {scale}".strip(),
+                }
+            )
+            break  # one question per table: more tables, not more of one
+        if len(items) == PER_SOURCE:
+            break
+    return items
+
+
+def main() -> None:
+    items = fineval(sys.argv[1]) + tatqa(sys.argv[2])
+    OUT.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    print(f"wrote {len(items)} items to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
