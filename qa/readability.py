@@ -30,6 +30,9 @@ _WORD = re.compile(r"[^\W_]", re.UNICODE)
 _JSON_LITERAL = re.compile(r"(?<![A-Za-z_])(true|false|null)(?![A-Za-z_])", re.I)
 _JSON_VALUE = re.compile(r"[:=]\s*(true|false|null)(?![A-Za-z_])", re.I)
 _JSON_PUNCT = re.compile(r"\"\s*[:,]\s*\"?|[{}\[\]]")
+# `{1}`: a task's reference to one of its computed results (finance), filled by its own check later; not JSON
+_REFERENCE = re.compile(r"\{(\d{1,3})\}")
+_HELD = re.compile("\ue000(\\d{1,3})\ue001")
 
 
 def _bounds(schema: dict[str, Any], key: str) -> tuple[int | None, int]:
@@ -114,9 +117,10 @@ class SchemaTextCheck(BaseCheck):
 
     def clean(self, text: str, patterns: list[re.Pattern[str]]) -> str:
         """The text without schema text, its spacing and dangling marks tidied."""
-        out = text
+        out = _REFERENCE.sub("\ue000\\1\ue001", text)  # held out of the JSON-punctuation rule
         for pattern in patterns:
             out = pattern.sub(" ", out)
+        out = _HELD.sub(r"{\1}", out)
         if out != text:  # the quotes that framed the removed key or value
             out = out.replace('"', " ")
         out = re.sub(r"\s*[:：=]\s*(?=[，。,.；;]|$)", "", out)  # a label whose value was removed

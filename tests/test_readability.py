@@ -38,6 +38,8 @@ def ctx(question="头痛怎么办？", schema=MEDICAL):
         ("analysis", ['{"summary": "感冒常见。"'], ["感冒常见。"]),
         ("summary", '头痛多与感冒有关。"urgent": true', "头痛多与感冒有关。"),
         ("suggestions", ["urgent: false"], ["urgent: false"]),  # the list keeps its minimum of one item
+        ("summary", "同比增长{1}，高于{12}。", "同比增长{1}，高于{12}。"),  # references to computed results stay
+        ("summary", "同比增长{1}。{x}", "同比增长{1}。 x"),
     ],
 )
 def test_schema_text_is_removed(field, given, expected):
