@@ -395,7 +395,8 @@ def test_hostile_answer_renders_as_inert_text(open_page, tmp_path):
         for tag in ("script", "img", "iframe", "a[href^='javascript']", "a[href*='203.0.113.9']", "strong", "code"):
             assert chat.locator(f".qa-answer {tag}").count() == 0, tag
         text = chat.inner_text()
-        assert "<script>window.__pwned = 1</script>" in text and "![tracker](http://203.0.113.9/t.png)" in text
+        # shown as text (the readability check takes JSON brackets out of prose, so the Markdown's [] may go)
+        assert "<script>window.__pwned = 1</script>" in text and "(http://203.0.113.9/t.png)" in text
         assert page.evaluate("() => window.__pwned") is None
         shot(page, "06-hostile-inert")
     # open_page's teardown asserts that no request left the host and no dialog opened
