@@ -1,6 +1,6 @@
 """Finance calculation accuracy: the same questions to the bare embedded model (free text) and to the finance
 pipeline (programs executed by the app), on a set built from public sources (qa/data/finance_calc_eval.jsonl,
-see tools/build_finance_calc_set.py). Scoring is independent of the pipeline's own checks: the gold number from
+see scripts/build_finance_calc_set.py). Scoring is independent of the pipeline's own checks: the gold number from
 the source, a 1% tolerance, and a plain string test for shown numbers."""
 
 from __future__ import annotations

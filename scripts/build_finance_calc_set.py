@@ -7,7 +7,7 @@
   the first 10 in file order whose answer comes from the table alone and whose table has at most 8 rows and 5
   columns. The dev split, never the test split.
 
-Run: python tools/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR (git directories from `fetch`).
+Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR (git directories from `fetch`).
 """
 
 from __future__ import annotations
