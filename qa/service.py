@@ -301,11 +301,19 @@ class QAService:
         budget = context - params.max_new_tokens
         count = self._backend.count_tokens
         asked = spec.model_question(question)
+        # the example exchange shows the answer's form to a first question; a question the task adds context to
+        # (finance: its figures, listed with a worked calculation) follows that instead, since a small model
+        # copies the example's empty calculations
+        example = asked == question
         cancelled = stop_event.is_set if stop_event is not None else None
         fitted = fit_context(
-            count, lambda kept: spec.prompts.build_messages(asked, custom, kept), turns, budget, cancelled
+            count,
+            lambda kept: spec.prompts.build_messages(asked, custom, kept, example=example),
+            turns,
+            budget,
+            cancelled,
         )
-        if fitted is None:  # the example exchange helps a first question; it is not worth refusing one for
+        if fitted is None and example:  # the example helps a first question; it is not worth refusing one for
             build = spec.prompts.build_messages
             fitted = fit_context(
                 count, lambda kept: build(asked, custom, kept, example=False), turns, budget, cancelled
