@@ -14,10 +14,10 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import GenerationError
+from ..errors import GenerationError, InputError
 from ..types import GenerationRequest, GenerationStats, SamplingParams
 from .prose import ProseNgrams
 
@@ -184,6 +184,33 @@ class StepLoop:
     def submit(self, row: Row) -> None:
         """Queue a row; it joins the batch at the next step boundary where there is room."""
         self._inbox.put(row)
+
+    def stream(self, row: Row) -> Iterator[str]:
+        """Submit the row and yield its text as it is decoded; its failure re-raised as a GenerationError."""
+        self.submit(row)
+        try:
+            while True:
+                item = row.chunks.get()
+                if item is END:
+                    break
+                yield item
+        finally:
+            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the scheduler drops
+            # the row at its next step boundary, and we wait for that so the caller knows the model is free
+            row.left.set()
+            row.finished.wait()
+            row.stats.total_s = time.perf_counter() - row.started
+            if not row.stats.finish_reason:
+                row.stats.finish_reason = "cancelled"
+        if row.failure is not None:
+            exc = row.failure
+            if isinstance(exc, (InputError, GenerationError)):
+                raise exc
+            raise GenerationError(f"generation failed: {exc}") from exc
+
+    def counts(self) -> tuple[int, int, int]:
+        """(steps, rows those steps carried, most rows in one step) so far."""
+        return self.steps, self.rows_decoded, self.peak_rows
 
     def call(self, fn: Callable[[Any], Any]) -> Any:
         """Run fn(scheduler) on the scheduler thread once no row is in the batch; its result or its exception."""

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import adapters, embedded
-from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
+from ..errors import ConfigurationError, InputError, ModelLoadError
 from ..gguf import read_header
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
 from .grammar import GrammarCache
-from .llamacpp_batch import END, Row, Scheduler, Vocab
+from .llamacpp_batch import Row, Scheduler, Vocab
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -394,26 +394,7 @@ class LlamaCppBackend:
             no_repeat_ngram=self.settings.no_repeat_ngram if request.schema is not None else 0,
         )
         assert self._scheduler is not None
-        self._scheduler.submit(row)
-        try:
-            while True:
-                item = row.chunks.get()
-                if item is END:
-                    break
-                yield item
-        finally:
-            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the scheduler drops
-            # the row at its next step boundary, and we wait for that so the caller knows the model is free
-            row.left.set()
-            row.finished.wait()
-            stats.total_s = time.perf_counter() - started
-            if not stats.finish_reason:
-                stats.finish_reason = "cancelled"
-        if row.failure is not None:
-            exc = row.failure
-            if isinstance(exc, (InputError, GenerationError)):
-                raise exc
-            raise GenerationError(f"generation failed: {exc}") from exc
+        yield from self._scheduler.stream(row)
 
     def forget_prompt(self) -> None:
         """Drop the reusable prompt cache: the next generation evaluates its whole prompt (cold timing)."""
@@ -436,9 +417,7 @@ class LlamaCppBackend:
 
     def scheduler_counts(self) -> tuple[int, int, int]:
         """(decode steps, rows those steps carried, most rows in one step) since load."""
-        if self._scheduler is None:
-            return 0, 0, 0
-        return self._scheduler.steps, self._scheduler.rows_decoded, self._scheduler.peak_rows
+        return self._scheduler.counts() if self._scheduler is not None else (0, 0, 0)
 
     def close(self) -> None:
         """Stop the scheduler and free the model."""

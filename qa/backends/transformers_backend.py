@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import adapters, embedded
-from ..errors import ConfigurationError, GenerationError, InputError, ModelLoadError
+from ..errors import ConfigurationError, InputError, ModelLoadError
 from ..types import ChatMessage, GenerationRequest, GenerationStats, ModelInfo, TextStream
 from .base import files_stamp
-from .batching import END, Row, Vocab
+from .batching import Row, Vocab
 from .grammar import GrammarCache
 from .transformers_batch import TorchScheduler
 
@@ -361,32 +361,11 @@ class TransformersBackend:
             started=started,
             no_repeat_ngram=self.settings.no_repeat_ngram if request.schema is not None else 0,
         )
-        self._scheduler.submit(row)
-        try:
-            while True:
-                item = row.chunks.get()
-                if item is END:
-                    break
-                yield item
-        finally:
-            # runs on normal end, on an error, and when the consumer closes the stream (Stop): the scheduler drops
-            # the row at its next step boundary, and we wait for that so the caller knows the model is free
-            row.left.set()
-            row.finished.wait()
-            stats.total_s = time.perf_counter() - started
-            if not stats.finish_reason:
-                stats.finish_reason = "cancelled"
-        if row.failure is not None:
-            exc = row.failure
-            if isinstance(exc, (InputError, GenerationError)):
-                raise exc
-            raise GenerationError(f"generation failed: {exc}") from exc
+        yield from self._scheduler.stream(row)
 
     def scheduler_counts(self) -> tuple[int, int, int]:
-        """(forward steps, rows those steps carried, most rows in one step) since load."""
-        if self._scheduler is None:
-            return 0, 0, 0
-        return self._scheduler.steps, self._scheduler.rows_decoded, self._scheduler.peak_rows
+        """(decode steps, rows those steps carried, most rows in one step) since load."""
+        return self._scheduler.counts() if self._scheduler is not None else (0, 0, 0)
 
     def close(self) -> None:
         """Stop the scheduler (unfinished generations end as cancelled) and drop the model."""
