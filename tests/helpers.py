@@ -85,6 +85,15 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
         proc.wait()
 
 
+# a schema whose whole answer is a few tokens: batching tests check rows, not prose
+DIGIT = {
+    "type": "object",
+    "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9}},
+    "required": ["n"],
+    "additionalProperties": False,
+}
+
+
 def stream_together(backend: Any, requests: list[Any], timeout: float = 600.0) -> list[tuple[str, Any]]:
     """Stream every request from its own thread so that all of them join the backend's batch at one step: the
     scheduler is held by a job until every row is queued. (text, stats) per request, in order."""

@@ -17,16 +17,10 @@ from jsonschema import Draft202012Validator
 from qa.settings import Settings
 from qa.types import GenerationRequest, SamplingParams
 
-from .helpers import stream_together
+from .helpers import DIGIT, stream_together
 
 pytestmark = pytest.mark.model
 
-DIGIT = {
-    "type": "object",
-    "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9}},
-    "required": ["n"],
-    "additionalProperties": False,
-}
 LABEL = {
     "type": "object",
     "properties": {"label": {"type": "string", "enum": ["内科", "外科", "儿科"]}, "ok": {"type": "boolean"}},

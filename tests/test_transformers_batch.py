@@ -14,16 +14,10 @@ from jsonschema import Draft202012Validator
 
 from qa.types import GenerationRequest, SamplingParams
 
-from .helpers import stream_together
+from .helpers import DIGIT, stream_together
 
 pytestmark = pytest.mark.model
 
-DIGIT = {
-    "type": "object",
-    "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9}},
-    "required": ["n"],
-    "additionalProperties": False,
-}
 COLOUR = {
     "type": "object",
     "properties": {"colour": {"type": "string", "enum": ["red", "green", "blue"]}},
