@@ -2,8 +2,9 @@
 of `./start.sh triage --jsonl`), retraining from a CSV, the medical task's use of it, and /v1/triage + /v1/embeddings.
 
 The held-out files (qa/data/triage_heldout.jsonl, triage_departments_heldout.csv) were written before the training
-bank and never trained on. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals where
-a goal was missed (false positives: goal 0.03, measured 4/50 = 0.08).
+bank and never trained on; qa/data/triage_heldout_v2.jsonl was written later by other hands, before the bank's
+second change, and scored once. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals
+where a goal was missed (false positives: goal 0.03; v2 measured 5/130, all from the rules).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ import pytest
 from qa.errors import InputError
 from qa.server import create_app
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
-from qa.triage.measure import heldout_departments, heldout_emergency, rates, redteam_emergency
+from qa.triage.measure import (
+    HELDOUT_EMERGENCY,
+    HELDOUT_EMERGENCY_V2,
+    heldout_departments,
+    heldout_emergency,
+    rates,
+    redteam_emergency,
+)
 
 from .helpers import MEDICAL_OK, dumps, make_api
 from .live import serving
@@ -112,26 +120,43 @@ def test_a_question_is_embedded_once_for_the_page_and_the_pipeline():
 
 
 @pytest.fixture(scope="module")
-def heldout_cli(tmp_path_factory):
-    """Every held-out emergency row through `python -m qa triage --jsonl FILE`: {id: output line}."""
-    path = tmp_path_factory.mktemp("triage") / "heldout.jsonl"
-    rows = heldout_emergency()
-    path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows), encoding="utf-8")
-    done = qa_cli("triage", "--jsonl", str(path), "--log-level", "WARNING")
-    assert done.returncode == 0, done.stderr
-    out = {o["id"]: o for o in map(json.loads, done.stdout.splitlines())}
-    assert len(out) == len(rows)
-    return rows, out
+def cli_runs(tmp_path_factory):
+    """Held-out sets through `python -m qa triage --jsonl FILE`, each run once: name -> (rows, {id: output line})."""
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            path = tmp_path_factory.mktemp("triage") / "heldout.jsonl"
+            rows = heldout_emergency(name)
+            path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows), "utf-8")
+            done = qa_cli("triage", "--jsonl", str(path), "--log-level", "WARNING")
+            assert done.returncode == 0, done.stderr
+            out = {o["id"]: o for o in map(json.loads, done.stdout.splitlines())}
+            assert len(out) == len(rows)
+            runs[name] = rows, out
+        return runs[name]
+
+    return run
 
 
-def test_heldout_emergency_recall_and_false_positives(heldout_cli):
-    rows, out = heldout_cli
+# per set: combined recall, combined false-positive rate, classifier false-positive rate (measured, see BENCHMARKS)
+HELDOUT_BOUNDS = {
+    HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 83/84, 2/50, 2/50
+    HELDOUT_EMERGENCY_V2: (0.97, 5 / 130, 0.0),  # measured 68/70, 5/130 (all from the rules), 0/130
+}
+
+
+@pytest.mark.parametrize("name", list(HELDOUT_BOUNDS))
+def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
+    rows, out = cli_runs(name)
+    recall, fp, classifier_fp = HELDOUT_BOUNDS[name]
     combined = rates(rows, [out[r["id"]]["emergency"] for r in rows])
     rules = rates(rows, [out[r["id"]]["signals"]["rule"] for r in rows])
-    assert combined.recall >= 0.97  # goal met: measured 84/84
-    assert combined.fp_rate <= 0.08  # goal 0.03 missed: measured 4/50
-    assert rules.fp_rate == 0  # the rules (fixed for informational questions) raise no false alarm here
-    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 26/84)
+    classifier = rates(rows, [out[r["id"]]["signals"]["classifier"] for r in rows])
+    assert combined.recall >= recall
+    assert combined.fp_rate <= fp
+    assert classifier.fp_rate <= classifier_fp
+    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 26/84, 33/70)
 
 
 @pytest.mark.parametrize(
@@ -153,8 +178,8 @@ def test_heldout_emergency_recall_and_false_positives(heldout_cli):
         ("ne-018", False),  # a past stroke
     ],
 )
-def test_heldout_cases_named_in_the_issue(heldout_cli, row_id, emergency):
-    _, out = heldout_cli
+def test_heldout_cases_named_in_the_issue(cli_runs, row_id, emergency):
+    _, out = cli_runs(HELDOUT_EMERGENCY)
     assert out[row_id]["emergency"] is emergency
     if emergency:
         assert out[row_id]["department"] == EMERGENCY_DEPARTMENT
@@ -178,7 +203,7 @@ def test_redteam_recall_still_holds_and_false_positives_stay_low(real_service):
     rows = redteam_emergency()
     results = real_service.triage([r["text"] for r in rows])
     assert rates(rows, [x.rule for x in results]).recall == 1.0  # the rules' 41/41 is kept
-    assert rates(rows, [x.emergency for x in results]).fp_rate <= 6 / 140  # measured 6/140
+    assert rates(rows, [x.emergency for x in results]).fp_rate <= 5 / 140  # measured 5/140
 
 
 # ---- retraining from a CSV ---------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from .model import read_csv_rows
 Assess = Callable[[list[str]], list[TriageResult]]  # e.g. QAService.triage
 
 HELDOUT_EMERGENCY = "triage_heldout.jsonl"
+# written later by other hands, before the training bank's second change, and scored once per model
+HELDOUT_EMERGENCY_V2 = "triage_heldout_v2.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
 TRIAGED_DOMAINS = ("medical",)  # red-team rows of the sets triage is for (finance prompts are not health questions)
 
@@ -25,9 +27,9 @@ def data_text(name: str) -> str:
     return resources.files("qa.data").joinpath(name).read_text(encoding="utf-8")
 
 
-def heldout_emergency() -> list[dict[str, Any]]:
-    """The held-out emergency set: {"id","text","emergency","category","register"} rows."""
-    return [json.loads(line) for line in data_text(HELDOUT_EMERGENCY).splitlines() if line.strip()]
+def heldout_emergency(name: str = HELDOUT_EMERGENCY) -> list[dict[str, Any]]:
+    """A held-out emergency set: {"id","text","emergency","category","register"} rows."""
+    return [json.loads(line) for line in data_text(name).splitlines() if line.strip()]
 
 
 def redteam_emergency() -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ INTENT_NAMES = ("informational", "history", "negation", "now")
 _INTENT_WEIGHT = 0.3
 _EMBEDDING_WEIGHT = 4.0  # against TF-IDF rows of unit norm
 _EMERGENCY_C = 10.0
-MAX_CV_FALSE_POSITIVES = 0.05  # the threshold is the lowest whose cross-validated false-positive rate stays below
+MAX_CV_FALSE_POSITIVES = 0.03  # the threshold is the lowest whose cross-validated false-positive rate stays below
 
 
 def intent_features(texts: list[str]) -> np.ndarray:
