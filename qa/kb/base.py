@@ -113,6 +113,8 @@ class _Bm25Index:
     def __init__(self, chunks: list[Chunk]) -> None:
         import bm25s  # lazily: only the knowledge base needs it
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
         self.chunks = chunks
         self.retriever = bm25s.BM25()
         corpus = [tokens(c.text) or [""] for c in chunks]
