@@ -99,6 +99,8 @@ class CitationCheck(BaseCheck):
             if chunk is not None:
                 found = locate(quote, chunk.text, chunk.start)
                 row.update(file=chunk.file, page=chunk.page, match=found.status, verified=found.verified)
+                # the passage the page opens, with the quote highlighted at start/end (page offsets)
+                row.update(passage=chunk.text, passage_start=chunk.start)
                 if found.verified:
                     row.update(start=found.start, end=found.end)
                     if found.status == "fuzzy":
