@@ -262,8 +262,8 @@ class ChatHandlers:
         temperature: float,
         top_p: float,
         max_new_tokens: float,
-        use_kb: bool = False,
         request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills it in
+        use_kb: bool = False,  # the page's 资料库 checkbox (Gradio puts the request before it)
     ) -> Iterator[tuple[Any, ...]]:
         """Ask a question after the tab's earlier turns."""
         yield from self._generate(
@@ -277,8 +277,8 @@ class ChatHandlers:
         temperature: float,
         top_p: float,
         max_new_tokens: float,
-        use_kb: bool = False,
         request: gr.Request = None,  # type: ignore[assignment]
+        use_kb: bool = False,
     ) -> Iterator[tuple[Any, ...]]:
         """Ask the last question again in place of its answer."""
         turns = list(turns or [])

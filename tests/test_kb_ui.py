@@ -70,11 +70,11 @@ def test_panel_uploads_lists_with_chunk_counts_and_deletes(kb_service, tmp_path)
     assert KbHandlers(kb_service, "medical").table().count("<tr>") == 0  # each tab has its own documents
 
     chat = ChatHandlers(kb_service, StopSwitch(), FeedbackLog(tmp_path / "fb.jsonl"), "finance")
-    frames = list(chat.ask("市盈率怎么算？", [], chat.default_prompt, 0.0, 0.9, 512, True))
+    frames = list(chat.ask("市盈率怎么算？", [], chat.default_prompt, 0.0, 0.9, 512, use_kb=True))
     html = "".join(m["content"] for m in frames[-1][0] if m["role"] == "assistant")
     assert "引用 Citations" in html and "<mark>市盈率等于股价除以每股收益</mark>" in html and "估值.docx" in html
     assert "✓ 已核实" in html
-    plain = list(chat.ask("市盈率怎么算？", [], chat.default_prompt, 0.0, 0.9, 512, False))
+    plain = list(chat.ask("市盈率怎么算？", [], chat.default_prompt, 0.0, 0.9, 512, use_kb=False))
     assert "引用 Citations" not in "".join(m["content"] for m in plain[-1][0] if m["role"] == "assistant")
 
     table, choose = panel.delete("估值.docx")
