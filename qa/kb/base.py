@@ -144,7 +144,7 @@ class KnowledgeBase:
         max_pages: int = 2000,
         max_files: int = 200,
         max_chunks: int = 20_000,
-        min_similarity: float = 0.8,
+        min_similarity: float = 0.87,
         top_k: int = 4,
     ) -> None:
         self._store = store  # a store, or a function that opens one at first use

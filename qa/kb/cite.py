@@ -30,9 +30,10 @@ def citation_schema(ids: list[str]) -> dict[str, Any]:
     chunk: dict[str, Any] = {"type": "string", "enum": list(ids)} if ids else {"type": "string", "maxLength": 1}
     return {
         "type": "array",
-        "minItems": 0,
+        # passages above the threshold were found: at least one citation (an unverifiable one is marked, not hidden)
+        "minItems": 1 if ids else 0,
         "maxItems": min(MAX_CITATIONS, len(ids)),
-        "description": "从【资料】中引用支持回答的原文：chunk 填片段编号，quote 逐字摘抄该片段中的一句话（不改写）。"
+        "description": "先引用【资料】中回答问题的原文：chunk 填片段编号，quote 逐字摘抄该片段中直接回答问题的那一句（不改写，不要摘标题）。"
         if ids
         else "没有资料，留空。",
         "items": {
@@ -58,8 +59,10 @@ def listing(hits: list[Hit]) -> str:
 def cited_task(task: Task, hits: list[Hit], collection: str) -> Task:
     """The task as it answers from a knowledge base: schema with citations, passages as context, citation check."""
     schema = copy.deepcopy(task.schema)
-    schema["properties"]["citations"] = citation_schema([h.chunk.id for h in hits])
-    schema["required"] = [*schema.get("required", []), "citations"]
+    # citations come first: the model copies its evidence before it answers (quote, then answer), and a small
+    # model asked for them last tends to close the answer with an empty list
+    schema["properties"] = {"citations": citation_schema([h.chunk.id for h in hits]), **schema["properties"]}
+    schema["required"] = ["citations", *schema.get("required", [])]
     own = task.context
     passages = listing(hits)
 
