@@ -8,6 +8,7 @@
 #   ./start.sh eval quality                                real user questions: repeats, cut-off fields, schema text
 #   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
 #   ./start.sh triage "问题" | --jsonl FILE | train FILE.csv  emergency + department, no LLM (eval: the figures)
+#   ./start.sh kb add NAME FILE… | kb list [NAME] | kb rm NAME [FILE…]   the knowledge base (no LLM)
 #   ./start.sh prepare                                     install and convert the embedded model only
 #   ./start.sh build-llama                                 build llama.cpp once (the fast CPU path; start builds it too)
 set -euo pipefail
@@ -89,6 +90,10 @@ case "$cmd" in
     ensure_venv  # embedder and classifiers only: no LLM, no llama.cpp build
     exec "$PY" -m qa triage "$@"
     ;;
+  kb)
+    ensure_venv  # documents, embedder and store only: no LLM, no llama.cpp build
+    exec "$PY" -m qa kb "$@"
+    ;;
   ask|bench|eval|prepare|serve)
     ensure_venv
     if needs_llama "$@"; then ensure_llama; fi
@@ -100,6 +105,6 @@ case "$cmd" in
     exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
-    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, triage, build-llama)"; exit 2
+    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, triage, kb, build-llama)"; exit 2
     ;;
 esac

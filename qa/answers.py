@@ -39,6 +39,8 @@ class Answer:
     usage: dict[str, Any] = field(default_factory=dict)
     dropped_turns: int = 0
     cache: str = "off"  # the answer cache: hit (replayed), miss, skip (not deterministic), error (unreachable), off
+    # knowledge-base answers: each citation with file, page, offsets and whether its quote was found in its chunk
+    citations: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,6 +60,7 @@ class Answer:
             "usage": self.usage,
             "dropped_turns": self.dropped_turns,
             "cache": self.cache,
+            **({"citations": self.citations} if self.citations is not None else {}),
         }
 
     @classmethod
@@ -74,6 +77,7 @@ class Answer:
             usage=data.get("usage", {}),
             dropped_turns=data.get("dropped_turns", 0),
             cache=data.get("cache", "off"),
+            citations=data.get("citations"),
         )
 
 

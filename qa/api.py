@@ -279,6 +279,7 @@ class ChatHandler:
             history=call.history,
             system_prompt=call.system_prompt,
             channel="api",
+            collection=call.collection,
         )
 
     async def handle(self, request: Request, client: str) -> Any:
@@ -358,6 +359,8 @@ class ChatHandler:
             body["validation"] = final.answer.report.to_dict()
             body["dropped_turns"] = final.answer.dropped_turns
             body["cache"] = final.answer.cache
+            if final.answer.citations is not None:
+                body["citations"] = final.answer.citations
         self._log_done(request_id, final, started)
         return JSONResponse(body)
 
@@ -397,6 +400,8 @@ class ChatHandler:
                     extra["validated_content"] = answer_content(event.answer)
                     extra["dropped_turns"] = event.answer.dropped_turns
                     extra["cache"] = event.answer.cache
+                    if event.answer.citations is not None:
+                        extra["citations"] = event.answer.citations
                 yield chunk({}, _finish_reason(event), **extra)
                 if call.include_usage:
                     data = self._base(call, completion_id, "chat.completion.chunk")
@@ -499,6 +504,100 @@ async def triage(handler: ChatHandler, request: Request) -> dict[str, Any]:
     }
 
 
+def _file_object(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored knowledge-base file in the shape of OpenAI's file object, with its collection and counts."""
+    return {
+        "id": f"file-{record['file_id']}",
+        "object": "file",
+        "bytes": record["bytes"],
+        "created_at": int(record["added_at"]),
+        "filename": record["name"],
+        "purpose": "knowledge_base",
+        "collection": record["collection"],
+        "pages": record["pages"],
+        "chunks": record["chunks"],
+    }
+
+
+def _no_kb() -> ApiError:
+    return ApiError(404, "The knowledge base is off on this server (QA_KB_URL=off).", code="kb_off")
+
+
+async def upload_file(handler: ChatHandler, request: Request) -> dict[str, Any]:
+    """POST /v1/files (multipart: file, collection): parse, chunk and store one document; re-uploading replaces."""
+    service = handler.service
+    if not service.kb_on():
+        raise _no_kb()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        raise ApiError(
+            415, "Upload a document as multipart/form-data with fields 'file' and 'collection'.",
+            code="unsupported_media_type",
+        )  # fmt: skip
+    limit = handler.settings.kb_max_file_bytes
+    try:
+        form = await request.form(max_files=1, max_fields=8, max_part_size=limit + 1)
+    except Exception as exc:  # noqa: BLE001 - a malformed multipart body is the client's error
+        raise bad_request(f"The multipart body could not be read: {exc}", "file", "invalid_multipart") from None
+    try:
+        upload, collection = form.get("file"), form.get("collection")
+        if upload is None or isinstance(upload, str):
+            raise bad_request("'file' is required: the document as a multipart file part.", "file", "missing_required_parameter")  # fmt: skip
+        if not isinstance(collection, str) or not collection:
+            raise bad_request("'collection' is required: the knowledge base to add the file to.", "collection", "missing_required_parameter")  # fmt: skip
+        data = await upload.read(limit + 1)
+        name = upload.filename or ""
+    finally:
+        await form.close()
+    if len(data) > limit:
+        raise ApiError(413, f"{name}: the file is larger than {limit} bytes.", param="file", code="file_too_large")
+    record = await _service_call(lambda: service.kb_add(collection, name, data))
+    return _file_object(record)
+
+
+async def list_files(handler: ChatHandler, request: Request) -> dict[str, Any]:
+    """GET /v1/files[?collection=NAME]: the stored files, of one collection or of all."""
+    service = handler.service
+    if not service.kb_on():
+        raise _no_kb()
+    collection = request.query_params.get("collection")
+    names = [collection] if collection else [c["name"] for c in await _service_call(service.kb_collections)]
+    records = [r for name in names for r in await _service_call(lambda name=name: service.kb_files(name))]
+    return {"object": "list", "data": [_file_object(r) for r in records]}
+
+
+async def _find_file(handler: ChatHandler, file_id: str, collection: str | None) -> dict[str, Any]:
+    service = handler.service
+    if not service.kb_on():
+        raise _no_kb()
+    names = [collection] if collection else [c["name"] for c in await _service_call(service.kb_collections)]
+    for name in names:
+        for record in await _service_call(lambda name=name: service.kb_files(name)):
+            if f"file-{record['file_id']}" == file_id:
+                return record
+    raise ApiError(404, f"No such file: {file_id}.", param="file_id", code="file_not_found")
+
+
+async def delete_file(handler: ChatHandler, request: Request, file_id: str) -> dict[str, Any]:
+    """DELETE /v1/files/{id}: the file and its chunks leave the knowledge base."""
+    record = await _find_file(handler, file_id, request.query_params.get("collection"))
+    await _service_call(lambda: handler.service.kb_remove(record["collection"], [record["name"]]))
+    return {"id": file_id, "object": "file", "deleted": True}
+
+
+async def search(handler: ChatHandler, request: Request) -> dict[str, Any]:
+    """POST /v1/kb/search {"collection", "query", "k", "mode"}: the retrieval debug view (scores and ranks)."""
+    service = handler.service
+    if not service.kb_on():
+        raise _no_kb()
+    body = await handler.json_body(request)
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.", None, "invalid_json")
+    k, mode = body.get("k", 5), body.get("mode", "fused")
+    hits = await _service_call(lambda: service.kb_retrieve(body.get("collection"), body.get("query"), k, mode))
+    return {"object": "list", "data": hits}
+
+
 def create_router(
     service: QAService, settings: Settings, state: ServerState, keys: ApiKeys, limiter: RateLimiter
 ) -> APIRouter:
@@ -562,6 +661,26 @@ def create_router(
     @router.post("/triage")
     async def triage_route(request: Request, client: str = Depends(authorize)) -> Any:
         return await triage(handler, request)
+
+    @router.post("/files")
+    async def upload_route(request: Request, client: str = Depends(authorize)) -> Any:
+        return await upload_file(handler, request)
+
+    @router.get("/files")
+    async def list_route(request: Request, client: str = Depends(authorize)) -> Any:
+        return await list_files(handler, request)
+
+    @router.get("/files/{file_id}")
+    async def file_route(request: Request, file_id: str, client: str = Depends(authorize)) -> Any:
+        return _file_object(await _find_file(handler, file_id, request.query_params.get("collection")))
+
+    @router.delete("/files/{file_id}")
+    async def delete_route(request: Request, file_id: str, client: str = Depends(authorize)) -> Any:
+        return await delete_file(handler, request, file_id)
+
+    @router.post("/kb/search")
+    async def search_route(request: Request, client: str = Depends(authorize)) -> Any:
+        return await search(handler, request)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown(request: Request, path: str) -> Any:

@@ -133,6 +133,7 @@ class ChatCall:
     system_prompt: str | None = None
     messages: list[ChatMessage] = field(default_factory=list)
     schema: dict[str, Any] | None = None
+    collection: str | None = None  # a knowledge-base collection the answer cites (task models only)
 
     def summary(self, with_text: bool) -> dict[str, Any]:
         """Log fields: sizes always, the text itself only when asked for (a debug setting)."""
@@ -198,6 +199,10 @@ def parse_chat(body: Any, models: Models, limits: BodyLimits | None = None) -> C
             "response_format",
             "unsupported_schema",
         )
+    collection = body.get("collection")
+    if collection is not None and (not isinstance(collection, str) or not collection):
+        raise bad_request("'collection' must be the name of a knowledge-base collection.", "collection")
+    call.collection = collection
     try:
         call.system_prompt, call.history, call.question = split_conversation(messages)
     except InputError as exc:

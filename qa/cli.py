@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--table", default=None, help="a CSV (UTF-8 or GB18030) or XLSX table the question is about (finance)"
     )
+    ask.add_argument(
+        "--kb", default=None, help="answer from this knowledge-base collection, with verified citations (kb add first)"
+    )
     _sampling_flags(ask)
     _add_setting_flags(ask)
     bench = sub.add_parser(
@@ -134,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--emergency-bank", dest="emergency_bank", default=None, help="train: a text,label,category CSV"
     )
     _add_setting_flags(triage)
+    kb = sub.add_parser(
+        "kb", help="the knowledge base, no LLM: kb add NAME FILE… | kb list [NAME] | kb rm NAME [FILE…] | kb search"
+    )
+    kb.add_argument("action", choices=["add", "list", "rm", "search"], help="what to do")
+    kb.add_argument("name", nargs="?", default=None, help="the collection (add creates it when missing)")
+    kb.add_argument("items", nargs="*", help="add: files; rm: file names (none: the whole collection); search: query")
+    kb.add_argument("--k", type=int, default=5, help="search: how many passages")
+    kb.add_argument("--mode", choices=["fused", "bm25", "dense"], default="fused", help="search: which retrieval")
+    _add_setting_flags(kb)
     return parser
 
 
@@ -249,6 +261,54 @@ def _triage(settings: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb(settings: Any, args: argparse.Namespace) -> int:
+    """kb add NAME FILE… (one JSON line per file), kb list [NAME], kb rm NAME [FILE…], kb search NAME QUERY."""
+    from pathlib import Path
+
+    from .backends.fake import FakeBackend
+    from .wiring import build_service
+
+    service = build_service(settings, FakeBackend())  # the service's knowledge-base methods; no LLM is loaded
+    if args.action == "list":
+        if args.items:
+            raise InputError("usage: kb list [NAME]")
+        rows = service.kb_files(args.name) if args.name else service.kb_collections()
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        if not rows:
+            print(f"(no files in {args.name!r})" if args.name else "(no collections)", file=sys.stderr)
+        return 0
+    if args.name is None:
+        raise InputError(f"usage: kb {args.action} NAME {'FILE…' if args.action != 'search' else 'QUERY'}")
+    if args.action == "rm":
+        for name in service.kb_remove(args.name, args.items or None):
+            print(json.dumps({"removed": name, "collection": args.name}, ensure_ascii=False))
+        return 0
+    if args.action == "search":
+        for hit in service.kb_retrieve(args.name, " ".join(args.items), args.k, args.mode):
+            print(json.dumps(hit, ensure_ascii=False))
+        return 0
+    if not args.items:
+        raise InputError("usage: kb add NAME FILE…")
+    failed = 0
+    for file in args.items:
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            print(f"error: cannot read {file}: {exc.strerror or exc}", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            record = service.kb_add(args.name, path.name, data)
+        except InputError as exc:  # one bad file does not stop the others
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(json.dumps({k: record[k] for k in ("collection", "name", "kind", "pages", "chunks")}, ensure_ascii=False))
+    return EXIT_ERROR if failed else 0
+
+
 def _run(args: argparse.Namespace, settings: Any) -> int:
     from .backends import create_backend
     from .wiring import build_service
@@ -258,6 +318,9 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
     if args.command == "triage":
         return _triage(settings, args)  # embedder and classifiers only, never the LLM
+
+    if args.command == "kb":
+        return _kb(settings, args)  # documents, embedder and store only, never the LLM
 
     if args.command == "prepare":
         backend = create_backend(settings)
@@ -290,8 +353,10 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
             from .tables import attach_table
 
             question = attach_table(question, args.table)
-        answer = service.answer(args.task, question, params)
+        answer = service.answer(args.task, question, params, collection=args.kb)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        if answer.citations and any(not c["verified"] for c in answer.citations):
+            print("warning: some citations are not verified in their passage (verified: false)", file=sys.stderr)
         if not answer.ok:
             print("error: the answer failed validation; see 'validation' in the output", file=sys.stderr)
             return EXIT_INVALID_ANSWER

@@ -105,7 +105,7 @@ def parse_document(name: str, data: bytes, max_bytes: int = 20_000_000, max_page
         if kind == "pdf":
             raw_pages = _pdf_pages(data, name, max_pages)
         elif kind == "docx":
-            raw_pages = [_docx_text(data)]
+            raw_pages = [_docx_text(data, name, max_bytes * 5)]
         else:
             raw_pages = [decode_text(data, name)]
     except InputError:
@@ -153,9 +153,20 @@ def _pdf_pages(data: bytes, name: str, max_pages: int) -> list[str]:
         pdf.close()
 
 
-def _docx_text(data: bytes) -> str:
+def _docx_text(data: bytes, name: str = "document", max_inflated: int = 100_000_000) -> str:
+    import zipfile
+
     import docx  # python-docx, lazily
 
+    # a DOCX is a zip: a few KB can inflate to gigabytes (a zip bomb), so the declared sizes are checked first
+    # (a member that lies about its size fails its CRC check while python-docx reads it: bad_file)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        inflated = sum(info.file_size for info in archive.infolist())
+    if inflated > max_inflated:
+        raise InputError(
+            f"{name}: the document expands to {inflated:,} bytes, more than the limit of {max_inflated:,}",
+            code="file_too_large",
+        )
     document = docx.Document(io.BytesIO(data))
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:  # tables after the body text, a row per line, cells split by tabs

@@ -214,6 +214,8 @@ class Guard:
         await self._bounded(scope, receive, send, limit)
 
     def _limit(self, path: str) -> int:
+        if path.startswith("/v1/files"):  # knowledge-base uploads: a document and its multipart framing
+            return self.settings.kb_max_file_bytes + 65_536
         if path.startswith("/v1/"):
             return self.settings.max_body_bytes
         if path.startswith(UPLOAD_PATHS) and self.settings.max_upload_bytes:

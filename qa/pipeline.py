@@ -149,6 +149,7 @@ class AnswerPipeline:
             params=params_dict(params),
             usage=usage,
             dropped_turns=dropped,
+            citations=ctx.notes.get("citations"),  # the citation check's verdicts (knowledge-base answers)
         )
         yield StreamEvent(
             "final",

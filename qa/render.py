@@ -147,6 +147,36 @@ def render_triage(triage: dict[str, Any]) -> str:
     )
 
 
+def render_citations(citations: list[dict[str, Any]]) -> str:
+    """A knowledge-base answer's numbered citations: file, page, verified or not, and the passage with the quote
+    highlighted (only a verified quote is highlighted; an unverified one is shown as the model wrote it)."""
+    if not citations:
+        return '<div class="qa-citations qa-note">资料库：本回答没有引用。 Knowledge base: no citations.</div>'
+    items = []
+    for n, c in enumerate(citations, start=1):
+        verified = c.get("verified") is True
+        badge = (
+            '<span class="qa-cite-ok">✓ 已核实 verified</span>'
+            if verified
+            else '<span class="qa-cite-bad">⚠ 未核实 unverified</span>'
+        )
+        where = f"{_esc(c.get('file') or '?')} · 第 {_esc(c.get('page') or '?')} 页 · {_esc(c.get('chunk', ''))}"
+        quote, passage = str(c.get("quote", "")), str(c.get("passage") or "")
+        start, end, base = c.get("start"), c.get("end"), int(c.get("passage_start") or 0)
+        if verified and passage and isinstance(start, int) and isinstance(end, int):
+            a, b = start - base, end - base
+            body = f"{_esc(passage[:a])}<mark>{_esc(passage[a:b])}</mark>{_esc(passage[b:])}"
+        else:
+            body = f"模型引用的原文未在该片段中找到：{_esc(quote)}" + (
+                f"<br>片段原文：{_esc(passage)}" if passage else ""
+            )
+        items.append(
+            f"<li><details><summary>[{n}] {where} {badge} “{_esc(quote)}”</summary>"
+            f'<div class="qa-passage">{body}</div></details></li>'
+        )
+    return '<div class="qa-citations"><h4>引用 Citations</h4><ol>' + "".join(items) + "</ol></div>"
+
+
 def render_turn(turn: Turn, view: AnswerView) -> str:
     """The assistant side of one chat turn: triage (when the task has it), the (partial) answer, then its
     validation report. With triage, its banner replaces the answer's own alerts: the banner follows triage."""
@@ -156,8 +186,13 @@ def render_turn(turn: Turn, view: AnswerView) -> str:
     if answer is not None:
         error = None if answer.ok else "回答未通过校验，请查看下方报告；可调高最大生成长度后重试。"
         extra = view.extra(answer.question, answer.data) if view.extra is not None and answer.data else ""
+        cited = render_citations(answer.citations) if answer.citations is not None else ""
         return (
-            head + render_answer(answer.data, view, error=error, alerts=alerts) + extra + render_report(answer.report)
+            head
+            + render_answer(answer.data, view, error=error, alerts=alerts)
+            + extra
+            + cited
+            + render_report(answer.report)
         )
     note = _STATUS_NOTES.get(turn.status)
     body = render_answer(turn.partial, view, pending=turn.status == "streaming", error=turn.error, alerts=alerts)
@@ -180,5 +215,10 @@ CSS = """
 .qa-calc table { border-collapse: collapse; margin: 0.4em 0; font-size: 0.9em; }
 .qa-calc td, .qa-calc th { border: 1px solid #d1d5db; padding: 0.15em 0.5em; text-align: right; }
 .qa-calc mark { background: #fde68a; color: #111; font-weight: 600; }
+.qa-citations ol { margin: 0.2em 0 0.2em 1.4em; font-size: 0.92em; }
+.qa-citations mark { background: #fde68a; color: #111; }
+.qa-cite-ok { color: #15803d; font-weight: 600; }
+.qa-cite-bad { color: #b91c1c; font-weight: 600; }
+.qa-passage { padding: 0.3em 0.6em; border-left: 3px solid #9ca3af; margin: 0.2em 0; }
 @media (max-width: 640px) { .qa-title h1 { font-size: 1.4em !important; } }
 """

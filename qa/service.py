@@ -44,8 +44,10 @@ class QAService:
         cache: CachedAnswers | None = None,
         triage: Any = None,
         max_history_turns: int | None = None,
+        kb: Any = None,
     ) -> None:
         self._backend = backend
+        self._kb = kb  # qa.kb.KnowledgeBase or None (no knowledge base configured)
         self._triage = triage  # qa.triage.Triage or None (triage off: rules only, no departments, no embeddings)
         self._max_history_turns = max_history_turns
         self._tasks = tasks
@@ -218,6 +220,61 @@ class QAService:
         model.save(Path(out))
         return model
 
+    # ---- knowledge base -------------------------------------------------------------------------------------------
+    def _need_kb(self) -> Any:
+        if self._kb is None:
+            raise InputError("the knowledge base is off (QA_KB_URL=off)", param="collection", code="kb_off")
+        return self._kb
+
+    def kb_on(self) -> bool:
+        """True when a knowledge base is configured."""
+        return self._kb is not None
+
+    def kb_add(self, collection: Any, name: Any, data: Any) -> dict[str, Any]:
+        """Store one uploaded file in a collection (created when missing; a file of the same name is replaced)."""
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("the file needs a name (its type is read from the suffix)", param="file")
+        return self._need_kb().add(collection, name, data).to_dict()
+
+    def kb_files(self, collection: Any) -> list[dict[str, Any]]:
+        """A collection's files with their page and chunk counts."""
+        return [r.to_dict() for r in self._need_kb().files(collection)]
+
+    def kb_collections(self) -> list[dict[str, Any]]:
+        """Every collection with its file and chunk counts."""
+        return self._need_kb().collections()
+
+    def kb_remove(self, collection: Any, names: list[str] | None = None) -> list[str]:
+        """Remove files from a collection (all of them when none are named); the names removed."""
+        return self._need_kb().remove(collection, names)
+
+    def kb_retrieve(self, collection: Any, query: Any, k: int = 5, mode: str = "fused") -> list[dict[str, Any]]:
+        """The debug view of retrieval: top k chunks with fused, BM25 and dense scores and ranks."""
+        from .kb import retrieve
+
+        if not isinstance(k, int) or not 1 <= k <= 50:
+            raise InputError("k must be an integer from 1 to 50", param="k")
+        return retrieve(self._need_kb(), collection, check_question(query, self._max_question_chars), k, mode)  # type: ignore[arg-type]
+
+    def kb_page(self, collection: Any, file: str, page: int) -> str | None:
+        """A stored page's text (to show a cited passage within its page)."""
+        return self._need_kb().page(collection, file, page)
+
+    def _cited(self, spec: Task, question: Any, collection: str) -> Task:
+        """The task answering from a collection: the passages retrieved for the question, cited and verified."""
+        from .kb import check_collection
+        from .kb.cite import cited_task
+
+        kb = self._need_kb()
+        collection = check_collection(collection)
+        if not kb.files(collection):
+            raise InputError(
+                f"the knowledge base {collection!r} has no documents; add some first", param="collection",
+                code="not_found",
+            )  # fmt: skip
+        hits = kb.relevant(collection, check_question(question, self._max_question_chars), kb.top_k)
+        return cited_task(spec, hits, collection)
+
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:
         """How often each validation rule fired since start, for metrics."""
@@ -244,12 +301,12 @@ class QAService:
         """Close the answer cache's connections and files."""
         self._answers.close()
 
-    def cache_key(self, task: str, prompt: Prompt, params: SamplingParams) -> str | None:
+    def cache_key(self, task: str, prompt: Prompt, params: SamplingParams, spec: Task | None = None) -> str | None:
         """The answer cache's key for a prepared prompt, or None when its answer may differ from run to run
         (sampling without a fixed seed) or the cache is off."""
         if not self._answers.enabled:
             return None
-        spec = self.task(task)
+        spec = spec or self.task(task)
         model = model_identity(self._backend)
         seed = model.pop("seed", None)
         penalty = model.pop("repetition_penalty", None)
@@ -290,9 +347,10 @@ class QAService:
         history: Any = None,
         system_prompt: Any = None,
         stop_event: threading.Event | None = None,
+        spec: Task | None = None,
     ) -> Prompt:
         """Check the input and build the prompt, leaving out the oldest turns that do not fit; InputError if it cannot."""
-        spec = self.task(task)
+        spec = spec or self.task(task)
         question = check_question(question, self._max_question_chars)
         custom = check_system_prompt(system_prompt)
         turns = check_history(history, self._max_history_turns)
@@ -341,20 +399,24 @@ class QAService:
         history: Any = None,
         system_prompt: Any = None,
         channel: str = "ui",
+        collection: str | None = None,
     ) -> Iterator[StreamEvent]:
-        """Generate, check and repair an answer, yielding the text as it grows and then the final Answer."""
+        """Generate, check and repair an answer, yielding the text as it grows and then the final Answer; with a
+        knowledge-base collection the answer cites the passages retrieved for the question."""
         label = task if isinstance(task, str) and task in self._tasks else "unknown"
         stop_event = stop_event or threading.Event()
 
         def run(totals: GenerationStats) -> Iterator[StreamEvent]:
             self._lifecycle.check_ready()
             spec = self.task(task)
+            if collection:
+                spec = self._cited(spec, question, collection)
             try:
                 with self._gate.place():  # fitting a long history counts against the queue, and stops with it
-                    prompt = self.prepare(task, question, params, history, system_prompt, stop_event)
+                    prompt = self.prepare(task, question, params, history, system_prompt, stop_event, spec)
             except CancelledError:
                 return
-            key = self.cache_key(task, prompt, params)
+            key = self.cache_key(task, prompt, params, spec)
             result, cached = self._answers.lookup(key)
             if cached is not None:  # a replay needs no model: no slot is taken
                 cached.dropped_turns = prompt.dropped_turns  # the same messages can come from a longer history
@@ -393,10 +455,14 @@ class QAService:
         history: Any = None,
         system_prompt: Any = None,
         channel: str = "cli",
+        collection: str | None = None,
     ) -> Answer:
-        """Run a whole question to its validated answer."""
+        """Run a whole question to its validated answer (citing a knowledge-base collection when one is given)."""
         final = None
-        for event in self.stream(task, question, params, history=history, system_prompt=system_prompt, channel=channel):
+        events = self.stream(
+            task, question, params, history=history, system_prompt=system_prompt, channel=channel, collection=collection
+        )
+        for event in events:
             if event.kind == "final":
                 final = event.answer
         assert final is not None

@@ -234,6 +234,28 @@ class Settings(BaseSettings):
         "own, chosen by cross-validation when it was trained.",
     )
     triage_threads: int = Field(1, ge=1, le=256, description="CPU threads of the embedder.")
+    # ---- knowledge base ----
+    kb_url: str = Field(
+        "",
+        max_length=4096,
+        description="Where the knowledge base is kept: empty (a SQLite file and vectors under cache_dir/kb), a "
+        "folder, sqlite:///PATH, memory://, postgresql://… (Postgres with pgvector), or off.",
+    )
+    kb_max_file_bytes: int = Field(
+        20_000_000, ge=1024, le=1_073_741_824, description="Largest document a knowledge base accepts."
+    )
+    kb_max_files: int = Field(200, ge=1, le=100_000, description="Files one knowledge-base collection may hold.")
+    kb_max_chunks: int = Field(
+        20_000, ge=10, le=10_000_000, description="Passages one knowledge-base collection may hold."
+    )
+    kb_chunk_chars: int = Field(400, ge=100, le=4000, description="Longest passage a document is cut into.")
+    kb_top_k: int = Field(4, ge=1, le=10, description="Passages retrieved for a knowledge-base answer.")
+    kb_min_similarity: float = Field(
+        0.87,  # chosen on the tuning split of qa/data/kb_eval (BENCHMARKS.md)
+        ge=0.0,
+        le=1.0,
+        description="Best dense similarity (cosine, e5) below which the knowledge base has nothing on a question.",
+    )
     # ---- limits and access (hardening): every bound a hostile request meets, checked before expensive work ----
     max_history_turns: int = Field(
         200, ge=1, le=10_000, description="Earlier turns a request may carry (page or API); more gets 400."
@@ -277,7 +299,10 @@ class Settings(BaseSettings):
         "beyond it the connection is closed.",
     )
     max_upload_bytes: int = Field(
-        0, ge=0, le=1_073_741_824, description="Largest page upload; 0 turns uploads off (no page component uses them)."
+        20_000_000,
+        ge=0,
+        le=1_073_741_824,
+        description="Largest page upload (the 资料库 panel's documents); 0 turns page uploads off.",
     )
     max_sessions: int = Field(
         1000, ge=10, le=100_000, description="Page sessions whose state is kept; the least recently used go first."
@@ -345,6 +370,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
     "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),
+    "knowledge base": (
+        "kb_url",
+        "kb_max_file_bytes",
+        "kb_max_files",
+        "kb_max_chunks",
+        "kb_chunk_chars",
+        "kb_top_k",
+        "kb_min_similarity",
+    ),
     "limits": (
         "max_history_turns",
         "max_conversation_chars",

@@ -53,6 +53,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "raw": ("最近一次回答的 JSON", "Latest answer as JSON"),
     "chat": ("对话", "Conversation"),
     "model": ("模型", "Model"),
+    "kb": ("资料库", "Documents"),
+    "use_kb": ("依据本页资料库回答（带核实的引用）", "Answer from this tab's documents (verified citations)"),
+    "kb_upload": ("上传资料（PDF、DOCX、TXT、Markdown）", "Upload documents (PDF, DOCX, TXT, Markdown)"),
+    "kb_file": ("选择文件", "File"),
+    "kb_delete": ("删除所选文件", "Delete the selected file"),
 }
 LANGS = ("中文", "English")
 
@@ -186,6 +191,7 @@ class ChatHandlers:
         top_p: float,
         max_new_tokens: float,
         request: gr.Request | None,
+        use_kb: bool = False,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat: (chat, turns, question box, notice, raw JSON, *controls)."""
         service, task = self.service, self.task
@@ -204,7 +210,13 @@ class ChatHandlers:
                 shown = [*earlier, turn]
                 yield self.chat(shown), earlier, question, "", gr.update(), *controls(shown, busy=True)
             events = service.stream(
-                task, question, params, stop_event=stop_event, history=model_history(turns), system_prompt=custom
+                task,
+                question,
+                params,
+                stop_event=stop_event,
+                history=model_history(turns),
+                system_prompt=custom,
+                collection=task if use_kb else None,  # each tab's documents are the collection named after it
             )
             first = next(events)  # bad input raises here, before the answer starts: the question stays in its box
         except Exception as exc:  # noqa: BLE001 - every failure ends here, the unexpected ones without details
@@ -251,10 +263,11 @@ class ChatHandlers:
         top_p: float,
         max_new_tokens: float,
         request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills it in
+        use_kb: bool = False,  # the page's 资料库 checkbox (Gradio puts the request before it)
     ) -> Iterator[tuple[Any, ...]]:
         """Ask a question after the tab's earlier turns."""
         yield from self._generate(
-            question, list(turns or []), system_prompt, temperature, top_p, max_new_tokens, request
+            question, list(turns or []), system_prompt, temperature, top_p, max_new_tokens, request, bool(use_kb)
         )
 
     def regenerate(
@@ -265,13 +278,16 @@ class ChatHandlers:
         top_p: float,
         max_new_tokens: float,
         request: gr.Request = None,  # type: ignore[assignment]
+        use_kb: bool = False,
     ) -> Iterator[tuple[Any, ...]]:
         """Ask the last question again in place of its answer."""
         turns = list(turns or [])
         if not turns:
             raise gr.Error("还没有可以重新生成的回答。 Nothing to regenerate yet.")
         question = turns[-1].question
-        yield from self._generate(question, turns[:-1], system_prompt, temperature, top_p, max_new_tokens, request)
+        yield from self._generate(
+            question, turns[:-1], system_prompt, temperature, top_p, max_new_tokens, request, bool(use_kb)
+        )
 
     def stop(self, turns: list[Turn] | None, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
         """Stop this session's generation and mark the unfinished turn."""
@@ -355,6 +371,91 @@ def _constant(value: Any) -> Any:
     return value
 
 
+class KbHandlers:
+    """The 资料库 panel of one tab: its documents are the knowledge-base collection named after the task."""
+
+    def __init__(self, service: QAService, collection: str) -> None:
+        self.service = service
+        self.collection = collection
+
+    def table(self) -> str:
+        """The collection's files as an escaped HTML table (name, pages, chunks)."""
+        from .render import _esc
+
+        try:
+            files = self.service.kb_files(self.collection)
+        except QAError as exc:
+            return f'<div class="qa-error">{_esc(str(exc))}</div>'
+        if not files:
+            return '<div class="qa-note">资料库为空：上传文件后即可依据它们回答。 No documents yet.</div>'
+        rows = "".join(f"<tr><td>{_esc(f['name'])}</td><td>{f['pages']}</td><td>{f['chunks']}</td></tr>" for f in files)
+        return (
+            f'<table class="qa-kb-files"><tr><th>文件 File</th><th>页 Pages</th><th>片段 Chunks</th></tr>{rows}</table>'
+        )
+
+    def refresh(self) -> tuple[Any, ...]:
+        """The table and the delete list as stored now."""
+        try:
+            names = [f["name"] for f in self.service.kb_files(self.collection)]
+        except QAError:
+            names = []
+        return self.table(), gr.update(choices=names, value=None)
+
+    def upload(self, paths: list[str] | str | None) -> tuple[Any, ...]:
+        """Store the uploaded files; a file that cannot be used is reported and the others still go in."""
+        added, problems = 0, []
+        for path in [paths] if isinstance(paths, str) else paths or []:
+            name = Path(path).name
+            try:
+                self.service.kb_add(self.collection, name, Path(path).read_bytes())
+                added += 1
+            except (QAError, OSError) as exc:
+                problems.append(page_error(exc) if isinstance(exc, QAError) else f"{name}: {exc}")
+        for problem in problems:
+            gr.Warning(problem)
+        if added:
+            gr.Info(f"已加入 {added} 个文件。 Added {added} file(s).")
+        return (*self.refresh(), None, gr.update(value=True) if added else gr.update())
+
+    def delete(self, name: str | None) -> tuple[Any, ...]:
+        """Remove the selected file and its passages."""
+        if not name:
+            raise gr.Error("请先选择要删除的文件。 Choose a file first.")
+        try:
+            self.service.kb_remove(self.collection, [name])
+        except QAError as exc:
+            raise gr.Error(page_error(exc)) from exc
+        return self.refresh()
+
+
+def _kb_panel(service: QAService, labels: _Labels, name: str) -> Any:
+    """The tab's 资料库 panel; returns the 'answer from documents' checkbox (a constant False without a knowledge
+    base)."""
+    if not service.kb_on():
+        return gr.State(False)
+    h = KbHandlers(service, name)
+    with labels.add(gr.Accordion(_t("kb"), open=False, elem_id=f"{name}-kb"), label="kb") as panel:
+        use_kb = labels.add(gr.Checkbox(False, label=_t("use_kb"), elem_id=f"{name}-use-kb"), label="use_kb")
+        uploads = labels.add(
+            gr.File(
+                label=_t("kb_upload"),
+                file_count="multiple",
+                file_types=[".pdf", ".docx", ".txt", ".md", ".markdown"],
+                type="filepath",
+                elem_id=f"{name}-kb-upload",
+            ),
+            label="kb_upload",
+        )
+        table = gr.HTML(h.table, elem_id=f"{name}-kb-files")  # a function: read again at every page load
+        with gr.Row():
+            choose = labels.add(gr.Dropdown([], label=_t("kb_file"), elem_id=f"{name}-kb-choose"), label="kb_file")
+            delete = labels.add(gr.Button(_t("kb_delete"), size="sm", elem_id=f"{name}-kb-delete"), value="kb_delete")
+    uploads.upload(h.upload, uploads, [table, choose, uploads, use_kb], api_name=False)
+    delete.click(h.delete, choose, [table, choose], api_name=False)
+    panel.expand(h.refresh, None, [table, choose], api_name=False, queue=False)  # files the CLI or API added
+    return use_kb
+
+
 class _Labels:
     """Components whose text follows the language switch."""
 
@@ -424,6 +525,7 @@ def _task_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labe
         example_buttons = [
             gr.Button(text, size="sm", elem_id=f"{name}-example-{i}") for i, text in enumerate(spec.examples)
         ]
+    use_kb = _kb_panel(service, labels, name)
     with labels.add(gr.Accordion(_t("advanced"), open=False, elem_id=f"{name}-advanced"), label="advanced"):
         system = labels.add(
             gr.Textbox(spec.system_prompt(), label=_t("system"), lines=8, max_lines=30, elem_id=f"{name}-system"),
@@ -456,15 +558,16 @@ def _task_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labe
     stream_outputs = [chat, turns, question, notice, raw, *buttons]
     h = ChatHandlers(service, stops, feedback, name)
     model = {"concurrency_id": "model", "show_progress": "minimal"}
+    asked = [*settings, use_kb]
     runs = [
-        send.click(h.ask, [question, turns, *settings], stream_outputs, api_name=f"ask_{name}", **model),
-        question.submit(h.ask, [question, turns, *settings], stream_outputs, api_name=False, **model),
-        regen.click(h.regenerate, [turns, *settings], stream_outputs, api_name=False, **model),
+        send.click(h.ask, [question, turns, *asked], stream_outputs, api_name=f"ask_{name}", **model),
+        question.submit(h.ask, [question, turns, *asked], stream_outputs, api_name=False, **model),
+        regen.click(h.regenerate, [turns, *asked], stream_outputs, api_name=False, **model),
     ]
     for button, text in zip(example_buttons, spec.examples, strict=True):
         runs.append(
             button.click(partial(_constant, text), None, question, api_name=False, queue=False).then(
-                h.ask, [question, turns, *settings], stream_outputs, api_name=False, **model
+                h.ask, [question, turns, *asked], stream_outputs, api_name=False, **model
             )
         )
     stop_btn.click(h.stop, [turns], [chat, turns, *buttons], cancels=runs, api_name=False, queue=False)

@@ -44,12 +44,15 @@ def build_service(
     backend: Backend | None = None,
     metrics: Metrics | None = None,
     tasks: TaskRegistry | None = None,
+    kb: Any = None,
 ) -> QAService:
-    """A service over the given (or configured) backend and tasks (default: every task under qa/tasks)."""
+    """A service over the given (or configured) backend, tasks (default: every task under qa/tasks) and knowledge
+    base (default: the one kb_url names)."""
     if settings.prompts_dir is not None and not settings.prompts_dir.is_dir():
         raise ConfigurationError(f"prompts_dir {settings.prompts_dir} is not a folder")
     metrics = metrics or Metrics()
     backend = backend if backend is not None else create_backend(settings)
+    triage = build_triage(settings)
     return QAService(
         backend=backend,
         tasks=tasks if tasks is not None else builtin_tasks(settings.prompts_dir),
@@ -60,8 +63,29 @@ def build_service(
         metrics=metrics,
         gate=Gate(slots=generation_slots(settings, backend), queue_size=settings.queue_size),
         cache=build_cache(settings, metrics),
-        triage=build_triage(settings),
+        triage=triage,
         max_history_turns=settings.max_history_turns,
+        kb=kb if kb is not None else build_kb(settings, triage.embedder if triage is not None else None),
+    )
+
+
+def build_kb(settings: Settings, embedder: Any = None) -> Any:
+    """The knowledge base the settings ask for (None when kb_url is off), sharing triage's embedder (None: BM25
+    only); its store opens at first use."""
+    if settings.kb_url.strip() == "off":
+        return None
+    from .kb import KnowledgeBase, check_url, from_url
+
+    url, data_dir = check_url(settings.kb_url), settings.cache_dir.expanduser()
+    return KnowledgeBase(
+        lambda: from_url(url, data_dir),
+        embedder,
+        chunk_chars=settings.kb_chunk_chars,
+        max_file_bytes=settings.kb_max_file_bytes,
+        max_files=settings.kb_max_files,
+        max_chunks=settings.kb_max_chunks,
+        min_similarity=settings.kb_min_similarity,
+        top_k=settings.kb_top_k,
     )
 
 

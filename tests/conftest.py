@@ -15,7 +15,7 @@ from qa.wiring import build_service
 from .helpers import real_model_settings
 
 # switches for the test run itself, not settings fields (so they cannot reach a Settings())
-TEST_SWITCHES = ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS", "QA_TEST_DTYPE")
+TEST_SWITCHES = ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS", "QA_REQUIRE_POSTGRES", "QA_TEST_DTYPE")
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,9 @@ from .pages import page_ask_http
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    settings, backend, service = make_api(tmp_path_factory.mktemp("hard"), max_body_bytes=1_048_576, queue_size=4)
+    settings, backend, service = make_api(
+        tmp_path_factory.mktemp("hard"), max_body_bytes=1_048_576, queue_size=4, max_upload_bytes=1_048_576
+    )
     with serving(create_app(service, settings)) as url:
         yield SimpleNamespace(url=url, backend=backend, service=service, settings=settings)
 
@@ -193,9 +195,13 @@ def test_a_too_large_body_gets_a_readable_413(api, path, size):
     assert b"larger than" in body
 
 
-def test_uploads_are_off_when_no_component_needs_them(api):
+def test_uploads_are_bounded_and_off_when_the_setting_says_so(api, tmp_path):
     files = {"files": ("a.txt", b"hello", "text/plain")}
     response = httpx.post(api.url + "/gradio_api/upload", files=files, timeout=10)
+    assert response.status_code == 200, response.text  # the 资料库 panel takes documents, within the limit
+    settings, _, service = make_api(tmp_path, max_upload_bytes=0)
+    with serving(create_app(service, settings)) as url:
+        response = httpx.post(url + "/gradio_api/upload", files=files, timeout=10)
     assert response.status_code == 403, response.text
 
 

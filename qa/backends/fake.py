@@ -41,6 +41,8 @@ def default_answer(request: GenerationRequest) -> str:
         answer["calculations"] = []
     if "risk_notice" in props:
         answer["risk_notice"] = "示例风险提示：投资有风险。"
+    if "citations" in props:  # a knowledge-base answer: the fake cites nothing (it cannot read the passages)
+        answer["citations"] = []
     return json.dumps(answer, ensure_ascii=False)
 
 

