@@ -102,7 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_setting_flags(bench)
     evaluate = sub.add_parser("eval", help="run an evaluation set through the real model and print its table")
-    evaluate.add_argument("suite", choices=["safety", "quality", "finance-calc"], help="which evaluation")
+    evaluate.add_argument(
+        "suite",
+        choices=["safety", "quality", "finance-calc", "retrieval"],
+        help="which evaluation (retrieval: knowledge-base recall@k on CMRC 2018, no LLM)",
+    )
     evaluate.add_argument(
         "--split",
         choices=["tuning", "heldout", "both"],
@@ -309,6 +313,21 @@ def _kb(settings: Any, args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else 0
 
 
+def _retrieval_eval(settings: Any, args: argparse.Namespace) -> int:
+    """eval retrieval: recall@1/@5 of BM25, dense and fused retrieval on the CMRC 2018 development passages."""
+    from .eval.retrieval import run
+
+    if args.stride < 1:
+        raise InputError("--stride must be at least 1")
+    embedder = None
+    if settings.triage_embedder != "off":
+        from .triage import create_embedder
+
+        embedder = create_embedder(settings.triage_embedder, settings.triage_threads)
+    run(embedder, args.limit, args.stride, print)
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Any) -> int:
     from .backends import create_backend
     from .wiring import build_service
@@ -321,6 +340,9 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
     if args.command == "kb":
         return _kb(settings, args)  # documents, embedder and store only, never the LLM
+
+    if args.command == "eval" and args.suite == "retrieval":
+        return _retrieval_eval(settings, args)  # embedder and an in-memory knowledge base, never the LLM
 
     if args.command == "prepare":
         backend = create_backend(settings)
