@@ -297,6 +297,17 @@ class Settings(BaseSettings):
     login_window_s: float = Field(
         300.0, ge=1.0, le=86_400.0, description="Window and lockout length for failed logins, in seconds."
     )
+    # ---- record extraction (qa/tasks/record) ----
+    max_record_chars: int = Field(
+        100_000,
+        ge=100,
+        le=2_000_000,
+        description="Characters of a record to extract fields from (after NFKC); longer is refused. A record longer "
+        "than the model's context is read in overlapping windows.",
+    )
+    record_overlap_sentences: int = Field(
+        2, ge=0, le=20, description="Sentences each extraction window repeats from the end of the one before."
+    )
 
     @model_validator(mode="after")
     def _remote_needs_url_and_model(self) -> Settings:
@@ -345,6 +356,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
     "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),
+    "record": ("max_record_chars", "record_overlap_sentences"),
     "limits": (
         "max_history_turns",
         "max_conversation_chars",

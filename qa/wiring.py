@@ -62,6 +62,8 @@ def build_service(
         cache=build_cache(settings, metrics),
         triage=build_triage(settings),
         max_history_turns=settings.max_history_turns,
+        max_record_chars=settings.max_record_chars,
+        record_overlap=settings.record_overlap_sentences,
     )
 
 
