@@ -6,6 +6,7 @@
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
 #   ./start.sh eval quality                                real user questions: repeats, cut-off fields, schema text
+#   ./start.sh extract FILE|- [--schema S.json]           record fields with their source spans, as JSON
 #   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
 #   ./start.sh triage "问题" | --jsonl FILE | train FILE.csv  emergency + department, no LLM (eval: the figures)
 #   ./start.sh prepare                                     install and convert the embedded model only
@@ -89,7 +90,7 @@ case "$cmd" in
     ensure_venv  # embedder and classifiers only: no LLM, no llama.cpp build
     exec "$PY" -m qa triage "$@"
     ;;
-  ask|bench|eval|prepare|serve)
+  ask|bench|eval|prepare|serve|extract)
     ensure_venv
     if needs_llama "$@"; then ensure_llama; fi
     exec "$PY" -m qa "$cmd" "$@"
@@ -100,6 +101,6 @@ case "$cmd" in
     exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
-    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, triage, build-llama)"; exit 2
+    log "unknown command: $cmd (use: serve, test, ask, extract, bench, eval, prepare, drugs, triage, build-llama)"; exit 2
     ;;
 esac

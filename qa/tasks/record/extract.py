@@ -32,6 +32,7 @@ from ...spans import STATUSES, Sentence, locate, split_sentences
 from ...types import ChatMessage, GenerationRequest, GenerationStats, SamplingParams
 from ...validation import DrugList, RuleHit, StreamRedactor, ValidationReport, map_strings
 from ..base import PromptSet
+from .view import export_json, export_markdown, render_extraction
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def _check_node(node: Any, where: str, depth: int, bad: Callable[[str], InputErr
     if unknown:
         raise bad(f"{where}: keywords not allowed here: {', '.join(unknown)} (allowed: {', '.join(sorted(_KEYWORDS))})")
     kind = node.get("type")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:
         raise bad(f"{where}: type must be one of {', '.join(sorted(_TYPES))} (one type, not a list)")
     if kind == "object":
         props = node.get("properties")
@@ -363,6 +364,18 @@ class Extractor:
                 raise PromptError(f"record example quotes not found in their sentences: {'; '.join(bad)}")
 
     @staticmethod
+    def render(text: str, data: dict[str, Any]) -> str:
+        """The page's HTML of an extraction (escaped): the highlighted record and the table of fields."""
+        return render_extraction(text, data)
+
+    @staticmethod
+    def export(kind: str, text: str, data: dict[str, Any], extra: dict[str, Any] | None = None) -> tuple[str, str]:
+        """An extraction as a download: (text, suffix) for kind json (fields, offsets and the stored record) or md."""
+        if kind == "json":
+            return export_json(text, data, extra), ".json"
+        return export_markdown(text, data), ".md"
+
+    @staticmethod
     def check_field_schema(value: Any) -> dict[str, Any]:
         """A caller's field schema, checked and bounded (see check_field_schema)."""
         return check_field_schema(value)
@@ -491,7 +504,7 @@ class Extractor:
                     safe = redactor.feed(chunk)
                     if safe:
                         shown += safe
-                        yield StreamEvent("partial", window.number, text=shown)
+                        yield StreamEvent("partial", 1, text=shown)  # one logical attempt: the API streams it whole
             finally:
                 stream.close()
             add_stats(totals, stream.stats)
@@ -567,7 +580,7 @@ class Extractor:
             params=params_dict(params),
             usage=usage,
         )
-        yield StreamEvent("final", len(plan), text=shown, answer=answer, finish_reason=finish_reason, usage=usage)
+        yield StreamEvent("final", 1, text=shown, answer=answer, finish_reason=finish_reason, usage=usage)
 
     @staticmethod
     def _parse(raw: str, window: Window, finish_reason: str, report: ValidationReport) -> dict[str, Any] | None:
