@@ -46,10 +46,12 @@ class QAService:
         max_history_turns: int | None = None,
         max_record_chars: int = 100_000,
         record_overlap: int = 2,
+        record_window_chars: int | None = None,
     ) -> None:
         self._backend = backend
         self._max_record_chars = max_record_chars
         self._record_overlap = record_overlap
+        self._record_window_chars = record_window_chars
         self._triage = triage  # qa.triage.Triage or None (triage off: rules only, no departments, no embeddings)
         self._max_history_turns = max_history_turns
         self._tasks = tasks
@@ -426,7 +428,9 @@ class QAService:
         self._backend.load()
         budget = self._backend.context_length - params.max_new_tokens
         with self._gate.place():  # planning tokenizes the whole record: it counts against the queue
-            plan = extractor.plan(text, fields, self._backend.count_tokens, budget, self._record_overlap)
+            plan = extractor.plan(
+                text, fields, self._backend.count_tokens, budget, self._record_overlap, self._record_window_chars
+            )
         with self._gate.slot(stop_event) as admitted:
             if admitted:
                 yield from extractor.run(

@@ -305,6 +305,13 @@ class Settings(BaseSettings):
         description="Characters of a record to extract fields from (after NFKC); longer is refused. A record longer "
         "than the model's context is read in overlapping windows.",
     )
+    record_window_chars: int = Field(
+        2000,
+        ge=100,
+        le=200_000,
+        description="Most record characters one extraction window holds (fewer when the context is shorter): a "
+        "small model finds more in a shorter window, and each window has its own answer budget.",
+    )
     record_overlap_sentences: int = Field(
         2, ge=0, le=20, description="Sentences each extraction window repeats from the end of the one before."
     )
@@ -356,7 +363,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
     "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),
-    "record": ("max_record_chars", "record_overlap_sentences"),
+    "record": ("max_record_chars", "record_window_chars", "record_overlap_sentences"),
     "limits": (
         "max_history_turns",
         "max_conversation_chars",

@@ -64,6 +64,7 @@ def build_service(
         max_history_turns=settings.max_history_turns,
         max_record_chars=settings.max_record_chars,
         record_overlap=settings.record_overlap_sentences,
+        record_window_chars=settings.record_window_chars,
     )
 
 

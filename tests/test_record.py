@@ -200,6 +200,30 @@ def test_windows_cover_every_sentence_and_overlap(costs, budget, overlap, expect
     assert windows(costs, budget, overlap) == expected
 
 
+def test_windows_also_stop_at_a_character_cap():
+    assert windows([5] * 6, 100, 1, sizes=[40] * 6, max_chars=100) == [(0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
+
+
+@pytest.mark.parametrize(
+    "cut_after,kept",
+    [
+        ("胸部CT示右肺下", ["age", "sex", "chief_complaint", "diagnoses", "labs", "labs"]),  # inside a quote
+        ('"右肺下', ["age", "sex", "chief_complaint", "diagnoses", "labs", "labs"]),  # inside the value: left out
+    ],
+)
+def test_an_answer_cut_off_by_the_token_limit_keeps_its_complete_items(settings, cut_after, kept):
+    stored = normalise(RECORD)
+    full = dumps(GOOD)
+    limit = full.index(cut_after) + len(cut_after)  # where the token limit falls
+    svc = build_service(settings, FakeBackend(only_record(lambda request: full)))
+    svc.warm_up()
+    done = extract(svc, RECORD, max_new_tokens=limit)
+    names = [f["name"] for f in done.data["fields"]]
+    assert names == kept
+    assert "truncated" in {h.rule for h in done.report.fired}
+    assert all(stored[f["start"] : f["end"]] for f in done.data["fields"] if f["start"] is not None)
+
+
 def test_merge_first_pass_wins_on_overlapping_spans_of_the_same_field():
     from qa.tasks.record.extract import Field
 

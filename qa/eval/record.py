@@ -2,7 +2,7 @@
 exactly, tuning vs held-out side by side; and the time to extract from records of growing length.
 
     python -m qa.eval.record            # both splits through the live settings' backend (embedded model by default)
-    python -m qa.eval.record --timing   # 1k / 2.5k / 5k-character records, one run each
+    python -m qa.eval.record --split none --timing   # 1k / 2.5k / 5k-character records, one run each
 
 Records: qa/data/record_eval.jsonl (written for this project, split before any tuning); labels:
 qa/data/record_labels.jsonl, per record and field the words a correct value must contain (a drug by its name in
@@ -162,8 +162,8 @@ def timing(service: Any, sizes: tuple[int, ...] = (1000, 2500, 5000)) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation (or the timing) with settings from the environment (embedded model by default)."""
     parser = argparse.ArgumentParser(prog="python -m qa.eval.record")
-    parser.add_argument("--split", choices=["tuning", "heldout", "both"], default="both")
-    parser.add_argument("--timing", action="store_true", help="time 1k/2.5k/5k-character records instead")
+    parser.add_argument("--split", choices=["tuning", "heldout", "both", "none"], default="both")
+    parser.add_argument("--timing", action="store_true", help="also time 1k/2.5k/5k-character records")
     parser.add_argument("--log", default=None, help="write one JSON line per record here")
     args = parser.parse_args(argv)
     from ..logs import setup_logging
@@ -175,13 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     service = build_service(settings)
     service.warm_up()
     log.info("model: %s", service.model_info().to_dict())
+    splits = {"both": ["tuning", "heldout"], "none": []}.get(args.split, [args.split])
+    if splits:
+        with open(args.log, "w", encoding="utf-8") if args.log else _Null() as handle:
+            results = {split: run_split(service, split, handle if args.log else None) for split in splits}
+        print(table(results), flush=True)
     if args.timing:
-        print(timing(service))
-        return 0
-    splits = ["tuning", "heldout"] if args.split == "both" else [args.split]
-    with open(args.log, "w", encoding="utf-8") if args.log else _Null() as handle:
-        results = {split: run_split(service, split, handle if args.log else None) for split in splits}
-    print(table(results))
+        print(timing(service), flush=True)
     return 0
 
 

@@ -11,7 +11,7 @@ from ..base import AnswerView, Files, Task, load_prompts
 from .extract import Extractor, load_example
 from .view import render_extraction
 
-ORDER = 15  # beside the medical tab
+ORDER = 30  # after the chat tabs
 EXAMPLES = ()
 VIEW = AnswerView(sections=(), extra=render_extraction)
 

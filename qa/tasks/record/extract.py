@@ -240,16 +240,22 @@ def numbered(sentences: list[Sentence]) -> str:
 
 
 # ---- windows ------------------------------------------------------------------------------------------------------
-def windows(costs: list[int], budget: int, overlap: int) -> list[tuple[int, int]]:
-    """Consecutive [start, end) runs of sentences whose token costs fit the budget, each starting `overlap`
-    sentences before the previous one ended (always moving on by at least one); a sentence larger than the
-    budget alone makes a window of its own (the caller refuses it)."""
+def windows(
+    costs: list[int], budget: int, overlap: int, sizes: list[int] | None = None, max_chars: int | None = None
+) -> list[tuple[int, int]]:
+    """Consecutive [start, end) runs of sentences whose token costs fit the budget (and whose characters stay
+    within max_chars), each starting `overlap` sentences before the previous one ended (always moving on by at
+    least one); a sentence larger than the budget alone makes a window of its own (the caller refuses it)."""
     out: list[tuple[int, int]] = []
     start = 0
     while start < len(costs):
-        end, used = start, 0
-        while end < len(costs) and (end == start or used + costs[end] <= budget):
+        end, used, chars = start, 0, 0
+        while end < len(costs) and (
+            end == start
+            or (used + costs[end] <= budget and (max_chars is None or sizes is None or chars + sizes[end] <= max_chars))
+        ):
             used += costs[end]
+            chars += sizes[end] if sizes is not None else 0
             end += 1
         out.append((start, end))
         if end >= len(costs):
@@ -423,6 +429,7 @@ class Extractor:
         count_tokens: Callable[[list[ChatMessage]], int],
         budget: int,
         overlap: int = 2,
+        max_chars: int | None = None,
     ) -> list[Window]:
         """The record's windows: as many whole sentences as fit the prompt budget (tokens), overlapping by a few
         sentences; InputError when the record has no text or one sentence alone cannot fit."""
@@ -453,7 +460,7 @@ class Extractor:
                 code="context_length_exceeded",
             )
         out = []
-        for n, (a, b) in enumerate(windows(costs, room, overlap), start=1):
+        for n, (a, b) in enumerate(windows(costs, room, overlap, [len(s.text) for s in sentences], max_chars), start=1):
             part = sentences[a:b]
             msgs = self.messages(fields, part, example)
             while count_tokens(msgs) > budget and len(part) > 1:  # the estimate was short: one sentence fewer
@@ -584,12 +591,23 @@ class Extractor:
 
     @staticmethod
     def _parse(raw: str, window: Window, finish_reason: str, report: ValidationReport) -> dict[str, Any] | None:
-        """One window's output as data, or None with the reason in the report."""
+        """One window's output as data, or None with the reason in the report; an answer cut off by the token
+        limit keeps its complete items (the last one, perhaps cut inside its quote, is left out)."""
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            rule = "truncated" if finish_reason == "length" else "json"
-            report.fired.append(RuleHit(rule, f"window {window.number}: not valid JSON ({exc.msg})", window.number))
+            if finish_reason == "length":
+                salvaged = _salvage(raw, window.schema)
+                kept = sum(len(v) for v in salvaged.values())
+                report.fired.append(
+                    RuleHit(
+                        "truncated",
+                        f"window {window.number}: cut off by the token limit; kept its {kept} complete item(s)",
+                        window.number,
+                    )
+                )
+                return salvaged
+            report.fired.append(RuleHit("json", f"window {window.number}: not valid JSON ({exc.msg})", window.number))
             return None
         errors = [e.message for e in Draft202012Validator(window.schema).iter_errors(data)]
         if errors:
@@ -616,6 +634,27 @@ class Extractor:
             row["quote"] = clean(row["quote"])
             out.append(row)
         return out, total
+
+
+def _salvage(raw: str, schema: dict[str, Any]) -> dict[str, list[Any]]:
+    """The complete items of an answer cut off mid-way: every item that satisfies its field's item schema, less the
+    last one written (its quote may have been cut short and would still match as a prefix)."""
+    from ...render import partial_json
+
+    data = partial_json(raw) or {}
+    out: dict[str, list[Any]] = {}
+    last: tuple[str, Any] | None = None
+    for name, prop in schema["properties"].items():
+        items = data.get(name)
+        if not isinstance(items, list):
+            continue
+        check = Draft202012Validator(prop["items"])
+        out[name] = [item for item in items if not list(check.iter_errors(item))]
+        if items:
+            last = (name, items[-1])
+    if last is not None and out[last[0]] and out[last[0]][-1] is last[1]:
+        out[last[0]] = out[last[0]][:-1]  # the item being written when the limit came: complete-looking, maybe cut
+    return out
 
 
 def load_example(data: Any, where: str) -> tuple[str, dict[str, Any]] | None:
