@@ -503,3 +503,36 @@ def test_page_has_a_record_tab_and_renders_escaped_highlighted_spans(settings, t
     assert "| age | 65岁 | 65岁 |" in open(path, encoding="utf-8").read()
     exported = json.loads(open(h.export("json", result), encoding="utf-8").read())
     assert exported["text"] == stored and exported["fields"][0]["start"] == age["start"]
+
+
+# ---- the evaluation's scoring ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "pred,gold,expected",
+    [
+        ("社区获得性肺炎", "社区获得性肺炎", True),
+        ("1.社区获得性肺炎", "社区获得性肺炎", True),  # the label's words inside the span
+        ("肺炎", "社区获得性肺炎", True),  # the span inside the label's words
+        ("炎", "社区获得性肺炎", False),  # one character is not a match
+        ("高血压病2级", "社区获得性肺炎", False),
+        ("６８岁", "68岁", True),  # NFKC
+        ("", "68岁", False),
+    ],
+)
+def test_eval_matches_a_prediction_to_a_label(pred, gold, expected):
+    from qa.eval.record import matches
+
+    assert matches(pred, gold) is expected
+
+
+def test_eval_score_counts_each_label_once_and_uses_the_span_words():
+    from qa.eval.record import score
+
+    text = "诊断:社区获得性肺炎。服用硝苯地平。"
+    fields = [
+        {"name": "diagnoses", "value": "肺炎", "start": 3, "end": 10, "status": "exact"},
+        {"name": "diagnoses", "value": "肺炎", "start": 8, "end": 10, "status": "exact"},  # same label again
+        {"name": "medications", "value": "钙通道阻滞剂", "start": 13, "end": 17, "status": "exact"},  # by its span
+        {"name": "allergies", "value": "磺胺", "start": None, "end": None, "status": "ungrounded"},
+    ]
+    labels = {"diagnoses": ["社区获得性肺炎"], "medications": ["硝苯地平"], "allergies": []}
+    assert score(text, fields, labels) == {"pred": 4, "correct": 2, "gold": 2, "found": 2, "exact": 3, "ungrounded": 1}
