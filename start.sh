@@ -6,6 +6,7 @@
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
 #   ./start.sh eval quality                                real user questions: repeats, cut-off fields, schema text
+#   ./start.sh extract FILE|- [--schema S.json]           record fields with their source spans, as JSON
 #   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
 #   ./start.sh triage "问题" | --jsonl FILE | train FILE.csv  emergency + department, no LLM (eval: the figures)
 #   ./start.sh kb add NAME FILE… | kb list [NAME] | kb rm NAME [FILE…]   the knowledge base (no LLM)
@@ -94,7 +95,7 @@ case "$cmd" in
     ensure_venv  # documents, embedder and store only: no LLM, no llama.cpp build
     exec "$PY" -m qa kb "$@"
     ;;
-  ask|bench|eval|prepare|serve)
+  ask|bench|eval|prepare|serve|extract)
     ensure_venv
     if needs_llama "$@"; then ensure_llama; fi
     exec "$PY" -m qa "$cmd" "$@"
@@ -105,6 +106,6 @@ case "$cmd" in
     exec "$PY" -m qa serve "$cmd" "$@"
     ;;
   *)
-    log "unknown command: $cmd (use: serve, test, ask, bench, eval, prepare, drugs, triage, kb, build-llama)"; exit 2
+    log "unknown command: $cmd (use: serve, test, ask, extract, bench, eval, prepare, drugs, triage, kb, build-llama)"; exit 2
     ;;
 esac

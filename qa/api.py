@@ -255,7 +255,7 @@ class ChatHandler:
 
     def models(self) -> Models:
         """Model id → answer schema (None for the raw model), as served now."""
-        served: Models = {MODEL_PREFIX + task.name: task.schema for task in self.service.tasks()}
+        served: Models = {MODEL_PREFIX + task.name: task.response_schema for task in self.service.tasks()}
         if self.settings.raw_model:
             served[RAW_MODEL] = None
         return served

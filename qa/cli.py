@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--k", type=int, default=5, help="search: how many passages")
     kb.add_argument("--mode", choices=["fused", "bm25", "dense"], default="fused", help="search: which retrieval")
     _add_setting_flags(kb)
+    extract = sub.add_parser(
+        "extract", help="fields of a medical record (TXT/DOCX/PDF/MD, or - for stdin), each with its source span"
+    )
+    extract.add_argument("file", help="the record: a .txt/.md/.docx/.pdf file, or - for UTF-8 text on stdin")
+    extract.add_argument("--schema", default=None, help="a JSON Schema of your own fields (closed objects)")
+    extract.add_argument("--task", default="record", help="the extraction task (default record)")
+    _sampling_flags(extract)
+    _add_setting_flags(extract)
     return parser
 
 
@@ -383,6 +391,8 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
             print("error: the answer failed validation; see 'validation' in the output", file=sys.stderr)
             return EXIT_INVALID_ANSWER
         return 0
+    if args.command == "extract":
+        return _extract(args, service)
     if args.command == "eval":
         from pathlib import Path
 
@@ -422,4 +432,48 @@ def _quality_eval(args: argparse.Namespace, service: Any) -> int:
         summary, _ = run_quality_eval(service, rows, args.max_new_tokens, log_path)
         tables.append(summary.table(f"== {split} ({len(rows)} questions) =="))
     print("\n\n".join(tables))
+    return 0
+
+
+def _extract(args: argparse.Namespace, service: Any) -> int:
+    """`extract FILE [--schema S.json]`: print {"fields": [{name, value, quote, start, end, status, sentence}],
+    "record", "counts", "text", "validation", ...}; offsets index "text" (the stored NFKC record) in code points."""
+    from pathlib import Path
+
+    from .documents import parse_document
+
+    if args.file == "-":
+        text = sys.stdin.buffer.read()
+        record = parse_document("stdin.txt", text).text
+    else:
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {args.file}: {exc}", code="bad_file") from exc
+        record = parse_document(Path(args.file).name, data).text
+    schema = None
+    if args.schema:
+        try:
+            schema = Path(args.schema).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {args.schema}: {exc}", code="bad_schema") from exc
+        schema = service.check_field_schema(args.task, schema)
+    params = service.params(args.task, args.temperature, args.top_p, args.max_new_tokens)
+    final = None
+    for event in service.extract(args.task, record, params, schema=schema, channel="cli"):
+        if event.kind == "final":
+            final = event.answer
+    if final is None:
+        raise InputError("the extraction was stopped before it finished")
+    out = {
+        **(final.data or {"fields": []}),
+        "text": final.question,
+        "validation": final.report.to_dict(),
+        "model": final.model,
+        "usage": final.usage,
+    }
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    if not final.ok:
+        print("error: the extraction failed validation; see 'validation' in the output", file=sys.stderr)
+        return EXIT_INVALID_ANSWER
     return 0

@@ -45,9 +45,15 @@ class QAService:
         triage: Any = None,
         max_history_turns: int | None = None,
         kb: Any = None,
+        max_record_chars: int = 100_000,
+        record_overlap: int = 2,
+        record_window_chars: int | None = None,
     ) -> None:
         self._backend = backend
         self._kb = kb  # qa.kb.KnowledgeBase or None (no knowledge base configured)
+        self._max_record_chars = max_record_chars
+        self._record_overlap = record_overlap
+        self._record_window_chars = record_window_chars
         self._triage = triage  # qa.triage.Triage or None (triage off: rules only, no departments, no embeddings)
         self._max_history_turns = max_history_turns
         self._tasks = tasks
@@ -130,7 +136,10 @@ class QAService:
 
     def check_names(self, task: str) -> list[str]:
         """The checks an answer of this task goes through, in order."""
-        return [c.name for c in self._pipeline.checks(self.task(task))]
+        spec = self.task(task)
+        if spec.extractor is not None:
+            return list(spec.extractor.check_names)
+        return [c.name for c in self._pipeline.checks(spec)]
 
     def params(
         self, task: str, temperature: Any = None, top_p: Any = None, max_new_tokens: Any = None
@@ -409,6 +418,9 @@ class QAService:
         def run(totals: GenerationStats) -> Iterator[StreamEvent]:
             self._lifecycle.check_ready()
             spec = self.task(task)
+            if spec.extractor is not None:  # a document task: the question is the record (earlier turns unused)
+                yield from self._extract_events(spec, question, None, params, stop_event, totals)
+                return
             if collection:
                 spec = self._cited(spec, question, collection)
             try:
@@ -432,6 +444,60 @@ class QAService:
                         yield event
 
         return self._measured(label, channel, run)
+
+    def extract(
+        self,
+        task: str,
+        record: Any,
+        params: SamplingParams,
+        schema: Any = None,
+        stop_event: threading.Event | None = None,
+        channel: str = "cli",
+    ) -> Iterator[StreamEvent]:
+        """Extract fields from a record with a document task (its own field schema, or the caller's: JSON text or
+        an object, checked and bounded), streaming the text, then the final Answer whose data holds the fields."""
+        label = task if isinstance(task, str) and task in self._tasks else "unknown"
+        stop_event = stop_event or threading.Event()
+
+        def run(totals: GenerationStats) -> Iterator[StreamEvent]:
+            self._lifecycle.check_ready()
+            spec = self.task(task)
+            if spec.extractor is None:
+                raise InputError(f"task {task!r} does not extract fields from a record", param="task")
+            fields = spec.extractor.check_field_schema(schema) if schema is not None else None
+            yield from self._extract_events(spec, record, fields, params, stop_event, totals)
+
+        return self._measured(label, channel, run)
+
+    def check_field_schema(self, task: str, schema: Any) -> dict[str, Any]:
+        """A caller's field schema for a document task, checked (InputError code bad_schema when unusable)."""
+        spec = self.task(task)
+        if spec.extractor is None:
+            raise InputError(f"task {task!r} does not extract fields from a record", param="task")
+        return spec.extractor.check_field_schema(schema)
+
+    def _extract_events(
+        self,
+        spec: Task,
+        record: Any,
+        fields: dict[str, Any] | None,
+        params: SamplingParams,
+        stop_event: threading.Event,
+        totals: GenerationStats,
+    ) -> Iterator[StreamEvent]:
+        extractor = spec.extractor
+        text = extractor.check_record(record, self._max_record_chars)
+        self._backend.load()
+        budget = self._backend.context_length - params.max_new_tokens
+        with self._gate.place():  # planning tokenizes the whole record: it counts against the queue
+            plan = extractor.plan(
+                text, fields, self._backend.count_tokens, budget, self._record_overlap, self._record_window_chars
+            )
+        with self._gate.slot(stop_event) as admitted:
+            if admitted:
+                yield from extractor.run(
+                    spec.name, text, plan, fields, self._backend, self._drugs, params, stop_event, totals
+                )
 
     def stream_raw(
         self,

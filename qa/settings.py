@@ -322,6 +322,24 @@ class Settings(BaseSettings):
     login_window_s: float = Field(
         300.0, ge=1.0, le=86_400.0, description="Window and lockout length for failed logins, in seconds."
     )
+    # ---- record extraction (qa/tasks/record) ----
+    max_record_chars: int = Field(
+        100_000,
+        ge=100,
+        le=2_000_000,
+        description="Characters of a record to extract fields from (after NFKC); longer is refused. A record longer "
+        "than the model's context is read in overlapping windows.",
+    )
+    record_window_chars: int = Field(
+        2000,
+        ge=100,
+        le=200_000,
+        description="Most record characters one extraction window holds (fewer when the context is shorter): a "
+        "small model finds more in a shorter window, and each window has its own answer budget.",
+    )
+    record_overlap_sentences: int = Field(
+        2, ge=0, le=20, description="Sentences each extraction window repeats from the end of the one before."
+    )
 
     @model_validator(mode="after")
     def _remote_needs_url_and_model(self) -> Settings:
@@ -379,6 +397,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "kb_top_k",
         "kb_min_similarity",
     ),
+    "record": ("max_record_chars", "record_window_chars", "record_overlap_sentences"),
     "limits": (
         "max_history_turns",
         "max_conversation_chars",

@@ -592,6 +592,161 @@ def _task_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labe
     export_md_btn.click(h.export_markdown, [turns, *settings], exported, api_name=False, queue=False)
 
 
+# ---- the extraction surface: a document in, fields with their source spans out -------------------------------------
+EXTRACT_TEXT: dict[str, tuple[str, str]] = {
+    "record": ("病历原文（粘贴，或上传 TXT/DOCX/PDF）", "Record (paste, or upload TXT/DOCX/PDF)"),
+    "record_placeholder": ("把出院小结、病例报告等粘贴在这里…", "Paste a discharge summary or case report…"),
+    "upload": ("上传病历文件", "Upload a record file"),
+    "extract": ("提取", "Extract"),
+    "schema": (
+        "自定义字段 schema（可选，JSON Schema，对象须封闭）",
+        "Your own field schema (optional, closed objects)",
+    ),
+    "result": ("提取结果", "Extracted fields"),
+}
+TEXT.update(EXTRACT_TEXT)
+
+
+class ExtractHandlers:
+    """The UI handlers of one extraction tab (a task whose surface is extract)."""
+
+    def __init__(self, service: QAService, stops: StopSwitch, task: str) -> None:
+        self.service = service
+        self.stops = stops
+        self.task = task
+        self.extractor = service.task(task).extractor
+        self.exports = ExportFolder()
+
+    def _record(self, text: str, upload: str | None) -> str:
+        """The pasted text, or the uploaded file parsed (NFKC, like the knowledge base)."""
+        if upload:
+            from .documents import parse_document
+
+            path = Path(upload)
+            return parse_document(path.name, path.read_bytes()).text
+        return text or ""
+
+    def run(
+        self,
+        text: str,
+        upload: str | None,
+        schema: str,
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Extract fields: a progress line while the model writes, then the highlighted record and the table."""
+        session = _session(request)
+        stop_event = self.stops.start(session, self.task)
+        events = None
+        try:
+            record = self._record(text, upload)
+            params = self.service.params(self.task)
+            fields = (schema or "").strip() or None
+            events = self.service.extract(self.task, record, params, schema=fields, stop_event=stop_event, channel="ui")
+            first = next(events)
+        except Exception as exc:  # noqa: BLE001 - every failure ends here, the unexpected ones without details
+            self.stops.finish(session, self.task, stop_event)
+            if events is not None:
+                events.close()
+            raise gr.Error(page_error(exc)) from exc
+        try:
+            for event in chain([first], events):
+                if event.kind == "partial":
+                    progress = f'<p class="qa-notice" role="status">提取中… {len(event.text)} 字 / extracting…</p>'
+                    yield progress, gr.update(), None, gr.update(interactive=False), gr.update(interactive=True)
+                elif event.answer is not None:
+                    answer = event.answer
+                    shown = self.extractor.render(answer.question, answer.data or {})
+                    raw = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+                    yield shown, raw, answer.to_dict(), gr.update(interactive=True), gr.update(interactive=False)
+        except Exception as exc:  # noqa: BLE001
+            yield (
+                _esc_error(page_error(exc)),
+                gr.update(),
+                None,
+                gr.update(interactive=True),
+                gr.update(interactive=False),
+            )
+        finally:
+            stop_event.set()
+            if events is not None:
+                events.close()
+            self.stops.finish(session, self.task, stop_event)
+
+    def stop(self, request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        """Stop this session's extraction."""
+        self.stops.stop(_session(request), self.task)
+        return gr.update(interactive=True), gr.update(interactive=False)
+
+    def export(self, kind: str, result: dict[str, Any] | None) -> str:
+        """Write the latest extraction to a JSON or Markdown file and offer it for download."""
+        if not result or not result.get("answer"):
+            raise gr.Error("还没有提取结果，没有可导出的内容。 Nothing extracted yet.")
+        extra = {"validation": result.get("validation"), "model": result.get("model")}
+        text, suffix = self.extractor.export(kind, result["question"], result["answer"], extra)
+        path = self.exports.new() / f"{self.task}-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+
+def _esc_error(message: str) -> str:
+    import html
+
+    return f'<div class="qa-notice" role="alert">{html.escape(message)}</div>'
+
+
+def _extract_tab(service: QAService, stops: StopSwitch, feedback: FeedbackLog, labels: _Labels, name: str) -> None:
+    h = ExtractHandlers(service, stops, name)
+    record = labels.add(
+        gr.Textbox(
+            label=_t("record"),
+            placeholder=_t("record_placeholder"),
+            lines=10,
+            max_lines=30,
+            elem_id=f"{name}-record",
+        ),
+        label="record",
+        placeholder="record_placeholder",
+    )
+    upload = labels.add(
+        gr.File(
+            label=_t("upload"), file_types=[".txt", ".md", ".docx", ".pdf"], type="filepath", elem_id=f"{name}-upload"
+        ),
+        label="upload",
+    )
+    with labels.add(gr.Accordion(_t("advanced"), open=False, elem_id=f"{name}-advanced"), label="advanced"):
+        schema = labels.add(
+            gr.Code(language="json", label=_t("schema"), elem_id=f"{name}-schema", interactive=True), label="schema"
+        )
+    with gr.Row(elem_classes=["qa-buttons"]):
+        run = labels.add(gr.Button(_t("extract"), variant="primary", elem_id=f"{name}-extract"), value="extract")
+        stop_btn = labels.add(
+            gr.Button(_t("stop"), variant="stop", interactive=False, elem_id=f"{name}-stop"), value="stop"
+        )
+    shown = gr.HTML(elem_id=f"{name}-result")
+    result = gr.State(None)
+    with labels.add(gr.Accordion(_t("export"), open=False, elem_id=f"{name}-exports"), label="export"):
+        with gr.Row():
+            export_json_btn = labels.add(
+                gr.Button(_t("export_json"), size="sm", elem_id=f"{name}-export-json"), value="export_json"
+            )
+            export_md_btn = labels.add(
+                gr.Button(_t("export_md"), size="sm", elem_id=f"{name}-export-md"), value="export_md"
+            )
+        exported = labels.add(gr.File(label=_t("file"), interactive=False, elem_id=f"{name}-file"), label="file")
+        raw = labels.add(gr.Code(language="json", label=_t("raw"), elem_id=f"{name}-raw"), label="raw")
+    model = {"concurrency_id": "model", "show_progress": "minimal"}
+    go = run.click(
+        h.run, [record, upload, schema], [shown, raw, result, run, stop_btn], api_name=f"extract_{name}", **model
+    )
+    stop_btn.click(h.stop, None, [run, stop_btn], cancels=[go], api_name=False, queue=False)
+    export_json_btn.click(partial(h.export, "json"), [result], exported, api_name=False, queue=False)
+    export_md_btn.click(partial(h.export, "md"), [result], exported, api_name=False, queue=False)
+
+
+# the page component each task surface is laid out with
+SURFACES = {"chat": _task_tab, "extract": _extract_tab}
+
+
 def keep_gradio_offline() -> None:
     """Gradio sends usage analytics (to its own host, and through huggingface_hub's telemetry to the model hub)
     unless told not to: this app's page reports nothing anywhere, whatever the environment says."""
@@ -615,7 +770,7 @@ def build_demo(service: QAService, feedback: FeedbackLog, title: str = "医金�
         with gr.Tabs():
             for spec in service.tasks():
                 with gr.Tab(f"{spec.label} {spec.label_en}", id=spec.name, elem_id=f"tab-{spec.name}"):
-                    _task_tab(service, stops, feedback, labels, spec.name)
+                    SURFACES[spec.surface](service, stops, feedback, labels, spec.name)
         components = [c for c, _ in labels.items]
         lang.change(partial(labels.switch, service), lang, components, api_name=False, queue=False)
         demo.load(partial(model_line, service), None, info, api_name=False)

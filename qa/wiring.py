@@ -66,6 +66,9 @@ def build_service(
         triage=triage,
         max_history_turns=settings.max_history_turns,
         kb=kb if kb is not None else build_kb(settings, triage.embedder if triage is not None else None),
+        max_record_chars=settings.max_record_chars,
+        record_overlap=settings.record_overlap_sentences,
+        record_window_chars=settings.record_window_chars,
     )
 
 

@@ -59,7 +59,7 @@ def ask_body(question="头痛两天了", model="qa-medical", **extra):
 
 def test_models_lists_one_id_per_domain_and_the_raw_model(api):
     models = client(api.url).models.list()
-    assert [m.id for m in models.data] == ["qa-medical", "qa-finance", "qa-raw"]
+    assert [m.id for m in models.data] == ["qa-medical", "qa-finance", "qa-record", "qa-raw"]
     medical = models.data[0].model_extra
     assert medical["task"] == "medical" and medical["response_schema"] == api.service.task("medical").schema
 
@@ -472,7 +472,12 @@ def test_the_client_with_a_wrong_key_gets_authentication_error(locked):
     with pytest.raises(openai.AuthenticationError) as err:
         client(locked.url, key="sk-wrong").models.list()
     assert err.value.status_code == 401
-    assert [m.id for m in client(locked.url, key=KEY).models.list().data] == ["qa-medical", "qa-finance", "qa-raw"]
+    assert [m.id for m in client(locked.url, key=KEY).models.list().data] == [
+        "qa-medical",
+        "qa-finance",
+        "qa-record",
+        "qa-raw",
+    ]
 
 
 def test_rate_limit_per_key_then_429_with_retry_after(locked):

@@ -267,10 +267,14 @@ class Task:
     examples: tuple[str, ...] = ()
     input_rules: tuple[InputRule, ...] = ()
     checks: tuple[Check, ...] = ()  # the task's own, run after the checks every task gets
-    surface: Literal["chat"] = "chat"  # the page component that serves it (a chat tab)
+    # the page component that serves it: a chat tab, or an extraction tab (a document in, fields with spans out)
+    surface: Literal["chat", "extract"] = "chat"
     triage: bool = False  # its questions go through triage (emergency, department) before the answer
     # text the model sees under the question (finance: the question's figures, numbered for its programs)
     context: Callable[[str], str] | None = None
+    # a task that runs its own generation loop instead of the chat pipeline (record extraction: one generation per
+    # window of the record, each under a schema built for that window); see qa.tasks.record.extract.Extractor
+    extractor: Any = None
 
     def model_question(self, question: str) -> str:
         """The question as the model sees it: with the task's context under it, when it has any."""
@@ -301,6 +305,11 @@ class Task:
     def defaults(self) -> dict[str, float]:
         """Sampling defaults: temperature, top_p, max_new_tokens."""
         return self.prompts.defaults
+
+    @property
+    def response_schema(self) -> dict[str, Any]:
+        """The shape of what the task returns (the API's response_schema): the answer schema, or the extractor's."""
+        return self.extractor.response_schema if self.extractor is not None else self.schema
 
     def system_prompt(self) -> str:
         """The default system prompt."""
