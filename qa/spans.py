@@ -99,10 +99,10 @@ def _normalised_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
-def locate(quote: str, source: str, offset: int = 0, min_score: float = 85.0) -> SpanMatch:
+def locate(quote: str, source: str, offset: int = 0, min_score: float = 85.0, fuzzy: bool = True) -> SpanMatch:
     """Find a quote inside one source window; offsets are returned relative to the whole text (`offset` is the
     window's start there). Exact first, then ignoring whitespace/width/case, then fuzzy (rapidfuzz, score ≥
-    min_score, windows and quotes above the bounds are not fuzzily searched)."""
+    min_score, windows and quotes above the bounds are not fuzzily searched; `fuzzy=False` skips that step)."""
     quote = quote.strip()
     if not quote or not source:
         return SpanMatch("ungrounded")
@@ -117,7 +117,8 @@ def locate(quote: str, source: str, offset: int = 0, min_score: float = 85.0) ->
             start, end = where[at], where[at + len(norm_quote) - 1] + 1
             return SpanMatch("normalised", offset + start, offset + end)
     if (
-        len(norm_quote) < MIN_FUZZY_QUOTE
+        not fuzzy
+        or len(norm_quote) < MIN_FUZZY_QUOTE
         or len(norm_quote) > MAX_FUZZY_QUOTE
         or len(norm_source) > MAX_FUZZY_WINDOW
         or not norm_source

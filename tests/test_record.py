@@ -169,6 +169,29 @@ def test_verify_looks_only_inside_the_cited_sentence(quote, status, span):
         assert got.start is None
 
 
+@pytest.mark.parametrize(
+    "quote,status,moved",
+    [
+        ("右肺下叶实变", "exact", True),  # the words are in another sentence the model was shown: moved there
+        ("右 肺 下 叶 实 变", "normalised", True),
+        ("右肺下叶实変变", "ungrounded", False),  # no fuzzy search outside the cited sentence
+        ("发热3天", "exact", False),  # in the cited sentence: nothing moves
+    ],
+)
+def test_words_quoted_from_another_shown_sentence_are_moved_and_say_so(quote, status, moved):
+    sentences = split_sentences(STORED)
+    sid = find(STORED, "发热")
+    got = verify("x", {"evidence": {"sentence": sid, "quote": quote}, "value": "x"}, {s.id: s for s in sentences},
+                 shown=sentences)  # fmt: skip
+    assert got.status == status
+    assert (got.cited == sid) is moved and ("cited_sentence" in got.to_dict()) is moved
+    if moved:
+        assert got.sentence == find(STORED, "实变") and "".join(STORED[got.start : got.end].split()) == "右肺下叶实变"
+    # not shown (another window's sentences): never moved
+    alone = verify("x", {"evidence": {"sentence": sid, "quote": quote}, "value": "x"}, {s.id: s for s in sentences})
+    assert alone.cited is None and (alone.status == "ungrounded" or not moved)
+
+
 def test_a_sentence_id_outside_the_window_is_impossible_under_the_schema_and_ungrounded_if_written():
     schema = extraction_schema(_default_fields(), [3, 4, 5])
     item = {"evidence": {"sentence": 9, "quote": "男"}, "value": "男"}

@@ -64,7 +64,7 @@ _KEYWORDS = {
 _TYPES = {"string", "integer", "number", "boolean", "object", "array"}
 _FIELD_NAME = re.compile(r"^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,39}$")
 CHECKS = ("json", "schema", "evidence", "forbidden_drugs")
-RULES = ("json", "schema", "truncated", "ungrounded", "fuzzy_evidence", "forbidden_drugs", "windows")
+RULES = ("json", "schema", "truncated", "ungrounded", "evidence_moved", "fuzzy_evidence", "forbidden_drugs", "windows")
 
 # what the task returns (the API's response_schema and the CLI's JSON)
 RESPONSE_SCHEMA: dict[str, Any] = {
@@ -278,6 +278,7 @@ class Field:
     end: int | None
     score: float = 100.0
     window: int = 1
+    cited: int | None = None  # the sentence the model named, when the quote was found in another one
 
     def to_dict(self) -> dict[str, Any]:
         """The output form: name, value, quote, start, end, status, sentence (and the fuzzy score)."""
@@ -292,11 +293,24 @@ class Field:
         }
         if self.status == "fuzzy":
             out["score"] = self.score
+        if self.cited is not None:
+            out["cited_sentence"] = self.cited
         return out
 
 
-def verify(name: str, item: dict[str, Any], sentences: dict[int, Sentence], window: int = 1) -> Field:
-    """The evidence check for one value: its quote located inside the cited sentence only."""
+def verify(
+    name: str,
+    item: dict[str, Any],
+    sentences: dict[int, Sentence],
+    window: int = 1,
+    shown: list[Sentence] | None = None,
+) -> Field:
+    """The evidence check for one value: its quote located inside the cited sentence (exact, normalised, fuzzy).
+
+    A quote that is not in the cited sentence but is, exactly or normalised, in another sentence the model was
+    shown (`shown`: its window) is moved to the nearest such sentence and keeps `cited` = the id the model wrote,
+    so the report says so: a small model copies the example's sentence numbers while quoting the right words, and
+    the words are what a clinician checks. There is no fuzzy search outside the cited sentence."""
     evidence = item.get(EVIDENCE) or {}
     sid = evidence.get("sentence")
     quote = str(evidence.get("quote", ""))
@@ -304,6 +318,19 @@ def verify(name: str, item: dict[str, Any], sentences: dict[int, Sentence], wind
     if sentence is None:  # a grammar makes this impossible; an engine without one might still write it
         return Field(name, item.get("value"), quote, sid if isinstance(sid, int) else 0, "ungrounded", None, None, 0.0)
     found = locate(quote, sentence.text, sentence.start)
+    if not found.verified and shown:
+        moved = []
+        for other in shown:
+            if other.id == sid:
+                continue
+            match = locate(quote, other.text, other.start, fuzzy=False)
+            if match.verified:
+                moved.append((abs(other.id - sid), other.id, match))
+        if moved:
+            _, new_id, match = min(moved, key=lambda m: (m[0], m[1]))
+            return Field(
+                name, item.get("value"), quote, new_id, match.status, match.start, match.end, match.score, window, sid
+            )
     return Field(name, item.get("value"), quote, sid, found.status, found.start, found.end, found.score, window)
 
 
@@ -526,7 +553,7 @@ class Extractor:
                 parsed_all = False
                 continue
             found = [
-                verify(name, item, everything, window.number)
+                verify(name, item, everything, window.number, window.sentences)
                 for name in fields["properties"]
                 for item in data.get(name, [])
                 if isinstance(item, dict)
@@ -549,6 +576,16 @@ class Extractor:
                     "ungrounded",
                     f"{len(ungrounded)} field(s) whose quote is not in the cited sentence (shown as unverified): "
                     + ", ".join(ungrounded),
+                    len(plan),
+                )
+            )
+        moved = [f"{f.name} ({f.cited}→{f.sentence})" for f in kept if f.cited is not None]
+        if moved:
+            report.fired.append(
+                RuleHit(
+                    "evidence_moved",
+                    f"{len(moved)} field(s) quoted words of another sentence than the one cited; their span points "
+                    "at where the words are: " + ", ".join(moved),
                     len(plan),
                 )
             )
