@@ -160,7 +160,7 @@ def test_stop_closes_the_connection_and_the_engine_stops(remote, upstream):
     "overrides,fragment",
     [
         ({"base_url": "http://127.0.0.1:{dead}/v1"}, "cannot reach the remote engine"),
-        ({"remote_model": "Qwen/Qwen2.5-7B-Instruct"}, "serves qa-medical, qa-finance, qa-raw"),
+        ({"remote_model": "Qwen/Qwen2.5-7B-Instruct"}, "serves qa-medical, qa-finance, qa-record, qa-raw"),
         ({"remote_api_key": "sk-wrong"}, "401"),
     ],
 )
