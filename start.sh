@@ -6,6 +6,7 @@
 #   ./start.sh bench                                       bare generate vs the app path, tokens/s
 #   ./start.sh eval safety                                 red-team set through the real model
 #   ./start.sh eval quality                                real user questions: repeats, cut-off fields, schema text
+#   ./start.sh eval retrieval [--stride N]                 knowledge-base recall@1/@5 on CMRC 2018 (no LLM)
 #   ./start.sh extract FILE|- [--schema S.json]           record fields with their source spans, as JSON
 #   ./start.sh drugs scan FILE|-                           one JSON line per line: drug names found
 #   ./start.sh triage "问题" | --jsonl FILE | train FILE.csv  emergency + department, no LLM (eval: the figures)
