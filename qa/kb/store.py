@@ -205,7 +205,42 @@ create table if not exists versions (collection text primary key, version intege
 _CHUNK_COLUMNS = 'id, collection, file, page, start, "end", text, seq'
 
 
-class SqliteStore:
+class _SqlReads:
+    """The read queries the SQL stores share; each sets its table prefix and parameter marker."""
+
+    _TABLE = ""  # prefix of the table names
+    _MARK = "?"  # the driver's parameter marker
+    _db: Any
+    _lock: threading.Lock
+
+    def _sql(self, template: str) -> str:
+        return template.format(t=self._TABLE, m=self._MARK, columns=_CHUNK_COLUMNS)
+
+    def files(self, collection: str) -> list[FileRecord]:
+        sql = self._sql("select * from {t}files where collection = {m} order by name")
+        with self._lock:
+            rows = self._db.execute(sql, (collection,)).fetchall()
+        return [FileRecord(*row) for row in rows]
+
+    def collections(self) -> list[str]:
+        sql = self._sql("select distinct collection from {t}files order by collection")
+        with self._lock:
+            return [r[0] for r in self._db.execute(sql)]
+
+    def chunks(self, collection: str) -> list[Chunk]:
+        sql = self._sql("select {columns} from {t}chunks where collection = {m} order by file, seq")
+        with self._lock:
+            rows = self._db.execute(sql, (collection,)).fetchall()
+        return [Chunk(*row) for row in rows]
+
+    def page_text(self, collection: str, file: str, page: int) -> str | None:
+        sql = self._sql("select text from {t}pages where collection = {m} and file = {m} and page = {m}")
+        with self._lock:
+            row = self._db.execute(sql, (collection, file, page)).fetchone()
+        return None if row is None else str(row[0])
+
+
+class SqliteStore(_SqlReads):
     """The embedded default: SQLite for files, pages and chunks, and a .npy of vectors per file beside it."""
 
     kind = "sqlite"
@@ -293,30 +328,6 @@ class SqliteStore:
             self._vector_path(file_id).unlink(missing_ok=True)
             return True
 
-    def files(self, collection: str) -> list[FileRecord]:
-        with self._lock:
-            rows = self._db.execute("select * from files where collection = ? order by name", (collection,)).fetchall()
-        return [FileRecord(*row) for row in rows]
-
-    def collections(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("select distinct collection from files order by collection")]
-
-    def chunks(self, collection: str) -> list[Chunk]:
-        with self._lock:
-            rows = self._db.execute(
-                f"select {_CHUNK_COLUMNS} from chunks where collection = ? order by file, seq",  # noqa: S608
-                (collection,),
-            ).fetchall()
-        return [Chunk(*row) for row in rows]
-
-    def page_text(self, collection: str, file: str, page: int) -> str | None:
-        with self._lock:
-            row = self._db.execute(
-                "select text from pages where collection = ? and file = ? and page = ?", (collection, file, page)
-            ).fetchone()
-        return None if row is None else str(row[0])
-
     def _matrix(self, collection: str) -> tuple[list[str], np.ndarray | None]:
         version = self.version(collection)
         cached = self._matrices.get(collection)
@@ -377,10 +388,12 @@ create table if not exists kb_versions (collection text primary key, version big
 """
 
 
-class PostgresStore:
+class PostgresStore(_SqlReads):
     """Postgres with pgvector: the same tables, vectors in a `vector` column, cosine search in SQL."""
 
     kind = "postgres"
+    _TABLE = "kb_"
+    _MARK = "%s"
 
     def __init__(self, url: str) -> None:
         try:
@@ -441,33 +454,6 @@ class PostgresStore:
             if found:
                 self._bump(cur, collection)
             return found
-
-    def files(self, collection: str) -> list[FileRecord]:
-        with self._lock:
-            rows = self._db.execute(
-                "select * from kb_files where collection = %s order by name", (collection,)
-            ).fetchall()
-        return [FileRecord(*row) for row in rows]
-
-    def collections(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("select distinct collection from kb_files order by collection")]
-
-    def chunks(self, collection: str) -> list[Chunk]:
-        with self._lock:
-            rows = self._db.execute(
-                f"select {_CHUNK_COLUMNS} from kb_chunks where collection = %s order by file, seq",  # noqa: S608
-                (collection,),
-            ).fetchall()
-        return [Chunk(*row) for row in rows]
-
-    def page_text(self, collection: str, file: str, page: int) -> str | None:
-        with self._lock:
-            row = self._db.execute(
-                "select text from kb_pages where collection = %s and file = %s and page = %s",
-                (collection, file, page),
-            ).fetchone()
-        return None if row is None else str(row[0])
 
     def dense_search(self, collection: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         query = np.asarray(vector, dtype=np.float32)
