@@ -26,7 +26,7 @@ import numpy as np
 from ..documents import parse_document
 from ..errors import InputError
 from ..spans import split_sentences
-from .store import Chunk, FileRecord, Store
+from .store import Chunk, FileRecord, Store, best_indices
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +125,7 @@ class _Bm25Index:
         if not terms or not self.chunks:
             return []
         scores = np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
-        k = min(k, len(scores))
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+        return [(int(i), float(scores[i])) for i in best_indices(scores, k) if scores[i] > 0]
 
 
 class KnowledgeBase:

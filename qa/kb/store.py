@@ -111,14 +111,20 @@ class Store(Protocol):
         ...
 
 
+def best_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first (ties in index order)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    best = np.argpartition(-scores, k - 1)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
 def _top_k(ids: list[str], matrix: np.ndarray, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
     if not ids or k <= 0:
         return []
     scores = matrix @ vector.astype(np.float32)
-    k = min(k, len(ids))
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [(ids[i], float(scores[i])) for i in best]
+    return [(ids[i], float(scores[i])) for i in best_indices(scores, k)]
 
 
 class MemoryStore:
