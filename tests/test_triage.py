@@ -21,10 +21,12 @@ import pytest
 
 from qa.errors import InputError
 from qa.server import create_app
+from qa.tasks.medical.rules import red_flags
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.measure import (
     HELDOUT_EMERGENCY,
     HELDOUT_EMERGENCY_V2,
+    RULES_TUNING,
     heldout_departments,
     heldout_emergency,
     rates,
@@ -114,6 +116,86 @@ def test_a_question_is_embedded_once_for_the_page_and_the_pipeline():
     triage.assess("头痛两天了")
     triage.assess("头痛两天了")
     assert embedder.calls == before + 1
+
+
+# ---- the red-flag rules' frames, on items of the set written to tune them (qa/data/triage_rules_tuning.jsonl) ----
+
+
+@pytest.fixture(scope="module")
+def tuning_rows():
+    return {r["id"]: r for r in heldout_emergency(RULES_TUNING)}
+
+
+@pytest.mark.parametrize(
+    ("row_id", "frame"),
+    [
+        ("tu-ne-004", "a general question in the clause"),  # 过敏性休克一般多长时间内发作？
+        ("tu-ne-029", "imagined"),  # 如果遇到有人触电，第一步应该干什么
+        ("tu-ne-030", "learning first aid"),  # 想提前了解溺水急救方法
+        ("tu-ne-046", "the past"),  # 大学时有过一次晕倒
+        ("tu-ne-088", "a figure of speech"),  # 被领导气得吐血
+        ("tu-ne-094", "a figure of speech"),  # I nearly had a heart attack when I saw the price
+        ("tu-ne-103", "a story"),  # 电视剧里主角心脏骤停被电击救回来
+        ("tu-ne-110", "a documentary"),  # Saw a documentary about carbon monoxide poisoning
+        ("tu-ne-113", "writing an article"),  # 我正在写一篇关于心肌梗死的科普文章…胸痛放射到左臂的说法
+    ],
+)
+def test_rules_do_not_fire_on_signs_that_are_not_happening_now(tuning_rows, row_id, frame):
+    row = tuning_rows[row_id]
+    assert row["emergency"] is False
+    assert red_flags(row["text"]) == [], frame
+
+
+@pytest.mark.parametrize(
+    ("row_id", "category"),
+    [
+        ("tu-em-001", "chest_pain"),
+        ("tu-em-005", "cardiac_arrest"),  # "she's not breathing"
+        ("tu-em-021", "self_harm"),
+        ("tu-em-039", "chest_pain"),  # 心脏病都要犯了似的 (a figure) + chest pain into the left arm (not one)
+        ("tu-em-040", "poisoning"),  # 累死了 (a figure) + swallowed a handful of pills
+    ],
+)
+def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, category):
+    row = tuning_rows[row_id]
+    assert row["emergency"] is True
+    assert category in {f.category for f in red_flags(row["text"])}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("考试没考好，不想活了", "self_harm"),  # thoughts of self-harm count whatever the frame
+        ("培训的时候同事晕倒了，叫不醒", "unconscious"),  # a training session, but it happened
+        ("我在学心肺复苏，我爸晕倒了叫不醒", "unconscious"),
+        ("主要是胸口压着疼，出冷汗", "chest_pain"),  # 主要是 is not 要是 ("if")
+        ("新闻看到一半，我爸突然倒地抽搐", "seizure"),  # watching the news is where it happened, not what
+        ("宝宝才两个月，发烧38度", "infant_fever"),
+    ],
+)
+def test_rules_fire_through_frame_words(text, category):
+    assert category in {f.category for f in red_flags(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "吃了芒果嘴唇有点痒，喉咙不紧，要吃药吗",  # the negation sits inside the sign's words
+        "My throat is not tight at all, just itchy",
+        "孩子发烧两天了，38.5度，精神还行",  # "两天" is how long the fever lasted, not the child's age
+        "想死你了，什么时候回来",  # missing someone
+    ],
+)
+def test_rules_do_not_fire_on_a_denied_sign_a_duration_or_an_idiom(text):
+    assert red_flags(text) == []
+
+
+def test_rules_on_the_whole_tuning_set():
+    rows = heldout_emergency(RULES_TUNING)
+    found = rates(rows, [bool(red_flags(r["text"])) for r in rows])
+    assert (found.emergencies, found.ordinary) == (40, 125)
+    assert found.false_alarms <= 2  # measured 2/125 (main's rules before this change: 20/125)
+    assert found.caught >= 15  # measured 15/40, as before the change (the classifier catches the rest but two)
 
 
 # ---- held-out figures through the CLI (real embedder) ----------------------------------------------------------
