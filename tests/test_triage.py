@@ -171,6 +171,10 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("主要是胸口压着疼，出冷汗", "chest_pain"),  # 主要是 is not 要是 ("if")
         ("新闻看到一半，我爸突然倒地抽搐", "seizure"),  # watching the news is where it happened, not what
         ("宝宝才两个月，发烧38度", "infant_fever"),
+        ("老是说胸口疼，刚才疼得出冷汗，左肩膀也疼", "chest_pain"),  # the usual complaint, but this time is now
+        ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
+        ("我爸糖尿病多年今天叫不醒", "unconscious"),  # how long a disease has lasted is not a recurring sign
+        ("被蜜蜂蛰了，脸肿了", "anaphylaxis"),  # a swollen face after a trigger
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -184,9 +188,15 @@ def test_rules_fire_through_frame_words(text, category):
         "My throat is not tight at all, just itchy",
         "孩子发烧两天了，38.5度，精神还行",  # "两天" is how long the fever lasted, not the child's age
         "想死你了，什么时候回来",  # missing someone
+        "经常胸闷气短，爬楼梯就喘，好几年了",  # a sign that comes and goes
+        "I get short of breath when I run, is that normal?",
+        "孩子有热性惊厥史，这次发烧38度要提前吃药吗",  # a history of (…史)
+        "爸爸脑梗后半边身体没力气，现在在康复医院，怎么护理",  # after a stroke: its sequelae
+        "Is it safe to take aspirin every day to prevent a heart attack?",
+        "眼皮肿了，早上起来更明显",  # a swollen eyelid alone
     ],
 )
-def test_rules_do_not_fire_on_a_denied_sign_a_duration_or_an_idiom(text):
+def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
     assert red_flags(text) == []
 
 

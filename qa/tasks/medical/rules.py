@@ -15,7 +15,7 @@ _NEGATION_EN = re.compile(
 )
 _HISTORY = re.compile(
     r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
-    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?"
+    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?|后遗症|康复|复健|(中风|脑梗|脑梗塞|脑出血|卒中|心梗|手术|术|支架|搭桥)后"
     r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b"
     r"|\blast (month|year|summer|winter|spring|autumn|fall)\b|\byears ago\b|\bas a (child|kid|teen)\b"
     r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
@@ -24,7 +24,7 @@ _HISTORY = re.compile(
 _CURRENT = re.compile(
     r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I
 )
-_PAST_SUFFIX = re.compile(r"^\s*过")  # 胸痛过 / 中风过: experience aspect, i.e. it happened before
+_PAST_SUFFIX = re.compile(r"^\s*(过|史)")  # 胸痛过 / 中风过 / 惊厥史: it happened before
 
 
 def _clauses(text: str) -> list[str]:
@@ -58,9 +58,9 @@ def _historical(clause: str, end: int) -> bool:
 # used as a figure of speech is not an emergency happening now. A cue that something is happening now
 # (刚才, 正在, "right now", minutes ago) outweighs every frame.
 _ACUTE = re.compile(
-    r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
+    r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|这次|这回|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
     r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要))"
-    r"|\b(right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
+    r"|\b(now|right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
 )
@@ -92,6 +92,14 @@ _FIGURATIVE_BEFORE = re.compile(
     r"|(差点|差一点|险些)$|\b(nearly|almost) (had|have|died|fainted|passed|gave)\b.{0,12}$|\b(gave|give|giving) (me|him|her|us) an?\s*$",
     re.I,
 )
+# a sign that comes and goes ("经常胸闷气短", "一到冬天就喘不上气", "when I run"): a complaint for a clinic, unless
+# this time is said to be different (这次, 刚才). How long a disease has lasted (多年, 慢性) is not this: "糖尿病多年
+# 今天叫不醒" is an emergency
+_RECURRENT = re.compile(
+    r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时"
+    r"|\b(often|sometimes|occasionally|every time|whenever)\b|\bwhen i (run|exercise|walk|climb|work out)\b",
+    re.I,
+)
 _HAPPENED = re.compile(r"^.{0,2}了")  # "晕倒了", "抽起来了": the sign has happened, not only been read about
 _MISS_YOU = re.compile(r"^(你|您|他|她|我|咱)们?(了|啦)")  # "想死你了": missing someone
 
@@ -101,11 +109,14 @@ def _figurative(clause: str, start: int, end: int) -> bool:
     return bool(_FIGURATIVE_BEFORE.search(before) or (clause[end - 1] == "死" and _MISS_YOU.match(clause[end:])))
 
 
-def _framed(clause: str, imagined_counts: bool = True) -> bool:
-    """The clause imagines, reports or asks about a sign in general, and does not say it is happening now."""
+def _framed(clause: str, imagined_counts: bool = True, recurrent_counts: bool = True) -> bool:
+    """The clause imagines, reports, asks about a sign in general or describes it as one that comes and goes, and
+    does not say it is happening now."""
     if _ACUTE.search(clause):
         return False
     if imagined_counts and (_HYPOTHETICAL.search(clause) or _REPORTED.search(clause)):
+        return True
+    if imagined_counts and recurrent_counts and _RECURRENT.search(clause):
         return True
     return bool(_GENERAL.search(clause)) and not _SOMEONE_NOW.search(clause)
 
@@ -177,9 +188,15 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
     ),
     (
         "anaphylaxis",
-        r"(喉咙|嗓子|喉头).{0,3}(发紧|肿|堵|紧|锁)|(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
+        r"(喉咙|嗓子|喉头).{0,3}(发紧|肿|堵|紧|锁)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
         r"|throat.{0,12}(swell|clos|tight)|swelling shut|tongue.{0,8}swell|anaphyla|epipen",
         None,
+    ),
+    (
+        # a swollen face alone (a puffy eyelid, a bite) is not anaphylaxis; after a trigger, or with hives, it may be
+        "anaphylaxis",
+        r"(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)",
+        r"吃了|过敏|蛰|叮|打(了|完)?针|输液|花生|海鲜|虾|蟹|坚果|芒果|药|疹子|风团|全身|呼吸|喘|憋",
     ),
     (
         "unconscious",
@@ -264,7 +281,7 @@ _GENERAL = re.compile(
     _INFORMATIONAL.pattern
     + r"|一般|(?<![没不])多久|多长时间|后遗症|一回事|真的.{0,20}吗|是真的吗|有多(危险|严重)|危险在哪"
     r"|死亡率|存活率|遗传|\balways\b|\bcan an? \w+|\bsurvival rate\b|\b(hereditary|genetic|contagious)\b"
-    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b",
+    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b|预防|\bprevent(s|ing|ion)?\b|\b(the )?risk of\b",
     re.I,
 )
 _SOMEONE_NOW = re.compile(
@@ -294,8 +311,10 @@ def _current_match(
     imagined_counts: bool = True,
     learning: bool = False,
 ) -> str | None:
+    # "老是说胸口疼，刚才疼得出冷汗": once the question says this time is now, the usual complaint is part of it
+    recurrent_counts = not _ACUTE.search(text)
     for clause in _clauses(text):
-        if _framed(clause, imagined_counts):
+        if _framed(clause, imagined_counts, recurrent_counts):
             continue
         for m in pattern.finditer(clause):
             if negation_counts and (_negated(clause, m.start()) or _negated_inside(pattern, m.group())):
