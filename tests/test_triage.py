@@ -175,6 +175,8 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
         ("我爸糖尿病多年今天叫不醒", "unconscious"),  # how long a disease has lasted is not a recurring sign
         ("被蜜蜂蛰了，脸肿了", "anaphylaxis"),  # a swollen face after a trigger
+        ("中风康复期间又出现嘴歪，说话不清", "stroke"),  # a new onset during rehabilitation
+        ("培训的时候同事突然晕倒", "unconscious"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -194,6 +196,10 @@ def test_rules_fire_through_frame_words(text, category):
         "爸爸脑梗后半边身体没力气，现在在康复医院，怎么护理",  # after a stroke: its sequelae
         "Is it safe to take aspirin every day to prevent a heart attack?",
         "眼皮肿了，早上起来更明显",  # a swollen eyelid alone
+        "扁桃体发炎，嗓子肿了，吞东西疼",  # a sore throat is not anaphylaxis
+        "割伤手指，流了好多血，按压后止住了，要缝针吗",  # the bleeding is over
+        "我爸去年中风，现在说话还有点不清楚，能做什么康复训练",  # living with a past stroke
+        "自杀的人事先会有什么征兆，我想多关心一下身边的人",  # a general question about self-harm
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):

@@ -15,7 +15,7 @@ _NEGATION_EN = re.compile(
 )
 _HISTORY = re.compile(
     r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
-    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?|后遗症|康复|复健|(中风|脑梗|脑梗塞|脑出血|卒中|心梗|手术|术|支架|搭桥)后"
+    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?|后遗症|康复|复健|出院|(中风|脑梗|脑梗塞|脑出血|卒中|心梗|手术|术|支架|搭桥)后"
     r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b"
     r"|\blast (month|year|summer|winter|spring|autumn|fall)\b|\byears ago\b|\bas a (child|kid|teen)\b"
     r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
@@ -59,7 +59,7 @@ def _historical(clause: str, end: int) -> bool:
 # (刚才, 正在, "right now", minutes ago) outweighs every frame.
 _ACUTE = re.compile(
     r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|这次|这回|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
-    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要))"
+    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍))"
     r"|\b(now|right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
@@ -121,9 +121,19 @@ def _framed(clause: str, imagined_counts: bool = True, recurrent_counts: bool = 
     return bool(_GENERAL.search(clause)) and not _SOMEONE_NOW.search(clause)
 
 
+# living with what an event left behind: "我妈中风后遗症，说话不清楚，能做什么康复" (the event is in the past)
+_AFTERMATH = re.compile(
+    r"后遗症|康复|复健|恢复期|恢复训练|留下了|遗留|\brehab(ilitation)?\b|\brecover(y|ing)? from\b", re.I
+)
+# an onset today outweighs a frame that spans the whole question (not one clause: "如果突然晕倒怎么办" is imagined)
+_ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|tonight)\b", re.I)
+
+
 def not_happening_now(text: str) -> bool:
-    """The whole question is about learning of signs (first aid, a class, an article), with no cue of now."""
-    return bool(_LEARNING.search(text)) and not _ACUTE.search(text)
+    """The whole question is about learning of signs (first aid, a class, an article) or living with an event's
+    aftermath, with no cue of now or of a new onset."""
+    frame = _LEARNING.search(text) or (_AFTERMATH.search(text) and _HISTORY.search(text))
+    return bool(frame) and not (_ACUTE.search(text) or _ONSET.search(text))
 
 
 # ---- red flags ------------------------------------------------------------------------------------------------
@@ -188,14 +198,15 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
     ),
     (
         "anaphylaxis",
-        r"(喉咙|嗓子|喉头).{0,3}(发紧|肿|堵|紧|锁)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
+        r"(喉咙|嗓子|喉头).{0,3}(发紧|堵|紧|锁)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
         r"|throat.{0,12}(swell|clos|tight)|swelling shut|tongue.{0,8}swell|anaphyla|epipen",
         None,
     ),
     (
-        # a swollen face alone (a puffy eyelid, a bite) is not anaphylaxis; after a trigger, or with hives, it may be
+        # a swollen face or throat alone (a puffy eyelid, tonsillitis) is not anaphylaxis; after a trigger, or with
+        # hives, it may be
         "anaphylaxis",
-        r"(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)",
+        r"(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)|(喉咙|嗓子|喉头).{0,3}肿",
         r"吃了|过敏|蛰|叮|打(了|完)?针|输液|花生|海鲜|虾|蟹|坚果|芒果|药|疹子|风团|全身|呼吸|喘|憋",
     ),
     (
@@ -265,6 +276,10 @@ _COMPILED = [(cat, re.compile(p, re.I), re.compile(c, re.I) if c else None) for 
 # swallow them
 _NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest"})
 _SAID_IN_ANY_FRAME = frozenset({"self_harm"})
+# a sign the question itself says is over: "流了好多血，按压后止住了"
+_RESOLVED = {
+    "bleeding": re.compile(r"(?<!不)止住|不(再)?流(血)?了|\b(stopped bleeding|bleeding (has )?stopped)\b", re.I)
+}
 
 # a question about a disease in general ("心肌梗死的早期症状有哪些？", "What are the warning signs of a heart
 # attack?") is not an emergency; it is one only when someone is described: a person, or the time being now
@@ -281,7 +296,7 @@ _GENERAL = re.compile(
     _INFORMATIONAL.pattern
     + r"|一般|(?<![没不])多久|多长时间|后遗症|一回事|真的.{0,20}吗|是真的吗|有多(危险|严重)|危险在哪"
     r"|死亡率|存活率|遗传|\balways\b|\bcan an? \w+|\bsurvival rate\b|\b(hereditary|genetic|contagious)\b"
-    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b|预防|\bprevent(s|ing|ion)?\b|\b(the )?risk of\b",
+    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b|征兆|迹象|什么信号|预防|\bprevent(s|ing|ion)?\b|\b(the )?risk of\b",
     re.I,
 )
 _SOMEONE_NOW = re.compile(
@@ -364,7 +379,7 @@ def red_flags(text: str) -> list[RedFlag]:
         return []
     learning = not_happening_now(text)
     for category, primary, companion in _COMPILED:
-        if category in found:
+        if category in found or (category in _RESOLVED and _RESOLVED[category].search(text)):
             continue
         # thoughts of self-harm count in any frame ("考试没考好，不想活了", "如果明天还这样我就去死"): only a
         # denial, the past, a general question or a figure of speech discounts them
