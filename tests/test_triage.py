@@ -177,6 +177,8 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("被蜜蜂蛰了，脸肿了", "anaphylaxis"),  # a swollen face after a trigger
         ("中风康复期间又出现嘴歪，说话不清", "stroke"),  # a new onset during rehabilitation
         ("培训的时候同事突然晕倒", "unconscious"),
+        ("术后第二天喘不上气，嘴唇发紫", "breathing"),  # a complication after an operation is not its aftermath
+        ("患者发热伴剧烈头痛半日，颈部僵硬不能前屈", "meningitis_signs"),  # 患者 in a case note is someone now
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -200,6 +202,7 @@ def test_rules_fire_through_frame_words(text, category):
         "割伤手指，流了好多血，按压后止住了，要缝针吗",  # the bleeding is over
         "我爸去年中风，现在说话还有点不清楚，能做什么康复训练",  # living with a past stroke
         "自杀的人事先会有什么征兆，我想多关心一下身边的人",  # a general question about self-harm
+        "心梗病人出院后饮食要注意什么",
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):

@@ -15,7 +15,7 @@ _NEGATION_EN = re.compile(
 )
 _HISTORY = re.compile(
     r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
-    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?|后遗症|康复|复健|出院|(中风|脑梗|脑梗塞|脑出血|卒中|心梗|手术|术|支架|搭桥)后"
+    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?"
     r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b"
     r"|\blast (month|year|summer|winter|spring|autumn|fall)\b|\byears ago\b|\bas a (child|kid|teen)\b"
     r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
@@ -59,7 +59,7 @@ def _historical(clause: str, end: int) -> bool:
 # (刚才, 正在, "right now", minutes ago) outweighs every frame.
 _ACUTE = re.compile(
     r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|这次|这回|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
-    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍))"
+    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍|在(医院|康复|家|住院)))"
     r"|\b(now|right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
@@ -121,10 +121,9 @@ def _framed(clause: str, imagined_counts: bool = True, recurrent_counts: bool = 
     return bool(_GENERAL.search(clause)) and not _SOMEONE_NOW.search(clause)
 
 
-# living with what an event left behind: "我妈中风后遗症，说话不清楚，能做什么康复" (the event is in the past)
-_AFTERMATH = re.compile(
-    r"后遗症|康复|复健|恢复期|恢复训练|留下了|遗留|\brehab(ilitation)?\b|\brecover(y|ing)? from\b", re.I
-)
+# living with what an event left behind: "我妈中风后遗症，说话不清楚，能做什么康复" (the event is in the past). Not
+# "出院" or "术后": a complication after an operation or a discharge is an emergency of its own
+_AFTERMATH = re.compile(r"后遗症|康复|复健|恢复期|恢复训练|\brehab(ilitation)?\b|\brecover(y|ing)? from\b", re.I)
 # an onset today outweighs a frame that spans the whole question (not one clause: "如果突然晕倒怎么办" is imagined)
 _ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|tonight)\b", re.I)
 
@@ -132,7 +131,7 @@ _ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|to
 def not_happening_now(text: str) -> bool:
     """The whole question is about learning of signs (first aid, a class, an article) or living with an event's
     aftermath, with no cue of now or of a new onset."""
-    frame = _LEARNING.search(text) or (_AFTERMATH.search(text) and _HISTORY.search(text))
+    frame = _LEARNING.search(text) or _AFTERMATH.search(text)
     return bool(frame) and not (_ACUTE.search(text) or _ONSET.search(text))
 
 
@@ -296,7 +295,7 @@ _GENERAL = re.compile(
     _INFORMATIONAL.pattern
     + r"|一般|(?<![没不])多久|多长时间|后遗症|一回事|真的.{0,20}吗|是真的吗|有多(危险|严重)|危险在哪"
     r"|死亡率|存活率|遗传|\balways\b|\bcan an? \w+|\bsurvival rate\b|\b(hereditary|genetic|contagious)\b"
-    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b|征兆|迹象|什么信号|预防|\bprevent(s|ing|ion)?\b|\b(the )?risk of\b",
+    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b|征兆|迹象|什么信号|预防|注意(什么|哪些|事项)|\bpeople (with|who)\b|\bprevent(s|ing|ion)?\b|\b(the )?risk of\b",
     re.I,
 )
 _SOMEONE_NOW = re.compile(
