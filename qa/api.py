@@ -271,6 +271,20 @@ class ChatHandler:
             raise from_input_error(exc, call.max_tokens_name) from None
         if call.task is None:
             return self.service.stream_raw(call.messages, params, call.schema, stop_event, channel="api")
+        if call.field_schema is not None:  # a document task with the caller's fields, checked before it opens
+            try:
+                self.service.check_field_schema(call.task, call.field_schema)
+            except InputError as exc:
+                if exc.param == "task":  # a chat model: say which parameter it does not take
+                    raise bad_request(
+                        f"Model '{call.model}' answers questions; 'field_schema' is for the record-extraction model.",
+                        "field_schema",
+                        "unsupported_parameter",
+                    ) from None
+                raise from_input_error(exc) from None
+            return self.service.extract(
+                call.task, call.question, params, call.field_schema, stop_event=stop_event, channel="api"
+            )
         return self.service.stream(
             call.task,
             call.question,

@@ -22,7 +22,14 @@ RAW_MODEL = "qa-raw"
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 # the service names things from its own point of view; the API reports the request's field names
-_PARAM_NAMES = {"question": "messages", "history": "messages", "system_prompt": "messages", "domain": "model"}
+_PARAM_NAMES = {
+    "question": "messages",
+    "history": "messages",
+    "system_prompt": "messages",
+    "domain": "model",
+    "schema": "field_schema",
+    "task": "model",
+}
 # model id → the task's answer schema (None for the raw model): all the parser needs to know of what is served
 Models = dict[str, dict[str, Any] | None]
 
@@ -53,7 +60,7 @@ def json_depth_over(value: Any, limit: int) -> bool:
     return False
 
 
-def check_schema_size(schema: Any, limits: BodyLimits) -> None:
+def check_schema_size(schema: Any, limits: BodyLimits, param: str = "response_format") -> None:
     """Refuse a caller's schema that is too deep or too large before jsonschema or a grammar compiler sees it."""
     nodes = 0
     stack: list[tuple[Any, int]] = [(schema, 1)]
@@ -61,16 +68,16 @@ def check_schema_size(schema: Any, limits: BodyLimits) -> None:
         item, depth = stack.pop()
         if depth > limits.max_schema_depth:
             raise bad_request(
-                f"response_format schema nests deeper than {limits.max_schema_depth} levels.",
-                "response_format",
+                f"{param} schema nests deeper than {limits.max_schema_depth} levels.",
+                param,
                 "schema_too_deep",
             )
         children = list(item.values()) if isinstance(item, dict) else item if isinstance(item, list) else []
         nodes += len(children)
         if nodes > limits.max_schema_nodes:
             raise bad_request(
-                f"response_format schema has more than {limits.max_schema_nodes} keys and items.",
-                "response_format",
+                f"{param} schema has more than {limits.max_schema_nodes} keys and items.",
+                param,
                 "schema_too_large",
             )
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
@@ -134,6 +141,7 @@ class ChatCall:
     messages: list[ChatMessage] = field(default_factory=list)
     schema: dict[str, Any] | None = None
     collection: str | None = None  # a knowledge-base collection the answer cites (task models only)
+    field_schema: dict[str, Any] | None = None  # the caller's fields for a document task (e.g. qa-record)
 
     def summary(self, with_text: bool) -> dict[str, Any]:
         """Log fields: sizes always, the text itself only when asked for (a debug setting)."""
@@ -203,6 +211,13 @@ def parse_chat(body: Any, models: Models, limits: BodyLimits | None = None) -> C
     if collection is not None and (not isinstance(collection, str) or not collection):
         raise bad_request("'collection' must be the name of a knowledge-base collection.", "collection")
     call.collection = collection
+    field_schema = body.get("field_schema")
+    if field_schema is not None:
+        # the service checks what the fields may be; here only that it is an object of bounded size
+        if not isinstance(field_schema, dict):
+            raise bad_request("'field_schema' must be a JSON Schema object of the fields to extract.", "field_schema", "bad_schema")  # fmt: skip
+        check_schema_size(field_schema, limits, "field_schema")
+        call.field_schema = field_schema
     try:
         call.system_prompt, call.history, call.question = split_conversation(messages)
     except InputError as exc:

@@ -505,6 +505,38 @@ def test_api_model_qa_record_returns_the_fields_in_content(service, settings):
     assert json.loads("".join(c.choices[0].delta.content or "" for c in chunks))["age"][0]["value"] == "65岁"
 
 
+def test_api_qa_record_takes_the_callers_field_schema(settings):
+    user = _obj(smoker={"type": "boolean"})
+
+    def respond(request):
+        if "smoker" not in (request.schema or {}).get("properties", {}):
+            return default_answer(request)
+        return dumps({"smoker": [{"evidence": {"sentence": 1, "quote": "吸烟"}, "value": True}]})
+
+    svc = build_service(settings, FakeBackend(respond))
+    svc.warm_up()
+    with serving(create_app(svc, settings)) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=20)
+        message = [{"role": "user", "content": "患者吸烟二十年。"}]
+        done = client.chat.completions.create(model="qa-record", messages=message, extra_body={"field_schema": user})
+        errors = {}
+        for name, model, schema in [
+            ("open", "qa-record", {"type": "object"}),
+            ("not an object", "qa-record", ["smoker"]),
+            ("chat model", "qa-medical", user),
+        ]:
+            with pytest.raises(openai.BadRequestError) as caught:
+                client.chat.completions.create(model=model, messages=message, extra_body={"field_schema": schema})
+            errors[name] = caught.value.body
+    content = json.loads(done.choices[0].message.content)
+    assert content["record"]["schema"] == "user"
+    (smoker,) = content["fields"]
+    assert smoker["name"] == "smoker" and smoker["value"] is True and smoker["status"] == "exact"
+    assert "患者吸烟二十年。"[smoker["start"] : smoker["end"]] == "吸烟"
+    assert {e["param"] for e in errors.values()} == {"field_schema"}
+    assert errors["open"]["code"] == "bad_schema" and errors["chat model"]["code"] == "unsupported_parameter"
+
+
 def test_page_has_a_record_tab_and_renders_escaped_highlighted_spans(settings, tmp_path):
     record = "患者<script>alert(1)</script>男，65岁。诊断：肺炎。"
     stored = normalise(record)
