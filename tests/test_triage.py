@@ -3,8 +3,10 @@ of `./start.sh triage --jsonl`), retraining from a CSV, the medical task's use o
 
 The held-out files (qa/data/triage_heldout.jsonl, triage_departments_heldout.csv) were written before the training
 bank and never trained on; qa/data/triage_heldout_v2.jsonl was written later by other hands, before the bank's
-second change, and scored once. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals
-where a goal was missed (false positives: goal 0.03; v2 measured 5/130, all from the rules).
+second change, and scored once; qa/data/triage_heldout_v3.jsonl was written by an independent writer while the
+red-flag rules' frames were changed, and opened only after that change was committed. Thresholds below are what was
+measured on them (see BENCHMARKS.md), not the goals where a goal was missed (goals: recall 0.97, false positives
+0.03; v3 measured 62/70 and 20/130, 16 of the 20 false alarms from the classifier).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.measure import (
     HELDOUT_EMERGENCY,
     HELDOUT_EMERGENCY_V2,
+    HELDOUT_EMERGENCY_V3,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -243,8 +246,13 @@ def cli_runs(tmp_path_factory):
 # per set: combined recall, combined false-positive rate, classifier false-positive rate (measured, see BENCHMARKS)
 HELDOUT_BOUNDS = {
     HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 83/84, 2/50, 2/50
-    HELDOUT_EMERGENCY_V2: (0.97, 5 / 130, 0.0),  # measured 68/70, 5/130 (all from the rules), 0/130
+    HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
+    # v3, scored once after the rules' change: bounds a little below the measured figures (recall 62/70 = 0.886,
+    # false positives 20/130 combined, 16/130 classifier), both goals missed
+    HELDOUT_EMERGENCY_V3: (0.88, 21 / 130, 17 / 130),
 }
+# the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130)
+RULES_FP_BOUNDS = {HELDOUT_EMERGENCY: 0.0, HELDOUT_EMERGENCY_V2: 0.0, HELDOUT_EMERGENCY_V3: 4 / 130}
 
 
 @pytest.mark.parametrize("name", list(HELDOUT_BOUNDS))
@@ -257,7 +265,8 @@ def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
     assert combined.recall >= recall
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
-    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 26/84, 33/70)
+    assert rules.fp_rate <= RULES_FP_BOUNDS[name]
+    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70)
 
 
 @pytest.mark.parametrize(
