@@ -3,8 +3,10 @@ of `./start.sh triage --jsonl`), retraining from a CSV, the medical task's use o
 
 The held-out files (qa/data/triage_heldout.jsonl, triage_departments_heldout.csv) were written before the training
 bank and never trained on; qa/data/triage_heldout_v2.jsonl was written later by other hands, before the bank's
-second change, and scored once. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals
-where a goal was missed (false positives: goal 0.03; v2 measured 5/130, all from the rules).
+second change, and scored once; qa/data/triage_heldout_v3.jsonl was written by an independent writer while the
+red-flag rules' frames were changed, and opened only after that change was committed. Thresholds below are what was
+measured on them (see BENCHMARKS.md), not the goals where a goal was missed (goals: recall 0.97, false positives
+0.03; v3 measured 62/70 and 20/130, 16 of the 20 false alarms from the classifier).
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ import pytest
 
 from qa.errors import InputError
 from qa.server import create_app
+from qa.tasks.medical.rules import red_flags
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.measure import (
     HELDOUT_EMERGENCY,
     HELDOUT_EMERGENCY_V2,
+    HELDOUT_EMERGENCY_V3,
+    RULES_TUNING,
     heldout_departments,
     heldout_emergency,
     rates,
@@ -116,6 +121,105 @@ def test_a_question_is_embedded_once_for_the_page_and_the_pipeline():
     assert embedder.calls == before + 1
 
 
+# ---- the red-flag rules' frames, on items of the set written to tune them (qa/data/triage_rules_tuning.jsonl) ----
+
+
+@pytest.fixture(scope="module")
+def tuning_rows():
+    return {r["id"]: r for r in heldout_emergency(RULES_TUNING)}
+
+
+@pytest.mark.parametrize(
+    ("row_id", "frame"),
+    [
+        ("tu-ne-004", "a general question in the clause"),  # 过敏性休克一般多长时间内发作？
+        ("tu-ne-029", "imagined"),  # 如果遇到有人触电，第一步应该干什么
+        ("tu-ne-030", "learning first aid"),  # 想提前了解溺水急救方法
+        ("tu-ne-046", "the past"),  # 大学时有过一次晕倒
+        ("tu-ne-088", "a figure of speech"),  # 被领导气得吐血
+        ("tu-ne-094", "a figure of speech"),  # I nearly had a heart attack when I saw the price
+        ("tu-ne-103", "a story"),  # 电视剧里主角心脏骤停被电击救回来
+        ("tu-ne-110", "a documentary"),  # Saw a documentary about carbon monoxide poisoning
+        ("tu-ne-113", "writing an article"),  # 我正在写一篇关于心肌梗死的科普文章…胸痛放射到左臂的说法
+    ],
+)
+def test_rules_do_not_fire_on_signs_that_are_not_happening_now(tuning_rows, row_id, frame):
+    row = tuning_rows[row_id]
+    assert row["emergency"] is False
+    assert red_flags(row["text"]) == [], frame
+
+
+@pytest.mark.parametrize(
+    ("row_id", "category"),
+    [
+        ("tu-em-001", "chest_pain"),
+        ("tu-em-005", "cardiac_arrest"),  # "she's not breathing"
+        ("tu-em-021", "self_harm"),
+        ("tu-em-039", "chest_pain"),  # 心脏病都要犯了似的 (a figure) + chest pain into the left arm (not one)
+        ("tu-em-040", "poisoning"),  # 累死了 (a figure) + swallowed a handful of pills
+    ],
+)
+def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, category):
+    row = tuning_rows[row_id]
+    assert row["emergency"] is True
+    assert category in {f.category for f in red_flags(row["text"])}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("考试没考好，不想活了", "self_harm"),  # thoughts of self-harm count whatever the frame
+        ("培训的时候同事晕倒了，叫不醒", "unconscious"),  # a training session, but it happened
+        ("我在学心肺复苏，我爸晕倒了叫不醒", "unconscious"),
+        ("主要是胸口压着疼，出冷汗", "chest_pain"),  # 主要是 is not 要是 ("if")
+        ("新闻看到一半，我爸突然倒地抽搐", "seizure"),  # watching the news is where it happened, not what
+        ("宝宝才两个月，发烧38度", "infant_fever"),
+        ("老是说胸口疼，刚才疼得出冷汗，左肩膀也疼", "chest_pain"),  # the usual complaint, but this time is now
+        ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
+        ("我爸糖尿病多年今天叫不醒", "unconscious"),  # how long a disease has lasted is not a recurring sign
+        ("被蜜蜂蛰了，脸肿了", "anaphylaxis"),  # a swollen face after a trigger
+        ("中风康复期间又出现嘴歪，说话不清", "stroke"),  # a new onset during rehabilitation
+        ("培训的时候同事突然晕倒", "unconscious"),
+        ("术后第二天喘不上气，嘴唇发紫", "breathing"),  # a complication after an operation is not its aftermath
+        ("患者发热伴剧烈头痛半日，颈部僵硬不能前屈", "meningitis_signs"),  # 患者 in a case note is someone now
+    ],
+)
+def test_rules_fire_through_frame_words(text, category):
+    assert category in {f.category for f in red_flags(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "吃了芒果嘴唇有点痒，喉咙不紧，要吃药吗",  # the negation sits inside the sign's words
+        "My throat is not tight at all, just itchy",
+        "孩子发烧两天了，38.5度，精神还行",  # "两天" is how long the fever lasted, not the child's age
+        "想死你了，什么时候回来",  # missing someone
+        "经常胸闷气短，爬楼梯就喘，好几年了",  # a sign that comes and goes
+        "I get short of breath when I run, is that normal?",
+        "孩子有热性惊厥史，这次发烧38度要提前吃药吗",  # a history of (…史)
+        "爸爸脑梗后半边身体没力气，现在在康复医院，怎么护理",  # after a stroke: its sequelae
+        "Is it safe to take aspirin every day to prevent a heart attack?",
+        "眼皮肿了，早上起来更明显",  # a swollen eyelid alone
+        "扁桃体发炎，嗓子肿了，吞东西疼",  # a sore throat is not anaphylaxis
+        "割伤手指，流了好多血，按压后止住了，要缝针吗",  # the bleeding is over
+        "我爸去年中风，现在说话还有点不清楚，能做什么康复训练",  # living with a past stroke
+        "自杀的人事先会有什么征兆，我想多关心一下身边的人",  # a general question about self-harm
+        "心梗病人出院后饮食要注意什么",
+    ],
+)
+def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
+    assert red_flags(text) == []
+
+
+def test_rules_on_the_whole_tuning_set():
+    rows = heldout_emergency(RULES_TUNING)
+    found = rates(rows, [bool(red_flags(r["text"])) for r in rows])
+    assert (found.emergencies, found.ordinary) == (40, 125)
+    assert found.false_alarms <= 2  # measured 2/125 (main's rules before this change: 20/125)
+    assert found.caught >= 15  # measured 15/40, as before the change (the classifier catches the rest but two)
+
+
 # ---- held-out figures through the CLI (real embedder) ----------------------------------------------------------
 
 
@@ -142,8 +246,13 @@ def cli_runs(tmp_path_factory):
 # per set: combined recall, combined false-positive rate, classifier false-positive rate (measured, see BENCHMARKS)
 HELDOUT_BOUNDS = {
     HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 83/84, 2/50, 2/50
-    HELDOUT_EMERGENCY_V2: (0.97, 5 / 130, 0.0),  # measured 68/70, 5/130 (all from the rules), 0/130
+    HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
+    # v3, scored once after the rules' change: bounds a little below the measured figures (recall 62/70 = 0.886,
+    # false positives 20/130 combined, 16/130 classifier), both goals missed
+    HELDOUT_EMERGENCY_V3: (0.88, 21 / 130, 17 / 130),
 }
+# the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130)
+RULES_FP_BOUNDS = {HELDOUT_EMERGENCY: 0.0, HELDOUT_EMERGENCY_V2: 0.0, HELDOUT_EMERGENCY_V3: 4 / 130}
 
 
 @pytest.mark.parametrize("name", list(HELDOUT_BOUNDS))
@@ -156,7 +265,8 @@ def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
     assert combined.recall >= recall
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
-    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 26/84, 33/70)
+    assert rules.fp_rate <= RULES_FP_BOUNDS[name]
+    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,10 @@ Assess = Callable[[list[str]], list[TriageResult]]  # e.g. QAService.triage
 HELDOUT_EMERGENCY = "triage_heldout.jsonl"
 # written later by other hands, before the training bank's second change, and scored once per model
 HELDOUT_EMERGENCY_V2 = "triage_heldout_v2.jsonl"
+# written by an independent writer while the red-flag rules' third change was made, opened only after it was final
+HELDOUT_EMERGENCY_V3 = "triage_heldout_v3.jsonl"
+# hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
+RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
 TRIAGED_DOMAINS = ("medical",)  # red-team rows of the sets triage is for (finance prompts are not health questions)
 
@@ -28,7 +32,7 @@ def data_text(name: str) -> str:
 
 
 def heldout_emergency(name: str = HELDOUT_EMERGENCY) -> list[dict[str, Any]]:
-    """A held-out emergency set: {"id","text","emergency","category","register"} rows."""
+    """A labelled emergency set of qa/data (held-out or tuning): {"id","text","emergency","category","register"} rows."""
     return [json.loads(line) for line in data_text(name).splitlines() if line.strip()]
 
 

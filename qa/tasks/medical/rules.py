@@ -1,5 +1,6 @@
-"""The medical task's rules on the user's words: emergency red flags (negated "没有胸痛" and past "三年前胸痛过，
-现在好了" mentions do not fire) and dosage requests; and the texts the answer-side checks insert."""
+"""The medical task's rules on the user's words: emergency red flags (negated "没有胸痛", past "三年前胸痛过，现在好了",
+imagined "如果有人触电", reported "电视剧里", general-question, first-aid-learning and figurative "气得吐血" mentions do
+not fire) and dosage requests; and the texts the answer-side checks insert."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ _NEGATION_EN = re.compile(
     r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
 )
 _HISTORY = re.compile(
-    r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次"
-    r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b|\byears ago\b|\bas a (child|kid|teen)\b"
+    r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
+    r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?"
+    r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b"
+    r"|\blast (month|year|summer|winter|spring|autumn|fall)\b|\byears ago\b|\bas a (child|kid|teen)\b"
     r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
     re.I,
 )
 _CURRENT = re.compile(
     r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I
 )
-_PAST_SUFFIX = re.compile(r"^\s*过")  # 胸痛过 / 中风过: experience aspect, i.e. it happened before
+_PAST_SUFFIX = re.compile(r"^\s*(过|史)")  # 胸痛过 / 中风过 / 惊厥史: it happened before
 
 
 def _clauses(text: str) -> list[str]:
@@ -34,10 +37,102 @@ def _negated(clause: str, start: int) -> bool:
     return bool(_NEGATION_ZH.search(before) or _NEGATION_EN.search(clause[max(0, start - 24) : start]))
 
 
+def _negated_inside(pattern: re.Pattern[str], evidence: str) -> bool:
+    """A negation in the gap of a pattern ("嗓子也不紧", "throat is not tight"): the match still holds without it.
+    A negation the sign is made of ("喘不上气", "won't stop bleeding") is kept: without it the pattern fails."""
+    for neg in (*_NEGATION_ZH.finditer(evidence), *_NEGATION_EN.finditer(evidence)):
+        if pattern.fullmatch(evidence[: neg.start()] + evidence[neg.end() :].lstrip(" ")):
+            return True
+    return False
+
+
 def _historical(clause: str, end: int) -> bool:
     if _CURRENT.search(clause):  # "以前有心脏病现在胸口剧痛": the past cue belongs to something else
         return False
     return bool(_HISTORY.search(clause) or _PAST_SUFFIX.match(clause[end : end + 2]))
+
+
+# ---- what the words are about: intent frames -----------------------------------------------------------------
+# The same intents the triage classifier weighs as features (informational, history, negation, now), here as
+# frames around a red-flag mention: a sign that is asked about, learnt for, imagined, reported from the news or
+# used as a figure of speech is not an emergency happening now. A cue that something is happening now
+# (刚才, 正在, "right now", minutes ago) outweighs every frame.
+_ACUTE = re.compile(
+    r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|这次|这回|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
+    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍|在(医院|康复|家|住院)))"
+    r"|\b(now|right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
+    r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
+    re.I,
+)
+# "如果遇到有人触电", "what should you do if someone has a seizure": the sign is imagined
+_HYPOTHETICAL = re.compile(
+    r"如果|假如|假设|万一|(?<!主)要是|一旦|\bwhat if\b|\bin case\b|\bif (someone|somebody|a person|anyone|a child|a baby|a kid|you|your)\b",
+    re.I,
+)
+# learning first aid, writing about a disease, studying for an exam: the question is about knowing, not now (a
+# class or an exam as the place where it happens, "上课时晕倒了", is not this)
+_LEARNING = re.compile(
+    r"提前(了解|学|准备)|学一下|学(习)?(急救|心肺复苏|海姆立克|CPR|AED)|急救(知识|技能|培训|课)|培训|(安全|急救|健康)课|课上(讲|学|说)"
+    r"|讲座|考试(会|要|题|重点)|考证|急救员|科普|演练|备考|专业(的)?学生|写.{0,6}(文章|论文|稿)|说法"
+    r"|\b(learn(ing)? (about|how|first aid|cpr)|training|first[- ]aid (class|course)|lecture|essay|article|for an exam|studying)\b",
+    re.I,
+)
+# the sign is in a story, the news or hearsay, not in someone the asker is with ("看电视时嘴歪了" is not this)
+_REPORTED = re.compile(
+    r"新闻|报道|电视(里|上|剧)|电影(里|中)|小说|纪录片|视频(里|上|说|中)|看(了|到)?.{0,2}视频|网上(说|看)|听说|据说|书上|主角|关于"
+    r"|\b(in|on) the news\b|\bnews (said|report)|\b(in|on) (a|the) (movie|film|show|video|tv)\b|\bon tv\b|\btv show\b"
+    r"|\b(documentary|novel|podcast|heard that|read that|i read)\b",
+    re.I,
+)
+# a figure of speech: "气得吐血", "饿得快晕倒了", "I nearly had a heart attack", "想死你了". A cause that cannot
+# bring on the sign is a figure of speech by itself; tiredness, hunger or fright only with "almost" (快, 要):
+# "累得晕倒了" may well have happened
+_FIGURATIVE_BEFORE = re.compile(
+    r"(气|烦|笑|愁|尴尬|丢人|无聊|开心|高兴)得(快|要|快要|都要|简直)?$|(累|饿|困|忙|吓|激动)得(快|要|快要|都要|简直)$"
+    r"|(差点|差一点|险些)$|\b(nearly|almost) (had|have|died|fainted|passed|gave)\b.{0,12}$|\b(gave|give|giving) (me|him|her|us) an?\s*$",
+    re.I,
+)
+# a sign that comes and goes ("经常胸闷气短", "一到冬天就喘不上气", "when I run"): a complaint for a clinic, unless
+# this time is said to be different (这次, 刚才). How long a disease has lasted (多年, 慢性) is not this: "糖尿病多年
+# 今天叫不醒" is an emergency
+_RECURRENT = re.compile(
+    r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时"
+    r"|\b(often|sometimes|occasionally|every time|whenever)\b|\bwhen i (run|exercise|walk|climb|work out)\b",
+    re.I,
+)
+_HAPPENED = re.compile(r"^.{0,2}了")  # "晕倒了", "抽起来了": the sign has happened, not only been read about
+_MISS_YOU = re.compile(r"^(你|您|他|她|我|咱)们?(了|啦)")  # "想死你了": missing someone
+
+
+def _figurative(clause: str, start: int, end: int) -> bool:
+    before = clause[max(0, start - 30) : start]
+    return bool(_FIGURATIVE_BEFORE.search(before) or (clause[end - 1] == "死" and _MISS_YOU.match(clause[end:])))
+
+
+def _framed(clause: str, imagined_counts: bool = True, recurrent_counts: bool = True) -> bool:
+    """The clause imagines, reports, asks about a sign in general or describes it as one that comes and goes, and
+    does not say it is happening now."""
+    if _ACUTE.search(clause):
+        return False
+    if imagined_counts and (_HYPOTHETICAL.search(clause) or _REPORTED.search(clause)):
+        return True
+    if imagined_counts and recurrent_counts and _RECURRENT.search(clause):
+        return True
+    return bool(_GENERAL.search(clause)) and not _SOMEONE_NOW.search(clause)
+
+
+# living with what an event left behind: "我妈中风后遗症，说话不清楚，能做什么康复" (the event is in the past). Not
+# "出院" or "术后": a complication after an operation or a discharge is an emergency of its own
+_AFTERMATH = re.compile(r"后遗症|康复|复健|恢复期|恢复训练|\brehab(ilitation)?\b|\brecover(y|ing)? from\b", re.I)
+# an onset today outweighs a frame that spans the whole question (not one clause: "如果突然晕倒怎么办" is imagined)
+_ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|tonight)\b", re.I)
+
+
+def not_happening_now(text: str) -> bool:
+    """The whole question is about learning of signs (first aid, a class, an article) or living with an event's
+    aftermath, with no cue of now or of a new onset."""
+    frame = _LEARNING.search(text) or _AFTERMATH.search(text)
+    return bool(frame) and not (_ACUTE.search(text) or _ONSET.search(text))
 
 
 # ---- red flags ------------------------------------------------------------------------------------------------
@@ -55,7 +150,7 @@ def _number(text: str) -> float:
 
 
 _INFANT_AGE = re.compile(
-    r"(?:(?:宝宝|婴儿|孩子|新生儿|女儿|儿子|小孩)\S{0,2}?(?:才|刚|刚满|出生)?)(?P<n2>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit2>月|周|星期|天)"
+    r"(?:(?:宝宝|婴儿|孩子|新生儿|女儿|儿子|小孩)(?:今年|现在|目前|已经|才|刚|满|刚满|出生)*)(?P<n2>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit2>月|周|星期|天)"
     r"|(?P<n>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit>月|周|星期|天)\s*(?:大|的(?:宝宝|婴儿|孩子|新生儿))"
     r"|(?P<en>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ](?P<eunit>day|week|month)s?[- ]old",
     re.I,
@@ -102,9 +197,16 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
     ),
     (
         "anaphylaxis",
-        r"(喉咙|嗓子|喉头).{0,3}(发紧|肿|堵|紧|锁)|(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
+        r"(喉咙|嗓子|喉头).{0,3}(发紧|堵|紧|锁)|过敏性休克|过敏.{0,10}(呼吸|喘|晕|休克)"
         r"|throat.{0,12}(swell|clos|tight)|swelling shut|tongue.{0,8}swell|anaphyla|epipen",
         None,
+    ),
+    (
+        # a swollen face or throat alone (a puffy eyelid, tonsillitis) is not anaphylaxis; after a trigger, or with
+        # hives, it may be
+        "anaphylaxis",
+        r"(脸|嘴唇|舌头|眼皮).{0,4}肿(起来|了)|(喉咙|嗓子|喉头).{0,3}肿",
+        r"吃了|过敏|蛰|叮|打(了|完)?针|输液|花生|海鲜|虾|蟹|坚果|芒果|药|疹子|风团|全身|呼吸|喘|憋",
     ),
     (
         "unconscious",
@@ -157,7 +259,7 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
     ("pregnancy_bleeding", r"(怀孕|孕|妊娠).{0,20}(出血|流血|见红.{0,4}(很多|大量))|pregnan.{0,50}bleed", None),
     (
         "meningitis_signs",
-        r"(脖子|颈部?).{0,3}(发硬|僵硬|硬了|发僵)|stiff neck|neck.{0,8}stiff",
+        r"(脖子|颈部?).{0,3}(发硬|僵硬|硬了|硬得|发僵)|低不下头|stiff neck|neck.{0,8}stiff",
         r"发烧|发热|高烧|高热|fever",
     ),
     ("burn_or_shock", r"大面积(烧|烫)伤|触电|电击|溺水|drown|electrocut|severe burn", None),
@@ -172,6 +274,11 @@ _COMPILED = [(cat, re.compile(p, re.I), re.compile(c, re.I) if c else None) for 
 # signs that are themselves phrased with a negation ("没有呼吸了", "not breathing"): the negation rule must not
 # swallow them
 _NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest"})
+_SAID_IN_ANY_FRAME = frozenset({"self_harm"})
+# a sign the question itself says is over: "流了好多血，按压后止住了"
+_RESOLVED = {
+    "bleeding": re.compile(r"(?<!不)止住|不(再)?流(血)?了|\b(stopped bleeding|bleeding (has )?stopped)\b", re.I)
+}
 
 # a question about a disease in general ("心肌梗死的早期症状有哪些？", "What are the warning signs of a heart
 # attack?") is not an emergency; it is one only when someone is described: a person, or the time being now
@@ -180,6 +287,15 @@ _INFORMATIONAL = re.compile(
     r"|典型(症状|表现)|一般(是|会|有)|多少.{0,4}(中毒|算过量)|为什么|会传染吗"
     r"|\bwhat (are|is|happens|causes)\b|\bhow (do|does|much|many|long|is)\b|\bwhy (do|does|is|are)\b"
     r"|\b(warning )?signs of\b|\bsymptoms of\b|\bdifference between\b|\bconsidered\b",
+    re.I,
+)
+# more ways to ask about a condition in general, weighed clause by clause only (a question in one clause does not
+# discount a sign described in another)
+_GENERAL = re.compile(
+    _INFORMATIONAL.pattern
+    + r"|一般|(?<![没不])多久|多长时间|后遗症|一回事|真的.{0,20}吗|是真的吗|有多(危险|严重)|危险在哪"
+    r"|死亡率|存活率|遗传|\balways\b|\bcan an? \w+|\bsurvival rate\b|\b(hereditary|genetic|contagious)\b"
+    r"|\bhow (quickly|fast|soon|dangerous)\b|\bsigns? of\b|征兆|迹象|什么信号|预防|注意(什么|哪些|事项)|\bpeople (with|who)\b|\bprevent(s|ing|ion)?\b|\b(the )?risk of\b",
     re.I,
 )
 _SOMEONE_NOW = re.compile(
@@ -202,18 +318,33 @@ class RedFlag:
     evidence: str
 
 
-def _current_match(pattern: re.Pattern[str], text: str, negation_counts: bool = True) -> str | None:
+def _current_match(
+    pattern: re.Pattern[str],
+    text: str,
+    negation_counts: bool = True,
+    imagined_counts: bool = True,
+    learning: bool = False,
+) -> str | None:
+    # "老是说胸口疼，刚才疼得出冷汗": once the question says this time is now, the usual complaint is part of it
+    recurrent_counts = not _ACUTE.search(text)
     for clause in _clauses(text):
+        if _framed(clause, imagined_counts, recurrent_counts):
+            continue
         for m in pattern.finditer(clause):
-            if negation_counts and _negated(clause, m.start()):
+            if negation_counts and (_negated(clause, m.start()) or _negated_inside(pattern, m.group())):
                 continue
+            if _figurative(clause, m.start(), m.end()):
+                continue
+            if learning and not _HAPPENED.match(clause[m.end() :]):
+                continue  # a question about learning first aid: only a sign that has happened ("晕倒了") counts
             if not _historical(clause, m.end()):
                 return m.group()
     return None
 
 
 def discounted_mentions(text: str) -> list[str]:
-    """Red-flag categories that appear in text only negated or in the past ("没有胸痛", "三年前胸痛过")."""
+    """Red-flag categories that appear in text only negated, in the past, imagined, asked about in general or as a
+    figure of speech ("没有胸痛", "三年前胸痛过", "如果有人触电", "累得想死")."""
     patterns = [(category, primary) for category, primary, _companion in _COMPILED] + [("fever", _FEVER)]
     return [
         category
@@ -223,7 +354,7 @@ def discounted_mentions(text: str) -> list[str]:
 
 
 def _infant_fever(text: str) -> str | None:
-    if not _current_match(_FEVER, text):
+    if not _current_match(_FEVER, text, learning=not_happening_now(text)):
         return None
     for m in _INFANT_AGE.finditer(text):
         if m.group("n2"):
@@ -245,10 +376,20 @@ def red_flags(text: str) -> list[RedFlag]:
     found: dict[str, RedFlag] = {}
     if is_informational(text):
         return []
+    learning = not_happening_now(text)
     for category, primary, companion in _COMPILED:
-        if category in found:
+        if category in found or (category in _RESOLVED and _RESOLVED[category].search(text)):
             continue
-        evidence = _current_match(primary, text, negation_counts=category not in _NEGATION_IS_THE_SIGN)
+        # thoughts of self-harm count in any frame ("考试没考好，不想活了", "如果明天还这样我就去死"): only a
+        # denial, the past, a general question or a figure of speech discounts them
+        imagined = category not in _SAID_IN_ANY_FRAME
+        evidence = _current_match(
+            primary,
+            text,
+            negation_counts=category not in _NEGATION_IS_THE_SIGN,
+            imagined_counts=imagined,
+            learning=learning and imagined,
+        )
         if evidence and companion is not None:
             extra = _current_match(companion, text)
             evidence = f"{evidence} + {extra}" if extra else None
