@@ -240,10 +240,10 @@ class _LatinNames:
             length = len(form)
             # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
             limit = FuzzyIndex.max_edits(min(length, n))
-            # ...except that a word keeping the name's first and last letters gets the name's own bound: dropped
-            # letters ("oseltamvr", "scukinuab") are the commonest typo, and sharing both ends as well as most
-            # letters keeps nearly all dictionary words out
-            if form[0] == token[0] and form[-1] == token[-1]:
+            # ...except that a word keeping the name's first and last letters (or the last two swapped) gets the
+            # name's own bound: dropped letters ("oseltamvr", "scukinuab") are the commonest typo, and sharing both
+            # ends as well as most letters keeps nearly all dictionary words out
+            if form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1]):
                 limit = max(limit, FuzzyIndex.max_edits(length))
             if abs(length - n) > limit:
                 continue
