@@ -217,42 +217,58 @@ def parse_allowlist(text: str) -> frozenset[str]:
 
 
 class _LatinNames:
-    """Listed Latin names in one written form (7+ letters); `forms` maps each form to the name's folded key."""
+    """Listed Latin names in one written form (7+ letters); `forms` maps each form to the name's folded key.
+
+    A word of n letters is compared only with the names its bound can reach: those whose length is within the
+    plain bound (set by the shorter of the two), and the longer ones with its first letter that the anchored bound
+    (set by the name) reaches. Most words then scan a short list, and six-letter words almost none."""
 
     def __init__(self, forms: dict[str, str]) -> None:
         self.key = {form: key for form, key in forms.items() if len(form) >= 7}
-        # word length → names within two letters of it, so a word costs one scan, not one per length
-        self.near: dict[int, list[str]] = {}
+        longest = max(map(len, self.key), default=0)
+        self.plain: dict[int, list[str]] = {}
+        self.anchored: dict[tuple[int, str], list[str]] = {}
         for form in sorted(self.key):
-            for n in range(len(form) - 2, len(form) + 3):
-                self.near.setdefault(n, []).append(form)
+            length = len(form)
+            for n in range(6, longest + 3):
+                if abs(length - n) <= _max_edits(min(length, n)):
+                    self.plain.setdefault(n, []).append(form)
+                elif n < length <= n + _max_edits(length):
+                    self.anchored.setdefault((n, form[0]), []).append(form)
 
     def closest(self, token: str) -> tuple[int, int, str] | None:
         """(edits, length difference, folded key) of the closest name within the bound, else None."""
         n = len(token)
-        names = self.near.get(n)
-        if not names:
-            return None
-        # a cheap bit-parallel OSA scan first: OSA ≤ Levenshtein ≤ 2 × Damerau, so nothing within the bound is lost
-        widest = FuzzyIndex.max_edits(n + 2)
         best: tuple[int, int, str] | None = None
-        for form, _, _ in process.extract(token, names, scorer=OSA.distance, score_cutoff=2 * widest, limit=None):
-            length = len(form)
-            # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
-            limit = FuzzyIndex.max_edits(min(length, n))
-            # ...except that a word keeping the name's first and last letters (or the last two swapped) gets the
-            # name's own bound: dropped letters ("oseltamvr", "scukinuab") are the commonest typo, and sharing both
-            # ends as well as most letters keeps nearly all dictionary words out
-            if form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1]):
-                limit = max(limit, FuzzyIndex.max_edits(length))
-            if abs(length - n) > limit:
+        for names, widest in (
+            (self.plain.get(n, ()), _max_edits(n + 2)),
+            (self.anchored.get((n, token[0]), ()), _max_edits(n + 2)),
+        ):
+            if not names:
                 continue
-            # Damerau, not OSA: a letter dropped next to a swapped pair ("bicalutiade") is two edits, not three
-            edits = DamerauLevenshtein.distance(token, form, score_cutoff=limit)
-            if edits <= limit:
-                hit = (edits, abs(length - n), self.key[form])
-                best = hit if best is None or hit < best else best
+            # a cheap bit-parallel OSA scan first: OSA ≤ Levenshtein ≤ 2 × Damerau, so nothing within the bound is
+            # lost; Damerau, the slower one, only on what passes
+            for form, _, _ in process.extract(token, names, scorer=OSA.distance, score_cutoff=2 * widest, limit=None):
+                length = len(form)
+                # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
+                limit = _max_edits(min(length, n))
+                # ...except that a word keeping the name's first and last letters (or the last two swapped) gets
+                # the name's own bound: dropped letters ("oseltamvr", "scukinuab") are the commonest typo, and
+                # sharing both ends as well as most letters keeps nearly all dictionary words out
+                if form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1]):
+                    limit = max(limit, _max_edits(length))
+                if abs(length - n) > limit:
+                    continue
+                # Damerau, not OSA: a letter dropped next to a swapped pair ("bicalutiade") is two edits, not three
+                edits = DamerauLevenshtein.distance(token, form, score_cutoff=limit)
+                if edits <= limit:
+                    hit = (edits, abs(length - n), self.key[form])
+                    best = hit if best is None or hit < best else best
         return best
+
+
+def _max_edits(length: int) -> int:
+    return 0 if length < 7 else 1 if length < 10 else 2
 
 
 class FuzzyIndex:
@@ -264,8 +280,9 @@ class FuzzyIndex:
         # "bezafibre", two letters short of "bezafibrate"; "erhambutol" keeps an "h" that "ethambutol" folds away
         self._folded = _LatinNames({k: k for k in latin})
         self._written = _LatinNames({w: k for k, w in latin.items()})
-        # names whose written form differs: the only ones a word without a two-letter spelling needs comparing to
-        self._respelled = _LatinNames({w: k for k, w in latin.items() if w != k})
+        # a word without a two-letter spelling is compared with the folded names and with the written form of
+        # those that had one, in one scan (a written form holds a pair, a folded key never does: no clashes)
+        self._either = _LatinNames({**{w: k for k, w in latin.items() if w != k}, **{k: k for k in latin}})
         # readings of the first two characters → names: most positions in a text then have no candidate at all
         self._chinese: dict[tuple[str, str], list[str]] = {}
         self._first: set[str] = set()  # readings that start a name, for the stream's one-character tails
@@ -280,18 +297,17 @@ class FuzzyIndex:
     @staticmethod
     def max_edits(length: int) -> int:
         """Typos tolerated in a Latin name of this length."""
-        return 0 if length < 7 else 1 if length < 10 else 2
+        return _max_edits(length)
 
     def latin(self, token: str, written: str | None = None) -> str | None:
         """The listed name (folded key) this Latin token is a typo of, if one is close enough; `written` is the
         token folded without the two-letter spellings, when that differs."""
         if len(token) < 6 or token in self.allow:
             return None
-        hits = [self._folded.closest(token)]
         if written is not None and written != token:
-            hits.append(self._written.closest(written))
+            hits = [self._folded.closest(token), self._written.closest(written)]
         else:
-            hits.append(self._respelled.closest(token))
+            hits = [self._either.closest(token)]
         found = [h for h in hits if h is not None]
         # fewest edits, then nearest length, then by name: the same word always gives the same drug
         return min(found)[2] if found else None
