@@ -18,7 +18,7 @@ from importlib import resources
 
 from pypinyin import Style, pinyin
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, DamerauLevenshtein
 
 from .errors import PromptError
 
@@ -73,10 +73,17 @@ class Folded:
     index: list[int]
     kinds: list[str]
     ends: list[int]  # where in the original each folded character's source ends (a folded "ph" spans two)
+    written: str  # the same text before two-letter spellings were folded ("ph" still two letters)
+    written_at: list[int]  # text[i] starts at written[written_at[i]]; one entry more, for slicing to the end
+
+    def unspelled(self, start: int, end: int) -> str:
+        """text[start:end] as written, two-letter spellings unfolded."""
+        return self.written[self.written_at[start] : self.written_at[end]]
 
 
-def fold(text: str) -> Folded:
-    """NFKC + casefold + traditional/look-alike/leet folding, dropping spaces, punctuation and symbols."""
+def fold(text: str, spelling: bool = True) -> Folded:
+    """NFKC + casefold + traditional/look-alike/leet folding, dropping spaces, punctuation and symbols; with
+    `spelling`, two-letter spellings (ph, th, ae, oe) also read as one letter."""
     folds = _char_folds()
     out: list[str] = []
     index: list[int] = []
@@ -100,24 +107,26 @@ def fold(text: str) -> Folded:
     # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"; "y" joins them too
     # (amoxycillin, cyclosporin)
     out = ["i" if c in "ly" else c for c in out]
-    return _fold_spelling(out, index, kinds)
+    return _fold_spelling(out, index, kinds, _SPELLING if spelling else {})
 
 
 # INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
 _SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
 
 
-def _fold_spelling(out: list[str], index: list[int], kinds: list[str]) -> Folded:
+def _fold_spelling(out: list[str], index: list[int], kinds: list[str], spellings: dict[str, str]) -> Folded:
     """Two-letter spellings folded to one letter, keeping the first letter's source index."""
     text: list[str] = []
     idx: list[int] = []
     ends: list[int] = []
     kind: list[str] = []
+    at: list[int] = []
     i = 0
     while i < len(out):
+        at.append(i)
         pair = out[i] + out[i + 1] if i + 1 < len(out) else ""
-        if pair in _SPELLING and index[i + 1] - index[i] <= 1:
-            text.append(_SPELLING[pair])
+        if pair in spellings and index[i + 1] - index[i] <= 1:
+            text.append(spellings[pair])
             idx.append(index[i])
             ends.append(index[i + 1] + 1)
             kind.append(kinds[i] or kinds[i + 1])
@@ -128,7 +137,8 @@ def _fold_spelling(out: list[str], index: list[int], kinds: list[str]) -> Folded
             ends.append(index[i] + 1)
             kind.append(kinds[i])
             i += 1
-    return Folded("".join(text), idx, kind, ends)
+    at.append(len(out))
+    return Folded("".join(text), idx, kind, ends, "".join(out), at)
 
 
 def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
@@ -206,15 +216,73 @@ def parse_allowlist(text: str) -> frozenset[str]:
     return frozenset(fold_key(w) for w in words if w)
 
 
+class _LatinNames:
+    """Listed Latin names in one written form (7+ letters); `forms` maps each form to the name's folded key.
+
+    A word of n letters is compared only with the names its bound can reach: those whose length is within the
+    plain bound (set by the shorter of the two), and the longer ones with its first letter that the anchored bound
+    (set by the name) reaches. Most words then scan a short list, and six-letter words almost none."""
+
+    def __init__(self, forms: dict[str, str]) -> None:
+        self.key = {form: key for form, key in forms.items() if len(form) >= 7}
+        longest = max(map(len, self.key), default=0)
+        self.plain: dict[int, list[str]] = {}
+        self.anchored: dict[tuple[int, str], list[str]] = {}
+        for form in sorted(self.key):
+            length = len(form)
+            for n in range(6, longest + 3):
+                if abs(length - n) <= _max_edits(min(length, n)):
+                    self.plain.setdefault(n, []).append(form)
+                elif n < length <= n + _max_edits(length):
+                    self.anchored.setdefault((n, form[0]), []).append(form)
+
+    def closest(self, token: str) -> tuple[int, int, str] | None:
+        """(edits, length difference, folded key) of the closest name within the bound, else None."""
+        n = len(token)
+        best: tuple[int, int, str] | None = None
+        for names, widest in (
+            (self.plain.get(n, ()), _max_edits(n + 2)),
+            (self.anchored.get((n, token[0]), ()), _max_edits(n + 2)),
+        ):
+            if not names:
+                continue
+            # a cheap bit-parallel OSA scan first: OSA ≤ Levenshtein ≤ 2 × Damerau, so nothing within the bound is
+            # lost; Damerau, the slower one, only on what passes
+            for form, _, _ in process.extract(token, names, scorer=OSA.distance, score_cutoff=2 * widest, limit=None):
+                length = len(form)
+                # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
+                limit = _max_edits(min(length, n))
+                # ...except that a word keeping the name's first and last letters (or the last two swapped) gets
+                # the name's own bound: dropped letters ("oseltamvr", "scukinuab") are the commonest typo, and
+                # sharing both ends as well as most letters keeps nearly all dictionary words out
+                if form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1]):
+                    limit = max(limit, _max_edits(length))
+                if abs(length - n) > limit:
+                    continue
+                # Damerau, not OSA: a letter dropped next to a swapped pair ("bicalutiade") is two edits, not three
+                edits = DamerauLevenshtein.distance(token, form, score_cutoff=limit)
+                if edits <= limit:
+                    hit = (edits, abs(length - n), self.key[form])
+                    best = hit if best is None or hit < best else best
+        return best
+
+
+def _max_edits(length: int) -> int:
+    return 0 if length < 7 else 1 if length < 10 else 2
+
+
 class FuzzyIndex:
     """Typo look-up for single-word Latin names (7+ letters) and homophone look-up for Chinese names (3+ characters)."""
 
     def __init__(self, latin: dict[str, str], chinese: dict[str, str], allow: frozenset[str]) -> None:
-        # folded key → canonical key, bucketed by length so a token is compared only with names near its length
-        self._latin_by_len: dict[int, list[str]] = {}
-        for key in latin:
-            if len(key) >= 7:
-                self._latin_by_len.setdefault(len(key), []).append(key)
+        # latin: folded key → the same name folded without the two-letter spellings (ph, th, ae, oe). Typos are
+        # looked up in both forms, because a fold can shorten a typo past its bound: "bezafibrae" folds to
+        # "bezafibre", two letters short of "bezafibrate"; "erhambutol" keeps an "h" that "ethambutol" folds away
+        self._folded = _LatinNames({k: k for k in latin})
+        self._written = _LatinNames({w: k for k, w in latin.items()})
+        # a word without a two-letter spelling is compared with the folded names and with the written form of
+        # those that had one, in one scan (a written form holds a pair, a folded key never does: no clashes)
+        self._either = _LatinNames({**{w: k for k, w in latin.items() if w != k}, **{k: k for k in latin}})
         # readings of the first two characters → names: most positions in a text then have no candidate at all
         self._chinese: dict[tuple[str, str], list[str]] = {}
         self._first: set[str] = set()  # readings that start a name, for the stream's one-character tails
@@ -229,24 +297,20 @@ class FuzzyIndex:
     @staticmethod
     def max_edits(length: int) -> int:
         """Typos tolerated in a Latin name of this length."""
-        return 0 if length < 7 else 1 if length < 10 else 2
+        return _max_edits(length)
 
-    def latin(self, token: str) -> str | None:
-        """The listed name this Latin token is a typo of, if one is close enough."""
+    def latin(self, token: str, written: str | None = None) -> str | None:
+        """The listed name (folded key) this Latin token is a typo of, if one is close enough; `written` is the
+        token folded without the two-letter spellings, when that differs."""
         if len(token) < 6 or token in self.allow:
             return None
-        best, best_d = None, 3
-        for length in range(len(token) - 2, len(token) + 3):
-            # the shorter of the two sets the bound: "determine" is not a 2-edit typo of "phentermine"
-            limit = self.max_edits(min(length, len(token)))
-            if abs(length - len(token)) > limit:
-                continue
-            found = process.extractOne(
-                token, self._latin_by_len.get(length, ()), scorer=OSA.distance, score_cutoff=limit
-            )
-            if found is not None and found[1] < best_d:
-                best, best_d = found[0], found[1]
-        return best
+        if written is not None and written != token:
+            hits = [self._folded.closest(token), self._written.closest(written)]
+        else:
+            hits = [self._either.closest(token)]
+        found = [h for h in hits if h is not None]
+        # fewest edits, then nearest length, then by name: the same word always gives the same drug
+        return min(found)[2] if found else None
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
         """How many characters differ if text[at:] sounds like key, else -1."""

@@ -158,7 +158,11 @@ class DrugList:
         self.fuzzy = FuzzyIndex(
             # typos only of generic names and their spellings: brands are short coined words that ordinary words
             # sit one letter away from (ability/Abilify, concert/Concerta)
-            {k: k for k in keys if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] in ("exact", "variant")},
+            {
+                k: fold(self._spelled[k], spelling=False).text
+                for k in keys
+                if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] in ("exact", "variant")
+            },
             {k: k for k in keys if _CJK.search(k)},
             allow,
         )
@@ -248,7 +252,9 @@ class DrugList:
         exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word
         for fstart, fend in _latin_words(text, folded):
-            key = None if (fstart, fend) in exact_spans else self.fuzzy.latin(norm[fstart:fend])
+            if (fstart, fend) in exact_spans:
+                continue
+            key = self.fuzzy.latin(norm[fstart:fend], folded.unspelled(fstart, fend))
             if key is not None:
                 candidates.append((fstart, fend, key, "fuzzy"))
         # homophones: a Chinese name written with a character of the same sound

@@ -1,0 +1,97 @@
+"""Typo look-up for Latin drug names: the name's own edit bound for words that keep its first and last letters,
+Damerau edits, and a second look-up in the written form (two-letter spellings unfolded). Examples come from the
+tuning split (and fresh typos of tuning drugs); the ordinary words are from the dictionary sweep."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.drugs import FuzzyIndex, fold
+from qa.settings import Settings
+from qa.validation import DrugList
+from qa.wiring import load_drugs
+
+
+@pytest.fixture(scope="module")
+def drugs() -> DrugList:
+    return load_drugs(Settings(backend="fake"))
+
+
+@pytest.mark.parametrize(
+    ("typo", "drug"),
+    [
+        ("oseltamvr", "oseltamivir"),  # two letters dropped from 11: 9 letters, anchored, so the 11-letter bound
+        ("scukinuab", "secukinumab"),
+        ("dnazol", "danazol"),  # six letters, one dropped from a seven-letter name
+        ("dulxetiee", "duloxetine"),  # a letter dropped and one changed
+        ("vardnfail", "vardenafil"),  # a letter dropped next to a swap
+        ("bicalutiade", "bicalutamide"),  # the swapped pair became adjacent only after the drop: Damerau, not OSA
+        ("ticagrelro", "ticagrelor"),  # the last two letters swapped still anchor
+        ("venetocxa", "venetoclax"),  # ...also with a letter dropped
+        ("bezafibrae", "bezafibrate"),  # "ae" would fold to "e" and put the word past the bound
+        ("propafinoen", "propafenone"),  # "oe" likewise
+        ("isavconazoee", "isavuconazole"),
+        ("erhambutol", "ethambutol"),  # the name's "th" folds away, the typo's "rh" does not
+    ],
+)
+def test_tuning_style_typos_are_found_as_the_drug(drugs: DrugList, typo: str, drug: str) -> None:
+    text = f"Take {typo} twice a day."
+    [match] = drugs.find(text)
+    assert (match.drug, match.kind, match.found) == (drug, "fuzzy", typo)
+    assert drugs.find(f"请服用{typo}治疗")[0].drug == drug
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "determine",  # phentermine: first letter differs, so the shorter word's bound (1) holds
+        "rapidly",  # urapidil
+        "ability",  # Abilify: brands get no typo look-up
+        "concert",  # Concerta
+        "hydrazine",  # hydralazine: anchored and 2 edits, allowlisted after the sweep
+        "thiazole",  # thiamazole
+        "propanone",  # propafenone
+        "carabine",  # cytarabine
+        "galantine",  # galantamine
+        "slideably",  # sildenafil
+        "thiadiazole",  # thiamazole, through the written form ("th" kept on both sides)
+        "penicillin",
+        "medicine",
+        "dopamine",
+        "treatment",
+    ],
+)
+def test_ordinary_words_are_not_hit(drugs: DrugList, word: str) -> None:
+    assert drugs.find(f"Words like {word} are ordinary.") == []
+
+
+@pytest.mark.parametrize(
+    ("token", "found"),
+    [
+        ("oseltamivr", "oseltamivir"),  # one edit
+        ("oseltamvr", "oseltamivir"),  # two dropped, first and last letters kept
+        ("oseltamvi", None),  # two dropped but the last letter too: the 9-letter word's bound of 1 holds
+        ("xseltamivir", "oseltamivir"),  # same length: one edit anywhere is within the plain bound
+        ("xseltamvr", None),  # first letter changed and two dropped: not anchored
+        ("seltamvir", None),  # two dropped including the first letter: not anchored
+        ("danazl", "danazol"),
+        ("danaz", None),  # under six letters: never a typo
+        ("danzl", None),
+    ],
+)
+def test_the_anchored_bound_on_a_small_index(token: str, found: str | None) -> None:
+    index = FuzzyIndex(
+        {fold(n).text: fold(n, spelling=False).text for n in ("oseltamivir", "danazol")}, {}, frozenset()
+    )
+    key = index.latin(fold(token).text)
+    assert key == (fold(found).text if found else None)
+
+
+def test_a_typo_is_also_compared_in_its_written_form() -> None:
+    # "ph" folds to "f": folded, "fentermine" and "phentermien" are 2 apart at 10/11 letters; as written, 1 swap
+    index = FuzzyIndex({"fentermine": "phentermine"}, {}, frozenset())
+    folded = fold("Take phentermien.")
+    start = folded.text.index("fentermien")
+    assert folded.unspelled(start, start + len("fentermien")) == "phentermien"
+    assert index.latin("fentermien", "phentermien") == "fentermine"
+    assert index.latin("bezafibre", "bezafibrae") is None  # not listed here: the written look-up adds no names
