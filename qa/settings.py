@@ -234,6 +234,14 @@ class Settings(BaseSettings):
         "own, chosen by cross-validation when it was trained.",
     )
     triage_threads: int = Field(1, ge=1, le=256, description="CPU threads of the embedder.")
+    triage_rule_veto: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="A red-flag rule hit counts only when the classifier's emergency probability is at least this "
+        "(0: the rules always count); self-harm hits always count. Keeps a rule from raising the banner on a "
+        "general, past, reported or figurative question the classifier is sure is no emergency.",
+    )
     # ---- knowledge base ----
     kb_url: str = Field(
         "",
@@ -387,7 +395,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "answer quality": ("no_repeat_ngram",),
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
-    "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads"),
+    "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads", "triage_rule_veto"),
     "knowledge base": (
         "kb_url",
         "kb_max_file_bytes",

@@ -102,6 +102,7 @@ def build_triage(settings: Settings) -> Any:
         create_embedder(settings.triage_embedder, settings.triage_threads),
         model_path=settings.triage_model,
         threshold=settings.triage_threshold,
+        rule_veto=settings.triage_rule_veto,
     )
 
 

@@ -41,11 +41,13 @@ class TriageResult:
     classifier: bool = False  # the embedding classifier said emergency
     probability: float = 0.0  # the classifier's P(emergency)
     rule_categories: list[str] = field(default_factory=list)
+    rule_vetoed: bool = False  # the rules fired, but the classifier was sure it is no emergency (see Triage)
 
     @property
     def signals(self) -> list[str]:
-        """Which signals said emergency: rule, classifier."""
-        return [name for name, on in (("rule", self.rule), ("classifier", self.classifier)) if on]
+        """Which signals said emergency: rule (unless vetoed), classifier."""
+        rule = self.rule and not self.rule_vetoed
+        return [name for name, on in (("rule", rule), ("classifier", self.classifier)) if on]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the CLI and the API."""
@@ -55,7 +57,12 @@ class TriageResult:
             "department": self.department,
             "department_scores": self.department_scores,
             "reasons": self.reasons,
-            "signals": {"rule": self.rule, "classifier": self.classifier, "p_emergency": round(self.probability, 4)},
+            "signals": {
+                "rule": self.rule,
+                "rule_vetoed": self.rule_vetoed,
+                "classifier": self.classifier,
+                "p_emergency": round(self.probability, 4),
+            },
         }
 
 
@@ -76,6 +83,7 @@ class Triage:
         use_rules: bool = True,
         use_classifier: bool = True,
         cache_size: int = 256,
+        rule_veto: float = 0.0,
     ) -> None:
         self.embedder = embedder
         self.model_path = model_path
@@ -83,6 +91,10 @@ class Triage:
         self._rules = rules
         self.use_rules = use_rules
         self.use_classifier = use_classifier
+        # a rule hit counts only when the classifier's P(emergency) is at least this: keyword rules fire on general,
+        # past, reported and figurative questions that the classifier, trained on such negatives, is sure about;
+        # self-harm hits always count (a missed one costs the most)
+        self.rule_veto = rule_veto
         self._model: TriageModel | None = None
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, TriageResult] = OrderedDict()  # the page asks, then the pipeline: embed once
@@ -116,7 +128,7 @@ class Triage:
         """What decides the outcomes: embedder, training data digest, threshold (for the answer cache's key)."""
         model = self.model
         threshold = self.threshold if self.threshold is not None else model.threshold
-        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}"
+        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}:{self.rule_veto}"
 
     def load(self) -> None:
         """Load the embedder and the model now rather than at the first question."""
@@ -158,10 +170,23 @@ class Triage:
         flags = self._rules(text) if self.use_rules else []
         by_classifier = self.use_classifier and p >= threshold
         reasons = [f"rule: {f.category} ({f.evidence})" for f in flags]
+        vetoed = bool(
+            flags
+            and self.use_classifier
+            and not by_classifier
+            and p < self.rule_veto
+            and not any(f.category == "self_harm" for f in flags)
+        )
+        if vetoed:
+            reasons.append(
+                f"rule vetoed: classifier p={p:.3f} < {self.rule_veto:g} (a general, past, reported or figurative "
+                "question, not an emergency now)"
+            )
+        counted = [] if vetoed else flags
         if by_classifier:
             reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
-        emergency = bool(flags) or by_classifier
-        category = flags[0].category if flags else (near[0] if by_classifier else None)
+        emergency = bool(counted) or by_classifier
+        category = counted[0].category if counted else (near[0] if by_classifier else None)
         ranked = dict(sorted(((k, round(v, 4)) for k, v in scores.items()), key=lambda kv: -kv[1]))
         department = EMERGENCY_DEPARTMENT if emergency else next(iter(ranked))
         if not emergency:
@@ -176,4 +201,5 @@ class Triage:
             classifier=by_classifier,
             probability=p,
             rule_categories=[f.category for f in flags],
+            rule_vetoed=vetoed,
         )

@@ -83,12 +83,24 @@ class RedFlagCheck(BaseCheck):
     without triage, urgent on signs that were only negated or past is turned off."""
 
     name = "red_flag"
-    rules = ("red_flag", "triage_emergency", "urgent_overruled", "urgent_without_red_flag")
+    rules = ("red_flag", "triage_emergency", "red_flag_vetoed", "urgent_overruled", "urgent_without_red_flag")
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         flags: list[RedFlag] = ctx.facts.get("red_flags") or []
         triage = ctx.facts.get("triage")  # qa.triage.TriageResult when the service has triage on
         by_classifier = bool(triage is not None and triage.classifier)
+        vetoed: list[Finding] = []
+        if flags and triage is not None and triage.rule_vetoed:
+            # triage's verdict on the rule hit stands: the banner follows triage (the report keeps the words)
+            cats = ", ".join(f"{f.category} ({f.evidence})" for f in flags)
+            vetoed.append(
+                Finding(
+                    "red_flag_vetoed",
+                    f"red-flag words ({cats}) in a question the triage classifier finds no emergency "
+                    f"(p={triage.probability:.3f}): a general, past, reported or figurative question",
+                )
+            )
+            flags = []
         data = dict(data)
         model_urgent = data.get("urgent") is True
         if flags or by_classifier:
@@ -125,10 +137,11 @@ class RedFlagCheck(BaseCheck):
             return Repair(
                 data,
                 [
+                    *vetoed,
                     Finding(
                         "urgent_overruled",
                         f"model set urgent; rules and triage classifier found no emergency (p={triage.probability:.2f})",
-                    )
+                    ),
                 ],
                 ["set urgent to false (model only; triage: no emergency)"],
             )
@@ -137,10 +150,13 @@ class RedFlagCheck(BaseCheck):
             data["urgent"] = False
             return Repair(
                 data,
-                [Finding("urgent_without_red_flag", "model set urgent, but the red-flag words were negated or past")],
+                [
+                    *vetoed,
+                    Finding("urgent_without_red_flag", "model set urgent, but the red-flag words were negated or past"),
+                ],
                 ["set urgent to false (negated or past symptoms only)"],
             )
-        return Repair(data)
+        return Repair(data, vetoed)
 
 
 def _signals(flags: list[RedFlag], by_classifier: bool) -> list[str]:
