@@ -6,9 +6,10 @@ bank and never trained on; qa/data/triage_heldout_v2.jsonl was written later by 
 second change, and scored once; qa/data/triage_heldout_v3.jsonl was written by an independent writer while the
 red-flag rules' frames were changed, and opened only after that change was committed (the classifier was retrained
 on a grown bank after v3's first score, so v3 is seen); qa/data/triage_heldout_v4.jsonl was written by a second
-independent writer during the retrain and scored once on the final rules and classifier. Thresholds below are what
-was measured on them (see BENCHMARKS.md), not the goals where a goal was missed (goals: recall 0.97, false
-positives 0.03; v4 measured 55/60 and 20/140, 18 of the 20 false alarms from the red-flag rules).
+independent writer during the retrain and scored once on the final rules and classifier (then read to set the rule
+veto); qa/data/triage_heldout_v5.jsonl was written by a third while the veto was made and scored once on the final
+configuration. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals where a goal was
+missed (goals: recall 0.97, false positives 0.03; v5 measured 59/60 and 13/140).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V2,
     HELDOUT_EMERGENCY_V3,
     HELDOUT_EMERGENCY_V4,
+    HELDOUT_EMERGENCY_V5,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -275,6 +277,9 @@ HELDOUT_BOUNDS = {
     # v4 (scored once on the final rules and classifier, then read to set the rule veto): recall 55/60 = 0.917,
     # false positives 12/140 combined (20/140 without the veto), 2/140 classifier
     HELDOUT_EMERGENCY_V4: (0.91, 12 / 140, 2 / 140),
+    # v5, scored once on the final configuration (rules, retrained classifier, veto 0.05): recall 59/60 = 0.983,
+    # false positives 13/140 combined (9 rule, 4 classifier), 4/140 classifier — the false-positive goal missed
+    HELDOUT_EMERGENCY_V5: (0.98, 13 / 140, 4 / 140),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -282,6 +287,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 4 / 130,
     HELDOUT_EMERGENCY_V4: 18 / 140,
+    HELDOUT_EMERGENCY_V5: 12 / 140,
 }
 
 
@@ -296,7 +302,7 @@ def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
     assert rules.fp_rate <= RULES_FP_BOUNDS[name]
-    # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70, 27/60)
+    # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70, 27/60, 23/60)
     assert combined.recall > rules.recall
 
 

@@ -23,6 +23,8 @@ HELDOUT_EMERGENCY_V3 = "triage_heldout_v3.jsonl"
 # written by a second independent writer while the training bank's third change was made; scored once, on the final
 # rules and classifier together
 HELDOUT_EMERGENCY_V4 = "triage_heldout_v4.jsonl"
+# written by a third independent writer while the rule veto was made; scored once, on the final configuration
+HELDOUT_EMERGENCY_V5 = "triage_heldout_v5.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"

@@ -9,6 +9,7 @@ from .measure import (
     HELDOUT_EMERGENCY_V2,
     HELDOUT_EMERGENCY_V3,
     HELDOUT_EMERGENCY_V4,
+    HELDOUT_EMERGENCY_V5,
     RULES_TUNING,
     department_scores,
     emergency_rates,
@@ -22,7 +23,8 @@ from .measure import (
 def print_report(service: Any, out: Callable[[str], None]) -> None:
     """Emergency rates (held-out and red-team; rules, classifier, combined), departments, latency."""
     assess = service.triage
-    for title, rows in (("held-out v4 (qa/data/triage_heldout_v4.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V4)),
+    for title, rows in (("held-out v5 (qa/data/triage_heldout_v5.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V5)),
+                        ("held-out v4 (qa/data/triage_heldout_v4.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V4)),
                         ("held-out v3 (qa/data/triage_heldout_v3.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V3)),
                         ("held-out v2 (qa/data/triage_heldout_v2.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V2)),
                         ("held-out v1 (qa/data/triage_heldout.jsonl)", heldout_emergency()),
