@@ -281,8 +281,8 @@ class QAService:
                 f"the knowledge base {collection!r} has no documents; add some first", param="collection",
                 code="not_found",
             )  # fmt: skip
-        hits = kb.relevant(collection, check_question(question, self._max_question_chars), kb.top_k)
-        return cited_task(spec, hits, collection)
+        question = check_question(question, self._max_question_chars)
+        return cited_task(spec, kb.relevant(collection, question, kb.top_k), collection, question)
 
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:

@@ -24,7 +24,7 @@ from qa.checks import Candidate, CheckContext
 from qa.errors import InputError
 from qa.kb import KnowledgeBase, MemoryStore, SqliteStore, chunk_pages, from_url, tokens
 from qa.kb.base import Hit
-from qa.kb.cite import NOTHING_ZH, CitationCheck, citation_schema, cited_task, listing, sentences
+from qa.kb.cite import NOTHING_ZH, OFFERED, CitationCheck, citation_schema, cited_task, listing, sentences
 from qa.settings import Settings
 from qa.triage import FakeEmbedder
 from qa.wiring import build_service
@@ -300,10 +300,10 @@ def _cited(citations: list[dict[str, str]]) -> str:
     return dumps({**MEDICAL_OK, "citations": citations})
 
 
-def _ids(request) -> list[str] | None:
-    """The sentence numbers a request's schema allows (None for a request without citations: the warm-up)."""
+def _choices(request) -> list[str] | None:
+    """The sentences a request's schema lets the model cite (None for a request without citations: the warm-up)."""
     cited = request.schema["properties"].get("citations")
-    return None if cited is None else cited["items"]["properties"]["sentence"].get("enum", [])
+    return None if cited is None else cited["items"]["properties"]["quote"].get("enum", [])
 
 
 SALT = "高血压患者每日食盐摄入量应低于5克。"  # the sentence of MEDICAL_PAGES[0] that answers the question
@@ -311,19 +311,20 @@ SALT = "高血压患者每日食盐摄入量应低于5克。"  # the sentence of
 
 def test_a_cited_sentence_is_filled_in_and_verified_with_file_page_and_offsets(kb_service):
     def respond(request):
-        return dumps(MEDICAL_OK) if _ids(request) is None else _cited([cite(request, "食盐摄入量")])
+        return dumps(MEDICAL_OK) if _choices(request) is None else _cited([cite(request, "食盐摄入量")])
 
     service, backend = kb_service(respond)
     answer = _answer(service)
     request = backend.requests[-1]
     cited = request.schema["properties"]["citations"]
-    numbers = cited["items"]["properties"]["sentence"]["enum"]
-    assert cited["items"]["required"] == ["sentence"] and cited["maxItems"] == min(3, len(numbers))
-    assert numbers == list(offered(request))  # the numbers the prompt shows are exactly the ones allowed
+    choices = cited["items"]["properties"]["quote"]["enum"]
+    assert cited["items"]["required"] == ["quote"] and cited["maxItems"] == min(3, len(choices))
+    # the sentences the prompt numbers are exactly the ones allowed: the three sharing most with the question
+    assert choices == list(offered(request).values()) and len(choices) == min(OFFERED, len(choices)) and SALT in choices
     assert answer.ok
     [citation] = answer.citations
-    # the model wrote a number; the app filled in the rest from the sentence it names
-    assert answer.data["citations"] == [{"sentence": citation["sentence"]}]
+    # the model chose a sentence; the app filled in the rest from it
+    assert answer.data["citations"] == [{"quote": SALT}] and offered(request)[citation["sentence"]] == SALT
     assert citation["quote"] == SALT and citation["verified"] is True and citation["match"] == "exact"
     assert (citation["file"], citation["page"]) == ("guide.pdf", 1)
     passages = {h["chunk"]: h["text"] for h in service.kb_retrieve("医疗资料", SALT, k=10, mode="bm25")}
@@ -335,16 +336,17 @@ def test_a_cited_sentence_is_filled_in_and_verified_with_file_page_and_offsets(k
     assert "citations" in answer.report.checks
 
 
-def test_an_invented_sentence_number_is_rejected_by_the_schema_and_unverified(kb_service):
-    bad = _cited([{"sentence": "999"}])
+def test_an_invented_quote_is_rejected_by_the_schema_and_shown_unverified(kb_service):
+    invented = "每天必须服用降压药两片。"
+    bad = _cited([{"quote": invented}])
     service, backend = kb_service([bad, bad])
     answer = _answer(service)
-    assert "999" not in _ids(backend.requests[-1])
+    assert invented not in _choices(backend.requests[-1])
     assert not answer.ok  # the schema's enum rejects it (a grammar-constrained model cannot write it)
-    assert any(h.rule == "schema" and "999" in h.message for h in answer.report.fired)
-    [citation] = answer.citations  # kept and marked, never shown as verified
+    assert any(h.rule == "schema" and "每天必须服用" in h.message for h in answer.report.fired)
+    [citation] = answer.citations  # kept as written and marked, never shown as verified
     assert citation["verified"] is False and citation["match"] == "not_offered" and citation["file"] is None
-    assert citation["sentence"] == "999" and citation["start"] is None
+    assert citation["quote"] == invented and citation["start"] is None and citation["chunk"] is None
     assert any(h.rule == "citation_not_offered" for h in answer.report.fired)
 
 
@@ -352,7 +354,7 @@ def test_nothing_relevant_means_no_citations_and_says_so(kb_service):
     service, backend = kb_service([_cited([])], min_similarity=1.0)
     answer = _answer(service, "股票市盈率怎么看？")
     cited = backend.requests[-1].schema["properties"]["citations"]
-    assert cited["maxItems"] == 0 and "enum" not in cited["items"]["properties"]["sentence"]
+    assert cited["maxItems"] == 0 and "enum" not in cited["items"]["properties"]["quote"]
     assert answer.ok and answer.citations == [] and answer.data["summary"].startswith(NOTHING_ZH)
     assert any(h.rule == "kb_nothing" for h in answer.report.fired)
 
@@ -415,24 +417,36 @@ def test_the_schema_offers_only_the_numbered_sentences(by):
     assert not validate([])  # passages were given: at least one citation
 
 
-def test_the_grammar_admits_only_offered_sentence_numbers():
+@pytest.mark.parametrize("by", ["text", "id"])
+def test_the_grammar_admits_only_the_offered_sentences(by):
     import xgrammar as xgr
 
     from qa.backends.grammar import GrammarCache
     from qa.tasks import builtin_tasks
 
-    task = cited_task(builtin_tasks().get("medical"), _titled_hits(), "c", by="id")
-    numbers = task.schema["properties"]["citations"]["items"]["properties"]["sentence"]["enum"]
+    task = cited_task(builtin_tasks().get("medical"), _titled_hits(), "c", "每天吃多少盐？", by=by, offer=2)
+    field = "sentence" if by == "id" else "quote"
+    choices = task.schema["properties"]["citations"]["items"]["properties"][field]["enum"]
+    assert len(choices) == 2
     grammar = GrammarCache(xgr.GrammarCompiler(xgr.TokenizerInfo(["a", "{", "}", '"']))).get(task.schema)
 
-    def admits(prefix: str) -> bool:
-        return xgr.GrammarMatcher(grammar).accept_string(prefix)
+    def admits(text: str) -> bool:
+        # the answer opens with its citations (xgrammar's ", " / ": " separators)
+        return xgr.GrammarMatcher(grammar).accept_string('{"citations": [{' + text)
 
-    # the answer opens with its citations, each a number from the prompt (xgrammar's ", " / ": " separators)
-    assert all(admits(f'{{"citations": [{{"sentence": "{n}"}}') for n in numbers)
-    assert not admits(f'{{"citations": [{{"sentence": "{len(numbers) + 1}"')
-    assert not admits('{"citations": [{"quote": "')  # no free text to copy a title into
-    assert not admits('{"citations": []')
+    assert all(admits(f'"{field}": {json.dumps(c, ensure_ascii=False)}}}') for c in choices)
+    assert not admits(f'"{field}": "3"') and not admits('"chunk": "')
+    assert not admits('"quote": "高血压患者的') and not admits('"quote": "限制食盐很')  # the title; one not offered
+    assert not admits('"quote": "每天必须')  # invented
+
+
+def test_only_the_sentences_sharing_most_with_the_question_are_offered():
+    shown = sentences(_titled_hits(), "高血压患者每天吃多少盐？", offer=2)
+    offered_texts = [s.text for s in shown if s.id is not None]
+    assert len(offered_texts) == 2 and offered_texts[-1].startswith("高血压患者每日食盐摄入量应低于5克")
+    assert "高血压患者的日常管理" not in offered_texts  # a heading is never offered, however well it matches
+    assert [s.id for s in shown if s.id is not None] == ["1", "2"]  # numbered in reading order
+    assert len(shown) == len(sentences(_titled_hits()))  # every sentence is still shown
 
 
 def test_the_check_marks_a_sentence_missing_from_its_chunk_unverified():

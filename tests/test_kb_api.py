@@ -27,7 +27,7 @@ LIMIT = 200_000
 
 
 def respond(request):
-    """Cites the sentence about salt, by the number the prompt gives it, when the schema asks for citations."""
+    """Cites the sentence about salt, chosen from those the schema offers, when it asks for citations."""
     if request.schema["properties"].get("citations") is None:
         return dumps(MEDICAL_OK)
     return dumps({**MEDICAL_OK, "citations": [cite(request, "食盐摄入量")]})
@@ -71,7 +71,7 @@ def test_upload_list_answer_with_citations_and_delete(api):
     assert citation["quote"] == "高血压患者每日食盐摄入量应低于5克。"
     assert MEDICAL_PAGES[0][citation["start"] : citation["end"]] == citation["quote"]
     # the content is the model's validated JSON: the sentence it chose; the citation filled in from it is beside
-    assert json.loads(answer["choices"][0]["message"]["content"])["citations"] == [{"sentence": citation["sentence"]}]
+    assert json.loads(answer["choices"][0]["message"]["content"])["citations"] == [{"quote": citation["quote"]}]
 
     with httpx.stream("POST", api.url + "/v1/chat/completions", json={**body, "stream": True}, timeout=20) as r:
         events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]

@@ -30,14 +30,12 @@ def test_kb_add_list_search_ask_and_rm(tmp_path):
     hits = run_qa("kb", "search", "医疗资料", "高血压", "食盐", "--k", "1", env=env)
     assert "食盐" in json.loads(hits.stdout)["text"]
 
-    # the prompt numbers the passages' sentences from the best-ranked passage on; page 1's passage ranks first for
-    # this question and opens with the sentence about salt, so the fake model's "1" cites it
     question = "高血压患者每天吃多少盐？"
     top = json.loads(run_qa("kb", "search", "医疗资料", question, "--k", "1", env=env).stdout)
-    salt = "高血压患者每日食盐摄入量应低于5克。"
+    salt = "高血压患者每日食盐摄入量应低于5克。"  # one of the sentences offered for this question
     assert top["text"].startswith(salt) and top["chunk"] == f"{file_id('医疗资料', 'guide.pdf')}-1"
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps([{**MEDICAL_OK, "citations": [{"sentence": "1"}]}]))
+    answers.write_text(json.dumps([{**MEDICAL_OK, "citations": [{"quote": salt}]}]))
     asked = run_qa(
         "ask", "--backend", "fake", "--fake-responses-file", str(answers), "--domain", "medical",
         "--kb", "医疗资料", question, env=env,

@@ -1,21 +1,24 @@
 """Cited answers: any task answers from a knowledge base by gaining a `citations` field, the retrieved passages
 under the question, and the citation check.
 
-The passages are shown sentence by sentence, each answerable sentence numbered; the model cites by choosing one of
-those sentences, never by copying free text: the schema's `citations[].sentence` is an enum of the numbers offered
-(or, with `by="text"`, `citations[].quote` an enum of the sentences themselves), so constrained decoding can cite
-nothing else. Heading-like lines (the document's first line, short lines without a sentence-final stop) are shown
-for context but not offered: a title is a true quote that supports nothing. The app then fills chunk, quote, file,
-page and offsets from the chosen sentence, and the check still locates each quote inside its own chunk only
-(qa.spans.locate: exact, normalised, bounded fuzzy) and reports every citation as verified or not — a citation
-that cannot be verified stays in the answer, marked, never dropped and never shown as good. With nothing retrieved
-above the threshold the schema allows no citations and the answer says the knowledge base has nothing on it.
+The model cites by choosing a sentence of the passages, never by copying free text. The passages are shown one
+sentence a line; the few sentences that share most with the question (OFFERED, by the rarity of the question's
+terms they hold) are numbered, and the schema's `citations[].quote` is an enum of exactly those sentences (with
+`by="id"`, `citations[].sentence` an enum of their numbers), so constrained decoding can cite nothing else.
+Heading-like lines (the document's first line, a short line without a sentence-final stop) are shown for context
+but never offered: a title is a true quote that supports nothing, and the 0.5B model used to quote it. The app
+fills chunk, quote, file, page and offsets from the chosen sentence, and the check still locates each quote inside
+its own chunk only (qa.spans.locate: exact, normalised, bounded fuzzy) and reports every citation as verified or
+not — a citation that cannot be verified stays in the answer, marked, never dropped and never shown as good. With
+nothing retrieved above the threshold the schema allows no citations and the answer says the knowledge base has
+nothing on it.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,16 +26,19 @@ from typing import Any, Literal
 from ..checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ..spans import locate, split_sentences
 from ..tasks.base import Task
-from .base import Hit
+from .base import Hit, tokens
 from .store import Chunk
 
 By = Literal["id", "text"]
+# how the model names its sentence: by its text (the 0.5B model wrote "2" whatever the numbers meant; BENCHMARKS.md)
+CHOOSE_BY: By = "text"
+# sentences offered for citation: the answering one is nearly always among the top three by shared terms, and a
+# small model choosing among every sentence of four passages picks by position, not content (BENCHMARKS.md)
+OFFERED = 3
 MAX_CITATIONS = 3
 # a line without a sentence-final stop up to this long is a heading (a title, "诊断标准如下："), not an answer
 HEADING_CHARS = 40
 MIN_SENTENCE_CHARS = 6  # shorter "sentences" ("是的。", a list number) answer nothing on their own
-CHOOSE_BY: By = "id"  # how the model names a sentence; chosen on the tuning split (BENCHMARKS.md)
-CITATIONS_FIRST = True
 NOTHING_ZH = "知识库中没有与此问题相关的资料，以下回答不依据知识库。"
 NOTHING_EN = "The knowledge base has nothing on this question; this answer is not based on it. "
 # a sentence-final stop, or a comma: a long sentence cut into pieces (qa.spans) is not a heading either
@@ -41,8 +47,9 @@ _SAYS = re.compile(r"(?:[。！？!?；;…，,、]|\.)[”’」』\"')）\]]*$
 
 @dataclass(frozen=True)
 class PassageSentence:
-    """One sentence of a retrieved passage as the model reads it: its number (None for a heading, shown but not
-    offered), its chunk, and its code-point start/end in the chunk's page (page[start:end] == text)."""
+    """One sentence of a retrieved passage as the model reads it: its number (None when it is not offered for
+    citation: a heading, or less related to the question), its chunk, and its code-point start/end in the chunk's
+    page (page[start:end] == text)."""
 
     id: str | None
     chunk: Chunk
@@ -62,17 +69,36 @@ def is_heading(chunk: Chunk, start: int, text: str) -> bool:
     return first_line or len(text) <= HEADING_CHARS
 
 
-def sentences(hits: list[Hit]) -> list[PassageSentence]:
-    """The retrieved passages' sentences in the order shown, the answerable ones numbered 1, 2, … across all
-    passages (when every one looks like a heading, all are numbered: something must be citable)."""
-    rows = []
+def relevance(question: str, texts: list[str]) -> list[float]:
+    """How much each text shares with the question: the summed rarity (log inverse share among the texts) of
+    the question's BM25 terms (Chinese bigrams, words) that it holds."""
+    wanted = set(tokens(question))
+    held = [set(tokens(t)) & wanted for t in texts]
+    counts = {t: sum(t in h for h in held) for t in wanted}
+    weight = {t: math.log(1 + len(texts) / n) for t, n in counts.items() if n}
+    return [sum(weight[t] for t in h) for h in held]
+
+
+def sentences(hits: list[Hit], question: str = "", offer: int | None = None) -> list[PassageSentence]:
+    """The retrieved passages' sentences in the order shown, each once; those offered for citation numbered 1, 2,
+    … across all passages: not headings (unless nothing else is there: something must be citable) and, with a
+    question and `offer`, only that many, the ones sharing most with the question (ties: the first shown)."""
+    rows, seen = [], set()
     for hit in hits:
         c = hit.chunk
         for s in split_sentences(c.text):
-            rows.append((c, c.start + s.start, c.start + s.end, s.text))
+            where = (c.file, c.page, c.start + s.start)
+            if where not in seen:  # the chunk overlap repeats a short sentence: it is shown (and offered) once
+                seen.add(where)
+                rows.append((c, c.start + s.start, c.start + s.end, s.text))
     offered = [not is_heading(c, start, text) for c, start, _, text in rows]
     if not any(offered):
         offered = [True] * len(rows)
+    if question and offer and sum(offered) > offer:
+        candidates = [i for i, ok in enumerate(offered) if ok]
+        scores = relevance(question, [rows[i][3] for i in candidates])
+        keep = {candidates[i] for i in sorted(range(len(candidates)), key=lambda i: -scores[i])[:offer]}
+        offered = [i in keep for i in range(len(rows))]
     out, number = [], 0
     for (c, start, end, text), ok in zip(rows, offered, strict=True):
         number += ok
@@ -80,14 +106,14 @@ def sentences(hits: list[Hit]) -> list[PassageSentence]:
     return out
 
 
-def citation_schema(offered: list[PassageSentence], by: By = CHOOSE_BY) -> dict[str, Any]:
-    """The `citations` property: each citation one of the offered sentences, by number or by its text (no
+def citation_schema(shown: list[PassageSentence], by: By = CHOOSE_BY) -> dict[str, Any]:
+    """The `citations` property: each citation one of the offered sentences, by its text or its number (no
     citations at all when nothing was offered)."""
     if by == "id":
-        choices = [s.id for s in offered if s.id is not None]
+        choices = [s.id for s in shown if s.id is not None]
         field, description = "sentence", "sentence 填【资料】中直接回答问题的那一句句首的编号（不要选标题）。"
     else:
-        choices = list(dict.fromkeys(s.text for s in offered if s.id is not None))
+        choices = list(dict.fromkeys(s.text for s in shown if s.id is not None))
         field, description = "quote", "quote 原样选取【资料】中直接回答问题的那一句（不要选标题）。"
     value: dict[str, Any] = {"type": "string", "enum": choices} if choices else {"type": "string", "maxLength": 1}
     return {
@@ -105,16 +131,18 @@ def citation_schema(offered: list[PassageSentence], by: By = CHOOSE_BY) -> dict[
     }
 
 
-def listing(offered: list[PassageSentence], by: By = CHOOSE_BY) -> str:
-    """The retrieved passages as the model reads them under the question: one sentence a line, numbered."""
-    if not offered:
+def listing(shown: list[PassageSentence], by: By = CHOOSE_BY) -> str:
+    """The retrieved passages as the model reads them under the question: one sentence a line, those it may cite
+    numbered."""
+    if not shown:
         return "【资料】知识库中没有与此问题相关的资料。citations 留空。"
-    how = "在 citations 中填直接回答问题的那一句的编号" if by == "id" else "在 citations 中原样选取直接回答问题的那一句"
+    how = "填直接回答问题的那一句的编号" if by == "id" else "原样选取直接回答问题的那一句"
     parts = [
-        f"【资料】以下是知识库中检索到的片段，每句前的 [数字] 是该句的编号。回答请依据它们，并{how}（标题没有编号，不能引用）："
+        "【资料】以下是知识库中检索到的片段，每句前的 [数字] 是该句的编号。"
+        f"回答请依据它们，并在 citations 中{how}（标题没有编号，不能引用）："
     ]
     chunk = None
-    for s in offered:
+    for s in shown:
         if s.chunk is not chunk:
             chunk = s.chunk
             parts.append(f"\n[片段 {chunk.id}]（{chunk.file} 第 {chunk.page} 页）")
@@ -122,20 +150,18 @@ def listing(offered: list[PassageSentence], by: By = CHOOSE_BY) -> str:
     return "\n".join(parts)
 
 
-def cited_task(task: Task, hits: list[Hit], collection: str, by: By | None = None) -> Task:
+def cited_task(
+    task: Task, hits: list[Hit], collection: str, question: str = "", by: By = CHOOSE_BY, offer: int = OFFERED
+) -> Task:
     """The task as it answers from a knowledge base: schema with citations, passages as context, citation check."""
-    by = by or CHOOSE_BY
-    offered = sentences(hits)
+    shown = sentences(hits, question, offer)
     schema = copy.deepcopy(task.schema)
-    cited = citation_schema(offered, by)
-    if CITATIONS_FIRST:
-        schema["properties"] = {"citations": cited, **schema["properties"]}
-        schema["required"] = ["citations", *schema.get("required", [])]
-    else:
-        schema["properties"] = {**schema["properties"], "citations": cited}
-        schema["required"] = [*schema.get("required", []), "citations"]
+    # citations come first: the model picks its evidence before it answers (quote, then answer), and a small
+    # model asked for them last tends to close the answer with an empty list
+    schema["properties"] = {"citations": citation_schema(shown, by), **schema["properties"]}
+    schema["required"] = ["citations", *schema.get("required", [])]
     own = task.context
-    passages = listing(offered, by)
+    passages = listing(shown, by)
 
     def context(question: str) -> str:
         extra = own(question) if own is not None else ""
@@ -144,7 +170,7 @@ def cited_task(task: Task, hits: list[Hit], collection: str, by: By | None = Non
     return dataclasses.replace(
         task,
         prompts=dataclasses.replace(task.prompts, schema=schema),
-        checks=(*task.checks, CitationCheck(hits, collection, offered)),
+        checks=(*task.checks, CitationCheck(hits, collection, shown)),
         context=context,
     )
 
