@@ -499,3 +499,9 @@ def test_vectors_match_the_embedder(tmp_path):
     assert np.allclose(saved, embedder.embed([c.text for c in chunks], "passage"))
     assert json.dumps([c.to_dict() for c in chunks], ensure_ascii=False)
     assert Path(store.directory).name == "kb"
+
+
+def test_the_fake_backend_cites_the_first_offered_sentence(kb_service):
+    service, _ = kb_service()  # the fake's default answer: schema-shaped, so a knowledge-base answer passes
+    answer = _answer(service)
+    assert answer.ok and len(answer.citations) == 1 and answer.citations[0]["verified"] is True
