@@ -282,7 +282,9 @@ class QAService:
                 code="not_found",
             )  # fmt: skip
         question = check_question(question, self._max_question_chars)
-        return cited_task(spec, kb.relevant(collection, question, kb.top_k), collection, question)
+        hits = kb.relevant(collection, question, kb.top_k)
+        # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
+        return cited_task(spec, hits, collection, question, avoid=lambda text: bool(self._drugs.find(text)))
 
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:

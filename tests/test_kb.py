@@ -505,3 +505,15 @@ def test_the_fake_backend_cites_the_first_offered_sentence(kb_service):
     service, _ = kb_service()  # the fake's default answer: schema-shaped, so a knowledge-base answer passes
     answer = _answer(service)
     assert answer.ok and len(answer.citations) == 1 and answer.citations[0]["verified"] is True
+
+
+def test_a_sentence_naming_a_prescription_drug_is_shown_but_never_offered(kb_service):
+    service, backend = kb_service()
+    text = "咽炎的处理\n\n细菌性咽炎医生可能会开阿莫西林等抗生素治疗。病毒性咽炎多数一周内会自行好转，多喝温水即可。"
+    service.kb_add("医疗资料", "咽炎.txt", text.encode())
+    answer = _answer(service, "细菌性咽炎用什么药？")
+    request = backend.requests[-1]
+    assert all("阿莫西林" not in c for c in _choices(request))  # quoted, the drug check would redact it …
+    assert "细菌性咽炎医生可能会开阿莫西林" in request.messages[-1]["content"]  # … though the passage still shows it
+    assert any("病毒性咽炎" in c for c in _choices(request))
+    assert answer.ok and all(c["verified"] for c in answer.citations)

@@ -20,6 +20,7 @@ import copy
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -79,10 +80,13 @@ def relevance(question: str, texts: list[str]) -> list[float]:
     return [sum(weight[t] for t in h) for h in held]
 
 
-def sentences(hits: list[Hit], question: str = "", offer: int | None = None) -> list[PassageSentence]:
+def sentences(
+    hits: list[Hit], question: str = "", offer: int | None = None, avoid: Callable[[str], bool] | None = None
+) -> list[PassageSentence]:
     """The retrieved passages' sentences in the order shown, each once; those offered for citation numbered 1, 2,
-    … across all passages: not headings (unless nothing else is there: something must be citable) and, with a
-    question and `offer`, only that many, the ones sharing most with the question (ties: the first shown)."""
+    … across all passages: not headings (unless nothing else is there: something must be citable), never one that
+    `avoid` refuses, and, with a question and `offer`, only that many, the ones sharing most with the question
+    (ties: the first shown)."""
     rows, seen = [], set()
     for hit in hits:
         c = hit.chunk
@@ -91,9 +95,10 @@ def sentences(hits: list[Hit], question: str = "", offer: int | None = None) -> 
             if where not in seen:  # the chunk overlap repeats a short sentence: it is shown (and offered) once
                 seen.add(where)
                 rows.append((c, c.start + s.start, c.start + s.end, s.text))
-    offered = [not is_heading(c, start, text) for c, start, _, text in rows]
+    citable = [avoid is None or not avoid(text) for _, _, _, text in rows]
+    offered = [ok and not is_heading(c, start, text) for ok, (c, start, _, text) in zip(citable, rows, strict=True)]
     if not any(offered):
-        offered = [True] * len(rows)
+        offered = citable
     if question and offer and sum(offered) > offer:
         candidates = [i for i, ok in enumerate(offered) if ok]
         scores = relevance(question, [rows[i][3] for i in candidates])
@@ -151,10 +156,18 @@ def listing(shown: list[PassageSentence], by: By = CHOOSE_BY) -> str:
 
 
 def cited_task(
-    task: Task, hits: list[Hit], collection: str, question: str = "", by: By = CHOOSE_BY, offer: int = OFFERED
+    task: Task,
+    hits: list[Hit],
+    collection: str,
+    question: str = "",
+    by: By = CHOOSE_BY,
+    offer: int = OFFERED,
+    avoid: Callable[[str], bool] | None = None,
 ) -> Task:
-    """The task as it answers from a knowledge base: schema with citations, passages as context, citation check."""
-    shown = sentences(hits, question, offer)
+    """The task as it answers from a knowledge base: schema with citations, passages as context, citation check.
+    `avoid` keeps sentences from being offered (the service: those naming a prescription drug, which the drug
+    check would redact in the quote, so that it no longer is the sentence the schema allows)."""
+    shown = sentences(hits, question, offer, avoid)
     schema = copy.deepcopy(task.schema)
     # citations come first: the model picks its evidence before it answers (quote, then answer), and a small
     # model asked for them last tends to close the answer with an empty list
