@@ -281,8 +281,10 @@ class QAService:
                 f"the knowledge base {collection!r} has no documents; add some first", param="collection",
                 code="not_found",
             )  # fmt: skip
-        hits = kb.relevant(collection, check_question(question, self._max_question_chars), kb.top_k)
-        return cited_task(spec, hits, collection)
+        question = check_question(question, self._max_question_chars)
+        hits = kb.relevant(collection, question, kb.top_k)
+        # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
+        return cited_task(spec, hits, collection, question, avoid=lambda text: bool(self._drugs.find(text)))
 
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:

@@ -4,6 +4,7 @@ no font file needed), a DOCX through python-docx, GB18030 text, and hostile file
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 
@@ -90,3 +91,17 @@ FINANCE_TEXT = (
     "市盈率等于股价除以每股收益。市盈率较高可能说明市场对公司增长的预期较高，也可能说明估值偏贵。\n\n"
     "指数基金定投可以分散买入时点，但不能消除市场下跌的风险。投资者应根据自己的风险承受能力决定投入金额。"
 )
+
+
+def offered(request) -> dict[str, str]:
+    """The sentences a knowledge-base request offers for citation, by the number the prompt gives them."""
+    prompt = next(m["content"] for m in reversed(request.messages) if "【资料】" in m["content"])
+    return dict(re.findall(r"^\[(\d+)\] (.+)$", prompt, re.MULTILINE))
+
+
+def cite(request, phrase: str) -> dict[str, str]:
+    """What a model that reads the passages writes to cite the offered sentence holding phrase: its number, or
+    the sentence itself when the schema offers sentence texts."""
+    number, text = next((n, t) for n, t in offered(request).items() if phrase in t)
+    item = request.schema["properties"]["citations"]["items"]["properties"]
+    return {"sentence": number} if "sentence" in item else {"quote": text}

@@ -7,6 +7,7 @@ cannot start; QA_REQUIRE_POSTGRES=1, as CI sets it, makes that a failure)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -19,15 +20,17 @@ import numpy as np
 import pytest
 
 from qa.backends.fake import FakeBackend
+from qa.checks import Candidate, CheckContext
 from qa.errors import InputError
 from qa.kb import KnowledgeBase, MemoryStore, SqliteStore, chunk_pages, from_url, tokens
-from qa.kb.cite import NOTHING_ZH
+from qa.kb.base import Hit
+from qa.kb.cite import NOTHING_ZH, OFFERED, CitationCheck, citation_schema, cited_task, listing, sentences
 from qa.settings import Settings
 from qa.triage import FakeEmbedder
 from qa.wiring import build_service
 
 from .helpers import MEDICAL_OK, dumps
-from .kb_files import FINANCE_TEXT, MEDICAL_PAGES, cjk_pdf, docx_bytes, zip_bomb_docx
+from .kb_files import FINANCE_TEXT, MEDICAL_PAGES, cite, cjk_pdf, docx_bytes, offered, zip_bomb_docx
 
 
 # ---- stores --------------------------------------------------------------------------------------------------------
@@ -297,93 +300,170 @@ def _cited(citations: list[dict[str, str]]) -> str:
     return dumps({**MEDICAL_OK, "citations": citations})
 
 
-def _passages(request) -> dict[str, str]:
-    """The passages the model was shown, by chunk id."""
-    prompt = next(m["content"] for m in reversed(request.messages) if "【资料】" in m["content"])
-    parts = prompt.split("[片段 ")[1:]
-    return {part.split("]", 1)[0]: part.split("\n", 1)[1] for part in parts}
-
-
-def _ids(request) -> list[str] | None:
-    """The chunk ids a request's schema allows (None for a request without citations: the warm-up)."""
+def _choices(request) -> list[str] | None:
+    """The sentences a request's schema lets the model cite (None for a request without citations: the warm-up)."""
     cited = request.schema["properties"].get("citations")
-    return None if cited is None else cited["items"]["properties"]["chunk"].get("enum", [])
+    return None if cited is None else cited["items"]["properties"]["quote"].get("enum", [])
 
 
-def test_a_cited_quote_is_verified_with_file_page_and_offsets(kb_service):
+SALT = "高血压患者每日食盐摄入量应低于5克。"  # the sentence of MEDICAL_PAGES[0] that answers the question
+
+
+def test_a_cited_sentence_is_filled_in_and_verified_with_file_page_and_offsets(kb_service):
     def respond(request):
-        ids = _ids(request)
-        if ids is None:
-            return dumps(MEDICAL_OK)
-        chunk = next(i for i, text in _passages(request).items() if "食盐摄入量应低于5克" in text)
-        return _cited([{"chunk": chunk, "quote": "食盐摄入量应低于5克"}])
+        return dumps(MEDICAL_OK) if _choices(request) is None else _cited([cite(request, "食盐摄入量")])
 
     service, backend = kb_service(respond)
     answer = _answer(service)
     request = backend.requests[-1]
     cited = request.schema["properties"]["citations"]
-    retrieved = cited["items"]["properties"]["chunk"]["enum"]
-    assert 1 <= len(retrieved) <= 4 and cited["maxItems"] == min(3, len(retrieved))
-    assert set(_passages(request)) == set(retrieved)  # the passages given are the ids allowed
+    choices = cited["items"]["properties"]["quote"]["enum"]
+    assert cited["items"]["required"] == ["quote"] and cited["maxItems"] == min(3, len(choices))
+    # the sentences the prompt numbers are exactly the ones allowed: the three sharing most with the question
+    assert choices == list(offered(request).values()) and len(choices) == min(OFFERED, len(choices)) and SALT in choices
     assert answer.ok
     [citation] = answer.citations
-    assert citation["verified"] is True and citation["match"] == "exact"
+    # the model chose a sentence; the app filled in the rest from it
+    assert answer.data["citations"] == [{"quote": SALT}] and offered(request)[citation["sentence"]] == SALT
+    assert citation["quote"] == SALT and citation["verified"] is True and citation["match"] == "exact"
     assert (citation["file"], citation["page"]) == ("guide.pdf", 1)
+    passages = {h["chunk"]: h["text"] for h in service.kb_retrieve("医疗资料", SALT, k=10, mode="bm25")}
+    assert SALT in passages[citation["chunk"]]
     page = service.kb_page("医疗资料", "guide.pdf", 1)
-    assert page[citation["start"] : citation["end"]] == "食盐摄入量应低于5克"
+    assert page[citation["start"] : citation["end"]] == SALT
     assert answer.to_dict()["citations"] == answer.citations
     assert any(h.rule == "citations_verified" and "1 of 1" in h.message for h in answer.report.fired)
     assert "citations" in answer.report.checks
 
 
-def test_a_non_retrieved_chunk_id_is_rejected_and_unverified(kb_service):
-    bad = _cited([{"chunk": "deadbeef-1", "quote": "食盐摄入量应低于5克"}])
+def test_an_invented_quote_is_rejected_by_the_schema_and_shown_unverified(kb_service):
+    invented = "每天必须服用降压药两片。"
+    bad = _cited([{"quote": invented}])
     service, backend = kb_service([bad, bad])
     answer = _answer(service)
+    assert invented not in _choices(backend.requests[-1])
     assert not answer.ok  # the schema's enum rejects it (a grammar-constrained model cannot write it)
-    assert any(h.rule == "schema" and "deadbeef-1" in h.message for h in answer.report.fired)
-    [citation] = answer.citations
-    assert citation["verified"] is False and citation["match"] == "unknown_chunk" and citation["file"] is None
-    assert any(h.rule == "citation_unknown_chunk" for h in answer.report.fired)
-
-
-def test_an_unfound_quote_is_retried_then_kept_and_marked_unverified(kb_service):
-    def respond(request):
-        ids = _ids(request)
-        if ids is None:
-            return dumps(MEDICAL_OK)
-        return _cited([{"chunk": ids[0], "quote": "每天必须服用降压药两片"}])
-
-    service, backend = kb_service(respond)
-    answer = _answer(service)
-    assert answer.report.attempts == 2  # the problem was fed back once
-    assert "逐字摘抄" in backend.requests[-1].messages[-1]["content"]
-    [citation] = answer.citations  # kept, never dropped …
-    assert citation["verified"] is False and citation["match"] == "ungrounded"  # … and never shown as verified
-    assert citation["start"] is None and citation["file"] == "guide.pdf"
-    assert any(h.rule == "citation_unverified" for h in answer.report.fired)
-
-
-def test_a_quote_from_another_retrieved_chunk_is_not_verified(kb_service):
-    def respond(request):
-        ids = _ids(request)
-        if ids is None:
-            return dumps(MEDICAL_OK)
-        other = next(i for i, text in _passages(request).items() if "食盐" not in text)
-        return _cited([{"chunk": other, "quote": "食盐摄入量应低于5克"}])  # true text, wrong chunk
-
-    service, _ = kb_service(respond)
-    [citation] = _answer(service).citations
-    assert citation["verified"] is False
+    assert any(h.rule == "schema" and "每天必须服用" in h.message for h in answer.report.fired)
+    [citation] = answer.citations  # kept as written and marked, never shown as verified
+    assert citation["verified"] is False and citation["match"] == "not_offered" and citation["file"] is None
+    assert citation["quote"] == invented and citation["start"] is None and citation["chunk"] is None
+    assert any(h.rule == "citation_not_offered" for h in answer.report.fired)
 
 
 def test_nothing_relevant_means_no_citations_and_says_so(kb_service):
     service, backend = kb_service([_cited([])], min_similarity=1.0)
     answer = _answer(service, "股票市盈率怎么看？")
     cited = backend.requests[-1].schema["properties"]["citations"]
-    assert cited["maxItems"] == 0 and "enum" not in cited["items"]["properties"]["chunk"]
+    assert cited["maxItems"] == 0 and "enum" not in cited["items"]["properties"]["quote"]
     assert answer.ok and answer.citations == [] and answer.data["summary"].startswith(NOTHING_ZH)
     assert any(h.rule == "kb_nothing" for h in answer.report.fired)
+
+
+# ---- which sentences are offered, and the grammar that offers them -----------------------------------------------
+TITLED = (
+    "高血压患者的日常管理\n\n诊断标准如下：\n成年人血压持续高于或等于140/90毫米汞柱，可诊断为高血压。\n\n是的。\n"
+    "限制食盐是最重要的生活方式干预之一。高血压患者每日食盐摄入量应低于5克，同时应少吃腌制食品和加工肉类，还要留意酱油、味精和零食里的盐"
+)
+
+
+def _titled_hits(chunk_chars: int = 400) -> list[Hit]:
+    return [Hit(c, 1.0) for c in chunk_pages("c", "guide.txt", [TITLED], chunk_chars=chunk_chars)]
+
+
+@pytest.mark.parametrize("chunk_chars", [400, 40])
+def test_headings_are_shown_but_not_offered_and_offsets_round_trip(chunk_chars):
+    hits = _titled_hits(chunk_chars)
+    shown = sentences(hits)
+    offered_texts = [s.text for s in shown if s.id is not None]
+    headings = [s.text for s in shown if s.id is None]
+    # the document's first line, a short line without a stop and a too-short sentence are not citable …
+    assert {"高血压患者的日常管理", "诊断标准如下：", "是的。"} <= set(headings)
+    if chunk_chars == 400:  # … a long line without a final stop still is (small chunks cut it at its commas)
+        assert len(headings) == 3 and offered_texts[0] == "成年人血压持续高于或等于140/90毫米汞柱，可诊断为高血压。"
+        assert offered_texts[-1].startswith("高血压患者每日食盐") and offered_texts[-1].endswith("零食里的盐")
+    assert [s.id for s in shown if s.id is not None] == [str(n) for n in range(1, len(offered_texts) + 1)]
+    for s in shown:  # every sentence, offered or not, knows where it sits in its page
+        assert (
+            TITLED[s.start : s.end] == s.text
+            and s.chunk.text[s.start - s.chunk.start : s.end - s.chunk.start] == s.text
+        )
+    text = listing(shown)
+    assert "\n高血压患者的日常管理\n" in text and "[1] 成年人血压" in text  # headings shown, unnumbered
+
+
+def test_a_document_of_headings_only_still_offers_something():
+    hits = [Hit(c, 1.0) for c in chunk_pages("c", "t.txt", ["目录\n第一章 总则\n第二章 附则"])]
+    shown = sentences(hits)
+    assert [s.id for s in shown] == [str(n) for n in range(1, len(shown) + 1)] and shown[0].text == "目录"
+
+
+@pytest.mark.parametrize("by", ["id", "text"])
+def test_the_schema_offers_only_the_numbered_sentences(by):
+    from jsonschema import Draft202012Validator
+
+    hits = _titled_hits()
+    shown = sentences(hits)
+    cited = citation_schema(shown, by)
+    field = "sentence" if by == "id" else "quote"
+    allowed = cited["items"]["properties"][field]["enum"]
+    good = [s for s in shown if s.id is not None]
+    # by text, a sentence shown twice (the chunk overlap repeats a short last sentence) is one choice
+    assert allowed == ([s.id for s in good] if by == "id" else list(dict.fromkeys(s.text for s in good)))
+    validate = Draft202012Validator(cited).is_valid
+    assert validate([{field: allowed[0]}])
+    assert not validate([{field: "99" if by == "id" else "限制食盐很重要。"}])  # invented: not one of them
+    assert not validate([{"quote": "高血压患者的日常管理"}])  # the title is never a choice
+    assert not validate([{"chunk": hits[0].chunk.id, "quote": good[0].text}])  # the old free-quote form
+    assert not validate([])  # passages were given: at least one citation
+
+
+@pytest.mark.parametrize("by", ["text", "id"])
+def test_the_grammar_admits_only_the_offered_sentences(by):
+    import xgrammar as xgr
+
+    from qa.backends.grammar import GrammarCache
+    from qa.tasks import builtin_tasks
+
+    task = cited_task(builtin_tasks().get("medical"), _titled_hits(), "c", "每天吃多少盐？", by=by, offer=2)
+    field = "sentence" if by == "id" else "quote"
+    choices = task.schema["properties"]["citations"]["items"]["properties"][field]["enum"]
+    assert len(choices) == 2
+    grammar = GrammarCache(xgr.GrammarCompiler(xgr.TokenizerInfo(["a", "{", "}", '"']))).get(task.schema)
+
+    def admits(text: str) -> bool:
+        # the answer opens with its citations (xgrammar's ", " / ": " separators)
+        return xgr.GrammarMatcher(grammar).accept_string('{"citations": [{' + text)
+
+    assert all(admits(f'"{field}": {json.dumps(c, ensure_ascii=False)}}}') for c in choices)
+    assert not admits(f'"{field}": "3"') and not admits('"chunk": "')
+    assert not admits('"quote": "高血压患者的') and not admits('"quote": "限制食盐很')  # the title; one not offered
+    assert not admits('"quote": "每天必须')  # invented
+
+
+def test_only_the_sentences_sharing_most_with_the_question_are_offered():
+    shown = sentences(_titled_hits(), "高血压患者每天吃多少盐？", offer=2)
+    offered_texts = [s.text for s in shown if s.id is not None]
+    assert len(offered_texts) == 2 and offered_texts[-1].startswith("高血压患者每日食盐摄入量应低于5克")
+    assert "高血压患者的日常管理" not in offered_texts  # a heading is never offered, however well it matches
+    assert [s.id for s in shown if s.id is not None] == ["1", "2"]  # numbered in reading order
+    assert len(shown) == len(sentences(_titled_hits()))  # every sentence is still shown
+
+
+def test_the_check_marks_a_sentence_missing_from_its_chunk_unverified():
+    hits = _titled_hits()
+    shown = sentences(hits)
+    # a stored chunk that no longer holds the sentence (say, changed under it): located, not found, marked
+    wrong = [dataclasses.replace(s, text="这句话不在资料里，完全是另外一句。") if s.id == "1" else s for s in shown]
+    check = CitationCheck(hits, "c", wrong)
+    [row] = check.verify([{"sentence": "1"}])
+    assert row["verified"] is False and row["match"] == "ungrounded" and row["start"] is None
+    assert row["chunk"] == hits[0].chunk.id and row["file"] == "guide.txt"
+    ctx = CheckContext("medical", "q", {}, "")
+    [finding] = check.inspect(ctx, Candidate.parse(json.dumps({"citations": [{"sentence": "1"}]})))
+    assert finding.rule == "citation_unverified" and finding.problem  # fed back once for a retry
+    first = next(s for s in shown if s.id is not None)
+    [row] = CitationCheck(hits, "c").verify([{"quote": first.text}])  # by text: the same fill-in
+    assert row["verified"] is True and TITLED[row["start"] : row["end"]] == row["quote"]
 
 
 def test_service_kb_errors(kb_service):
@@ -419,3 +499,21 @@ def test_vectors_match_the_embedder(tmp_path):
     assert np.allclose(saved, embedder.embed([c.text for c in chunks], "passage"))
     assert json.dumps([c.to_dict() for c in chunks], ensure_ascii=False)
     assert Path(store.directory).name == "kb"
+
+
+def test_the_fake_backend_cites_the_first_offered_sentence(kb_service):
+    service, _ = kb_service()  # the fake's default answer: schema-shaped, so a knowledge-base answer passes
+    answer = _answer(service)
+    assert answer.ok and len(answer.citations) == 1 and answer.citations[0]["verified"] is True
+
+
+def test_a_sentence_naming_a_prescription_drug_is_shown_but_never_offered(kb_service):
+    service, backend = kb_service()
+    text = "咽炎的处理\n\n细菌性咽炎医生可能会开阿莫西林等抗生素治疗。病毒性咽炎多数一周内会自行好转，多喝温水即可。"
+    service.kb_add("医疗资料", "咽炎.txt", text.encode())
+    answer = _answer(service, "细菌性咽炎用什么药？")
+    request = backend.requests[-1]
+    assert all("阿莫西林" not in c for c in _choices(request))  # quoted, the drug check would redact it …
+    assert "细菌性咽炎医生可能会开阿莫西林" in request.messages[-1]["content"]  # … though the passage still shows it
+    assert any("病毒性咽炎" in c for c in _choices(request))
+    assert answer.ok and all(c["verified"] for c in answer.citations)

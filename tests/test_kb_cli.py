@@ -30,19 +30,22 @@ def test_kb_add_list_search_ask_and_rm(tmp_path):
     hits = run_qa("kb", "search", "医疗资料", "高血压", "食盐", "--k", "1", env=env)
     assert "食盐" in json.loads(hits.stdout)["text"]
 
-    chunk = f"{file_id('医疗资料', 'guide.pdf')}-1"  # page 1's first passage holds the salt sentence
+    question = "高血压患者每天吃多少盐？"
+    top = json.loads(run_qa("kb", "search", "医疗资料", question, "--k", "1", env=env).stdout)
+    salt = "高血压患者每日食盐摄入量应低于5克。"  # one of the sentences offered for this question
+    assert top["text"].startswith(salt) and top["chunk"] == f"{file_id('医疗资料', 'guide.pdf')}-1"
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps([{**MEDICAL_OK, "citations": [{"chunk": chunk, "quote": "食盐摄入量应低于5克"}]}]))
+    answers.write_text(json.dumps([{**MEDICAL_OK, "citations": [{"quote": salt}]}]))
     asked = run_qa(
         "ask", "--backend", "fake", "--fake-responses-file", str(answers), "--domain", "medical",
-        "--kb", "医疗资料", "高血压患者每天吃多少盐？", env=env,
+        "--kb", "医疗资料", question, env=env,
     )  # fmt: skip
     assert asked.returncode == 0, asked.stderr
     [citation] = json.loads(asked.stdout)["citations"]
     assert {k: citation[k] for k in ("chunk", "quote", "file", "page", "verified")} == {
-        "chunk": chunk, "quote": "食盐摄入量应低于5克", "file": "guide.pdf", "page": 1, "verified": True,
+        "chunk": top["chunk"], "quote": salt, "file": "guide.pdf", "page": 1, "verified": True,
     }  # fmt: skip
-    assert MEDICAL_PAGES[0][citation["start"] : citation["end"]] == "食盐摄入量应低于5克"
+    assert MEDICAL_PAGES[0][citation["start"] : citation["end"]] == salt
 
     removed = run_qa("kb", "rm", "医疗资料", "guide.pdf", env=env)
     assert json.loads(removed.stdout) == {"removed": "guide.pdf", "collection": "医疗资料"}

@@ -1,5 +1,6 @@
 """The real embedded model answering from a knowledge base (a CJK PDF): the grammar lets it cite only the chunks
-it was given, it must cite at least one, and every citation comes back with a verdict whose offsets are honest."""
+it was given (by choosing one of their sentences), it must cite at least one, and every citation comes back with
+a verdict whose offsets are honest."""
 
 import pytest
 
@@ -16,8 +17,9 @@ QUESTION = "高血压患者每天吃多少盐合适？"
 
 
 def test_constrained_citations_use_only_the_retrieved_chunk_ids(real_backend, tmp_path):
-    """Whatever the 0.5B model writes, its citations name retrieved chunks only (the schema's enum, enforced by
-    the grammar), and a citation marked verified points at its quote in the stored page."""
+    """Whatever the 0.5B model writes, its citations are sentences of the retrieved chunks only (the schema's
+    enum of the offered sentences, enforced by the grammar), and a citation marked verified points at its quote in
+    the stored page."""
     kb = KnowledgeBase(MemoryStore(), FakeEmbedder(), chunk_chars=80, min_similarity=0.0, top_k=3)
     extra = ["糖尿病患者应每年至少做一次眼底检查。", "流感疫苗建议每年接种一次。"]  # passages that do not answer
     kb.add("资料", "guide.pdf", cjk_pdf([*MEDICAL_PAGES, "\n".join(extra)]))
@@ -31,7 +33,7 @@ def test_constrained_citations_use_only_the_retrieved_chunk_ids(real_backend, tm
     assert answer.ok, answer.report.to_dict()
     assert answer.citations, "the schema asks for at least one citation when passages were found"
     assert {c["chunk"] for c in answer.citations} <= given
-    assert [c["chunk"] for c in answer.citations] == [c["chunk"] for c in answer.data["citations"]]
+    assert [c["quote"] for c in answer.citations] == [c["quote"] for c in answer.data["citations"]]
     for c in answer.citations:
         assert isinstance(c["verified"], bool) and c["file"] == "guide.pdf"
         if c["verified"] and c["match"] == "exact":

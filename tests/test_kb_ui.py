@@ -15,7 +15,7 @@ from qa.ui import ChatHandlers, KbHandlers, StopSwitch, build_demo
 from qa.wiring import build_service
 
 from .helpers import FINANCE_OK, dumps
-from .kb_files import FINANCE_TEXT, docx_bytes
+from .kb_files import FINANCE_TEXT, cite, docx_bytes
 
 HOSTILE = '<img src=x onerror="alert(1)">![t](http://evil/x.png)'
 
@@ -47,10 +47,7 @@ def kb_service(tmp_path):
         cited = request.schema["properties"].get("citations")
         if cited is None:
             return dumps(FINANCE_OK)
-        prompt = next(m["content"] for m in reversed(request.messages) if "【资料】" in m["content"])
-        parts = {p.split("]", 1)[0]: p for p in prompt.split("[片段 ")[1:]}
-        chunk = next(i for i, text in parts.items() if "市盈率等于" in text)
-        return dumps({**FINANCE_OK, "citations": [{"chunk": chunk, "quote": "市盈率等于股价除以每股收益"}]})
+        return dumps({**FINANCE_OK, "citations": [cite(request, "市盈率等于")]})
 
     service = build_service(settings, FakeBackend(respond), kb=kb)
     service.warm_up()
@@ -72,7 +69,7 @@ def test_panel_uploads_lists_with_chunk_counts_and_deletes(kb_service, tmp_path)
     chat = ChatHandlers(kb_service, StopSwitch(), FeedbackLog(tmp_path / "fb.jsonl"), "finance")
     frames = list(chat.ask("市盈率怎么算？", [], chat.default_prompt, 0.0, 0.9, 512, use_kb=True))
     html = "".join(m["content"] for m in frames[-1][0] if m["role"] == "assistant")
-    assert "引用 Citations" in html and "<mark>市盈率等于股价除以每股收益</mark>" in html and "估值.docx" in html
+    assert "引用 Citations" in html and "<mark>市盈率等于股价除以每股收益。</mark>" in html and "估值.docx" in html
     assert "✓ 已核实" in html
     plain = list(chat.ask("市盈率怎么算？", [], chat.default_prompt, 0.0, 0.9, 512, use_kb=False))
     assert "引用 Citations" not in "".join(m["content"] for m in plain[-1][0] if m["role"] == "assistant")

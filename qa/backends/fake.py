@@ -41,8 +41,9 @@ def default_answer(request: GenerationRequest) -> str:
         answer["calculations"] = []
     if "risk_notice" in props:
         answer["risk_notice"] = "示例风险提示：投资有风险。"
-    if "citations" in props:  # a knowledge-base answer: the fake cites nothing (it cannot read the passages)
-        answer["citations"] = []
+    if "citations" in props:  # a knowledge-base answer: the first sentence offered (none when nothing was found)
+        fields = props["citations"].get("items", {}).get("properties", {})
+        answer["citations"] = [{k: v["enum"][0]} for k, v in fields.items() if v.get("enum")][:1]
     return json.dumps(answer, ensure_ascii=False)
 
 

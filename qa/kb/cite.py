@@ -1,70 +1,180 @@
 """Cited answers: any task answers from a knowledge base by gaining a `citations` field, the retrieved passages
 under the question, and the citation check.
 
-The schema's `citations[].chunk` is an enum of the ids actually retrieved, so constrained decoding cannot cite
-anything else; `quote` must be copied from that chunk. The check then locates each quote inside its own chunk
-only (qa.spans.locate: exact, normalised, bounded fuzzy) and reports every citation as verified or not — an
-unverified citation stays in the answer, marked, never dropped and never shown as good. With nothing retrieved
-above the threshold the schema allows no citations and the answer says the knowledge base has nothing on it.
+The model cites by choosing a sentence of the passages, never by copying free text. The passages are shown one
+sentence a line; the few sentences that share most with the question (OFFERED, by the rarity of the question's
+terms they hold) are numbered, and the schema's `citations[].quote` is an enum of exactly those sentences (with
+`by="id"`, `citations[].sentence` an enum of their numbers), so constrained decoding can cite nothing else.
+Heading-like lines (the document's first line, a short line without a sentence-final stop) are shown for context
+but never offered: a title is a true quote that supports nothing, and the 0.5B model used to quote it. The app
+fills chunk, quote, file, page and offsets from the chosen sentence, and the check still locates each quote inside
+its own chunk only (qa.spans.locate: exact, normalised, bounded fuzzy) and reports every citation as verified or
+not — a citation that cannot be verified stays in the answer, marked, never dropped and never shown as good. With
+nothing retrieved above the threshold the schema allows no citations and the answer says the knowledge base has
+nothing on it.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ..checks import BaseCheck, Candidate, CheckContext, Finding, Repair
-from ..spans import locate
+from ..spans import locate, split_sentences
 from ..tasks.base import Task
-from .base import Hit
+from .base import Hit, tokens
+from .store import Chunk
 
+By = Literal["id", "text"]
+# how the model names its sentence: by its text (the 0.5B model wrote "2" whatever the numbers meant; BENCHMARKS.md)
+CHOOSE_BY: By = "text"
+# sentences offered for citation: the answering one is nearly always among the top three by shared terms, and a
+# small model choosing among every sentence of four passages picks by position, not content (BENCHMARKS.md)
+OFFERED = 3
 MAX_CITATIONS = 3
-MAX_QUOTE = 120
+# a line without a sentence-final stop up to this long is a heading (a title, "诊断标准如下："), not an answer
+HEADING_CHARS = 40
+MIN_SENTENCE_CHARS = 6  # shorter "sentences" ("是的。", a list number) answer nothing on their own
 NOTHING_ZH = "知识库中没有与此问题相关的资料，以下回答不依据知识库。"
 NOTHING_EN = "The knowledge base has nothing on this question; this answer is not based on it. "
+# a sentence-final stop, or a comma: a long sentence cut into pieces (qa.spans) is not a heading either
+_SAYS = re.compile(r"(?:[。！？!?；;…，,、]|\.)[”’」』\"')）\]]*$")
 
 
-def citation_schema(ids: list[str]) -> dict[str, Any]:
-    """The `citations` property: chunk restricted to the given ids (no citations at all when there are none)."""
-    chunk: dict[str, Any] = {"type": "string", "enum": list(ids)} if ids else {"type": "string", "maxLength": 1}
+@dataclass(frozen=True)
+class PassageSentence:
+    """One sentence of a retrieved passage as the model reads it: its number (None when it is not offered for
+    citation: a heading, or less related to the question), its chunk, and its code-point start/end in the chunk's
+    page (page[start:end] == text)."""
+
+    id: str | None
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+
+
+def is_heading(chunk: Chunk, start: int, text: str) -> bool:
+    """A line that names a topic rather than says something: the document's first line, or a short line without
+    a sentence-final stop (start is the sentence's offset in the chunk's page)."""
+    if len(text) < MIN_SENTENCE_CHARS:
+        return True
+    if _SAYS.search(text):
+        return False
+    first_line = chunk.page == 1 and chunk.seq == 0 and start == chunk.start
+    return first_line or len(text) <= HEADING_CHARS
+
+
+def relevance(question: str, texts: list[str]) -> list[float]:
+    """How much each text shares with the question: the summed rarity (log inverse share among the texts) of
+    the question's BM25 terms (Chinese bigrams, words) that it holds."""
+    wanted = set(tokens(question))
+    held = [set(tokens(t)) & wanted for t in texts]
+    counts = {t: sum(t in h for h in held) for t in wanted}
+    weight = {t: math.log(1 + len(texts) / n) for t, n in counts.items() if n}
+    return [sum(weight[t] for t in h) for h in held]
+
+
+def sentences(
+    hits: list[Hit], question: str = "", offer: int | None = None, avoid: Callable[[str], bool] | None = None
+) -> list[PassageSentence]:
+    """The retrieved passages' sentences in the order shown, each once; those offered for citation numbered 1, 2,
+    … across all passages: not headings (unless nothing else is there: something must be citable), never one that
+    `avoid` refuses, and, with a question and `offer`, only that many, the ones sharing most with the question
+    (ties: the first shown)."""
+    rows, seen = [], set()
+    for hit in hits:
+        c = hit.chunk
+        for s in split_sentences(c.text):
+            where = (c.file, c.page, c.start + s.start)
+            if where not in seen:  # the chunk overlap repeats a short sentence: it is shown (and offered) once
+                seen.add(where)
+                rows.append((c, c.start + s.start, c.start + s.end, s.text))
+    citable = [avoid is None or not avoid(text) for _, _, _, text in rows]
+    offered = [ok and not is_heading(c, start, text) for ok, (c, start, _, text) in zip(citable, rows, strict=True)]
+    if not any(offered):
+        offered = citable
+    if question and offer and sum(offered) > offer:
+        candidates = [i for i, ok in enumerate(offered) if ok]
+        scores = relevance(question, [rows[i][3] for i in candidates])
+        keep = {candidates[i] for i in sorted(range(len(candidates)), key=lambda i: -scores[i])[:offer]}
+        offered = [i in keep for i in range(len(rows))]
+    out, number = [], 0
+    for (c, start, end, text), ok in zip(rows, offered, strict=True):
+        number += ok
+        out.append(PassageSentence(str(number) if ok else None, c, start, end, text))
+    return out
+
+
+def citation_schema(shown: list[PassageSentence], by: By = CHOOSE_BY) -> dict[str, Any]:
+    """The `citations` property: each citation one of the offered sentences, by its text or its number (no
+    citations at all when nothing was offered)."""
+    if by == "id":
+        choices = [s.id for s in shown if s.id is not None]
+        field, description = "sentence", "sentence 填【资料】中直接回答问题的那一句句首的编号（不要选标题）。"
+    else:
+        choices = list(dict.fromkeys(s.text for s in shown if s.id is not None))
+        field, description = "quote", "quote 原样选取【资料】中直接回答问题的那一句（不要选标题）。"
+    value: dict[str, Any] = {"type": "string", "enum": choices} if choices else {"type": "string", "maxLength": 1}
     return {
         "type": "array",
         # passages above the threshold were found: at least one citation (an unverifiable one is marked, not hidden)
-        "minItems": 1 if ids else 0,
-        "maxItems": min(MAX_CITATIONS, len(ids)),
-        "description": "先引用【资料】中回答问题的原文：chunk 填片段编号，quote 逐字摘抄该片段中直接回答问题的那一句（不改写，不要摘标题）。"
-        if ids
-        else "没有资料，留空。",
+        "minItems": 1 if choices else 0,
+        "maxItems": min(MAX_CITATIONS, len(choices)),
+        "description": f"先引用依据：{description}" if choices else "没有资料，留空。",
         "items": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["chunk", "quote"],
-            "properties": {"chunk": chunk, "quote": {"type": "string", "minLength": 2, "maxLength": MAX_QUOTE}},
+            "required": [field],
+            "properties": {field: value},
         },
     }
 
 
-def listing(hits: list[Hit]) -> str:
-    """The retrieved passages as the model reads them under the question."""
-    if not hits:
+def listing(shown: list[PassageSentence], by: By = CHOOSE_BY) -> str:
+    """The retrieved passages as the model reads them under the question: one sentence a line, those it may cite
+    numbered."""
+    if not shown:
         return "【资料】知识库中没有与此问题相关的资料。citations 留空。"
-    parts = ["【资料】以下是知识库中检索到的片段，回答请依据它们，并在 citations 中逐字引用："]
-    for hit in hits:
-        c = hit.chunk
-        parts.append(f"[片段 {c.id}]（{c.file} 第 {c.page} 页）\n{c.text}")
-    return "\n\n".join(parts)
+    how = "填直接回答问题的那一句的编号" if by == "id" else "原样选取直接回答问题的那一句"
+    parts = [
+        "【资料】以下是知识库中检索到的片段，每句前的 [数字] 是该句的编号。"
+        f"回答请依据它们，并在 citations 中{how}（标题没有编号，不能引用）："
+    ]
+    chunk = None
+    for s in shown:
+        if s.chunk is not chunk:
+            chunk = s.chunk
+            parts.append(f"\n[片段 {chunk.id}]（{chunk.file} 第 {chunk.page} 页）")
+        parts.append(f"[{s.id}] {s.text}" if s.id is not None else s.text)
+    return "\n".join(parts)
 
 
-def cited_task(task: Task, hits: list[Hit], collection: str) -> Task:
-    """The task as it answers from a knowledge base: schema with citations, passages as context, citation check."""
+def cited_task(
+    task: Task,
+    hits: list[Hit],
+    collection: str,
+    question: str = "",
+    by: By = CHOOSE_BY,
+    offer: int = OFFERED,
+    avoid: Callable[[str], bool] | None = None,
+) -> Task:
+    """The task as it answers from a knowledge base: schema with citations, passages as context, citation check.
+    `avoid` keeps sentences from being offered (the service: those naming a prescription drug, which the drug
+    check would redact in the quote, so that it no longer is the sentence the schema allows)."""
+    shown = sentences(hits, question, offer, avoid)
     schema = copy.deepcopy(task.schema)
-    # citations come first: the model copies its evidence before it answers (quote, then answer), and a small
+    # citations come first: the model picks its evidence before it answers (quote, then answer), and a small
     # model asked for them last tends to close the answer with an empty list
-    schema["properties"] = {"citations": citation_schema([h.chunk.id for h in hits]), **schema["properties"]}
+    schema["properties"] = {"citations": citation_schema(shown, by), **schema["properties"]}
     schema["required"] = ["citations", *schema.get("required", [])]
     own = task.context
-    passages = listing(hits)
+    passages = listing(shown, by)
 
     def context(question: str) -> str:
         extra = own(question) if own is not None else ""
@@ -73,35 +183,53 @@ def cited_task(task: Task, hits: list[Hit], collection: str) -> Task:
     return dataclasses.replace(
         task,
         prompts=dataclasses.replace(task.prompts, schema=schema),
-        checks=(*task.checks, CitationCheck(hits, collection)),
+        checks=(*task.checks, CitationCheck(hits, collection, shown)),
         context=context,
     )
 
 
 class CitationCheck(BaseCheck):
-    """Each citation's quote is located inside the chunk it names (and only there); the report says which are
-    verified. Unverified quotes are fed back once for a retry, then kept and marked."""
+    """Each citation names an offered sentence; the app fills chunk, quote, file, page and offsets from it, and
+    the quote is then located inside its chunk (and only there): the report says which are verified."""
 
     name = "citations"
-    rules = ("citation_unverified", "citation_unknown_chunk", "kb_nothing", "citations_verified")
+    rules = ("citation_unverified", "citation_not_offered", "kb_nothing", "citations_verified")
 
-    def __init__(self, hits: list[Hit], collection: str) -> None:
+    def __init__(self, hits: list[Hit], collection: str, offered: list[PassageSentence] | None = None) -> None:
         self.collection = collection
         self.chunks = {h.chunk.id: h.chunk for h in hits}
+        offered = sentences(hits) if offered is None else offered
+        self.by_id = {s.id: s for s in offered if s.id is not None}
+        self.by_text: dict[str, PassageSentence] = {}
+        for s in offered:  # a sentence repeated in two passages (chunk overlap) cites the better-ranked one
+            if s.id is not None:
+                self.by_text.setdefault(s.text, s)
+
+    def choice(self, item: dict[str, Any]) -> PassageSentence | None:
+        """The offered sentence a citation names (by number or by text), None when it names none."""
+        if "sentence" in item:
+            return self.by_id.get(str(item["sentence"]))
+        return self.by_text.get(str(item.get("quote", "")))
 
     def verify(self, citations: Any) -> list[dict[str, Any]]:
-        """Every citation with its file, page, page offsets and whether its quote was found in its chunk."""
+        """Every citation with its chunk, quote, file, page, page offsets and whether its quote was found in its
+        chunk."""
         out = []
         for item in citations if isinstance(citations, list) else []:
             if not isinstance(item, dict):
                 continue
-            chunk_id, quote = str(item.get("chunk", "")), str(item.get("quote", ""))
-            chunk = self.chunks.get(chunk_id)
-            row: dict[str, Any] = {"chunk": chunk_id, "quote": quote, "file": None, "page": None,
-                                   "start": None, "end": None, "verified": False, "match": "unknown_chunk"}  # fmt: skip
-            if chunk is not None:
-                found = locate(quote, chunk.text, chunk.start)
-                row.update(file=chunk.file, page=chunk.page, match=found.status, verified=found.verified)
+            chosen = self.choice(item)
+            chunk = None if chosen is None else self.chunks.get(chosen.chunk.id)
+            row: dict[str, Any] = {"chunk": None, "quote": str(item.get("quote", "")), "file": None, "page": None,
+                                   "start": None, "end": None, "verified": False, "match": "not_offered"}  # fmt: skip
+            if "sentence" in item:
+                row["sentence"] = str(item["sentence"])
+            if chosen is not None and chunk is not None:
+                # the quote is the chosen sentence, copied by the app; locating it in its chunk is the check that
+                # what is shown as verified really is there (page offsets)
+                found = locate(chosen.text, chunk.text, chunk.start)
+                row.update(chunk=chunk.id, quote=chosen.text, sentence=chosen.id, file=chunk.file, page=chunk.page)
+                row.update(match=found.status, verified=found.verified)
                 # the passage the page opens, with the quote highlighted at start/end (page offsets)
                 row.update(passage=chunk.text, passage_start=chunk.start)
                 if found.verified:
@@ -114,16 +242,15 @@ class CitationCheck(BaseCheck):
     def _findings(self, rows: list[dict[str, Any]], retry: bool) -> list[Finding]:
         findings = []
         for row in rows:
-            if row["match"] == "unknown_chunk":
-                findings.append(
-                    Finding("citation_unknown_chunk", f"citation of {row['chunk']!r}, which was not retrieved")
-                )
+            if row["match"] == "not_offered":
+                named = row.get("sentence") or row["quote"][:60]
+                findings.append(Finding("citation_not_offered", f"citation of {named!r}, which was not offered"))
             elif not row["verified"]:
                 findings.append(
                     Finding(
                         "citation_unverified",
                         f"quote not found in chunk {row['chunk']}: {row['quote'][:60]!r}",
-                        problem=f"citations 中片段 {row['chunk']} 的 quote 在该片段中找不到，必须逐字摘抄该片段的原文"
+                        problem="citations 中引用的句子在其片段中找不到，请从【资料】中选择直接回答问题的句子"
                         if retry
                         else None,
                     )
@@ -134,7 +261,8 @@ class CitationCheck(BaseCheck):
         if candidate.data is None or not self.chunks:
             return []
         rows = self.verify(candidate.data.get("citations"))
-        # only unverified quotes are worth a retry; the unknown-chunk finding comes once, from repair
+        # only unverified quotes are worth a retry here (a sentence not offered is a schema error, retried there);
+        # the not-offered finding comes once, from repair
         return [f for f in self._findings(rows, retry=True) if f.problem]
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
