@@ -27,7 +27,9 @@ def main(source: str) -> None:
     for article in data:
         for n, paragraph in enumerate(article["paragraphs"]):
             pid = f"{paragraph.get('id') or article.get('id')}-{n}"
-            lines.append({"kind": "passage", "id": pid, "title": article.get("title", ""), "text": paragraph["context"]})
+            lines.append(
+                {"kind": "passage", "id": pid, "title": article.get("title", ""), "text": paragraph["context"]}
+            )
             for qa in paragraph["qas"]:
                 lines.append({"kind": "question", "id": qa["id"], "passage": pid, "text": qa["question"]})
                 questions += 1
