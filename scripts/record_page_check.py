@@ -92,7 +92,7 @@ def main() -> int:
                 if "–" not in where:
                     continue
                 start, end = (int(x) for x in where.split("–"))
-                shown = page.inner_text(f"#record-result #rec-f{i}")
+                shown = "".join(page.locator(f"#record-result .qa-s{i}").all_inner_texts())  # all its pieces
                 if shown != stored[start:end]:
                     mismatched.append({"row": i, "offsets": [start, end], "page": shown, "record": stored[start:end]})
             Path(args.shot).parent.mkdir(parents=True, exist_ok=True)

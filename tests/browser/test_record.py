@@ -1,5 +1,6 @@
 """The record-extraction tab in headless Chromium against ./start.sh with the fake backend: a pasted record comes
-back with each field's span highlighted in the record, and the table's links land on the exact source words."""
+back with each field's span highlighted in the record, and a click on a field's link in the table highlights
+every piece of that field's span — also when other fields' spans overlap it and cut it into pieces."""
 
 from __future__ import annotations
 
@@ -8,16 +9,34 @@ import json
 import pytest
 
 from ..serving import running_server
-from ..test_record import GOOD, RECORD, STORED
+from ..test_record import GOOD, RECORD, STORED, find
 from .helpers import shot
+
+# the default answer plus a procedure quoting the whole diagnosis sentence: it overlaps the diagnosis's span, so
+# the record is cut into pieces that belong to one field, to the other, or to both
+ANSWER = {
+    **GOOD,
+    "procedures": [
+        {
+            "evidence": {"sentence": find(STORED, "诊断"), "quote": "诊断：社区获得性肺炎"},
+            "value": "诊断：社区获得性肺炎",
+        }
+    ],
+}
+HIGHLIGHT = "rgb(255, 197, 61)"  # the target colour of the page's style
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     script = tmp_path_factory.mktemp("record") / "answers.json"
-    script.write_text(json.dumps([json.dumps(GOOD, ensure_ascii=False)], ensure_ascii=False), encoding="utf-8")
+    script.write_text(json.dumps([json.dumps(ANSWER, ensure_ascii=False)], ensure_ascii=False), encoding="utf-8")
     with running_server("--backend", "fake", "--fake-responses-file", str(script)) as url:
         yield url
+
+
+def _span_text(page, i: int) -> str:
+    """The text of every segment that belongs to field i, in order."""
+    return "".join(page.locator(f"#record-result .qa-s{i}").all_inner_texts())
 
 
 def test_pasted_record_shows_each_field_on_its_exact_source_words(app, open_page):
@@ -27,23 +46,37 @@ def test_pasted_record_shows_each_field_on_its_exact_source_words(app, open_page
     page.click("#record-extract")
     page.wait_for_selector("#record-result .qa-extract table", timeout=30_000)
     rows = page.locator("#record-result tbody tr")
-    spans = {}
+    spans, index = {}, {}
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td")
         name, where = cells.nth(1).inner_text(), cells.nth(5).inner_text()
+        index[name] = i
         if "–" not in where:  # an ungrounded field: no span, marked unverified, still listed
             assert "qa-unverified" in (rows.nth(i).get_attribute("class") or "")
             spans[name] = None
             continue
         start, end = (int(x) for x in where.split("–"))
+        # the highlighted pieces of the field are the stored record's own words at its offsets
+        assert _span_text(page, i) == STORED[start:end]
         spans[name] = STORED[start:end]
-        # the highlighted text the row links to is the stored record's own words at those offsets
-        assert page.inner_text(f"#record-result #rec-f{i}") == STORED[start:end]
-    assert spans["diagnoses"] == "社区获得性肺炎" and spans["age"] == "65岁"
+    assert (
+        spans["diagnoses"] == "社区获得性肺炎" and spans["procedures"] == "诊断:社区获得性肺炎"
+    )  # NFKC: the stored record
     assert spans["allergies"] is None  # the fake's 磺胺 is not in the record
-    row = next(i for i in range(rows.count()) if rows.nth(i).locator("td").nth(1).inner_text() == "diagnoses")
-    rows.nth(row).locator("td").nth(5).locator("a").click()
-    assert page.evaluate("location.hash") == f"#rec-f{row}"
-    target = page.locator(f"#record-result #rec-f{row}")
-    assert target.evaluate("e => e.matches(':target')")  # the page's style highlights the targeted span
+    for clicked, other in (("procedures", "diagnoses"), ("diagnoses", "procedures")):
+        i, j = index[clicked], index[other]
+        rows.nth(i).locator("td").nth(5).locator("a").click()
+        assert page.evaluate("location.hash") == f"#rec-f{i}"
+        # every piece of the clicked field turns to the target colour (after the page's colour transition)
+        page.wait_for_function(
+            "([sel, c]) => { const els = document.querySelectorAll(sel);"
+            " return els.length > 0 && Array.from(els).every(e => getComputedStyle(e).backgroundColor === c); }",
+            arg=[f"#record-result .qa-s{i}", HIGHLIGHT],
+            timeout=5_000,
+        )
+        only_other = page.locator(f"#record-result .qa-s{j}:not(.qa-s{i})").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).backgroundColor)"
+        )
+        assert HIGHLIGHT not in only_other  # and nothing of a field that was not clicked
+    assert page.locator(f"#record-result .qa-s{index['procedures']}").count() == 2  # "诊断：" and the shared part
     shot(page, "10-record-extraction")

@@ -22,7 +22,7 @@ STYLE = """<style>
 .qa-extract .qa-record{white-space:pre-wrap;line-height:1.9;padding:.75rem;border:1px solid #8884;border-radius:8px;
 max-height:32rem;overflow:auto}
 .qa-extract .qa-span{background:#ffe58f66;border-bottom:2px solid #d4a106;color:inherit;text-decoration:none}
-.qa-extract .qa-span:hover,.qa-extract .qa-span:target,.qa-extract .qa-span:focus{background:#ffc53d;outline:2px solid #d48806}
+.qa-extract .qa-span:hover,.qa-extract .qa-span:focus{background:#ffc53d;outline:2px solid #d48806}
 .qa-extract table{border-collapse:collapse;width:100%;margin-top:.75rem}
 .qa-extract th,.qa-extract td{border:1px solid #8884;padding:.25rem .5rem;vertical-align:top;text-align:left}
 .qa-extract tr:target{background:#ffe58f55}
@@ -31,6 +31,7 @@ max-height:32rem;overflow:auto}
 .qa-extract .qa-st-exact,.qa-extract .qa-st-normalised{color:#389e0d}
 .qa-extract tr.qa-unverified td{background:#fff1f022}
 </style>"""
+_TARGET = "background:#ffc53d;outline:2px solid #d48806"
 
 
 def value_text(value: Any) -> str:
@@ -42,32 +43,42 @@ def value_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _segments(text: str, fields: list[dict[str, Any]]) -> str:
-    """The record as HTML: plain text, and marked segments where one or more fields' spans cover it."""
+def _segments(text: str, fields: list[dict[str, Any]]) -> tuple[str, list[int]]:
+    """The record as HTML — plain text, and marked segments where one or more fields' spans cover it — and the
+    fields that have a span. Spans overlap (several fields quote one sentence), so a field's span can be several
+    segments: each carries the class of every field covering it, and an empty anchor `rec-f<i>` stands where
+    field i starts, for the table's link to target."""
     spans = [
         (i, f["start"], f["end"])
         for i, f in enumerate(fields)
         if isinstance(f.get("start"), int) and isinstance(f.get("end"), int) and 0 <= f["start"] < f["end"] <= len(text)
     ]
     cuts = sorted({0, len(text), *(s for _, s, _ in spans), *(e for _, _, e in spans)})
-    first_segment: set[int] = set()
     out = []
     for a, b in zip(cuts, cuts[1:], strict=False):
+        out.extend(f'<span id="rec-f{i}" class="qa-anchor"></span>' for i, s, _ in spans if s == a)
         piece = html.escape(text[a:b])
         covering = [i for i, s, e in spans if s <= a and b <= e]
         if not covering:
             out.append(piece)
             continue
         names = "、".join(f"{fields[i]['name']}: {value_text(fields[i]['value'])}" for i in covering)
-        ids = [i for i in covering if i not in first_segment]
-        first_segment.update(ids)
-        anchor = f' id="rec-f{ids[0]}"' if ids else ""
-        out.extend(f'<span id="rec-f{i}"></span>' for i in ids[1:])  # more fields starting here: their anchors
+        classes = " ".join(f"qa-s{i}" for i in covering)
         out.append(
-            f'<a class="qa-span" href="#row-f{covering[0]}"{anchor} data-fields="{" ".join(map(str, covering))}"'
+            f'<a class="qa-span {classes}" href="#row-f{covering[0]}" data-fields="{" ".join(map(str, covering))}"'
             f' title="{html.escape(names)}">{piece}</a>'
         )
-    return "".join(out)
+    return "".join(out), [i for i, _, _ in spans]
+
+
+def _target_style(located: list[int]) -> str:
+    """One rule per field with a span: when its anchor is the page's target (a click on its row's link), every
+    segment of its span is highlighted, however many other fields cut it into pieces."""
+    if not located:
+        return ""
+    # the anchor precedes every segment of its span among the same siblings, so `~` reaches them all
+    rules = "".join(f".qa-extract #rec-f{i}:target~.qa-s{i}{{{_TARGET}}}" for i in located)
+    return f"<style>{rules}</style>"
 
 
 def render_extraction(text: str, data: dict[str, Any]) -> str:
@@ -99,9 +110,10 @@ def render_extraction(text: str, data: dict[str, Any]) -> str:
         if rows
         else "<p>未提取到字段 / no fields extracted</p>"
     )
+    record_html, located = _segments(text, fields)
     return (
-        f'{STYLE}<div class="qa-extract"><p>{html.escape(info)} · {html.escape(summary)}</p>'
-        f'<div class="qa-record">{_segments(text, fields)}</div>{table}</div>'
+        f'{STYLE}{_target_style(located)}<div class="qa-extract"><p>{html.escape(info)} · {html.escape(summary)}</p>'
+        f'<div class="qa-record">{record_html}</div>{table}</div>'
     )
 
 
