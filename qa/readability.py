@@ -15,7 +15,7 @@ import re
 import unicodedata
 from typing import Any
 
-from .checks import BaseCheck, CheckContext, Finding, Repair
+from .checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from .validation import string_fields
 
 # a sentence ends on these; a clause on these or a comma-like mark
@@ -78,20 +78,34 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
+def coverage(a: str, b: str) -> float:
+    """The share of a's characters that sit inside a character bigram b also has: one changed word costs only
+    its own characters (a bigram Jaccard loses two bigrams per changed character, so a near repeat with a few
+    characters swapped, "家庭疗法、家族疗法", looked distinct)."""
+    if len(a) < 2:
+        return 0.0
+    theirs = _bigrams(b)
+    hit = [False] * len(a)
+    for i in range(len(a) - 1):
+        if a[i : i + 2] in theirs:
+            hit[i] = hit[i + 1] = True
+    return sum(hit) / len(a)
+
+
 def similar(a: str, b: str) -> bool:
-    """Two clause keys say the same: equal, character bigrams overlapping by 70% (Jaccard; 60% for clauses of
-    8+ characters, where one changed word moves the figure more), or the shorter's bigrams almost all inside the
-    longer's when it is at most half as long again (a clause restated with a few words added)."""
+    """Two clause keys say the same: equal; the shorter (8+ characters) inside the longer, or nearly all its
+    characters covered by the longer's bigrams (a clause restated with words added, "主要通过血液传播" → "主要通过
+    血液、粪便、唾液等方式传播"); or each covering more than three quarters of the other (a near repeat with a
+    word or two changed; at three quarters "可能需要手术治疗 / 可能需要药物治疗" would count, which say different
+    things). Thresholds set on the tuning split's answers."""
     if a == b:
         return True
-    ga, gb = _bigrams(a), _bigrams(b)
-    if not ga or not gb:
+    short, long_ = sorted((a, b), key=len)
+    if len(short) < 4:
         return False
-    shared = len(ga & gb)
-    long_enough = min(len(a), len(b)) >= 8
-    threshold = 0.6 if long_enough else 0.7
-    restated = long_enough and max(len(a), len(b)) <= 1.5 * min(len(a), len(b))
-    return shared / len(ga | gb) >= threshold or (restated and shared / min(len(ga), len(gb)) >= 0.85)
+    if len(short) >= 8 and (short in long_ or coverage(short, long_) >= 0.9):
+        return True
+    return min(coverage(a, b), coverage(b, a)) > 0.75
 
 
 class SchemaTextCheck(BaseCheck):
@@ -162,7 +176,8 @@ class SchemaTextCheck(BaseCheck):
 
 
 class RepetitionCheck(BaseCheck):
-    """Removes a clause or list item that repeats an earlier one, inside a field or across fields."""
+    """Removes a clause or list item that repeats an earlier one, inside a field or across fields; when a list's
+    minimum keeps a repeat that no earlier field can give up, the model is asked once more, naming the text."""
 
     name = "repetition"
     rules = ("repetition",)
@@ -181,16 +196,54 @@ class RepetitionCheck(BaseCheck):
 
         return re.sub(r"[^，,；;。！？!?、\n]+(?:、[^，,；;。！？!?、\n]+)+", fix, text)
 
+    @staticmethod
+    def _closed(text: str, before: str) -> str:
+        """A shortened text that ended on a comma ends on a full stop instead."""
+        out = text.strip()
+        if out and out != before.strip() and out[-1] in _CLAUSE_MARK:
+            out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
+        return out
+
     def _without(self, text: str, other: str) -> str:
         """A text without the clauses it shares with `other`, unless that would leave a fragment."""
         drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
         kept = [p for p in pieces(text) if not any(similar(key(p), d) for d in drop)]
-        out = "".join(kept).strip()
-        if out and out[-1] in _CLAUSE_MARK:
-            out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
+        out = self._closed("".join(kept), text)
         return out if len(key(out)) >= 6 else text
 
-    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+    def _self_deduped(self, text: str) -> str:
+        """An item without the clauses that repeat an earlier clause of the same item (a loop inside it)."""
+        own: list[str] = []
+        kept: list[str] = []
+        for piece in pieces(self._enumeration(text, "", [])):
+            k = key(piece)
+            if len(k) >= self.min_key and any(similar(k, s) for s in own):
+                continue
+            if len(k) >= self.min_key:
+                own.append(k)
+            kept.append(piece)
+        out = self._closed("".join(kept), text)
+        return out if len(key(out)) >= 4 else text
+
+    def _give_up(self, ctx: CheckContext, fixed: dict[str, Any], fields: list[str], item: str) -> None:
+        """Earlier fields lose what `item` says (it must stay, as its list's only item): a string field loses the
+        clauses, an earlier list the items that repeat it (down to its minimum) or their repeated clauses."""
+        said = [key(p) for p in pieces(item) if len(key(p)) >= self.min_key] + [key(item)]
+        for earlier in fields:
+            value = fixed[earlier]
+            if isinstance(value, str):
+                fixed[earlier] = self._without(value, item)
+                continue
+            _, min_items = _bounds(ctx.schema, earlier)
+            kept = list(value)
+            for text in value:
+                whole = key(text)
+                if len(kept) > max(min_items, 1) and len(whole) >= self.min_key and any(similar(whole, s) for s in said):
+                    kept.remove(text)
+            fixed[earlier] = [self._without(text, item) for text in kept]
+
+    def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The answer without repeats it can remove, and where it removed them."""
         seen: list[str] = []  # keys of the clauses and whole items kept so far
         example = ctx.notes.get("example_answer")
         if example:  # a small model copies the prompt's example answer into unrelated answers: that is a repeat
@@ -199,8 +252,10 @@ class RepetitionCheck(BaseCheck):
         fixed = dict(data)
         removed: list[str] = []
 
-        def repeated(k: str) -> bool:
-            return any(similar(k, s) or (len(k) >= 8 and k in s) for s in seen)
+        def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
+            # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
+            # an earlier clause loses that clause below instead
+            return any(similar(k, s) and (not whole or len(k) <= 1.5 * len(s)) for s in seen[:upto])
 
         def dedupe(text: str, where: str) -> str:
             kept: list[str] = []
@@ -212,43 +267,89 @@ class RepetitionCheck(BaseCheck):
                 if len(k) >= self.min_key:
                     seen.append(k)
                 kept.append(piece)
-            out = "".join(kept).strip()
-            if out and out != text.strip() and out[-1] in _CLAUSE_MARK:
-                out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
-            return out
+            return self._closed("".join(kept), text)
 
-        for k in _prose_fields(data):
+        fields = _prose_fields(data)
+        for k in fields:
             value = data[k]
             if isinstance(value, str):
                 new = dedupe(value, k)
-                fixed[k] = new if len(key(new)) >= 4 else value
+                if len(key(new)) < 4:  # a field all repeats keeps its text; the earlier fields give it up
+                    new = self._self_deduped(value)
+                    self._give_up(ctx, fixed, fields[: fields.index(k)], new)
+                fixed[k] = new
                 continue
             _, min_items = _bounds(ctx.schema, k)
             items: list[tuple[int, str]] = []
             spare: list[tuple[int, str]] = []  # dropped items, in case the list must keep its minimum
             for i, item in enumerate(value):
                 whole = key(item)
-                if whole and (whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole))):
+                if whole and (whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole, whole=True))):
                     removed.append(f"{k}[{i}]")  # the whole item says what was said before
                     spare.append((i, item))
                     continue
+                before = len(seen)
                 new = dedupe(item, f"{k}[{i}]")
-                # what is left of a mostly repeated item is a fragment: the item goes
-                if new == item.strip() or len(key(new)) >= max(4, len(whole) // 3):
+                # what is left of a mostly repeated item is a fragment, or its clauses together say an earlier
+                # clause again ("通过杀死癌细胞，缩小病灶"): the item goes
+                rest = key(new)
+                if new != item.strip() and len(rest) >= self.min_key and repeated(rest, whole=True, upto=before):
+                    del seen[before:]
+                    spare.append((i, item))
+                elif new == item.strip() or len(rest) >= max(4, len(whole) // 3):
                     items.append((i, new))
                     seen.append(whole)
                 else:
-                    spare.append((i, new if len(key(new)) >= 4 else item))
+                    spare.append((i, item))
             while len(items) < max(min_items, 1) and spare:
-                # the list must keep its minimum: the item comes back and the text it repeats leaves the earlier
-                # prose fields instead, where they keep a sentence of their own
+                # the list must keep its minimum: the item comes back (without a loop inside it) and the text it
+                # repeats leaves the earlier fields instead, where they can spare it
                 i, item = spare.pop(0)
+                item = self._self_deduped(item)
                 items.append((i, item))
                 items.sort()
-                for earlier in _prose_fields(data)[: _prose_fields(data).index(k)]:
-                    if isinstance(fixed[earlier], str):
-                        fixed[earlier] = self._without(fixed[earlier], item)
+                self._give_up(ctx, fixed, fields[: fields.index(k)], item)
             fixed[k] = [text for _, text in items]
+        return fixed, removed
+
+    def leftovers(self, data: dict[str, Any]) -> list[str]:
+        """Clauses of the answer that still repeat an earlier one (what the repair could not remove)."""
+        seen: list[str] = []
+        left: list[str] = []
+        for k in _prose_fields(data):
+            for text in [data[k]] if isinstance(data[k], str) else data[k]:
+                for piece in pieces(text):
+                    p = key(piece)
+                    if len(p) < self.min_key:
+                        continue
+                    if any(similar(p, s) for s in seen):
+                        left.append(piece.strip(_CLAUSE_MARK + SENTENCE_END + " "))
+                    else:
+                        seen.append(p)
+        return list(dict.fromkeys(left))
+
+    def inspect(self, ctx: CheckContext, candidate: Candidate) -> list[Finding]:
+        """A repeat the repair cannot remove (a list's only item restating the summary) is fed back once."""
+        if candidate.data is None:
+            return []
+        left = self.leftovers(self._dedupe(ctx, candidate.data)[0])
+        if not left:
+            return []
+        quoted = "、".join(f"“{t}”" for t in left[:2])
+        if ctx.zh:
+            problem = (
+                f"有重复的内容：{quoted}。summary 只写一句结论，analysis 和 suggestions 各写 2 到 3 条不同的内容，"
+                "每条都不重复 summary 或其他条目"
+            )
+        else:
+            problem = (
+                f"it repeats itself: {quoted}. Write the summary as one conclusion and 2-3 different points in each"
+                " list, none repeating the summary or another point"
+            )
+        return [Finding("repetition", f"a repeat that no field can give up: {quoted}", problem=problem)]
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        fixed, removed = self._dedupe(ctx, data)
         if not removed:
             return Repair(data)
         where = ", ".join(dict.fromkeys(removed))
