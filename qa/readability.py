@@ -78,34 +78,53 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def coverage(a: str, b: str) -> float:
-    """The share of a's characters that sit inside a character bigram b also has: one changed word costs only
-    its own characters (a bigram Jaccard loses two bigrams per changed character, so a near repeat with a few
-    characters swapped, "家庭疗法、家族疗法", looked distinct)."""
+def coverage(a: str, b: str) -> tuple[float, int]:
+    """(the share of a's characters that sit inside a character bigram b also has, the longest run of a's
+    characters that do not). One swapped character costs only itself (a bigram Jaccard loses two bigrams per
+    changed character, so "家庭疗法、家族疗法" looked distinct); a swapped word leaves a run of two or more."""
     if len(a) < 2:
-        return 0.0
+        return 0.0, len(a)
     theirs = _bigrams(b)
     hit = [False] * len(a)
     for i in range(len(a) - 1):
         if a[i : i + 2] in theirs:
             hit[i] = hit[i + 1] = True
-    return sum(hit) / len(a)
+    gap = run = 0
+    for h in hit:
+        run = 0 if h else run + 1
+        gap = max(gap, run)
+    return sum(hit) / len(a), gap
 
 
 def similar(a: str, b: str) -> bool:
     """Two clause keys say the same: equal; the shorter (8+ characters) inside the longer, or nearly all its
     characters covered by the longer's bigrams (a clause restated with words added, "主要通过血液传播" → "主要通过
-    血液、粪便、唾液等方式传播"); or each covering more than three quarters of the other (a near repeat with a
-    word or two changed; at three quarters "可能需要手术治疗 / 可能需要药物治疗" would count, which say different
-    things). Thresholds set on the tuning split's answers."""
+    血液、粪便、唾液等方式传播"); or each covering more than three quarters of the other with no word of its own
+    (single swapped characters: "如PCR、血清学等 / 如PCR、血浆学等"), or five sixths with one ("可能需要手术治疗 /
+    可能需要药物治疗" and "如果出现胸痛的情况 / 如果出现发热的情况" say different things). Thresholds set on the
+    tuning split's answers."""
     if a == b:
         return True
+    # "因为蜂王浆含有糖分" says what "蜂王浆含有糖分" says: compared again without a leading connective
+    return _near(a, b) or _near(_LEAD.sub("", a) or a, _LEAD.sub("", b) or b)
+
+
+def _near(a: str, b: str) -> bool:
+    if a == b:
+        return len(a) >= 4
     short, long_ = sorted((a, b), key=len)
     if len(short) < 4:
         return False
-    if len(short) >= 8 and (short in long_ or coverage(short, long_) >= 0.9):
+    if len(short) >= 8 and (short in long_ or coverage(short, long_)[0] >= 0.9):
         return True
-    return min(coverage(a, b), coverage(b, a)) > 0.75
+    (ca, ga), (cb, gb) = coverage(a, b), coverage(b, a)
+    return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1)
+
+
+# connectives a clause may start with that do not change what it says (compared without them)
+_LEAD = re.compile(
+    "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么)+"
+)
 
 
 class SchemaTextCheck(BaseCheck):
@@ -242,6 +261,38 @@ class RepetitionCheck(BaseCheck):
                     kept.remove(text)
             fixed[earlier] = [self._without(text, item) for text in kept]
 
+    def _details_to_lists(self, fixed: dict[str, Any], fields: list[str], removed: list[str]) -> None:
+        """A string field's later sentences that later list items restate leave the string field: the summary
+        keeps its first sentence (the conclusion) and the lists keep their reasons and actions, instead of the
+        items going and their lists getting shorter. Only whole sentences go, so no fragment is left behind."""
+        for n, k in enumerate(fields):
+            value = fixed[k]
+            if not isinstance(value, str):
+                continue
+            listed = [
+                key(p)
+                for later in fields[n + 1 :]
+                if isinstance(fixed[later], list)
+                for item in fixed[later]
+                for p in [item, *pieces(item)]
+                if len(key(p)) >= self.min_key
+            ]
+            sentences: list[list[str]] = [[]]
+            for piece in pieces(value):
+                sentences[-1].append(piece)
+                if _SENTENCE_END_RE.search(piece):
+                    sentences.append([])
+            kept = sentences[:1]
+            for sentence in sentences[1:]:
+                said = [key(p) for p in sentence if len(key(p)) >= self.min_key]
+                if said and all(any(similar(c, item) for item in listed) for c in said):
+                    continue
+                kept.append(sentence)
+            out = "".join(p for sentence in kept for p in sentence).strip()
+            if out != value.strip() and len(key(out)) >= 6:
+                fixed[k] = out
+                removed.append(k)
+
     def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The answer without repeats it can remove, and where it removed them."""
         seen: list[str] = []  # keys of the clauses and whole items kept so far
@@ -270,8 +321,9 @@ class RepetitionCheck(BaseCheck):
             return self._closed("".join(kept), text)
 
         fields = _prose_fields(data)
+        self._details_to_lists(fixed, fields, removed)
         for k in fields:
-            value = data[k]
+            value = fixed[k]
             if isinstance(value, str):
                 new = dedupe(value, k)
                 if len(key(new)) < 4:  # a field all repeats keeps its text; the earlier fields give it up
@@ -306,6 +358,7 @@ class RepetitionCheck(BaseCheck):
                 # repeats leaves the earlier fields instead, where they can spare it
                 i, item = spare.pop(0)
                 item = self._self_deduped(item)
+                seen += [key(item)] + [p for piece in pieces(item) if len(p := key(piece)) >= self.min_key]
                 items.append((i, item))
                 items.sort()
                 self._give_up(ctx, fixed, fields[: fields.index(k)], item)
