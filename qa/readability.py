@@ -257,7 +257,11 @@ class RepetitionCheck(BaseCheck):
             kept = list(value)
             for text in value:
                 whole = key(text)
-                if len(kept) > max(min_items, 1) and len(whole) >= self.min_key and any(similar(whole, s) for s in said):
+                if (
+                    len(kept) > max(min_items, 1)
+                    and len(whole) >= self.min_key
+                    and any(similar(whole, s) for s in said)
+                ):
                     kept.remove(text)
             fixed[earlier] = [self._without(text, item) for text in kept]
 
@@ -336,7 +340,9 @@ class RepetitionCheck(BaseCheck):
             spare: list[tuple[int, str]] = []  # dropped items, in case the list must keep its minimum
             for i, item in enumerate(value):
                 whole = key(item)
-                if whole and (whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole, whole=True))):
+                if whole and (
+                    whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole, whole=True))
+                ):
                     removed.append(f"{k}[{i}]")  # the whole item says what was said before
                     spare.append((i, item))
                     continue
