@@ -3,8 +3,8 @@ items, no field that stops mid-sentence.
 
 Small models under a JSON grammar write `urgent: false` or `"suggestions": [` inside a string when they meant to
 close it, repeat a clause until a bound cuts them off, and copy the summary into the analysis. These checks repair
-the final answer (they never re-ask: a second generation costs as much as the first and repeats the same habits)
-and say in the report what they removed. They run after the checks every task gets and before the task's own, so
+the final answer and say in the report what they removed; they re-ask only for a repeat no repair can remove (a
+list's only item restating the summary's only sentence), since a second generation costs as much as the first. They run after the checks every task gets and before the task's own, so
 text a task inserts on purpose (an emergency instruction, a risk notice) is never taken for a repeat.
 """
 
