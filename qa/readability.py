@@ -99,10 +99,10 @@ def coverage(a: str, b: str) -> tuple[float, int]:
 def similar(a: str, b: str) -> bool:
     """Two clause keys say the same: equal; the shorter (8+ characters) inside the longer, or nearly all its
     characters covered by the longer's bigrams (a clause restated with words added, "主要通过血液传播" → "主要通过
-    血液、粪便、唾液等方式传播"); or each covering more than three quarters of the other with no word of its own
-    (single swapped characters: "如PCR、血清学等 / 如PCR、血浆学等"), or five sixths with one ("可能需要手术治疗 /
-    可能需要药物治疗" and "如果出现胸痛的情况 / 如果出现发热的情况" say different things). Thresholds set on the
-    tuning split's answers."""
+    血液、粪便、唾液等方式传播"); or each covering the other, by more than three quarters when neither has a run
+    of two characters of its own (single swapped characters: "如PCR、血清学等 / 如PCR、血浆学等"), else by five
+    sixths, so that a short clause whose point is a swapped word stays distinct ("可能需要手术治疗 / 可能需要药物
+    治疗", "如果出现胸痛的情况 / 如果出现发热的情况"). Thresholds set on the tuning split's answers."""
     if a == b:
         return True
     # "因为蜂王浆含有糖分" says what "蜂王浆含有糖分" says: compared again without a leading connective
