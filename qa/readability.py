@@ -297,13 +297,19 @@ class RepetitionCheck(BaseCheck):
                 fixed[k] = out
                 removed.append(k)
 
+    def _example(self, ctx: CheckContext) -> list[str]:
+        """Keys of the prompt's example answer, whole and by clause: a small model copies it into unrelated
+        answers, and a copy is a repeat."""
+        example = ctx.notes.get("example_answer")
+        if not example:
+            return []
+        texts = string_fields(json.loads(example))
+        return [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
+
     def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The answer without repeats it can remove, and where it removed them."""
         seen: list[str] = []  # keys of the clauses and whole items kept so far
-        example = ctx.notes.get("example_answer")
-        if example:  # a small model copies the prompt's example answer into unrelated answers: that is a repeat
-            texts = string_fields(json.loads(example))
-            seen += [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
+        seen += self._example(ctx)
         fixed = dict(data)
         removed: list[str] = []
 
@@ -371,9 +377,10 @@ class RepetitionCheck(BaseCheck):
             fixed[k] = [text for _, text in items]
         return fixed, removed
 
-    def leftovers(self, data: dict[str, Any]) -> list[str]:
-        """Clauses of the answer that still repeat an earlier one (what the repair could not remove)."""
-        seen: list[str] = []
+    def leftovers(self, data: dict[str, Any], before: list[str] | None = None) -> list[str]:
+        """Clauses of the answer that still repeat an earlier one, or one of `before` (the example answer's): what
+        the repair could not remove."""
+        seen: list[str] = list(before or [])
         left: list[str] = []
         for k in _prose_fields(data):
             for text in [data[k]] if isinstance(data[k], str) else data[k]:
@@ -388,24 +395,33 @@ class RepetitionCheck(BaseCheck):
         return list(dict.fromkeys(left))
 
     def inspect(self, ctx: CheckContext, candidate: Candidate) -> list[Finding]:
-        """A repeat the repair cannot remove (a list's only item restating the summary) is fed back once."""
+        """A repeat the repair cannot remove (a list's only item restating the summary, or copying the example
+        answer) is fed back once."""
         if candidate.data is None:
             return []
-        left = self.leftovers(self._dedupe(ctx, candidate.data)[0])
-        if not left:
+        fixed = self._dedupe(ctx, candidate.data)[0]
+        repeated = self.leftovers(fixed)
+        copied = [t for t in self.leftovers(fixed, self._example(ctx)) if t not in repeated]
+        if not repeated and not copied:
             return []
-        quoted = "、".join(f"“{t}”" for t in left[:2])
+        said = "、".join(f"“{t}”" for t in repeated[:2])
+        quoted = "、".join(f"“{t}”" for t in copied[:2])
         if ctx.zh:
-            problem = (
-                f"有重复的内容：{quoted}。summary 只写一句结论，analysis 和 suggestions 各写 2 到 3 条不同的内容，"
-                "每条都不重复 summary 或其他条目"
+            problems = [f"有重复的内容：{said}"] if repeated else []
+            problems += [f"照抄了示例回答：{quoted}，请只针对这个问题回答"] if copied else []
+            problems.append(
+                "summary 只写一句结论，analysis 和 suggestions 各写 2 到 3 条不同的内容，每条都不重复 summary 或其他条目"
             )
+            problem = "；".join(problems)
         else:
-            problem = (
-                f"it repeats itself: {quoted}. Write the summary as one conclusion and 2-3 different points in each"
-                " list, none repeating the summary or another point"
+            problems = [f"it repeats itself: {said}"] if repeated else []
+            problems += [f"it copies the example answer: {quoted}; answer this question only"] if copied else []
+            problems.append(
+                "write the summary as one conclusion and 2-3 different points in each list, none repeating another"
             )
-        return [Finding("repetition", f"a repeat that no field can give up: {quoted}", problem=problem)]
+            problem = "; ".join(problems)
+        message = f"a repeat that no field can give up: {', '.join(repeated[:2] + copied[:2])}"
+        return [Finding("repetition", message, problem=problem)]
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         fixed, removed = self._dedupe(ctx, data)

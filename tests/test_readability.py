@@ -364,3 +364,13 @@ def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it()
     only_y = np.array([-np.inf, -np.inf, 0.0, -np.inf], dtype=np.float32)  # the grammar allows nothing else
     stepped_back = row()
     assert stepped_back.sample(only_y) and stepped_back.next_token == 2
+
+
+def test_the_pipeline_asks_again_when_a_list_keeps_only_a_copy_of_the_example(make_service):
+    copied = json.loads(TASKS.get("medical").prompts.example[1])["suggestions"][0]
+    stuck = {**MEDICAL_OK, "suggestions": [copied]}
+    service, backend = make_service([json.dumps(stuck, ensure_ascii=False), json.dumps(MEDICAL_OK, ensure_ascii=False)])
+    answer = service.answer("medical", "糖尿病可以吃什么水果？", service.params("medical"))
+    assert answer.data == MEDICAL_OK and answer.report.attempts == 2
+    fed_back = backend.requests[1].messages[-1]["content"]
+    assert "示例" in fed_back and "少吃辛辣刺激的食物" in fed_back and copied.startswith("多喝温水")
