@@ -3,8 +3,9 @@ items, no field that stops mid-sentence.
 
 Small models under a JSON grammar write `urgent: false` or `"suggestions": [` inside a string when they meant to
 close it, repeat a clause until a bound cuts them off, and copy the summary into the analysis. These checks repair
-the final answer and say in the report what they removed; they re-ask only for a repeat no repair can remove (a
-list's only item restating the summary's only sentence), since a second generation costs as much as the first. They run after the checks every task gets and before the task's own, so
+the final answer and say in the report what they removed. They never re-ask: a second generation costs as much as
+the first, and the 0.5B model asked again with its repeat named repeated it again, or copied the instruction
+(BENCHMARKS.md, third session). They run after the checks every task gets and before the task's own, so
 text a task inserts on purpose (an emergency instruction, a risk notice) is never taken for a repeat.
 """
 
@@ -15,7 +16,7 @@ import re
 import unicodedata
 from typing import Any
 
-from .checks import BaseCheck, Candidate, CheckContext, Finding, Repair
+from .checks import BaseCheck, CheckContext, Finding, Repair
 from .validation import string_fields
 
 # a sentence ends on these; a clause on these or a comma-like mark
@@ -195,8 +196,8 @@ class SchemaTextCheck(BaseCheck):
 
 
 class RepetitionCheck(BaseCheck):
-    """Removes a clause or list item that repeats an earlier one, inside a field or across fields; when a list's
-    minimum keeps a repeat that no earlier field can give up, the model is asked once more, naming the text."""
+    """Removes a clause or list item that repeats an earlier one, inside a field or across fields, keeping it in
+    the field where it belongs."""
 
     name = "repetition"
     rules = ("repetition",)
@@ -376,52 +377,6 @@ class RepetitionCheck(BaseCheck):
                 self._give_up(ctx, fixed, fields[: fields.index(k)], item)
             fixed[k] = [text for _, text in items]
         return fixed, removed
-
-    def leftovers(self, data: dict[str, Any], before: list[str] | None = None) -> list[str]:
-        """Clauses of the answer that still repeat an earlier one, or one of `before` (the example answer's): what
-        the repair could not remove."""
-        seen: list[str] = list(before or [])
-        left: list[str] = []
-        for k in _prose_fields(data):
-            for text in [data[k]] if isinstance(data[k], str) else data[k]:
-                for piece in pieces(text):
-                    p = key(piece)
-                    if len(p) < self.min_key:
-                        continue
-                    if any(similar(p, s) for s in seen):
-                        left.append(piece.strip(_CLAUSE_MARK + SENTENCE_END + " "))
-                    else:
-                        seen.append(p)
-        return list(dict.fromkeys(left))
-
-    def inspect(self, ctx: CheckContext, candidate: Candidate) -> list[Finding]:
-        """A repeat the repair cannot remove (a list's only item restating the summary, or copying the example
-        answer) is fed back once."""
-        if candidate.data is None:
-            return []
-        fixed = self._dedupe(ctx, candidate.data)[0]
-        repeated = self.leftovers(fixed)
-        copied = [t for t in self.leftovers(fixed, self._example(ctx)) if t not in repeated]
-        if not repeated and not copied:
-            return []
-        said = "、".join(f"“{t}”" for t in repeated[:2])
-        quoted = "、".join(f"“{t}”" for t in copied[:2])
-        if ctx.zh:
-            problems = [f"有重复的内容：{said}"] if repeated else []
-            problems += [f"照抄了示例回答：{quoted}，请只针对这个问题回答"] if copied else []
-            problems.append(
-                "summary 只写一句结论，analysis 和 suggestions 各写 2 到 3 条不同的内容，每条都不重复 summary 或其他条目"
-            )
-            problem = "；".join(problems)
-        else:
-            problems = [f"it repeats itself: {said}"] if repeated else []
-            problems += [f"it copies the example answer: {quoted}; answer this question only"] if copied else []
-            problems.append(
-                "write the summary as one conclusion and 2-3 different points in each list, none repeating another"
-            )
-            problem = "; ".join(problems)
-        message = f"a repeat that no field can give up: {', '.join(repeated[:2] + copied[:2])}"
-        return [Finding("repetition", message, problem=problem)]
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         fixed, removed = self._dedupe(ctx, data)

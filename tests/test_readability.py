@@ -208,24 +208,6 @@ def test_a_loop_inside_the_only_item_is_removed_even_when_it_must_stay():
     assert done.data["suggestions"] == ["如果怀疑是细菌感染，应进行实验室检测。"]
 
 
-def test_a_repeat_no_field_can_give_up_is_fed_back_once():
-    from qa.checks import Candidate
-
-    data = {**MEDICAL_OK, "summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]}
-    findings = RepetitionCheck().inspect(ctx(), Candidate.parse(json.dumps(data, ensure_ascii=False)))
-    assert [f.rule for f in findings] == ["repetition"]
-    assert "头痛伴低烧多与病毒感冒有关" in findings[0].problem
-    assert not RepetitionCheck().inspect(ctx(), Candidate.parse(json.dumps(MEDICAL_OK, ensure_ascii=False)))
-
-
-def test_the_pipeline_asks_again_when_the_only_item_repeats_the_summary(make_service):
-    stuck = {**MEDICAL_OK, "summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]}
-    service, backend = make_service([json.dumps(stuck, ensure_ascii=False), json.dumps(MEDICAL_OK, ensure_ascii=False)])
-    answer = service.answer("medical", "头痛低烧怎么办？", service.params("medical"))
-    assert answer.data == MEDICAL_OK and answer.report.attempts == 2
-    assert "头痛伴低烧多与病毒感冒有关" in backend.requests[1].messages[-1]["content"]
-
-
 def test_clauses_keep_their_connectives():
     assert pieces("此外，多喝水。注意休息") == ["此外，多喝水。", "注意休息"]
 
@@ -366,11 +348,10 @@ def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it()
     assert stepped_back.sample(only_y) and stepped_back.next_token == 2
 
 
-def test_the_pipeline_asks_again_when_a_list_keeps_only_a_copy_of_the_example(make_service):
-    copied = json.loads(TASKS.get("medical").prompts.example[1])["suggestions"][0]
-    stuck = {**MEDICAL_OK, "suggestions": [copied]}
-    service, backend = make_service([json.dumps(stuck, ensure_ascii=False), json.dumps(MEDICAL_OK, ensure_ascii=False)])
-    answer = service.answer("medical", "糖尿病可以吃什么水果？", service.params("medical"))
-    assert answer.data == MEDICAL_OK and answer.report.attempts == 2
-    fed_back = backend.requests[1].messages[-1]["content"]
-    assert "示例" in fed_back and "少吃辛辣刺激的食物" in fed_back and copied.startswith("多喝温水")
+def test_a_repeat_no_field_can_give_up_stays_and_is_not_asked_again(make_service):
+    """Asking the 0.5B model again with its repeat named made answers worse on the tuning split (BENCHMARKS.md)."""
+    stuck = {**MEDICAL_OK, "summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]}
+    service, backend = make_service([json.dumps(stuck, ensure_ascii=False)])
+    answer = service.answer("medical", "头痛低烧怎么办？", service.params("medical"))
+    assert answer.report.attempts == 1 and len(backend.requests) == 1
+    assert answer.data["analysis"] == stuck["analysis"] and answer.data["summary"] == stuck["summary"]
