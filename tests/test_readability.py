@@ -355,3 +355,9 @@ def test_a_repeat_no_field_can_give_up_stays_and_is_not_asked_again(make_service
     answer = service.answer("medical", "头痛低烧怎么办？", service.params("medical"))
     assert answer.report.attempts == 1 and len(backend.requests) == 1
     assert answer.data["analysis"] == stuck["analysis"] and answer.data["summary"] == stuck["summary"]
+
+
+def test_detector_reads_a_list_of_objects_as_no_prose_items():
+    calc = {"label": "增长率", "program": "pct_change(F1, F2)", "result": "20%", "unit": "%"}
+    found = detect({**FINANCE_OK, "calculations": [calc]}, FINANCE)
+    assert found.valid and found.lists[0] == 0  # as an empty `calculations` always counted
