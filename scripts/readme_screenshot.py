@@ -17,11 +17,12 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Ask the tab's example question, wait for the finished answer (its validation report), save the page."""
+    """Ask the tab's example question (or the one given), wait for the finished answer (its validation report), save the page."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
     parser.add_argument("out", type=Path)
     parser.add_argument("--example", type=int, default=0, help="which example button of the 医疗 tab")
+    parser.add_argument("--question", default=None, help="type this question instead of clicking an example")
     parser.add_argument("--timeout-s", type=float, default=600.0)
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -33,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         page.goto(args.url)
         page.wait_for_selector("#medical-send", timeout=args.timeout_s * 1000)
-        page.click(f"#medical-example-{args.example}")
+        if args.question:
+            page.fill("#medical-question textarea", args.question)
+            page.click("#medical-send")
+        else:
+            page.click(f"#medical-example-{args.example}")
         # a finished answer carries its validation report
         page.wait_for_selector("#medical-chat .qa-report", timeout=args.timeout_s * 1000)
         page.wait_for_selector("#medical-send:not([disabled])")
