@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             backend.script([rec["raw"] + " "])
             params = service.params(rec["domain"], max_new_tokens=len(rec["raw"]))
         answer = service.answer(rec["domain"], row["question"], params)
-        new = {**rec, "data": answer.data, "ok": answer.ok, "repairs": answer.report.repairs}
+        rules = [h.rule for h in answer.report.fired]
+        new = {**rec, "data": answer.data, "ok": answer.ok, "rules": rules, "repairs": answer.report.repairs}
         replayed.append(new)
         d = detect(answer.data, schemas[rec["domain"]])
         if args.diff and d.repeated:
