@@ -293,7 +293,7 @@ class RepetitionCheck(BaseCheck):
                 if said and all(any(similar(c, item) for item in listed) for c in said):
                     continue
                 kept.append(sentence)
-            out = "".join(p for sentence in kept for p in sentence).strip()
+            out = self._closed("".join(p for sentence in kept for p in sentence), value)  # "A；B。" → "A。"
             if out != value.strip() and len(key(out)) >= 6:
                 fixed[k] = out
                 removed.append(k)

@@ -188,6 +188,16 @@ def test_a_summary_detail_restated_by_an_item_leaves_the_summary_and_the_item_st
     assert done.data["analysis"] == ["发热时注意补充水分和电解质。"]
 
 
+def test_a_summary_that_gives_up_a_sentence_ends_on_a_full_stop():
+    data = {
+        **MEDICAL_OK,
+        "summary": "头痛多与感冒有关；发热时注意补充水分和电解质。",
+        "analysis": ["发热时注意补充水分和电解质。"],
+    }
+    done = RepetitionCheck().repair(ctx(), data)
+    assert done.data["summary"] == "头痛多与感冒有关。"
+
+
 def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_gives_it_up():
     data = {
         **FINANCE_OK,
