@@ -221,7 +221,7 @@ class RepetitionCheck(BaseCheck):
         """A shortened text that ended on a comma ends on a full stop instead."""
         out = text.strip()
         if out and out != before.strip() and out[-1] in _CLAUSE_MARK:
-            out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
+            out = out[:-1] + ("。" if _CJK.search(out) else ".")
         return out
 
     def _without(self, text: str, other: str) -> str:
@@ -388,9 +388,6 @@ class RepetitionCheck(BaseCheck):
             [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")],
             [f"removed {len(removed)} repeated sentence(s) or item(s) from {where}"],
         )
-
-
-_CJK_END = re.compile(r"[\u3400-\u9fff\uff10-\uff5a0-9]$")
 
 
 def end_on_sentence(text: str, limit: int | None) -> str:

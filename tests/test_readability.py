@@ -188,14 +188,17 @@ def test_a_summary_detail_restated_by_an_item_leaves_the_summary_and_the_item_st
     assert done.data["analysis"] == ["发热时注意补充水分和电解质。"]
 
 
-def test_a_summary_that_gives_up_a_sentence_ends_on_a_full_stop():
-    data = {
-        **MEDICAL_OK,
-        "summary": "头痛多与感冒有关；发热时注意补充水分和电解质。",
-        "analysis": ["发热时注意补充水分和电解质。"],
-    }
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ("头痛多与感冒有关；发热时注意补充水分和电解质。", "头痛多与感冒有关。"),
+        ("价格变化见〔计算结果〕；发热时注意补充水分和电解质。", "价格变化见〔计算结果〕。"),  # Chinese, not "."
+    ],
+)
+def test_a_summary_that_gives_up_a_sentence_ends_on_a_full_stop(summary, expected):
+    data = {**MEDICAL_OK, "summary": summary, "analysis": ["发热时注意补充水分和电解质。"]}
     done = RepetitionCheck().repair(ctx(), data)
-    assert done.data["summary"] == "头痛多与感冒有关。"
+    assert done.data["summary"] == expected
 
 
 def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_gives_it_up():
