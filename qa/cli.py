@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")
+    evaluate.add_argument(
+        "--ids", default=None, help="quality: only these question ids, comma-separated (e.g. qt011,qt045)"
+    )
     evaluate.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None)
     evaluate.add_argument("--log", default=None, help="write one JSON line per prompt to this file")
     _add_setting_flags(evaluate)
@@ -427,7 +430,13 @@ def _quality_eval(args: argparse.Namespace, service: Any) -> int:
     service.warm_up()
     tables = []
     for split in splits:
-        rows = load_quality_set(split)[:: args.stride][: args.limit]
+        rows = load_quality_set(split)
+        if args.ids:  # a few answers again (generation is repeatable with a fixed seed)
+            wanted = set(args.ids.split(","))
+            rows = [r for r in rows if r["id"] in wanted]
+        rows = rows[:: args.stride][: args.limit]
+        if not rows:
+            continue
         log_path = Path(f"{args.log}.{split}.jsonl") if args.log else None
         summary, _ = run_quality_eval(service, rows, args.max_new_tokens, log_path)
         tables.append(summary.table(f"== {split} ({len(rows)} questions) =="))

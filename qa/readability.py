@@ -3,8 +3,9 @@ items, no field that stops mid-sentence.
 
 Small models under a JSON grammar write `urgent: false` or `"suggestions": [` inside a string when they meant to
 close it, repeat a clause until a bound cuts them off, and copy the summary into the analysis. These checks repair
-the final answer (they never re-ask: a second generation costs as much as the first and repeats the same habits)
-and say in the report what they removed. They run after the checks every task gets and before the task's own, so
+the final answer and say in the report what they removed. They never re-ask: a second generation costs as much as
+the first, and the 0.5B model asked again with its repeat named repeated it again, or copied the instruction
+(BENCHMARKS.md, third session). They run after the checks every task gets and before the task's own, so
 text a task inserts on purpose (an emergency instruction, a risk notice) is never taken for a repeat.
 """
 
@@ -78,20 +79,53 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
+def coverage(a: str, b: str) -> tuple[float, int]:
+    """(the share of a's characters that sit inside a character bigram b also has, the longest run of a's
+    characters that do not). One swapped character costs only itself (a bigram Jaccard loses two bigrams per
+    changed character, so "家庭疗法、家族疗法" looked distinct); a swapped word leaves a run of two or more."""
+    if len(a) < 2:
+        return 0.0, len(a)
+    theirs = _bigrams(b)
+    hit = [False] * len(a)
+    for i in range(len(a) - 1):
+        if a[i : i + 2] in theirs:
+            hit[i] = hit[i + 1] = True
+    gap = run = 0
+    for h in hit:
+        run = 0 if h else run + 1
+        gap = max(gap, run)
+    return sum(hit) / len(a), gap
+
+
 def similar(a: str, b: str) -> bool:
-    """Two clause keys say the same: equal, character bigrams overlapping by 70% (Jaccard; 60% for clauses of
-    8+ characters, where one changed word moves the figure more), or the shorter's bigrams almost all inside the
-    longer's when it is at most half as long again (a clause restated with a few words added)."""
+    """Two clause keys say the same: equal; the shorter (8+ characters) inside the longer, or nearly all its
+    characters covered by the longer's bigrams (a clause restated with words added, "主要通过血液传播" → "主要通过
+    血液、粪便、唾液等方式传播"); or each covering the other, by more than three quarters when neither has a run
+    of two characters of its own (single swapped characters: "如PCR、血清学等 / 如PCR、血浆学等"), else by five
+    sixths, so that a short clause whose point is a swapped word stays distinct ("可能需要手术治疗 / 可能需要药物
+    治疗", "如果出现胸痛的情况 / 如果出现发热的情况"). Thresholds set on the tuning split's answers."""
     if a == b:
         return True
-    ga, gb = _bigrams(a), _bigrams(b)
-    if not ga or not gb:
+    # "因为蜂王浆含有糖分" says what "蜂王浆含有糖分" says: compared again without a leading connective
+    return _near(a, b) or _near(_LEAD.sub("", a) or a, _LEAD.sub("", b) or b)
+
+
+def _near(a: str, b: str) -> bool:
+    if a == b:
+        return len(a) >= 4
+    short, long_ = sorted((a, b), key=len)
+    if len(short) < 4:
         return False
-    shared = len(ga & gb)
-    long_enough = min(len(a), len(b)) >= 8
-    threshold = 0.6 if long_enough else 0.7
-    restated = long_enough and max(len(a), len(b)) <= 1.5 * min(len(a), len(b))
-    return shared / len(ga | gb) >= threshold or (restated and shared / min(len(ga), len(gb)) >= 0.85)
+    if len(short) >= 8 and (short in long_ or coverage(short, long_)[0] >= 0.9):
+        return True
+    (ca, ga), (cb, gb) = coverage(a, b), coverage(b, a)
+    return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1)
+
+
+# connectives a clause may start with that do not change what it says (compared without them)
+_LEAD = re.compile(
+    "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么)+"
+)
 
 
 class SchemaTextCheck(BaseCheck):
@@ -162,7 +196,8 @@ class SchemaTextCheck(BaseCheck):
 
 
 class RepetitionCheck(BaseCheck):
-    """Removes a clause or list item that repeats an earlier one, inside a field or across fields."""
+    """Removes a clause or list item that repeats an earlier one, inside a field or across fields, keeping it in
+    the field where it belongs."""
 
     name = "repetition"
     rules = ("repetition",)
@@ -181,26 +216,108 @@ class RepetitionCheck(BaseCheck):
 
         return re.sub(r"[^，,；;。！？!?、\n]+(?:、[^，,；;。！？!?、\n]+)+", fix, text)
 
+    @staticmethod
+    def _closed(text: str, before: str) -> str:
+        """A shortened text that ended on a comma ends on a full stop instead."""
+        out = text.strip()
+        if out and out != before.strip() and out[-1] in _CLAUSE_MARK:
+            out = out[:-1] + ("。" if _CJK.search(out) else ".")
+        return out
+
     def _without(self, text: str, other: str) -> str:
         """A text without the clauses it shares with `other`, unless that would leave a fragment."""
         drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
         kept = [p for p in pieces(text) if not any(similar(key(p), d) for d in drop)]
-        out = "".join(kept).strip()
-        if out and out[-1] in _CLAUSE_MARK:
-            out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
+        out = self._closed("".join(kept), text)
         return out if len(key(out)) >= 6 else text
 
-    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        seen: list[str] = []  # keys of the clauses and whole items kept so far
+    def _self_deduped(self, text: str) -> str:
+        """An item without the clauses that repeat an earlier clause of the same item (a loop inside it)."""
+        own: list[str] = []
+        kept: list[str] = []
+        for piece in pieces(self._enumeration(text, "", [])):
+            k = key(piece)
+            if len(k) >= self.min_key and any(similar(k, s) for s in own):
+                continue
+            if len(k) >= self.min_key:
+                own.append(k)
+            kept.append(piece)
+        out = self._closed("".join(kept), text)
+        return out if len(key(out)) >= 4 else text
+
+    def _give_up(self, ctx: CheckContext, fixed: dict[str, Any], fields: list[str], item: str) -> None:
+        """Earlier fields lose what `item` says (it must stay, as its list's only item): a string field loses the
+        clauses, an earlier list the items that repeat it (down to its minimum) or their repeated clauses."""
+        said = [key(p) for p in pieces(item) if len(key(p)) >= self.min_key] + [key(item)]
+        for earlier in fields:
+            value = fixed[earlier]
+            if isinstance(value, str):
+                fixed[earlier] = self._without(value, item)
+                continue
+            _, min_items = _bounds(ctx.schema, earlier)
+            kept = list(value)
+            for text in value:
+                whole = key(text)
+                if (
+                    len(kept) > max(min_items, 1)
+                    and len(whole) >= self.min_key
+                    and any(similar(whole, s) for s in said)
+                ):
+                    kept.remove(text)
+            fixed[earlier] = [self._without(text, item) for text in kept]
+
+    def _details_to_lists(self, fixed: dict[str, Any], fields: list[str], removed: list[str]) -> None:
+        """A string field's later sentences that later list items restate leave the string field: the summary
+        keeps its first sentence (the conclusion) and the lists keep their reasons and actions, instead of the
+        items going and their lists getting shorter. Only whole sentences go, so no fragment is left behind."""
+        for n, k in enumerate(fields):
+            value = fixed[k]
+            if not isinstance(value, str):
+                continue
+            listed = [
+                key(p)
+                for later in fields[n + 1 :]
+                if isinstance(fixed[later], list)
+                for item in fixed[later]
+                for p in [item, *pieces(item)]
+                if len(key(p)) >= self.min_key
+            ]
+            sentences: list[list[str]] = [[]]
+            for piece in pieces(value):
+                sentences[-1].append(piece)
+                if _SENTENCE_END_RE.search(piece):
+                    sentences.append([])
+            kept = sentences[:1]
+            for sentence in sentences[1:]:
+                said = [key(p) for p in sentence if len(key(p)) >= self.min_key]
+                if said and all(any(similar(c, item) for item in listed) for c in said):
+                    continue
+                kept.append(sentence)
+            out = self._closed("".join(p for sentence in kept for p in sentence), value)  # "A；B。" → "A。"
+            if out != value.strip() and len(key(out)) >= 6:
+                fixed[k] = out
+                removed.append(k)
+
+    def _example(self, ctx: CheckContext) -> list[str]:
+        """Keys of the prompt's example answer, whole and by clause: a small model copies it into unrelated
+        answers, and a copy is a repeat."""
         example = ctx.notes.get("example_answer")
-        if example:  # a small model copies the prompt's example answer into unrelated answers: that is a repeat
-            texts = string_fields(json.loads(example))
-            seen += [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
+        if not example:
+            return []
+        texts = string_fields(json.loads(example))
+        return [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
+
+    def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The answer without repeats it can remove, and where it removed them."""
+        seen: list[str] = []  # keys of the clauses and whole items kept so far
+        seen += self._example(ctx)
         fixed = dict(data)
         removed: list[str] = []
 
-        def repeated(k: str) -> bool:
-            return any(similar(k, s) or (len(k) >= 8 and k in s) for s in seen)
+        def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
+            # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
+            # an earlier clause loses that clause below instead
+            return any(similar(k, s) and (not whole or len(k) <= 1.5 * len(s)) for s in seen[:upto])
 
         def dedupe(text: str, where: str) -> str:
             kept: list[str] = []
@@ -212,43 +329,57 @@ class RepetitionCheck(BaseCheck):
                 if len(k) >= self.min_key:
                     seen.append(k)
                 kept.append(piece)
-            out = "".join(kept).strip()
-            if out and out != text.strip() and out[-1] in _CLAUSE_MARK:
-                out = out[:-1] + ("。" if _CJK_END.search(out[:-1]) else ".")
-            return out
+            return self._closed("".join(kept), text)
 
-        for k in _prose_fields(data):
-            value = data[k]
+        fields = _prose_fields(data)
+        self._details_to_lists(fixed, fields, removed)
+        for k in fields:
+            value = fixed[k]
             if isinstance(value, str):
                 new = dedupe(value, k)
-                fixed[k] = new if len(key(new)) >= 4 else value
+                if len(key(new)) < 4:  # a field all repeats keeps its text; the earlier fields give it up
+                    new = self._self_deduped(value)
+                    self._give_up(ctx, fixed, fields[: fields.index(k)], new)
+                fixed[k] = new
                 continue
             _, min_items = _bounds(ctx.schema, k)
             items: list[tuple[int, str]] = []
             spare: list[tuple[int, str]] = []  # dropped items, in case the list must keep its minimum
             for i, item in enumerate(value):
                 whole = key(item)
-                if whole and (whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole))):
+                if whole and (
+                    whole in {key(t) for _, t in items} or (len(whole) >= self.min_key and repeated(whole, whole=True))
+                ):
                     removed.append(f"{k}[{i}]")  # the whole item says what was said before
                     spare.append((i, item))
                     continue
+                before = len(seen)
                 new = dedupe(item, f"{k}[{i}]")
-                # what is left of a mostly repeated item is a fragment: the item goes
-                if new == item.strip() or len(key(new)) >= max(4, len(whole) // 3):
+                # what is left of a mostly repeated item is a fragment, or its clauses together say an earlier
+                # clause again ("通过杀死癌细胞，缩小病灶"): the item goes
+                rest = key(new)
+                if new != item.strip() and len(rest) >= self.min_key and repeated(rest, whole=True, upto=before):
+                    del seen[before:]
+                    spare.append((i, item))
+                elif new == item.strip() or len(rest) >= max(4, len(whole) // 3):
                     items.append((i, new))
                     seen.append(whole)
                 else:
-                    spare.append((i, new if len(key(new)) >= 4 else item))
+                    spare.append((i, item))
             while len(items) < max(min_items, 1) and spare:
-                # the list must keep its minimum: the item comes back and the text it repeats leaves the earlier
-                # prose fields instead, where they keep a sentence of their own
+                # the list must keep its minimum: the item comes back (without a loop inside it) and the text it
+                # repeats leaves the earlier fields instead, where they can spare it
                 i, item = spare.pop(0)
+                item = self._self_deduped(item)
+                seen += [key(item)] + [p for piece in pieces(item) if len(p := key(piece)) >= self.min_key]
                 items.append((i, item))
                 items.sort()
-                for earlier in _prose_fields(data)[: _prose_fields(data).index(k)]:
-                    if isinstance(fixed[earlier], str):
-                        fixed[earlier] = self._without(fixed[earlier], item)
+                self._give_up(ctx, fixed, fields[: fields.index(k)], item)
             fixed[k] = [text for _, text in items]
+        return fixed, removed
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        fixed, removed = self._dedupe(ctx, data)
         if not removed:
             return Repair(data)
         where = ", ".join(dict.fromkeys(removed))
@@ -257,9 +388,6 @@ class RepetitionCheck(BaseCheck):
             [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")],
             [f"removed {len(removed)} repeated sentence(s) or item(s) from {where}"],
         )
-
-
-_CJK_END = re.compile(r"[\u3400-\u9fff\uff10-\uff5a0-9]$")
 
 
 def end_on_sentence(text: str, limit: int | None) -> str:

@@ -94,3 +94,12 @@ def test_eval_quality_prints_both_splits_and_logs_each_answer(tmp_path):
     for split in ("tuning", "heldout"):
         records = [json.loads(line) for line in (tmp_path / f"q.{split}.jsonl").read_text("utf-8").splitlines()]
         assert len(records) == 2 and all(r["ok"] and r["data"] for r in records)
+
+
+def test_eval_quality_asks_only_the_ids_given(tmp_path):
+    log = tmp_path / "q"
+    result = run_qa("eval", "quality", "--backend", "fake", "--ids", "qt011,qt045", "--log", str(log))
+    assert result.returncode == 0, result.stderr
+    assert "== tuning (2 questions) ==" in result.stdout and "heldout" not in result.stdout
+    records = [json.loads(line) for line in (tmp_path / "q.tuning.jsonl").read_text("utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["qt011", "qt045"]

@@ -149,7 +149,8 @@ def detect(data: dict[str, Any] | None, schema: dict[str, Any]) -> Defects:
         return Defects(valid=False)
     within, across = repeats(data)
     fields = _fields(data)
-    lists = [distinct_items(v) for k, v in data.items() if isinstance(v, list) and k in fields]
+    # a list of objects (finance `calculations`) counts as a list with no prose items, as an empty one always did
+    lists = [distinct_items(fields[k]) for k, v in data.items() if isinstance(v, list) and k in fields]
     return Defects(
         valid=True,
         within=within,
