@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -25,27 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.documents import normalise  # noqa: E402
 from qa.eval.record import long_record  # noqa: E402
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    """Until /ready answers (the model is loaded), or fail with the server's exit."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url + "/ready", timeout=2)
-            return
-        except OSError:
-            time.sleep(1)
-    raise SystemExit("server did not become ready")
+from tests.serving import running_server  # noqa: E402  (./start.sh on a free port, until /ready; stopped after)
 
 
 def main() -> int:
@@ -57,18 +33,7 @@ def main() -> int:
     args = parser.parse_args()
     record = long_record(args.chars)
     stored = normalise(record)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "QA_ANSWER_CACHE": "off"}
-    proc = subprocess.Popen(
-        [str(ROOT / "start.sh"), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(url, proc, 600)
+    with running_server("--no-answer-cache", timeout=600) as url:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
@@ -98,15 +63,12 @@ def main() -> int:
             Path(args.shot).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.shot, full_page=True)
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     print(
         json.dumps(
             {
                 "chars": len(stored),
                 "seconds": round(seconds, 1),
-                "fields": rows_count if (rows_count := sum(statuses.values())) else 0,
+                "fields": sum(statuses.values()),
                 "status": dict(statuses),
                 "spans_differing_from_record": mismatched,
                 "screenshot": args.shot,
