@@ -169,7 +169,7 @@ class Triage:
     ) -> TriageResult:
         flags = self._rules(text) if self.use_rules else []
         by_classifier = self.use_classifier and p >= threshold
-        reasons = [f"rule: {f.category} ({f.evidence})" for f in flags]
+        reasons = [f"rule: {f.describe()}" for f in flags]
         vetoed = bool(
             flags
             and self.use_classifier

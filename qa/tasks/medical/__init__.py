@@ -92,7 +92,7 @@ class RedFlagCheck(BaseCheck):
         vetoed: list[Finding] = []
         if flags and triage is not None and triage.rule_vetoed:
             # triage's verdict on the rule hit stands: the banner follows triage (the report keeps the words)
-            cats = ", ".join(f"{f.category} ({f.evidence})" for f in flags)
+            cats = ", ".join(f.describe() for f in flags)
             vetoed.append(
                 Finding(
                     "red_flag_vetoed",
@@ -106,7 +106,7 @@ class RedFlagCheck(BaseCheck):
         if flags or by_classifier:
             findings = []
             if flags:
-                cats = ", ".join(f"{f.category} ({f.evidence})" for f in flags)
+                cats = ", ".join(f.describe() for f in flags)
                 findings.append(Finding("red_flag", f"emergency signs in the question: {cats}"))
             if by_classifier:
                 findings.append(

@@ -317,6 +317,10 @@ class RedFlag:
     category: str
     evidence: str
 
+    def describe(self) -> str:
+        """The sign as reports and reasons name it: category (the words that fired)."""
+        return f"{self.category} ({self.evidence})"
+
 
 def _current_match(
     pattern: re.Pattern[str],
