@@ -2,6 +2,8 @@
 
 Run once with the fixed seed; the sets are committed before the matcher is tuned, so the held-out numbers are honest.
 Usage: python scripts/make_drug_sets.py [OUT_DIR]
+       python scripts/make_drug_sets.py --fresh SEED OUT_FILE   (the same held-out drugs, new disguises: a fresh
+       held-out set for a matcher already changed after reading the first one)
 """
 
 from __future__ import annotations
@@ -263,9 +265,8 @@ def items_for(
     return out
 
 
-def main(out_dir: Path) -> None:
-    """Write tuning, held-out and ordinary sets as JSON lines."""
-    rng = random.Random(SEED)
+def _split_context(rng: random.Random) -> tuple[list[dict], dict]:
+    """The drug rows in the split order and the disguise tables, as the fixed seed draws them."""
     import csv
 
     rows = list(csv.DictReader((ROOT / "qa/data/forbidden_drugs.csv").open(encoding="utf-8")))
@@ -276,6 +277,26 @@ def main(out_dir: Path) -> None:
         by_sound.setdefault(lazy_pinyin(c, style=Style.NORMAL)[0], []).append(c)
     ctx = {"s2t": opencc.OpenCC("s2t"), "by_sound": by_sound}
     rng.shuffle(rows)
+    return rows, ctx
+
+
+def fresh_heldout(seed: int, out: Path) -> None:
+    """Write new disguises of the held-out half's drugs (split by the fixed seed, disguised by `seed`)."""
+    rows, ctx = _split_context(random.Random(SEED))
+    rng = random.Random(seed)
+    items: list[dict] = []
+    for r in rows[len(rows) // 2 :]:
+        brands = [b for b in r["brands_en"].split("|") + r["brands_zh"].split("|") if b]
+        names_zh = [r["generic_zh"]] if r["generic_zh"] else []
+        items += items_for(r["generic_en"], [r["generic_en"]], names_zh, brands, rng, ctx)
+    out.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    log.info("%s: %d lines", out, len(items))
+
+
+def main(out_dir: Path) -> None:
+    """Write tuning, held-out and ordinary sets as JSON lines."""
+    rng = random.Random(SEED)
+    rows, ctx = _split_context(rng)
     half = len(rows) // 2
     sets: dict[str, list[dict]] = {"tuning": [], "heldout": []}
     for which, part in (("tuning", rows[:half]), ("heldout", rows[half:])):
@@ -321,4 +342,7 @@ def main(out_dir: Path) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "qa/data")
+    if sys.argv[1:2] == ["--fresh"]:
+        fresh_heldout(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "qa/data")

@@ -94,12 +94,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sample", type=int, default=0, help="held-out items for the leak test (0: all)")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--heldout", default="drug_variants_heldout", help="held-out set in qa/data (drug_variants_heldout2: fresh)"
+    )
+    parser.add_argument("--no-timing", action="store_true", help="skip the cost measurement")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     drugs = load_drugs(Settings(backend="fake"))
     tuning, heldout, ordinary = (
         read_set("drug_variants_tuning"),
-        read_set("drug_variants_heldout"),
+        read_set(args.heldout),
         read_set("drug_ordinary"),
     )
     tune_r, held_r = recall(drugs, tuning), recall(drugs, heldout)
@@ -126,7 +130,8 @@ def main() -> None:
     sample = rng.sample(heldout, args.sample) if args.sample else heldout
     outputs = hostile_outputs(sample, rng)
     print(json.dumps({"hostile_outputs": len(outputs), "leaks": leak_rates(drugs, checker, outputs)}))
-    print(json.dumps(timing(drugs, ordinary, heldout, args.runs)))
+    if not args.no_timing:
+        print(json.dumps(timing(drugs, ordinary, heldout, args.runs)))
 
 
 if __name__ == "__main__":
