@@ -302,7 +302,8 @@ class FuzzyIndex:
     def latin(self, token: str, written: str | None = None) -> str | None:
         """The listed name (folded key) this Latin token is a typo of, if one is close enough; `written` is the
         token folded without the two-letter spellings, when that differs."""
-        if len(token) < 6 or token in self.allow:
+        # the written form can be the longer one ("coeine" folds to "ceine"): both fall short before giving up
+        if max(len(token), len(written or "")) < 6 or token in self.allow:
             return None
         if written is not None and written != token:
             hits = [self._folded.closest(token), self._written.closest(written)]

@@ -244,7 +244,11 @@ class DrugList:
         norm = folded.text
         zh = bool(_CJK.search(text)) if chinese is None else chinese
         candidates: list[tuple[int, int, str, str]] = []  # folded start, end, key, kind
-        for m in self._pattern.finditer(norm):
+        # every start, not finditer's non-overlapping run: folding drops spaces, so a name read across two words
+        # ("over. Tavilox" reads "overtavilox", holding "ertavil") would otherwise hide the real name it overlaps
+        pos = 0
+        while (m := self._pattern.search(norm, pos)) is not None:
+            pos = m.start() + 1
             start, end = folded.index[m.start()], folded.ends[m.end() - 1]
             if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"

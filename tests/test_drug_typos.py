@@ -8,7 +8,7 @@ import pytest
 
 from qa.drugs import FuzzyIndex, fold
 from qa.settings import Settings
-from qa.validation import DrugList
+from qa.validation import DrugList, StreamRedactor
 from qa.wiring import load_drugs
 
 
@@ -95,3 +95,46 @@ def test_a_typo_is_also_compared_in_its_written_form() -> None:
     assert folded.unspelled(start, start + len("fentermien")) == "phentermien"
     assert index.latin("fentermien", "phentermien") == "fentermine"
     assert index.latin("bezafibre", "bezafibrae") is None  # not listed here: the written look-up adds no names
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ("toelmx", "toelmax"),  # folds to "telmx" (5 letters); as written, 6 letters, ends kept: one dropped
+        ("toelmaxx", "toelmax"),
+        ("telmx", None),  # under six letters in both forms
+        ("toemx", None),
+    ],
+)
+def test_a_typo_that_folds_under_six_letters_is_still_read_as_written(written: str, found: str | None) -> None:
+    # a made-up name, so no evaluation item is the example: "oe" reads as "e" and shortens the folded word
+    drugs = DrugList.parse(
+        "generic_en,generic_zh,brands_en,brands_zh,class_en,class_zh\ntoelmax,,,,test class,测试类\n"
+    )
+    matches = drugs.find(f"Take {written} twice a day.")
+    assert [m.drug for m in matches] == ([found] if found else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("It helps over. Tavilox is also used.", ["Tavilox"]),  # "overtavilox" holds "ertavil" across the words
+        ("It helps over.Tavilox", ["Tavilox"]),
+        ("Take ertavil daily.", ["ertavil"]),
+        ("Take ertavilox daily.", []),  # one longer word holding both: neither is a name there
+        ("请服用ertavilox治疗", []),
+        ("请服用ertavil和tavilox治疗", ["ertavil", "tavilox"]),
+    ],
+)
+def test_a_name_overlapping_one_read_across_two_words_is_found(text: str, found: list[str]) -> None:
+    drugs = DrugList.parse(
+        "generic_en,generic_zh,brands_en,brands_zh,class_en,class_zh\n"
+        "ertavil,,,,test class,测试类\nvilomax,,Tavilox,,other class,另一类\n"
+    )
+    assert [m.found for m in drugs.find(text)] == found
+    redacted, _ = drugs.redact(text)
+    assert all(name.casefold() not in redacted.casefold() for name in found)
+    for size in range(1, 9):  # streamed in chunks, the held-back tail must hold the overlap too
+        redactor = StreamRedactor(drugs)
+        shown = "".join(redactor.feed(text[i : i + size]) for i in range(0, len(text), size)) + redactor.finish()
+        assert shown == redacted, size
