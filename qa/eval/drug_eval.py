@@ -60,6 +60,34 @@ def leak_rates(drugs: DrugList, checker: LeakChecker, outputs: list[str]) -> dic
     return rates
 
 
+def written_outputs(drugs: DrugList, checker: LeakChecker, rows: list[dict]) -> dict[str, object]:
+    """A set of answers someone else wrote with disguised names ({"text", "names": [{"written", "drug", "kind"}]}):
+    per kind, names whose written span the finder redacts (the writer's labels are the truth), and the share of
+    answers in which the independent checker still reads a name, whole and streamed."""
+    caught: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    missed: list[str] = []
+    for row in rows:
+        matches = drugs.find(row["text"])
+        for name in row["names"]:
+            at = row["text"].find(name["written"])
+            end = at + len(name["written"])
+            total[name["kind"]] += 1
+            hit = at >= 0 and any(m.start < end and at < m.end for m in matches)
+            caught[name["kind"]] += hit
+            if not hit:
+                missed.append(name["written"])
+    texts = [row["text"] for row in rows]
+    readable = sum(bool(checker.leaks(t)) for t in texts)  # answers in which the checker reads a name at all
+    return {
+        "recall": {k: [caught[k], total[k]] for k in sorted(total)},
+        "all": [sum(caught.values()), sum(total.values())],
+        "answers the checker reads a name in, before redaction": [readable, len(texts)],
+        "leaks": leak_rates(drugs, checker, texts),
+        "missed": missed,
+    }
+
+
 def timing(drugs: DrugList, ordinary: list[dict], items: list[dict], runs: int) -> dict[str, float]:
     """Milliseconds to find names in a 1,000-character answer, and to stream one through the redactor."""
     rng = random.Random(7)
@@ -98,9 +126,21 @@ def main() -> None:
         "--heldout", default="drug_variants_heldout", help="held-out set in qa/data (drug_variants_heldout2: fresh)"
     )
     parser.add_argument("--no-timing", action="store_true", help="skip the cost measurement")
+    parser.add_argument(
+        "--written", default=None, help="only score a set of written answers with labelled names (JSONL) and exit"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     drugs = load_drugs(Settings(backend="fake"))
+    data = SETS
+    checker = LeakChecker(
+        (data / "forbidden_drugs.csv").read_text("utf-8"), (data / "drug_aliases.csv").read_text("utf-8")
+    )
+    if args.written:
+        path = Path(args.written)
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        print(json.dumps(written_outputs(drugs, checker, rows), ensure_ascii=False))
+        return
     tuning, heldout, ordinary = (
         read_set("drug_variants_tuning"),
         read_set(args.heldout),
@@ -119,10 +159,6 @@ def main() -> None:
             {"ordinary": len(ordinary), "false_hits": len(false), "examples": sorted(set(false))[:10]},
             ensure_ascii=False,
         )
-    )
-    data = SETS
-    checker = LeakChecker(
-        (data / "forbidden_drugs.csv").read_text("utf-8"), (data / "drug_aliases.csv").read_text("utf-8")
     )
     false_checker = sum(bool(checker.leaks(o["text"])) for o in ordinary)
     print(json.dumps({"checker_hits_on_ordinary": false_checker}))
