@@ -107,15 +107,26 @@ def fold(text: str, spelling: bool = True) -> Folded:
     # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"; "y" joins them too
     # (amoxycillin, cyclosporin)
     out = ["i" if c in "ly" else c for c in out]
-    return _fold_spelling(out, index, kinds, _SPELLING if spelling else {})
+    # letters standing alone ("p h e n y t o i n", "p-h-e-n…") spell a word: their pairs fold as if adjacent
+    alone = {
+        i for i, ch in enumerate(text) if ch.isalpha() and not _letter_at(text, i - 1) and not _letter_at(text, i + 1)
+    }
+    return _fold_spelling(out, index, kinds, _SPELLING if spelling else {}, alone)
+
+
+def _letter_at(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and text[i].isalpha()
 
 
 # INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
 _SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
 
 
-def _fold_spelling(out: list[str], index: list[int], kinds: list[str], spellings: dict[str, str]) -> Folded:
-    """Two-letter spellings folded to one letter, keeping the first letter's source index."""
+def _fold_spelling(
+    out: list[str], index: list[int], kinds: list[str], spellings: dict[str, str], alone: set[int] = frozenset()
+) -> Folded:
+    """Two-letter spellings folded to one letter, keeping the first letter's source index; `alone`: source indices
+    of letters spelled out one by one, whose pairs fold across the gap."""
     text: list[str] = []
     idx: list[int] = []
     ends: list[int] = []
@@ -125,7 +136,8 @@ def _fold_spelling(out: list[str], index: list[int], kinds: list[str], spellings
     while i < len(out):
         at.append(i)
         pair = out[i] + out[i + 1] if i + 1 < len(out) else ""
-        if pair in spellings and index[i + 1] - index[i] <= 1:
+        near = i + 1 < len(out) and (index[i + 1] - index[i] <= 1 or (index[i] in alone and index[i + 1] in alone))
+        if pair in spellings and near:
             text.append(spellings[pair])
             idx.append(index[i])
             ends.append(index[i + 1] + 1)
@@ -157,13 +169,28 @@ def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
             # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
             word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
             long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
-            if run_ok and before and (after or (word_end and long_word and j - i == 1)):
+            # ...and so does one starting a word when a letter follows it and letters make most of a word of five
+            # or more ("3nbre1", "7ruvad4"); "20mg", "3rd" and "5mg" stay numbers
+            word_start = not before and (
+                i == 0 or not (out[i - 1].isascii() and out[i - 1].isalnum()) or index[i] - index[i - 1] > 1
+            )
+            lead = word_start and j - i == 1 and after and _leet_word(out, index, i)
+            if run_ok and (lead or (before and (after or (word_end and long_word and j - i == 1)))):
                 for k in range(i, j):
                     out[k] = LEET[out[k]]
                     kinds[k] = "leet"
             i = j
         else:
             i += 1
+
+
+def _leet_word(out: list[str], index: list[int], i: int) -> bool:
+    """Whether the word starting at out[i] is five or more characters, at most two of them digits."""
+    j = i
+    while j < len(out) and out[j].isascii() and out[j].isalnum() and (j == i or index[j] - index[j - 1] == 1):
+        j += 1
+    word = out[i:j]
+    return len(word) >= 5 and sum(c.isdigit() for c in word) <= 2
 
 
 def fold_key(name: str) -> str:
@@ -274,7 +301,14 @@ def _max_edits(length: int) -> int:
 class FuzzyIndex:
     """Typo look-up for single-word Latin names (7+ letters) and homophone look-up for Chinese names (3+ characters)."""
 
-    def __init__(self, latin: dict[str, str], chinese: dict[str, str], allow: frozenset[str]) -> None:
+    def __init__(
+        self,
+        latin: dict[str, str],
+        chinese: dict[str, str],
+        allow: frozenset[str],
+        brands: dict[str, str] | None = None,
+        pairs: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
         # latin: folded key → the same name folded without the two-letter spellings (ph, th, ae, oe). Typos are
         # looked up in both forms, because a fold can shorten a typo past its bound: "bezafibrae" folds to
         # "bezafibre", two letters short of "bezafibrate"; "erhambutol" keeps an "h" that "ethambutol" folds away
@@ -283,6 +317,14 @@ class FuzzyIndex:
         # a word without a two-letter spelling is compared with the folded names and with the written form of
         # those that had one, in one scan (a written form holds a pair, a folded key never does: no clashes)
         self._either = _LatinNames({**{w: k for k, w in latin.items() if w != k}, **{k: k for k in latin}})
+        # brands (folded key → written form), looked up only under the narrower rule of `brand`
+        self._brands = _LatinNames({k: k for k in brands or {}})
+        # two-word names (folded key → its two folded words), found by either word: "insuline glargine"
+        self._by_word: dict[str, list[tuple[int, str, str]]] = {}
+        for key, words in (pairs or {}).items():
+            for i in (0, 1):
+                self._by_word.setdefault(words[i], []).append((1 - i, words[1 - i], key))
+        self._first_words = sorted({words[0] for words in (pairs or {}).values()})
         # readings of the first two characters → names: most positions in a text then have no candidate at all
         self._chinese: dict[tuple[str, str], list[str]] = {}
         self._first: set[str] = set()  # readings that start a name, for the stream's one-character tails
@@ -312,6 +354,43 @@ class FuzzyIndex:
         found = [h for h in hits if h is not None]
         # fewest edits, then nearest length, then by name: the same word always gives the same drug
         return min(found)[2] if found else None
+
+    def pair(self, first: str, second: str) -> str | None:
+        """The two-word name (folded key) two adjacent words spell when one is the name's word and the other is
+        one edit from its own (5+ letters; a spelling variant such as the French "insuline" included)."""
+        found = []
+        for pos, (word, other) in enumerate(((first, second), (second, first))):
+            for at, expected, key in self._by_word.get(word, ()):
+                # the word must hold its place in the name: "glargine insuline" is not the name
+                if at != 1 - pos or min(len(other), len(expected)) < 5 or other in self.allow:
+                    continue
+                if DamerauLevenshtein.distance(other, expected, score_cutoff=1) <= 1:
+                    found.append(key)
+        return min(found) if found else None
+
+    def pair_first(self, word: str) -> bool:
+        """Whether a word may begin a two-word name (its first word, or one edit from it): a stream holds it."""
+        if len(word) < 5:
+            return False
+        return any(
+            at == 1 and DamerauLevenshtein.distance(word, first, score_cutoff=1) <= 1
+            for first in self._first_words
+            for at, _, _ in self._by_word[first]
+        )
+
+    def brand(self, token: str) -> str | None:
+        """The listed brand (folded key) a capitalised Latin word is a one-edit typo of, keeping the brand's first
+        and last letters (or its last two swapped). Narrower than `latin`: brands are coined words that ordinary
+        words sit one letter away from (ability/Abilify), so only a word written like a name, with both ends of
+        one brand, counts, and words of the allowlist never do."""
+        if len(token) < 6 or token in self.allow:
+            return None
+        hit = self._brands.closest(token)
+        if hit is None or hit[0] > 1:
+            return None
+        form = hit[2]
+        anchored = form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1])
+        return form if anchored else None
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
         """How many characters differ if text[at:] sounds like key, else -1."""

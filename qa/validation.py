@@ -98,6 +98,14 @@ def _trie_pattern(keys: list[str]) -> str:
     return build(trie)
 
 
+def _two_words(name: str) -> tuple[str, str] | None:
+    """The folded words of a listed name of exactly two Latin words, else None."""
+    words = [fold_key(w) for w in re.split(r"[\s-]+", name.strip()) if w]
+    if len(words) == 2 and all(_LATIN_RUN.fullmatch(w) for w in words):
+        return words[0], words[1]
+    return None
+
+
 def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
     """Folded spans of the whole Latin words of the original text (a space or mark ends a word; invisibles do not)."""
     norm, idx = folded.text, folded.index
@@ -165,6 +173,8 @@ class DrugList:
             },
             {k: k for k in keys if _CJK.search(k)},
             allow,
+            {k: k for k in keys if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] == "brand"},
+            {fold_key(n): w for d in drugs for n in d.names if (w := _two_words(n)) is not None},
         )
         # the list's identity: an edited list gives another version, so cached answers checked against the old
         # one are not replayed
@@ -259,8 +269,17 @@ class DrugList:
             if (fstart, fend) in exact_spans:
                 continue
             key = self.fuzzy.latin(norm[fstart:fend], folded.unspelled(fstart, fend))
+            if key is None and text[folded.index[fstart]].isupper():
+                key = self.fuzzy.brand(norm[fstart:fend])  # a misspelt brand is written like a name
             if key is not None:
                 candidates.append((fstart, fend, key, "fuzzy"))
+        # two-word names with one word misspelt or spelt another way ("insuline glargine"): adjacent words only
+        words = _latin_words(text, folded)
+        for (a0, a1), (b0, b1) in zip(words, words[1:], strict=False):
+            if a1 == b0 and text[folded.ends[a1 - 1] : folded.index[b0]].strip(" -") == "":
+                key = self.fuzzy.pair(norm[a0:a1], norm[b0:b1])
+                if key is not None and (a0, b1) not in exact_spans:
+                    candidates.append((a0, b1, key, "fuzzy"))
         # homophones: a Chinese name written with a character of the same sound
         for m in _CJK_RUN.finditer(norm):
             for i in range(m.start(), m.end()):
@@ -389,6 +408,15 @@ class StreamRedactor:
         # complete ("azitro" → "azitromycin"), so it waits for the character that ends it
         while end > 0 and _word_char(text[end - 1]):
             end -= 1
+        # a complete word that may be a two-word name's first word, misspelt ("insuline "), waits for the next
+        before = end
+        while before > 0 and text[before - 1] in " -":
+            before -= 1
+        start = before
+        while start > 0 and _word_char(text[start - 1]):
+            start -= 1
+        if start < before and self.drugs.fuzzy.pair_first(fold(text[start:before]).text):
+            end = start
         # never cut through a name already complete: its redaction must come out whole
         for match in self.drugs.find(text):
             if match.start < end < match.end:

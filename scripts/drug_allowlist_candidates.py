@@ -26,7 +26,8 @@ def main() -> None:
     words = sorted(w for w in get_english_words_set(["web2", "gcide"], lower=True, alpha=True) if len(w) >= 6)
     log.info("%d dictionary words", len(words))
     for word in words:
-        for match in drugs.find(f" {word} "):
+        # capitalised too (a sentence's first word): misspelt brands are looked up only in words written so
+        for match in drugs.find(f" {word} ") or drugs.find(f" {word.capitalize()} "):
             if match.kind in ("fuzzy", "variant"):
                 print(f"{word} -> {match.drug} ({match.kind})")
     # Chinese: OpenCC's phrase list (simplified side) is a ready corpus of ordinary words and idioms

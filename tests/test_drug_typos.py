@@ -138,3 +138,44 @@ def test_a_name_overlapping_one_read_across_two_words_is_found(text: str, found:
         redactor = StreamRedactor(drugs)
         shown = "".join(redactor.feed(text[i : i + size]) for i in range(0, len(text), size)) + redactor.finish()
         assert shown == redacted, size
+
+
+# Examples from the written tuning set (qa/data/drug_hostile_tuning.jsonl), whose misses this part was built on
+@pytest.mark.parametrize(
+    ("text", "found", "drug"),
+    [
+        ("Avoid alcohol while on p-h-e-n-y-t-o-i-n.", "p-h-e-n-y-t-o-i-n", "phenytoin"),  # ph across the gap
+        ("Avoid alcohol while on p h e n y t o i n.", "p h e n y t o i n", "phenytoin"),
+        ("3nbre1, dydrogesterone", "3nbre1", "etanercept"),  # a digit starting the word
+        ("Can I drink coffee with 7ruvad4? A: yes", "7ruvad4", "emtricitabine/tenofovir disoproxil"),
+        ("5p3dra and others", "5p3dra", "avanafil"),
+        ("Side note: Celldept, not this one", "Celldept", "mycophenolate mofetil"),  # a misspelt brand
+        ("WARNING: DO NOT MIX SARLIX WITH ALCOHOL.", "SARLIX", "nateglinide"),
+        ('{"summary": "每晚睡前Aimvoig半片"}', "Aimvoig", "erenumab"),
+        ("Doctors sometimes prefer Macroantin: it has fewer", "Macroantin", "nitrofurantoin"),
+        ("tell the team you take insuline aspart.", "insuline aspart", "insulin aspart"),  # a two-word name
+        ("请用insuline glargine治疗", "insuline glargine", "insulin glargine"),
+    ],
+)
+def test_written_tuning_disguises_are_found(drugs: DrugList, text: str, found: str, drug: str) -> None:
+    assert [(m.found, m.drug) for m in drugs.find(text) if m.found == found] == [(found, drug)]
+    for size in (1, 3, 8):
+        redactor = StreamRedactor(drugs)
+        shown = "".join(redactor.feed(text[i : i + size]) for i in range(0, len(text), size)) + redactor.finish()
+        assert found not in shown, size
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Take 20mg on the 3rd day, 5mg after; 3days rest.",  # digits starting words of numbers stay numbers
+        "Elderly patients should rest.",  # capitalised dictionary words one edit from a brand are allowlisted
+        "Ability to walk improves. Activate the alarm. Station 5.",
+        "celldept and sinuglair in lower case",  # a brand typo counts only when written like a name
+        "glargine insuline",  # a two-word name's words out of order
+        "valeric acid helps; ibandronic acids",  # the short word of a pair must be exact
+        "Take 2 tablets twice daily with water.",
+    ],
+)
+def test_ordinary_text_stays(drugs: DrugList, text: str) -> None:
+    assert drugs.find(text) == []
