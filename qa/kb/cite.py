@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from typing import Any, Literal
 from ..checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ..spans import locate, split_sentences
 from ..tasks.base import Task
-from .base import Hit, tokens
+from .base import Hit
+from .rank import SentenceRanker
 from .store import Chunk
 
 By = Literal["id", "text"]
@@ -70,24 +70,14 @@ def is_heading(chunk: Chunk, start: int, text: str) -> bool:
     return first_line or len(text) <= HEADING_CHARS
 
 
-def relevance(question: str, texts: list[str]) -> list[float]:
-    """How much each text shares with the question: the summed rarity (log inverse share among the texts) of
-    the question's BM25 terms (Chinese bigrams, words) that it holds."""
-    wanted = set(tokens(question))
-    held = [set(tokens(t)) & wanted for t in texts]
-    counts = {t: sum(t in h for h in held) for t in wanted}
-    weight = {t: math.log(1 + len(texts) / n) for t, n in counts.items() if n}
-    return [sum(weight[t] for t in h) for h in held]
+Row = tuple[Chunk, int, int, str]  # a shown sentence: its chunk, page start/end, text
 
 
-def sentences(
-    hits: list[Hit], question: str = "", offer: int | None = None, avoid: Callable[[str], bool] | None = None
-) -> list[PassageSentence]:
-    """The retrieved passages' sentences in the order shown, each once; those offered for citation numbered 1, 2,
-    … across all passages: not headings (unless nothing else is there: something must be citable), never one that
-    `avoid` refuses, and, with a question and `offer`, only that many, the ones sharing most with the question
-    (ties: the first shown)."""
-    rows, seen = [], set()
+def shown_rows(hits: list[Hit], avoid: Callable[[str], bool] | None = None) -> tuple[list[Row], list[bool]]:
+    """The retrieved passages' sentences in the order shown, each once, and which of them may be cited: not
+    headings (unless nothing else is there: something must be citable) and never one that `avoid` refuses."""
+    rows: list[Row] = []
+    seen = set()
     for hit in hits:
         c = hit.chunk
         for s in split_sentences(c.text):
@@ -99,10 +89,24 @@ def sentences(
     offered = [ok and not is_heading(c, start, text) for ok, (c, start, _, text) in zip(citable, rows, strict=True)]
     if not any(offered):
         offered = citable
+    return rows, offered
+
+
+def sentences(
+    hits: list[Hit],
+    question: str = "",
+    offer: int | None = None,
+    avoid: Callable[[str], bool] | None = None,
+    ranker: SentenceRanker | None = None,
+) -> list[PassageSentence]:
+    """The retrieved passages' sentences in the order shown, each once; those offered for citation (shown_rows)
+    numbered 1, 2, … across all passages and, with a question and `offer`, only that many: the ones the ranker
+    (lexical alone by default) puts first (ties: the first shown)."""
+    rows, offered = shown_rows(hits, avoid)
     if question and offer and sum(offered) > offer:
         candidates = [i for i, ok in enumerate(offered) if ok]
-        scores = relevance(question, [rows[i][3] for i in candidates])
-        keep = {candidates[i] for i in sorted(range(len(candidates)), key=lambda i: -scores[i])[:offer]}
+        order = (ranker or SentenceRanker()).order(question, [rows[i][3] for i in candidates])
+        keep = {candidates[i] for i in order[:offer]}
         offered = [i in keep for i in range(len(rows))]
     out, number = [], 0
     for (c, start, end, text), ok in zip(rows, offered, strict=True):
