@@ -282,9 +282,15 @@ class QAService:
                 code="not_found",
             )  # fmt: skip
         question = check_question(question, self._max_question_chars)
+        from .kb.rank import SentenceRanker
+
         hits = kb.relevant(collection, question, kb.top_k)
+        ranker = SentenceRanker(kb.embedder, kb.cite_dense_weight)
         # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
-        return cited_task(spec, hits, collection, question, avoid=lambda text: bool(self._drugs.find(text)))
+        return cited_task(
+            spec, hits, collection, question, offer=kb.cite_offer, ranker=ranker,
+            avoid=lambda text: bool(self._drugs.find(text)),
+        )  # fmt: skip
 
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:

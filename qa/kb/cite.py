@@ -167,11 +167,12 @@ def cited_task(
     by: By = CHOOSE_BY,
     offer: int = OFFERED,
     avoid: Callable[[str], bool] | None = None,
+    ranker: SentenceRanker | None = None,
 ) -> Task:
     """The task as it answers from a knowledge base: schema with citations, passages as context, citation check.
     `avoid` keeps sentences from being offered (the service: those naming a prescription drug, which the drug
     check would redact in the quote, so that it no longer is the sentence the schema allows)."""
-    shown = sentences(hits, question, offer, avoid)
+    shown = sentences(hits, question, offer, avoid, ranker)
     schema = copy.deepcopy(task.schema)
     # citations come first: the model picks its evidence before it answers (quote, then answer), and a small
     # model asked for them last tends to close the answer with an empty list
@@ -269,12 +270,31 @@ class CitationCheck(BaseCheck):
         # the not-offered finding comes once, from repair
         return [f for f in self._findings(rows, retry=True) if f.problem]
 
+    def once(self, citations: Any) -> tuple[Any, int]:
+        """The citations with a sentence cited again left out (the grammar cannot forbid repeats), and how many
+        were: the same sentence shown twice would count as two pieces of evidence."""
+        if not isinstance(citations, list):
+            return citations, 0
+        kept, seen = [], set()
+        for item in citations:
+            chosen = self.choice(item) if isinstance(item, dict) else None
+            key = None if chosen is None else (chosen.chunk.file, chosen.chunk.page, chosen.start)
+            if key is not None and key in seen:
+                continue
+            seen.add(key)
+            kept.append(item)
+        return kept, len(citations) - len(kept)
+
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        rows = self.verify(data.get("citations"))
+        repairs: list[str] = []
+        citations, repeated = self.once(data.get("citations"))
+        if repeated:
+            data = {**data, "citations": citations}
+            repairs.append(f"left out {repeated} citation(s) repeating a sentence already cited")
+        rows = self.verify(citations)
         ctx.notes["citations"] = rows
         ctx.notes["collection"] = self.collection
         findings = self._findings(rows, retry=False)
-        repairs: list[str] = []
         if not self.chunks:
             findings.append(Finding("kb_nothing", f"the knowledge base {self.collection!r} has nothing on this"))
             note = NOTHING_ZH if ctx.zh else NOTHING_EN
