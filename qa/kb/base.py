@@ -144,7 +144,7 @@ class KnowledgeBase:
         min_similarity: float = 0.87,
         top_k: int = 4,
         cite_offer: int = 3,
-        cite_dense_weight: float = 0.5,
+        cite_dense_weight: float = 0.1,
     ) -> None:
         self._store = store  # a store, or a function that opens one at first use
         self.embedder = embedder  # qa.triage Embedder, or None: BM25 only

@@ -14,7 +14,7 @@ import numpy as np
 from .base import tokens
 
 # share of the dense (e5) score in the mix; 0 is the lexical ranking alone (chosen on CMRC trial, BENCHMARKS.md)
-DENSE_WEIGHT = 0.5
+DENSE_WEIGHT = 0.1
 
 
 def relevance(question: str, texts: list[str]) -> list[float]:
