@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.eval.sentence_rank import Item, accuracy, cmrc_items, kb_items, lexical_scorer, mixed_scorer, score_items
+from qa.eval.sentence_rank import (
+    Item,
+    accuracy,
+    cmrc_items,
+    fused_scorer,
+    kb_items,
+    lexical_scorer,
+    mixed_scorer,
+    score_items,
+)
 from qa.kb.base import Hit, chunk_pages
 from qa.kb.cite import sentences
 from qa.kb.rank import SentenceRanker, best_first, mix, relevance, scaled
@@ -104,17 +113,22 @@ def test_the_evaluations_mixed_scorer_is_the_rankers_own_score():
     assert mix(item.lexical, item.dense, 0.0).tolist() == pytest.approx(scaled(item.lexical).tolist())
 
 
-def test_sentences_offer_what_the_ranker_puts_first():
+def test_rank_fusion_without_dense_vectors_keeps_the_lexical_order():
+    item = Item("q", QUESTION, TEXTS, [False, True, False])
+    score_items([item])
+    assert best_first(fused_scorer(item)) == best_first(item.lexical)
+    score_items([item], TableEmbedder(ANGLES))
+    assert best_first(fused_scorer(item))[0] in (0, 1)  # lexical first is 0, dense first is 1: fused is one of them
+
+
+@pytest.mark.parametrize(("weight", "offered"), [(0.0, TEXTS[0]), (1.0, TEXTS[1])])
+def test_sentences_offer_what_the_ranker_puts_first(weight, offered):
     page = "病程说明\n\n" + "".join(TEXTS) + "另外请注意休息和饮食清淡。"
     hits = [Hit(c, 1.0) for c in chunk_pages("c", "a.txt", [page])]
-    lexical = [s.text for s in sentences(hits, QUESTION, offer=1) if s.id is not None]
-    angles = {**ANGLES, "另外请注意休息和饮食清淡。": 1.2}
-    dense = [s.text for s in sentences(hits, QUESTION, offer=1, ranker=SentenceRanker(TableEmbedder(angles), 1.0))]
-    assert lexical == [TEXTS[0]]
-    assert [s for s in dense if s in TEXTS] == TEXTS  # every sentence still shown …
-    offered = [s.text for s in sentences(hits, QUESTION, offer=1, ranker=SentenceRanker(TableEmbedder(angles), 1.0))
-               if s.id is not None]  # fmt: skip
-    assert offered == [TEXTS[1]]  # … and the one offered is the ranker's first
+    ranker = SentenceRanker(TableEmbedder({**ANGLES, "另外请注意休息和饮食清淡。": 1.2}), weight)
+    shown = sentences(hits, QUESTION, offer=1, ranker=ranker)
+    assert [s.text for s in shown if s.text in TEXTS] == TEXTS  # every sentence is still shown …
+    assert [s.text for s in shown if s.id is not None] == [offered]  # … and the one offered is the ranker's first
 
 
 @pytest.mark.parametrize(
