@@ -161,6 +161,22 @@ def speed(embedder: Any) -> None:
                 )
 
 
+def states(data: Any, phrase: str) -> bool:
+    """Whether the answer's own text (every string outside its citations) holds the answer phrase, both
+    NFKC-normalised: a crude check that the claim, not only the citation, is the documented one."""
+    import unicodedata
+
+    def strings(x: Any) -> list[str]:
+        if isinstance(x, str):
+            return [x]
+        if isinstance(x, dict):
+            return [t for k, v in x.items() if k != "citations" for t in strings(v)]
+        return [t for v in x for t in strings(v)] if isinstance(x, list) else []
+
+    text = unicodedata.normalize("NFKC", "\n".join(strings(data or {})))
+    return unicodedata.normalize("NFKC", phrase) in text
+
+
 def citations(
     log_path: str | None, limit: int | None, chunk_chars: int = 400, splits: tuple[str, ...] = SPLITS
 ) -> None:
@@ -174,9 +190,9 @@ def citations(
     log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
     print(
         "| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |"
-        " answers with a supporting citation |"
+        " answers with a supporting citation | answers stating the answer phrase |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
     print(f"passages of up to {chunk_chars} characters")
     print(f"sentences offered: {settings.kb_cite_offer}, dense weight {settings.kb_cite_dense_weight}")
@@ -187,7 +203,7 @@ def citations(
         for name, text in docs.items():
             service.kb_add("eval", name, text.encode())
         inside = [q for q in questions if q["file"]][:limit]
-        shown = verified = supporting = wrong = supported = 0
+        shown = verified = supporting = wrong = supported = stated = 0
         seconds = []
         for q in inside:
             task = "medical" if q["file"] in MEDICAL_FILES else "finance"
@@ -210,6 +226,7 @@ def citations(
                     sentence = next(s for s in split_sentences(page) if s.start <= at < s.end)
                     supporting += c["start"] < sentence.end and c["end"] > sentence.start
             supported += supporting > before
+            stated += states(answer.data, q["phrase"])
             if log:
                 row = {"split": split, "task": task, **q, "seconds": round(seconds[-1], 1), "ok": answer.ok,
                        "supporting": supporting - before, "citations": cites, "answer": answer.data}  # fmt: skip
@@ -217,7 +234,7 @@ def citations(
                 log.flush()
         print(
             f"| {split} | {len(inside)} | {shown} | {verified} | {supporting} | {wrong} |"
-            f" {statistics.median(seconds):.0f} | {supported} |",
+            f" {statistics.median(seconds):.0f} | {supported} | {stated} |",
             flush=True,
         )
 

@@ -143,7 +143,7 @@ class KnowledgeBase:
         max_chunks: int = 20_000,
         min_similarity: float = 0.87,
         top_k: int = 4,
-        cite_offer: int = 3,
+        cite_offer: int = 1,
         cite_dense_weight: float = 0.1,
     ) -> None:
         self._store = store  # a store, or a function that opens one at first use

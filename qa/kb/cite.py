@@ -2,9 +2,11 @@
 under the question, and the citation check.
 
 The model cites by choosing a sentence of the passages, never by copying free text. The passages are shown one
-sentence a line; the few sentences that share most with the question (OFFERED, by the rarity of the question's
-terms they hold) are numbered, and the schema's `citations[].quote` is an enum of exactly those sentences (with
-`by="id"`, `citations[].sentence` an enum of their numbers), so constrained decoding can cite nothing else.
+sentence a line; the sentences the ranker (qa.kb.rank: the rarity of the question's terms they hold, mixed with
+e5 similarity) puts first are numbered — OFFERED of them, by default one, so the app chooses the citation and
+the model writes its answer after reading it — and the schema's `citations[].quote` is an enum of exactly those
+sentences (with `by="id"`, `citations[].sentence` an enum of their numbers), so constrained decoding can cite
+nothing else.
 Heading-like lines (the document's first line, a short line without a sentence-final stop) are shown for context
 but never offered: a title is a true quote that supports nothing, and the 0.5B model used to quote it. The app
 fills chunk, quote, file, page and offsets from the chosen sentence, and the check still locates each quote inside
@@ -33,9 +35,9 @@ from .store import Chunk
 By = Literal["id", "text"]
 # how the model names its sentence: by its text (the 0.5B model wrote "2" whatever the numbers meant; BENCHMARKS.md)
 CHOOSE_BY: By = "text"
-# sentences offered for citation: the answering one is nearly always among the top three by shared terms, and a
-# small model choosing among every sentence of four passages picks by position, not content (BENCHMARKS.md)
-OFFERED = 3
+# sentences offered for citation: the ranker's first. Offered three (the answer's sentence among them 9 of 9), the
+# 0.5B model chose a supporting one 5 of 9 times; offered the first alone, 9 of 9 (BENCHMARKS.md, fourth session)
+OFFERED = 1
 MAX_CITATIONS = 3
 # a line without a sentence-final stop up to this long is a heading (a title, "诊断标准如下："), not an answer
 HEADING_CHARS = 40
