@@ -273,6 +273,7 @@ class QAService:
         """The task answering from a collection: the passages retrieved for the question, cited and verified."""
         from .kb import check_collection
         from .kb.cite import cited_task
+        from .kb.rank import SentenceRanker
 
         kb = self._need_kb()
         collection = check_collection(collection)
@@ -282,8 +283,6 @@ class QAService:
                 code="not_found",
             )  # fmt: skip
         question = check_question(question, self._max_question_chars)
-        from .kb.rank import SentenceRanker
-
         hits = kb.relevant(collection, question, kb.top_k)
         ranker = SentenceRanker(kb.embedder, kb.cite_dense_weight)
         # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
