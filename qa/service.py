@@ -273,6 +273,7 @@ class QAService:
         """The task answering from a collection: the passages retrieved for the question, cited and verified."""
         from .kb import check_collection
         from .kb.cite import cited_task
+        from .kb.rank import SentenceRanker
 
         kb = self._need_kb()
         collection = check_collection(collection)
@@ -283,8 +284,12 @@ class QAService:
             )  # fmt: skip
         question = check_question(question, self._max_question_chars)
         hits = kb.relevant(collection, question, kb.top_k)
+        ranker = SentenceRanker(kb.embedder, kb.cite_dense_weight)
         # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
-        return cited_task(spec, hits, collection, question, avoid=lambda text: bool(self._drugs.find(text)))
+        return cited_task(
+            spec, hits, collection, question, offer=kb.cite_offer, ranker=ranker,
+            avoid=lambda text: bool(self._drugs.find(text)),
+        )  # fmt: skip
 
     # ---- metrics --------------------------------------------------------------------------------------------------
     def rule_counts(self) -> dict[str, int]:

@@ -264,6 +264,20 @@ class Settings(BaseSettings):
         le=1.0,
         description="Best dense similarity (cosine, e5) below which the knowledge base has nothing on a question.",
     )
+    kb_cite_offer: int = Field(
+        1,  # chosen end to end on the tuning split of qa/data/kb_eval (BENCHMARKS.md, fourth session)
+        ge=1,
+        le=10,
+        description="Sentences of the retrieved passages an answer may cite: the sentence ranker's first n (1: the "
+        "app picks the citation, the model writes the answer after it).",
+    )
+    kb_cite_dense_weight: float = Field(
+        0.1,  # chosen on CMRC 2018 trial (BENCHMARKS.md, fourth session)
+        ge=0.0,
+        le=1.0,
+        description="Share of e5 similarity (vs shared rare terms) in ranking the sentences a citation may quote; "
+        "0: shared terms alone.",
+    )
     # ---- limits and access (hardening): every bound a hostile request meets, checked before expensive work ----
     max_history_turns: int = Field(
         200, ge=1, le=10_000, description="Earlier turns a request may carry (page or API); more gets 400."
@@ -404,6 +418,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "kb_chunk_chars",
         "kb_top_k",
         "kb_min_similarity",
+        "kb_cite_offer",
+        "kb_cite_dense_weight",
     ),
     "record": ("max_record_chars", "record_window_chars", "record_overlap_sentences"),
     "limits": (

@@ -89,6 +89,8 @@ def build_kb(settings: Settings, embedder: Any = None) -> Any:
         max_chunks=settings.kb_max_chunks,
         min_similarity=settings.kb_min_similarity,
         top_k=settings.kb_top_k,
+        cite_offer=settings.kb_cite_offer,
+        cite_dense_weight=settings.kb_cite_dense_weight,
     )
 
 

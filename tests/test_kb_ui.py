@@ -41,7 +41,8 @@ def test_citations_render_escaped_with_the_verified_quote_highlighted():
 @pytest.fixture
 def kb_service(tmp_path):
     settings = Settings(backend="fake", cache_dir=tmp_path / "cache", triage_embedder="off")
-    kb = KnowledgeBase(MemoryStore(), FakeEmbedder(), chunk_chars=80, min_similarity=0.0)
+    # three sentences offered: the page test is about rendering a citation, not about which one the ranker puts first
+    kb = KnowledgeBase(MemoryStore(), FakeEmbedder(), chunk_chars=80, min_similarity=0.0, cite_offer=3)
 
     def respond(request):
         cited = request.schema["properties"].get("citations")

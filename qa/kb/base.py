@@ -143,6 +143,8 @@ class KnowledgeBase:
         max_chunks: int = 20_000,
         min_similarity: float = 0.87,
         top_k: int = 4,
+        cite_offer: int = 1,
+        cite_dense_weight: float = 0.1,
     ) -> None:
         self._store = store  # a store, or a function that opens one at first use
         self.embedder = embedder  # qa.triage Embedder, or None: BM25 only
@@ -154,6 +156,8 @@ class KnowledgeBase:
         self.max_chunks = max_chunks
         self.min_similarity = min_similarity
         self.top_k = top_k  # passages an answer is given
+        self.cite_offer = cite_offer  # sentences an answer may cite (qa.kb.cite), the ranker's first
+        self.cite_dense_weight = cite_dense_weight  # the e5 share of the sentence ranker's score (qa.kb.rank)
         self._indexes: dict[str, tuple[str, _Bm25Index, dict[str, Chunk]]] = {}
         self._lock = threading.RLock()  # one writer at a time: limits are checked against what is stored
 

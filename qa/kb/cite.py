@@ -2,9 +2,11 @@
 under the question, and the citation check.
 
 The model cites by choosing a sentence of the passages, never by copying free text. The passages are shown one
-sentence a line; the few sentences that share most with the question (OFFERED, by the rarity of the question's
-terms they hold) are numbered, and the schema's `citations[].quote` is an enum of exactly those sentences (with
-`by="id"`, `citations[].sentence` an enum of their numbers), so constrained decoding can cite nothing else.
+sentence a line; the sentences the ranker (qa.kb.rank: the rarity of the question's terms they hold, mixed with
+e5 similarity) puts first are numbered — OFFERED of them, by default one, so the app chooses the citation and
+the model writes its answer after reading it — and the schema's `citations[].quote` is an enum of exactly those
+sentences (with `by="id"`, `citations[].sentence` an enum of their numbers), so constrained decoding can cite
+nothing else.
 Heading-like lines (the document's first line, a short line without a sentence-final stop) are shown for context
 but never offered: a title is a true quote that supports nothing, and the 0.5B model used to quote it. The app
 fills chunk, quote, file, page and offsets from the chosen sentence, and the check still locates each quote inside
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,15 +28,16 @@ from typing import Any, Literal
 from ..checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ..spans import locate, split_sentences
 from ..tasks.base import Task
-from .base import Hit, tokens
+from .base import Hit
+from .rank import SentenceRanker
 from .store import Chunk
 
 By = Literal["id", "text"]
 # how the model names its sentence: by its text (the 0.5B model wrote "2" whatever the numbers meant; BENCHMARKS.md)
 CHOOSE_BY: By = "text"
-# sentences offered for citation: the answering one is nearly always among the top three by shared terms, and a
-# small model choosing among every sentence of four passages picks by position, not content (BENCHMARKS.md)
-OFFERED = 3
+# sentences offered for citation: the ranker's first. Offered three (the answer's sentence among them 9 of 9), the
+# 0.5B model chose a supporting one 5 of 9 times; offered the first alone, 9 of 9 (BENCHMARKS.md, fourth session)
+OFFERED = 1
 MAX_CITATIONS = 3
 # a line without a sentence-final stop up to this long is a heading (a title, "诊断标准如下："), not an answer
 HEADING_CHARS = 40
@@ -70,24 +72,14 @@ def is_heading(chunk: Chunk, start: int, text: str) -> bool:
     return first_line or len(text) <= HEADING_CHARS
 
 
-def relevance(question: str, texts: list[str]) -> list[float]:
-    """How much each text shares with the question: the summed rarity (log inverse share among the texts) of
-    the question's BM25 terms (Chinese bigrams, words) that it holds."""
-    wanted = set(tokens(question))
-    held = [set(tokens(t)) & wanted for t in texts]
-    counts = {t: sum(t in h for h in held) for t in wanted}
-    weight = {t: math.log(1 + len(texts) / n) for t, n in counts.items() if n}
-    return [sum(weight[t] for t in h) for h in held]
+Row = tuple[Chunk, int, int, str]  # a shown sentence: its chunk, page start/end, text
 
 
-def sentences(
-    hits: list[Hit], question: str = "", offer: int | None = None, avoid: Callable[[str], bool] | None = None
-) -> list[PassageSentence]:
-    """The retrieved passages' sentences in the order shown, each once; those offered for citation numbered 1, 2,
-    … across all passages: not headings (unless nothing else is there: something must be citable), never one that
-    `avoid` refuses, and, with a question and `offer`, only that many, the ones sharing most with the question
-    (ties: the first shown)."""
-    rows, seen = [], set()
+def shown_rows(hits: list[Hit], avoid: Callable[[str], bool] | None = None) -> tuple[list[Row], list[bool]]:
+    """The retrieved passages' sentences in the order shown, each once, and which of them may be cited: not
+    headings (unless nothing else is there: something must be citable) and never one that `avoid` refuses."""
+    rows: list[Row] = []
+    seen = set()
     for hit in hits:
         c = hit.chunk
         for s in split_sentences(c.text):
@@ -99,10 +91,24 @@ def sentences(
     offered = [ok and not is_heading(c, start, text) for ok, (c, start, _, text) in zip(citable, rows, strict=True)]
     if not any(offered):
         offered = citable
+    return rows, offered
+
+
+def sentences(
+    hits: list[Hit],
+    question: str = "",
+    offer: int | None = None,
+    avoid: Callable[[str], bool] | None = None,
+    ranker: SentenceRanker | None = None,
+) -> list[PassageSentence]:
+    """The retrieved passages' sentences in the order shown, each once; those offered for citation (shown_rows)
+    numbered 1, 2, … across all passages and, with a question and `offer`, only that many: the ones the ranker
+    (lexical alone by default) puts first (ties: the first shown)."""
+    rows, offered = shown_rows(hits, avoid)
     if question and offer and sum(offered) > offer:
         candidates = [i for i, ok in enumerate(offered) if ok]
-        scores = relevance(question, [rows[i][3] for i in candidates])
-        keep = {candidates[i] for i in sorted(range(len(candidates)), key=lambda i: -scores[i])[:offer]}
+        order = (ranker or SentenceRanker()).order(question, [rows[i][3] for i in candidates])
+        keep = {candidates[i] for i in order[:offer]}
         offered = [i in keep for i in range(len(rows))]
     out, number = [], 0
     for (c, start, end, text), ok in zip(rows, offered, strict=True):
@@ -163,11 +169,12 @@ def cited_task(
     by: By = CHOOSE_BY,
     offer: int = OFFERED,
     avoid: Callable[[str], bool] | None = None,
+    ranker: SentenceRanker | None = None,
 ) -> Task:
     """The task as it answers from a knowledge base: schema with citations, passages as context, citation check.
     `avoid` keeps sentences from being offered (the service: those naming a prescription drug, which the drug
     check would redact in the quote, so that it no longer is the sentence the schema allows)."""
-    shown = sentences(hits, question, offer, avoid)
+    shown = sentences(hits, question, offer, avoid, ranker)
     schema = copy.deepcopy(task.schema)
     # citations come first: the model picks its evidence before it answers (quote, then answer), and a small
     # model asked for them last tends to close the answer with an empty list
@@ -265,12 +272,31 @@ class CitationCheck(BaseCheck):
         # the not-offered finding comes once, from repair
         return [f for f in self._findings(rows, retry=True) if f.problem]
 
+    def once(self, citations: Any) -> tuple[Any, int]:
+        """The citations with a sentence cited again left out (the grammar cannot forbid repeats), and how many
+        were: the same sentence shown twice would count as two pieces of evidence."""
+        if not isinstance(citations, list):
+            return citations, 0
+        kept, seen = [], set()
+        for item in citations:
+            chosen = self.choice(item) if isinstance(item, dict) else None
+            key = None if chosen is None else (chosen.chunk.file, chosen.chunk.page, chosen.start)
+            if key is not None and key in seen:
+                continue
+            seen.add(key)
+            kept.append(item)
+        return kept, len(citations) - len(kept)
+
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        rows = self.verify(data.get("citations"))
+        repairs: list[str] = []
+        citations, repeated = self.once(data.get("citations"))
+        if repeated:
+            data = {**data, "citations": citations}
+            repairs.append(f"left out {repeated} citation(s) repeating a sentence already cited")
+        rows = self.verify(citations)
         ctx.notes["citations"] = rows
         ctx.notes["collection"] = self.collection
         findings = self._findings(rows, retry=False)
-        repairs: list[str] = []
         if not self.chunks:
             findings.append(Finding("kb_nothing", f"the knowledge base {self.collection!r} has nothing on this"))
             note = NOTHING_ZH if ctx.zh else NOTHING_EN
