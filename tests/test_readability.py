@@ -31,8 +31,15 @@ MEDICAL = TASKS.get("medical").schema
 FINANCE = TASKS.get("finance").schema
 
 
-def ctx(question="头痛怎么办？", schema=MEDICAL):
-    return CheckContext("medical", question, schema, "system prompt")
+MED_FALLBACKS = TASKS.get("medical").prompts.fallbacks
+FIN_FALLBACKS = TASKS.get("finance").prompts.fallbacks
+
+
+def ctx(question="头痛怎么办？", schema=MEDICAL, fallbacks=None):
+    context = CheckContext("medical", question, schema, "system prompt")
+    if fallbacks:
+        context.notes["fallbacks"] = fallbacks
+    return context
 
 
 # ---- schema text ------------------------------------------------------------------------------------------------
@@ -214,6 +221,80 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
     assert done.data["summary"] == "市盈率是股价与每股收益之比。"
 
 
+@pytest.mark.parametrize(
+    ("schema", "fallbacks", "data", "expected"),
+    [
+        (  # the only analysis item restates the summary's only sentence: neither can give it up
+            MEDICAL,
+            MED_FALLBACKS,
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]},
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": [MED_FALLBACKS["analysis"]["zh"]]},
+        ),
+        (  # each list holds one item and the suggestion restates the analysis
+            MEDICAL,
+            MED_FALLBACKS,
+            {"analysis": ["长期熬夜会导致免疫力下降。"], "suggestions": ["长期熬夜会导致免疫力下降。"]},
+            {"analysis": ["长期熬夜会导致免疫力下降。"], "suggestions": [MED_FALLBACKS["suggestions"]["zh"]]},
+        ),
+        (  # the finance risk notice restates a list's only item
+            FINANCE,
+            FIN_FALLBACKS,
+            {"suggestions": ["贷款前要比较不同机构的实际年化利率。"], "risk_notice": "贷款前要比较不同机构的实际年化利率。"},
+            {"risk_notice": FIN_FALLBACKS["risk_notice"]["zh"]},
+        ),
+        (  # no standard sentence for the field: the repeat stays as the model wrote it
+            MEDICAL,
+            {},
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]},
+            {"analysis": ["头痛伴低烧多与病毒感冒有关。"]},
+        ),
+        (  # the standard sentence would be a repeat itself: the model's text stays
+            MEDICAL,
+            MED_FALLBACKS,
+            {"summary": "具体原因需要医生结合问诊和必要的检查来判断。", "analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"]},
+            {"analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"]},
+        ),
+        (  # the earlier field could give the repeat up: the model's own text stays
+            FINANCE,
+            FIN_FALLBACKS,
+            {
+                "summary": "市盈率是股价与每股收益之比。市盈率高说明市场预期较高，但风险也较大。",
+                "risk_notice": "市盈率高说明市场预期较高，但风险也较大。",
+            },
+            {"summary": "市盈率是股价与每股收益之比。", "risk_notice": "市盈率高说明市场预期较高，但风险也较大。"},
+        ),
+    ],
+)
+def test_a_required_field_that_only_repeats_gets_the_standard_sentence(schema, fallbacks, data, expected):
+    base = MEDICAL_OK if schema is MEDICAL else FINANCE_OK
+    answer = {**base, **data}
+    done = RepetitionCheck().repair(ctx("问题？", schema, fallbacks), answer)
+    assert {k: done.data[k] for k in expected} == expected
+    standard = {t["zh"] for t in fallbacks.values()}
+
+    def texts(d):
+        return {x for v in d.values() for x in (v if isinstance(v, list) else [v])}
+
+    wrote = bool(standard & texts(expected)) and not standard & texts(data)  # the check wrote one of them
+    assert any("standard sentence" in r for r in done.repairs) is wrote
+
+
+@pytest.mark.parametrize(
+    ("fallbacks", "match"),
+    [
+        ("fallbacks:\n  urgent:\n    zh: 是。\n", "not a prose field"),
+        ("fallbacks:\n  analysis:\n    zh: " + "长" * 121 + "\n", "bounds"),
+        ("fallbacks:\n  analysis:\n    fr: 非。\n", "zh/en"),
+    ],
+)
+def test_a_fallback_that_breaks_the_schema_is_refused(tmp_path, fallbacks, match):
+    text = Files("qa.tasks.medical").read("medical.yaml")
+    text = text[: text.index("fallbacks:")] + fallbacks + text[text.index("system: |") :]
+    (tmp_path / "medical.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PromptError, match=match):
+        load_prompts(Files("qa.tasks.medical", tmp_path), "medical")
+
+
 def test_a_loop_inside_the_only_item_is_removed_even_when_it_must_stay():
     loop = "如果怀疑是细菌感染，应进行实验室检测。如果怀疑是细菌感染，应进行实验室检测。"
     data = {**MEDICAL_OK, "analysis": ["如果怀疑是细菌感染，应进行实验室检测，如血常规。"], "suggestions": [loop]}
@@ -361,13 +442,16 @@ def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it()
     assert stepped_back.sample(only_y) and stepped_back.next_token == 2
 
 
-def test_a_repeat_no_field_can_give_up_stays_and_is_not_asked_again(make_service):
-    """Asking the 0.5B model again with its repeat named made answers worse on the tuning split (BENCHMARKS.md)."""
+def test_a_repeat_no_field_can_give_up_is_not_asked_again_and_gets_the_standard_sentence(make_service):
+    """Asking the 0.5B model again with its repeat named made answers worse on the tuning split (BENCHMARKS.md);
+    the list's only item becomes the task's standard sentence instead, and the report says so."""
     stuck = {**MEDICAL_OK, "summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]}
     service, backend = make_service([json.dumps(stuck, ensure_ascii=False)])
     answer = service.answer("medical", "头痛低烧怎么办？", service.params("medical"))
     assert answer.report.attempts == 1 and len(backend.requests) == 1
-    assert answer.data["analysis"] == stuck["analysis"] and answer.data["summary"] == stuck["summary"]
+    assert answer.data["analysis"] == [MED_FALLBACKS["analysis"]["zh"]] and answer.data["summary"] == stuck["summary"]
+    assert any("standard sentence in analysis" in r for r in answer.report.repairs)
+    assert not detect(answer.data, MEDICAL).repeated
 
 
 def test_detector_reads_a_list_of_objects_as_no_prose_items():
