@@ -239,7 +239,10 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
         (  # the finance risk notice restates a list's only item
             FINANCE,
             FIN_FALLBACKS,
-            {"suggestions": ["贷款前要比较不同机构的实际年化利率。"], "risk_notice": "贷款前要比较不同机构的实际年化利率。"},
+            {
+                "suggestions": ["贷款前要比较不同机构的实际年化利率。"],
+                "risk_notice": "贷款前要比较不同机构的实际年化利率。",
+            },
             {"risk_notice": FIN_FALLBACKS["risk_notice"]["zh"]},
         ),
         (  # no standard sentence for the field: the repeat stays as the model wrote it
@@ -251,7 +254,10 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
         (  # the standard sentence would be a repeat itself: the model's text stays
             MEDICAL,
             MED_FALLBACKS,
-            {"summary": "具体原因需要医生结合问诊和必要的检查来判断。", "analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"]},
+            {
+                "summary": "具体原因需要医生结合问诊和必要的检查来判断。",
+                "analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"],
+            },
             {"analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"]},
         ),
         (  # the earlier field could give the repeat up: the model's own text stays
