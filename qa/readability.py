@@ -333,7 +333,9 @@ class RepetitionCheck(BaseCheck):
         if not any(similar(m, b) for m in mine for b in before_keys):
             return text  # the earlier fields gave the repeat up: the model's own text stays
         theirs = before_keys + [k for t in others or [] for k in self._keys(t)]
-        if any(similar(s, b) for s in self._keys(standard) if len(s) >= self.min_key for b in theirs):
+        # stricter than `similar`: the standard sentence is the app's text, so it goes in only when it shares
+        # little with the answer ("如果症状持续或加重，建议及时就医" already says most of a see-a-doctor sentence)
+        if any(coverage(s, b)[0] >= 0.5 for s in self._keys(standard) if len(s) >= self.min_key for b in theirs):
             return text  # the standard sentence would be a repeat too
         replaced.append(name)
         return standard

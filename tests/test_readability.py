@@ -260,6 +260,12 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
             },
             {"analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"]},
         ),
+        (  # the standard sentence shares half its words with the answer: the model's text stays
+            MEDICAL,
+            MED_FALLBACKS,
+            {"analysis": ["注意记录症状出现的时间。"], "suggestions": ["注意记录症状出现的时间。"]},
+            {"suggestions": ["注意记录症状出现的时间。"]},
+        ),
         (  # the earlier field could give the repeat up: the model's own text stays
             FINANCE,
             FIN_FALLBACKS,
