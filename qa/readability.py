@@ -122,9 +122,11 @@ def _near(a: str, b: str) -> bool:
     return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1)
 
 
-# connectives a clause may start with that do not change what it says (compared without them)
+# connectives and hedges a clause may start with that do not change what it says (compared without them):
+# "可能是因为…所致，个人考虑是因为…所致" is one cause said twice
 _LEAD = re.compile(
-    "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么)+"
+    "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么"
+    "|个人考虑是|个人考虑|个人认为|考虑是|考虑为|可能是|可能)+"
 )
 
 

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             json.loads(rec["raw"])
             backend.script([rec["raw"]])
+            # the fake backend counts characters as tokens: a whole answer longer than the budget is not cut
+            params = service.params(rec["domain"], max_new_tokens=max(params.max_new_tokens, len(rec["raw"]) + 1))
         except ValueError:  # the model ran out of tokens: the fake stops at the same place, as "length"
             backend.script([rec["raw"] + " "])
             params = service.params(rec["domain"], max_new_tokens=len(rec["raw"]))

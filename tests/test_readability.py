@@ -173,6 +173,7 @@ def test_a_list_keeps_its_minimum_when_its_only_item_is_a_repeat():
         ("如家庭疗法、家族疗法、家庭疗法等", "如家庭疗法、家庭治疗、家庭疗法等", True),
         ("主要通过血液传播", "主要通过血液、粪便、唾液等方式传播", True),  # restated with words added
         ("蜂王浆含有糖分", "因为蜂王浆含有糖分", True),  # a connective in front says nothing new
+        ("可能是因为肝火旺盛所致", "个人考虑是因为肝火旺盛所致", True),  # nor does a hedge
         ("如果症状持续或加重", "如果症状持续不缓解或加重", True),
         ("信用卡贷款可能需要申请审批", "信用卡贷款一般需要申请审批", True),  # a long clause, one modifier swapped
         ("可能需要手术治疗", "可能需要药物治疗", False),  # a short clause, its point swapped
