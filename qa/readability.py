@@ -327,8 +327,8 @@ class RepetitionCheck(BaseCheck):
         field gave up what it could becomes the task's standard sentence for the field, when it has one that says
         something new; otherwise it stays as it is (a repeat the model's own words cannot avoid)."""
         standard = ctx.notes.get("fallbacks", {}).get(name, {}).get("zh" if ctx.zh else "en")
-        if not standard:
-            return text
+        if not standard or _URGENT.search(text):
+            return text  # the app's standard sentence never takes the place of an instruction to get help now
         before = [t for f in earlier for t in ([fixed[f]] if isinstance(fixed[f], str) else fixed[f])]
         before_keys = [k for t in before for k in self._keys(t)] + self._example(ctx)
         mine = [k for k in self._keys(text) if len(k) >= self.min_key]
@@ -458,6 +458,8 @@ def end_on_sentence(text: str, limit: int | None) -> str:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# an instruction to get help now ("应立即就医", "拨打120"): a repeat of it stays rather than become a milder sentence
+_URGENT = re.compile(r"立即|立刻|马上|尽快就医|急救|急诊|120|emergency|immediately|right away", re.I)
 
 
 class SentenceEndCheck(BaseCheck):

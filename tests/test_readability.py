@@ -256,16 +256,22 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
             MEDICAL,
             MED_FALLBACKS,
             {
-                "summary": "具体原因需要医生结合问诊和必要的检查来判断。",
-                "analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"],
+                "summary": "具体情况因人而异，需要医生结合病史和检查结果判断。",
+                "analysis": ["具体情况因人而异，需要医生结合病史和检查结果判断。"],
             },
-            {"analysis": ["具体原因需要医生结合问诊和必要的检查来判断。"]},
+            {"analysis": ["具体情况因人而异，需要医生结合病史和检查结果判断。"]},
         ),
         (  # the standard sentence shares half its words with the answer: the model's text stays
             MEDICAL,
             MED_FALLBACKS,
             {"analysis": ["注意记录症状出现的时间。"], "suggestions": ["注意记录症状出现的时间。"]},
             {"suggestions": ["注意记录症状出现的时间。"]},
+        ),
+        (  # an instruction to get help now is never swapped for the milder standard sentence
+            MEDICAL,
+            MED_FALLBACKS,
+            {"analysis": ["如果药物过量或中毒，应立即就医。"], "suggestions": ["如果药物过量或中毒，应立即就医。"]},
+            {"suggestions": ["如果药物过量或中毒，应立即就医。"]},
         ),
         (  # the earlier field could give the repeat up: the model's own text stays
             FINANCE,
