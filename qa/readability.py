@@ -326,21 +326,39 @@ class RepetitionCheck(BaseCheck):
         """A required text (a list's only item, a required string) that still repeats an earlier field after that
         field gave up what it could becomes the task's standard sentence for the field, when it has one that says
         something new; otherwise it stays as it is (a repeat the model's own words cannot avoid)."""
-        standard = ctx.notes.get("fallbacks", {}).get(name, {}).get("zh" if ctx.zh else "en")
-        if not standard or _URGENT.search(text):
-            return text  # the app's standard sentence never takes the place of an instruction to get help now
+        lang = "zh" if ctx.zh else "en"
+        standard = ctx.notes.get("fallbacks", {}).get(name, {}).get(lang)
         before = [t for f in earlier for t in ([fixed[f]] if isinstance(fixed[f], str) else fixed[f])]
         before_keys = [k for t in before for k in self._keys(t)] + self._example(ctx)
         mine = [k for k in self._keys(text) if len(k) >= self.min_key]
-        if not any(similar(m, b) for m in mine for b in before_keys):
-            return text  # the earlier fields gave the repeat up: the model's own text stays
+        if not standard or not any(similar(m, b) for m in mine for b in before_keys):
+            return text  # no standard sentence, or the earlier fields gave the repeat up: the model's text stays
         theirs = before_keys + [k for t in others or [] for k in self._keys(t)]
-        # stricter than `similar`: the standard sentence is the app's text, so it goes in only when it shares
-        # little with the answer ("如果症状持续或加重，建议及时就医" already says most of a see-a-doctor sentence)
-        if any(coverage(s, b)[0] >= 0.5 for s in self._keys(standard) if len(s) >= self.min_key for b in theirs):
+        if _URGENT.search(text):
+            # an instruction to get help now is never swapped for a milder sentence: it stays here, where the
+            # actions are, and an earlier list's only item that says it gives way instead
+            for f in earlier:
+                value, their_standard = fixed[f], ctx.notes["fallbacks"].get(f, {}).get(lang)
+                if (
+                    isinstance(value, list)
+                    and len(value) == 1
+                    and their_standard
+                    and not self._shares(their_standard, theirs)
+                ):
+                    if any(similar(m, k) for m in mine for k in self._keys(value[0]) if len(k) >= self.min_key):
+                        fixed[f] = [their_standard]
+                        replaced.append(f)
+            return text
+        if self._shares(standard, theirs):
             return text  # the standard sentence would be a repeat too
         replaced.append(name)
         return standard
+
+    def _shares(self, standard: str, keys: list[str]) -> bool:
+        """Half of a clause of the standard sentence is in these keys. Stricter than `similar`: the sentence is the
+        app's text, so it goes in only when it shares little with the answer ("如果症状持续或加重，建议及时就医"
+        already says most of a see-a-doctor sentence)."""
+        return any(coverage(s, b)[0] >= 0.5 for s in self._keys(standard) if len(s) >= self.min_key for b in keys)
 
     def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
         """The answer without repeats it can remove, where it removed them, and the fields it gave the task's

@@ -267,11 +267,17 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
             {"analysis": ["注意记录症状出现的时间。"], "suggestions": ["注意记录症状出现的时间。"]},
             {"suggestions": ["注意记录症状出现的时间。"]},
         ),
-        (  # an instruction to get help now is never swapped for the milder standard sentence
+        (  # an instruction to get help now is never swapped for the milder standard sentence: the analysis gives way
             MEDICAL,
             MED_FALLBACKS,
             {"analysis": ["如果药物过量或中毒，应立即就医。"], "suggestions": ["如果药物过量或中毒，应立即就医。"]},
-            {"suggestions": ["如果药物过量或中毒，应立即就医。"]},
+            {"analysis": [MED_FALLBACKS["analysis"]["zh"]], "suggestions": ["如果药物过量或中毒，应立即就医。"]},
+        ),
+        (  # ... and where the summary says it, nothing can give way: the repeat stays
+            MEDICAL,
+            MED_FALLBACKS,
+            {"summary": "药物过量或中毒时应立即就医。", "analysis": ["药物过量或中毒时应立即就医。"]},
+            {"summary": "药物过量或中毒时应立即就医。", "analysis": ["药物过量或中毒时应立即就医。"]},
         ),
         (  # the earlier field could give the repeat up: the model's own text stays
             FINANCE,
