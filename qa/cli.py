@@ -109,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--split",
-        choices=["tuning", "heldout", "both"],
+        choices=["tuning", "heldout", "heldout2", "both"],
         default="both",
-        help="quality: which question set (qa/data/quality_*.jsonl); both prints them side by side",
+        help="quality: which question set (qa/data/quality_*.jsonl; heldout2: the fresh held-out split); "
+        "both: tuning and heldout side by side",
     )
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")

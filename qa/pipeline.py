@@ -69,6 +69,8 @@ class AnswerPipeline:
         example = task.prompts.example
         if example is not None and any(m["content"] == example[1] for m in prompt.messages[1:3]):
             ctx.notes["example_answer"] = example[1]  # copying the example is repeating it (repetition check)
+        if task.prompts.fallbacks:
+            ctx.notes["fallbacks"] = task.prompts.fallbacks  # what a required field that only repeats becomes
         return ctx
 
     def run(

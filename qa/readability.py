@@ -122,9 +122,11 @@ def _near(a: str, b: str) -> bool:
     return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1)
 
 
-# connectives a clause may start with that do not change what it says (compared without them)
+# connectives and hedges a clause may start with that do not change what it says (compared without them):
+# "可能是因为…所致，个人考虑是因为…所致" is one cause said twice
 _LEAD = re.compile(
-    "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么)+"
+    "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么"
+    "|个人考虑是|个人考虑|个人认为|考虑是|考虑为|可能是|可能)+"
 )
 
 
@@ -307,12 +309,65 @@ class RepetitionCheck(BaseCheck):
         texts = string_fields(json.loads(example))
         return [key(t) for t in texts] + [k for t in texts for p in pieces(t) if len(k := key(p)) >= self.min_key]
 
-    def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        """The answer without repeats it can remove, and where it removed them."""
+    def _keys(self, text: str) -> list[str]:
+        """A text's keys for comparison: whole, and each clause long enough to count."""
+        return [key(text)] + [p for piece in pieces(text) if len(p := key(piece)) >= self.min_key]
+
+    def _fallback(
+        self,
+        ctx: CheckContext,
+        fixed: dict[str, Any],
+        earlier: list[str],
+        name: str,
+        text: str,
+        replaced: list[str],
+        others: list[str] | None = None,
+    ) -> str:
+        """A required text (a list's only item, a required string) that still repeats an earlier field after that
+        field gave up what it could becomes the task's standard sentence for the field, when it has one that says
+        something new; otherwise it stays as it is (a repeat the model's own words cannot avoid)."""
+        lang = "zh" if ctx.zh else "en"
+        standard = ctx.notes.get("fallbacks", {}).get(name, {}).get(lang)
+        before = [t for f in earlier for t in ([fixed[f]] if isinstance(fixed[f], str) else fixed[f])]
+        before_keys = [k for t in before for k in self._keys(t)] + self._example(ctx)
+        mine = [k for k in self._keys(text) if len(k) >= self.min_key]
+        if not standard or not any(similar(m, b) for m in mine for b in before_keys):
+            return text  # no standard sentence, or the earlier fields gave the repeat up: the model's text stays
+        theirs = before_keys + [k for t in others or [] for k in self._keys(t)]
+        if _URGENT.search(text):
+            # an instruction to get help now is never swapped for a milder sentence: it stays here, where the
+            # actions are, and an earlier list's only item that says it gives way instead
+            for f in earlier:
+                value, their_standard = fixed[f], ctx.notes["fallbacks"].get(f, {}).get(lang)
+                if (
+                    isinstance(value, list)
+                    and len(value) == 1
+                    and their_standard
+                    and not self._shares(their_standard, theirs)
+                ):
+                    if any(similar(m, k) for m in mine for k in self._keys(value[0]) if len(k) >= self.min_key):
+                        fixed[f] = [their_standard]
+                        replaced.append(f)
+            return text
+        if self._shares(standard, theirs):
+            return text  # the standard sentence would be a repeat too
+        replaced.append(name)
+        return standard
+
+    def _shares(self, standard: str, keys: list[str]) -> bool:
+        """Half of a clause of the standard sentence is in these keys. Stricter than `similar`: the sentence is the
+        app's text, so it goes in only when it shares little with the answer ("如果症状持续或加重，建议及时就医"
+        already says most of a see-a-doctor sentence)."""
+        return any(coverage(s, b)[0] >= 0.5 for s in self._keys(standard) if len(s) >= self.min_key for b in keys)
+
+    def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+        """The answer without repeats it can remove, where it removed them, and the fields it gave the task's
+        standard sentence."""
         seen: list[str] = []  # keys of the clauses and whole items kept so far
         seen += self._example(ctx)
         fixed = dict(data)
         removed: list[str] = []
+        replaced: list[str] = []  # fields that got the task's standard sentence (also in `removed`)
 
         def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
             # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
@@ -340,6 +395,8 @@ class RepetitionCheck(BaseCheck):
                 if len(key(new)) < 4:  # a field all repeats keeps its text; the earlier fields give it up
                     new = self._self_deduped(value)
                     self._give_up(ctx, fixed, fields[: fields.index(k)], new)
+                    new = self._fallback(ctx, fixed, fields[: fields.index(k)], k, new, replaced)
+                    seen += self._keys(new)
                 fixed[k] = new
                 continue
             _, min_items = _bounds(ctx.schema, k)
@@ -371,22 +428,25 @@ class RepetitionCheck(BaseCheck):
                 # repeats leaves the earlier fields instead, where they can spare it
                 i, item = spare.pop(0)
                 item = self._self_deduped(item)
-                seen += [key(item)] + [p for piece in pieces(item) if len(p := key(piece)) >= self.min_key]
+                self._give_up(ctx, fixed, fields[: fields.index(k)], item)
+                others = [t for _, t in items]
+                item = self._fallback(ctx, fixed, fields[: fields.index(k)], k, item, replaced, others)
+                seen += self._keys(item)
                 items.append((i, item))
                 items.sort()
-                self._give_up(ctx, fixed, fields[: fields.index(k)], item)
             fixed[k] = [text for _, text in items]
-        return fixed, removed
+        return fixed, removed, replaced
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        fixed, removed = self._dedupe(ctx, data)
+        fixed, removed, replaced = self._dedupe(ctx, data)
         if not removed:
             return Repair(data)
         where = ", ".join(dict.fromkeys(removed))
+        repairs = [f"removed {len(removed)} repeated sentence(s) or item(s) from {where}"]
+        if replaced:  # said in the report: this text is the app's, not the model's
+            repairs.append(f"wrote the task's standard sentence in {', '.join(replaced)} (it only repeated)")
         return Repair(
-            fixed,
-            [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")],
-            [f"removed {len(removed)} repeated sentence(s) or item(s) from {where}"],
+            fixed, [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")], repairs
         )
 
 
@@ -416,6 +476,8 @@ def end_on_sentence(text: str, limit: int | None) -> str:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# an instruction to get help now ("应立即就医", "拨打120"): a repeat of it stays rather than become a milder sentence
+_URGENT = re.compile(r"立即|立刻|马上|尽快就医|急救|急诊|120|emergency|immediately|right away", re.I)
 
 
 class SentenceEndCheck(BaseCheck):

@@ -10,15 +10,20 @@ finance: financezhidao_filter.csv (Baidu Zhidao finance questions, SophonPlus/Ch
          question titles only, never answers.
 
 usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
+       (the first two sets, seed 14: 60 questions per domain, half tuning, half held-out)
+       python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR --fresh quality_heldout2.jsonl \
+           --seed 20261123 --per-domain 30 --exclude qa/data/quality_tuning.jsonl qa/data/quality_heldout.jsonl
+       (a fresh held-out set by the same rules from what is left: every question of the --exclude files is
+       left out before picking, ids qh2-001…; used when an earlier held-out set has been read)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import random
 import re
-import sys
 from pathlib import Path
 
 PER_DOMAIN = 60
@@ -27,29 +32,33 @@ QUESTIONISH = re.compile(r"[？?吗么]|怎|如何|哪|什么|多少|能不能|�
 NOT_A_QUESTION = re.compile(r"^(能帮忙|这个问题谁|能具体|求解答|需要什么条件|流程大致|怎么插)")
 
 
-def medical(path: Path, rng: random.Random) -> list[dict]:
-    """Patient questions, spread over departments, 20–100 characters, no duplicates."""
+def medical(
+    path: Path, rng: random.Random, exclude: frozenset[str] = frozenset(), per_domain: int = PER_DOMAIN
+) -> list[dict]:
+    """Patient questions, spread over departments, 20–100 characters, no duplicates, none of `exclude`."""
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     by_dept: dict[str, list[str]] = {}
     seen: set[str] = set()
     for row in rows:
         ask = row["ask"].strip()
-        if 20 <= len(ask) <= 100 and ask not in seen and "*" not in ask:
+        if 20 <= len(ask) <= 100 and ask not in seen and "*" not in ask and ask not in exclude:
             seen.add(ask)
             by_dept.setdefault(row["department"], []).append(ask)
     picked: list[tuple[str, str]] = []
     depts = sorted(by_dept)
     for d in depts:
         rng.shuffle(by_dept[d])
-    while len(picked) < PER_DOMAIN:  # round-robin so small departments are represented
+    while len(picked) < per_domain:  # round-robin so small departments are represented
         for d in depts:
-            if by_dept[d] and len(picked) < PER_DOMAIN:
+            if by_dept[d] and len(picked) < per_domain:
                 picked.append((d, by_dept[d].pop()))
     return [{"domain": "medical", "question": q, "topic": d} for d, q in picked]
 
 
-def finance(path: Path, rng: random.Random) -> list[dict]:
-    """Distinct question titles shown in the notebook's outputs that read as questions."""
+def finance(
+    path: Path, rng: random.Random, exclude: frozenset[str] = frozenset(), per_domain: int = PER_DOMAIN
+) -> list[dict]:
+    """Distinct question titles shown in the notebook's outputs that read as questions, none of `exclude`."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     found: list[str] = []
     for cell in nb["cells"]:
@@ -72,13 +81,48 @@ def finance(path: Path, rng: random.Random) -> list[dict]:
                     found.append(q)
     # a title and the same title with its body appended: keep the longer one
     distinct = [q for q in found if not any(o != q and o.startswith(q[:12]) and len(o) > len(q) for o in found)]
+    # excluded after the merge above, so the titles left are exactly those the first sets could have picked
+    distinct = [q for q in distinct if q not in exclude]
+    if len(distinct) < per_domain:
+        raise SystemExit(f"only {len(distinct)} finance questions left, {per_domain} wanted")
     rng.shuffle(distinct)
-    return [{"domain": "finance", "question": q, "topic": "financezhidao"} for q in distinct[:PER_DOMAIN]]
+    return [{"domain": "finance", "question": q, "topic": "financezhidao"} for q in distinct[:per_domain]]
+
+
+def fresh(args: argparse.Namespace) -> None:
+    """One fresh held-out file: `per_domain` questions of each domain that no --exclude file holds."""
+    exclude = frozenset(
+        json.loads(line)["question"]
+        for path in args.exclude
+        for line in path.read_text("utf-8").splitlines()
+        if line.strip()
+    )
+    rng = random.Random(args.seed)
+    rows = medical(args.med_csv, rng, exclude, args.per_domain) + finance(args.notebook, rng, exclude, args.per_domain)
+    assert not exclude & {r["question"] for r in rows}
+    with (args.out_dir / args.fresh).open("w", encoding="utf-8") as f:
+        for i, row in enumerate(rows, 1):
+            f.write(json.dumps({"id": f"qh2-{i:03d}", **row}, ensure_ascii=False) + "\n")
+    print(args.fresh, len(rows), f"({len(exclude)} questions excluded)")
 
 
 def main() -> None:
-    med_csv, notebook, out_dir = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    rng = random.Random(14)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("med_csv", type=Path)
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--fresh", default=None, help="write one fresh held-out file of this name instead")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--per-domain", type=int, default=PER_DOMAIN)
+    parser.add_argument(
+        "--exclude", type=Path, nargs="*", default=[], help="JSON-lines sets whose questions to leave out"
+    )
+    args = parser.parse_args()
+    if args.fresh:
+        fresh(args)
+        return
+    med_csv, notebook, out_dir = args.med_csv, args.notebook, args.out_dir
+    rng = random.Random(args.seed)
     tuning: list[dict] = []
     held_out: list[dict] = []
     for rows in (medical(med_csv, rng), finance(notebook, rng)):

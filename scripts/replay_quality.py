@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.backends.fake import FakeBackend  # noqa: E402 - after the path line above
-from qa.eval.quality import detect, load_quality_set, summarise  # noqa: E402
+from qa.eval.quality import SETS, detect, load_quality_set, summarise  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.wiring import build_service  # noqa: E402
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     records = [json.loads(line) for line in args.log.read_text("utf-8").splitlines() if line.strip()]
-    questions = {r["id"]: r for split in ("tuning", "heldout") for r in load_quality_set(split)}
+    questions = {r["id"]: r for split in SETS for r in load_quality_set(split)}
     backend = FakeBackend(["{}"])
     settings = Settings(backend="fake", answer_cache=False, repair_attempts=0)
     service = build_service(settings, backend=backend)
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             json.loads(rec["raw"])
             backend.script([rec["raw"]])
+            # the fake backend counts characters as tokens: a whole answer longer than the budget is not cut
+            params = service.params(rec["domain"], max_new_tokens=max(params.max_new_tokens, len(rec["raw"]) + 1))
         except ValueError:  # the model ran out of tokens: the fake stops at the same place, as "length"
             backend.script([rec["raw"] + " "])
             params = service.params(rec["domain"], max_new_tokens=len(rec["raw"]))

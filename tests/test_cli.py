@@ -103,3 +103,12 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
     assert "== tuning (2 questions) ==" in result.stdout and "heldout" not in result.stdout
     records = [json.loads(line) for line in (tmp_path / "q.tuning.jsonl").read_text("utf-8").splitlines()]
     assert [r["id"] for r in records] == ["qt011", "qt045"]
+
+
+def test_eval_quality_runs_the_fresh_held_out_split(tmp_path):
+    log = tmp_path / "q"
+    result = run_qa("eval", "quality", "--backend", "fake", "--split", "heldout2", "--limit", "1", "--log", str(log))
+    assert result.returncode == 0, result.stderr
+    assert "== heldout2 (1 questions) ==" in result.stdout and "tuning" not in result.stdout
+    records = [json.loads(line) for line in (tmp_path / "q.heldout2.jsonl").read_text("utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["qh2-001"]

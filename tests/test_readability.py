@@ -31,8 +31,15 @@ MEDICAL = TASKS.get("medical").schema
 FINANCE = TASKS.get("finance").schema
 
 
-def ctx(question="头痛怎么办？", schema=MEDICAL):
-    return CheckContext("medical", question, schema, "system prompt")
+MED_FALLBACKS = TASKS.get("medical").prompts.fallbacks
+FIN_FALLBACKS = TASKS.get("finance").prompts.fallbacks
+
+
+def ctx(question="头痛怎么办？", schema=MEDICAL, fallbacks=None):
+    context = CheckContext("medical", question, schema, "system prompt")
+    if fallbacks:
+        context.notes["fallbacks"] = fallbacks
+    return context
 
 
 # ---- schema text ------------------------------------------------------------------------------------------------
@@ -166,6 +173,7 @@ def test_a_list_keeps_its_minimum_when_its_only_item_is_a_repeat():
         ("如家庭疗法、家族疗法、家庭疗法等", "如家庭疗法、家庭治疗、家庭疗法等", True),
         ("主要通过血液传播", "主要通过血液、粪便、唾液等方式传播", True),  # restated with words added
         ("蜂王浆含有糖分", "因为蜂王浆含有糖分", True),  # a connective in front says nothing new
+        ("可能是因为肝火旺盛所致", "个人考虑是因为肝火旺盛所致", True),  # nor does a hedge
         ("如果症状持续或加重", "如果症状持续不缓解或加重", True),
         ("信用卡贷款可能需要申请审批", "信用卡贷款一般需要申请审批", True),  # a long clause, one modifier swapped
         ("可能需要手术治疗", "可能需要药物治疗", False),  # a short clause, its point swapped
@@ -212,6 +220,104 @@ def test_a_required_string_that_only_repeats_keeps_its_text_and_the_summary_give
     done = RepetitionCheck().repair(ctx("什么是市盈率？", FINANCE), data)
     assert done.data["risk_notice"] == data["risk_notice"]
     assert done.data["summary"] == "市盈率是股价与每股收益之比。"
+
+
+@pytest.mark.parametrize(
+    ("schema", "fallbacks", "data", "expected"),
+    [
+        (  # the only analysis item restates the summary's only sentence: neither can give it up
+            MEDICAL,
+            MED_FALLBACKS,
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]},
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": [MED_FALLBACKS["analysis"]["zh"]]},
+        ),
+        (  # each list holds one item and the suggestion restates the analysis
+            MEDICAL,
+            MED_FALLBACKS,
+            {"analysis": ["长期熬夜会导致免疫力下降。"], "suggestions": ["长期熬夜会导致免疫力下降。"]},
+            {"analysis": ["长期熬夜会导致免疫力下降。"], "suggestions": [MED_FALLBACKS["suggestions"]["zh"]]},
+        ),
+        (  # the finance risk notice restates a list's only item
+            FINANCE,
+            FIN_FALLBACKS,
+            {
+                "suggestions": ["贷款前要比较不同机构的实际年化利率。"],
+                "risk_notice": "贷款前要比较不同机构的实际年化利率。",
+            },
+            {"risk_notice": FIN_FALLBACKS["risk_notice"]["zh"]},
+        ),
+        (  # no standard sentence for the field: the repeat stays as the model wrote it
+            MEDICAL,
+            {},
+            {"summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]},
+            {"analysis": ["头痛伴低烧多与病毒感冒有关。"]},
+        ),
+        (  # the standard sentence would be a repeat itself: the model's text stays
+            MEDICAL,
+            MED_FALLBACKS,
+            {
+                "summary": "具体情况因人而异，需要医生结合病史和检查结果判断。",
+                "analysis": ["具体情况因人而异，需要医生结合病史和检查结果判断。"],
+            },
+            {"analysis": ["具体情况因人而异，需要医生结合病史和检查结果判断。"]},
+        ),
+        (  # the standard sentence shares half its words with the answer: the model's text stays
+            MEDICAL,
+            MED_FALLBACKS,
+            {"analysis": ["注意记录症状出现的时间。"], "suggestions": ["注意记录症状出现的时间。"]},
+            {"suggestions": ["注意记录症状出现的时间。"]},
+        ),
+        (  # an instruction to get help now is never swapped for the milder standard sentence: the analysis gives way
+            MEDICAL,
+            MED_FALLBACKS,
+            {"analysis": ["如果药物过量或中毒，应立即就医。"], "suggestions": ["如果药物过量或中毒，应立即就医。"]},
+            {"analysis": [MED_FALLBACKS["analysis"]["zh"]], "suggestions": ["如果药物过量或中毒，应立即就医。"]},
+        ),
+        (  # ... and where the summary says it, nothing can give way: the repeat stays
+            MEDICAL,
+            MED_FALLBACKS,
+            {"summary": "药物过量或中毒时应立即就医。", "analysis": ["药物过量或中毒时应立即就医。"]},
+            {"summary": "药物过量或中毒时应立即就医。", "analysis": ["药物过量或中毒时应立即就医。"]},
+        ),
+        (  # the earlier field could give the repeat up: the model's own text stays
+            FINANCE,
+            FIN_FALLBACKS,
+            {
+                "summary": "市盈率是股价与每股收益之比。市盈率高说明市场预期较高，但风险也较大。",
+                "risk_notice": "市盈率高说明市场预期较高，但风险也较大。",
+            },
+            {"summary": "市盈率是股价与每股收益之比。", "risk_notice": "市盈率高说明市场预期较高，但风险也较大。"},
+        ),
+    ],
+)
+def test_a_required_field_that_only_repeats_gets_the_standard_sentence(schema, fallbacks, data, expected):
+    base = MEDICAL_OK if schema is MEDICAL else FINANCE_OK
+    answer = {**base, **data}
+    done = RepetitionCheck().repair(ctx("问题？", schema, fallbacks), answer)
+    assert {k: done.data[k] for k in expected} == expected
+    standard = {t["zh"] for t in fallbacks.values()}
+
+    def texts(d):
+        return {x for v in d.values() for x in (v if isinstance(v, list) else [v])}
+
+    wrote = bool(standard & texts(expected)) and not standard & texts(data)  # the check wrote one of them
+    assert any("standard sentence" in r for r in done.repairs) is wrote
+
+
+@pytest.mark.parametrize(
+    ("fallbacks", "match"),
+    [
+        ("fallbacks:\n  urgent:\n    zh: 是。\n", "not a prose field"),
+        ("fallbacks:\n  analysis:\n    zh: " + "长" * 121 + "\n", "bounds"),
+        ("fallbacks:\n  analysis:\n    fr: 非。\n", "zh/en"),
+    ],
+)
+def test_a_fallback_that_breaks_the_schema_is_refused(tmp_path, fallbacks, match):
+    text = Files("qa.tasks.medical").read("medical.yaml")
+    text = text[: text.index("fallbacks:")] + fallbacks + text[text.index("system: |") :]
+    (tmp_path / "medical.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PromptError, match=match):
+        load_prompts(Files("qa.tasks.medical", tmp_path), "medical")
 
 
 def test_a_loop_inside_the_only_item_is_removed_even_when_it_must_stay():
@@ -361,13 +467,16 @@ def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it()
     assert stepped_back.sample(only_y) and stepped_back.next_token == 2
 
 
-def test_a_repeat_no_field_can_give_up_stays_and_is_not_asked_again(make_service):
-    """Asking the 0.5B model again with its repeat named made answers worse on the tuning split (BENCHMARKS.md)."""
+def test_a_repeat_no_field_can_give_up_is_not_asked_again_and_gets_the_standard_sentence(make_service):
+    """Asking the 0.5B model again with its repeat named made answers worse on the tuning split (BENCHMARKS.md);
+    the list's only item becomes the task's standard sentence instead, and the report says so."""
     stuck = {**MEDICAL_OK, "summary": "头痛伴低烧多与病毒感冒有关。", "analysis": ["头痛伴低烧多与病毒感冒有关。"]}
     service, backend = make_service([json.dumps(stuck, ensure_ascii=False)])
     answer = service.answer("medical", "头痛低烧怎么办？", service.params("medical"))
     assert answer.report.attempts == 1 and len(backend.requests) == 1
-    assert answer.data["analysis"] == stuck["analysis"] and answer.data["summary"] == stuck["summary"]
+    assert answer.data["analysis"] == [MED_FALLBACKS["analysis"]["zh"]] and answer.data["summary"] == stuck["summary"]
+    assert any("standard sentence in analysis" in r for r in answer.report.repairs)
+    assert not detect(answer.data, MEDICAL).repeated
 
 
 def test_detector_reads_a_list_of_objects_as_no_prose_items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -73,6 +73,9 @@ class PromptSet:
     # one short example exchange (question, answer JSON) shown before the conversation: small models copy the
     # shape and length of an answer far better than they follow a description of it
     example: tuple[str, str] | None = None
+    # field → language ("zh"/"en") → a standard sentence the repetition check writes in place of a required field
+    # that only repeats a field which cannot give it up (both lists' only items); empty: such a repeat stays
+    fallbacks: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def render(self, template: str, **variables: Any) -> str:
         """Render one of this task's templates; a missing variable raises PromptError."""
@@ -202,6 +205,7 @@ def load_prompts(files: Files, name: str) -> PromptSet:
         user_template=data["user"],
         repair_template=data["repair"],
         example=_example(data.get("example"), where, schema),
+        fallbacks=_fallbacks(data.get("fallbacks"), where, schema),
     )
     prompts.system_prompt()  # fail at load, not at the first question, if the template is broken
     prompts.render(prompts.user_template, question="")
@@ -223,6 +227,27 @@ def _example(value: Any, where: str, schema: dict[str, Any]) -> tuple[str, str] 
     if errors:
         raise PromptError(f"{where}: the example answer does not satisfy the schema: {'; '.join(errors)}")
     return value["question"], json.dumps(value["answer"], ensure_ascii=False)
+
+
+def _fallbacks(value: Any, where: str, schema: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The optional standard sentences of a prompt file, per prose field and language, each within its bounds."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PromptError(f"{where}: fallbacks must map field names to {{zh: …, en: …}}")
+    out: dict[str, dict[str, str]] = {}
+    for name, texts in value.items():
+        prop = schema.get("properties", {}).get(name, {})
+        spec = prop.get("items", {}) if prop.get("type") == "array" else prop
+        if spec.get("type") != "string":
+            raise PromptError(f"{where}: fallbacks.{name} is not a prose field of the schema")
+        if not isinstance(texts, dict) or set(texts) - {"zh", "en"}:
+            raise PromptError(f"{where}: fallbacks.{name} must map zh/en to a sentence")
+        for lang, text in texts.items():
+            if not isinstance(text, str) or not spec.get("minLength", 1) <= len(text) <= spec.get("maxLength", 10**6):
+                raise PromptError(f"{where}: fallbacks.{name}.{lang} must be a string within the field's bounds")
+        out[str(name)] = {str(lang): str(text) for lang, text in texts.items()}
+    return out
 
 
 @dataclass(frozen=True)
