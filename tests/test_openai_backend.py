@@ -212,7 +212,15 @@ def test_the_real_model_answers_through_a_second_server(tmp_path, real_service, 
     settings = Settings(backend="fake", raw_model=True, rate_limit_per_minute=0, queue_size=4)
     with serving(create_app(real_service, settings, keys=ApiKeys([]))) as url:
         service = build_service(
-            remote_settings(tmp_path, url, remote_api_key=None, remote_context_length=real_backend.context_length)
+            # a real model on a busy 2-core CI machine can take longer than the fake engines' 10 s to say anything;
+            # this test is about the answer, not the engine's speed
+            remote_settings(
+                tmp_path,
+                url,
+                remote_api_key=None,
+                remote_context_length=real_backend.context_length,
+                remote_timeout_s=300,
+            )
         )
         service.warm_up()
         answer = service.answer("medical", "最近三天头痛，伴有低烧，需要去医院吗？", service.params("medical"))
