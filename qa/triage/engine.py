@@ -16,7 +16,15 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..tasks.medical.rules import red_flags
 from .embedder import Embedder
-from .model import INTENTS, SELF_HARM_VETO_INTENTS, TriageModel, not_now, train_model, training_digest
+from .model import (
+    INTENTS,
+    SELF_HARM_VETO_INTENTS,
+    TriageModel,
+    not_now,
+    self_harm_threshold,
+    train_model,
+    training_digest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +245,13 @@ class Triage:
             p_not_now = float(not_now(intent[None, :])[0])
             p_sh = float(not_now(intent[None, :], SELF_HARM_VETO_INTENTS)[0])
         intent_on = intent is not None and intent_threshold < 1.0
+        sh_threshold = self_harm_threshold(intent_threshold)
+
+        def stands(self_harm: bool) -> bool:
+            return p_sh < sh_threshold if self_harm else p_not_now < intent_threshold
+
         if counted and intent_on:
-            kept = [f for f in counted if (p_sh if f.category == "self_harm" else p_not_now) < intent_threshold]
+            kept = [f for f in counted if stands(f.category == "self_harm")]
             if not kept:
                 vetoed, vetoed_by = True, "intent"
                 reasons.append(
@@ -247,8 +260,7 @@ class Triage:
             counted = kept
         classifier_vetoed = False
         if by_classifier:
-            frame = p_sh if near[0] == "self_harm" else p_not_now
-            classifier_vetoed = bool(intent_on and frame >= intent_threshold)
+            classifier_vetoed = bool(intent_on and not stands(near[0] == "self_harm"))
             reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
             if classifier_vetoed:
                 reasons.append(

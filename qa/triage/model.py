@@ -53,8 +53,16 @@ MAX_CV_FALSE_POSITIVES = 0.03  # the threshold is the lowest whose cross-validat
 INTENTS = ("now", "general", "prep", "past", "denial", "figurative", "media", "ordinary")
 # an emergency hit (rule or classifier) is vetoed when P(one of these) is at least the intent threshold
 VETO_INTENTS = ("general", "prep", "past", "denial", "figurative", "media")
-# thoughts of self-harm count in any frame but these (a plan "for a story" or "before the exam" still counts)
+# thoughts of self-harm count in any frame but these (a plan "for a story" or "before the exam" still counts), and
+# only when the intent is surer than for other hits: halfway from the threshold to certainty (a missed one costs most)
 SELF_HARM_VETO_INTENTS = ("general", "past", "denial", "figurative")
+
+
+def self_harm_threshold(threshold: float) -> float:
+    """The intent veto's threshold for a self-harm hit, given the one for other hits."""
+    return (1.0 + threshold) / 2.0
+
+
 # the emergency bank's non-emergency categories as intents (its emergencies are "now"; other categories: ordinary)
 BANK_INTENTS = {
     "informational": "general",
