@@ -56,6 +56,7 @@ class TriageResult:
     p_not_now: float = 0.0  # P(a general, preparation, past, denied, figurative or media question)
     classifier_vetoed: bool = False  # the classifier said emergency, but the intent said not one now
     vetoed_by: str | None = None  # "classifier" (its P below the rule veto) or "intent"
+    rule_counted: list[str] = field(default_factory=list)  # categories of the rule hits that count (after vetoes)
 
     @property
     def signals(self) -> list[str]:
@@ -288,4 +289,5 @@ class Triage:
             p_not_now=p_not_now,
             classifier_vetoed=classifier_vetoed,
             vetoed_by=vetoed_by,
+            rule_counted=[f.category for f in counted],
         )
