@@ -9,7 +9,9 @@ on a grown bank after v3's first score, so v3 is seen); qa/data/triage_heldout_v
 independent writer during the retrain and scored once on the final rules and classifier (then read to set the rule
 veto); qa/data/triage_heldout_v5.jsonl was written by a third while the veto was made and scored once on the final
 configuration. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals where a goal was
-missed (goals: recall 0.97, false positives 0.03; v5 measured 59/60 and 13/140).
+missed (goals: recall 0.97, false positives 0.03; v5 measured 59/60 and 13/140, then 59/60 and 3/140 with the
+intent veto of the fourth session, whose training rows were written after v3-v5's false alarms had been read: every
+set here is seen now; the next clean figure is the lead's v6).
 """
 
 from __future__ import annotations
@@ -423,19 +425,19 @@ def cli_runs(tmp_path_factory):
     return run
 
 
-# per set: combined recall, combined false-positive rate, classifier false-positive rate (measured, see BENCHMARKS)
+# per set: combined recall, combined false-positive rate, classifier false-positive rate (raw: before the intent
+# veto), measured with the intent veto (fourth session; see BENCHMARKS.md). All five sets are seen: the intent veto's
+# rows were written after their false alarms were read, so these bounds guard against regressions, not for new text
 HELDOUT_BOUNDS = {
     HELDOUT_EMERGENCY: (0.97, 1 / 50, 1 / 50),  # measured 82/84, 1/50, 1/50 (seen)
     HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
-    # v3 (seen: scored before and after the rules' change, after the retrain, and its rule hits' probabilities read
-    # to set the rule veto): recall 59/70 = 0.843, false positives 8/130 combined, 8/130 classifier
-    HELDOUT_EMERGENCY_V3: (0.84, 8 / 130, 8 / 130),
-    # v4 (scored once on the final rules and classifier, then read to set the rule veto): recall 55/60 = 0.917,
-    # false positives 12/140 combined (20/140 without the veto), 2/140 classifier
-    HELDOUT_EMERGENCY_V4: (0.91, 12 / 140, 2 / 140),
-    # v5, scored once on the final configuration (rules, retrained classifier, veto 0.05): recall 59/60 = 0.983,
-    # false positives 13/140 combined (9 rule, 4 classifier), 4/140 classifier — the false-positive goal missed
-    HELDOUT_EMERGENCY_V5: (0.98, 13 / 140, 4 / 140),
+    # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
+    HELDOUT_EMERGENCY_V3: (0.84, 4 / 130, 8 / 130),
+    # v4 (seen): recall 54/60 = 0.900 (55/60 before the intent veto), false positives 1/140 combined (12/140 before)
+    HELDOUT_EMERGENCY_V4: (0.90, 1 / 140, 2 / 140),
+    # v5 (seen, the last clean set before this work): recall 59/60 = 0.983, false positives 3/140 combined (13/140
+    # before the intent veto), 4/140 classifier raw (2/140 after the veto)
+    HELDOUT_EMERGENCY_V5: (0.98, 3 / 140, 4 / 140),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -444,6 +446,14 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V3: 4 / 130,
     HELDOUT_EMERGENCY_V4: 18 / 140,
     HELDOUT_EMERGENCY_V5: 12 / 140,
+}
+# rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
+COUNTED_RULES_FP_BOUNDS = {
+    HELDOUT_EMERGENCY: 0.0,
+    HELDOUT_EMERGENCY_V2: 0.0,
+    HELDOUT_EMERGENCY_V3: 0.0,
+    HELDOUT_EMERGENCY_V4: 1 / 140,
+    HELDOUT_EMERGENCY_V5: 1 / 140,
 }
 
 
@@ -458,6 +468,10 @@ def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
     assert rules.fp_rate <= RULES_FP_BOUNDS[name]
+    counted = rates(
+        rows, [out[r["id"]]["signals"]["rule"] and not out[r["id"]]["signals"]["rule_vetoed"] for r in rows]
+    )
+    assert counted.fp_rate <= COUNTED_RULES_FP_BOUNDS[name]
     # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70, 27/60, 23/60)
     assert combined.recall > rules.recall
 
@@ -506,7 +520,8 @@ def test_redteam_recall_still_holds_and_false_positives_stay_low(real_service):
     rows = redteam_emergency()
     results = real_service.triage([r["text"] for r in rows])
     assert rates(rows, [x.rule for x in results]).recall == 1.0  # the rules' 41/41 is kept
-    assert rates(rows, [x.emergency for x in results]).fp_rate <= 5 / 140  # measured 5/140
+    # measured 2/140 (3/140 before the intent veto)
+    assert rates(rows, [x.emergency for x in results]).fp_rate <= 2 / 140
 
 
 # ---- retraining from a CSV ---------------------------------------------------------------------------------------
