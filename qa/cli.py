@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     triage.add_argument(
         "words",
         nargs="*",
-        help="the question; or 'train FILE.csv' (columns text,department) to retrain; or 'eval' for the held-out figures",
+        help="the question; or 'train FILE.csv' (columns text,department) to retrain; or 'eval' for the held-out "
+        'figures; or \'eval FILE.jsonl\' for recall / false positives on {"id","text","emergency"} lines',
     )
     triage.add_argument("--jsonl", default=None, help='a file of {"id","text"} lines (- for stdin): one JSON line each')
     triage.add_argument(
@@ -143,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     triage.add_argument(
         "--emergency-bank", dest="emergency_bank", default=None, help="train: a text,label,category CSV"
+    )
+    triage.add_argument(
+        "--intent-bank", dest="intent_bank", default=None, help="train: a text,intent CSV (default: the packaged one)"
     )
     _add_setting_flags(triage)
     kb = sub.add_parser(
@@ -243,7 +247,8 @@ def _triage(settings: Any, args: argparse.Namespace) -> int:
             raise InputError("usage: triage train FILE.csv (columns text,department)")
         out = Path(args.out) if args.out else settings.cache_dir.expanduser() / "triage" / "model.joblib"
         bank = _read(args.emergency_bank) if args.emergency_bank else None
-        model = service.train_triage(_read(words[1]), words[1], out, bank)
+        intents = _read(args.intent_bank) if args.intent_bank else None
+        model = service.train_triage(_read(words[1]), words[1], out, bank, intents)
         print(json.dumps({"model": str(out), "departments": model.departments, **model.meta,
                           "threshold": model.threshold}, ensure_ascii=False))  # fmt: skip
         print(f"use it with: QA_TRIAGE_MODEL={out} ./start.sh (or --triage-model {out})", file=sys.stderr)
@@ -252,6 +257,11 @@ def _triage(settings: Any, args: argparse.Namespace) -> int:
         from .triage.report import print_report
 
         print_report(service, print)
+        return 0
+    if words[:1] == ["eval"] and len(words) == 2:
+        from .triage.report import labelled_rows, print_file_report
+
+        print_file_report(service, labelled_rows(_read(words[1]), words[1]), words[1], print)
         return 0
     if args.jsonl is not None:
         if words:

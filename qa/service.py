@@ -212,19 +212,22 @@ class QAService:
         tokens = sum(embedder.count_tokens(t, kind) for t in checked)
         return vectors.tolist(), tokens
 
-    def train_triage(self, department_csv: str, where: str, out: Any, emergency_csv: str | None = None) -> Any:
+    def train_triage(
+        self, department_csv: str, where: str, out: Any, emergency_csv: str | None = None, intent_csv: str | None = None
+    ) -> Any:
         """Retrain the triage model on a department CSV (text,department) and write it to `out`; the model."""
         from pathlib import Path
 
         from .triage import train_model
-        from .triage.engine import EMERGENCY_BANK, packaged_text
+        from .triage.engine import EMERGENCY_BANK, INTENT_SET, packaged_text
 
         triage = self._need_triage()
         model = train_model(
             triage.embedder,
             emergency_csv if emergency_csv is not None else packaged_text(EMERGENCY_BANK),
             department_csv,
-            where=("emergency bank", where),
+            where=("emergency bank", where, "intent set"),
+            intent_csv=intent_csv if intent_csv is not None else packaged_text(INTENT_SET),
         )
         model.save(Path(out))
         return model

@@ -242,6 +242,15 @@ class Settings(BaseSettings):
         "(0: the rules always count); self-harm hits always count. Keeps a rule from raising the banner on a "
         "general, past, reported or figurative question the classifier is sure is no emergency.",
     )
+    triage_intent_veto: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="An emergency hit (rule or classifier) is vetoed when the intent classifier's probability that "
+        "the question is general, about preparation or cost, past, denied, figurative or about a pet or a story is "
+        "at least this (self-harm: only general, past, denied or figurative); default: the model's own, chosen by "
+        "cross-validation when it was trained; 1: off.",
+    )
     # ---- knowledge base ----
     kb_url: str = Field(
         "",
@@ -409,7 +418,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "answer quality": ("no_repeat_ngram",),
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
-    "triage": ("triage_embedder", "triage_model", "triage_threshold", "triage_threads", "triage_rule_veto"),
+    "triage": (
+        "triage_embedder",
+        "triage_model",
+        "triage_threshold",
+        "triage_threads",
+        "triage_rule_veto",
+        "triage_intent_veto",
+    ),
     "knowledge base": (
         "kb_url",
         "kb_max_file_bytes",

@@ -105,6 +105,7 @@ def build_triage(settings: Settings) -> Any:
         model_path=settings.triage_model,
         threshold=settings.triage_threshold,
         rule_veto=settings.triage_rule_veto,
+        intent_veto=settings.triage_intent_veto,
     )
 
 

@@ -9,7 +9,9 @@ on a grown bank after v3's first score, so v3 is seen); qa/data/triage_heldout_v
 independent writer during the retrain and scored once on the final rules and classifier (then read to set the rule
 veto); qa/data/triage_heldout_v5.jsonl was written by a third while the veto was made and scored once on the final
 configuration. Thresholds below are what was measured on them (see BENCHMARKS.md), not the goals where a goal was
-missed (goals: recall 0.97, false positives 0.03; v5 measured 59/60 and 13/140).
+missed (goals: recall 0.97, false positives 0.03; v5 measured 59/60 and 13/140, then 59/60 and 3/140 with the
+intent veto of the fourth session, whose training rows were written after v3-v5's false alarms had been read: every
+set here is seen now; the next clean figure is the lead's v6).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from qa.errors import InputError
 from qa.server import create_app
 from qa.tasks.medical.rules import RedFlag, red_flags
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
+from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, packaged_text
 from qa.triage.measure import (
     HELDOUT_EMERGENCY,
     HELDOUT_EMERGENCY_V2,
@@ -40,6 +43,7 @@ from qa.triage.measure import (
     rates,
     redteam_emergency,
 )
+from qa.triage.model import INTENTS, training_digest
 
 from .helpers import MEDICAL_OK, dumps, make_api
 from .live import serving
@@ -133,6 +137,160 @@ def test_a_rule_hit_the_classifier_is_sure_about_is_vetoed(category, veto, thres
     assert ("rule" in result.signals) is (not vetoed)
     assert any(r.startswith("rule vetoed") for r in result.reasons) is vetoed
     assert result.to_dict()["signals"]["rule_vetoed"] is vetoed
+
+
+# ---- the intent veto (a classifier of what the question is about, qa/triage/intent_train.csv) -------------------
+
+
+@pytest.fixture(scope="module")
+def fake_model_path(fake_triage, tmp_path_factory):
+    """The fake-embedder model written once, so that each case loads its own copy (and can fix its intents)."""
+    path = tmp_path_factory.mktemp("intent") / "model.joblib"
+    fake_triage.model.save(path)
+    return path
+
+
+def _with_intent(path, intent, p, **kwargs):
+    """An engine whose intent classifier always answers P(intent) = p (the rest: now, or ordinary for now)."""
+    triage = Triage(FakeEmbedder(), model_path=path, **kwargs)
+    probs = np.zeros(len(INTENTS))
+    probs[INTENTS.index(intent)] = p
+    probs[INTENTS.index("ordinary" if intent == "now" else "now")] += 1 - p
+    triage.model.intent_probabilities = lambda vectors, texts: np.tile(probs, (len(texts), 1))
+    return triage
+
+
+@pytest.mark.parametrize(
+    ("categories", "intent", "p", "veto", "emergency", "rule_vetoed", "counted"),
+    [
+        (["cardiac"], "general", 0.9, 0.6, False, True, []),  # a question about a disease in general
+        (["cardiac"], "past", 0.9, 0.6, False, True, []),
+        (["cardiac"], "media", 0.9, 0.6, False, True, []),  # a pet, a novel, the news
+        (["cardiac"], "now", 0.9, 0.6, True, False, ["cardiac"]),
+        (["cardiac"], "ordinary", 0.9, 0.6, True, False, ["cardiac"]),  # a present complaint: not a frame to veto
+        (["cardiac"], "general", 0.55, 0.6, True, False, ["cardiac"]),  # not sure enough
+        (["cardiac"], "general", 0.9, 1.0, True, False, ["cardiac"]),  # 1: the intent veto off
+        (["self_harm"], "figurative", 0.7, 0.6, True, False, ["self_harm"]),  # self-harm needs (1 + 0.6) / 2
+        (["self_harm"], "figurative", 0.9, 0.6, False, True, []),  # "被老板骂得想死"
+        (["self_harm"], "media", 0.99, 0.6, True, False, ["self_harm"]),  # "for a story" still counts
+        (["self_harm"], "prep", 0.99, 0.6, True, False, ["self_harm"]),
+        (["cardiac", "self_harm"], "figurative", 0.7, 0.6, True, False, ["self_harm"]),  # only self-harm stands
+    ],
+)
+def test_the_intent_classifier_vetoes_rule_hits_outside_an_emergency_now(
+    fake_model_path, categories, intent, p, veto, emergency, rule_vetoed, counted
+):
+    flags = [RedFlag(c, "words") for c in categories]
+    triage = _with_intent(fake_model_path, intent, p, threshold=1.0, rules=lambda text: flags, intent_veto=veto)
+    result = triage.assess("胸口疼")
+    assert result.rule and result.emergency is emergency and result.rule_vetoed is rule_vetoed
+    assert result.rule_counted == counted and result.intent == intent
+    assert (result.vetoed_by == "intent") is rule_vetoed
+    assert result.department == (EMERGENCY_DEPARTMENT if emergency else result.department)
+    assert any(r.startswith("rule vetoed: intent") for r in result.reasons) is rule_vetoed
+
+
+@pytest.mark.parametrize(
+    ("intent", "p", "veto", "emergency"),
+    [
+        ("figurative", 0.9, 0.6, False),  # "累到吐血", "scared me to death"
+        ("denial", 0.9, 0.6, False),
+        ("now", 0.9, 0.6, True),
+        ("figurative", 0.9, 1.0, True),  # off
+    ],
+)
+def test_the_intent_classifier_vetoes_classifier_hits_too(fake_model_path, intent, p, veto, emergency):
+    triage = _with_intent(fake_model_path, intent, p, threshold=0.0, rules=lambda text: [], intent_veto=veto)
+    result = triage.assess("胸口疼")
+    assert result.classifier and result.classifier_vetoed is (not emergency) and result.emergency is emergency
+    assert ("classifier" in result.signals) is emergency
+    assert result.to_dict()["signals"]["classifier_vetoed"] is (not emergency)
+    assert result.to_dict()["signals"]["intent"] == intent
+
+
+def test_a_format_1_model_without_an_intent_classifier_still_loads_with_the_veto_off(fake_triage, tmp_path):
+    import joblib
+
+    data = {k: v for k, v in fake_triage.model.__dict__.items() if not k.startswith("intent")}
+    joblib.dump({"format": 1, **data}, tmp_path / "old.joblib")
+    old = Triage(
+        FakeEmbedder(), model_path=tmp_path / "old.joblib", threshold=1.0, rules=lambda text: [RedFlag("cardiac", "w")]
+    )
+    result = old.assess("胸口疼")
+    assert old.model.intent_clf is None and result.intent is None and result.emergency and not result.rule_vetoed
+
+
+def test_the_packaged_model_was_built_from_the_packaged_training_files():
+    """model.joblib must be rebuilt when a training CSV changes (./start.sh triage train
+    qa/triage/departments_train.csv --out qa/triage/model.joblib); the engine retrains at load when it was not."""
+    import joblib
+
+    data = joblib.load(REPO / "qa" / "triage" / "model.joblib")
+    sets = [packaged_text(name) for name in (EMERGENCY_BANK, DEPARTMENT_SET, INTENT_SET)]
+    assert data["format"] == 2 and data["digest"] == training_digest(*sets)
+    assert data["intent_clf"] is not None and 0.3 <= data["intent_threshold"] < 1.0
+
+
+def test_a_packaged_model_that_does_not_match_its_training_files_is_retrained(caplog):
+    class NamedLikeThePackagedOne(FakeEmbedder):
+        name = "multilingual-e5-small"  # the packaged model loads; its digest is then compared
+
+    edited = {INTENT_SET: packaged_text(INTENT_SET) + "头痛吃什么药,ordinary\n"}
+    triage = Triage(NamedLikeThePackagedOne(), packaged=lambda name: edited.get(name) or packaged_text(name))
+    with caplog.at_level("WARNING"):
+        model = triage.model
+    assert "does not match" in caplog.text
+    assert model.digest == training_digest(*(edited.get(n) or packaged_text(n)
+                                             for n in (EMERGENCY_BANK, DEPARTMENT_SET, INTENT_SET)))  # fmt: skip
+    assert model.exemplars.shape[1] == FakeEmbedder().dim  # retrained on this embedder
+
+
+def test_no_intent_training_row_is_close_to_an_evaluation_item():
+    """The intent rows were written for this file; rows that came out close to an item of an evaluation set (e5
+    cosine >= 0.96 or text ratio >= 65 when the file was built) were dropped. This keeps it so."""
+    import csv
+    import io
+
+    from rapidfuzz import fuzz, process
+
+    rows = [r["text"] for r in csv.DictReader(io.StringIO(packaged_text(INTENT_SET)))]
+    names = (HELDOUT_EMERGENCY, HELDOUT_EMERGENCY_V2, HELDOUT_EMERGENCY_V3, HELDOUT_EMERGENCY_V4,
+             HELDOUT_EMERGENCY_V5, RULES_TUNING)  # fmt: skip
+    items = [r["text"] for name in names for r in heldout_emergency(name)] + [r["text"] for r in redteam_emergency()]
+    assert len(rows) >= 400
+    close = [(t, m, s) for t in rows for m, s, _ in [process.extractOne(t, items, scorer=fuzz.ratio)] if s >= 65]
+    assert close == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("text,intent\n头痛,nowish\n", "intent must be one of"),
+        ("text,label\n头痛,now\n", "needs columns text, intent"),
+        ("text,intent\n", "no rows"),
+    ],
+)
+def test_train_refuses_a_bad_intent_csv_with_exit_2(tmp_path, content, message):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(content, encoding="utf-8")
+    depts = REPO / "qa" / "triage" / "departments_train.csv"
+    done = qa_cli("triage", "train", str(depts), "--intent-bank", str(csv), "--out", str(tmp_path / "m.joblib"),
+                  env={"QA_TRIAGE_EMBEDDER": "fake"})  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_eval_prints_recall_and_false_positives_for_a_labelled_file(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    rows = [{"id": "a", "text": "我想自杀", "emergency": True}, {"id": "b", "text": "脸上长痘", "emergency": False}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    done = qa_cli("triage", "eval", str(path), env={"QA_TRIAGE_EMBEDDER": "fake"})
+    assert done.returncode == 0, done.stderr
+    for name in ("rules (raw)", "classifier (raw)", "rules after vetoes", "classifier after intent veto", "combined"):
+        assert f"| {name} | " in done.stdout
+    assert "| rules (raw) | 1/1 = 1.000 | 0/1 = 0.000 |" in done.stdout  # the self-harm rule fires on "a" alone
+    path.write_text('{"id": "a", "text": "头痛"}\n', encoding="utf-8")
+    done = qa_cli("triage", "eval", str(path), env={"QA_TRIAGE_EMBEDDER": "fake"})
+    assert done.returncode == 2 and "line 1" in done.stderr
 
 
 def test_a_question_is_embedded_once_for_the_page_and_the_pipeline():
@@ -267,19 +425,19 @@ def cli_runs(tmp_path_factory):
     return run
 
 
-# per set: combined recall, combined false-positive rate, classifier false-positive rate (measured, see BENCHMARKS)
+# per set: combined recall, combined false-positive rate, classifier false-positive rate (raw: before the intent
+# veto), measured with the intent veto (fourth session; see BENCHMARKS.md). All five sets are seen: the intent veto's
+# rows were written after their false alarms were read, so these bounds guard against regressions, not for new text
 HELDOUT_BOUNDS = {
     HELDOUT_EMERGENCY: (0.97, 1 / 50, 1 / 50),  # measured 82/84, 1/50, 1/50 (seen)
     HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
-    # v3 (seen: scored before and after the rules' change, after the retrain, and its rule hits' probabilities read
-    # to set the rule veto): recall 59/70 = 0.843, false positives 8/130 combined, 8/130 classifier
-    HELDOUT_EMERGENCY_V3: (0.84, 8 / 130, 8 / 130),
-    # v4 (scored once on the final rules and classifier, then read to set the rule veto): recall 55/60 = 0.917,
-    # false positives 12/140 combined (20/140 without the veto), 2/140 classifier
-    HELDOUT_EMERGENCY_V4: (0.91, 12 / 140, 2 / 140),
-    # v5, scored once on the final configuration (rules, retrained classifier, veto 0.05): recall 59/60 = 0.983,
-    # false positives 13/140 combined (9 rule, 4 classifier), 4/140 classifier — the false-positive goal missed
-    HELDOUT_EMERGENCY_V5: (0.98, 13 / 140, 4 / 140),
+    # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
+    HELDOUT_EMERGENCY_V3: (0.84, 4 / 130, 8 / 130),
+    # v4 (seen): recall 54/60 = 0.900 (55/60 before the intent veto), false positives 1/140 combined (12/140 before)
+    HELDOUT_EMERGENCY_V4: (0.90, 1 / 140, 2 / 140),
+    # v5 (seen, the last clean set before this work): recall 59/60 = 0.983, false positives 3/140 combined (13/140
+    # before the intent veto), 4/140 classifier raw (2/140 after the veto)
+    HELDOUT_EMERGENCY_V5: (0.98, 3 / 140, 4 / 140),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -288,6 +446,14 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V3: 4 / 130,
     HELDOUT_EMERGENCY_V4: 18 / 140,
     HELDOUT_EMERGENCY_V5: 12 / 140,
+}
+# rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
+COUNTED_RULES_FP_BOUNDS = {
+    HELDOUT_EMERGENCY: 0.0,
+    HELDOUT_EMERGENCY_V2: 0.0,
+    HELDOUT_EMERGENCY_V3: 0.0,
+    HELDOUT_EMERGENCY_V4: 1 / 140,
+    HELDOUT_EMERGENCY_V5: 1 / 140,
 }
 
 
@@ -302,6 +468,10 @@ def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
     assert rules.fp_rate <= RULES_FP_BOUNDS[name]
+    counted = rates(
+        rows, [out[r["id"]]["signals"]["rule"] and not out[r["id"]]["signals"]["rule_vetoed"] for r in rows]
+    )
+    assert counted.fp_rate <= COUNTED_RULES_FP_BOUNDS[name]
     # the classifier catches what the keywords miss (rules: 27/84, 34/70, 26/70, 27/60, 23/60)
     assert combined.recall > rules.recall
 
@@ -350,7 +520,8 @@ def test_redteam_recall_still_holds_and_false_positives_stay_low(real_service):
     rows = redteam_emergency()
     results = real_service.triage([r["text"] for r in rows])
     assert rates(rows, [x.rule for x in results]).recall == 1.0  # the rules' 41/41 is kept
-    assert rates(rows, [x.emergency for x in results]).fp_rate <= 5 / 140  # measured 5/140
+    # measured 2/140 (3/140 before the intent veto)
+    assert rates(rows, [x.emergency for x in results]).fp_rate <= 2 / 140
 
 
 # ---- retraining from a CSV ---------------------------------------------------------------------------------------

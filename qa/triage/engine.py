@@ -1,5 +1,6 @@
-"""One triage call: the red-flag rules OR the embedding classifier decide emergency; otherwise the department
-classifier picks one of the trained departments. Emergencies go to 急诊."""
+"""One triage call: the red-flag rules OR the embedding classifier decide emergency, unless the intent classifier is
+sure the question is not about an emergency now (a general, preparation, past, denied, figurative or media
+question); otherwise the department classifier picks one of the trained departments. Emergencies go to 急诊."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..tasks.medical.rules import red_flags
 from .embedder import Embedder
-from .model import TriageModel, train_model
+from .model import (
+    INTENTS,
+    SELF_HARM_VETO_INTENTS,
+    TriageModel,
+    not_now,
+    self_harm_threshold,
+    train_model,
+    training_digest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +35,7 @@ EMERGENCY_DEPARTMENT = "急诊"
 PACKAGED_MODEL = "model.joblib"
 EMERGENCY_BANK = "emergency_train.csv"
 DEPARTMENT_SET = "departments_train.csv"
+INTENT_SET = "intent_train.csv"
 
 
 @dataclass(frozen=True)
@@ -41,13 +51,19 @@ class TriageResult:
     classifier: bool = False  # the embedding classifier said emergency
     probability: float = 0.0  # the classifier's P(emergency)
     rule_categories: list[str] = field(default_factory=list)
-    rule_vetoed: bool = False  # the rules fired, but the classifier was sure it is no emergency (see Triage)
+    rule_vetoed: bool = False  # the rules fired, but the classifier or the intent said no emergency (see Triage)
+    intent: str | None = None  # the likeliest intent (model.INTENTS); None: the model has no intent classifier
+    p_not_now: float = 0.0  # P(a general, preparation, past, denied, figurative or media question)
+    classifier_vetoed: bool = False  # the classifier said emergency, but the intent said not one now
+    vetoed_by: str | None = None  # "classifier" (its P below the rule veto) or "intent"
+    rule_counted: list[str] = field(default_factory=list)  # categories of the rule hits that count (after vetoes)
 
     @property
     def signals(self) -> list[str]:
-        """Which signals said emergency: rule (unless vetoed), classifier."""
+        """Which signals said emergency: rule, classifier (each unless vetoed)."""
         rule = self.rule and not self.rule_vetoed
-        return [name for name, on in (("rule", rule), ("classifier", self.classifier)) if on]
+        classifier = self.classifier and not self.classifier_vetoed
+        return [name for name, on in (("rule", rule), ("classifier", classifier)) if on]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the CLI and the API."""
@@ -61,7 +77,10 @@ class TriageResult:
                 "rule": self.rule,
                 "rule_vetoed": self.rule_vetoed,
                 "classifier": self.classifier,
+                "classifier_vetoed": self.classifier_vetoed,
                 "p_emergency": round(self.probability, 4),
+                "intent": self.intent,
+                "p_not_now": round(self.p_not_now, 4),
             },
         }
 
@@ -84,6 +103,8 @@ class Triage:
         use_classifier: bool = True,
         cache_size: int = 256,
         rule_veto: float = 0.0,
+        intent_veto: float | None = None,
+        packaged: Callable[[str], str] | None = None,
     ) -> None:
         self.embedder = embedder
         self.model_path = model_path
@@ -95,6 +116,11 @@ class Triage:
         # past, reported and figurative questions that the classifier, trained on such negatives, is sure about;
         # self-harm hits always count (a missed one costs the most)
         self.rule_veto = rule_veto
+        # an emergency hit (rule or classifier) is vetoed when the intent classifier's P(a general, preparation, past,
+        # denied, figurative or media question) is at least this; None: the model's own (chosen by cross-validation
+        # at training), 1 or more: off
+        self.intent_veto = intent_veto
+        self._packaged = packaged or packaged_text
         self._model: TriageModel | None = None
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, TriageResult] = OrderedDict()  # the page asks, then the pipeline: embed once
@@ -115,9 +141,14 @@ class Triage:
         else:
             with resources.as_file(resources.files(__package__).joinpath(PACKAGED_MODEL)) as path:
                 model = TriageModel.load(path) if path.is_file() else None
+            sets = [self._packaged(name) for name in (EMERGENCY_BANK, DEPARTMENT_SET, INTENT_SET)]
+            if model is not None and model.embedder == self.embedder.name and model.digest != training_digest(*sets):
+                # the training files changed after model.joblib was built: that model is not what they say
+                log.warning("the packaged triage model does not match the packaged training files; retraining")
+                model = None
             if model is None or model.embedder != self.embedder.name:
                 log.info("training the triage model for embedder %s from the packaged sets", self.embedder.name)
-                model = train_model(self.embedder, packaged_text(EMERGENCY_BANK), packaged_text(DEPARTMENT_SET))
+                model = train_model(self.embedder, sets[0], sets[1], intent_csv=sets[2])
         if model.embedder != self.embedder.name:
             raise ConfigurationError(
                 f"triage model {self.model_path} was trained with embedder {model.embedder!r}, not {self.embedder.name!r}"
@@ -128,7 +159,12 @@ class Triage:
         """What decides the outcomes: embedder, training data digest, threshold (for the answer cache's key)."""
         model = self.model
         threshold = self.threshold if self.threshold is not None else model.threshold
-        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}:{self.rule_veto}"
+        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}:{self.rule_veto}:{self._intent_threshold(model)}"
+
+    def _intent_threshold(self, model: TriageModel) -> float:
+        if model.intent_clf is None:
+            return 1.0
+        return self.intent_veto if self.intent_veto is not None else model.intent_threshold
 
     def load(self) -> None:
         """Load the embedder and the model now rather than at the first question."""
@@ -159,13 +195,30 @@ class Triage:
         nearest = model.nearest_category(vectors)
         scores = model.department_scores(vectors, list(texts))
         threshold = self.threshold if self.threshold is not None else model.threshold
+        intents = model.intent_probabilities(vectors, list(texts))
+        rows = intents if intents is not None else [None] * len(texts)
         return [
-            self._result(text, float(p), threshold, near, dict(zip(model.departments, map(float, row), strict=True)))
-            for text, p, near, row in zip(texts, probs, nearest, scores, strict=True)
+            self._result(
+                text,
+                float(p),
+                threshold,
+                near,
+                dict(zip(model.departments, map(float, row), strict=True)),
+                intent,
+                self._intent_threshold(model),
+            )
+            for text, p, near, row, intent in zip(texts, probs, nearest, scores, rows, strict=True)
         ]
 
     def _result(
-        self, text: str, p: float, threshold: float, near: tuple[str, float, str], scores: dict[str, float]
+        self,
+        text: str,
+        p: float,
+        threshold: float,
+        near: tuple[str, float, str],
+        scores: dict[str, float],
+        intent: Any = None,
+        intent_threshold: float = 1.0,
     ) -> TriageResult:
         flags = self._rules(text) if self.use_rules else []
         by_classifier = self.use_classifier and p >= threshold
@@ -177,16 +230,46 @@ class Triage:
             and p < self.rule_veto
             and not any(f.category == "self_harm" for f in flags)
         )
+        vetoed_by = "classifier" if vetoed else None
         if vetoed:
             reasons.append(
                 f"rule vetoed: classifier p={p:.3f} < {self.rule_veto:g} (a general, past, reported or figurative "
                 "question, not an emergency now)"
             )
         counted = [] if vetoed else flags
+        # the intent classifier: keyword rules and the emergency classifier both fire on emergency words in a
+        # question about something else (a disease in general, first-aid kits, last year's stroke, "累死了", a pet);
+        # thoughts of self-harm count unless the question is general, past, denied or figurative
+        top, p_not_now, p_sh = None, 0.0, 0.0
+        if intent is not None:
+            top = INTENTS[int(intent.argmax())]
+            p_not_now = float(not_now(intent[None, :])[0])
+            p_sh = float(not_now(intent[None, :], SELF_HARM_VETO_INTENTS)[0])
+        intent_on = intent is not None and intent_threshold < 1.0
+        sh_threshold = self_harm_threshold(intent_threshold)
+
+        def stands(self_harm: bool) -> bool:
+            return p_sh < sh_threshold if self_harm else p_not_now < intent_threshold
+
+        if counted and intent_on:
+            kept = [f for f in counted if stands(f.category == "self_harm")]
+            if not kept:
+                vetoed, vetoed_by = True, "intent"
+                reasons.append(
+                    f"rule vetoed: intent {top} (P(not an emergency now)={p_not_now:.2f} >= {intent_threshold:g})"
+                )
+            counted = kept
+        classifier_vetoed = False
         if by_classifier:
+            classifier_vetoed = bool(intent_on and not stands(near[0] == "self_harm"))
             reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
-        emergency = bool(counted) or by_classifier
-        category = counted[0].category if counted else (near[0] if by_classifier else None)
+            if classifier_vetoed:
+                reasons.append(
+                    f"classifier vetoed: intent {top} (P(not an emergency now)={p_not_now:.2f} >= {intent_threshold:g})"
+                )
+        counted_classifier = by_classifier and not classifier_vetoed
+        emergency = bool(counted) or counted_classifier
+        category = counted[0].category if counted else (near[0] if counted_classifier else None)
         ranked = dict(sorted(((k, round(v, 4)) for k, v in scores.items()), key=lambda kv: -kv[1]))
         department = EMERGENCY_DEPARTMENT if emergency else next(iter(ranked))
         if not emergency:
@@ -202,4 +285,9 @@ class Triage:
             probability=p,
             rule_categories=[f.category for f in flags],
             rule_vetoed=vetoed,
+            intent=top,
+            p_not_now=p_not_now,
+            classifier_vetoed=classifier_vetoed,
+            vetoed_by=vetoed_by,
+            rule_counted=[f.category for f in counted],
         )

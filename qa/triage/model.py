@@ -1,6 +1,7 @@
 """The trained triage model: an emergency classifier (logistic regression on e5 embeddings plus intent features),
-the emergency exemplar bank (for the category), and a department classifier (embeddings stacked with TF-IDF
-character n-grams). Trained from CSV files; saved with joblib."""
+the emergency exemplar bank (for the category), a department classifier (embeddings stacked with TF-IDF
+character n-grams), and an intent classifier (is the question about an emergency now, or a general, preparation,
+past, denied, figurative or media question?) that vetoes emergency hits. Trained from CSV files; saved with joblib."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from .embedder import Embedder
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)  # a format-1 model (no intent classifier) still loads: its intent veto is off
 # intent cues the embedding alone may blur: a general question about a disease, a past episode, a denial, and
 # words that place the event now. They are features the classifier weighs, learned from the training bank.
 _INFORMATIONAL = re.compile(
@@ -45,6 +47,36 @@ _INTENT_WEIGHT = 0.3
 _EMBEDDING_WEIGHT = 4.0  # against TF-IDF rows of unit norm
 _EMERGENCY_C = 10.0
 MAX_CV_FALSE_POSITIVES = 0.03  # the threshold is the lowest whose cross-validated false-positive rate stays below
+
+# what a question is about (intent_train.csv: text,intent). "now": an emergency happening now; "ordinary": a present
+# complaint that is no emergency; the rest are frames in which emergency words describe no emergency now
+INTENTS = ("now", "general", "prep", "past", "denial", "figurative", "media", "ordinary")
+# an emergency hit (rule or classifier) is vetoed when P(one of these) is at least the intent threshold
+VETO_INTENTS = ("general", "prep", "past", "denial", "figurative", "media")
+# thoughts of self-harm count in any frame but these (a plan "for a story" or "before the exam" still counts), and
+# only when the intent is surer than for other hits: halfway from the threshold to certainty (a missed one costs most)
+SELF_HARM_VETO_INTENTS = ("general", "past", "denial", "figurative")
+
+
+def self_harm_threshold(threshold: float) -> float:
+    """The intent veto's threshold for a self-harm hit, given the one for other hits."""
+    return (1.0 + threshold) / 2.0
+
+
+# the emergency bank's non-emergency categories as intents (its emergencies are "now"; other categories: ordinary)
+BANK_INTENTS = {
+    "informational": "general",
+    "first_aid_learning": "prep",
+    "history": "past",
+    "negated": "denial",
+    "metaphor": "figurative",
+    "other_person": "media",
+    "pet": "media",
+}
+_INTENT_EMBEDDING_WEIGHT = 2.0  # against TF-IDF rows of unit norm; 5-fold CV intent accuracy 0.892 (4.0: 0.879)
+_INTENT_C = 10.0
+# the intent threshold is the lowest whose cross-validated share of training emergencies vetoed stays below
+MAX_CV_INTENT_VETO = 0.01
 
 
 def intent_features(texts: list[str]) -> np.ndarray:
@@ -86,6 +118,17 @@ class TriageModel:
     departments: list[str]
     digest: str = ""  # sha256 of the training files, to tell models apart
     meta: dict[str, Any] = field(default_factory=dict)
+    intent_clf: Any = None  # None: a format-1 model, no intent veto
+    intent_vectorizer: Any = None
+    intent_threshold: float = 1.0
+
+    def intent_probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray | None:
+        """P(intent) per text, columns in INTENTS order; None when the model has no intent classifier."""
+        if self.intent_clf is None:
+            return None
+        probs = self.intent_clf.predict_proba(_intent_features(self.intent_vectorizer, vectors, texts))
+        order = [list(self.intent_clf.classes_).index(name) for name in INTENTS]
+        return probs[:, order]
 
     def emergency_probability(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """P(emergency) per text."""
@@ -120,7 +163,7 @@ class TriageModel:
             data = joblib.load(path)
         except (OSError, EOFError, ValueError, KeyError, ImportError) as exc:
             raise ConfigurationError(f"cannot read triage model {path}: {exc}") from exc
-        if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+        if not isinstance(data, dict) or data.pop("format", None) not in READABLE_FORMATS:
             raise ConfigurationError(f"{path} is not a triage model of format {FORMAT}")
         return cls(**data)
 
@@ -166,6 +209,75 @@ def _cv_threshold(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tuple
     }
 
 
+def _intent_features(vectorizer: Any, vectors: np.ndarray, texts: list[str]) -> Any:
+    from scipy.sparse import csr_matrix, hstack
+
+    return hstack([csr_matrix(vectors * _INTENT_EMBEDDING_WEIGHT), vectorizer.transform(texts)]).tocsr()
+
+
+def _fit_intent(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tuple[Any, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True).fit(texts)
+    clf = LogisticRegression(C=_INTENT_C, class_weight="balanced", max_iter=5000)
+    return vectorizer, clf.fit(_intent_features(vectorizer, vectors, texts), y)
+
+
+def not_now(probs: np.ndarray, intents: tuple[str, ...] = VETO_INTENTS) -> np.ndarray:
+    """P(the question is in one of `intents`) from intent_probabilities rows."""
+    return probs[:, [INTENTS.index(name) for name in intents]].sum(axis=1)
+
+
+def _cv_intent_threshold(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tuple[float, dict[str, float]]:
+    """The lowest veto threshold whose 5-fold cross-validated share of "now" rows vetoed is at most
+    MAX_CV_INTENT_VETO (and the intent accuracy and the share of frame rows vetoed there)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = {name: int((y == name).sum()) for name in INTENTS}
+    probs = np.zeros((len(y), len(INTENTS)))
+    folds = StratifiedKFold(n_splits=max(2, min(5, *counts.values())), shuffle=True, random_state=0)
+    for train, test in folds.split(vectors, y):
+        vec, clf = _fit_intent(vectors[train], [texts[i] for i in train], y[train])
+        part = clf.predict_proba(_intent_features(vec, vectors[test], [texts[i] for i in test]))
+        probs[test] = part[:, [list(clf.classes_).index(name) for name in INTENTS]]
+    score = not_now(probs)
+    now, frame = y == "now", np.isin(y, VETO_INTENTS)
+    accuracy = float((np.array(INTENTS)[probs.argmax(axis=1)] == y).mean())
+    for threshold in np.arange(0.30, 1.0, 0.025):
+        vetoed = score >= threshold
+        if vetoed[now].mean() <= MAX_CV_INTENT_VETO:
+            return float(round(threshold, 3)), {
+                "intent_cv_accuracy": accuracy,
+                "intent_cv_now_vetoed": float(vetoed[now].mean()),
+                "intent_cv_frames_vetoed": float(vetoed[frame].mean()),
+            }
+    return 1.0, {"intent_cv_accuracy": accuracy, "intent_cv_now_vetoed": 0.0, "intent_cv_frames_vetoed": 0.0}
+
+
+def intent_rows(intent_csv: str, bank: list[dict[str, str]], where: str) -> tuple[list[str], np.ndarray]:
+    """Intent training texts and labels: the intent file's rows, plus the emergency bank's (emergencies are "now",
+    its non-emergency categories mapped by BANK_INTENTS, others "ordinary")."""
+    rows = read_csv_rows(intent_csv, ("text", "intent"), where)
+    bad = sorted({r["intent"] for r in rows} - set(INTENTS))
+    if bad:
+        raise InputError(f"{where}: intent must be one of {', '.join(INTENTS)}, not {', '.join(bad)}")
+    texts = [r["text"] for r in rows] + [r["text"] for r in bank]
+    labels = [r["intent"] for r in rows] + [
+        "now" if r["label"] == "emergency" else BANK_INTENTS.get(r["category"], "ordinary") for r in bank
+    ]
+    missing = sorted(set(INTENTS) - set(labels))
+    if missing:
+        raise InputError(f"{where}: needs rows of every intent (missing {', '.join(missing)})")
+    return texts, np.array(labels)
+
+
+def training_digest(emergency_csv: str, department_csv: str, intent_csv: str | None = None) -> str:
+    """sha256 of the training files' text: a model's `digest`, compared at load with the packaged files."""
+    parts = [emergency_csv, department_csv] + ([intent_csv] if intent_csv is not None else [])
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
 def _department_features(model: Any, vectors: np.ndarray, texts: list[str]) -> Any:
     from scipy.sparse import csr_matrix, hstack
 
@@ -176,9 +288,11 @@ def train_model(
     embedder: Embedder,
     emergency_csv: str,
     department_csv: str,
-    where: tuple[str, str] = ("emergency bank", "department set"),
+    where: tuple[str, ...] = ("emergency bank", "department set", "intent set"),
+    intent_csv: str | None = None,
 ) -> TriageModel:
-    """Train both classifiers from CSV text (emergency: text,label,category; departments: text,department)."""
+    """Train the classifiers from CSV text (emergency: text,label,category; departments: text,department; intent:
+    text,intent — without it the model has no intent veto)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -195,6 +309,9 @@ def train_model(
     labels = sorted({r["department"] for r in depts})
     if len(labels) < 2:
         raise InputError(f"{where[1]}: needs at least two departments besides 急诊")
+    # the department questions are ordinary questions for the intent classifier too
+    extra = [{"text": r["text"], "label": "none", "category": "ordinary"} for r in depts]
+    intents = intent_rows(intent_csv, bank + extra, where[2]) if intent_csv is not None else None
     log.info("embedding %d training texts", len(texts))
     vectors = embedder.embed(texts)
     threshold, cv = _cv_threshold(vectors, texts, y)
@@ -214,9 +331,18 @@ def train_model(
         vectorizer=vectorizer,
         department_clf=None,
         departments=labels,
-        digest=hashlib.sha256((emergency_csv + "\0" + department_csv).encode()).hexdigest(),
+        digest=training_digest(emergency_csv, department_csv, intent_csv),
         meta={"emergency_rows": len(bank), "department_rows": len(depts), **cv},
     )
+    if intents is not None:
+        intent_texts, intent_labels = intents
+        known = dict(zip(texts, vectors, strict=True))  # the bank and the department questions: embedded above
+        fresh = [t for t in dict.fromkeys(intent_texts) if t not in known]
+        known.update(zip(fresh, embedder.embed(fresh), strict=True))
+        intent_vectors = np.stack([known[t] for t in intent_texts])
+        model.intent_threshold, intent_cv = _cv_intent_threshold(intent_vectors, intent_texts, intent_labels)
+        model.intent_vectorizer, model.intent_clf = _fit_intent(intent_vectors, intent_texts, intent_labels)
+        model.meta.update(intent_rows=len(intent_texts), intent_threshold=model.intent_threshold, **intent_cv)
     dept_vectors = embedder.embed(dept_texts)
     model.department_clf = LogisticRegression(C=10.0, class_weight="balanced", max_iter=5000).fit(
         _department_features(model, dept_vectors, dept_texts), [r["department"] for r in depts]

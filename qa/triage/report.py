@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import InputError
 from .measure import (
     HELDOUT_EMERGENCY_V2,
     HELDOUT_EMERGENCY_V3,
@@ -18,6 +20,47 @@ from .measure import (
     latency,
     redteam_emergency,
 )
+from .measure import rates as rates_of
+
+
+def labelled_rows(text: str, where: str) -> list[dict[str, Any]]:
+    """{"id","text","emergency"} JSON lines (a held-out file); InputError naming the line when one is bad."""
+    rows = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            ok = isinstance(row, dict) and isinstance(row["text"], str) and isinstance(row["emergency"], bool)
+        except (json.JSONDecodeError, KeyError) as exc:
+            raise InputError(f"{where}, line {n}: needs a JSON object with text and emergency ({exc})") from exc
+        if not ok:
+            raise InputError(f"{where}, line {n}: text must be a string and emergency true or false")
+        rows.append({"id": row.get("id", n), **row})
+    if not rows:
+        raise InputError(f"{where}: no rows")
+    return rows
+
+
+def print_file_report(service: Any, rows: list[dict[str, Any]], title: str, out: Callable[[str], None]) -> None:
+    """Recall / false positives of rules, classifier, each after its vetoes, and combined on one labelled set,
+    then every miss and false alarm with the signals behind it."""
+    results = service.triage([r["text"] for r in rows])
+    columns = {
+        "rules (raw)": [x.rule for x in results],
+        "classifier (raw)": [x.classifier for x in results],
+        "rules after vetoes": ["rule" in x.signals for x in results],
+        "classifier after intent veto": ["classifier" in x.signals for x in results],
+        "combined": [x.emergency for x in results],
+    }
+    out(f"\n{title}\n\n| detector | recall | false positives |\n| --- | --- | --- |")
+    for name, flagged in columns.items():
+        out(rates_of(rows, flagged).row(name))
+    for row, x in zip(rows, results, strict=True):
+        if bool(row["emergency"]) != x.emergency:
+            kind = "missed" if row["emergency"] else "false alarm"
+            out(f"- {kind}: {row['id']} p={x.probability:.2f} intent={x.intent} p_not_now={x.p_not_now:.2f} "
+                f"signals={','.join(x.signals) or '-'} rules={','.join(x.rule_categories) or '-'} {row['text']}")  # fmt: skip
 
 
 def print_report(service: Any, out: Callable[[str], None]) -> None:

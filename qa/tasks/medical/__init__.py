@@ -83,24 +83,47 @@ class RedFlagCheck(BaseCheck):
     without triage, urgent on signs that were only negated or past is turned off."""
 
     name = "red_flag"
-    rules = ("red_flag", "triage_emergency", "red_flag_vetoed", "urgent_overruled", "urgent_without_red_flag")
+    rules = (
+        "red_flag",
+        "triage_emergency",
+        "red_flag_vetoed",
+        "triage_vetoed",
+        "urgent_overruled",
+        "urgent_without_red_flag",
+    )
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         flags: list[RedFlag] = ctx.facts.get("red_flags") or []
         triage = ctx.facts.get("triage")  # qa.triage.TriageResult when the service has triage on
-        by_classifier = bool(triage is not None and triage.classifier)
+        # a classifier hit the intent classifier vetoed (a general, past, figurative … question) does not count
+        by_classifier = bool(triage is not None and triage.classifier and not triage.classifier_vetoed)
         vetoed: list[Finding] = []
         if flags and triage is not None and triage.rule_vetoed:
             # triage's verdict on the rule hit stands: the banner follows triage (the report keeps the words)
             cats = ", ".join(f.describe() for f in flags)
+            why = (
+                f"the intent classifier reads as {triage.intent} (P(not an emergency now)={triage.p_not_now:.2f})"
+                if triage.vetoed_by == "intent"
+                else f"the triage classifier finds no emergency (p={triage.probability:.3f})"
+            )
             vetoed.append(
                 Finding(
                     "red_flag_vetoed",
-                    f"red-flag words ({cats}) in a question the triage classifier finds no emergency "
-                    f"(p={triage.probability:.3f}): a general, past, reported or figurative question",
+                    f"red-flag words ({cats}) in a question {why}: a general, past, reported or figurative question",
                 )
             )
             flags = []
+        elif flags and triage is not None and triage.rule:
+            # the intent veto may keep self-harm words while it discounts the others: only what triage counted
+            flags = [f for f in flags if f.category in triage.rule_counted]
+        if triage is not None and triage.classifier and triage.classifier_vetoed:
+            vetoed.append(
+                Finding(
+                    "triage_vetoed",
+                    f"triage classifier said emergency (p={triage.probability:.2f}), but the intent classifier reads "
+                    f"the question as {triage.intent} (P(not an emergency now)={triage.p_not_now:.2f})",
+                )
+            )
         data = dict(data)
         model_urgent = data.get("urgent") is True
         if flags or by_classifier:
