@@ -25,6 +25,7 @@ HELDOUT_EMERGENCY_V3 = "triage_heldout_v3.jsonl"
 HELDOUT_EMERGENCY_V4 = "triage_heldout_v4.jsonl"
 # written by a third independent writer while the rule veto was made; scored once, on the final configuration
 HELDOUT_EMERGENCY_V5 = "triage_heldout_v5.jsonl"
+HELDOUT_EMERGENCY_V6 = "triage_heldout_v6.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
