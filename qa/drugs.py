@@ -107,15 +107,12 @@ def fold(text: str, spelling: bool = True) -> Folded:
     # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"; "y" joins them too
     # (amoxycillin, cyclosporin)
     out = ["i" if c in "ly" else c for c in out]
-    # letters standing alone ("p h e n y t o i n", "p-h-e-n…") spell a word: their pairs fold as if adjacent
-    alone = {
-        i for i, ch in enumerate(text) if ch.isalpha() and not _letter_at(text, i - 1) and not _letter_at(text, i + 1)
-    }
-    return _fold_spelling(out, index, kinds, _SPELLING if spelling else {}, alone)
+    return _fold_spelling(out, index, kinds, _SPELLING if spelling else {}, text)
 
 
-def _letter_at(text: str, i: int) -> bool:
-    return 0 <= i < len(text) and text[i].isalpha()
+def _alone(text: str, i: int) -> bool:
+    """Whether text[i] is a letter standing alone ("p h e n y t o i n", "p-h-e-n…": letters spelling a word)."""
+    return text[i].isalpha() and not any(0 <= j < len(text) and text[j].isalpha() for j in (i - 1, i + 1))
 
 
 # INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
@@ -123,10 +120,10 @@ _SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
 
 
 def _fold_spelling(
-    out: list[str], index: list[int], kinds: list[str], spellings: dict[str, str], alone: set[int] = frozenset()
+    out: list[str], index: list[int], kinds: list[str], spellings: dict[str, str], source: str
 ) -> Folded:
-    """Two-letter spellings folded to one letter, keeping the first letter's source index; `alone`: source indices
-    of letters spelled out one by one, whose pairs fold across the gap."""
+    """Two-letter spellings folded to one letter, keeping the first letter's source index; a pair of letters
+    spelled out one by one in `source` (the original text) folds across the gap."""
     text: list[str] = []
     idx: list[int] = []
     ends: list[int] = []
@@ -136,8 +133,9 @@ def _fold_spelling(
     while i < len(out):
         at.append(i)
         pair = out[i] + out[i + 1] if i + 1 < len(out) else ""
-        near = i + 1 < len(out) and (index[i + 1] - index[i] <= 1 or (index[i] in alone and index[i + 1] in alone))
-        if pair in spellings and near:
+        if pair in spellings and (
+            index[i + 1] - index[i] <= 1 or (_alone(source, index[i]) and _alone(source, index[i + 1]))
+        ):
             text.append(spellings[pair])
             idx.append(index[i])
             ends.append(index[i + 1] + 1)
@@ -282,7 +280,7 @@ class _LatinNames:
                 # ...except that a word keeping the name's first and last letters (or the last two swapped) gets
                 # the name's own bound: dropped letters ("oseltamvr", "scukinuab") are the commonest typo, and
                 # sharing both ends as well as most letters keeps nearly all dictionary words out
-                if form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1]):
+                if _anchored(form, token):
                     limit = max(limit, _max_edits(length))
                 if abs(length - n) > limit:
                     continue
@@ -292,6 +290,11 @@ class _LatinNames:
                     hit = (edits, abs(length - n), self.key[form])
                     best = hit if best is None or hit < best else best
         return best
+
+
+def _anchored(name: str, word: str) -> bool:
+    """Whether a word keeps the name's first and last letters (or has its last two swapped)."""
+    return name[0] == word[0] and (name[-1] == word[-1] or name[-2:] == word[:-3:-1])
 
 
 def _max_edits(length: int) -> int:
@@ -372,11 +375,7 @@ class FuzzyIndex:
         """Whether a word may begin a two-word name (its first word, or one edit from it): a stream holds it."""
         if len(word) < 5:
             return False
-        return any(
-            at == 1 and DamerauLevenshtein.distance(word, first, score_cutoff=1) <= 1
-            for first in self._first_words
-            for at, _, _ in self._by_word[first]
-        )
+        return any(DamerauLevenshtein.distance(word, first, score_cutoff=1) <= 1 for first in self._first_words)
 
     def brand(self, token: str) -> str | None:
         """The listed brand (folded key) a capitalised Latin word is a one-edit typo of, keeping the brand's first
@@ -388,9 +387,7 @@ class FuzzyIndex:
         hit = self._brands.closest(token)
         if hit is None or hit[0] > 1:
             return None
-        form = hit[2]
-        anchored = form[0] == token[0] and (form[-1] == token[-1] or form[-2:] == token[:-3:-1])
-        return form if anchored else None
+        return hit[2] if _anchored(hit[2], token) else None
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
         """How many characters differ if text[at:] sounds like key, else -1."""

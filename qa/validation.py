@@ -265,7 +265,8 @@ class DrugList:
             candidates.append((m.start(), m.end(), m.group(), "exact"))
         exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word
-        for fstart, fend in _latin_words(text, folded):
+        words = _latin_words(text, folded)
+        for fstart, fend in words:
             if (fstart, fend) in exact_spans:
                 continue
             key = self.fuzzy.latin(norm[fstart:fend], folded.unspelled(fstart, fend))
@@ -274,7 +275,6 @@ class DrugList:
             if key is not None:
                 candidates.append((fstart, fend, key, "fuzzy"))
         # two-word names with one word misspelt or spelt another way ("insuline glargine"): adjacent words only
-        words = _latin_words(text, folded)
         for (a0, a1), (b0, b1) in zip(words, words[1:], strict=False):
             if a1 == b0 and text[folded.ends[a1 - 1] : folded.index[b0]].strip(" -") == "":
                 key = self.fuzzy.pair(norm[a0:a1], norm[b0:b1])

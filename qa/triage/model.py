@@ -209,10 +209,15 @@ def _cv_threshold(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tuple
     }
 
 
-def _intent_features(vectorizer: Any, vectors: np.ndarray, texts: list[str]) -> Any:
+def _stacked(vectors: np.ndarray, weight: float, vectorizer: Any, texts: list[str]) -> Any:
+    """Weighted embeddings beside the texts' TF-IDF character n-grams, one sparse row per text."""
     from scipy.sparse import csr_matrix, hstack
 
-    return hstack([csr_matrix(vectors * _INTENT_EMBEDDING_WEIGHT), vectorizer.transform(texts)]).tocsr()
+    return hstack([csr_matrix(vectors * weight), vectorizer.transform(texts)]).tocsr()
+
+
+def _intent_features(vectorizer: Any, vectors: np.ndarray, texts: list[str]) -> Any:
+    return _stacked(vectors, _INTENT_EMBEDDING_WEIGHT, vectorizer, texts)
 
 
 def _fit_intent(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tuple[Any, Any]:
@@ -279,9 +284,7 @@ def training_digest(emergency_csv: str, department_csv: str, intent_csv: str | N
 
 
 def _department_features(model: Any, vectors: np.ndarray, texts: list[str]) -> Any:
-    from scipy.sparse import csr_matrix, hstack
-
-    return hstack([csr_matrix(vectors * 4.0), model.vectorizer.transform(texts)]).tocsr()
+    return _stacked(vectors, _EMBEDDING_WEIGHT, model.vectorizer, texts)
 
 
 def train_model(
