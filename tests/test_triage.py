@@ -116,8 +116,8 @@ def test_questions_about_a_condition_in_general_are_not_rule_emergencies(fake_tr
     assert not fake_triage.assess(text).rule
 
 
-def test_the_classifier_alone_can_be_switched_off():
-    rules_only = Triage(FakeEmbedder(), use_classifier=False)
+def test_the_classifier_alone_can_be_switched_off(fake_model_path):
+    rules_only = Triage(FakeEmbedder(), model_path=fake_model_path, use_classifier=False)
     assert not rules_only.assess("肚子疼得厉害").classifier
 
 
@@ -130,9 +130,13 @@ def test_the_classifier_alone_can_be_switched_off():
         ("cardiac", 1.0, 0.0, True, False),  # the classifier says emergency: nothing to veto
     ],
 )
-def test_a_rule_hit_the_classifier_is_sure_about_is_vetoed(category, veto, threshold, emergency, vetoed):
+def test_a_rule_hit_the_classifier_is_sure_about_is_vetoed(
+    fake_model_path, category, veto, threshold, emergency, vetoed
+):
     flag = RedFlag(category, "胸口疼")
-    triage = Triage(FakeEmbedder(), threshold=threshold, rules=lambda text: [flag], rule_veto=veto)
+    triage = Triage(
+        FakeEmbedder(), model_path=fake_model_path, threshold=threshold, rules=lambda text: [flag], rule_veto=veto
+    )
     result = triage.assess("胸口疼")
     assert result.rule and result.rule_vetoed is vetoed and result.emergency is emergency
     assert ("rule" in result.signals) is (not vetoed)
@@ -280,23 +284,24 @@ def test_train_refuses_a_bad_intent_csv_with_exit_2(tmp_path, content, message):
     assert done.returncode == 2 and message in done.stderr
 
 
-def test_eval_prints_recall_and_false_positives_for_a_labelled_file(tmp_path):
+def test_eval_prints_recall_and_false_positives_for_a_labelled_file(tmp_path, fake_model_path):
     path = tmp_path / "mine.jsonl"
     rows = [{"id": "a", "text": "我想自杀", "emergency": True}, {"id": "b", "text": "脸上长痘", "emergency": False}]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    done = qa_cli("triage", "eval", str(path), env={"QA_TRIAGE_EMBEDDER": "fake"})
+    env = {"QA_TRIAGE_EMBEDDER": "fake", "QA_TRIAGE_MODEL": str(fake_model_path)}
+    done = qa_cli("triage", "eval", str(path), env=env)
     assert done.returncode == 0, done.stderr
     for name in ("rules (raw)", "classifier (raw)", "rules after vetoes", "classifier after intent veto", "combined"):
         assert f"| {name} | " in done.stdout
     assert "| rules (raw) | 1/1 = 1.000 | 0/1 = 0.000 |" in done.stdout  # the self-harm rule fires on "a" alone
     path.write_text('{"id": "a", "text": "头痛"}\n', encoding="utf-8")
-    done = qa_cli("triage", "eval", str(path), env={"QA_TRIAGE_EMBEDDER": "fake"})
+    done = qa_cli("triage", "eval", str(path), env=env)
     assert done.returncode == 2 and "line 1" in done.stderr
 
 
-def test_a_question_is_embedded_once_for_the_page_and_the_pipeline():
+def test_a_question_is_embedded_once_for_the_page_and_the_pipeline(fake_model_path):
     embedder = FakeEmbedder()
-    triage = Triage(embedder)
+    triage = Triage(embedder, model_path=fake_model_path)
     triage.load()
     before = embedder.calls
     triage.assess("头痛两天了")
@@ -464,13 +469,62 @@ COUNTED_RULES_FP_BOUNDS = {
 }
 
 
+# a probability this close to a threshold may land on either side on another CPU: the embedder's float kernels
+# differ between CPUs (an Intel Xeon with AMX read 0.7242 where the AMD EPYC that set the bounds read just above the
+# 0.725 threshold); such a decision is counted as its label says, so the bounds catch regressions, not rounding
+NEAR_THRESHOLD = 0.005
+
+
+def _near(value: float, *thresholds: float) -> bool:
+    return any(abs(value - t) < NEAR_THRESHOLD for t in thresholds)
+
+
+@pytest.fixture(scope="module")
+def packaged_thresholds() -> tuple[float, float]:
+    """The packaged model's classifier and intent-veto thresholds."""
+    import joblib
+
+    data = joblib.load(REPO / "qa" / "triage" / "model.joblib")
+    return data["threshold"], data["intent_threshold"]
+
+
+def _as_measured(rows, out, packaged_thresholds, signal=None):
+    """Per row: the engine's decision (or one signal's), or the row's label where a probability sat within
+    NEAR_THRESHOLD of a threshold that decides it."""
+    threshold, intent = packaged_thresholds
+    decided = []
+    for r in rows:
+        s = out[r["id"]]["signals"]
+        by_rule = signal is None and s["rule"] and not s["rule_vetoed"]  # a counted rule hit: no probability decided
+        near = not by_rule and (
+            _near(s["p_emergency"], threshold) or (signal is None and _near(s["p_not_now"], intent))
+        )
+        decided.append(bool(r["emergency"]) if near else (s[signal] if signal else out[r["id"]]["emergency"]))
+    return decided
+
+
+def test_a_decision_near_a_threshold_counts_as_its_label():
+    rows = [{"id": "a", "emergency": True}, {"id": "b", "emergency": False}, {"id": "c", "emergency": True}]
+    out = {
+        "a": {"emergency": False, "signals": {"p_emergency": 0.7242, "p_not_now": 0.1, "classifier": False}},
+        "b": {"emergency": True, "signals": {"p_emergency": 0.5, "p_not_now": 0.648, "classifier": False}},
+        "c": {"emergency": False, "signals": {"p_emergency": 0.70, "p_not_now": 0.1, "classifier": False}},
+    }
+    for row in out.values():
+        row["signals"].update(rule=False, rule_vetoed=False)
+    assert _as_measured(rows, out, (0.725, 0.65)) == [True, False, False]  # c is a miss by 0.025: it counts
+    assert _as_measured(rows, out, (0.725, 0.65), "classifier") == [True, False, False]
+    out["b"]["signals"]["rule"] = True  # a counted rule hit is the rule's decision, whatever the probabilities
+    assert _as_measured(rows, out, (0.725, 0.65)) == [True, True, False]
+
+
 @pytest.mark.parametrize("name", list(HELDOUT_BOUNDS))
-def test_heldout_emergency_recall_and_false_positives(cli_runs, name):
+def test_heldout_emergency_recall_and_false_positives(cli_runs, packaged_thresholds, name):
     rows, out = cli_runs(name)
     recall, fp, classifier_fp = HELDOUT_BOUNDS[name]
-    combined = rates(rows, [out[r["id"]]["emergency"] for r in rows])
+    combined = rates(rows, _as_measured(rows, out, packaged_thresholds))
     rules = rates(rows, [out[r["id"]]["signals"]["rule"] for r in rows])
-    classifier = rates(rows, [out[r["id"]]["signals"]["classifier"] for r in rows])
+    classifier = rates(rows, _as_measured(rows, out, packaged_thresholds, "classifier"))
     assert combined.recall >= recall
     assert combined.fp_rate <= fp
     assert classifier.fp_rate <= classifier_fp
@@ -600,14 +654,14 @@ def test_the_models_urgent_alone_does_not_raise_the_banner(make_service):
     assert [h.rule for h in answer.report.fired] == ["urgent_overruled"]
 
 
-def test_a_vetoed_rule_does_not_raise_the_banner_and_the_report_says_so(tmp_path):
+def test_a_vetoed_rule_does_not_raise_the_banner_and_the_report_says_so(tmp_path, fake_model_path):
     from qa.backends.fake import FakeBackend
     from qa.settings import Settings
     from qa.wiring import build_service
 
     # a veto of 1 discounts every rule hit the classifier does not share (a threshold of 1: it never does)
     settings = Settings(backend="fake", cache_dir=tmp_path, triage_embedder="fake", triage_rule_veto=1.0,
-                        triage_threshold=1.0)  # fmt: skip
+                        triage_threshold=1.0, triage_model=fake_model_path)  # fmt: skip
     service = build_service(settings, FakeBackend([dumps({**MEDICAL_OK, "urgent": True})]))
     question = "胸口像压了块大石头一样疼，出了一身冷汗"
     assert service.triage(question)[0].rule_vetoed
@@ -635,8 +689,10 @@ def test_with_triage_off_the_rules_alone_decide(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    settings, _, service = make_api(tmp_path_factory.mktemp("triage-api"), triage_embedder="fake")
+def api(tmp_path_factory, fake_model_path):
+    settings, _, service = make_api(
+        tmp_path_factory.mktemp("triage-api"), triage_embedder="fake", triage_model=fake_model_path
+    )
     with serving(create_app(service, settings)) as url:
         yield url
 
