@@ -191,6 +191,76 @@ def _leet_word(out: list[str], index: list[int], i: int) -> bool:
     return len(word) >= 5 and sum(c.isdigit() for c in word) <= 2
 
 
+# Salt and ester words: a name is also written without them ("valproate", 吗啡) or with them in the other order
+# ("VALPROATE SODIUM"), so the rest of the name is a name too
+SALT_WORDS = frozenset(
+    "sodium potassium calcium magnesium lithium hydrochloride hcl hydrobromide sulfate sulphate bisulfate phosphate "
+    "acetate maleate mesylate mesilate besylate besilate tartrate citrate succinate fumarate bromide carbonate "
+    "hydrate hyclate benzathine dipivoxil pivoxil medoxomil marboxil etexilate proxetil mofetil pegol valerate "
+    "undecanoate acetonide alafenamide disoproxil isoproxil dinitrate mononitrate acid".split()
+)
+# Chinese salt prefixes (the acid named first: 盐酸吗啡) and suffixes (the ion or ester last: 丙戊酸钠, 阿德福韦酯); 硝酸
+# is left out because it begins names of its own (硝酸甘油 would leave 甘油, glycerol)
+SALT_ZH_PREFIXES = (
+    "盐酸",
+    "硫酸",
+    "磷酸",
+    "马来酸",
+    "甲磺酸",
+    "苯磺酸",
+    "枸橼酸",
+    "琥珀酸",
+    "酒石酸",
+    "富马酸",
+    "氢溴酸",
+    "醋酸",
+    "水合",
+)
+SALT_ZH_SUFFIXES = ("钠", "钾", "钙", "镁", "酯")
+
+
+def derived_names(name: str) -> list[str]:
+    """Other ways a listed generic name is written, derived by rule: the name without its salt or ester word in
+    either language (the order of the words no longer matters then), "-ic acid" as "-ate" and back, each part of
+    a combination, and a Chinese "…西林" as "…青霉素" (the older names of the penicillins: 氨苄青霉素)."""
+    out: list[str] = []
+    if any(_is_cjk(c) for c in name):
+        cjk = sum(map(_is_cjk, name))
+        for pre in SALT_ZH_PREFIXES:
+            # the rest must be two characters at least: 盐酸吗啡 → 吗啡
+            if name.startswith(pre) and cjk - len(pre) >= 2:
+                out.append(name[len(pre) :])
+        for suf in SALT_ZH_SUFFIXES:
+            # three at least: 托吡酯 and 螺内酯 are names of their own, not esters of 托吡 and 螺内
+            if name.endswith(suf) and cjk - len(suf) >= 3:
+                out.append(name[: -len(suf)])
+        for form in [name, *out]:
+            if form.endswith("西林") and len(form) >= 4:
+                out.append(form[:-2] + "青霉素")
+        return out
+    for part in name.split("/") if "/" in name else [name]:
+        words = part.lower().split()
+        if len(words) > 1 and words[0] not in SALT_WORDS and words[-1] not in SALT_WORDS and len(words[-1]) > 1:
+            if part != name:
+                out.append(part)
+            continue
+        base = [w for w in words if w not in SALT_WORDS and len(w) > 1]
+        if not base:
+            continue
+        rest = " ".join(base)
+        if rest != part.lower():
+            out.append(rest)
+        elif part != name:
+            out.append(part)
+        if len(base) == 1 and words != base:
+            # zoledronic acid ↔ zoledronate; sodium valproate ↔ valproic acid
+            if rest.endswith("ic") and "acid" in words:
+                out.append(rest[:-2] + "ate")
+            elif rest.endswith("ate"):
+                out.append(rest[:-3] + "ic acid")
+    return out
+
+
 def fold_key(name: str) -> str:
     """A listed name in the folded form texts are matched in."""
     return fold(name).text
@@ -248,8 +318,9 @@ class _LatinNames:
     plain bound (set by the shorter of the two), and the longer ones with its first letter that the anchored bound
     (set by the name) reaches. Most words then scan a short list, and six-letter words almost none."""
 
-    def __init__(self, forms: dict[str, str]) -> None:
+    def __init__(self, forms: dict[str, str], truncated: bool = False) -> None:
         self.key = {form: key for form, key in forms.items() if len(form) >= 7}
+        self.truncated = truncated  # whether a word that is the name less its last letter counts as anchored
         longest = max(map(len, self.key), default=0)
         self.plain: dict[int, list[str]] = {}
         self.anchored: dict[tuple[int, str], list[str]] = {}
@@ -280,7 +351,7 @@ class _LatinNames:
                 # ...except that a word keeping the name's first and last letters (or the last two swapped) gets
                 # the name's own bound: dropped letters ("oseltamvr", "scukinuab") are the commonest typo, and
                 # sharing both ends as well as most letters keeps nearly all dictionary words out
-                if _anchored(form, token):
+                if _anchored(form, token) or (self.truncated and _truncated(form, token)):
                     limit = max(limit, _max_edits(length))
                 if abs(length - n) > limit:
                     continue
@@ -295,6 +366,12 @@ class _LatinNames:
 def _anchored(name: str, word: str) -> bool:
     """Whether a word keeps the name's first and last letters (or has its last two swapped)."""
     return name[0] == word[0] and (name[-1] == word[-1] or name[-2:] == word[:-3:-1])
+
+
+def _truncated(name: str, word: str) -> bool:
+    """Whether a word is the name less its last letter ("codein", "morphin"): the commonest short-name typo, and one
+    the first-and-last-letter anchor cannot see."""
+    return len(word) == len(name) - 1 and name.startswith(word)
 
 
 def _max_edits(length: int) -> int:
@@ -315,11 +392,13 @@ class FuzzyIndex:
         # latin: folded key → the same name folded without the two-letter spellings (ph, th, ae, oe). Typos are
         # looked up in both forms, because a fold can shorten a typo past its bound: "bezafibrae" folds to
         # "bezafibre", two letters short of "bezafibrate"; "erhambutol" keeps an "h" that "ethambutol" folds away
-        self._folded = _LatinNames({k: k for k in latin})
-        self._written = _LatinNames({w: k for k, w in latin.items()})
+        self._folded = _LatinNames({k: k for k in latin}, truncated=True)
+        self._written = _LatinNames({w: k for k, w in latin.items()}, truncated=True)
         # a word without a two-letter spelling is compared with the folded names and with the written form of
         # those that had one, in one scan (a written form holds a pair, a folded key never does: no clashes)
-        self._either = _LatinNames({**{w: k for k, w in latin.items() if w != k}, **{k: k for k in latin}})
+        self._either = _LatinNames(
+            {**{w: k for k, w in latin.items() if w != k}, **{k: k for k in latin}}, truncated=True
+        )
         # brands (folded key → written form), looked up only under the narrower rule of `brand`
         self._brands = _LatinNames({k: k for k in brands or {}})
         # two-word names (folded key → its two folded words), found by either word: "insuline glargine"

@@ -14,13 +14,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .drugs import INVISIBLE, Alias, FuzzyIndex, fold, fold_key, parse_aliases, parse_allowlist
+from .drugs import INVISIBLE, Alias, FuzzyIndex, derived_names, fold, fold_key, parse_aliases, parse_allowlist
 from .errors import PromptError
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z0-9]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+# words about medicines: a dose, a form, a prescription, a treatment, a doctor (English and Chinese)
+_DRUG_CONTEXT = re.compile(
+    r"\d\s*(?:mg|mcg|µg|μg|ml|iu|g)\b|tablet|pill|capsule|dose|dosing|prescri|medic|drug|inject|pharmac|side effect"
+    r"|\btak(?:e|es|ing)\b|\btook\b|treat|therap|\brx\b|doctor|physician|interact|alcohol"
+    r"|药|剂|片|粒|胶囊|服|处方|治疗|注射|毫克|疗程|医生|医师|在用|用法",
+    re.IGNORECASE,
+)
 
 
 def _is_latin_letter(text: str, i: int) -> bool:
@@ -155,10 +164,29 @@ class DrugList:
             if drug is not None and key and key not in self._by_key:
                 self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
                 self._spelled[key] = normalize(alias.alias)
+        # names derived by rule from the generic names (no salt word, "-ate" for "-ic acid", a combination's parts,
+        # 青霉素 for 西林), after every listed name and alias so that a part listed on its own keeps its own drug;
+        # a derived name the allowlist holds (paracetamol in a combination, hormones such as estradiol that
+        # laboratory results name) is left out
+        # a derived name inside a class name (肝素 in 肝素类抗凝药) would find a name in every redaction of it
+        classes = [fold_key(c) for d in drugs for c in (d.class_en, d.class_zh)]
+        for drug in drugs:
+            for name in drug.names[: len(drug.names) - len(drug.brands)]:
+                for derived in derived_names(name):
+                    key = fold_key(derived)
+                    if not key or key in self._by_key or key in allow or any(key in c for c in classes):
+                        continue
+                    self._by_key[key] = (drug, "variant")
+                    self._spelled[key] = normalize(derived)
         # longest first, so "insulin glargine" wins over a shorter overlapping name
         keys = sorted(self._by_key, key=len, reverse=True)
         # proper prefixes of names: a streamed tail equal to one of these may still become a name
         self.prefixes = {k[:i] for k in keys for i in range(1, len(k))}
+        # ...and of their written forms, two-letter spellings kept: a stream that has "m.o.r.p" so far has no
+        # "ph" yet to fold, and must still hold it back for "m.o.r.p.h.i.n.e"
+        self.written_prefixes = {
+            w[:i] for k in keys if (w := fold(self._spelled[k], spelling=False).text) != k for i in range(1, len(w))
+        }
         self.longest_key = len(keys[0]) if keys else 0
         self._pattern = re.compile(_trie_pattern(keys)) if keys else None
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
@@ -245,9 +273,10 @@ class DrugList:
             kind=kind,
         )
 
-    def find(self, text: str, chinese: bool | None = None) -> list[DrugMatch]:
+    def find(self, text: str, chinese: bool | None = None, context: bool | None = None) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
-        in Chinese when `chinese` (by default: when the text has Chinese)."""
+        in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands are looked for only in
+        a text about medicines (`context`; by default: when it has words about them or another listed name)."""
         if self._pattern is None or not text:
             return []
         folded = fold(text)
@@ -270,8 +299,14 @@ class DrugList:
             if (fstart, fend) in exact_spans:
                 continue
             key = self.fuzzy.latin(norm[fstart:fend], folded.unspelled(fstart, fend))
+            # a misspelt brand is written like a name, in a text about medicines (words about them, or another
+            # name): "Solaris" beside Linux is the operating system, not a typo of Soliris; proper nouns sit one
+            # letter from coined brands too often for a dictionary to list them
             if key is None and text[folded.index[fstart]].isupper():
-                key = self.fuzzy.brand(norm[fstart:fend])  # a misspelt brand is written like a name
+                if context is None:
+                    context = bool(candidates) or _DRUG_CONTEXT.search(text) is not None
+                if context:
+                    key = self.fuzzy.brand(norm[fstart:fend])
             if key is not None:
                 candidates.append((fstart, fend, key, "fuzzy"))
         # two-word names with one word misspelt or spelt another way ("insuline glargine"): adjacent words only
@@ -404,6 +439,11 @@ class StreamRedactor:
             if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
                 end = index[len(norm) - length]
                 break
+        written = fold(text, spelling=False)
+        for length in range(min(len(written.text), self.drugs.longest_key + 2), 0, -1):
+            if written.text[-length:] in self.drugs.written_prefixes:
+                end = min(end, written.index[len(written.text) - length])
+                break
         # a trailing Latin word (look-alikes and digits included) may still grow or be a typo of a name once
         # complete ("azitro" → "azitromycin"), so it waits for the character that ends it
         while end > 0 and _word_char(text[end - 1]):
@@ -418,7 +458,7 @@ class StreamRedactor:
         if start < before and self.drugs.fuzzy.pair_first(fold(text[start:before]).text):
             end = start
         # never cut through a name already complete: its redaction must come out whole
-        for match in self.drugs.find(text):
+        for match in self.drugs.find(text, context=True):
             if match.start < end < match.end:
                 end = match.start
         return max(w0 + end, self._done)
@@ -432,7 +472,9 @@ class StreamRedactor:
         out: list[str] = []
         pos = self._done
         # each piece is redacted once, in the language the answer had so far, so what was shown never changes
-        for m in self.drugs.find(text, chinese=self._chinese):
+        # an answer streams in pieces, and the words that show it is about medicines may come after a name: a
+        # stream always looks for misspelt brands
+        for m in self.drugs.find(text, chinese=self._chinese, context=True):
             start, stop = w0 + m.start, w0 + m.end
             if stop <= pos:
                 continue

@@ -149,7 +149,8 @@ def test_a_name_overlapping_one_read_across_two_words_is_found(text: str, found:
         ("3nbre1, dydrogesterone", "3nbre1", "etanercept"),  # a digit starting the word
         ("Can I drink coffee with 7ruvad4? A: yes", "7ruvad4", "emtricitabine/tenofovir disoproxil"),
         ("5p3dra and others", "5p3dra", "avanafil"),
-        ("Side note: Celldept, not this one", "Celldept", "mycophenolate mofetil"),  # a misspelt brand
+        # a misspelt brand, in a text about medicines
+        ("Side note: Celldept, not this one, was the drug", "Celldept", "mycophenolate mofetil"),
         ("WARNING: DO NOT MIX SARLIX WITH ALCOHOL.", "SARLIX", "nateglinide"),
         ('{"summary": "每晚睡前Aimvoig半片"}', "Aimvoig", "erenumab"),
         ("Doctors sometimes prefer Macroantin: it has fewer", "Macroantin", "nitrofurantoin"),
@@ -173,7 +174,7 @@ def test_written_tuning_disguises_are_found(drugs: DrugList, text: str, found: s
         "Ability to walk improves. Activate the alarm. Station 5.",
         "celldept and sinuglair in lower case",  # a brand typo counts only when written like a name
         "glargine insuline",  # a two-word name's words out of order
-        "valeric acid helps; ibandronic acids",  # the short word of a pair must be exact
+        "valeric acids help",  # the short word of a pair must be exact
         "Take 2 tablets twice daily with water.",
     ],
 )
