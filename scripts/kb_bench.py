@@ -198,15 +198,34 @@ def citations(
     settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
     print(f"passages of up to {chunk_chars} characters")
     print(f"sentences offered: {settings.kb_cite_offer}, dense weight {settings.kb_cite_dense_weight}")
+    import qa.kb.cite as cite
+
+    prep: list[float] = []  # seconds the citation task took to build (retrieval + sentence ranking) per answer
+    build_cited = cite.cited_task
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return build_cited(*args, **kwargs)
+        finally:
+            prep.append(time.perf_counter() - t0)
+
+    cite.cited_task = timed  # the service imports it at call time
     for split in splits:
         service = build_service(settings)
         service.warm_up()
         docs, questions = load(split)
+        t0 = time.perf_counter()
         for name, text in docs.items():
             service.kb_add("eval", name, text.encode())
+        ingest = time.perf_counter() - t0
+        kb = service._need_kb()
+        outside = [q for q in questions if not q["file"]]
+        nothing = sum(not kb.relevant("eval", q["question"], kb.top_k) for q in outside)
         inside = [q for q in questions if q["file"]][:limit]
         shown = verified = supporting = wrong = supported = stated = 0
         seconds = []
+        prep.clear()
         for q in inside:
             task = "medical" if q["file"] in MEDICAL_FILES else "finance"
             t0 = time.perf_counter()
@@ -237,6 +256,12 @@ def citations(
         print(
             f"| {split} | {len(inside)} | {shown} | {verified} | {supporting} | {wrong} |"
             f" {statistics.median(seconds):.0f} | {supported} | {stated} |",
+            flush=True,
+        )
+        print(
+            f"  {split}: out-of-scope told 'nothing on this' {nothing}/{len(outside)}; ingest {len(docs)} documents"
+            f" {ingest:.1f} s; citation task built (retrieval + ranking) median {statistics.median(prep) * 1000:.0f} ms,"
+            f" max {max(prep) * 1000:.0f} ms over {len(prep)} answers",
             flush=True,
         )
 
