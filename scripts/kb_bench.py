@@ -5,6 +5,7 @@ latency at 100 and 10,000 chunks, and with --model citation precision through th
     .venv/bin/python scripts/kb_bench.py retrieval          # hit@k and the threshold (e5 embedder, no LLM)
     .venv/bin/python scripts/kb_bench.py speed              # ingest pages/s, query latency
     .venv/bin/python scripts/kb_bench.py citations --log F  # the real model answers every question (slow)
+    .venv/bin/python scripts/kb_bench.py citations --split heldout2 --backend fake  # the app's citations alone
     .venv/bin/python scripts/kb_bench.py sentences          # the citation sentence ranker alone (e5, no LLM)
 """
 
