@@ -25,6 +25,7 @@ from qa.errors import InputError
 from qa.kb import KnowledgeBase, MemoryStore, SqliteStore, chunk_pages, from_url, tokens
 from qa.kb.base import Hit
 from qa.kb.cite import NOTHING_ZH, OFFERED, CitationCheck, citation_schema, cited_task, listing, sentences
+from qa.kb.store import sentence_key
 from qa.settings import Settings
 from qa.triage import FakeEmbedder
 from qa.wiring import build_service
@@ -196,6 +197,12 @@ def test_stores_give_the_same_answers(tmp_path, request):
                 for mode in ("bm25", "dense", "fused")
             },
             [round(s, 4) for _, s in store.dense_search("c", FakeEmbedder().embed(["市盈率"], "query")[0], 3)],
+            sorted(
+                (k, np.round(v, 5).tolist())
+                for k, v in store.sentence_vectors(
+                    "c", [sentence_key(FakeEmbedder.name, t) for t in _said(store, "c")]
+                ).items()
+            ),
         )
         store.close()
     first = next(iter(results.values()))
@@ -517,3 +524,105 @@ def test_a_sentence_naming_a_prescription_drug_is_shown_but_never_offered(kb_ser
     assert "细菌性咽炎医生可能会开阿莫西林" in request.messages[-1]["content"]  # … though the passage still shows it
     assert any("病毒性咽炎" in c for c in _choices(request))
     assert answer.ok and all(c["verified"] for c in answer.citations)
+
+
+# ---- sentence vectors kept at ingest ------------------------------------------------------------------------------------
+class CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the texts embedded per kind (to see what an answer embeds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_kind: dict[str, int] = {"query": 0, "passage": 0}
+
+    def embed(self, texts: list[str], kind: str = "query") -> np.ndarray:
+        self.by_kind[kind] += len(texts)
+        return super().embed(texts, kind)  # type: ignore[arg-type]
+
+
+def _said(store, collection: str) -> list[str]:
+    from qa.spans import split_sentences
+
+    return list(dict.fromkeys(s.text for c in store.chunks(collection) for s in split_sentences(c.text)))
+
+
+def test_every_sentence_vector_is_kept_at_ingest_and_goes_with_its_file(store):
+    embedder = FakeEmbedder()
+    kb = KnowledgeBase(store, embedder, chunk_chars=60, overlap_chars=20, min_similarity=0.0)
+    kb.add("c", "med.txt", "\n\n".join(MEDICAL_PAGES).encode())
+    kb.add("c", "fin.txt", FINANCE_TEXT.encode())
+    said = _said(store, "c")
+    keys = [sentence_key(embedder.name, t) for t in said]
+    kept = store.sentence_vectors("c", keys)
+    assert set(kept) == set(keys)
+    assert np.allclose(np.stack([kept[k] for k in keys]), embedder.embed(said, "passage"), atol=1e-6)
+    assert store.sentence_vectors("other", keys) == {}  # collections are separate
+    assert store.sentence_vectors("c", [sentence_key("another-embedder", said[0])]) == {}
+    finance = [sentence_key(embedder.name, t) for t in said if t in FINANCE_TEXT and t not in "".join(MEDICAL_PAGES)]
+    kb.add("c", "fin.txt", "市盈率是股价除以每股收益。".encode())  # replaced: the old sentences go
+    assert finance and not store.sentence_vectors("c", finance)
+    kb.remove("c", ["med.txt"])
+    medical = [sentence_key(embedder.name, t) for t in said if t in "".join(MEDICAL_PAGES)]
+    assert not store.sentence_vectors("c", medical)
+    assert set(store.sentence_vectors("c", [sentence_key(embedder.name, "市盈率是股价除以每股收益。")]))
+
+
+def test_ranking_reads_kept_vectors_and_ranks_as_embedding_would(store):
+    embedder = CountingEmbedder()
+    kb = KnowledgeBase(store, embedder, chunk_chars=60, overlap_chars=20, min_similarity=0.0)
+    kb.add("c", "med.txt", "\n\n".join(MEDICAL_PAGES).encode())
+    from qa.kb.rank import SentenceRanker
+
+    question = "高血压患者每天吃多少盐？"
+    hits = kb.relevant("c", question, 4)
+    texts = [s.text for s in sentences(hits)]
+    chunks = [h.chunk for h in hits]
+    embedded = SentenceRanker(FakeEmbedder(), 0.5).scores(question, texts)
+    before = dict(embedder.by_kind)
+    stored = SentenceRanker(
+        embedder, 0.5, passage_vectors=lambda t: kb.sentence_vectors("c", t, chunks), query_vector=kb.query_vector
+    ).scores(question, texts)
+    assert stored == pytest.approx(embedded, abs=1e-6)
+    assert embedder.by_kind == before  # neither the sentences nor the question (retrieval embedded it) again
+
+
+def test_an_answer_embeds_no_sentence(tmp_path):
+    embedder = CountingEmbedder()
+    settings = Settings(backend="fake", cache_dir=tmp_path / "cache", triage_embedder="off")
+    kb = KnowledgeBase(MemoryStore(), embedder, chunk_chars=100, min_similarity=0.0)
+    service = build_service(settings, FakeBackend(), kb=kb)
+    service.warm_up()
+    service.kb_add("医疗资料", "guide.pdf", cjk_pdf(MEDICAL_PAGES))
+    before = dict(embedder.by_kind)
+    answer = _answer(service)
+    assert answer.citations and answer.citations[0]["verified"]
+    assert embedder.by_kind == {"query": before["query"] + 1, "passage": before["passage"]}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_knowledge_base_stored_before_sentence_vectors_keeps_working(kind, tmp_path, request):
+    """Migration: a knowledge base written without the sentence table opens with every document, answers, and
+    keeps the sentence vectors it computes at its first answer for the next."""
+
+    url = str(tmp_path / "kb") if kind == "sqlite" else _fresh_database(request.getfixturevalue("postgres_uri"))
+    store = from_url(url, tmp_path)
+    kb = KnowledgeBase(store, FakeEmbedder(), chunk_chars=60, overlap_chars=20, min_similarity=0.0)
+    kb.add("c", "med.txt", "\n\n".join(MEDICAL_PAGES).encode())
+    chunks_before = [c.to_dict() for c in store.chunks("c")]
+    store._db.execute(f"drop table {'sentence_vectors' if kind == 'sqlite' else 'kb_sentence_vectors'}")
+    store.close()  # the schema as it was before sentence vectors
+    embedder = CountingEmbedder()
+    store = from_url(url, tmp_path)
+    kb = KnowledgeBase(store, embedder, chunk_chars=60, overlap_chars=20, min_similarity=0.0)
+    assert [c.to_dict() for c in store.chunks("c")] == chunks_before and kb.files("c")[0].name == "med.txt"
+    question = "高血压患者每天吃多少盐？"
+    hits = kb.relevant("c", question, 4)
+    texts = [s.text for s in sentences(hits)]
+    first = kb.sentence_vectors("c", texts, [h.chunk for h in hits])
+    made = embedder.by_kind["passage"]
+    assert made == len(set(texts))  # computed once, at the first answer…
+    again = kb.sentence_vectors("c", texts, [h.chunk for h in hits])
+    assert embedder.by_kind["passage"] == made and np.allclose(first, again)  # …and kept
+    store.close()
+    reopened = from_url(url, tmp_path)
+    assert len(reopened.sentence_vectors("c", [sentence_key(embedder.name, t) for t in texts])) == len(set(texts))
+    reopened.close()

@@ -232,3 +232,39 @@ def test_a_sentence_cited_twice_is_shown_once(tmp_path):
     assert len(answer.citations) == 2 and len({c["quote"] for c in answer.citations}) == 2
     assert all(c["verified"] for c in answer.citations)
     assert any("repeating a sentence" in r for r in answer.report.repairs)
+
+
+def test_kb_eval_heldout2_is_the_seeded_cmrc_sample_it_says(tmp_path):
+    """The larger held-out split: each in-scope phrase occurs once in its own document and is a CMRC answer to that
+    question; each out-of-scope question is about a passage that is not a document; rebuilding gives the file."""
+    import json
+    import subprocess
+    import sys
+    from importlib import resources
+    from pathlib import Path
+
+    text = resources.files("qa.data").joinpath("kb_eval/heldout2.jsonl").read_text("utf-8")
+    rows = [json.loads(line) for line in text.splitlines()]
+    docs = {r["doc"]: r["text"] for r in rows if "doc" in r}
+    questions = [r for r in rows if "question" in r]
+    cmrc = {
+        r["id"]: r
+        for r in map(
+            json.loads, resources.files("qa.data").joinpath("sentences_cmrc2018_dev.jsonl").open("r", encoding="utf-8")
+        )
+    }
+    inside = [q for q in questions if q["file"]]
+    assert (len(docs), len(inside), len(questions) - len(inside)) == (11, 44, 8)
+    for q in questions:
+        source = cmrc[q["source"]]
+        assert source["text"] == q["question"]
+        if q["file"]:
+            assert docs[q["file"]].count(q["phrase"]) == 1 and q["phrase"] == source["answers"][0]["text"]
+            assert q["file"] == f"cmrc_{source['passage']}.txt"
+        else:
+            assert f"cmrc_{source['passage']}.txt" not in docs
+    root = Path(__file__).resolve().parent.parent
+    rebuilt = tmp_path / "heldout2.jsonl"
+    subprocess.run([sys.executable, str(root / "scripts/build_kb_heldout2.py"), str(rebuilt)], check=True,
+                   capture_output=True)  # fmt: skip
+    assert rebuilt.read_text("utf-8") == text

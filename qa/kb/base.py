@@ -26,7 +26,7 @@ import numpy as np
 from ..documents import parse_document
 from ..errors import InputError
 from ..spans import split_sentences
-from .store import Chunk, FileRecord, Store, best_indices
+from .store import Chunk, FileRecord, Store, best_indices, sentence_key
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ _COLLECTION = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.\-]{0,63}$")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _EMBED_BATCH = 32
+_QUERY_MEMO = 64  # questions whose vector is kept: retrieval and the sentence ranker embed the same question
 
 
 def tokens(text: str) -> list[str]:
@@ -159,6 +160,7 @@ class KnowledgeBase:
         self.cite_offer = cite_offer  # sentences an answer may cite (qa.kb.cite), the ranker's first
         self.cite_dense_weight = cite_dense_weight  # the e5 share of the sentence ranker's score (qa.kb.rank)
         self._indexes: dict[str, tuple[str, _Bm25Index, dict[str, Chunk]]] = {}
+        self._queries: dict[str, np.ndarray] = {}  # question → vector, the most recent _QUERY_MEMO
         self._lock = threading.RLock()  # one writer at a time: limits are checked against what is stored
 
     @property
@@ -197,6 +199,9 @@ class KnowledgeBase:
                     code="file_too_large",
                 )
             vectors = self._embed([c.text for c in chunks], "passage") if self.embedder is not None else None
+            # the sentences the citation ranker may compare with a question, embedded once here, not per answer
+            said = list(dict.fromkeys(s.text for c in chunks for s in split_sentences(c.text)))
+            said_vectors = self._embed(said, "passage") if self.embedder is not None else None
             record = FileRecord(
                 collection=collection,
                 name=parsed.name,
@@ -210,12 +215,51 @@ class KnowledgeBase:
                 added_at=time.time(),
             )
             self.store.put_file(record, pages, chunks, vectors)
+            if said_vectors is not None:
+                # after the file: a crash between the two leaves vectors to compute at answer time, nothing lost
+                keys = [sentence_key(self.embedder.name, t) for t in said]
+                self.store.put_sentence_vectors(collection, parsed.name, keys, said_vectors)
         log.info("knowledge base %s: stored %s (%d pages, %d chunks)", collection, parsed.name, len(pages), len(chunks))
         return record
 
     def _embed(self, texts: list[str], kind: str) -> np.ndarray:
         parts = [self.embedder.embed(texts[i : i + _EMBED_BATCH], kind) for i in range(0, len(texts), _EMBED_BATCH)]
         return np.concatenate(parts) if parts else np.zeros((0, int(self.embedder.dim)), dtype=np.float32)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The embedder's `query:` vector of a question, kept for the few most recent questions."""
+        vector = self._queries.get(text)
+        if vector is None:
+            vector = np.asarray(self.embedder.embed([text], "query")[0], dtype=np.float32)
+            with self._lock:
+                self._queries[text] = vector
+                while len(self._queries) > _QUERY_MEMO:
+                    self._queries.pop(next(iter(self._queries)))
+        return vector
+
+    def sentence_vectors(self, collection: str, texts: list[str], chunks: list[Chunk]) -> np.ndarray:
+        """One `passage:` vector per sentence text, read from the store; a sentence stored without one (a
+        knowledge base filled before sentence vectors were kept) is embedded now and kept under the file of the
+        first of `chunks` holding it, so the next answer finds it."""
+        keys = [sentence_key(self.embedder.name, t) for t in texts]
+        found = self.store.sentence_vectors(collection, keys)
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
+        if missing:
+            made = self._embed(missing, "passage")
+            by_file: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+            for text, vector in zip(missing, made, strict=True):
+                key = sentence_key(self.embedder.name, text)
+                found[key] = vector
+                owner = next((c.file for c in chunks if text in c.text), None)
+                if owner is not None:
+                    by_file.setdefault(owner, ([], []))[0].append(key)
+                    by_file[owner][1].append(vector)
+            for file, (file_keys, vectors) in by_file.items():
+                self.store.put_sentence_vectors(collection, file, file_keys, np.stack(vectors))
+            log.info("knowledge base %s: %d sentence vectors computed at answer time", collection, len(missing))
+        if not keys:
+            return np.zeros((0, int(self.embedder.dim)), dtype=np.float32)
+        return np.stack([found[k] for k in keys])
 
     def files(self, collection: str) -> list[FileRecord]:
         """A collection's files (empty when it has none)."""
@@ -274,7 +318,7 @@ class KnowledgeBase:
             lexical = [(index.chunks[i].id, s) for i, s in index.search(query, depth)]
         dense: list[tuple[str, float]] = []
         if mode in ("dense", "fused") and self.embedder is not None:
-            vector = self.embedder.embed([query], "query")[0]
+            vector = self.query_vector(query)
             dense = [(cid, s) for cid, s in self.store.dense_search(collection, vector, depth) if cid in by_id]
         ranks: dict[str, dict[str, tuple[int, float]]] = {}
         for name, ranked in (("bm25", lexical), ("dense", dense)):

@@ -7,6 +7,7 @@ on its development split and on qa/data/kb_eval (BENCHMARKS.md, "fourth session"
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,16 +56,26 @@ def best_first(scores: list[float] | np.ndarray) -> list[int]:
 class SentenceRanker:
     """Scores candidate sentences against a question: lexical alone, or mixed with the embedder's cosine."""
 
-    def __init__(self, embedder: Any = None, dense_weight: float = DENSE_WEIGHT) -> None:
+    def __init__(
+        self,
+        embedder: Any = None,
+        dense_weight: float = DENSE_WEIGHT,
+        passage_vectors: Callable[[list[str]], np.ndarray] | None = None,
+        query_vector: Callable[[str], np.ndarray] | None = None,
+    ) -> None:
         self.embedder = embedder  # qa.triage Embedder (query:/passage: prefixes), or None: lexical alone
         self.dense_weight = dense_weight
+        # where the vectors come from when not from the embedder: the knowledge base keeps its sentences' vectors
+        # from ingest and the question's from retrieval, so ranking embeds nothing (the same vectors either way)
+        self.passage_vectors = passage_vectors or (lambda texts: self.embedder.embed(texts, "passage"))
+        self.query_vector = query_vector or (lambda text: self.embedder.embed([text], "query")[0])
 
     def dense(self, question: str, texts: list[str]) -> np.ndarray | None:
         """e5 cosine of the question with each text (None without an embedder or a weight)."""
         if self.embedder is None or self.dense_weight <= 0 or not texts:
             return None
-        q = self.embedder.embed([question], "query")[0]
-        return np.asarray(self.embedder.embed(texts, "passage"), dtype=np.float64) @ np.asarray(q, dtype=np.float64)
+        q = np.asarray(self.query_vector(question), dtype=np.float64)
+        return np.asarray(self.passage_vectors(texts), dtype=np.float64) @ q
 
     def scores(self, question: str, texts: list[str]) -> list[float]:
         """One score per text, higher answers the question better (comparable only within this call)."""

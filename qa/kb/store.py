@@ -2,9 +2,14 @@
 
 - `MemoryStore`: dicts (tests, `memory://`).
 - `SqliteStore`: the embedded default — one directory under the cache dir holding `kb.sqlite3` (files, pages,
-  chunks) and `vectors/<file id>.npy` beside it (one float32 row per chunk, in chunk order). No server.
+  chunks, sentence vectors) and `vectors/<file id>.npy` beside it (one float32 row per chunk, in chunk order). No
+  server.
 - `PostgresStore`: Postgres with pgvector (`QA_KB_URL=postgresql://…`), for a knowledge base shared by several
   machines; vectors live in a `vector` column and dense search runs in the database.
+
+Each store also keeps the vectors of the chunks' sentences, by file and a key of the sentence's text (`sentence_key`),
+computed at ingest so that ranking a cited sentence at answer time embeds nothing but the question. A knowledge
+base stored before they existed gains the (empty) table when opened and its sentences' vectors as answers need them.
 
 Every store keeps a per-collection version that changes with each write, so the retriever can cache its BM25
 index until the collection changes.
@@ -12,6 +17,7 @@ index until the collection changes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -78,8 +84,16 @@ class Store(Protocol):
         """Store a file with its pages, chunks and (optionally) one vector per chunk, replacing a file of that name."""
         ...
 
+    def put_sentence_vectors(self, collection: str, file: str, keys: list[str], vectors: np.ndarray) -> None:
+        """Keep one vector per sentence key for a stored file (a key already kept is left as it is)."""
+        ...
+
+    def sentence_vectors(self, collection: str, keys: list[str]) -> dict[str, np.ndarray]:
+        """The kept vectors of those keys found in the collection (missing keys are left out)."""
+        ...
+
     def remove_file(self, collection: str, name: str) -> bool:
-        """Remove one file and its chunks; False when there was none."""
+        """Remove one file with its chunks and sentence vectors; False when there was none."""
         ...
 
     def files(self, collection: str) -> list[FileRecord]:
@@ -111,6 +125,16 @@ class Store(Protocol):
         ...
 
 
+def sentence_key(embedder_name: str, text: str) -> str:
+    """The key a sentence's vector is kept under: its text and the embedder that made it (another embedder's
+    vectors are never mixed in)."""
+    return hashlib.sha1(f"{embedder_name}\x00{text}".encode()).hexdigest()  # noqa: S324 - a key, not security
+
+
+def _as_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
 def best_indices(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k highest scores, best first (ties in index order)."""
     k = min(k, len(scores))
@@ -137,6 +161,7 @@ class MemoryStore:
         self._pages: dict[tuple[str, str], list[str]] = {}
         self._chunks: dict[tuple[str, str], list[Chunk]] = {}
         self._vectors: dict[tuple[str, str], np.ndarray | None] = {}
+        self._sentences: dict[tuple[str, str], dict[str, np.ndarray]] = {}  # (collection, file) → key → vector
         self._versions: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -150,14 +175,34 @@ class MemoryStore:
             self._pages[key] = list(pages)
             self._chunks[key] = list(chunks)
             self._vectors[key] = None if vectors is None else np.asarray(vectors, dtype=np.float32)
+            self._sentences.pop(key, None)  # the replaced file's sentences go with it
             self._bump(record.collection)
+
+    def put_sentence_vectors(self, collection: str, file: str, keys: list[str], vectors: np.ndarray) -> None:
+        with self._lock:
+            if (collection, file) not in self._files:
+                return  # removed meanwhile: nothing to keep them for
+            kept = self._sentences.setdefault((collection, file), {})
+            for k, v in zip(keys, np.asarray(vectors, dtype=np.float32), strict=True):
+                kept.setdefault(k, v)
+
+    def sentence_vectors(self, collection: str, keys: list[str]) -> dict[str, np.ndarray]:
+        wanted = set(keys)
+        with self._lock:
+            return {
+                k: v
+                for (c, _), kept in self._sentences.items()
+                if c == collection
+                for k, v in kept.items()
+                if k in wanted
+            }
 
     def remove_file(self, collection: str, name: str) -> bool:
         key = (collection, name)
         with self._lock:
             if key not in self._files:
                 return False
-            for table in (self._files, self._pages, self._chunks, self._vectors):
+            for table in (self._files, self._pages, self._chunks, self._vectors, self._sentences):
                 table.pop(key, None)
             self._bump(collection)
             return True
@@ -207,6 +252,10 @@ create table if not exists chunks (
   "end" integer not null, text text not null, seq integer not null);
 create index if not exists chunks_by_file on chunks (collection, file, seq);
 create table if not exists versions (collection text primary key, version integer not null);
+create table if not exists sentence_vectors (
+  collection text not null, file text not null, key text not null, vector blob not null,
+  primary key (collection, file, key));
+create index if not exists sentence_vectors_by_key on sentence_vectors (collection, key);
 """
 _CHUNK_COLUMNS = 'id, collection, file, page, start, "end", text, seq'
 
@@ -278,7 +327,7 @@ class SqliteStore(_SqlReads):
         ).fetchone()
         if row is None:
             return None
-        for table, column in (("files", "name"), ("pages", "file"), ("chunks", "file")):
+        for table, column in (("files", "name"), ("pages", "file"), ("chunks", "file"), ("sentence_vectors", "file")):
             self._db.execute(f"delete from {table} where collection = ? and {column} = ?", (collection, name))  # noqa: S608
         return str(row[0])
 
@@ -333,6 +382,35 @@ class SqliteStore(_SqlReads):
                 return False
             self._vector_path(file_id).unlink(missing_ok=True)
             return True
+
+    def put_sentence_vectors(self, collection: str, file: str, keys: list[str], vectors: np.ndarray) -> None:
+        rows = [
+            (collection, file, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors, strict=True)
+        ]
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                # only for a file still stored (it may have been removed since its sentences were read)
+                if self._db.execute(
+                    "select 1 from files where collection = ? and name = ?", (collection, file)
+                ).fetchone():
+                    self._db.executemany("insert or ignore into sentence_vectors values (?, ?, ?, ?)", rows)
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+
+    def sentence_vectors(self, collection: str, keys: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        with self._lock:
+            for i in range(0, len(unique), 500):  # SQLite's bound on parameters per statement
+                part = unique[i : i + 500]
+                marks = ", ".join("?" * len(part))
+                sql = f"select key, vector from sentence_vectors where collection = ? and key in ({marks})"  # noqa: S608
+                for key, blob in self._db.execute(sql, (collection, *part)):
+                    out[key] = _as_vector(blob)
+        return out
 
     def _matrix(self, collection: str) -> tuple[list[str], np.ndarray | None]:
         version = self.version(collection)
@@ -391,6 +469,10 @@ create table if not exists kb_chunks (
   "end" integer not null, text text not null, seq integer not null, embedding vector);
 create index if not exists kb_chunks_by_file on kb_chunks (collection, file, seq);
 create table if not exists kb_versions (collection text primary key, version bigint not null);
+create table if not exists kb_sentence_vectors (
+  collection text not null, file text not null, key text not null, embedding vector not null,
+  primary key (collection, file, key));
+create index if not exists kb_sentence_vectors_by_key on kb_sentence_vectors (collection, key);
 """
 
 
@@ -444,6 +526,7 @@ class PostgresStore(_SqlReads):
         found = cur.rowcount > 0
         cur.execute("delete from kb_pages where collection = %s and file = %s", (collection, name))
         cur.execute("delete from kb_chunks where collection = %s and file = %s", (collection, name))
+        cur.execute("delete from kb_sentence_vectors where collection = %s and file = %s", (collection, name))
         return found
 
     @staticmethod
@@ -460,6 +543,27 @@ class PostgresStore(_SqlReads):
             if found:
                 self._bump(cur, collection)
             return found
+
+    def put_sentence_vectors(self, collection: str, file: str, keys: list[str], vectors: np.ndarray) -> None:
+        rows = [(collection, file, k, np.asarray(v, dtype=np.float32)) for k, v in zip(keys, vectors, strict=True)]
+        with self._lock, self._db.transaction(), self._db.cursor() as cur:
+            cur.execute("select 1 from kb_files where collection = %s and name = %s", (collection, file))
+            if cur.fetchone() is not None:  # only for a file still stored
+                cur.executemany("insert into kb_sentence_vectors values (%s, %s, %s, %s) on conflict do nothing", rows)
+
+    def sentence_vectors(self, collection: str, keys: list[str]) -> dict[str, np.ndarray]:
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        with self._lock:
+            rows = self._db.execute(
+                "select key, embedding from kb_sentence_vectors where collection = %s and key = any(%s)",
+                (collection, unique),
+            ).fetchall()
+        # pgvector hands back its own Vector type for a column outside a search
+        return {
+            r[0]: np.asarray(r[1].to_numpy() if hasattr(r[1], "to_numpy") else r[1], dtype=np.float32) for r in rows
+        }
 
     def dense_search(self, collection: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         query = np.asarray(vector, dtype=np.float32)
