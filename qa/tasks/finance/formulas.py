@@ -21,13 +21,13 @@ from ...errors import PromptError
 from ...tables import Cell, Figures, Table, find_tables
 
 FILE = "formulas.yaml"
-RESOLVERS = ("none", "years", "rows", "quantity_price")
+RESOLVERS = ("none", "years", "rows", "quantity_price", "amount_rate")
 _SLOT = re.compile(r"\{(\w+)(\*?)\}")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]", re.I)
 _STOP = set(
     "the a an of in on at to for from and or by as is was were what how much did does do has have with between "
-    "during period year years ended end total change increase decrease difference average percentage ratio "
+    "during period year years ended end change increase decrease difference average percentage ratio "
     "rate growth value amount number respectively its their this that which 的 了 是 多 少 年 在 和 与 及 从 到 "
     "比 率 增 长 加 减 变 化 同 环 平 均 合 计 总 差 额 占 值 为 请 问 几".split()
 )
@@ -63,6 +63,7 @@ class Plan:
     program: str | None = None  # None: the slots were ambiguous and the model chooses the operands
     operands: dict[str, list[str]] = field(default_factory=dict)  # slot → references the app chose
     why: str = ""  # how the operands were chosen, for the report
+    unit: str | None = None  # the result's unit when the operands decide it (元 for 份 × 元/份), else the indicator's
 
     @property
     def resolved(self) -> bool:
@@ -71,7 +72,8 @@ class Plan:
 
     def calculation(self, zh: bool) -> dict[str, Any]:
         """The calculation entry the answer carries (result is written by the executor)."""
-        return {"label": self.indicator.name(zh), "program": self.program, "result": None, "unit": self.indicator.unit}
+        unit = self.indicator.unit if self.unit is None else self.unit
+        return {"label": self.indicator.name(zh), "program": self.program, "result": None, "unit": unit}
 
 
 class FormulaLibrary:
@@ -114,11 +116,22 @@ class FormulaLibrary:
             return Plan(ind)
         operands, why = filled
         program = _SLOT.sub(lambda m: ", ".join(operands[m.group(1)]), ind.program)
+        unit = _money_unit(figures, operands.get("price", [])) if ind.resolver == "quantity_price" else None
         try:
-            execute(program, ind.unit, figures)
+            execute(program, ind.unit if unit is None else unit, figures)
         except CalcError:
             return Plan(ind)  # e.g. a zero base for a growth rate: leave it to the model and the report
-        return Plan(ind, program, operands, why)
+        return Plan(ind, program, operands, why, unit)
+
+
+def _money_unit(figures: Figures, refs: list[str]) -> str | None:
+    """The currency of a price per unit (元 of 元/克): a count × a price is money in that currency, whatever
+    scale the count was written in (25万股)."""
+    cell = figures.get(refs[0]) if refs else None
+    if cell is None:
+        return None
+    m = re.match(r"[^/]*?(美元|港元|人民币|元|\$|USD|HKD|RMB)", cell.text + cell.unit)
+    return m.group(1) if m else None
 
 
 def _indicator(e: Any, where: str, seen: set[str]) -> Indicator:
@@ -240,7 +253,20 @@ def _resolve(ind: Indicator, question: str, figures: Figures) -> tuple[dict[str,
         return _by_rows(ind, question, figures.tables[0])
     if ind.resolver == "quantity_price" and figures.text and not figures.tables:
         return _by_quantity_price(question, figures.text)
+    if ind.resolver == "amount_rate" and figures.text and not figures.tables:
+        return _by_amount_rate(question, figures.text)
     return None
+
+
+def _by_amount_rate(question: str, cells: list[Cell]) -> tuple[dict[str, list[str]], str] | None:
+    """The one sum of money the text gives (not a price per unit: 369港元/股) and the one percentage."""
+    amounts = [
+        c for c in cells if c.unit.endswith("元") and not c.percent and "/" not in c.text + _after(c, question, 1)
+    ]
+    rates = [c for c in cells if c.percent]
+    if len({c.value for c in amounts}) != 1 or len({c.value for c in rates}) != 1:
+        return None
+    return {"principal": [amounts[0].ref], "rate": [rates[0].ref]}, f"{amounts[0].text} × {rates[0].text}"
 
 
 def _year_lines(table: Table) -> list[tuple[str, str, dict[str, Cell]]]:
@@ -336,10 +362,21 @@ def _by_rows(ind: Indicator, question: str, table: Table) -> tuple[dict[str, lis
     return {names[0]: [a.ref], names[1]: [b.ref]}, f"rows “{a.row}” and “{b.row}”, column “{col}”"
 
 
+def _after(cell: Cell, text: str, n: int) -> str:
+    """The n characters of the text just after a text figure."""
+    m = re.search(r"characters (\d+)–(\d+)", cell.source)
+    return text[int(m.group(2)) : int(m.group(2)) + n] if m else ""
+
+
+def _counted(cell: Cell, text: str) -> bool:
+    """True when a figure counts units held: 份/股/克 in its unit or just after it (25万股)."""
+    return bool(_COUNT_UNIT.search(cell.unit) or _COUNT_UNIT.match(_after(cell, text, 2)))
+
+
 def _by_quantity_price(question: str, cells: list[Cell]) -> tuple[dict[str, list[str]], str] | None:
     """A number of units (份/股/克/盎司) held, and the one price per unit the text gives (a qualifier such as
-    最高 or 收盘 in the question picks among several prices)."""
-    quantities = [c for c in cells if _COUNT_UNIT.search(c.unit) and "/" not in c.text]
+    最高 or 收盘 next to the quantity picks among several prices)."""
+    quantities = [c for c in cells if _counted(c, question) and "/" not in c.text]
     if len(quantities) != 1:
         return None
     qty = quantities[0]
@@ -348,7 +385,9 @@ def _by_quantity_price(question: str, cells: list[Cell]) -> tuple[dict[str, list
         for c in cells
         if c is not qty and not c.percent and (_PRICE_LABEL.search(c.row) or "/" in c.text) and c.value > 0
     ]
-    wanted = [w for w in _PRICE_QUALIFIERS if w in question]
+    # the clause that states the quantity says which price ("按最高股价卖出25万股"); the rest of a long text
+    # names every kind of price
+    wanted = [w for w in _PRICE_QUALIFIERS if w in qty.row]
     if wanted:
         named = [c for c in prices if any(w in c.row or w in c.text for w in wanted)]
         prices = named or prices
