@@ -112,7 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["tuning", "heldout", "heldout2", "both"],
         default="both",
         help="quality: which question set (qa/data/quality_*.jsonl; heldout2: the fresh held-out split); "
-        "both: tuning and heldout side by side",
+        "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "
+        "otherwise the held-out qa/data/finance_calc_eval.jsonl",
+    )
+    evaluate.add_argument(
+        "--raw",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="finance-calc: also ask the bare model (--no-raw: the pipeline only; the bare model's answers at "
+        "temperature 0 do not change with the pipeline)",
     )
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")
@@ -419,9 +427,11 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         if args.suite == "finance-calc":
             from .eval import finance_calc
 
-            items = finance_calc.interleaved(finance_calc.load_set())[:: args.stride][: args.limit]
+            name = finance_calc.TUNING_SET if args.split == "tuning" else finance_calc.SET
+            items = finance_calc.interleaved(finance_calc.load_set(name=name))[:: args.stride][: args.limit]
             service.warm_up()
-            print(finance_calc.run(service, items, Path(args.log) if args.log else None))
+            log = Path(args.log) if args.log else None
+            print(finance_calc.run(service, items, log, raw_too=args.raw))
             return 0
         rows = load_set()[:: args.stride][: args.limit]
         service.warm_up()

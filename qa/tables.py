@@ -215,6 +215,8 @@ def _note_scale(text: str) -> tuple[str, int, bool] | None:
 def _is_header_row(row: list[str]) -> bool:
     """True when every cell of the row is a year, a word or empty: a further header row over the figures."""
     cells = [c.strip() for c in row if c.strip()]
+    if len(cells) < 2 and row and row[0].strip():
+        return False  # a label alone ("RSUs") heads a section of rows, not the columns
     return all(re.fullmatch(r"(19|20)\d{2}", c) or parse_number(c) is None for c in cells)
 
 
@@ -234,7 +236,14 @@ def build_table(header: list[str], rows: list[list[str]], caption: str = "", ind
     for j in range(width):
         values = [r[j] for r in rows if r[j].strip()]
         numeric = sum(parse_number(v) is not None for v in values)
-        if _LABEL_HEADER.search(header[j]) and not unit_scale(header[j])[0] or numeric * 2 < len(values) or not values:
+        # "Fiscal year 2018" names a year's figures and "Balance at end of period" a column of balances: a label
+        # word marks a label column only in a short header without a year ("报告期", "Ticker")
+        labels = (
+            _LABEL_HEADER.search(header[j])
+            and len(header[j].strip()) <= 16
+            and not re.search(r"(?<!\d)(19|20)\d{2}(?!\d)", header[j])
+        )
+        if labels and not unit_scale(header[j])[0] or numeric * 2 < len(values) or not values:
             table.label_cols.append(j)
     if not table.label_cols and width > 1:
         table.label_cols.append(0)

@@ -7,7 +7,13 @@
   the first 10 in file order whose answer comes from the table alone and whose table has at most 8 rows and 5
   columns. The dev split, never the test split.
 
-Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR (git directories from `fetch`).
+The tuning split (qa/data/finance_calc_tuning.jsonl), built by the same rules from other rows and never overlapping
+the evaluation set: the next 15 qualifying FinEval rows after the evaluation set's 10, and the next 15 qualifying
+TAT-QA dev questions after the evaluation set's 10 (the train file, 13 MB, is absent from the stored snapshot;
+the dev split's later tables are equally unseen). The TAT-QA test split is never read.
+
+Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning]
+(git directories from `fetch`; eval by default).
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "qa" / "data" / "finance_calc_eval.jsonl"
-PER_SOURCE = 10
+DATA = Path(__file__).resolve().parents[1] / "qa" / "data"
+OUT = {"eval": DATA / "finance_calc_eval.jsonl", "tuning": DATA / "finance_calc_tuning.jsonl"}
+# (qualifying items skipped, items taken) per source: the tuning split starts after the evaluation set's rows
+FINEVAL_SPAN = {"eval": (0, 10), "tuning": (10, 15)}
+TATQA_SPAN = {"eval": (0, 10), "tuning": (10, 15)}
 
 
 def show(repo: str, path: str) -> str:
@@ -33,7 +42,7 @@ def number(text: str) -> float | None:
     return float(m.group(0).replace(",", "")) if m else None
 
 
-def fineval(repo: str) -> list[dict]:
+def fineval(repo: str, split: str) -> list[dict]:
     rows = list(
         csv.DictReader(io.StringIO(show(repo, "Financial Rigor Test/Financial Rigor Test_Numerical Calculation.csv")))
     )
@@ -52,13 +61,13 @@ def fineval(repo: str) -> list[dict]:
                 "answer_text": gold,
             }
         )
-        if len(items) == PER_SOURCE:
+        if len(items) == sum(FINEVAL_SPAN[split]):
             break
-    return items
+    return items[FINEVAL_SPAN[split][0] :]
 
 
-def tatqa(repo: str) -> list[dict]:
-    data = json.loads(show(repo, "dataset_raw/tatqa_dataset_dev.json"))
+def tatqa(repo: str, split: str) -> list[dict]:
+    data = json.loads(show(repo, "dataset_raw/tatqa_dataset_dev.json"))  # never the test split
     items = []
     for doc in data:
         table = doc["table"]["table"]
@@ -81,15 +90,16 @@ def tatqa(repo: str) -> list[dict]:
                 }
             )
             break  # one question per table: more tables, not more of one
-        if len(items) == PER_SOURCE:
+        if len(items) == sum(TATQA_SPAN[split]):
             break
-    return items
+    return items[TATQA_SPAN[split][0] :]
 
 
 def main() -> None:
-    items = fineval(sys.argv[1]) + tatqa(sys.argv[2])
-    OUT.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
-    print(f"wrote {len(items)} items to {OUT}")
+    split = sys.argv[3] if len(sys.argv) > 3 else "eval"
+    items = fineval(sys.argv[1], split) + tatqa(sys.argv[2], split)
+    OUT[split].write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    print(f"wrote {len(items)} items to {OUT[split]}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ TABLE_Q = """某公司营业收入如下（单位：亿元）：
 |2023|100|15|
 营业收入同比增长多少？保留两位小数"""
 GROWTH = {"label": "营业收入同比增长率", "program": "pct_change(R1C2, R2C2)", "result": 99.9, "unit": "%"}
+# the same table with a question the formula library does not recognise: the model's programs alone decide
+MODEL_Q = TABLE_Q.replace("营业收入同比增长多少？", "请用营业收入计算一个你认为有用的指标。")
 
 
 def ask(make_service, answer, question=TABLE_Q, *more):
@@ -38,10 +40,23 @@ def test_the_app_writes_the_result_not_the_model(make_service):
     assert "calculations" in answer.report.checks and "number_trace" in answer.report.checks
 
 
+def test_a_recognised_growth_question_gets_the_apps_program_whatever_the_model_wrote(make_service):
+    lookup = {"label": "营业收入", "program": "R2C2", "result": None, "unit": "亿元"}
+    answer, backend = ask(make_service, {**FINANCE_OK, "calculations": [lookup], "summary": "同比增长{1}。"})
+    assert len(backend.requests) == 1  # nothing to re-ask: the app chose the operands
+    assert answer.data["calculations"] == [
+        {"label": "增长率（同比/环比）", "program": "pct_change(R1C2, R2C2)", "result": 25.0, "unit": "%"}
+    ]
+    assert answer.data["summary"] == "同比增长25.00%。"
+    fired = {h.rule: h.message for h in answer.report.fired}
+    assert "operands chosen by the app" in fired["formula"] and "2022 → 2023" in fired["formula"]
+    assert "pct_change(R1C2, R2C2)" in backend.requests[0].messages[-1]["content"]  # offered to the model too
+
+
 def test_a_wrong_number_in_the_text_is_replaced_by_the_executed_result(make_service):
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": "营业收入同比增长了30%。"})
     assert answer.data["summary"] == "营业收入同比增长了25.00%。"
-    assert [h.rule for h in answer.report.fired] == ["untraced_number"]
+    assert [h.rule for h in answer.report.fired] == ["formula", "untraced_number"]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +77,7 @@ def test_input_figures_stay_and_untraced_amounts_go(make_service, text, kept):
 def test_a_program_that_fails_is_re_asked_then_dropped(make_service):
     bad = {**GROWTH, "program": "R1C2 / (R2C2 - R2C2)"}
     answer, backend = ask(
-        make_service, {**FINANCE_OK, "calculations": [bad]}, TABLE_Q, {**FINANCE_OK, "calculations": [bad]}
+        make_service, {**FINANCE_OK, "calculations": [bad]}, MODEL_Q, {**FINANCE_OK, "calculations": [bad]}
     )
     assert len(backend.requests) == 2 and "division by zero" in backend.requests[-1].messages[-1]["content"]
     assert answer.data["calculations"] == [] and "calculation_failed" in {h.rule for h in answer.report.fired}
@@ -71,14 +86,14 @@ def test_a_program_that_fails_is_re_asked_then_dropped(make_service):
 def test_a_number_the_question_does_not_have_is_not_an_operand(make_service):
     sneaky = {**GROWTH, "program": "24.7 + 0 * R1C2"}
     answer, _ = ask(
-        make_service, {**FINANCE_OK, "calculations": [sneaky]}, TABLE_Q, {**FINANCE_OK, "calculations": [sneaky]}
+        make_service, {**FINANCE_OK, "calculations": [sneaky]}, MODEL_Q, {**FINANCE_OK, "calculations": [sneaky]}
     )
     assert answer.data["calculations"] == []
     assert any("not in the question" in h.message for h in answer.report.fired)
 
 
 def test_figures_without_a_calculation_are_re_asked(make_service):
-    answer, backend = ask(make_service, FINANCE_OK, TABLE_Q, {**FINANCE_OK, "calculations": [GROWTH]})
+    answer, backend = ask(make_service, FINANCE_OK, MODEL_Q, {**FINANCE_OK, "calculations": [GROWTH]})
     assert len(backend.requests) == 2 and answer.data["calculations"][0]["result"] == 25.0
     assert answer.data["summary"].startswith("营业收入同比增长率：25.00%。")  # the result leads the summary
 
@@ -182,8 +197,9 @@ def test_api_qa_finance_executes_programs_over_a_table_in_the_message(tmp_path):
 
 def test_a_rate_asked_but_only_looked_up_is_re_asked(make_service):
     lookup = {"label": "营业收入", "program": "R2C2", "result": None, "unit": "亿元"}
+    rate_q = TABLE_Q.replace("营业收入同比增长多少？", "2023年的利润率是多少？")  # a rate the library does not know
     answer, backend = ask(
-        make_service, {**FINANCE_OK, "calculations": [lookup]}, TABLE_Q, {**FINANCE_OK, "calculations": [GROWTH]}
+        make_service, {**FINANCE_OK, "calculations": [lookup]}, rate_q, {**FINANCE_OK, "calculations": [GROWTH]}
     )
     assert len(backend.requests) == 2 and "pct_change" in backend.requests[-1].messages[-1]["content"]
     assert answer.data["calculations"][0]["result"] == 25.0

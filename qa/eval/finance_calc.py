@@ -15,14 +15,15 @@ from typing import Any
 
 from ..service import QAService
 
-SET = "finance_calc_eval.jsonl"
+SET = "finance_calc_eval.jsonl"  # held out: never tuned on
+TUNING_SET = "finance_calc_tuning.jsonl"
 RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
-def load_set(path: Path | None = None) -> list[dict[str, Any]]:
-    """The evaluation items (the packaged set unless a path is given)."""
-    text = path.read_text(encoding="utf-8") if path else resources.files("qa.data").joinpath(SET).read_text("utf-8")
+def load_set(path: Path | None = None, name: str = SET) -> list[dict[str, Any]]:
+    """The evaluation items (the packaged set `name` unless a path is given)."""
+    text = path.read_text(encoding="utf-8") if path else resources.files("qa.data").joinpath(name).read_text("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -83,14 +84,14 @@ class Row:
     seconds: float = 0.0
 
 
-def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tokens: int) -> Row:
-    """Ask one item both ways at temperature 0."""
+def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tokens: int, raw_too: bool = True) -> Row:
+    """Ask one item both ways at temperature 0 (only through the pipeline when raw_too is False)."""
     started = time.perf_counter()
     lang = "en" if item["kind"].startswith("en") else "zh"
     params = service.raw_params(0.0, 1.0, raw_tokens)
     raw = ""
     messages = [{"role": "user", "content": item["question"] + RAW_SUFFIX[lang]}]
-    for event in service.stream_raw(messages, params, channel="eval"):
+    for event in service.stream_raw(messages, params, channel="eval") if raw_too else ():
         if event.kind == "final":
             raw = event.text
     found = numbers(raw)
@@ -116,7 +117,7 @@ def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tok
     )
 
 
-def summarize(rows: list[Row]) -> str:
+def summarize(rows: list[Row], raw_too: bool = True) -> str:
     """A Markdown table: accuracy per source and overall, both conditions, and untraced numbers shown."""
     lines = [
         "| source | items | raw model (free text) | pipeline (executed programs) | untraced numbers shown |",
@@ -130,17 +131,23 @@ def summarize(rows: list[Row]) -> str:
         raw = sum(correct(r.raw_pred, r.item["answer"]) for r in rs)
         pipe = sum(correct(r.pipe_pred, r.item["answer"]) for r in rs)
         untraced = sum(len(r.untraced) for r in rs)
-        lines.append(f"| {kind} | {len(rs)} | {raw}/{len(rs)} | {pipe}/{len(rs)} | {untraced} |")
+        shown_raw = f"{raw}/{len(rs)}" if raw_too else "not run"
+        lines.append(f"| {kind} | {len(rs)} | {shown_raw} | {pipe}/{len(rs)} | {untraced} |")
     return "\n".join(lines)
 
 
 def run(
-    service: QAService, items: list[dict[str, Any]], log: Path | None, raw_tokens: int = 128, pipe_tokens: int = 384
+    service: QAService,
+    items: list[dict[str, Any]],
+    log: Path | None,
+    raw_tokens: int = 128,
+    pipe_tokens: int = 384,
+    raw_too: bool = True,
 ) -> str:
     """Run every item, logging one JSON line each, and return the summary table."""
     rows = []
     for item in items:
-        row = run_item(service, item, raw_tokens, pipe_tokens)
+        row = run_item(service, item, raw_tokens, pipe_tokens, raw_too)
         rows.append(row)
         if log is not None:
             with log.open("a", encoding="utf-8") as f:
@@ -157,4 +164,4 @@ def run(
                     "seconds": round(row.seconds, 1),
                 }
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return summarize(rows)
+    return summarize(rows, raw_too)

@@ -4,6 +4,7 @@ instructions, and the question's own figures checked against the answer's arithm
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from ...checks import BaseCheck, CheckContext, Finding, Repair, substitute
@@ -11,11 +12,15 @@ from ..base import AnswerView, Files, Section, Task, load_prompts
 from .calculations import (
     CalculationCheck,
     FiguresRule,
+    FormulaCheck,
+    FormulaRule,
     MultipleChoiceCheck,
     NumberTraceCheck,
     OptionsRule,
     context,
 )
+from .formulas import FILE as FORMULAS
+from .formulas import FormulaLibrary
 from .rules import _INSTRUCTION, _PROMISE, RISK_EN, RISK_ZH, check_arithmetic, is_guarantee_request
 from .view import render_calculations
 
@@ -99,13 +104,15 @@ class ArithmeticCheck(BaseCheck):
 
 def create(files: Files) -> Task:
     """The finance task from its files."""
+    library = FormulaLibrary.parse(files.read(FORMULAS), files.where(FORMULAS))
     return Task(
         prompts=load_prompts(files, "finance"),
         view=VIEW,
         examples=EXAMPLES,
-        input_rules=(GuaranteeRule(), FiguresRule(), OptionsRule()),
+        input_rules=(GuaranteeRule(), FiguresRule(), OptionsRule(), FormulaRule(library)),
         # calculations run first: the number trace and the multiple-choice answer use their results
         checks=(
+            FormulaCheck(),  # the library's program, when the app chose its operands, before it is executed
             CalculationCheck(),
             ArithmeticCheck(),  # on the model's own words, before untraced numbers are replaced
             NumberTraceCheck(),
@@ -113,5 +120,5 @@ def create(files: Files) -> Task:
             PromiseCheck(),
             GuaranteeCheck(),
         ),
-        context=context,
+        context=partial(context, library=library),
     )

@@ -5,11 +5,14 @@
   number that is not in the question, and re-asks when a program fails or figures were given but nothing computed.
 - `NumberTraceCheck` fills `{1}`-style references to results in the text, and every other number in the text
   must be a computed result or an input figure (after unit conversion), else it is replaced.
+- `FormulaRule`/`FormulaCheck`: the formula library (formulas.py) recognises the indicator asked; when the
+  question's labels pick its operands the app writes that program itself, else the template guides the model.
 - `MultipleChoiceCheck` answers a multiple-choice question with the option nearest the computed value.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,6 +21,7 @@ from typing import Any
 from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ...tables import SCALES, Figures, parse_question
+from .formulas import FormulaLibrary, Plan
 
 DEFAULT_DECIMALS = 2
 TEXT_FIELDS = ("summary", "analysis", "suggestions")
@@ -90,19 +94,89 @@ class OptionsRule:
         return find_options(question)
 
 
-def context(question: str) -> str:
-    """What the model sees under the question: its figures, each with the reference a program uses."""
+def context(question: str, library: FormulaLibrary | None = None) -> str:
+    """What the model sees under the question: its figures, each with the reference a program uses, and the
+    formula the library recognised (with its operands when the app could choose them)."""
     figures = question_figures(question)
     if not figures:
         return ""
+    plan = library.plan(question, figures) if library is not None else None
+    head = "【题目中的数字】计算时在 program 里用左边的编号引用这些数字，不要自己算出结果：\n" + figures.describe()
+    tail = "\n在 summary 和 analysis 里用 {1}、{2} 表示第 1、2 个计算的结果。"
+    if plan is not None and plan.resolved:
+        calc = plan.calculation(True)
+        return (
+            head
+            + f"\n题目问的是{plan.indicator.name_zh}，系统已按公式选定数字（{plan.why}）。calculations 只写这一项："
+            + json.dumps(calc, ensure_ascii=False)
+            + tail
+        )
+    if plan is not None:
+        slots = "；".join(f"{k} = {v}" for k, v in plan.indicator.slots.items())
+        return (
+            head
+            + f"\n题目问的是{plan.indicator.name_zh}，公式：{plan.indicator.program}（{slots}）。"
+            + "把公式里的每个 {名称} 换成对应数字的编号，写成 program。"
+            + tail
+        )
     return (
-        "【题目中的数字】计算时在 program 里用左边的编号引用这些数字，不要自己算出结果：\n"
-        + figures.describe()
+        head
         + "\n每个 program 是一个算式，不是单个编号。示例（与本题无关）：若 F1 = 50元、F2 = 60元，问增长多少，写"
         + ' {"label": "增长率", "program": "pct_change(F1, F2)", "result": null, "unit": "%"}；'
         + "问差额写 F2 - F1；问合计写 sum(F1, F2)。"
-        + "\n在 summary 和 analysis 里用 {1}、{2} 表示第 1、2 个计算的结果。"
+        + tail
     )
+
+
+class FormulaRule:
+    """Input rule: the indicator the question asks for, from the formula library, with the app's operands."""
+
+    name = "formula"
+
+    def __init__(self, library: FormulaLibrary) -> None:
+        self.library = library
+
+    def assess(self, question: str) -> Plan | None:
+        return self.library.plan(question, question_figures(question))
+
+
+def _same_value(calc: Any, program: str, figures: Figures) -> bool:
+    """True when a calculation of the model's computes exactly what the library's program does."""
+    if not isinstance(calc, dict):
+        return False
+    try:
+        return execute(str(calc.get("program", "")), "", figures).value == execute(program, "", figures).value
+    except CalcError:
+        return False
+
+
+class FormulaCheck(BaseCheck):
+    """When the library recognised the indicator and the labels chose its operands, that program is the
+    answer's calculation (the model's own are replaced); the report names the indicator and who chose."""
+
+    name = "formula"
+    rules = ("formula",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        plan: Plan | None = ctx.facts.get("formula")
+        if plan is None:
+            return Repair(data)
+        name = plan.indicator.name(ctx.zh)
+        if not plan.resolved:
+            return Repair(
+                data, [Finding("formula", f"recognised {plan.indicator.id} ({name}); operands chosen by the model")]
+            )
+        finding = Finding("formula", f"recognised {plan.indicator.id} ({name}); operands chosen by the app: {plan.why}")
+        calc = plan.calculation(ctx.zh)
+        figures: Figures = ctx.facts.get("figures") or Figures()
+        same = [c for c in data.get("calculations") or [] if _same_value(c, plan.program or "", figures)]
+        if same:  # the model wrote the same calculation (its label and unit kept)
+            return Repair({**data, "calculations": same[-1:]}, [finding])
+        return Repair(
+            {**data, "calculations": [calc]},
+            [finding],
+            [f"wrote the library's {plan.indicator.id} program {plan.program} as the calculation"],
+        )
 
 
 def _decimals(ctx: CheckContext) -> int:
@@ -153,6 +227,9 @@ class CalculationCheck(BaseCheck):
         if candidate.data is None:
             return []
         figures: Figures = ctx.facts.get("figures") or Figures()
+        plan: Plan | None = ctx.facts.get("formula")
+        if plan is not None and plan.resolved:
+            return []  # the app writes the library's program in repair: re-asking the model would not change it
         calcs = candidate.data.get("calculations") or []
         _, problems = run_calculations(calcs if isinstance(calcs, list) else [], figures, _decimals(ctx))
         findings = [Finding("calculation_failed", p, problem=f"计算程序有误：{p}") for p in problems]
