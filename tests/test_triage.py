@@ -38,6 +38,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V4,
     HELDOUT_EMERGENCY_V5,
     HELDOUT_EMERGENCY_V6,
+    HELDOUT_EMERGENCY_V7,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -256,7 +257,7 @@ def test_no_intent_training_row_is_close_to_an_evaluation_item():
 
     rows = [r["text"] for r in csv.DictReader(io.StringIO(packaged_text(INTENT_SET)))]
     names = (HELDOUT_EMERGENCY, HELDOUT_EMERGENCY_V2, HELDOUT_EMERGENCY_V3, HELDOUT_EMERGENCY_V4,
-             HELDOUT_EMERGENCY_V5, HELDOUT_EMERGENCY_V6, RULES_TUNING)  # fmt: skip
+             HELDOUT_EMERGENCY_V5, HELDOUT_EMERGENCY_V6, HELDOUT_EMERGENCY_V7, RULES_TUNING)  # fmt: skip
     items = [r["text"] for name in names for r in heldout_emergency(name)] + [r["text"] for r in redteam_emergency()]
     assert len(rows) >= 400
     close = [(t, m, s) for t in rows for m, s, _ in [process.extractOne(t, items, scorer=fuzz.ratio)] if s >= 65]
