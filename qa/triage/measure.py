@@ -26,6 +26,10 @@ HELDOUT_EMERGENCY_V4 = "triage_heldout_v4.jsonl"
 # written by a third independent writer while the rule veto was made; scored once, on the final configuration
 HELDOUT_EMERGENCY_V5 = "triage_heldout_v5.jsonl"
 HELDOUT_EMERGENCY_V6 = "triage_heldout_v6.jsonl"
+# written before the fifth change (training rows for sepsis, heat stroke, blood sugar, infant fever, obstetric
+# bleeding, buried and English emergencies) by the engineer who then made it, before reading the rules or any
+# training row; scored on main before the change and once after it (not an independent writer: see BENCHMARKS.md)
+HELDOUT_EMERGENCY_V7 = "triage_heldout_v7.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
