@@ -39,6 +39,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V5,
     HELDOUT_EMERGENCY_V6,
     HELDOUT_EMERGENCY_V7,
+    HELDOUT_EMERGENCY_V8,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -261,7 +262,7 @@ def test_no_intent_training_row_is_close_to_an_evaluation_item():
 
     rows = [r["text"] for r in csv.DictReader(io.StringIO(packaged_text(INTENT_SET)))]
     names = (HELDOUT_EMERGENCY, HELDOUT_EMERGENCY_V2, HELDOUT_EMERGENCY_V3, HELDOUT_EMERGENCY_V4,
-             HELDOUT_EMERGENCY_V5, HELDOUT_EMERGENCY_V6, HELDOUT_EMERGENCY_V7, RULES_TUNING)  # fmt: skip
+             HELDOUT_EMERGENCY_V5, HELDOUT_EMERGENCY_V6, HELDOUT_EMERGENCY_V7, HELDOUT_EMERGENCY_V8, RULES_TUNING)  # fmt: skip
     items = [r["text"] for name in names for r in heldout_emergency(name)] + [r["text"] for r in redteam_emergency()]
     assert len(rows) >= 400
     close = [(t, m, s) for t in rows for m, s, _ in [process.extractOne(t, items, scorer=fuzz.ratio)] if s >= 65]
@@ -439,8 +440,9 @@ HELDOUT_BOUNDS = {
     HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 82/84, 1/50, 1/50 (seen); fifth change: 83/84, 2/50, 2/50
     HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
     # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
-    # fifth change: 66/70 = 0.943, 3/130 combined, classifier raw 9/130 (3/130 after the intent veto)
-    HELDOUT_EMERGENCY_V3: (0.94, 3 / 130, 9 / 130),
+    # fifth change: 66/70 = 0.943, 3/130 combined, classifier raw 9/130 (3/130 after the intent veto); 4/130 combined
+    # after three training rows close to v8 items were dropped and the model rebuilt (intent threshold 0.55 → 0.575)
+    HELDOUT_EMERGENCY_V3: (0.94, 4 / 130, 9 / 130),
     # v4 (seen): recall 54/60 = 0.900 (55/60 before the intent veto), false positives 2/140 combined (12/140 before;
     # 1/140 until three intent rows close to v6 items were dropped and the model rebuilt)
     # fifth change: 57/60 = 0.950, 0/140 combined, classifier raw 3/140 (0/140 after the intent veto)
@@ -454,6 +456,9 @@ HELDOUT_BOUNDS = {
     # v7 (written before the fifth change by the engineer who made it; scored on main and once after it): 67/71 and
     # 3/130 before, 69/71 = 0.972 and 2/130 combined (classifier raw 2/130) after
     HELDOUT_EMERGENCY_V7: (0.97, 2 / 130, 2 / 130),
+    # v8 (independent writer, clean until scored): 52/70 = 0.743 and 1/130 on the fourth-session model, 58/70 = 0.829
+    # and 2/130 combined (classifier raw 5/130) after the fifth change; a bound against regressions, not the goal
+    HELDOUT_EMERGENCY_V8: (0.82, 2 / 130, 5 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -464,6 +469,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V5: 12 / 140,
     HELDOUT_EMERGENCY_V6: 15 / 140,
     HELDOUT_EMERGENCY_V7: 15 / 130,
+    HELDOUT_EMERGENCY_V8: 8 / 130,
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -474,6 +480,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V5: 1 / 140,
     HELDOUT_EMERGENCY_V6: 0.0,
     HELDOUT_EMERGENCY_V7: 1 / 130,
+    HELDOUT_EMERGENCY_V8: 1 / 130,
 }
 
 

@@ -30,6 +30,9 @@ HELDOUT_EMERGENCY_V6 = "triage_heldout_v6.jsonl"
 # bleeding, buried and English emergencies) by the engineer who then made it, before reading the rules or any
 # training row; scored on main before the change and once after it (not an independent writer: see BENCHMARKS.md)
 HELDOUT_EMERGENCY_V7 = "triage_heldout_v7.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, after the fifth change's
+# training rows and before that change was scored on it; scored once on main before the change and once after it
+HELDOUT_EMERGENCY_V8 = "triage_heldout_v8.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
