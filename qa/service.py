@@ -276,7 +276,6 @@ class QAService:
         """The task answering from a collection: the passages retrieved for the question, cited and verified."""
         from .kb import check_collection
         from .kb.cite import cited_task
-        from .kb.rank import SentenceRanker
 
         kb = self._need_kb()
         collection = check_collection(collection)
@@ -287,12 +286,7 @@ class QAService:
             )  # fmt: skip
         question = check_question(question, self._max_question_chars)
         hits = kb.relevant(collection, question, kb.top_k)
-        chunks = [h.chunk for h in hits]
-        ranker = SentenceRanker(
-            kb.embedder, kb.cite_dense_weight,
-            passage_vectors=lambda texts: kb.sentence_vectors(collection, texts, chunks),
-            query_vector=kb.query_vector,
-        ) if kb.embedder is not None else SentenceRanker(None, kb.cite_dense_weight)  # fmt: skip
+        ranker = kb.sentence_ranker(collection, [h.chunk for h in hits])
         # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
         return cited_task(
             spec, hits, collection, question, offer=kb.cite_offer, ranker=ranker,

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from ..documents import parse_document
 from ..errors import InputError
 from ..spans import split_sentences
 from .store import Chunk, FileRecord, Store, best_indices, sentence_key
+
+if TYPE_CHECKING:
+    from .rank import SentenceRanker
 
 log = logging.getLogger(__name__)
 
@@ -241,14 +244,15 @@ class KnowledgeBase:
         """One `passage:` vector per sentence text, read from the store; a sentence stored without one (a
         knowledge base filled before sentence vectors were kept) is embedded now and kept under the file of the
         first of `chunks` holding it, so the next answer finds it."""
-        keys = [sentence_key(self.embedder.name, t) for t in texts]
+        key_of = {t: sentence_key(self.embedder.name, t) for t in texts}
+        keys = [key_of[t] for t in texts]
         found = self.store.sentence_vectors(collection, keys)
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
+        missing = [t for t, k in key_of.items() if k not in found]
         if missing:
             made = self._embed(missing, "passage")
             by_file: dict[str, tuple[list[str], list[np.ndarray]]] = {}
             for text, vector in zip(missing, made, strict=True):
-                key = sentence_key(self.embedder.name, text)
+                key = key_of[text]
                 found[key] = vector
                 owner = next((c.file for c in chunks if text in c.text), None)
                 if owner is not None:
@@ -260,6 +264,21 @@ class KnowledgeBase:
         if not keys:
             return np.zeros((0, int(self.embedder.dim)), dtype=np.float32)
         return np.stack([found[k] for k in keys])
+
+    def sentence_ranker(self, collection: str, chunks: list[Chunk]) -> SentenceRanker:
+        """The citation ranker for an answer from these retrieved chunks: sentence vectors from the store (kept
+        at ingest) and the question's from retrieval, so ranking embeds nothing; lexical alone without an
+        embedder."""
+        from .rank import SentenceRanker  # rank reads this module's tokens()
+
+        if self.embedder is None:
+            return SentenceRanker(None, self.cite_dense_weight)
+        return SentenceRanker(
+            self.embedder,
+            self.cite_dense_weight,
+            passage_vectors=lambda texts: self.sentence_vectors(collection, texts, chunks),
+            query_vector=self.query_vector,
+        )
 
     def files(self, collection: str) -> list[FileRecord]:
         """A collection's files (empty when it has none)."""
