@@ -107,6 +107,12 @@ class Check(Protocol):
         """A filter for the streamed text, or None."""
         ...
 
+    def salvage(self, ctx: CheckContext) -> dict[str, Any] | None:
+        """An answer of the check's own when no attempt of the model's parsed (the app's own calculation, say), or
+        None; the other checks' repairs still run on it and the report says it was salvaged (a check that can
+        salvage declares the rule "salvaged")."""
+        ...
+
 
 class BaseCheck:
     """Defaults for a check that only inspects or only repairs."""
@@ -124,6 +130,10 @@ class BaseCheck:
 
     def stream_filter(self, ctx: CheckContext) -> StreamFilter | None:
         """No filter."""
+        return None
+
+    def salvage(self, ctx: CheckContext) -> dict[str, Any] | None:
+        """Nothing to offer when the model's answer did not parse."""
         return None
 
 

@@ -128,6 +128,8 @@ class AnswerPipeline:
                 task.prompts.repair_message("；".join(problems)),
             ]
         data = candidate.data
+        if data is None and finish_reason != "cancelled":
+            data = self.salvage(checks, ctx, report)
         if data is not None:
             done = self.repair(checks, ctx, data)
             data = done.data
@@ -162,6 +164,18 @@ class AnswerPipeline:
             finish_reason=finish_reason,
             usage=usage,
         )
+
+    @staticmethod
+    def salvage(checks: list[Check], ctx: CheckContext, report: ValidationReport) -> dict[str, Any] | None:
+        """The first answer a check can write itself when no attempt parsed, noted in the report; else None."""
+        for check in checks:
+            data = check.salvage(ctx)
+            if data is not None:
+                message = f"the model's answer did not parse after {report.attempts} attempt(s); {check.name} wrote it"
+                report.fired.append(RuleHit("salvaged", message, report.attempts))
+                report.repairs.append(f"wrote the answer from the {check.name} check (the model's did not parse)")
+                return data
+        return None
 
     @staticmethod
     def repair(checks: list[Check], ctx: CheckContext, data: dict[str, Any]) -> Repair:

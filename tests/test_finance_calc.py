@@ -74,6 +74,45 @@ def test_input_figures_stay_and_untraced_amounts_go(make_service, text, kept):
     assert ("untraced_number" in {h.rule for h in answer.report.fired}) is not kept
 
 
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("2022年营业收入为80.0亿元", "2022年营业收入为80亿元"),  # the question writes 80
+        ("净利润15.00亿元", "净利润15亿元"),
+        ("增长率为25.0%", "增长率为25.00%"),  # the shown result's form (保留两位小数)
+        ("净利润12.5亿元", "净利润12.5亿元"),  # already as written
+        ("净利润12.50亿元", "净利润12.5亿元"),
+        ("净利润12.6亿元", "净利润〔未经核验的数字已删除〕"),  # another value: not an input, removed as before
+    ],
+)
+def test_an_input_or_result_rewritten_with_a_zero_fraction_is_shown_as_written(make_service, text, shown):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": [text]})
+    assert answer.data["analysis"][0] == shown
+    removed = "未经核验" in shown
+    assert ("untraced_number" in {h.rule for h in answer.report.fired}) is removed
+    rewritten = any("as the question or the result writes them" in r for r in answer.report.repairs)
+    assert rewritten is (text != shown and not removed)
+
+
+def test_when_no_attempt_parses_the_app_answers_with_its_own_calculation(make_service):
+    service, backend = make_service(['{"summary": "同比增长', '{"calculations": [{"label"'])
+    answer = service.answer("finance", TABLE_Q, service.params("finance"))
+    assert len(backend.requests) == 2  # the model was re-asked once before the app wrote the answer
+    assert answer.data["calculations"] == [
+        {"label": "增长率（同比/环比）", "program": "pct_change(R1C2, R2C2)", "result": 25.0, "unit": "%"}
+    ]
+    assert answer.data["summary"] == "增长率（同比/环比）：25.00%。" and answer.ok
+    assert "salvaged" in {h.rule for h in answer.report.fired}
+    assert "untraced_number" not in {h.rule for h in answer.report.fired}
+
+
+def test_an_unparsed_answer_the_app_cannot_compute_stays_a_failure(make_service):
+    service, _ = make_service(['{"summary": "'])
+    answer = service.answer("finance", MODEL_Q, service.params("finance"))
+    assert answer.data is None and not answer.ok
+    assert "salvaged" not in {h.rule for h in answer.report.fired}
+
+
 def test_a_program_that_fails_is_re_asked_then_dropped(make_service):
     bad = {**GROWTH, "program": "R1C2 / (R2C2 - R2C2)"}
     answer, backend = ask(

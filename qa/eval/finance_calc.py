@@ -43,11 +43,24 @@ def numbers(text: str) -> list[float]:
     return [float(n.replace(",", "")) for n in _NUMBER.findall(text.replace("，", ","))]
 
 
-def correct(pred: float | None, gold: float) -> bool:
-    """Within 1% (or 0.01) of the gold answer, also when one side is a ratio and the other a percentage."""
+_RATE = re.compile(r"率|百分|比例|占比|%|％|percent|ratio|proportion|margin|rate|return", re.I)
+
+
+def asks_rate(question: str) -> bool:
+    """True when the user's own question (FinEval: after 问题是, before 检索内容; TAT-QA: the last line) asks for a
+    rate, ratio or percentage — the eval's test, not the app's."""
+    m = re.search(r"问题是[:：](.*?)(?:检索内容|全网搜索|$)", question, re.S)
+    asked = m.group(1) if m else question.strip().splitlines()[-1]
+    return bool(_RATE.search(asked))
+
+
+def correct(pred: float | None, gold: float, rate: bool = True) -> bool:
+    """Within 1% (or 0.01) of the gold answer; for a rate question also when one side is a ratio and the other a
+    percentage (0.25 for 25%). An amount off by a factor of 100 is wrong."""
     if pred is None:
         return False
-    return any(abs(p - gold) <= max(abs(gold) * 0.01, 0.01) for p in (pred, pred * 100, pred / 100))
+    candidates = (pred, pred * 100, pred / 100) if rate else (pred,)
+    return any(abs(p - gold) <= max(abs(gold) * 0.01, 0.01) for p in candidates)
 
 
 def untraced_shown(question: str, data: dict[str, Any]) -> list[str]:
@@ -128,8 +141,8 @@ def summarize(rows: list[Row], raw_too: bool = True) -> str:
         groups.setdefault(r.item["kind"], []).append(r)
     groups["all"] = rows
     for kind, rs in groups.items():
-        raw = sum(correct(r.raw_pred, r.item["answer"]) for r in rs)
-        pipe = sum(correct(r.pipe_pred, r.item["answer"]) for r in rs)
+        raw = sum(correct(r.raw_pred, r.item["answer"], asks_rate(r.item["question"])) for r in rs)
+        pipe = sum(correct(r.pipe_pred, r.item["answer"], asks_rate(r.item["question"])) for r in rs)
         untraced = sum(len(r.untraced) for r in rs)
         shown_raw = f"{raw}/{len(rs)}" if raw_too else "not run"
         lines.append(f"| {kind} | {len(rs)} | {shown_raw} | {pipe}/{len(rs)} | {untraced} |")
@@ -147,6 +160,7 @@ def run(
     """Run every item, logging one JSON line each, and return the summary table."""
     rows = []
     for item in items:
+        rate = asks_rate(item["question"])
         row = run_item(service, item, raw_tokens, pipe_tokens, raw_too)
         rows.append(row)
         if log is not None:
@@ -155,9 +169,9 @@ def run(
                     "id": item["id"],
                     "gold": item["answer"],
                     "raw_pred": row.raw_pred,
-                    "raw_ok": correct(row.raw_pred, item["answer"]),
+                    "raw_ok": correct(row.raw_pred, item["answer"], rate),
                     "pipe_pred": row.pipe_pred,
-                    "pipe_ok": correct(row.pipe_pred, item["answer"]),
+                    "pipe_ok": correct(row.pipe_pred, item["answer"], rate),
                     "untraced": row.untraced,
                     "raw_text": row.raw_text,
                     "pipe_answer": row.pipe_answer,

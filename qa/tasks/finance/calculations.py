@@ -22,6 +22,7 @@ from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ...tables import SCALES, Figures, parse_question
 from .formulas import FormulaLibrary, Plan
+from .rules import RISK_EN, RISK_ZH
 
 DEFAULT_DECIMALS = 2
 TEXT_FIELDS = ("summary", "analysis", "suggestions")
@@ -155,7 +156,7 @@ class FormulaCheck(BaseCheck):
     answer's calculation (the model's own are replaced); the report names the indicator and who chose."""
 
     name = "formula"
-    rules = ("formula",)
+    rules = ("formula", "salvaged")
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         plan: Plan | None = ctx.facts.get("formula")
@@ -177,6 +178,29 @@ class FormulaCheck(BaseCheck):
             [finding],
             [f"wrote the library's {plan.indicator.id} program {plan.program} as the calculation"],
         )
+
+    def salvage(self, ctx: CheckContext) -> dict[str, Any] | None:
+        """When the app chose the operands, an answer of its own if the model's JSON never parsed: the executed
+        result leads the summary (`{1}` is filled by the number trace), the formula and its operands explain it."""
+        plan: Plan | None = ctx.facts.get("formula")
+        if plan is None or not plan.resolved:
+            return None
+        calc = plan.calculation(ctx.zh)
+        if ctx.zh:
+            return {
+                "calculations": [calc],
+                "summary": f"{calc['label']}：{{1}}。",
+                "analysis": [f"按{calc['label']}公式计算：{plan.program}（{plan.why}），结果由系统执行得出。"],
+                "suggestions": ["请核对所用数据与题目中的原始数字一致。"],
+                "risk_notice": RISK_ZH,
+            }
+        return {
+            "calculations": [calc],
+            "summary": f"{calc['label']}: {{1}}.",
+            "analysis": [f"Computed as {plan.program} ({plan.why}); the result was executed by the app."],
+            "suggestions": ["Check that the figures used match the ones in the question."],
+            "risk_notice": RISK_EN,
+        }
 
 
 def _decimals(ctx: CheckContext) -> int:
@@ -299,6 +323,21 @@ def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool
     return False
 
 
+def _as_written(num: str, forms: list[str]) -> str | None:
+    """The form the question or a shown result gives a number written with trailing zeros (178.0, 12.50), when
+    that form differs; None otherwise. Only zeros are dropped or added: the value is never changed."""
+    plain = num.replace(",", "")
+    sign = "-" if plain[:1] in "-−" else ""
+    plain = plain.lstrip("-−")
+    if "." not in plain or not plain.endswith("0"):
+        return None
+    value = Fraction(plain)
+    for form in forms:
+        if form and form != plain and re.fullmatch(r"\d+(?:\.\d+)?", form) and Fraction(form) == value:
+            return sign + form
+    return None
+
+
 def _scale_of(unit: str) -> int:
     for word, scale in SCALES:
         if word in unit:
@@ -322,7 +361,10 @@ class NumberTraceCheck(BaseCheck):
         shown = [r.text(decimals) for r in results]
         # a number written in the question as it stands (北证50指数, a date) is the user's own, never replaced
         asked = {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", ctx.question)}
+        # how the question and the shown results write each number, for a number the model re-wrote as 178.0
+        forms = [*sorted(asked), *(re.sub(r"[^\d.]", "", s) for s in shown)]
         untraced: list[str] = []
+        rewritten: list[str] = []
         filled = 0
 
         def fix(text: str) -> str:
@@ -341,6 +383,13 @@ class NumberTraceCheck(BaseCheck):
             last = 0
             for m in _MENTION.finditer(text):
                 if any(text.startswith(s, m.start()) for s in shown):
+                    continue
+                same = _as_written(m.group("num"), forms)
+                if same is not None:  # 178.0 for the question's 178: the input's own form, not a new number
+                    pieces.append(text[last : m.start("num")])
+                    pieces.append(same)
+                    last = m.end("num")
+                    rewritten.append(m.group("num"))
                     continue
                 if m.group("num").lstrip("-−").replace(",", "") in asked:
                     continue
@@ -363,6 +412,8 @@ class NumberTraceCheck(BaseCheck):
         repairs: list[str] = []
         if filled:
             repairs.append(f"filled {filled} reference(s) to calculation results")
+        if rewritten:
+            repairs.append(f"wrote {len(rewritten)} number(s) as the question or the result writes them")
         if untraced:
             findings.append(
                 Finding("untraced_number", f"number(s) not from a calculation or the question: {', '.join(untraced)}")

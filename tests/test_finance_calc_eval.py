@@ -1,0 +1,52 @@
+"""The finance-calculation eval's own scoring (independent of the pipeline's checks): a tolerance, a ratio read as
+a percentage only where the user asked for a rate, and the plain string test for shown numbers."""
+
+import pytest
+
+from qa.eval.finance_calc import asks_rate, correct, untraced_shown
+
+FINEVAL = "请从如下检索内容中回答。用户的问题是：{q} 检索内容是：参考汇率、收益率等"
+
+
+@pytest.mark.parametrize(
+    "pred,gold,rate,ok",
+    [
+        (25.0, 25.0, True, True),
+        (25.2, 25.0, True, True),  # within 1%
+        (25.5, 25.0, True, False),
+        (0.25, 25.0, True, True),  # a ratio for a percentage, on a rate question
+        (32.53, 3253.0, False, False),  # an amount off by a factor of 100 is wrong
+        (32.53, 3253.0, True, True),
+        (None, 1.0, True, False),
+    ],
+)
+def test_correct(pred, gold, rate, ok):
+    assert correct(pred, gold, rate) is ok
+
+
+@pytest.mark.parametrize(
+    "question,rate",
+    [
+        (FINEVAL.format(q="100盎司白银价值多少美元？"), False),  # 汇率 in the retrieved text does not count
+        (FINEVAL.format(q="存20万每天利息20元，年化收益率是多少"), True),
+        ("| a | 1 |\n\nWhat is the percentage change in revenue?", True),
+        ("| a | 1 |\n\nWhat is the average revenue?", False),
+    ],
+)
+def test_asks_rate_reads_only_the_users_question(question, rate):
+    assert asks_rate(question) is rate
+
+
+@pytest.mark.parametrize(
+    "summary,untraced",
+    [
+        ("营业收入从80亿元增长到100亿元，增长25.00%。", []),
+        ("增长25%。", []),  # the result as %g
+        ("增长30%。", ["30"]),
+        ("2023年的收入为100.0亿元。", ["100.0"]),  # the string test is strict: the app writes 100
+    ],
+)
+def test_untraced_shown_is_a_plain_string_test(summary, untraced):
+    question = "2022年营业收入80亿元，2023年100亿元，增长多少？"
+    data = {"summary": summary, "calculations": [{"result": 25.0}]}
+    assert untraced_shown(question, data) == untraced
