@@ -311,6 +311,65 @@ _TEXT_FIGURE = re.compile(
     rf"(?P<num>(?<![0-9A-Za-z_.])[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>{_PCT_SIGN}|{_COUNT}|倍|(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?)",
     re.I,
 )
+# Chinese numerals written as amounts ("存十万", "五千块", "五十份"): a numeral starting with a digit character (so
+# 千万/万一 the adverbs are not numbers), taken only with a money or count unit after it or a 百/千/万/亿 inside it
+_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
+_ZH_FIGURE = re.compile(
+    r"(?<![零一二两三四五六七八九十百千万亿])(?P<num>[一二两三四五六七八九十][零一二两三四五六七八九十百千万亿]*)"
+    r"(?P<unit>块钱|块|元|人民币|份|股|手|张|盎司|克)?(?![多余来几])"
+)
+
+
+def zh_number(text: str) -> int | None:
+    """The value of a Chinese numeral such as 十万, 三百五十, 两千零五, 一亿二千万; None when it is not one."""
+    total = wan = section = 0  # whole 亿 groups, the 万 group, the part below 万
+    digit: int | None = None
+    for ch in text:
+        if ch in _ZH_DIGITS:
+            if digit:  # 三四十: two digits in a row is a range, not a number
+                return None
+            digit = _ZH_DIGITS[ch]
+        elif ch in _ZH_UNITS:
+            if digit is None and ch != "十":
+                return None  # 百 or 千 with nothing before it
+            section += (1 if digit is None else digit) * _ZH_UNITS[ch]
+            digit = None
+        elif ch in "万亿":
+            n = section + (digit or 0)
+            if ch == "万":
+                if n == 0:
+                    return None
+                wan, section, digit = n * 10**4, 0, None
+            else:
+                if n + wan == 0:
+                    return None
+                total, wan, section, digit = (total + wan + n) * 10**8, 0, 0, None
+        else:
+            return None
+    return (total + wan + section + (digit or 0)) or None
+
+
+def find_zh_figures(text: str, ends: tuple[int, ...] = ()) -> list[tuple[int, Cell]]:
+    """Amounts written in Chinese numerals, as (start, cell) with the whole value (十万元 → 100000 元); a label
+    reads back no further than the end of another figure (`ends`)."""
+    out: list[tuple[int, Cell]] = []
+    for m in _ZH_FIGURE.finditer(text):
+        num, unit_text = m.group("num"), m.group("unit") or ""
+        if not unit_text and not re.search(r"[百千万亿]", num):
+            continue
+        value = zh_number(num)
+        if value is None:
+            continue
+        unit = "元" if unit_text in ("块钱", "块", "元", "人民币") else unit_text
+        previous = max((e for e in ends if e <= m.start()), default=0)
+        label = re.split(r"[，。；;,.!?？！\n]", text[max(0, m.start() - 24, previous) : m.start()])[-1]
+        label = _RESPECTIVELY.sub("", label).strip(" 为是：:、")
+        source = f"text, characters {m.start()}–{m.end()}"
+        out.append((m.start(), Cell("", label, "", Fraction(value), unit, 1, False, source, m.group(0))))
+    return out
+
+
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*[-–~至到]\s*((?:19|20)\d{2})\s*年?")
 _RESPECTIVELY = re.compile(r"分别(?:为|是|达到|达)?|respectively")
 
@@ -340,6 +399,7 @@ def find_text_figures(text: str, first: int = 1) -> list[Cell]:
     counts are left out. Figures listed with 分别 after a year range get those years as their column label."""
     cells: list[Cell] = []
     starts: list[int] = []
+    ends: list[int] = []
     previous = 0
     for m in _TEXT_FIGURE.finditer(text):
         num = m.group("num")
@@ -374,6 +434,11 @@ def find_text_figures(text: str, first: int = 1) -> list[Cell]:
             )
         )
         starts.append(m.start())
+        ends.append(m.end())
+    for start, cell in find_zh_figures(text, tuple(ends)):  # merged in reading order: F-numbers follow the text
+        at = next((k for k, s in enumerate(starts) if s > start), len(starts))
+        cells.insert(at, cell)
+        starts.insert(at, start)
     _label_respectively(text, cells, starts)
     return [
         Cell(f"F{first + k}", c.row, c.col, c.value, c.unit, c.scale, c.percent, c.source, c.text)

@@ -5,7 +5,7 @@ from fractions import Fraction
 import pytest
 
 from qa.errors import InputError
-from qa.tables import parse_number, parse_question, read_table_file, table_markdown
+from qa.tables import parse_number, parse_question, read_table_file, table_markdown, zh_number
 
 CN_TABLE = """请看下表（单位：亿元）：
 |年份|营业收入|净利润|毛利率|
@@ -92,6 +92,45 @@ def test_label_columns_are_not_figures():
 def test_text_figures_are_numbered_in_reading_order(question, expected):
     figures = parse_question(question)
     assert [(c.ref, str(float(c.value)).removesuffix(".0"), c.col) for c in figures.text] == expected
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("十", 10),
+        ("十五", 15),
+        ("五十", 50),
+        ("三百五十", 350),
+        ("两千零五", 2005),
+        ("一百零一", 101),
+        ("十万", 100000),
+        ("二十五万", 250000),
+        ("一亿二千万", 120000000),
+        ("三四十", None),  # a range
+        ("千", None),
+        ("万", None),
+        ("abc", None),
+    ],
+)
+def test_chinese_numerals(text, value):
+    assert zh_number(text) == value
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("每年存十万，十年后多少钱", [("十万", 100000, "", "每年存")]),  # 十年: a duration, not an amount
+        ("投入一万元一个月会亏损多少钱", [("一万元", 10000, "元", "投入")]),
+        ("净值1.26，持有四千份价值多少？", [("1.26", Fraction(126, 100), "", "净值"), ("四千份", 4000, "份", "持有")]),
+        ("1.5万元和两千块", [("1.5万元", Fraction(3, 2), "万元", ""), ("两千块", 2000, "元", "和")]),
+        ("千万别买，万一亏了呢？三四十万左右的车", []),  # adverbs and a range are not figures
+        ("一千多元", []),  # an approximate amount is not a figure
+    ],
+)
+def test_amounts_in_chinese_numerals_are_figures_in_reading_order(question, expected):
+    cells = parse_question(question).text
+    assert [(c.text, c.value, c.unit, c.row) for c in cells] == expected
+    assert [c.ref for c in cells] == [f"F{k}" for k in range(1, len(cells) + 1)]
 
 
 def test_text_figures_keep_units_and_scale():

@@ -179,3 +179,58 @@ def run(
                 }
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
     return summarize(rows, raw_too)
+
+
+def library_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The app's part alone, no model: the indicator recognised, whether the app chose the operands, and whether
+    its executed program gives the gold answer (what the pipeline answers whenever the app chooses)."""
+    from ..calc import CalcError, execute
+    from ..tasks.finance.calculations import question_figures
+    from ..tasks.finance.formulas import FILE, FormulaLibrary
+
+    library = FormulaLibrary.parse(resources.files("qa.tasks.finance").joinpath(FILE).read_text("utf-8"))
+    out = []
+    for item in items:
+        figures = question_figures(item["question"])
+        plan = library.plan(item["question"], figures)
+        value = None
+        if plan is not None and plan.program:
+            try:
+                value = float(execute(plan.program, plan.unit or plan.indicator.unit, figures).value)
+            except CalcError:
+                value = None
+        rate = asks_rate(item["question"])
+        out.append(
+            {
+                "id": item["id"],
+                "kind": item["kind"],
+                "indicator": plan.indicator.id if plan else None,
+                "program": plan.program if plan else None,
+                "chose": bool(plan and plan.program),
+                "right": correct(value, item["answer"], rate),
+            }
+        )
+    return out
+
+
+def library_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of library_rows per source and overall."""
+    lines = ["| source | items | app chose operands | right |", "|---|---|---|---|"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["kind"], []).append(r)
+    groups["all"] = rows
+    for kind, rs in groups.items():
+        lines.append(f"| {kind} | {len(rs)} | {sum(r['chose'] for r in rs)} | {sum(r['right'] for r in rs)} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    name = TUNING_SET if "tuning" in sys.argv[1:] else SET
+    rows = library_rows(load_set(name=name))
+    if "--verbose" in sys.argv[1:]:
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+    print(library_table(rows))
