@@ -437,6 +437,7 @@ class QAService:
                     prompt = self.prepare(task, question, params, history, system_prompt, stop_event, spec)
             except CancelledError:
                 return
+            spec = spec.for_question(prompt.question)  # after the input checks: the question is a bounded string
             key = self.cache_key(task, prompt, params, spec)
             result, cached = self._answers.lookup(key)
             if cached is not None:  # a replay needs no model: no slot is taken

@@ -266,3 +266,23 @@ def test_only_small_constants_or_figures_may_be_written_into_a_program(program, 
 
     done, problems = run_calculations([{**GROWTH, "program": program}], parse_question(TABLE_Q), 2)
     assert bool(done) is kept and bool(problems) is not kept
+
+
+def test_programs_may_name_only_the_questions_own_figures(make_service):
+    from jsonschema import Draft202012Validator
+
+    _, backend = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH]})
+    schema = backend.requests[-1].schema
+    pattern = schema["properties"]["calculations"]["items"]["properties"]["program"]["pattern"]
+    validator = Draft202012Validator({"type": "string", "pattern": pattern})
+    for program in ("pct_change(R1C2, R2C2)", "R2C3 / R2C2 * 100", "round(avg(R1C3, R2C3), 2)"):
+        assert validator.is_valid(program), program
+    for program in ("R3C2 - R1C2", "F1 * 2", "R1C9", "eval(R1C2)"):  # the table has two rows and no text figures
+        assert not validator.is_valid(program), program
+
+
+def test_a_question_without_figures_keeps_the_general_program_pattern(make_service):
+    service, backend = make_service([dumps(FINANCE_OK)])
+    service.answer("finance", "什么是市盈率？", service.params("finance"))
+    task = {t.name: t for t in service.tasks()}["finance"]
+    assert backend.requests[-1].schema == task.schema

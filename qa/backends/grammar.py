@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from ..errors import InputError
@@ -17,9 +18,14 @@ log = logging.getLogger(__name__)
 class GrammarCache:
     """Compiles a JSON Schema with xgrammar once per process and hands back the same grammar after."""
 
-    def __init__(self, compiler: Any) -> None:
+    # schemas made for one question (a knowledge-base answer's offered quotes, a finance question's figures, a
+    # caller's qa-raw schema) would otherwise pile up for the life of the process: keep the most recently used
+    LIMIT = 64
+
+    def __init__(self, compiler: Any, limit: int = LIMIT) -> None:
         self._compiler = compiler  # an xgrammar GrammarCompiler over the backend's vocabulary
-        self._grammars: dict[str, Any] = {}
+        self._grammars: OrderedDict[str, Any] = OrderedDict()
+        self._limit = limit
         self._lock = threading.Lock()
 
     @classmethod
@@ -37,7 +43,9 @@ class GrammarCache:
         key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
         with self._lock:
             grammar = self._grammars.get(key)
-            if grammar is None:
+            if grammar is not None:
+                self._grammars.move_to_end(key)
+            else:
                 started = time.perf_counter()
                 # no free whitespace: the model cannot pad an answer with endless blanks
                 # compile the schema as written: property order in the file is the order the model writes
@@ -51,5 +59,7 @@ class GrammarCache:
                         f"the JSON schema cannot be used for constrained decoding: {reason}", param="response_format"
                     ) from exc
                 self._grammars[key] = grammar
+                while len(self._grammars) > self._limit:
+                    self._grammars.popitem(last=False)
                 log.info("compiled answer grammar in %.2f s", time.perf_counter() - started)
             return grammar

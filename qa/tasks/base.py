@@ -300,6 +300,13 @@ class Task:
     # a task that runs its own generation loop instead of the chat pipeline (record extraction: one generation per
     # window of the record, each under a schema built for that window); see qa.tasks.record.extract.Extractor
     extractor: Any = None
+    # the task as it answers one question, when its schema depends on the question (finance: programs may name
+    # only the figures the question has); None: the same task for every question
+    narrow: Callable[[Task, str], Task] | None = None
+
+    def for_question(self, question: str) -> Task:
+        """The task for this question: narrowed by its `narrow` hook, else itself."""
+        return self.narrow(self, question) if self.narrow is not None else self
 
     def model_question(self, question: str) -> str:
         """The question as the model sees it: with the task's context under it, when it has any."""

@@ -18,6 +18,7 @@ from .calculations import (
     NumberTraceCheck,
     OptionsRule,
     context,
+    narrow,
 )
 from .formulas import FILE as FORMULAS
 from .formulas import FormulaLibrary
@@ -121,4 +122,5 @@ def create(files: Files) -> Task:
             GuaranteeCheck(),
         ),
         context=partial(context, library=library),
+        narrow=narrow,
     )

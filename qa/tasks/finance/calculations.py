@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ...calc import CalcError, Result, decimals_asked, execute
@@ -70,8 +73,11 @@ def find_options(question: str) -> list[Option]:
     ]
 
 
+@lru_cache(maxsize=32)
 def question_figures(question: str) -> Figures:
-    """The question's figures, options of a multiple-choice question left out (they are answers, not data)."""
+    """The question's figures, options of a multiple-choice question left out (they are answers, not data).
+    Cached: the input rules, the model's context, the schema and the page all read one question's figures, and
+    none of them changes what it gets."""
     if find_options(question):
         question = _OPTION.sub(" ", question)
     return parse_question(question)
@@ -139,6 +145,27 @@ class FormulaRule:
 
     def assess(self, question: str) -> Plan | None:
         return self.library.plan(question, question_figures(question))
+
+
+_FUNCTIONS = "sum|avg|min|max|pct_change|cagr|abs|round"
+_NUMBER_LITERAL = r"[0-9]+(\.[0-9]+)?"
+
+
+def program_pattern(figures: Figures) -> str:
+    """The `program` pattern for one question: functions, numbers, operators and only the references its figures
+    have (the grammar then cannot write R9C9 for a table of two rows)."""
+    refs = sorted({c.ref for c in figures.cells()}, key=lambda r: (-len(r), r))
+    return "^(" + "|".join([_FUNCTIONS, *refs, _NUMBER_LITERAL, "[-+*/(), ]"]) + ")+$"
+
+
+def narrow(task: Any, question: str) -> Any:
+    """The finance task for one question: its schema's program pattern narrowed to the question's references."""
+    figures = question_figures(question)
+    if not figures:
+        return task
+    schema = copy.deepcopy(task.schema)
+    schema["properties"]["calculations"]["items"]["properties"]["program"]["pattern"] = program_pattern(figures)
+    return dataclasses.replace(task, prompts=dataclasses.replace(task.prompts, schema=schema))
 
 
 def _same_value(calc: Any, program: str, figures: Figures) -> bool:
