@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="finance-calc: also ask the bare model (--no-raw: the pipeline only; the bare model's answers at "
         "temperature 0 do not change with the pipeline)",
     )
+    evaluate.add_argument(
+        "--pipeline",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="finance-calc: ask through the pipeline (--no-pipeline with --raw: the bare model only, so the two "
+        "conditions can run as two processes)",
+    )
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N prompts")
     evaluate.add_argument("--stride", type=int, default=1, help="every Nth prompt: a spread-out part of the set")
     evaluate.add_argument(
@@ -431,7 +438,9 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
             items = finance_calc.interleaved(finance_calc.load_set(name=name))[:: args.stride][: args.limit]
             service.warm_up()
             log = Path(args.log) if args.log else None
-            print(finance_calc.run(service, items, log, raw_too=args.raw))
+            if not (args.raw or args.pipeline):
+                raise InputError("--no-raw and --no-pipeline together leave nothing to run")
+            print(finance_calc.run(service, items, log, raw_too=args.raw, pipe_too=args.pipeline))
             return 0
         rows = load_set()[:: args.stride][: args.limit]
         service.warm_up()

@@ -97,8 +97,16 @@ class Row:
     seconds: float = 0.0
 
 
-def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tokens: int, raw_too: bool = True) -> Row:
-    """Ask one item both ways at temperature 0 (only through the pipeline when raw_too is False)."""
+def run_item(
+    service: QAService,
+    item: dict[str, Any],
+    raw_tokens: int,
+    pipe_tokens: int,
+    raw_too: bool = True,
+    pipe_too: bool = True,
+) -> Row:
+    """Ask one item both ways at temperature 0 (only through the pipeline when raw_too is False, only the bare
+    model when pipe_too is False: the two conditions can then run as two processes)."""
     started = time.perf_counter()
     lang = "en" if item["kind"].startswith("en") else "zh"
     params = service.raw_params(0.0, 1.0, raw_tokens)
@@ -109,6 +117,8 @@ def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tok
             raw = event.text
     found = numbers(raw)
     raw_pred = found[-1] if found else None
+    if not pipe_too:
+        return Row(item, raw_pred, raw, None, None, [], time.perf_counter() - started)
     answer = service.answer(
         "finance", item["question"], service.params("finance", 0.0, 1.0, pipe_tokens), channel="eval"
     )
@@ -130,7 +140,7 @@ def run_item(service: QAService, item: dict[str, Any], raw_tokens: int, pipe_tok
     )
 
 
-def summarize(rows: list[Row], raw_too: bool = True) -> str:
+def summarize(rows: list[Row], raw_too: bool = True, pipe_too: bool = True) -> str:
     """A Markdown table: accuracy per source and overall, both conditions, and untraced numbers shown."""
     lines = [
         "| source | items | raw model (free text) | pipeline (executed programs) | untraced numbers shown |",
@@ -145,7 +155,8 @@ def summarize(rows: list[Row], raw_too: bool = True) -> str:
         pipe = sum(correct(r.pipe_pred, r.item["answer"], asks_rate(r.item["question"])) for r in rs)
         untraced = sum(len(r.untraced) for r in rs)
         shown_raw = f"{raw}/{len(rs)}" if raw_too else "not run"
-        lines.append(f"| {kind} | {len(rs)} | {shown_raw} | {pipe}/{len(rs)} | {untraced} |")
+        shown_pipe = f"{pipe}/{len(rs)}" if pipe_too else "not run"
+        lines.append(f"| {kind} | {len(rs)} | {shown_raw} | {shown_pipe} | {untraced if pipe_too else '—'} |")
     return "\n".join(lines)
 
 
@@ -156,12 +167,15 @@ def run(
     raw_tokens: int = 128,
     pipe_tokens: int = 384,
     raw_too: bool = True,
+    pipe_too: bool = True,
 ) -> str:
     """Run every item, logging one JSON line each, and return the summary table."""
+    if not (raw_too or pipe_too):
+        raise ValueError("nothing to run: both the bare model and the pipeline are off")
     rows = []
     for item in items:
         rate = asks_rate(item["question"])
-        row = run_item(service, item, raw_tokens, pipe_tokens, raw_too)
+        row = run_item(service, item, raw_tokens, pipe_tokens, raw_too, pipe_too)
         rows.append(row)
         if log is not None:
             with log.open("a", encoding="utf-8") as f:
@@ -178,7 +192,7 @@ def run(
                     "seconds": round(row.seconds, 1),
                 }
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return summarize(rows, raw_too)
+    return summarize(rows, raw_too, pipe_too)
 
 
 def library_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
