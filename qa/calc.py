@@ -66,7 +66,9 @@ class Result:
     def text(self, decimals: int) -> str:
         """The value as shown: rounded to `decimals` places, with its unit."""
         number = f"{self.rounded(decimals):.{decimals}f}"
-        return number + self.unit
+        # 25.00% and 18.07亿元 as Chinese writes them; 12122.00 thousand and 172.00 €m with a space
+        spaced = self.unit and self.unit[0] not in "%％" and not ("\u4e00" <= self.unit[0] <= "\u9fff")
+        return number + (" " if spaced else "") + self.unit
 
 
 def _check_size(value: Fraction) -> Fraction:

@@ -71,6 +71,23 @@ def test_rounding_is_half_up(value, decimals, expected):
     assert Result(value, "", "num").rounded(decimals) == expected
 
 
+@pytest.mark.parametrize(
+    "unit,shown",
+    [
+        ("%", "25.00%"),
+        ("亿元", "25.00亿元"),
+        ("元", "25.00元"),
+        ("thousand", "25.00 thousand"),
+        ("€m", "25.00 €m"),
+        ("", "25.00"),
+    ],
+)
+def test_a_result_is_shown_with_its_unit_spaced_as_its_language_writes_it(unit, shown):
+    from qa.calc import Result
+
+    assert Result(Fraction(25), unit, "num").text(2) == shown
+
+
 def test_results_note_the_cells_they_used():
     assert execute("pct_change(R1C2, R2C2) + 0 * R2C3", "%", TABLE).refs == ["R1C2", "R2C2", "R2C3"]
 

@@ -66,6 +66,7 @@ def test_a_wrong_number_in_the_text_is_replaced_by_the_executed_result(make_serv
         ("2023年净利润15亿元", True),
         ("增加了 20 亿元", False),  # a number nobody computed
         ("收入为8000000000元", True),  # 80亿 in 元
+        ("净利润变化为-15%", False),  # the question's 15 (净利润 15亿元) with a minus is a new number
     ],
 )
 def test_input_figures_stay_and_untraced_amounts_go(make_service, text, kept):
@@ -250,6 +251,20 @@ def test_numbers_written_in_the_question_are_kept_even_when_not_figures(make_ser
     text = "易方达北证50指数C的价值为{1}。"
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": text}, question)
     assert answer.data["summary"] == "易方达北证50指数C的价值为71.28元。"
+
+
+@pytest.mark.parametrize(
+    "text,kept",
+    [
+        ("去年的变化为-5%", True),  # the question writes -5%
+        ("去年下降了5%", True),  # quoted without its sign
+        ("今年的变化为-1%", False),  # "附注1" has a 1, not a -1
+    ],
+)
+def test_a_number_of_the_question_keeps_its_sign(make_service, text, kept):
+    question = "附注1：去年营业收入变化为-5%。" + TABLE_Q
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": [text]}, question)
+    assert (answer.data["analysis"][0] == text) is kept
 
 
 @pytest.mark.parametrize(

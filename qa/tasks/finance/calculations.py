@@ -387,7 +387,11 @@ class NumberTraceCheck(BaseCheck):
         results = [r for _, r in done]
         shown = [r.text(decimals) for r in results]
         # a number written in the question as it stands (北证50指数, a date) is the user's own, never replaced
-        asked = {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", ctx.question)}
+        # with its sign: "-1%" is not the "1" of "Note 1" (a minus written before a number is part of it)
+        asked = {
+            n.replace(",", "").replace("−", "-") for n in re.findall(r"(?<![\d.])[-−]?\d[\d,]*(?:\.\d+)?", ctx.question)
+        }
+        asked |= {n.lstrip("-") for n in asked}  # a number may be quoted without its sign ("fell 5%" for -5%)
         # how the question and the shown results write each number, for a number the model re-wrote as 178.0
         forms = [*sorted(asked), *(re.sub(r"[^\d.]", "", s) for s in shown)]
         untraced: list[str] = []
@@ -418,7 +422,7 @@ class NumberTraceCheck(BaseCheck):
                     last = m.end("num")
                     rewritten.append(m.group("num"))
                     continue
-                if m.group("num").lstrip("-−").replace(",", "") in asked:
+                if m.group("num").replace("−", "-").replace(",", "") in asked:
                     continue
                 if traces(m.group("num"), m.group("unit") or "", figures, results):
                     continue
