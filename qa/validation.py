@@ -9,6 +9,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -219,9 +220,11 @@ class DrugList:
         aliases: str | None = None,
         allow: str | None = None,
         aliases_where: str = "drug_aliases.csv",
+        more_aliases: Sequence[tuple[str, str]] = (),
     ) -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
-        alias CSV text (generic_en, alias, kind) and allowlist text (one word a line)."""
+        alias CSV text (generic_en, alias, kind), more alias files as (text, where) read after it, and allowlist
+        text (one word a line)."""
         rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
@@ -241,6 +244,8 @@ class DrugList:
                     )
                 )
         parsed_aliases = parse_aliases(aliases, aliases_where) if aliases else []
+        for more, more_where in more_aliases:
+            parsed_aliases += parse_aliases(more, more_where)
         return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset())
 
     @classmethod
