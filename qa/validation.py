@@ -24,11 +24,12 @@ _LATIN_RUN = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
-# words about medicines: a dose, a form, a prescription, a treatment, a doctor (English and Chinese)
+# words about medicines: a dose, a form, a prescription, a treatment, a doctor (English and Chinese; 吃 is how a
+# question says "take": 心痛定能吃吗)
 _DRUG_CONTEXT = re.compile(
     r"\d\s*(?:mg|mcg|µg|μg|ml|iu|g)\b|tablet|pill|capsule|dose|dosing|prescri|medic|drug|inject|pharmac|side effect"
     r"|\btak(?:e|es|ing)\b|\btook\b|treat|therap|\brx\b|doctor|physician|interact|alcohol"
-    r"|药|剂|片|粒|胶囊|服|处方|治疗|注射|毫克|疗程|医生|医师|在用|用法",
+    r"|药|剂|片|粒|胶囊|服|吃|处方|治疗|注射|毫克|疗程|医生|医师|在用|用法",
     re.IGNORECASE,
 )
 
@@ -159,12 +160,18 @@ class DrugList:
                     self._by_key[key] = (drug, "brand" if name in drug.brands else "exact")
                     self._spelled[key] = normalize(name)
         by_generic = {d.names[0].casefold(): d for d in drugs if d.names}
+        # names from public sources: mostly trade names makers coined from sound-carrying characters, which
+        # transliterated names share (伊夫林 Evelyn reads as 易夫林, 安吉利 is both), so they are matched exactly
+        # (no homophones) and only in a text about medicines
+        self._public: set[str] = set()
         for alias in aliases or []:
             drug = by_generic.get(alias.generic_en.casefold())
             key = fold_key(alias.alias)
             if drug is not None and key and key not in self._by_key:
                 self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
                 self._spelled[key] = normalize(alias.alias)
+                if alias.public:
+                    self._public.add(key)
         # names derived by rule from the generic names (no salt word, "-ate" for "-ic acid", a combination's parts,
         # 青霉素 for 西林), after every listed name and alias so that a part listed on its own keeps its own drug;
         # a derived name the allowlist holds (paracetamol in a combination, hormones such as estradiol that
@@ -200,7 +207,7 @@ class DrugList:
                 for k in keys
                 if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] in ("exact", "variant")
             },
-            {k: k for k in keys if _CJK.search(k)},
+            {k: k for k in keys if _CJK.search(k) and k not in self._public},
             allow,
             {k: k for k in keys if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] == "brand"},
             {fold_key(n): w for d in drugs for n in d.names if (w := _two_words(n)) is not None},
@@ -208,7 +215,7 @@ class DrugList:
         # the list's identity: an edited list gives another version, so cached answers checked against the old
         # one are not replayed
         listed = [[d.names, d.class_en, d.class_zh] for d in drugs]
-        listed.append([[a.generic_en, a.alias, a.kind] for a in aliases or []])
+        listed.append([[a.generic_en, a.alias, a.kind, a.public] for a in aliases or []])
         listed.append(sorted(allow))
         self.version = hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode("utf-8")).hexdigest()
 
@@ -223,8 +230,8 @@ class DrugList:
         more_aliases: Sequence[tuple[str, str]] = (),
     ) -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
-        alias CSV text (generic_en, alias, kind), more alias files as (text, where) read after it, and allowlist
-        text (one word a line)."""
+        alias CSV text (generic_en, alias, kind), more alias files from public sources as (text, where) read after
+        it, and allowlist text (one word a line)."""
         rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
@@ -245,7 +252,7 @@ class DrugList:
                 )
         parsed_aliases = parse_aliases(aliases, aliases_where) if aliases else []
         for more, more_where in more_aliases:
-            parsed_aliases += parse_aliases(more, more_where)
+            parsed_aliases += parse_aliases(more, more_where, public=True)
         return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset())
 
     @classmethod
@@ -280,8 +287,9 @@ class DrugList:
 
     def find(self, text: str, chinese: bool | None = None, context: bool | None = None) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
-        in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands are looked for only in
-        a text about medicines (`context`; by default: when it has words about them or another listed name)."""
+        in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands and names from public
+        sources are looked for only in a text about medicines (`context`; by default: when it has words about them
+        or another listed name)."""
         if self._pattern is None or not text:
             return []
         folded = fold(text)
@@ -297,6 +305,16 @@ class DrugList:
             if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
             candidates.append((m.start(), m.end(), m.group(), "exact"))
+        if any(c[2] in self._public for c in candidates):
+            # a public-source name counts in a text about medicines only: words about them, or another name
+            about = context
+            if about is None:
+                # the folded text too: 醫生 (traditional) reads as 医生 there
+                about = any(_DRUG_CONTEXT.search(t) for t in (text, norm)) or any(
+                    c[2] not in self._public for c in candidates
+                )
+            if not about:
+                candidates = [c for c in candidates if c[2] not in self._public]
         exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word
         words = _latin_words(text, folded)

@@ -34,7 +34,7 @@ import opencc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.drugs import SALT_ZH_PREFIXES, SALT_ZH_SUFFIXES, fold_key, parse_allowlist  # noqa: E402
+from qa.drugs import SALT_ZH_PREFIXES, SALT_ZH_SUFFIXES, derived_names, fold_key, parse_allowlist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "qa/data"
@@ -128,6 +128,11 @@ class Listed:
                     self.keys.setdefault(fold_key(n), g)
         for r in csv.DictReader(io.StringIO((DATA / "drug_aliases.csv").read_text("utf-8"))):
             self.keys.setdefault(fold_key(r["alias"]), r["generic_en"])
+        # and the names the finder derives by rule (氨苄青霉素 from 氨苄西林, 美金刚 from 盐酸美金刚)
+        for r in rows:
+            for n in (r["generic_en"], r["generic_zh"]):
+                for derived in derived_names(n) if n else ():
+                    self.keys.setdefault(fold_key(derived), r["generic_en"])
         self.zh_of = {r["generic_en"]: [n for n in [r["generic_zh"], *r["brands_zh"].split("|")] if n] for r in rows}
         self.classes = {fold_key(c) for r in rows for c in (r["class_zh"], r["class_en"]) if c}
         self.allow = parse_allowlist((DATA / "drug_allowlist.txt").read_text("utf-8"))

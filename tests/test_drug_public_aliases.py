@@ -54,13 +54,13 @@ def build():
 @pytest.mark.parametrize(
     ("text", "found", "drug"),
     [
-        ("请服用合心爽治疗", "合心爽", "diltiazem"),  # CMeKG: 商品名 of 盐酸地尔硫卓片
+        ("合心爽能吃吗", "合心爽", "diltiazem"),  # CMeKG: 商品名 of 盐酸地尔硫卓片
         ("医生开了潘生丁", "潘生丁", "dipyridamole"),  # CMeKG
         ("睡不着就吃多虑平", "多虑平", "doxepin"),  # CMeKG
-        ("以前叫氨酰心安", "氨酰心安", "atenolol"),  # CMeKG: an older Chinese name
+        ("以前叫氨酰心安的药", "氨酰心安", "atenolol"),  # CMeKG: an older Chinese name
         ("孩子在吃利他灵", "利他灵", "methylphenidate"),  # CC-CEDICT
         ("普罗扎克一天一片", "普罗扎克", "fluoxetine"),  # CC-CEDICT
-        ("試試多慮平吧", "多慮平", "doxepin"),  # traditional characters fold as for any name
+        ("醫生開了多慮平", "多慮平", "doxepin"),  # traditional characters fold as for any name
     ],
 )
 def test_a_public_alias_is_found_redacted_and_held_back_in_streams(
@@ -72,6 +72,16 @@ def test_a_public_alias_is_found_redacted_and_held_back_in_streams(
     assert checker.leaks(text) and not checker.leaks(redacted)  # the checker reads the same list, its own way
     for size in range(1, 9):
         assert stream(drugs, text, size) == redacted, size
+
+
+def test_a_public_name_needs_a_text_about_medicines_and_no_homophone_stands_for_it(drugs: DrugList) -> None:
+    # coined trade names share their sound-carrying characters with transliterated names: 易夫林 (nimodipine)
+    # reads as 伊夫林 (Evelyn), and 安吉利 (meropenem) is a name too
+    assert drugs.find("伊夫林和安吉利去了伦敦") == []
+    assert [m.drug for m in drugs.find("安吉利注射一天三次")] == ["meropenem"]
+    assert drugs.find("伊夫林注射一天三次") == []  # no homophones of public-source names, even about medicines
+    # a stream always looks: the words that show a text is about medicines may come after the name
+    assert "安吉利" not in stream(drugs, "安吉利是谁", 3)
 
 
 @pytest.mark.parametrize(
