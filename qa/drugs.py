@@ -284,8 +284,8 @@ class Alias:
     generic_en: str
     alias: str
     kind: str
-    # from a public source by rule (trade names makers coined), not written by hand: matched exactly, in a text
-    # about medicines only (see DrugList)
+    # from a public source by rule (trade names makers coined), not written by hand: matched exactly, with no
+    # homophones (see DrugList)
     public: bool = False
 
 

@@ -24,12 +24,11 @@ _LATIN_RUN = re.compile(r"[a-z]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
-# words about medicines: a dose, a form, a prescription, a treatment, a doctor (English and Chinese; 吃 is how a
-# question says "take": 心痛定能吃吗)
+# words about medicines: a dose, a form, a prescription, a treatment, a doctor (English and Chinese)
 _DRUG_CONTEXT = re.compile(
     r"\d\s*(?:mg|mcg|µg|μg|ml|iu|g)\b|tablet|pill|capsule|dose|dosing|prescri|medic|drug|inject|pharmac|side effect"
     r"|\btak(?:e|es|ing)\b|\btook\b|treat|therap|\brx\b|doctor|physician|interact|alcohol"
-    r"|药|剂|片|粒|胶囊|服|吃|处方|治疗|注射|毫克|疗程|医生|医师|在用|用法",
+    r"|药|剂|片|粒|胶囊|服|处方|治疗|注射|毫克|疗程|医生|医师|在用|用法",
     re.IGNORECASE,
 )
 
@@ -161,8 +160,7 @@ class DrugList:
                     self._spelled[key] = normalize(name)
         by_generic = {d.names[0].casefold(): d for d in drugs if d.names}
         # names from public sources: mostly trade names makers coined from sound-carrying characters, which
-        # transliterated names share (伊夫林 Evelyn reads as 易夫林, 安吉利 is both), so they are matched exactly
-        # (no homophones) and only in a text about medicines
+        # transliterated names share (伊夫林, Evelyn, reads as 易夫林), so they are matched exactly, no homophones
         self._public: set[str] = set()
         for alias in aliases or []:
             drug = by_generic.get(alias.generic_en.casefold())
@@ -264,6 +262,10 @@ class DrugList:
             raise PromptError(f"forbidden drug list not found: {path}") from exc
         return cls.parse(text, str(path))
 
+    def is_public(self, name: str) -> bool:
+        """Whether a name comes from the public-source alias files (matched exactly, no homophones)."""
+        return fold_key(name) in self._public
+
     def _match(self, text: str, folded: Any, fstart: int, fend: int, key: str, kind: str, zh: bool) -> DrugMatch:
         drug, key_kind = self._by_key[key]
         start, end = folded.index[fstart], folded.ends[fend - 1]
@@ -287,9 +289,8 @@ class DrugList:
 
     def find(self, text: str, chinese: bool | None = None, context: bool | None = None) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
-        in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands and names from public
-        sources are looked for only in a text about medicines (`context`; by default: when it has words about them
-        or another listed name)."""
+        in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands are looked for only in
+        a text about medicines (`context`; by default: when it has words about them or another listed name)."""
         if self._pattern is None or not text:
             return []
         folded = fold(text)
@@ -305,16 +306,6 @@ class DrugList:
             if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
             candidates.append((m.start(), m.end(), m.group(), "exact"))
-        if any(c[2] in self._public for c in candidates):
-            # a public-source name counts in a text about medicines only: words about them, or another name
-            about = context
-            if about is None:
-                # the folded text too: 醫生 (traditional) reads as 医生 there
-                about = any(_DRUG_CONTEXT.search(t) for t in (text, norm)) or any(
-                    c[2] not in self._public for c in candidates
-                )
-            if not about:
-                candidates = [c for c in candidates if c[2] not in self._public]
         exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word
         words = _latin_words(text, folded)

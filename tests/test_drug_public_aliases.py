@@ -57,7 +57,7 @@ def build():
         ("合心爽能吃吗", "合心爽", "diltiazem"),  # CMeKG: 商品名 of 盐酸地尔硫卓片
         ("医生开了潘生丁", "潘生丁", "dipyridamole"),  # CMeKG
         ("睡不着就吃多虑平", "多虑平", "doxepin"),  # CMeKG
-        ("以前叫氨酰心安的药", "氨酰心安", "atenolol"),  # CMeKG: an older Chinese name
+        ("以前叫氨酰心安", "氨酰心安", "atenolol"),  # CMeKG: an older Chinese name
         ("孩子在吃利他灵", "利他灵", "methylphenidate"),  # CC-CEDICT
         ("普罗扎克一天一片", "普罗扎克", "fluoxetine"),  # CC-CEDICT
         ("醫生開了多慮平", "多慮平", "doxepin"),  # traditional characters fold as for any name
@@ -74,14 +74,11 @@ def test_a_public_alias_is_found_redacted_and_held_back_in_streams(
         assert stream(drugs, text, size) == redacted, size
 
 
-def test_a_public_name_needs_a_text_about_medicines_and_no_homophone_stands_for_it(drugs: DrugList) -> None:
+def test_no_homophone_stands_for_a_public_name(drugs: DrugList) -> None:
     # coined trade names share their sound-carrying characters with transliterated names: 易夫林 (nimodipine)
-    # reads as 伊夫林 (Evelyn), and 安吉利 (meropenem) is a name too
-    assert drugs.find("伊夫林和安吉利去了伦敦") == []
-    assert [m.drug for m in drugs.find("安吉利注射一天三次")] == ["meropenem"]
-    assert drugs.find("伊夫林注射一天三次") == []  # no homophones of public-source names, even about medicines
-    # a stream always looks: the words that show a text is about medicines may come after the name
-    assert "安吉利" not in stream(drugs, "安吉利是谁", 3)
+    # reads as 伊夫林 (Evelyn), 山地明 (ciclosporin) as 山的明
+    assert drugs.find("伊夫林说山的明天会下雨") == []
+    assert [m.kind for m in drugs.find("易夫林")] == ["brand"]
 
 
 @pytest.mark.parametrize(
