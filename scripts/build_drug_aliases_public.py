@@ -28,6 +28,7 @@ import sys
 import tarfile
 import zipfile
 from collections import Counter, defaultdict
+from importlib import resources
 from pathlib import Path
 
 import opencc
@@ -213,8 +214,17 @@ def _product_drug(name: str, fields: dict[str, list[str]], listed: Listed) -> st
     return next(iter(drugs)) if len(drugs) == 1 else None
 
 
-def cmekg_aliases(kg: dict[str, dict[str, list[str]]], listed: Listed, common: set[str]) -> list[tuple[str, str, str]]:
-    """(generic_en, alias, kind) from CMeKG products that map to exactly one listed drug."""
+def opencc_phrases() -> set[str]:
+    """OpenCC's phrase list (simplified side), folded: general words and names, a few drugs among them."""
+    table = resources.files("opencc").joinpath("dictionary/STPhrases.txt").read_text("utf-8")
+    return {fold_key(line.split("\t")[0]) for line in table.splitlines() if line}
+
+
+def cmekg_aliases(
+    kg: dict[str, dict[str, list[str]]], listed: Listed, common: set[str], phrases: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str]]:
+    """(generic_en, alias, kind) from CMeKG products that map to exactly one listed drug; a trade name that
+    `phrases` (a general phrase list) holds is a word or another name, and is dropped."""
     # every product's own name and every name it carries, with what it is: the listed drug, or (for the rest) the
     # product's name less form and salt words. A name that more than one of these carries is a maker's name or a
     # reused trade name, not one drug's name; a name that is another product's own name is that product's
@@ -263,6 +273,8 @@ def cmekg_aliases(kg: dict[str, dict[str, list[str]]], listed: Listed, common: s
             why = "an over-the-counter product's name"
         if not why and key in entities and (_NOT_A_PRODUCT & set(entities[key])):
             why = "a disease, symptom, organism or herb in CMeKG"
+        if not why and key in phrases:
+            why = "a phrase in OpenCC's general list (a word, or a name of something else: 艾克尔)"
         if not why and generic.casefold() in listed.allow:
             why = "allowlisted drug"
         if why:
@@ -318,7 +330,7 @@ def main() -> None:
     cedict = [(t2s.convert(h), s) for h, s in read_cedict(folder)]
     common = _common_words(cedict, listed)
     cedict_rows = cedict_aliases(cedict, listed, common)
-    cmekg_rows = cmekg_aliases(read_cmekg(folder), listed, common)
+    cmekg_rows = cmekg_aliases(read_cmekg(folder), listed, common, frozenset(opencc_phrases()))
     # a name both sources give stays in the CC-CEDICT file only, so no row is listed twice
     in_cedict = {(g, a) for g, a, _ in cedict_rows}
     write(DATA / "drug_aliases_cedict.csv", cedict_rows)

@@ -149,6 +149,8 @@ def test_made_up_records_give_aliases_only_by_the_rules(build) -> None:
         "肺炎": {"ICD10": ["J18"], "别称": ["肺部感染"]},
     }
     assert build.cmekg_aliases(kg, listed, common=set()) == [("nifedipine", "伲福达", "brand")]
+    # a name a general phrase list holds is a word or a name of something else
+    assert build.cmekg_aliases(kg, listed, common=set(), phrases=frozenset({fold_key("伲福达")})) == []
 
 
 def test_the_pickle_reader_refuses_anything_but_plain_data(build) -> None:
