@@ -182,7 +182,7 @@ def _rule(alias: str, generic: str, listed: Listed, common: set[str]) -> str:
         # two characters are too short: 达菲 (oseltamivir) sits inside 到达菲律宾, 安定 is 'stable'
         return "under three Chinese characters"
     if key in listed.keys:
-        return "already listed" if listed.keys[key] == generic else "a listed name of another drug"
+        return "already listed or derived" if listed.keys[key] == generic else "a listed name of another drug"
     if any(fold_key(n) in key for n in listed.zh_of.get(generic, [])):
         return "holds the listed name (found through it already)"
     if any(k in key for k, g in listed.keys.items() if g != generic and _CJK.search(k) and len(k) >= 2):
