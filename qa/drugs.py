@@ -279,14 +279,17 @@ def _sounds(ch: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Alias:
-    """One extra name for a listed drug, from the alias data file."""
+    """One extra name for a listed drug, from an alias data file."""
 
     generic_en: str
     alias: str
     kind: str
+    # from a public source by rule (trade names makers coined), not written by hand: matched exactly, with no
+    # homophones (see DrugList)
+    public: bool = False
 
 
-def parse_aliases(text: str, where: str) -> list[Alias]:
+def parse_aliases(text: str, where: str, public: bool = False) -> list[Alias]:
     """Read the alias CSV (generic_en, alias, kind); a malformed row fails with its line number."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
@@ -301,7 +304,7 @@ def parse_aliases(text: str, where: str) -> list[Alias]:
             raise PromptError(f"{where}: line {line}: expected generic_en,alias,kind with both names, got {row!r}")
         if row[2].strip() not in ALIAS_KINDS:
             raise PromptError(f"{where}: line {line}: kind must be one of {sorted(ALIAS_KINDS)}, got {row[2]!r}")
-        aliases.append(Alias(row[0].strip(), row[1].strip(), row[2].strip()))
+        aliases.append(Alias(row[0].strip(), row[1].strip(), row[2].strip(), public))
     return aliases
 
 

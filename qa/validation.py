@@ -9,6 +9,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -158,12 +159,17 @@ class DrugList:
                     self._by_key[key] = (drug, "brand" if name in drug.brands else "exact")
                     self._spelled[key] = normalize(name)
         by_generic = {d.names[0].casefold(): d for d in drugs if d.names}
+        # names from public sources: mostly trade names makers coined from sound-carrying characters, which
+        # transliterated names share (伊夫林, Evelyn, reads as 易夫林), so they are matched exactly, no homophones
+        self._public: set[str] = set()
         for alias in aliases or []:
             drug = by_generic.get(alias.generic_en.casefold())
             key = fold_key(alias.alias)
             if drug is not None and key and key not in self._by_key:
                 self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
                 self._spelled[key] = normalize(alias.alias)
+                if alias.public:
+                    self._public.add(key)
         # names derived by rule from the generic names (no salt word, "-ate" for "-ic acid", a combination's parts,
         # 青霉素 for 西林), after every listed name and alias so that a part listed on its own keeps its own drug;
         # a derived name the allowlist holds (paracetamol in a combination, hormones such as estradiol that
@@ -199,7 +205,7 @@ class DrugList:
                 for k in keys
                 if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] in ("exact", "variant")
             },
-            {k: k for k in keys if _CJK.search(k)},
+            {k: k for k in keys if _CJK.search(k) and k not in self._public},
             allow,
             {k: k for k in keys if _LATIN_RUN.fullmatch(k) and self._by_key[k][1] == "brand"},
             {fold_key(n): w for d in drugs for n in d.names if (w := _two_words(n)) is not None},
@@ -207,7 +213,7 @@ class DrugList:
         # the list's identity: an edited list gives another version, so cached answers checked against the old
         # one are not replayed
         listed = [[d.names, d.class_en, d.class_zh] for d in drugs]
-        listed.append([[a.generic_en, a.alias, a.kind] for a in aliases or []])
+        listed.append([[a.generic_en, a.alias, a.kind, a.public] for a in aliases or []])
         listed.append(sorted(allow))
         self.version = hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode("utf-8")).hexdigest()
 
@@ -219,9 +225,11 @@ class DrugList:
         aliases: str | None = None,
         allow: str | None = None,
         aliases_where: str = "drug_aliases.csv",
+        more_aliases: Sequence[tuple[str, str]] = (),
     ) -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
-        alias CSV text (generic_en, alias, kind) and allowlist text (one word a line)."""
+        alias CSV text (generic_en, alias, kind), more alias files from public sources as (text, where) read after
+        it, and allowlist text (one word a line)."""
         rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
@@ -241,6 +249,8 @@ class DrugList:
                     )
                 )
         parsed_aliases = parse_aliases(aliases, aliases_where) if aliases else []
+        for more, more_where in more_aliases:
+            parsed_aliases += parse_aliases(more, more_where, public=True)
         return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset())
 
     @classmethod
@@ -251,6 +261,10 @@ class DrugList:
         except FileNotFoundError as exc:
             raise PromptError(f"forbidden drug list not found: {path}") from exc
         return cls.parse(text, str(path))
+
+    def is_public(self, name: str) -> bool:
+        """Whether a name comes from the public-source alias files (matched exactly, no homophones)."""
+        return fold_key(name) in self._public
 
     def _match(self, text: str, folded: Any, fstart: int, fend: int, key: str, kind: str, zh: bool) -> DrugMatch:
         drug, key_kind = self._by_key[key]

@@ -17,6 +17,10 @@ from .validation import DrugList
 
 DRUG_LIST = "forbidden_drugs.csv"
 DRUG_ALIASES = "drug_aliases.csv"
+# other Chinese names from licensed public sources, built by scripts/build_drug_aliases_public.py (provenance and
+# licences in qa/data/DRUG_ALIASES_SOURCES.md); read after the hand-written file, which wins where both name a key
+DRUG_PUBLIC_ALIASES = ("drug_aliases_cedict.csv", "drug_aliases_cmekg.csv")
+DRUG_ALIAS_FILES = (DRUG_ALIASES, *DRUG_PUBLIC_ALIASES)
 DRUG_ALLOWLIST = "drug_allowlist.txt"
 
 
@@ -31,6 +35,7 @@ def load_drugs(settings: Settings) -> DrugList:
         aliases=aliases,
         allow=allow,
         aliases_where=files.where(DRUG_ALIASES),
+        more_aliases=[(files.read(name), files.where(name)) for name in DRUG_PUBLIC_ALIASES],
     )
 
 

@@ -20,7 +20,8 @@ log = logging.getLogger("drug_allowlist_candidates")
 
 
 def main() -> None:
-    """Print every dictionary word of 6+ letters and Chinese phrase the finder takes for a drug by typo or sound."""
+    """Print every dictionary word of 6+ letters and Chinese phrase the finder takes for a drug by typo or sound,
+    or (phrases) by a name from the public alias files."""
     logging.basicConfig(level=logging.INFO)
     drugs = load_drugs(Settings(backend="fake"))
     words = sorted(w for w in get_english_words_set(["web2", "gcide"], lower=True, alpha=True) if len(w) >= 6)
@@ -33,8 +34,9 @@ def main() -> None:
     # Chinese: OpenCC's phrase list (simplified side) is a ready corpus of ordinary words and idioms
     table = resources.files("opencc").joinpath("dictionary/STPhrases.txt").read_text("utf-8")
     for phrase in (line.split("\t")[0] for line in table.splitlines() if line):
+        # names from the public alias files are found exactly: a phrase holding one is listed too
         for match in drugs.find(phrase):
-            if match.kind == "homophone":
+            if match.kind == "homophone" or drugs.is_public(match.found):
                 print(f"{phrase} -> {match.drug} ({match.kind}: {match.found})")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..settings import Settings
 from ..validation import DrugList, StreamRedactor
-from ..wiring import load_drugs
+from ..wiring import DRUG_ALIAS_FILES, DRUG_LIST, load_drugs
 from .leaks import LeakChecker
 
 SETS = Path(__file__).resolve().parent.parent / "data"  # package data, beside the drug lists
@@ -134,7 +134,7 @@ def main() -> None:
     drugs = load_drugs(Settings(backend="fake"))
     data = SETS
     checker = LeakChecker(
-        (data / "forbidden_drugs.csv").read_text("utf-8"), (data / "drug_aliases.csv").read_text("utf-8")
+        (data / DRUG_LIST).read_text("utf-8"), *((data / name).read_text("utf-8") for name in DRUG_ALIAS_FILES)
     )
     if args.written:
         path = Path(args.written)

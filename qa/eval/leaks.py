@@ -46,7 +46,7 @@ class Leak:
 class LeakChecker:
     """Slides every listed name over a text; reports those still readable."""
 
-    def __init__(self, drug_csv: str, alias_csv: str = "") -> None:
+    def __init__(self, drug_csv: str, *alias_csvs: str) -> None:
         names: set[str] = set()
         classes: list[str] = []
         for row in csv.DictReader(io.StringIO(drug_csv)):
@@ -54,8 +54,9 @@ class LeakChecker:
             names.update(
                 [row["generic_en"], row["generic_zh"], *row["brands_en"].split("|"), *row["brands_zh"].split("|")]
             )
-        for row in csv.DictReader(io.StringIO(alias_csv)) if alias_csv else ():
-            names.add(row["alias"])
+        for alias_csv in alias_csvs:
+            for row in csv.DictReader(io.StringIO(alias_csv)):
+                names.add(row["alias"])
         self._t2s = opencc.OpenCC("t2s")
         self.latin: list[str] = sorted({k for n in names if (k := self._latin(n)) and len(k) >= 5})
         self.chinese: list[str] = sorted({k for n in names if (k := self._cjk(n)) and len(k) >= 2})
