@@ -84,6 +84,7 @@ def test_input_figures_stay_and_untraced_amounts_go(make_service, text, kept):
         ("净利润12.5亿元", "净利润12.5亿元"),  # already as written
         ("净利润12.50亿元", "净利润12.5亿元"),
         ("净利润12.6亿元", "净利润〔未经核验的数字已删除〕"),  # another value: not an input, removed as before
+        ("营业收入变化为-80.0亿元", "营业收入变化为〔未经核验的数字已删除〕"),  # the question's 80 has no minus
     ],
 )
 def test_an_input_or_result_rewritten_with_a_zero_fraction_is_shown_as_written(make_service, text, shown):

@@ -352,16 +352,15 @@ def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool
 
 def _as_written(num: str, forms: list[str]) -> str | None:
     """The form the question or a shown result gives a number written with trailing zeros (178.0, 12.50), when
-    that form differs; None otherwise. Only zeros are dropped or added: the value is never changed."""
-    plain = num.replace(",", "")
-    sign = "-" if plain[:1] in "-−" else ""
-    plain = plain.lstrip("-−")
+    that form differs; None otherwise. Only zeros are dropped or added, never the value or its sign: -1.0 is
+    not the 1 of "Note 1"."""
+    plain = num.replace(",", "").replace("−", "-")
     if "." not in plain or not plain.endswith("0"):
         return None
     value = Fraction(plain)
     for form in forms:
-        if form and form != plain and re.fullmatch(r"\d+(?:\.\d+)?", form) and Fraction(form) == value:
-            return sign + form
+        if form and form != plain and re.fullmatch(r"-?\d+(?:\.\d+)?", form) and Fraction(form) == value:
+            return form
     return None
 
 
@@ -393,7 +392,7 @@ class NumberTraceCheck(BaseCheck):
         }
         asked |= {n.lstrip("-") for n in asked}  # a number may be quoted without its sign ("fell 5%" for -5%)
         # how the question and the shown results write each number, for a number the model re-wrote as 178.0
-        forms = [*sorted(asked), *(re.sub(r"[^\d.]", "", s) for s in shown)]
+        forms = [*sorted(asked), *(re.sub(r"[^\d.-]", "", s) for s in shown)]
         untraced: list[str] = []
         rewritten: list[str] = []
         filled = 0
