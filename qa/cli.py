@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="both",
         help="quality: which question set (qa/data/quality_*.jsonl; heldout2: the fresh held-out split); "
         "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "
-        "otherwise the held-out qa/data/finance_calc_eval.jsonl",
+        "heldout2 for the second held-out qa/data/finance_calc_heldout2.jsonl, otherwise the held-out "
+        "qa/data/finance_calc_eval.jsonl",
     )
     evaluate.add_argument(
         "--raw",
@@ -434,7 +435,9 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         if args.suite == "finance-calc":
             from .eval import finance_calc
 
-            name = finance_calc.TUNING_SET if args.split == "tuning" else finance_calc.SET
+            name = {"tuning": finance_calc.TUNING_SET, "heldout2": finance_calc.HELDOUT2_SET}.get(
+                args.split, finance_calc.SET
+            )
             items = finance_calc.interleaved(finance_calc.load_set(name=name))[:: args.stride][: args.limit]
             service.warm_up()
             log = Path(args.log) if args.log else None

@@ -12,7 +12,11 @@ the evaluation set: the next 15 qualifying FinEval rows after the evaluation set
 TAT-QA dev questions after the evaluation set's 10 (the train file, 13 MB, is absent from the stored snapshot;
 the dev split's later tables are equally unseen). The TAT-QA test split is never read.
 
-Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning]
+The second held-out split (qa/data/finance_calc_heldout2.jsonl, sixth session), by the same rules again: the next 10
+qualifying rows of each source after the tuning split's, built and committed after every rule of the pipeline was
+written, and run once.
+
+Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning|heldout2]
 (git directories from `fetch`; eval by default).
 """
 
@@ -27,10 +31,15 @@ import sys
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "qa" / "data"
-OUT = {"eval": DATA / "finance_calc_eval.jsonl", "tuning": DATA / "finance_calc_tuning.jsonl"}
-# (qualifying items skipped, items taken) per source: the tuning split starts after the evaluation set's rows
-FINEVAL_SPAN = {"eval": (0, 10), "tuning": (10, 15)}
-TATQA_SPAN = {"eval": (0, 10), "tuning": (10, 15)}
+OUT = {
+    "eval": DATA / "finance_calc_eval.jsonl",
+    "tuning": DATA / "finance_calc_tuning.jsonl",
+    "heldout2": DATA / "finance_calc_heldout2.jsonl",
+}
+# (qualifying items skipped, items taken) per source: the tuning split starts after the evaluation set's rows, the
+# second held-out split after the tuning split's
+FINEVAL_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10)}
+TATQA_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10)}
 
 
 def show(repo: str, path: str) -> str:

@@ -17,6 +17,7 @@ from ..service import QAService
 
 SET = "finance_calc_eval.jsonl"  # held out: never tuned on
 TUNING_SET = "finance_calc_tuning.jsonl"
+HELDOUT2_SET = "finance_calc_heldout2.jsonl"  # built after the sixth session's rules were written, run once
 RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
@@ -242,7 +243,7 @@ def library_table(rows: list[dict[str, Any]]) -> str:
 if __name__ == "__main__":
     import sys
 
-    name = TUNING_SET if "tuning" in sys.argv[1:] else SET
+    name = TUNING_SET if "tuning" in sys.argv[1:] else HELDOUT2_SET if "heldout2" in sys.argv[1:] else SET
     rows = library_rows(load_set(name=name))
     if "--verbose" in sys.argv[1:]:
         for r in rows:
