@@ -41,12 +41,37 @@ _NEGATION = re.compile(r"没有|不是|并不|不(疼|痛|喘|吐)|未|无|\bno\
 _NOW = re.compile(
     r"刚才|刚刚|现在|突然|正在|一直|越来越|叫不醒|怎么办|\bjust\b|\bnow\b|\bsudden(ly)?\b|\bwon't\b|\bcan'?t\b", re.I
 )
-INTENT_NAMES = ("informational", "history", "negation", "now")
+# a question about a condition already diagnosed or treated (an ordinary question, even when it names an emergency
+# sign), the time of an event within the last hours (an emergency now, even in a calm frame or a long message), and a
+# sign played down ("he says he's fine", "can it wait"): what the embedding of a long or calm message blurs
+_SEEN = re.compile(
+    r"确诊|诊断(为|是|出)|(医生|大夫|医院)(说|诊断|检查|查|建议|让|开)|查出|复查|在吃|吃着药|按时吃|控制(得|的)|住过院|出院"
+    r"|\bdiagnosed\b|\b(gp|doctor|doc) (said|says|told)\b|\bon (medication|tablets|pills)\b|\bprescribed\b",
+    re.I,
+)
+_RECENT = re.compile(
+    r"分钟前|半小时|小时前|(\d+|[一二两三四五六七八九十几半]+)\s*分钟|今天(早上|上午|中午|下午|晚上)|今早|今晚|今夜|这会儿|此刻|半夜"
+    r"|\bminutes? ago\b|\ban hour ago\b|\b(this|since this) (morning|afternoon|evening)\b|\btonight\b"
+    r"|\bfor the (last|past) (hour|few hours|\d+)",
+    re.I,
+)
+_DOWNPLAY = re.compile(
+    r"说没事|说(歇|睡|缓)一?(会|觉|下|缓)|不让(打|叫|去|管)|应该没(事|什么)|没什么大事|能不能等|可以等|明天再|不哭不闹|还在玩"
+    r"|\bseems? (fine|ok|okay|normal)\b|\bacting (totally )?normal\b|\bsays (it'?s|he'?s|she'?s) (fine|nothing|ok)\b"
+    r"|\bcan (it|we|i) (just )?wait\b|\bprobably nothing\b|\bdon'?t want (a|to) (fuss|bother)\b|\bsleep it off\b",
+    re.I,
+)
+INTENT_NAMES = ("informational", "history", "negation", "now", "seen", "recent", "downplay")
+# the emergency classifier of a model trained before the last three cues (the fifth session's) reads the first four
+LEGACY_CUES = 4
 # weights of the feature blocks, chosen by 5-fold cross-validation on the training files only
 _INTENT_WEIGHT = 0.3
 _EMBEDDING_WEIGHT = 4.0  # against TF-IDF rows of unit norm
 _EMERGENCY_C = 10.0
 MAX_CV_FALSE_POSITIVES = 0.03  # the threshold is the lowest whose cross-validated false-positive rate stays below
+# one 5-fold split is a noisy estimate near the threshold: on the sixth session's bank, three shuffles of the same
+# 5-fold cross-validation chose 0.80, 0.775 and 0.725; the false-positive rate is pooled over this many shuffles
+CV_REPEATS = 3
 
 # what a question is about (intent_train.csv: text,intent). "now": an emergency happening now; "ordinary": a present
 # complaint that is no emergency; the rest are frames in which emergency words describe no emergency now
@@ -79,10 +104,12 @@ _INTENT_C = 10.0
 MAX_CV_INTENT_VETO = 0.01
 
 
-def intent_features(texts: list[str]) -> np.ndarray:
-    """One row of 0/1 intent cues per text (see INTENT_NAMES)."""
-    pats = (_INFORMATIONAL, _HISTORY, _NEGATION, _NOW)
-    return np.array([[1.0 if p.search(t) else 0.0 for p in pats] for t in texts], dtype=np.float32)
+def intent_features(texts: list[str], cues: int = len(INTENT_NAMES)) -> np.ndarray:
+    """One row of 0/1 intent cues per text (the first `cues` of INTENT_NAMES)."""
+    pats = (_INFORMATIONAL, _HISTORY, _NEGATION, _NOW, _SEEN, _RECENT, _DOWNPLAY)[:cues]
+    return np.array([[1.0 if p.search(t) else 0.0 for p in pats] for t in texts], dtype=np.float32).reshape(
+        len(texts), len(pats)
+    )
 
 
 def read_csv_rows(text: str, columns: tuple[str, ...], where: str) -> list[dict[str, str]]:
@@ -121,6 +148,7 @@ class TriageModel:
     intent_clf: Any = None  # None: a format-1 model, no intent veto
     intent_vectorizer: Any = None
     intent_threshold: float = 1.0
+    cues: int = LEGACY_CUES  # how many of INTENT_NAMES the emergency classifier reads (saved before the last three: 4)
 
     def intent_probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray | None:
         """P(intent) per text, columns in INTENTS order; None when the model has no intent classifier."""
@@ -132,7 +160,7 @@ class TriageModel:
 
     def emergency_probability(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """P(emergency) per text."""
-        x = _emergency_features(self.emergency_vectorizer, vectors, texts)
+        x = _emergency_features(self.emergency_vectorizer, vectors, texts, self.cues)
         return self.emergency_clf.predict_proba(x)[:, list(self.emergency_clf.classes_).index(1)]
 
     def nearest_category(self, vectors: np.ndarray) -> list[tuple[str, float, str]]:
@@ -168,14 +196,14 @@ class TriageModel:
         return cls(**data)
 
 
-def _emergency_features(vectorizer: Any, vectors: np.ndarray, texts: list[str]) -> Any:
+def _emergency_features(vectorizer: Any, vectors: np.ndarray, texts: list[str], cues: int = len(INTENT_NAMES)) -> Any:
     from scipy.sparse import csr_matrix, hstack
 
     return hstack(
         [
             csr_matrix(vectors * _EMBEDDING_WEIGHT),
             vectorizer.transform(texts),
-            csr_matrix(intent_features(texts) * _INTENT_WEIGHT),
+            csr_matrix(intent_features(texts, cues) * _INTENT_WEIGHT),
         ]
     ).tocsr()
 
@@ -190,22 +218,25 @@ def _fit_emergency(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tupl
 
 
 def _cv_threshold(vectors: np.ndarray, texts: list[str], y: np.ndarray) -> tuple[float, dict[str, float]]:
-    """The lowest threshold whose 5-fold cross-validated false-positive rate is at most MAX_CV_FALSE_POSITIVES."""
+    """The lowest threshold whose 5-fold cross-validated false-positive rate, pooled over CV_REPEATS shuffles, is at
+    most MAX_CV_FALSE_POSITIVES."""
     from sklearn.model_selection import StratifiedKFold
 
-    probs = np.zeros(len(y))
-    folds = StratifiedKFold(n_splits=min(5, int(min(y.sum(), (1 - y).sum()))), shuffle=True, random_state=0)
-    for train, test in folds.split(vectors, y):
-        vec, clf = _fit_emergency(vectors[train], [texts[i] for i in train], y[train])
-        probs[test] = clf.predict_proba(_emergency_features(vec, vectors[test], [texts[i] for i in test]))[:, 1]
+    probs = np.zeros((CV_REPEATS, len(y)))
+    for repeat in range(CV_REPEATS):
+        folds = StratifiedKFold(n_splits=min(5, int(min(y.sum(), (1 - y).sum()))), shuffle=True, random_state=repeat)
+        for train, test in folds.split(vectors, y):
+            vec, clf = _fit_emergency(vectors[train], [texts[i] for i in train], y[train])
+            part = clf.predict_proba(_emergency_features(vec, vectors[test], [texts[i] for i in test]))[:, 1]
+            probs[repeat, test] = part
     for threshold in np.arange(0.30, 0.96, 0.025):
         flagged = probs >= threshold
-        fp = float(flagged[y == 0].mean())
+        fp = float(flagged[:, y == 0].mean())
         if fp <= MAX_CV_FALSE_POSITIVES:
-            return float(round(threshold, 3)), {"cv_recall": float(flagged[y == 1].mean()), "cv_fp_rate": fp}
+            return float(round(threshold, 3)), {"cv_recall": float(flagged[:, y == 1].mean()), "cv_fp_rate": fp}
     return 0.95, {
-        "cv_recall": float((probs >= 0.95)[y == 1].mean()),
-        "cv_fp_rate": float((probs >= 0.95)[y == 0].mean()),
+        "cv_recall": float((probs >= 0.95)[:, y == 1].mean()),
+        "cv_fp_rate": float((probs >= 0.95)[:, y == 0].mean()),
     }
 
 
@@ -217,6 +248,8 @@ def _stacked(vectors: np.ndarray, weight: float, vectorizer: Any, texts: list[st
 
 
 def _intent_features(vectorizer: Any, vectors: np.ndarray, texts: list[str]) -> Any:
+    # the cues are left out here: beside the embeddings and n-grams they lowered the 5-fold CV intent accuracy
+    # (0.884 -> 0.863 at weight 1, sixth session)
     return _stacked(vectors, _INTENT_EMBEDDING_WEIGHT, vectorizer, texts)
 
 
@@ -336,6 +369,7 @@ def train_model(
         departments=labels,
         digest=training_digest(emergency_csv, department_csv, intent_csv),
         meta={"emergency_rows": len(bank), "department_rows": len(depts), **cv},
+        cues=len(INTENT_NAMES),
     )
     if intents is not None:
         intent_texts, intent_labels = intents
