@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..kb.base import Hit, KnowledgeBase, chunk_pages
-from ..kb.cite import shown_rows
+from ..kb.cite import shown_rows, where
 from ..kb.rank import best_first, mix, relevance
 from ..kb.store import MemoryStore
 from ..spans import split_sentences
@@ -39,6 +39,7 @@ class Item:
     gold: list[bool]
     lexical: list[float] = field(default_factory=list)
     dense: np.ndarray | None = None
+    where: list[tuple[str, int]] | None = None  # each text's document and offset (None: one document, in order)
 
 
 def _lines(name: str) -> list[dict[str, Any]]:
@@ -99,7 +100,7 @@ def kb_items(
         if not any(gold):
             left["answer_not_offered"] += 1
             continue
-        items.append(Item(q["question"], q["question"], [r[3] for r in cands], gold))
+        items.append(Item(q["question"], q["question"], [r[3] for r in cands], gold, where=[where(r) for r in cands]))
     return items, left
 
 
@@ -165,3 +166,41 @@ def accuracy(items: Sequence[Item], scorer: Scorer, offered: int = TOP_N) -> Acc
         acc.top1 += item.gold[order[0]]
         acc.top3 += any(item.gold[i] for i in order[:offered])
     return acc
+
+
+def learned_scorer(weights: Any) -> Scorer:
+    """The learned ranker's score with these weight sets (qa.kb.learned): the dense set where the item has e5
+    cosines, the lexical set otherwise."""
+    from ..kb.features import features
+
+    def score(item: Item) -> Sequence[float]:
+        kind = "lexical" if item.dense is None else "dense"
+        return weights[kind].score(features(item.question, item.texts, item.dense, item.where))
+
+    return score
+
+
+def fit_listwise(rows: Sequence[np.ndarray], golds: Sequence[np.ndarray], strength: float) -> dict[str, list[float]]:
+    """Weights of a linear score fitted listwise: for each question a softmax over its candidates, maximising the
+    probability of its gold sentence(s), with an L2 penalty of `strength` on the standardised weights (L-BFGS,
+    deterministic). Returns mean, scale and coef as lists (the weights file's fields)."""
+    from scipy.optimize import minimize
+
+    stacked = np.vstack(rows)
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)  # a feature constant over the data: weight it, harmlessly, by 1
+    a = (stacked - mean) / scale
+    gold = np.concatenate([np.asarray(g, dtype=np.float64) for g in golds])
+    sizes = np.array([len(r) for r in rows])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = a @ w
+        e = np.exp(s - np.repeat(np.maximum.reduceat(s, starts), sizes))
+        total, held = np.add.reduceat(e, starts), np.add.reduceat(e * gold, starts)
+        value = -float(np.sum(np.log(held) - np.log(total))) + strength / 2 * float(w @ w)
+        grad = a.T @ (e / np.repeat(total, sizes) - e * gold / np.repeat(held, sizes)) + strength * w
+        return value, grad
+
+    result = minimize(loss, np.zeros(a.shape[1]), jac=True, method="L-BFGS-B")
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "coef": result.x.tolist()}
