@@ -183,7 +183,12 @@ def _service(tmp_path, respond, offer: int, weight: float = 0.5, ranker: str = "
 
     settings = Settings(backend="fake", cache_dir=tmp_path / "cache", triage_embedder="off")
     kb = KnowledgeBase(
-        MemoryStore(), FakeEmbedder(), min_similarity=0.0, cite_offer=offer, cite_dense_weight=weight, cite_ranker=ranker
+        MemoryStore(),
+        FakeEmbedder(),
+        min_similarity=0.0,
+        cite_offer=offer,
+        cite_dense_weight=weight,
+        cite_ranker=ranker,
     )
     backend = FakeBackend(respond)
     service = build_service(settings, backend, kb=kb)
