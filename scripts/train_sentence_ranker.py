@@ -57,11 +57,39 @@ def _top1(rows: list[np.ndarray], golds: list[np.ndarray], weights: dict[str, li
     return sum(bool(g[best_first(((r - mean) / scale) @ coef)[0]]) for r, g in zip(rows, golds, strict=True))
 
 
+def app_check(memo, folds_by_passage, rows, golds, folds, strength) -> None:
+    """Out-of-fold top-1 of the learned (dense) and mixed rankers on app-like candidate sets of trial questions:
+    weights fitted on the other folds' single-passage candidates, scored on this fold's retrieved candidates."""
+    from qa.eval.sentence_rank import cmrc_app_items
+
+    items, left = cmrc_app_items("trial", memo)
+    score_items(items, memo)
+    memo.save()
+    learned = mixed = 0
+    for k in range(FOLDS):
+        train = [n for n in range(len(rows)) if folds[n] != k]
+        weights = fit_listwise([rows[n] for n in train], [golds[n] for n in train], strength)
+        test = [i for i in items if folds_by_passage[i.id.rsplit("_QUERY", 1)[0]] == k]
+        app_rows = [features(i.question, i.texts, i.dense, i.where) for i in test]
+        learned += _top1(app_rows, [np.asarray(i.gold) for i in test], weights)
+        mixed += accuracy(test, mixed_scorer(DENSE_WEIGHT)).top1
+    n, mean = len(items), sum(len(i.texts) for i in items) / max(1, len(items))
+    print(
+        f"app-like candidates ({left}; {mean:.1f} a question): out-of-fold top-1 learned {learned}/{n}, mixed {mixed}/{n}"
+    )
+
+
 def main() -> None:
     """Features, cross-validation, the final fit and the weights file."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--e5-cache", default=None, help="a .npz keeping e5 vectors between runs")
     parser.add_argument("--check", action="store_true", help="compare with the packaged file instead of writing")
+    parser.add_argument(
+        "--app",
+        action="store_true",
+        help="also: out-of-fold top-1 on the candidates the app offers (trial passages 11 to a collection, each "
+        "question's candidates from retrieval), the folds and penalty above",
+    )
     args = parser.parse_args()
 
     items, left = cmrc_items("trial")
@@ -108,6 +136,8 @@ def main() -> None:
         weights = {k: _round(v) for k, v in weights.items()}
         in_sample = _top1(rows, golds, weights)
         print(f"{kind}: chosen L2 {chosen}; out-of-fold top-1 {cv[chosen]}/{len(items)}; in-sample {in_sample}")
+        if args.app and kind == "dense":
+            app_check(memo, folds_by_passage=fold_of, rows=rows, golds=golds, folds=folds, strength=chosen)
         out[kind] = {
             "features": list(NAMES + DENSE_NAMES if kind == "dense" else NAMES),
             "l2": chosen,

@@ -72,6 +72,41 @@ def cmrc_items(split: str, stride: int = 1) -> tuple[list[Item], dict[str, int]]
     return items, left
 
 
+def cmrc_app_items(
+    split: str, embedder: Any, documents: int = 11, min_similarity: float = 0.87, top_k: int = 4
+) -> tuple[list[Item], dict[str, int]]:
+    """CMRC 2018 questions with the candidates the app would offer: the split's passages ingested `documents` to
+    a collection (as kb_eval heldout2 holds 11), each question's candidates the citable sentences of the chunks
+    retrieved for it (threshold, top k), gold the sentence of its own passage holding an answer's start."""
+    rows = _lines(f"sentences_cmrc2018_{split}.jsonl")
+    passages = {r["id"]: r["text"] for r in rows if r["kind"] == "passage"}
+    if not passages:
+        passages = {r["id"]: r["text"] for r in _lines(f"retrieval_cmrc2018_{split}.jsonl") if r["kind"] == "passage"}
+    names = list(passages)
+    questions = [r for r in rows if r["kind"] == "question" and r["answers"]]
+    items, left = [], {"nothing_retrieved": 0, "answer_not_offered": 0}
+    for first in range(0, len(names), documents):
+        group = names[first : first + documents]
+        kb = KnowledgeBase(MemoryStore(), embedder, min_similarity=min_similarity)
+        for name in group:
+            kb.add("eval", f"{name}.txt", passages[name].encode())
+        for q in (q for q in questions if q["passage"] in group):
+            hits = kb.relevant("eval", q["text"], top_k)
+            if not hits:
+                left["nothing_retrieved"] += 1
+                continue
+            shown, offered = shown_rows(hits)
+            cands = [r for r, ok in zip(shown, offered, strict=True) if ok]
+            starts = [a["start"] for a in q["answers"]]
+            own = f"{q['passage']}.txt"
+            gold = [c.file == own and any(start <= s < end for s in starts) for c, start, end, _ in cands]
+            if not any(gold):
+                left["answer_not_offered"] += 1
+                continue
+            items.append(Item(q["id"], q["text"], [r[3] for r in cands], gold, where=[where(r) for r in cands]))
+    return items, left
+
+
 def kb_items(
     split: str, embedder: Any, min_similarity: float = 0.87, top_k: int = 4, chunk_chars: int = 400
 ) -> tuple[list[Item], dict[str, int]]:
