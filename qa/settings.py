@@ -280,12 +280,18 @@ class Settings(BaseSettings):
         description="Sentences of the retrieved passages an answer may cite: the sentence ranker's first n (1: the "
         "app picks the citation, the model writes the answer after it).",
     )
+    kb_cite_ranker: Literal["learned", "mixed"] = Field(
+        "learned",  # chosen on CMRC 2018 trial, cross-validated (BENCHMARKS.md, sixth session)
+        description="How the sentence a citation quotes is chosen: learned (a linear model over reader-like "
+        "features, weights in qa/data/kb_sentence_ranker.json) or mixed (shared rare terms mixed with e5 "
+        "similarity by kb_cite_dense_weight).",
+    )
     kb_cite_dense_weight: float = Field(
         0.1,  # chosen on CMRC 2018 trial (BENCHMARKS.md, fourth session)
         ge=0.0,
         le=1.0,
         description="Share of e5 similarity (vs shared rare terms) in ranking the sentences a citation may quote; "
-        "0: shared terms alone.",
+        "0: shared terms alone (the mixed ranker only).",
     )
     # ---- limits and access (hardening): every bound a hostile request meets, checked before expensive work ----
     max_history_turns: int = Field(
@@ -435,6 +441,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "kb_top_k",
         "kb_min_similarity",
         "kb_cite_offer",
+        "kb_cite_ranker",
         "kb_cite_dense_weight",
     ),
     "record": ("max_record_chars", "record_window_chars", "record_overlap_sentences"),

@@ -96,6 +96,7 @@ def build_kb(settings: Settings, embedder: Any = None) -> Any:
         top_k=settings.kb_top_k,
         cite_offer=settings.kb_cite_offer,
         cite_dense_weight=settings.kb_cite_dense_weight,
+        cite_ranker=settings.kb_cite_ranker,
     )
 
 

@@ -315,8 +315,8 @@ WEIGHTS = [round(0.1 * i, 1) for i in range(11)]
 
 
 def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -> None:
-    """Top-1 accuracy of the citation sentence ranker: lexical alone (before) and mixed with e5 (the weight chosen
-    on CMRC trial only), on CMRC trial vs dev and on kb_eval tuning vs held-out."""
+    """Top-1 accuracy of the citation sentence ranker: lexical alone, mixed with e5 (the weight chosen on CMRC trial
+    only) and the learned ranker (fitted on CMRC trial), on CMRC trial vs dev and on kb_eval tuning vs held-out."""
     from qa.eval.sentence_rank import (
         CMRC_SPLITS,
         KB_SPLITS,
@@ -324,10 +324,12 @@ def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -
         cmrc_items,
         fused_scorer,
         kb_items,
+        learned_scorer,
         lexical_scorer,
         mixed_scorer,
         score_items,
     )
+    from qa.kb.learned import packaged_weights
 
     memo = _DiskMemo(embedder, cache)
     sets = {}
@@ -354,7 +356,8 @@ def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -
         skipped = ", ".join(f"{k} {v}" for k, v in left.items())
         for label, scorer in (("lexical (before)", lexical_scorer), ("e5 alone", mixed_scorer(1.0)),
                               ("rank fusion (untuned)", fused_scorer),
-                              (f"mixed, dense weight {chosen}", mixed_scorer(chosen))):  # fmt: skip
+                              (f"mixed, dense weight {chosen}", mixed_scorer(chosen)),
+                              ("learned (qa/data/kb_sentence_ranker.json)", learned_scorer(packaged_weights()))):  # fmt: skip
             print(f"| {name} | {skipped} | {label} | {accuracy(items, scorer).cells()} |", flush=True)
 
 

@@ -18,6 +18,7 @@ from qa.eval.sentence_rank import (
 )
 from qa.kb.base import Hit, chunk_pages
 from qa.kb.cite import sentences
+from qa.kb.learned import LearnedRanker
 from qa.kb.rank import SentenceRanker, best_first, mix, relevance, scaled
 from qa.triage import FakeEmbedder
 
@@ -174,14 +175,21 @@ GUIDE = (
 )
 
 
-def _service(tmp_path, respond, offer: int, weight: float = 0.5):
+def _service(tmp_path, respond, offer: int, weight: float = 0.5, ranker: str = "mixed"):
     from qa.backends.fake import FakeBackend
     from qa.kb import KnowledgeBase, MemoryStore
     from qa.settings import Settings
     from qa.wiring import build_service
 
     settings = Settings(backend="fake", cache_dir=tmp_path / "cache", triage_embedder="off")
-    kb = KnowledgeBase(MemoryStore(), FakeEmbedder(), min_similarity=0.0, cite_offer=offer, cite_dense_weight=weight)
+    kb = KnowledgeBase(
+        MemoryStore(),
+        FakeEmbedder(),
+        min_similarity=0.0,
+        cite_offer=offer,
+        cite_dense_weight=weight,
+        cite_ranker=ranker,
+    )
     backend = FakeBackend(respond)
     service = build_service(settings, backend, kb=kb)
     service.warm_up()
@@ -194,22 +202,24 @@ def _choices(request) -> list[str] | None:
     return None if cited is None else cited["items"]["properties"]["quote"]["enum"]
 
 
+@pytest.mark.parametrize("kind", ["mixed", "learned"])
 @pytest.mark.parametrize("offer", [1, 2, 3])
-def test_the_schema_offers_the_rankers_first_n_sentences_and_at_most_n_citations(tmp_path, offer):
+def test_the_schema_offers_the_rankers_first_n_sentences_and_at_most_n_citations(tmp_path, offer, kind):
     from .helpers import MEDICAL_OK, dumps
 
     def respond(request):
         choices = _choices(request)
         return dumps(MEDICAL_OK if choices is None else {**MEDICAL_OK, "citations": [{"quote": choices[0]}]})
 
-    service, backend = _service(tmp_path, respond, offer)
+    service, backend = _service(tmp_path, respond, offer, ranker=kind)
     question = "高血压患者每天吃多少盐？"
     answer = service.answer("medical", question, service.params("medical", 0.0), collection="资料")
     cited = backend.requests[-1].schema["properties"]["citations"]
     choices = cited["items"]["properties"]["quote"]["enum"]
     assert len(choices) == offer and cited["maxItems"] == offer
-    # the ranker's first n of the same retrieval (the fake embedder's vectors mixed in at the same weight)
-    ranker = SentenceRanker(FakeEmbedder(), 0.5)
+    # the ranker's first n of the same retrieval (the fake embedder's vectors: mixed in at the same weight, or the
+    # learned ranker's dense features)
+    ranker = SentenceRanker(FakeEmbedder(), 0.5) if kind == "mixed" else LearnedRanker(FakeEmbedder())
     page = service.kb_page("资料", "guide.txt", 1)  # as stored: normalised (qa.documents)
     hits = [Hit(c, 1.0) for c in chunk_pages("资料", "guide.txt", [page])]
     ranked = [s.text for s in sentences(hits, question, offer, None, ranker) if s.id is not None]

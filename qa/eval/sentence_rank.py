@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..kb.base import Hit, KnowledgeBase, chunk_pages
-from ..kb.cite import shown_rows
+from ..kb.cite import shown_rows, where
 from ..kb.rank import best_first, mix, relevance
 from ..kb.store import MemoryStore
 from ..spans import split_sentences
@@ -39,6 +39,7 @@ class Item:
     gold: list[bool]
     lexical: list[float] = field(default_factory=list)
     dense: np.ndarray | None = None
+    where: list[tuple[str, int]] | None = None  # each text's document and offset (None: one document, in order)
 
 
 def _lines(name: str) -> list[dict[str, Any]]:
@@ -71,6 +72,41 @@ def cmrc_items(split: str, stride: int = 1) -> tuple[list[Item], dict[str, int]]
     return items, left
 
 
+def cmrc_app_items(
+    split: str, embedder: Any, documents: int = 11, min_similarity: float = 0.87, top_k: int = 4
+) -> tuple[list[Item], dict[str, int]]:
+    """CMRC 2018 questions with the candidates the app would offer: the split's passages ingested `documents` to
+    a collection (as kb_eval heldout2 holds 11), each question's candidates the citable sentences of the chunks
+    retrieved for it (threshold, top k), gold the sentence of its own passage holding an answer's start."""
+    rows = _lines(f"sentences_cmrc2018_{split}.jsonl")
+    passages = {r["id"]: r["text"] for r in rows if r["kind"] == "passage"}
+    if not passages:
+        passages = {r["id"]: r["text"] for r in _lines(f"retrieval_cmrc2018_{split}.jsonl") if r["kind"] == "passage"}
+    names = list(passages)
+    questions = [r for r in rows if r["kind"] == "question" and r["answers"]]
+    items, left = [], {"nothing_retrieved": 0, "answer_not_offered": 0}
+    for first in range(0, len(names), documents):
+        group = names[first : first + documents]
+        kb = KnowledgeBase(MemoryStore(), embedder, min_similarity=min_similarity)
+        for name in group:
+            kb.add("eval", f"{name}.txt", passages[name].encode())
+        for q in (q for q in questions if q["passage"] in group):
+            hits = kb.relevant("eval", q["text"], top_k)
+            if not hits:
+                left["nothing_retrieved"] += 1
+                continue
+            shown, offered = shown_rows(hits)
+            cands = [r for r, ok in zip(shown, offered, strict=True) if ok]
+            starts = [a["start"] for a in q["answers"]]
+            own = f"{q['passage']}.txt"
+            gold = [c.file == own and any(start <= s < end for s in starts) for c, start, end, _ in cands]
+            if not any(gold):
+                left["answer_not_offered"] += 1
+                continue
+            items.append(Item(q["id"], q["text"], [r[3] for r in cands], gold, where=[where(r) for r in cands]))
+    return items, left
+
+
 def kb_items(
     split: str, embedder: Any, min_similarity: float = 0.87, top_k: int = 4, chunk_chars: int = 400
 ) -> tuple[list[Item], dict[str, int]]:
@@ -99,7 +135,7 @@ def kb_items(
         if not any(gold):
             left["answer_not_offered"] += 1
             continue
-        items.append(Item(q["question"], q["question"], [r[3] for r in cands], gold))
+        items.append(Item(q["question"], q["question"], [r[3] for r in cands], gold, where=[where(r) for r in cands]))
     return items, left
 
 
@@ -165,3 +201,41 @@ def accuracy(items: Sequence[Item], scorer: Scorer, offered: int = TOP_N) -> Acc
         acc.top1 += item.gold[order[0]]
         acc.top3 += any(item.gold[i] for i in order[:offered])
     return acc
+
+
+def learned_scorer(weights: Any) -> Scorer:
+    """The learned ranker's score with these weight sets (qa.kb.learned): the dense set where the item has e5
+    cosines, the lexical set otherwise."""
+    from ..kb.features import features
+
+    def score(item: Item) -> Sequence[float]:
+        kind = "lexical" if item.dense is None else "dense"
+        return weights[kind].score(features(item.question, item.texts, item.dense, item.where))
+
+    return score
+
+
+def fit_listwise(rows: Sequence[np.ndarray], golds: Sequence[np.ndarray], strength: float) -> dict[str, list[float]]:
+    """Weights of a linear score fitted listwise: for each question a softmax over its candidates, maximising the
+    probability of its gold sentence(s), with an L2 penalty of `strength` on the standardised weights (L-BFGS,
+    deterministic). Returns mean, scale and coef as lists (the weights file's fields)."""
+    from scipy.optimize import minimize
+
+    stacked = np.vstack(rows)
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)  # a feature constant over the data: weight it, harmlessly, by 1
+    a = (stacked - mean) / scale
+    gold = np.concatenate([np.asarray(g, dtype=np.float64) for g in golds])
+    sizes = np.array([len(r) for r in rows])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = a @ w
+        e = np.exp(s - np.repeat(np.maximum.reduceat(s, starts), sizes))
+        total, held = np.add.reduceat(e, starts), np.add.reduceat(e * gold, starts)
+        value = -float(np.sum(np.log(held) - np.log(total))) + strength / 2 * float(w @ w)
+        grad = a.T @ (e / np.repeat(total, sizes) - e * gold / np.repeat(held, sizes)) + strength * w
+        return value, grad
+
+    result = minimize(loss, np.zeros(a.shape[1]), jac=True, method="L-BFGS-B")
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "coef": result.x.tolist()}

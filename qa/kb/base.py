@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..documents import parse_document
-from ..errors import InputError
+from ..errors import ConfigurationError, InputError
 from ..spans import split_sentences
 from .store import Chunk, FileRecord, Store, best_indices, sentence_key
 
 if TYPE_CHECKING:
-    from .rank import SentenceRanker
+    from .rank import Ranker
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ _COLLECTION = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.\-]{0,63}$")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _EMBED_BATCH = 32
+CITE_RANKERS = ("learned", "mixed")  # qa.kb.learned, qa.kb.rank (settings: kb_cite_ranker)
 _QUERY_MEMO = 64  # questions whose vector is kept: retrieval and the sentence ranker embed the same question
 
 
@@ -149,6 +150,7 @@ class KnowledgeBase:
         top_k: int = 4,
         cite_offer: int = 1,
         cite_dense_weight: float = 0.1,
+        cite_ranker: str = "learned",
     ) -> None:
         self._store = store  # a store, or a function that opens one at first use
         self.embedder = embedder  # qa.triage Embedder, or None: BM25 only
@@ -161,7 +163,16 @@ class KnowledgeBase:
         self.min_similarity = min_similarity
         self.top_k = top_k  # passages an answer is given
         self.cite_offer = cite_offer  # sentences an answer may cite (qa.kb.cite), the ranker's first
-        self.cite_dense_weight = cite_dense_weight  # the e5 share of the sentence ranker's score (qa.kb.rank)
+        self.cite_dense_weight = cite_dense_weight  # the e5 share of the mixed ranker's score (qa.kb.rank)
+        if cite_ranker not in CITE_RANKERS:
+            raise ConfigurationError(
+                f"unknown citation ranker {cite_ranker!r}; choose one of {', '.join(CITE_RANKERS)}"
+            )
+        self.cite_ranker = cite_ranker  # which ranker chooses the cited sentence
+        if cite_ranker == "learned":
+            from .learned import packaged_weights
+
+            packaged_weights()  # read and validated now: a broken weights file stops the start, not an answer
         self._indexes: dict[str, tuple[str, _Bm25Index, dict[str, Chunk]]] = {}
         self._queries: dict[str, np.ndarray] = {}  # question → vector, the most recent _QUERY_MEMO
         self._lock = threading.RLock()  # one writer at a time: limits are checked against what is stored
@@ -265,20 +276,24 @@ class KnowledgeBase:
             return np.zeros((0, int(self.embedder.dim)), dtype=np.float32)
         return np.stack([found[k] for k in keys])
 
-    def sentence_ranker(self, collection: str, chunks: list[Chunk]) -> SentenceRanker:
-        """The citation ranker for an answer from these retrieved chunks: sentence vectors from the store (kept
-        at ingest) and the question's from retrieval, so ranking embeds nothing; lexical alone without an
-        embedder."""
-        from .rank import SentenceRanker  # rank reads this module's tokens()
+    def sentence_ranker(self, collection: str, chunks: list[Chunk]) -> Ranker:
+        """The citation ranker (`cite_ranker`: learned or mixed) for an answer from these retrieved chunks: sentence
+        vectors from the store (kept at ingest) and the question's from retrieval, so ranking embeds nothing;
+        without an embedder, the learned ranker's lexical weights or the mixed ranker's lexical score."""
+        from .learned import LearnedRanker  # rank reads this module's tokens()
+        from .rank import SentenceRanker
 
         if self.embedder is None:
-            return SentenceRanker(None, self.cite_dense_weight)
-        return SentenceRanker(
-            self.embedder,
-            self.cite_dense_weight,
-            passage_vectors=lambda texts: self.sentence_vectors(collection, texts, chunks),
-            query_vector=self.query_vector,
-        )
+            return (
+                LearnedRanker(None) if self.cite_ranker == "learned" else SentenceRanker(None, self.cite_dense_weight)
+            )
+        vectors = {
+            "passage_vectors": lambda texts: self.sentence_vectors(collection, texts, chunks),
+            "query_vector": self.query_vector,
+        }
+        if self.cite_ranker == "learned":
+            return LearnedRanker(self.embedder, **vectors)
+        return SentenceRanker(self.embedder, self.cite_dense_weight, **vectors)
 
     def files(self, collection: str) -> list[FileRecord]:
         """A collection's files (empty when it has none)."""

@@ -29,7 +29,7 @@ from ..checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ..spans import locate, split_sentences
 from ..tasks.base import Task
 from .base import Hit
-from .rank import SentenceRanker
+from .rank import Ranker, SentenceRanker
 from .store import Chunk
 
 By = Literal["id", "text"]
@@ -94,12 +94,19 @@ def shown_rows(hits: list[Hit], avoid: Callable[[str], bool] | None = None) -> t
     return rows, offered
 
 
+def where(row: Row) -> tuple[str, int]:
+    """A shown sentence's document and its place there, as the learned ranker reads them (its neighbours and the
+    document's first sentence are found within one file)."""
+    chunk, start, _, _ = row
+    return chunk.file, chunk.page * 10_000_000 + start
+
+
 def sentences(
     hits: list[Hit],
     question: str = "",
     offer: int | None = None,
     avoid: Callable[[str], bool] | None = None,
-    ranker: SentenceRanker | None = None,
+    ranker: Ranker | None = None,
 ) -> list[PassageSentence]:
     """The retrieved passages' sentences in the order shown, each once; those offered for citation (shown_rows)
     numbered 1, 2, … across all passages and, with a question and `offer`, only that many: the ones the ranker
@@ -107,7 +114,9 @@ def sentences(
     rows, offered = shown_rows(hits, avoid)
     if question and offer and sum(offered) > offer:
         candidates = [i for i, ok in enumerate(offered) if ok]
-        order = (ranker or SentenceRanker()).order(question, [rows[i][3] for i in candidates])
+        order = (ranker or SentenceRanker()).order(
+            question, [rows[i][3] for i in candidates], [where(rows[i]) for i in candidates]
+        )
         keep = {candidates[i] for i in order[:offer]}
         offered = [i in keep for i in range(len(rows))]
     out, number = [], 0
@@ -169,7 +178,7 @@ def cited_task(
     by: By = CHOOSE_BY,
     offer: int = OFFERED,
     avoid: Callable[[str], bool] | None = None,
-    ranker: SentenceRanker | None = None,
+    ranker: Ranker | None = None,
 ) -> Task:
     """The task as it answers from a knowledge base: schema with citations, passages as context, citation check.
     `avoid` keeps sentences from being offered (the service: those naming a prescription drug, which the drug

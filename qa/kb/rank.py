@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,6 +53,13 @@ def best_first(scores: list[float] | np.ndarray) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
 
 
+class Ranker(Protocol):
+    """What the citation needs of a ranker: the candidates' order, best first (this module's SentenceRanker, or
+    qa.kb.learned.LearnedRanker)."""
+
+    def order(self, question: str, texts: list[str], where: list[tuple[str, int]] | None = None) -> list[int]: ...
+
+
 class SentenceRanker:
     """Scores candidate sentences against a question: lexical alone, or mixed with the embedder's cosine."""
 
@@ -77,12 +84,13 @@ class SentenceRanker:
         q = np.asarray(self.query_vector(question), dtype=np.float64)
         return np.asarray(self.passage_vectors(texts), dtype=np.float64) @ q
 
-    def scores(self, question: str, texts: list[str]) -> list[float]:
-        """One score per text, higher answers the question better (comparable only within this call)."""
+    def scores(self, question: str, texts: list[str], where: list[tuple[str, int]] | None = None) -> list[float]:
+        """One score per text, higher answers the question better (comparable only within this call); `where`
+        (each text's document and offset) is not read by this ranker, only by the learned one."""
         if not texts:
             return []
         return [float(s) for s in mix(relevance(question, texts), self.dense(question, texts), self.dense_weight)]
 
-    def order(self, question: str, texts: list[str]) -> list[int]:
+    def order(self, question: str, texts: list[str], where: list[tuple[str, int]] | None = None) -> list[int]:
         """Indices of the texts, best first (ties: the earlier text)."""
-        return best_first(self.scores(question, texts))
+        return best_first(self.scores(question, texts, where))
