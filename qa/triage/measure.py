@@ -33,6 +33,9 @@ HELDOUT_EMERGENCY_V7 = "triage_heldout_v7.jsonl"
 # written by an independent writer who read no code, rules, training rows or earlier sets, after the fifth change's
 # training rows and before that change was scored on it; scored once on main before the change and once after it
 HELDOUT_EMERGENCY_V8 = "triage_heldout_v8.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, before the sixth change
+# was scored on it (that change's author never read it); scored once on main before the change and once after it
+HELDOUT_EMERGENCY_V9 = "triage_heldout_v9.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
