@@ -70,6 +70,7 @@ def test_an_everyday_name_is_found_redacted_and_held_back_in_streams(
         "If symptoms continue, see a doctor.",  # MS Contin across words
         "She is well versed in luminal anatomy.",  # Versed and Luminal were left out
         "Playing a serenade on the piano.",  # not a typo of Serenace
+        "Penicillins come from Penicillium moulds.",  # penicillin V was left out: its typo bound reached both
     ],
 )
 def test_ordinary_text_is_not_taken(drugs: DrugList, text: str) -> None:
