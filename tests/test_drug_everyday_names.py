@@ -46,6 +46,8 @@ def checker() -> LeakChecker:
         ("She started Entresto last month.", "Entresto", "sacubitril/valsartan"),  # an international brand
         ("He takes Tramal for pain.", "Tramal", "tramadol"),
         ("The Xtandi dose was reduced.", "Xtandi", "enzalutamide"),
+        ("老药氟美松现在叫什么", "氟美松", "dexamethasone"),  # an old Chinese name
+        ("He sold roxies at school.", "roxies", "oxycodone"),  # a street name
     ],
 )
 def test_an_everyday_name_is_found_redacted_and_held_back_in_streams(
