@@ -73,3 +73,19 @@ def transformers_service(transformers_backend):
     service = build_service(Settings(answer_cache=False), transformers_backend)
     service.warm_up()
     return service
+
+
+@pytest.fixture(scope="session")
+def drugs():
+    """The packaged drug list with every alias file, as the app loads it (the drug tests' finder)."""
+    from qa.wiring import load_drugs
+
+    return load_drugs(Settings(backend="fake"))
+
+
+@pytest.fixture(scope="session")
+def checker():
+    """The independent leak checker over the same list and alias files."""
+    from qa.eval.drug_eval import packaged_checker
+
+    return packaged_checker()

@@ -11,23 +11,10 @@ import pytest
 from qa.drugs import parse_aliases
 from qa.eval.drug_eval import stream
 from qa.eval.leaks import LeakChecker
-from qa.settings import Settings
 from qa.validation import DrugList
-from qa.wiring import DRUG_ALIAS_FILES, DRUG_LIST, load_drugs
+from qa.wiring import DRUG_LIST
 
 DATA = Path(__file__).resolve().parent.parent / "qa/data"
-
-
-@pytest.fixture(scope="module")
-def drugs() -> DrugList:
-    return load_drugs(Settings(backend="fake"))
-
-
-@pytest.fixture(scope="module")
-def checker() -> LeakChecker:
-    return LeakChecker(
-        (DATA / DRUG_LIST).read_text("utf-8"), *((DATA / name).read_text("utf-8") for name in DRUG_ALIAS_FILES)
-    )
 
 
 @pytest.mark.parametrize(

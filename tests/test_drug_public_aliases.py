@@ -15,9 +15,8 @@ import pytest
 from qa.drugs import fold_key, parse_aliases, parse_allowlist
 from qa.eval.drug_eval import stream
 from qa.eval.leaks import LeakChecker
-from qa.settings import Settings
 from qa.validation import DrugList
-from qa.wiring import DRUG_ALIAS_FILES, DRUG_LIST, DRUG_PUBLIC_ALIASES, load_drugs
+from qa.wiring import DRUG_PUBLIC_ALIASES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "qa/data"
@@ -32,18 +31,6 @@ def _build_script():
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def drugs() -> DrugList:
-    return load_drugs(Settings(backend="fake"))
-
-
-@pytest.fixture(scope="module")
-def checker() -> LeakChecker:
-    return LeakChecker(
-        (DATA / DRUG_LIST).read_text("utf-8"), *((DATA / name).read_text("utf-8") for name in DRUG_ALIAS_FILES)
-    )
 
 
 @pytest.fixture(scope="module")

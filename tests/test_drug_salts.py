@@ -8,14 +8,7 @@ import pytest
 
 from qa.drugs import derived_names
 from qa.eval.drug_eval import stream
-from qa.settings import Settings
 from qa.validation import DrugList
-from qa.wiring import load_drugs
-
-
-@pytest.fixture(scope="module")
-def drugs() -> DrugList:
-    return load_drugs(Settings(backend="fake"))
 
 
 @pytest.mark.parametrize(

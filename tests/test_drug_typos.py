@@ -7,14 +7,7 @@ from __future__ import annotations
 import pytest
 
 from qa.drugs import FuzzyIndex, fold
-from qa.settings import Settings
 from qa.validation import DrugList, StreamRedactor
-from qa.wiring import load_drugs
-
-
-@pytest.fixture(scope="module")
-def drugs() -> DrugList:
-    return load_drugs(Settings(backend="fake"))
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,13 @@ def timing(drugs: DrugList, ordinary: list[dict], items: list[dict], runs: int) 
     }
 
 
+def packaged_checker() -> LeakChecker:
+    """The independent leak checker over the packaged drug list and every alias file the finder reads."""
+    return LeakChecker(
+        (SETS / DRUG_LIST).read_text("utf-8"), *((SETS / name).read_text("utf-8") for name in DRUG_ALIAS_FILES)
+    )
+
+
 def main() -> None:
     """Print every measurement as JSON lines."""
     parser = argparse.ArgumentParser()
@@ -132,10 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     drugs = load_drugs(Settings(backend="fake"))
-    data = SETS
-    checker = LeakChecker(
-        (data / DRUG_LIST).read_text("utf-8"), *((data / name).read_text("utf-8") for name in DRUG_ALIAS_FILES)
-    )
+    checker = packaged_checker()
     if args.written:
         path = Path(args.written)
         rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
