@@ -208,7 +208,9 @@ class ChatHandlers:
                 # (an empty or too long question is refused here, before the page changes)
                 turn.triage = service.triage(question)[0].to_dict()
                 shown = [*earlier, turn]
-                yield self.chat(shown), earlier, question, "", gr.update(), *controls(shown, busy=True)
+                # the state holds the new turn already, so a Stop in this frame marks it stopped instead of losing
+                # it; the question stays in its box until the answer starts (bad input may still refuse it)
+                yield self.chat(shown), shown, question, "", gr.update(), *controls(shown, busy=True)
             events = service.stream(
                 task,
                 question,

@@ -34,7 +34,7 @@ def run(h, question, turns=None, system=None, temperature=0.3, top_p=0.9, max_ne
 def streaming(gen):
     """The first frame of the answer itself (past the triage frame a triaged tab shows before the model starts)."""
     out = next(gen)
-    while not out[1]:
+    while out[2]:  # the triage frame keeps the question in its box; the answer's frames clear it
         out = next(gen)
     return out
 
@@ -164,6 +164,19 @@ def test_stop_marks_the_turn_and_sets_the_stop_event(handlers):
     assert turns[-1].status == "stopped" and "已停止" in chat[-1]["content"]
     gen.close()
     assert model_history(turns) == []  # a stopped answer is not fed back to the model
+
+
+def test_stop_before_the_answer_starts_keeps_the_question_as_a_stopped_turn(handlers):
+    # the triage frame shows the question before the model starts; a Stop pressed then must not lose the turn
+    h, backend = handlers("medical", [dumps(MEDICAL_OK)], chunk_chars=2)
+    request = SimpleNamespace(session_hash="s1")
+    gen = h.ask("胸口闷", [], h.default_prompt, 0.3, 0.9, 512, request)
+    triage_frame = next(gen)
+    assert triage_frame[2] == "胸口闷" and [t.question for t in triage_frame[1]] == ["胸口闷"]
+    chat, turns, *_ = h.stop(triage_frame[1], request)
+    gen.close()  # Gradio cancels the handler
+    assert turns[-1].question == "胸口闷" and turns[-1].status == "stopped" and "已停止" in chat[-1]["content"]
+    assert backend.requests == []  # the model never started
 
 
 def test_undo_regenerate_and_new_chat(handlers):
