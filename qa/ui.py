@@ -235,6 +235,13 @@ class ChatHandlers:
         notice = _notice(first.dropped_turns)
         try:
             for event in chain([first], events):
+                if stop_event.is_set():
+                    # Stop was pressed: the Stop handler has shown this turn as stopped, and Gradio cancels this
+                    # handler a moment later; a frame sent in between (a chunk in flight, or the stopped answer's
+                    # final event) must not turn it back into a streaming or finished answer
+                    turn.status = "stopped"
+                    yield self.chat(turns), turns, "", notice, gr.update(), *controls(turns, busy=False)
+                    return
                 if event.kind == "partial":
                     data = partial_json(event.text)  # text is already held back and redacted by the service
                     if data is not None:

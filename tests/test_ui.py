@@ -166,6 +166,22 @@ def test_stop_marks_the_turn_and_sets_the_stop_event(handlers):
     assert model_history(turns) == []  # a stopped answer is not fed back to the model
 
 
+def test_frames_sent_after_stop_keep_the_turn_stopped(handlers):
+    # Gradio cancels the handler a moment after the Stop handler ran; a frame sent in between (a chunk in flight,
+    # the stopped answer's final event) must not show the turn as streaming or finished again
+    h, backend = handlers("medical", [dumps(MEDICAL_OK)], chunk_chars=2)
+    request = SimpleNamespace(session_hash="s1")
+    gen = h.ask("问题", [], h.default_prompt, 0.3, 0.9, 512, request)
+    first = streaming(gen)
+    h.stop(first[1], request)
+    late = list(gen)  # the handler was not cancelled: it runs to its end
+    assert late, "the handler sends one last frame"
+    turns = late[-1][1]
+    assert turns[-1].status == "stopped" and turns[-1].answer is None
+    assert "已停止" in late[-1][0][-1]["content"] and "qa-report" not in late[-1][0][-1]["content"]
+    assert late[-1][5]["interactive"] is True and late[-1][6]["interactive"] is False  # send on, stop off
+
+
 def test_stop_before_the_answer_starts_keeps_the_question_as_a_stopped_turn(handlers):
     # the triage frame shows the question before the model starts; a Stop pressed then must not lose the turn
     h, backend = handlers("medical", [dumps(MEDICAL_OK)], chunk_chars=2)
