@@ -37,18 +37,23 @@ _DOSE = re.compile(
     r"|[0-9一二三四五六七八九十两半]\s*(?:片|粒|支|袋|针|颗|喷|吸)",
     re.IGNORECASE,
 )
-# how often and by which route: qd/bid/tid, po/iv, 每日, 睡前
-_FREQUENCY = re.compile(
-    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+h|prn|po|iv|ivgtt|ivd|im|ih|sc|hs|qhs|stat|od|bd|tds"
-    r"|daily|weekly|nightly|once|twice)(?![a-z])"
-    r"|每\s*[0-9一二两三四五六七八九十]*\s*(?:日|天|晚|早|周|星期|小时|次)|一日|一天|隔日|睡前|顿服",
+# how often and by which route as prescriptions write it: qd/bid/tid, po/iv, q8h
+_ROUTE = re.compile(
+    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+h|prn|po|iv|ivgtt|ivd|im|ih|sc|hs|qhs|stat|od|bd|tds)(?![a-z])",
     re.IGNORECASE,
 )
+# how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
+_OFTEN = re.compile(
+    r"(?<![a-z])(?:daily|weekly|nightly|once|twice)(?![a-z])"
+    r"|每\s*[0-9一二两三四五六七八九十]*\s*(?:日|天|晚|早|周|星期|小时|次)|一日|一天|隔日|睡前|晨起|顿服",
+    re.IGNORECASE,
+)
+_GAP = re.compile(r"[\s,，、:：()（）]{0,3}")
 # words about giving or taking a medicine (Chinese anywhere in the context; English too, but see _TAKE_BEFORE)
 _MEDICINE_WORDS = re.compile(
     r"服用|口服|顿服|吃|加用|加上|停用|停药|停了|换成|换用|改用|改为|改成|开了|开的|给予|予|联合|联用"
     r"|静滴|静推|滴注|输注|注射|皮下|肌注|泵入|雾化|用药|减量|加量|剂量|血药|浓度|方案|化疗|疗程|处方"
-    r"|(?<![a-z])(?:doses?|dosing|dosage|tablets?|tabs|pills?|capsules?|injections?|infusion|regimen|levels?|trough"
+    r"|(?<![a-z])(?:doses?|dosing|dosage|tablets?|tabs?|pills?|capsules?|injections?|infusion|regimen|levels?|trough"
     r"|prescription|prescribed)(?![a-z])",
     re.IGNORECASE,
 )
@@ -60,7 +65,7 @@ _TAKE_BEFORE = re.compile(
 )
 # characters that may stand right before a Chinese short form (verbs, conjunctions, list marks) or right after it
 # (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
-_ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配")
+_ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后")
 _ZH_AFTER = frozenset("每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂")
 
 
@@ -193,7 +198,12 @@ class ShorthandIndex:
                 form = self._form(short)
                 if form is not None:
                     hits.append(ShortHit(start, end, form))
-        return hits
+        # overlapping tokens (FTC/TDF holds FTC and TDF): the longest wins
+        kept: list[ShortHit] = []
+        for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
+            if all(hit.end <= k.start or k.end <= hit.start for k in kept):
+                kept.append(hit)
+        return sorted(kept, key=lambda h: h.start)
 
     def find(self, text: str, before: str = "", is_drug: Callable[[str], bool] | None = None) -> list[ShortHit]:
         """Short forms in text that stand in a drug context. `before` is text that came earlier (a stream's already
@@ -223,7 +233,11 @@ class ShorthandIndex:
         if cut:
             right = right[: cut.start()]
         window = left + " " + right
-        if _DOSE.search(window) or _FREQUENCY.search(window) or _MEDICINE_WORDS.search(window):
+        if _DOSE.search(window) or _ROUTE.search(window) or _MEDICINE_WORDS.search(window):
+            return True
+        # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
+        after = right[_GAP.match(right).end() :]
+        if _OFTEN.match(after) or any(m.end() >= len(left.rstrip(" ,，、:：")) for m in _OFTEN.finditer(left)):
             return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True

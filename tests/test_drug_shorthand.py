@@ -37,6 +37,9 @@ DATA = Path(__file__).resolve().parent.parent / "qa/data"
         ("甲強 40mg ivgtt", "甲強", "methylprednisolone", "short"),  # traditional characters
         ("他克 1mg bid，监测血药浓度", "他克", "tacrolimus", "short"),
         ("打了K药，每3周一次", "K药", "pembrolizumab", "short"),
+        ("睡前甘精 10u", "甘精", "insulin glargine", "short"),  # a time of day before it
+        ("MTX 每周一次", "MTX", "methotrexate", "abbreviation"),  # a frequency right beside it
+        ("口服可定 10mg qn", "可定", "rosuvastatin", "short"),  # a two-character trade name
     ],
 )
 def test_shorthand_in_drug_context_is_found_redacted_and_held_back_in_streams(
@@ -56,6 +59,7 @@ def test_shorthand_in_drug_context_is_found_redacted_and_held_back_in_streams(
         ("口服 MTX、LEF、HCQ", ["MTX", "LEF", "HCQ"]),  # a list of drugs: each is the others' context
         ("MTX + 来氟米特", ["MTX", "来氟米特"]),  # beside a listed name
         ("方案：环磷、表柔", ["环磷", "表柔"]),
+        ("DTG 50 mg plus FTC/TDF once daily", ["DTG", "FTC/TDF"]),  # the longest form wins over FTC and TDF in it
     ],
 )
 def test_a_list_of_drugs_is_context(drugs: DrugList, text: str, found: list[str]) -> None:
@@ -80,6 +84,10 @@ def test_a_list_of_drugs_is_context(drugs: DrugList, text: str, found: list[str]
         "恩格斯每天读书",  # 恩格 (empagliflozin) inside 恩格斯
         "阿托品 0.5mg 静推",  # atropine, not atorvastatin: 阿托 is not listed and 阿托伐 needs its 伐
         "the pred = model(x) step takes 10 ms",  # a variable: no dose unit or taking verb before it
+        "CRO 公司每周提交 2 份报告",  # a frequency in ordinary words counts only right beside the token
+        "EMB 胚胎每天观察一次",
+        "这个概念不可定义，每次讨论都有分歧",  # 可定 (rosuvastatin) inside 不可定义
+        "宝贝依然每天吃 2 片钙片",  # 贝依 (leuprorelin) inside 宝贝依然
     ],
 )
 def test_shorthand_out_of_context_is_not_taken(drugs: DrugList, text: str) -> None:

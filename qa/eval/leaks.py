@@ -41,12 +41,12 @@ _NON_CJK = re.compile(r"[^\u3400-\u9fff]+")
 # shorthand: the letters-only look-alike table (digits stay digits: FK506, 3TC), sentences, tokens and cues
 _SHORT_GLYPHS = {k: v for k, v in _HOMOGLYPHS.items() if not chr(k).isdigit() and chr(k) != "l"}
 _SENTENCE = re.compile(r"[。！？!?；;\n]+")
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-‐‑–/][A-Za-z0-9]+)*")
+_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:[-‐‑–/][A-Za-z0-9_]+)*")
 _CUE = re.compile(
     r"\d\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|unit|mmol|毫克|克|毫升|单位|片|粒|支|针)|[一二两三半]\s*[片粒支针]"
     r"|\b(?:qd|bid|tid|qid|qn|qw|qod|prn|po|iv|im|sc|ivgtt|daily|weekly|dose\w*|tab\w*|pills?|capsules?|inject\w*"
-    r"|infusion|regimen|levels?|trough|prescri\w*|on|start\w*|stop\w*|tak\w*|took|switch\w*|given|plus)\b"
-    r"|服|吃|药|予|停|换|改用|加用|注射|静滴|输|泵|雾化|每|剂量|浓度|疗程|方案|化疗",
+    r"|infusion|regimen|levels?|trough|prescri\w*|start\w*|stop\w*|tak\w*|took|switch\w*|given|plus)\b"
+    r"|服|吃|药|予|停|换|改用|加用|注射|静滴|输|泵|雾化|每日|每天|每周|每晚|剂量|浓度|疗程|方案|化疗",
     re.IGNORECASE,
 )
 # characters that may follow a Chinese short form (a number, a dose, a conjunction, a particle)
