@@ -17,7 +17,17 @@ from typing import Any
 
 from .drug_shorthand import LEFT as SHORT_LEFT
 from .drug_shorthand import Shorthand, ShorthandIndex, parse_shorthand
-from .drugs import INVISIBLE, Alias, FuzzyIndex, derived_names, fold, fold_key, parse_aliases, parse_allowlist
+from .drugs import (
+    INVISIBLE,
+    Alias,
+    FuzzyIndex,
+    derived_names,
+    fold,
+    fold_key,
+    parse_aliases,
+    parse_allowlist,
+    trie_pattern,
+)
 from .errors import PromptError
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -90,26 +100,6 @@ class DrugMatch:
     # exact|variant|brand|traditional|confusable|leet|homophone|fuzzy, or abbreviation|short (clinical shorthand,
     # found only in a drug context)
     kind: str = "exact"
-
-
-def _trie_pattern(keys: list[str]) -> str:
-    """One regex for many names, shaped as a trie: a flat alternation of thousands of names tries each at every
-    position, a trie tries one branch. Greedy optional tails make the longest name at a position win."""
-    trie: dict[str, Any] = {}
-    for key in keys:
-        node = trie
-        for ch in key:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
 
 
 def _two_words(name: str) -> tuple[str, str] | None:
@@ -202,7 +192,7 @@ class DrugList:
             w[:i] for k in keys if (w := fold(self._spelled[k], spelling=False).text) != k for i in range(1, len(w))
         }
         self.longest_key = len(keys[0]) if keys else 0
-        self._pattern = re.compile(_trie_pattern(keys)) if keys else None
+        self._pattern = re.compile(trie_pattern(keys)) if keys else None
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
