@@ -15,7 +15,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .drugs import INVISIBLE, Alias, FuzzyIndex, derived_names, fold, fold_key, parse_aliases, parse_allowlist
+from .drug_shorthand import LEFT as SHORT_LEFT
+from .drug_shorthand import Shorthand, ShorthandIndex, parse_shorthand
+from .drugs import (
+    INVISIBLE,
+    Alias,
+    FuzzyIndex,
+    derived_names,
+    fold,
+    fold_key,
+    parse_aliases,
+    parse_allowlist,
+    trie_pattern,
+)
 from .errors import PromptError
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -85,27 +97,9 @@ class DrugMatch:
     end: int
     replacement: str
     drug: str = ""  # the drug's first listed name (its English generic name)
-    kind: str = "exact"  # exact|variant|brand|traditional|confusable|leet|homophone|fuzzy
-
-
-def _trie_pattern(keys: list[str]) -> str:
-    """One regex for many names, shaped as a trie: a flat alternation of thousands of names tries each at every
-    position, a trie tries one branch. Greedy optional tails make the longest name at a position win."""
-    trie: dict[str, Any] = {}
-    for key in keys:
-        node = trie
-        for ch in key:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
+    # exact|variant|brand|traditional|confusable|leet|homophone|fuzzy, or abbreviation|short (clinical shorthand,
+    # found only in a drug context)
+    kind: str = "exact"
 
 
 def _two_words(name: str) -> tuple[str, str] | None:
@@ -147,7 +141,11 @@ class DrugList:
     characters, look-alike letters, leetspeak digits, spelling variants, brands, Chinese homophones and typos."""
 
     def __init__(
-        self, drugs: list[Drug], aliases: list[Alias] | None = None, allow: frozenset[str] = frozenset()
+        self,
+        drugs: list[Drug],
+        aliases: list[Alias] | None = None,
+        allow: frozenset[str] = frozenset(),
+        shorthand: list[Shorthand] | None = None,
     ) -> None:
         self.drugs = drugs
         self._by_key: dict[str, tuple[Drug, str]] = {}
@@ -194,7 +192,7 @@ class DrugList:
             w[:i] for k in keys if (w := fold(self._spelled[k], spelling=False).text) != k for i in range(1, len(w))
         }
         self.longest_key = len(keys[0]) if keys else 0
-        self._pattern = re.compile(_trie_pattern(keys)) if keys else None
+        self._pattern = re.compile(trie_pattern(keys)) if keys else None
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
@@ -215,6 +213,25 @@ class DrugList:
         listed = [[d.names, d.class_en, d.class_zh] for d in drugs]
         listed.append([[a.generic_en, a.alias, a.kind, a.public] for a in aliases or []])
         listed.append(sorted(allow))
+        # clinical shorthand (MTX, 二甲): a form a listed name already holds, or one inside a class name (which
+        # redaction writes), is left out
+        self._short_drug: dict[str, Drug] = {}
+        kept: list[Shorthand] = []
+        for form in shorthand or []:
+            drug = by_generic.get(form.generic_en.casefold())
+            if drug is None:
+                raise PromptError(f"drug shorthand {form.short!r}: {form.generic_en!r} is not a listed drug")
+            key = fold_key(form.short)
+            if key in self._by_key or (
+                any(form.short in d.class_zh for d in drugs)
+                if form.chinese
+                else key in {w for d in drugs for w in re.split(r"[^a-z0-9]+", d.class_en.casefold())}
+            ):
+                continue
+            self._short_drug[form.short] = drug
+            kept.append(form)
+        self.shorthand = ShorthandIndex(kept) if kept else None
+        listed.append([[f.generic_en, f.short, f.exact_case] for f in kept])
         self.version = hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     @classmethod
@@ -226,10 +243,11 @@ class DrugList:
         allow: str | None = None,
         aliases_where: str = "drug_aliases.csv",
         more_aliases: Sequence[tuple[str, str]] = (),
+        shorthand: tuple[str, str] | None = None,
     ) -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
         alias CSV text (generic_en, alias, kind), more alias files from public sources as (text, where) read after
-        it, and allowlist text (one word a line)."""
+        it, allowlist text (one word a line) and clinical shorthand as (text, where) (generic_en, short, case)."""
         rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
@@ -251,7 +269,8 @@ class DrugList:
         parsed_aliases = parse_aliases(aliases, aliases_where) if aliases else []
         for more, more_where in more_aliases:
             parsed_aliases += parse_aliases(more, more_where, public=True)
-        return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset())
+        forms = parse_shorthand(*shorthand) if shorthand else None
+        return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset(), forms)
 
     @classmethod
     def load(cls, path: Path) -> DrugList:
@@ -287,10 +306,47 @@ class DrugList:
             kind=kind,
         )
 
-    def find(self, text: str, chinese: bool | None = None, context: bool | None = None) -> list[DrugMatch]:
+    def _names_in(self, text: str) -> bool:
+        """Whether a listed name stands exactly in text (a whole word when Latin): the list context of shorthand."""
+        if self._pattern is None:
+            return False
+        folded = fold(text)
+        for m in self._pattern.finditer(folded.text):
+            start, end = folded.index[m.start()], folded.ends[m.end() - 1]
+            if not (_LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end))):
+                return True
+        return False
+
+    def _shorthand(self, text: str, matches: list[DrugMatch], zh: bool, before: str) -> list[DrugMatch]:
+        """Clinical shorthand standing in a drug context, outside every name already found."""
+        if self.shorthand is None:
+            return []
+        out = []
+        for hit in self.shorthand.find(text, before, self._names_in):
+            if any(m.start < hit.end and hit.start < m.end for m in matches):
+                continue
+            drug = self._short_drug[hit.form.short]
+            out.append(
+                DrugMatch(
+                    name=hit.form.short,
+                    found=text[hit.start : hit.end],
+                    start=hit.start,
+                    end=hit.end,
+                    replacement=drug.class_zh if zh else drug.class_en,
+                    drug=drug.names[0],
+                    kind="short" if hit.form.chinese else "abbreviation",
+                )
+            )
+        return out
+
+    def find(
+        self, text: str, chinese: bool | None = None, context: bool | None = None, before: str = ""
+    ) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
         in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands are looked for only in
-        a text about medicines (`context`; by default: when it has words about them or another listed name)."""
+        a text about medicines (`context`; by default: when it has words about them or another listed name).
+        Clinical shorthand (MTX, 二甲) counts only in a drug context, which may reach into `before` (text that came
+        earlier: a stream's shown part)."""
         if self._pattern is None or not text:
             return []
         folded = fold(text)
@@ -342,7 +398,9 @@ class DrugList:
             if not any(taken[fstart:fend]):
                 taken[fstart:fend] = [True] * (fend - fstart)
                 matches.append((fstart, self._match(text, folded, fstart, fend, key, kind, zh)))
-        return [m for _, m in sorted(matches, key=lambda pair: pair[0])]
+        found = [m for _, m in sorted(matches, key=lambda pair: pair[0])]
+        short = self._shorthand(text, found, zh, before)
+        return sorted(found + short, key=lambda m: m.start) if short else found
 
     def redact(self, text: str) -> tuple[str, list[DrugMatch]]:
         """Replace every listed name by its drug class."""
@@ -471,6 +529,14 @@ class StreamRedactor:
             start -= 1
         if start < before and self.drugs.fuzzy.pair_first(fold(text[start:before]).text):
             end = start
+        # clinical shorthand (MTX, 二甲) is decided by its context, so a form waits until the context after it is
+        # complete (or a sentence ends), and a cut inside a form's context waits for that form too
+        short = self.drugs.shorthand
+        if short is not None:
+            hold = short.pending(text[:end])
+            while hold is not None and hold < end:
+                end = hold
+                hold = short.pending(text[:end], tail=False)
         # never cut through a name already complete: its redaction must come out whole
         for match in self.drugs.find(text, context=True):
             if match.start < end < match.end:
@@ -488,7 +554,9 @@ class StreamRedactor:
         # each piece is redacted once, in the language the answer had so far, so what was shown never changes
         # an answer streams in pieces, and the words that show it is about medicines may come after a name: a
         # stream always looks for misspelt brands
-        for m in self.drugs.find(text, chinese=self._chinese, context=True):
+        # shorthand reads the context before it, which may have been shown already
+        before = self.raw[max(0, w0 - SHORT_LEFT) : w0]
+        for m in self.drugs.find(text, chinese=self._chinese, context=True, before=before):
             start, stop = w0 + m.start, w0 + m.end
             if stop <= pos:
                 continue

@@ -22,6 +22,8 @@ DRUG_ALIASES = "drug_aliases.csv"
 DRUG_PUBLIC_ALIASES = ("drug_aliases_cedict.csv", "drug_aliases_cmekg.csv")
 DRUG_ALIAS_FILES = (DRUG_ALIASES, *DRUG_PUBLIC_ALIASES)
 DRUG_ALLOWLIST = "drug_allowlist.txt"
+# clinical shorthand (MTX, 二甲), matched only in a drug context; the independent checker reads it too
+DRUG_SHORTHAND = "drug_shorthand.csv"
 
 
 def load_drugs(settings: Settings) -> DrugList:
@@ -36,6 +38,7 @@ def load_drugs(settings: Settings) -> DrugList:
         allow=allow,
         aliases_where=files.where(DRUG_ALIASES),
         more_aliases=[(files.read(name), files.where(name)) for name in DRUG_PUBLIC_ALIASES],
+        shorthand=(files.read(DRUG_SHORTHAND), files.where(DRUG_SHORTHAND)),
     )
 
 

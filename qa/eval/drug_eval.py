@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..settings import Settings
 from ..validation import DrugList, StreamRedactor
-from ..wiring import DRUG_ALIAS_FILES, DRUG_LIST, load_drugs
+from ..wiring import DRUG_ALIAS_FILES, DRUG_LIST, DRUG_SHORTHAND, load_drugs
 from .leaks import LeakChecker
 
 SETS = Path(__file__).resolve().parent.parent / "data"  # package data, beside the drug lists
@@ -118,9 +118,12 @@ def timing(drugs: DrugList, ordinary: list[dict], items: list[dict], runs: int) 
 
 
 def packaged_checker() -> LeakChecker:
-    """The independent leak checker over the packaged drug list and every alias file the finder reads."""
+    """The independent leak checker over the packaged drug list, every alias file and the shorthand file the finder
+    reads."""
     return LeakChecker(
-        (SETS / DRUG_LIST).read_text("utf-8"), *((SETS / name).read_text("utf-8") for name in DRUG_ALIAS_FILES)
+        (SETS / DRUG_LIST).read_text("utf-8"),
+        *((SETS / name).read_text("utf-8") for name in DRUG_ALIAS_FILES),
+        shorthand_csv=(SETS / DRUG_SHORTHAND).read_text("utf-8"),
     )
 
 

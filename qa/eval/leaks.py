@@ -4,6 +4,11 @@ The finder folds characters one by one and looks names up in a regex, a length-b
 pinyin index. This checker instead folds with its own small tables and OpenCC's phrase converter, then slides every
 listed name over the whole text (rapidfuzz partial_ratio for Latin names, pinyin windows for Chinese ones). It is
 slow and deliberately suspicious: anything it reports in a redacted output counts as a leak.
+
+Clinical shorthand (MTX, 二甲) it reads its own way too: the finder scans for whole tokens with boundary rules and
+weighs a window of context on each side; the checker cuts each sentence into tokens (Latin) or compares the
+character after a short form with a list (Chinese), and counts a form when anything in the whole sentence hints at
+a medicine — a looser test, so it errs towards reporting.
 """
 
 from __future__ import annotations
@@ -33,6 +38,21 @@ _WORD_SPLIT = re.compile(r"[\s,.;:!?\"'()\[\]{}<>/|\-]+")
 # a name never spans a quote, a comma or a sentence end; windows stay inside these clauses
 _CLAUSE_SPLIT = re.compile(r"[\"“”，。；：！？,;:!?]|\.\s")
 _NON_CJK = re.compile(r"[^\u3400-\u9fff]+")
+# shorthand: the letters-only look-alike table (digits stay digits: FK506, 3TC), sentences, tokens and cues
+_SHORT_GLYPHS = {k: v for k, v in _HOMOGLYPHS.items() if not chr(k).isdigit() and chr(k) != "l"}
+_SENTENCE = re.compile(r"[。！？!?；;\n]+")
+_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:[-‐‑–/][A-Za-z0-9_]+)*")
+_CUE = re.compile(
+    r"\d\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|unit|mmol|毫克|克|毫升|单位|片|粒|支|针)|[一二两三半]\s*[片粒支针]"
+    r"|\b(?:qd|bid|tid|qid|qn|qw|qod|prn|po|iv|im|sc|ivgtt|daily|weekly|dose\w*|tab\w*|pills?|capsules?|inject\w*"
+    r"|infusion|regimen|levels?|trough|prescri\w*|start\w*|stop\w*|tak\w*|took|switch\w*|given|plus)\b"
+    r"|服|吃|药|予|停|换|改用|加用|注射|静滴|输|泵|雾化|每日|每天|每周|每晚|剂量|浓度|疗程|方案|化疗",
+    re.IGNORECASE,
+)
+# characters that may follow a Chinese short form (a number, a dose, a conjunction, a particle)
+_SHORT_FOLLOW = set(
+    "0123456789.一二两三四五六七八九十半片粒支针次每日天和及与或、，,的了吗呢吧啊是也都已等缓控停换改加减用剂 /+"
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +66,7 @@ class Leak:
 class LeakChecker:
     """Slides every listed name over a text; reports those still readable."""
 
-    def __init__(self, drug_csv: str, *alias_csvs: str) -> None:
+    def __init__(self, drug_csv: str, *alias_csvs: str, shorthand_csv: str | None = None) -> None:
         names: set[str] = set()
         classes: list[str] = []
         for row in csv.DictReader(io.StringIO(drug_csv)):
@@ -58,6 +78,22 @@ class LeakChecker:
             for row in csv.DictReader(io.StringIO(alias_csv)):
                 names.add(row["alias"])
         self._t2s = opencc.OpenCC("t2s")
+        # shorthand: Latin forms by token (as written when the file says exact), Chinese forms by substring
+        self.short_exact: set[str] = set()
+        self.short_any: set[str] = set()
+        self.short_zh: list[str] = []
+        if shorthand_csv:
+            body = "\n".join(line for line in shorthand_csv.splitlines() if not line.startswith("#"))
+            for row in csv.DictReader(io.StringIO(body)):
+                form = row["short"].strip()
+                if re.search(r"[\u3400-\u9fff]", form):
+                    self.short_zh.append(form.casefold())
+                elif row["case"].strip() == "exact":
+                    self.short_exact.add(form)
+                else:
+                    self.short_any.add(form.casefold())
+        self._class_texts = sorted({c for c in classes if c}, key=len, reverse=True)
+        self._longer_zh = sorted(n for n in names if re.search(r"[\u3400-\u9fff]", n))
         self.latin: list[str] = sorted({k for n in names if (k := self._latin(n)) and len(k) >= 5})
         self.chinese: list[str] = sorted({k for n in names if (k := self._cjk(n)) and len(k) >= 2})
         self._sounds = {k: tuple(lazy_pinyin(k, style=Style.NORMAL)) for k in self.chinese}
@@ -120,4 +156,41 @@ class LeakChecker:
                     target = self._sounds[k]
                     if any(sound[i : i + n] == target for i in range(len(sound) - n + 1)):
                         found.append(Leak(k, 99.0))
+        found += self._shorthand(text)
         return [leak for leak in found if leak.name not in self._in_classes]
+
+    def _shorthand(self, text: str) -> list[Leak]:
+        """Short forms in a sentence that hints at a medicine anywhere (the class names redaction writes removed
+        first: they are not names, and hold digits and words of their own)."""
+        if not (self.short_exact or self.short_any or self.short_zh):
+            return []
+        text = unicodedata.normalize("NFKC", text).translate(_SHORT_GLYPHS)
+        for name in self._class_texts:
+            text = text.replace(name, " ")
+        found: list[Leak] = []
+        for sentence in _SENTENCE.split(text):
+            if not sentence.strip() or not _CUE.search(sentence):
+                continue
+            for token in _TOKEN.findall(sentence):
+                token = re.sub("[‐‑–]", "-", token)
+                pieces = token.split("/")
+                # a token, and every run of its "/"-joined pieces (MTX/LEF is a list; TMP/SMX one form)
+                for i in range(len(pieces)):
+                    for j in range(i + 1, len(pieces) + 1):
+                        part = "/".join(pieces[i:j])
+                        if part in self.short_exact or part.casefold() in self.short_any:
+                            found.append(Leak(part, 98.0))
+            simple = self._t2s.convert(sentence).casefold()
+            # a listed Chinese name holding a short form (二甲双胍) is read as the name, not as the short form
+            for name in self._longer_zh:
+                if name in simple:
+                    simple = simple.replace(name, " ")
+            for form in self.short_zh:
+                at = simple.find(form)
+                while at >= 0:
+                    after = simple[at + len(form) : at + len(form) + 1]
+                    if not after or after in _SHORT_FOLLOW or not re.match(r"[\u3400-\u9fff]", after):
+                        found.append(Leak(form, 97.0))
+                        break
+                    at = simple.find(form, at + 1)
+        return found

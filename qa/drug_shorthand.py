@@ -1,0 +1,274 @@
+"""Clinical shorthand for listed drugs — letter abbreviations (MTX, INH, HCTZ) and Chinese names cut short (二甲, 氯硝)
+— found only where the context says "drug": a dose, a frequency, a verb of taking or prescribing, or another drug
+name nearby, and never inside a longer word.
+
+A 2–4 letter token or a two-character Chinese fragment alone is too ambiguous to redact (MTX in a part number, 二甲 in
+二甲苯 or 二甲医院), so each needs both: whole-token boundaries and a drug context in its clause. The context looks at
+most LEFT characters before and RIGHT after the token, cut at a sentence end, so a stream can hold back a token
+until its context is complete and then decide exactly as a whole-text redaction would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from .drugs import _char_folds, trie_pattern
+from .errors import PromptError
+
+LEFT = 16  # characters of context before a token
+RIGHT = 20  # ...and after it
+CASES = ("any", "exact")
+
+_LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_DASHES = "-‐‑‒–—"
+# a clause ends at a sentence end, a semicolon or a line break: context never crosses one
+_CLAUSE_END = re.compile(r"[。！？；;!?\n]|\.\s")
+
+# a dose: a number with a unit, or a count of tablets, capsules, ampoules
+_DOSE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|units?|mmol|毫克|微克|克|毫升|单位|万单位)(?![a-z])"
+    r"|[0-9一二三四五六七八九十两半]\s*(?:片|粒|支|袋|针|颗|喷|吸)",
+    re.IGNORECASE,
+)
+# how often and by which route as prescriptions write it: qd/bid/tid, po/iv, q8h
+_ROUTE = re.compile(
+    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+h|prn|po|iv|ivgtt|ivd|im|ih|sc|hs|qhs|stat|od|bd|tds)(?![a-z])",
+    re.IGNORECASE,
+)
+# how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
+_OFTEN = re.compile(
+    r"(?<![a-z])(?:daily|weekly|nightly|once|twice)(?![a-z])"
+    r"|每\s*[0-9一二两三四五六七八九十]*\s*(?:日|天|晚|早|周|星期|小时|次)|一日|一天|隔日|睡前|晨起|顿服",
+    re.IGNORECASE,
+)
+_GAP = re.compile(r"[\s,，、:：()（）]{0,3}")
+# words about giving or taking a medicine (Chinese anywhere in the context; English too, but see _TAKE_BEFORE)
+_MEDICINE_WORDS = re.compile(
+    r"服用|口服|顿服|吃|加用|加上|停用|停药|停了|换成|换用|改用|改为|改成|开了|开的|给予|予|联合|联用"
+    r"|静滴|静推|滴注|输注|注射|皮下|肌注|泵入|雾化|用药|减量|加量|剂量|血药|浓度|方案|化疗|疗程|处方"
+    r"|(?<![a-z])(?:doses?|dosing|dosage|tablets?|tabs?|pills?|capsules?|injections?|infusion|regimen|levels?|trough"
+    r"|prescription|prescribed)(?![a-z])",
+    re.IGNORECASE,
+)
+# an English verb right before the token: "on MTX", "started INH", "switched to LEV"
+_TAKE_BEFORE = re.compile(
+    r"(?<![a-z])(?:on|off|start|started|starting|stop|stopped|stopping|take|takes|taking|took|to|restart|restarted"
+    r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+# characters that may stand right before a Chinese short form (verbs, conjunctions, list marks) or right after it
+# (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
+_ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后")
+_ZH_AFTER = frozenset("每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂")
+
+
+@dataclass(frozen=True)
+class Shorthand:
+    """One short form of a listed drug, from the shorthand data file."""
+
+    generic_en: str
+    short: str
+    exact_case: bool = False
+
+    @property
+    def chinese(self) -> bool:
+        """Whether the form holds Chinese characters (a name cut short, or a slang form such as K药)."""
+        return bool(_CJK.search(self.short))
+
+
+def parse_shorthand(text: str, where: str) -> list[Shorthand]:
+    """Read the shorthand CSV (generic_en, short, case; # comment lines first); a malformed row fails with its line."""
+    lines = text.splitlines()
+    skipped = 0
+    while skipped < len(lines) and lines[skipped].startswith("#"):
+        skipped += 1
+    reader = csv.reader(io.StringIO("\n".join(lines[skipped:])))
+    if next(reader, None) != ["generic_en", "short", "case"]:
+        raise PromptError(f"{where}: the header after the comments must be generic_en,short,case")
+    out: list[Shorthand] = []
+    for row in reader:
+        line = reader.line_num + skipped
+        if not row:
+            continue
+        if len(row) != 3 or not row[0].strip() or row[2].strip() not in CASES:
+            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (case any|exact), got {row!r}")
+        short = row[1].strip()
+        cjk = sum(1 for ch in short if _CJK.match(ch))
+        # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
+        if cjk == 0 and not (_LATIN_FORM.fullmatch(short) and 2 <= len(short) <= 12 and re.search("[A-Za-z]", short)):
+            raise PromptError(f"{where}: line {line}: {short!r} is not a 2-12 character letter abbreviation")
+        if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
+            raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
+        out.append(Shorthand(row[0].strip(), short, row[2].strip() == "exact"))
+    return out
+
+
+@cache
+def _light(ch: str) -> str:
+    """One character folded without changing the text's length: full width to ASCII, traditional to simplified,
+    look-alike letters to Latin (keeping the letter's case, which exact-case forms need)."""
+    nfkc = unicodedata.normalize("NFKC", ch)
+    if len(nfkc) == 1:
+        ch = nfkc
+    folded = _char_folds().get(ch)
+    if folded is not None and len(folded[0]) == 1:
+        return folded[0].upper() if ch.isupper() else folded[0]
+    return "-" if ch in _DASHES else ch
+
+
+def light(text: str) -> str:
+    """The text folded character by character (the same length, so spans stay the original's)."""
+    return "".join(map(_light, text))
+
+
+def _alnum(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+@dataclass(frozen=True)
+class ShortHit:
+    """A short form found at text[start:end]."""
+
+    start: int
+    end: int
+    form: Shorthand
+
+
+class ShorthandIndex:
+    """Finds short forms in text: whole tokens only, and (in `find`) only in a drug context."""
+
+    def __init__(self, forms: list[Shorthand]) -> None:
+        self.forms: dict[str, Shorthand] = {}
+        for form in forms:
+            key = form.short if form.exact_case else form.short.casefold()
+            self.forms.setdefault(key, form)
+        latin = sorted((f for f in forms if not f.chinese), key=lambda f: -len(f.short))
+        chinese = sorted((f.short for f in forms if f.chinese), key=len, reverse=True)
+
+        def pattern(group: list[Shorthand], fold_case: bool) -> str:
+            # a trie, not a flat alternation: the first character picks a branch (a third of the cost on an answer)
+            return trie_pattern([f.short.casefold() if fold_case else f.short for f in group])
+
+        # a token: no letter, digit or underscore on either side, and no "-x" / ".x" joining it to a longer code
+        edge_l, edge_r = r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])", r"(?![A-Za-z0-9_])(?![-.][A-Za-z0-9])"
+        any_case = [f for f in latin if not f.exact_case]
+        exact = [f for f in latin if f.exact_case]
+        self._latin = [
+            re.compile(f"{edge_l}(?:{pattern(group, flags == re.IGNORECASE)}){edge_r}", flags)
+            for group, flags in ((any_case, re.IGNORECASE), (exact, 0))
+            if group
+        ]
+        # both cases of a Latin letter in a Chinese form (K药, k药) spelled out: IGNORECASE would make the scan ten
+        # times slower on Chinese text
+        spelled = sorted({v for c in chinese for v in (c, c.upper(), c.lower())})
+        self._chinese = re.compile(trie_pattern(spelled)) if chinese else None
+        # what a stream must hold back: a tail that may still become a form
+        self.prefixes = {
+            (f.short if f.exact_case else f.short.casefold())[:i] for f in forms for i in range(1, len(f.short) + 1)
+        }
+        self.longest = max((len(f.short) for f in forms), default=0)
+
+    def _form(self, found: str) -> Shorthand | None:
+        return self.forms.get(found) or self.forms.get(found.casefold())
+
+    def tokens(self, text: str) -> list[ShortHit]:
+        """Every short form standing as a whole token in light-folded text, context not considered; a Chinese form
+        at the very end of the text counts (what follows it is not known yet)."""
+        hits: list[ShortHit] = []
+        for regex in self._latin:
+            for m in regex.finditer(text):
+                form = self._form(m.group())
+                if form is not None:
+                    hits.append(ShortHit(m.start(), m.end(), form))
+        if self._chinese is not None:
+            pos = 0
+            # every start, not finditer's non-overlapping run: 二甲 rejected in 二甲强 must not hide 甲强
+            while (m := self._chinese.search(text, pos)) is not None:
+                pos = m.start() + 1
+                short = m.group()
+                start, end = m.start(), m.end()
+                before = text[start - 1] if start else ""
+                after = text[end] if end < len(text) else ""
+                # a Chinese neighbour must be a verb, mark or number word, else the form is part of another word;
+                # a Latin letter or digit glued to a form starting or ending with a letter (K药) makes it a code
+                if _CJK.match(before) and before not in _ZH_BEFORE or _CJK.match(after) and after not in _ZH_AFTER:
+                    continue
+                if (_alnum(before) and _alnum(short[0])) or (_alnum(after) and _alnum(short[-1])):
+                    continue
+                form = self._form(short)
+                if form is not None:
+                    hits.append(ShortHit(start, end, form))
+        # overlapping tokens (FTC/TDF holds FTC and TDF): the longest wins
+        kept: list[ShortHit] = []
+        for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
+            if all(hit.end <= k.start or k.end <= hit.start for k in kept):
+                kept.append(hit)
+        return sorted(kept, key=lambda h: h.start)
+
+    def find(self, text: str, before: str = "", is_drug: Callable[[str], bool] | None = None) -> list[ShortHit]:
+        """Short forms in text that stand in a drug context. `before` is text that came earlier (a stream's already
+        shown part), read only as context; `is_drug` tells whether a piece of text names another drug."""
+        folded = light(before + text)
+        offset = len(before)
+        tokens = self.tokens(folded)
+        found = []
+        for token in tokens:
+            if token.start < offset:
+                continue
+            others = [t for t in tokens if t is not token]
+            if self._context(folded, token, others, is_drug):
+                found.append(ShortHit(token.start - offset, token.end - offset, token.form))
+        return found
+
+    def _context(
+        self, text: str, token: ShortHit, others: list[ShortHit], is_drug: Callable[[str], bool] | None
+    ) -> bool:
+        """Whether the clause around a token says "drug"."""
+        left = text[max(0, token.start - LEFT) : token.start]
+        ends = list(_CLAUSE_END.finditer(left))
+        if ends:
+            left = left[ends[-1].end() :]
+        right = text[token.end : token.end + RIGHT]
+        cut = _CLAUSE_END.search(right)
+        if cut:
+            right = right[: cut.start()]
+        window = left + " " + right
+        if _DOSE.search(window) or _ROUTE.search(window) or _MEDICINE_WORDS.search(window):
+            return True
+        # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
+        after = right[_GAP.match(right).end() :]
+        if _OFTEN.match(after) or any(m.end() >= len(left.rstrip(" ,，、:：")) for m in _OFTEN.finditer(left)):
+            return True
+        if not token.form.chinese and _TAKE_BEFORE.search(left):
+            return True
+        # inside a list of drugs: another short form or a listed name within the same reach
+        lo, hi = token.start - len(left), token.end + len(right)
+        if any(lo <= t.start and t.end <= hi for t in others):
+            return True
+        return bool(is_drug and (is_drug(left) or is_drug(right)))
+
+    def pending(self, text: str, tail: bool = True) -> int | None:
+        """Where a stream must stop showing: the start of a form whose context after it is not complete yet, or (with
+        `tail`: text is all that came so far) of a tail that may still become a form; None when nothing is pending."""
+        folded = light(text)
+        hold: int | None = None
+        for token in self.tokens(folded):
+            after = folded[token.end :]
+            if len(after) < RIGHT and not _CLAUSE_END.search(after):
+                hold = token.start if hold is None else min(hold, token.start)
+        for k in range(min(self.longest, len(folded)) if tail else 0, 0, -1):
+            end = folded[-k:]
+            if (end in self.prefixes or end.casefold() in self.prefixes) and not (
+                len(folded) > k and _alnum(folded[-k - 1]) and _alnum(end[0])
+            ):
+                at = len(folded) - k
+                hold = at if hold is None else min(hold, at)
+                break
+        return hold
