@@ -183,11 +183,33 @@ def test_nearest_option_compares_a_ratio_in_percent():
         ("8000000000", "元", True),
         ("800000", "万元", True),
         ("81", "亿元", False),
-        ("3", "", True),
+        ("3", "", True),  # a count
+        ("12", "", True),
+        ("14", "", False),  # (13 would be the 12.5 of the table, rounded)
+        ("0", "", True),
+        ("000000000000000", "", False),  # a run of zeros is no count
+        ("007", "", False),
+        ("2017", "", False),  # a year is no figure: the check keeps only one the question writes (below)
+        ("2022", "", False),
     ],
 )
 def test_numbers_trace_after_unit_conversion(num, unit, ok):
     assert traces(num, unit, parse_question(TABLE_Q), []) is ok
+
+
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("2023年营业收入为100亿元", "2023年营业收入为100亿元"),  # a year of the question
+        ("与2017年相比", "与〔未经核验的数字已删除〕年相比"),  # a year it lacks: removed, never made an amount
+        ("分为3类。000000000000000", "分为3类。〔未经核验的数字已删除〕"),  # a run of zeros is no count
+        ("分为3个阶段", "分为3个阶段"),  # a count
+    ],
+)
+def test_years_the_question_lacks_and_zero_runs_are_removed(make_service, text, shown):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": [text]})
+    assert answer.data["analysis"][0] == shown
+    assert ("untraced_number" in {h.rule for h in answer.report.fired}) is (text != shown)
 
 
 def test_the_page_shows_the_formula_exact_result_and_highlighted_cells(make_service):

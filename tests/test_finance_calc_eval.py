@@ -44,6 +44,9 @@ def test_asks_rate_reads_only_the_users_question(question, rate):
         ("增长25%。", []),  # the result as %g
         ("增长30%。", ["30"]),
         ("2023年的收入为100.0亿元。", ["100.0"]),  # the string test is strict: the app writes 100
+        ("2022-25%", []),  # a hyphen after a year is no minus: 2022 and 25
+        ("2017-5.45", ["2017", "5.45"]),  # neither is the question's or a result
+        ("增长-30%", ["-30"]),  # a minus after a Chinese word is a sign
     ],
 )
 def test_untraced_shown_is_a_plain_string_test(summary, untraced):

@@ -21,7 +21,8 @@ HELDOUT2_SET = "finance_calc_heldout2.jsonl"  # built after the sixth session's 
 HELDOUT3_SET = "finance_calc_heldout3.jsonl"  # built before the seventh session's changes, run once at its end
 SPLITS = {"tuning": TUNING_SET, "heldout": SET, "heldout2": HELDOUT2_SET, "heldout3": HELDOUT3_SET}
 RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+# a minus is a sign only where no letter, digit or point is written just before it: 2017-5.45 is 2017 and 5.45
+_NUMBER = re.compile(r"(?:(?<![A-Za-z0-9_.])-)?\d[\d,]*(?:\.\d+)?")
 
 
 def load_set(path: Path | None = None, name: str = SET) -> list[dict[str, Any]]:

@@ -49,6 +49,11 @@ _MENTION = re.compile(
     re.I,
 )
 _PLACEHOLDER = re.compile(r"\{(\d)\}")
+# a count as people write one: 0–12 without leading zeros (a run of zeros after a sentence, 007, is no count)
+_COUNT = re.compile(r"[-−]?(?:0|[1-9]|1[0-2])")
+# a bare year-like number (1900–2100, no unit): never swapped for a result, it names a time, not an amount
+_ZERO_LED = re.compile(r"[-−]?0\d+(?:\.\d+)?")
+_YEAR = re.compile(r"(?:19\d\d|20\d\d|2100)")
 UNVERIFIED_ZH = "〔未经核验的数字已删除〕"
 UNVERIFIED_EN = "[unverified figure removed]"
 
@@ -331,10 +336,12 @@ def _matches(value: Fraction, decimals: int, target: Fraction) -> bool:
 
 def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool:
     """True when a number in the text is a computed result or an input figure (after unit conversion)."""
+    if _ZERO_LED.fullmatch(num.replace(",", "")):
+        return False  # 000000, 007: nobody writes an amount or a count so (the model's filler, not a figure)
     value, scale, percent = _mention_values(num, unit)
     decimals = len(num.split(".")[1]) if "." in num else 0
-    if value.denominator == 1 and not unit and (abs(value) <= 12 or 1900 <= value <= 2100):
-        return True  # counts ("3 点") and years
+    if not unit and _COUNT.fullmatch(num):
+        return True  # a count ("3 点"); a year is kept only when the question writes it (the caller's `asked`)
     for r in results:
         if _matches(value, decimals, r.value) or _matches(-value, decimals, r.value):
             return True
@@ -345,7 +352,7 @@ def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool
             return True
         if not percent and scale == 1 and c.scale > 1:
             # the same amount in another unit: 8000000000 for 80亿
-            if any(_matches(value, decimals, c.base / s) for _, s in SCALES) or value == c.base:
+            if value and (any(_matches(value, decimals, c.base / s) for _, s in SCALES) or value == c.base):
                 return True
     return False
 
@@ -459,8 +466,12 @@ class NumberTraceCheck(BaseCheck):
     @staticmethod
     def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool) -> str:
         """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker."""
-        percent = (m.group("unit") or "").strip() in ("%", "％")
+        unit = (m.group("unit") or "").strip()
+        percent = unit in ("%", "％")
         same = [r for r in results if (r.unit == "%") == percent]
+        num = m.group("num")
+        if not unit and (_YEAR.fullmatch(num) or _ZERO_LED.fullmatch(num)):
+            same = []  # a year the question lacks or a run of zeros: removed, not turned into an amount
         if len(same) == 1:
             return same[0].text(decimals)
         return UNVERIFIED_ZH if zh else UNVERIFIED_EN
