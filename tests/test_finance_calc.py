@@ -342,6 +342,7 @@ def test_a_dollar_result_is_written_with_its_sign_first_and_once(make_service):
         (["把公式里的每个 名称 换成对应数字的编号，写成 program。", "净利润也在增长。"], ["净利润也在增长。"]),
         # the answer's own sentences, the question's words included, stay
         (["营业收入同比增长多少取决于两年的数据。", "净利润从12.5亿元增至15亿元。"], None),
+        (["We calculated it from the figures given."], None),  # English words the instructions also use
     ],
 )
 def test_sentences_copying_the_instructions_are_removed(make_service, analysis, kept):

@@ -312,6 +312,7 @@ class OperandOrderCheck(BaseCheck):
 
 
 _ECHO_RUN = 8  # characters (spaces left out) a sentence must share with the instructions to be their copy
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;\n]|$)|.+")
 
 
@@ -327,13 +328,15 @@ def instruction_text(ctx: CheckContext) -> str:
 
 
 def echoes(sentence: str, instructions: str, question: str) -> bool:
-    """True when a sentence shares a run of _ECHO_RUN characters with the instructions that the question lacks."""
+    """True when a sentence shares a run of _ECHO_RUN characters, half of them Chinese, with the instructions that
+    the question lacks."""
     text = re.sub(r"\s+", "", sentence)
     plain = re.sub(r"\s+", "", instructions)
     asked = re.sub(r"\s+", "", question)
     for k in range(len(text) - _ECHO_RUN + 1):
         run = text[k : k + _ECHO_RUN]
-        if run in plain and run not in asked:
+        # half of it Chinese: English words the instructions also use (calculations, program) are no copy
+        if len(_CJK_CHAR.findall(run)) >= _ECHO_RUN // 2 and run in plain and run not in asked:
             return True
     return False
 
