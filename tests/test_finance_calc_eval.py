@@ -3,7 +3,7 @@ a percentage only where the user asked for a rate, and the plain string test for
 
 import pytest
 
-from qa.eval.finance_calc import asks_rate, correct, untraced_shown
+from qa.eval.finance_calc import SPLITS, asks_rate, correct, load_set, untraced_shown
 
 FINEVAL = "请从如下检索内容中回答。用户的问题是：{q} 检索内容是：参考汇率、收益率等"
 
@@ -53,3 +53,9 @@ def test_untraced_shown_is_a_plain_string_test(summary, untraced):
     question = "2022年营业收入80亿元，2023年100亿元，增长多少？"
     data = {"summary": summary, "calculations": [{"result": 25.0}]}
     assert untraced_shown(question, data) == untraced
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_every_split_is_packaged_with_a_gold_number_and_a_source(split):
+    items = load_set(name=SPLITS[split])
+    assert items and all(isinstance(i["answer"], float) and i["source"] and i["kind"] for i in items)
