@@ -66,6 +66,10 @@ class Result:
     def text(self, decimals: int) -> str:
         """The value as shown: rounded to `decimals` places, with its unit."""
         number = f"{self.rounded(decimals):.{decimals}f}"
+        m = re.fullmatch(r"([$¥￥])\s*(.*)", self.unit)
+        if m:  # a currency sign goes before the number: $12.50, -$3.00, $12.50 thousand
+            sign, digits = ("-", number[1:]) if number.startswith("-") else ("", number)
+            return f"{sign}{m.group(1)}{digits}" + (f" {m.group(2)}" if m.group(2) else "")
         # 25.00% and 18.07亿元 as Chinese writes them; 12122.00 thousand and 172.00 €m with a space
         spaced = self.unit and self.unit[0] not in "%％" and not ("\u4e00" <= self.unit[0] <= "\u9fff")
         return number + (" " if spaced else "") + self.unit
@@ -234,13 +238,17 @@ class Evaluator:
             raise CalcError(f"{name}() takes {want} arguments, got {len(args)}")
 
 
+# units that are not money: a multiple, or a count of things, maybe with a scale word before it (25万份)
+_PLAIN_UNIT = r"倍|x|(?:百亿|亿|千万|百万|万|千)?(?:份|股|克|盎司|手|张|天)"
+
+
 def quantity_of(cell: Cell) -> Quantity:
     """A figure as a quantity: a percentage in points, money in the base unit, else a plain number."""
     if cell.percent:
         return Quantity(cell.value, "pct")
-    if cell.unit and not re.fullmatch(r"倍|x|份|股|克|盎司|手|张|天", cell.unit):
+    if cell.unit and not re.fullmatch(_PLAIN_UNIT, cell.unit):
         return Quantity(cell.base, "amount", cell.scale, cell.unit)
-    return Quantity(cell.value, "num")
+    return Quantity(cell.base, "num")  # a count in units: 25万份 is 250000 份
 
 
 def scale_of_unit(unit: str) -> int | None:

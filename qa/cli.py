@@ -109,11 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--split",
-        choices=["tuning", "heldout", "heldout2", "both"],
+        choices=["tuning", "heldout", "heldout2", "heldout3", "both"],
         default="both",
         help="quality: which question set (qa/data/quality_*.jsonl; heldout2: the fresh held-out split); "
         "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "
-        "heldout2 for the second held-out qa/data/finance_calc_heldout2.jsonl, otherwise the held-out "
+        "heldout2 / heldout3 for the second / third held-out qa/data/finance_calc_heldout{2,3}.jsonl (heldout3: "
+        "finance-calc only), otherwise the held-out "
         "qa/data/finance_calc_eval.jsonl",
     )
     evaluate.add_argument(
@@ -435,9 +436,7 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
         if args.suite == "finance-calc":
             from .eval import finance_calc
 
-            name = {"tuning": finance_calc.TUNING_SET, "heldout2": finance_calc.HELDOUT2_SET}.get(
-                args.split, finance_calc.SET
-            )
+            name = finance_calc.SPLITS.get(args.split, finance_calc.SET)
             items = finance_calc.interleaved(finance_calc.load_set(name=name))[:: args.stride][: args.limit]
             service.warm_up()
             log = Path(args.log) if args.log else None
@@ -460,6 +459,8 @@ def _quality_eval(args: argparse.Namespace, service: Any) -> int:
     from .eval.quality import load_quality_set, run_quality_eval
 
     splits = ["tuning", "heldout"] if args.split == "both" else [args.split]
+    if args.split == "heldout3":
+        raise InputError("--split heldout3 is a finance-calc split; quality has tuning, heldout and heldout2")
     service.warm_up()
     tables = []
     for split in splits:

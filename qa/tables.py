@@ -165,7 +165,7 @@ def parse_number(text: str) -> tuple[Fraction, str, int, bool] | None:
         return None
     m = re.fullmatch(
         rf"(?P<cur0>[$¥￥])?\s*(?P<neg>-)?\s*(?P<open>\()?\s*(?P<neg2>-)?\s*(?P<cur>[$¥￥])?\s*(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)\s*(?P<close>\))?"
-        rf"\s*(?P<unit>(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?|{_PCT_SIGN}|倍|{_COUNT}|x)?\s*",
+        rf"\s*(?P<unit>(?:{_SCALE_WORDS})?(?:{_COUNT})|(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?|{_PCT_SIGN}|倍|x)?\s*",
         t,
         re.I,
     )
@@ -179,8 +179,8 @@ def parse_number(text: str) -> tuple[Fraction, str, int, bool] | None:
         value = -value
     unit_text = (m.group("unit") or "") + (m.group("cur") or m.group("cur0") or "")
     unit, scale, percent = unit_scale(unit_text) if unit_text.strip() else ("", 1, False)
-    if re.fullmatch(rf"倍|x|X|{_COUNT}", (m.group("unit") or "").strip()):
-        unit = m.group("unit").strip()
+    if re.fullmatch(rf"倍|x|X|(?:{_SCALE_WORDS})?(?:{_COUNT})", (m.group("unit") or "").strip()):
+        unit = m.group("unit").strip()  # 25万份: one figure, 250000 units (the scale word before the count word)
     return value, unit, scale, percent
 
 
@@ -308,7 +308,8 @@ def find_tables(text: str) -> tuple[list[Table], str]:
 
 # ---- figures in running text -------------------------------------------------------------------------------------
 _TEXT_FIGURE = re.compile(
-    rf"(?P<num>(?<![0-9A-Za-z_.])[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>{_PCT_SIGN}|{_COUNT}|倍|(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?)",
+    rf"(?P<num>(?<![0-9A-Za-z_.])[-−]?\d[\d,]*(?:\.\d+)?)\s*(?P<unit>{_PCT_SIGN}|(?:{_SCALE_WORDS})?(?:{_COUNT})|倍|"
+    rf"(?:{_SCALE_WORDS})?\s*(?:{_CURRENCY})?)",
     re.I,
 )
 # Chinese numerals written as amounts ("存十万", "五千块", "五十份"): a numeral starting with a digit character (so

@@ -16,7 +16,11 @@ The second held-out split (qa/data/finance_calc_heldout2.jsonl, sixth session), 
 qualifying rows of each source after the tuning split's, built and committed after every rule of the pipeline was
 written, and run once.
 
-Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning|heldout2]
+The third held-out split (qa/data/finance_calc_heldout3.jsonl, seventh session): FinEval has no qualifying row left
+after the second held-out split's (30 in all), so it holds only the next 15 qualifying TAT-QA dev questions after
+the second held-out split's, built and committed before any change of that session, and run once at its end.
+
+Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning|heldout2|heldout3]
 (git directories from `fetch`; eval by default).
 """
 
@@ -35,11 +39,13 @@ OUT = {
     "eval": DATA / "finance_calc_eval.jsonl",
     "tuning": DATA / "finance_calc_tuning.jsonl",
     "heldout2": DATA / "finance_calc_heldout2.jsonl",
+    "heldout3": DATA / "finance_calc_heldout3.jsonl",
 }
 # (qualifying items skipped, items taken) per source: the tuning split starts after the evaluation set's rows, the
-# second held-out split after the tuning split's
-FINEVAL_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10)}
-TATQA_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10)}
+# second held-out split after the tuning split's, the third after the second's (FinEval's 30 qualifying rows are all
+# taken by then, so the third holds none of them)
+FINEVAL_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10), "heldout3": (35, 0)}
+TATQA_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10), "heldout3": (35, 15)}
 
 
 def show(repo: str, path: str) -> str:

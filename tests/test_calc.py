@@ -80,12 +80,27 @@ def test_rounding_is_half_up(value, decimals, expected):
         ("thousand", "25.00 thousand"),
         ("€m", "25.00 €m"),
         ("", "25.00"),
+        ("$", "$25.00"),  # a currency sign goes before the number
+        ("$ thousand", "$25.00 thousand"),
+        ("¥", "¥25.00"),
     ],
 )
 def test_a_result_is_shown_with_its_unit_spaced_as_its_language_writes_it(unit, shown):
     from qa.calc import Result
 
     assert Result(Fraction(25), unit, "num").text(2) == shown
+
+
+def test_a_negative_amount_in_dollars_puts_the_minus_before_the_sign():
+    from qa.calc import Result
+
+    assert Result(Fraction(-5, 2), "$ million", "amount").text(2) == "-$2.50 million"
+
+
+def test_a_count_written_with_a_scale_word_is_that_many_units():
+    figures = parse_question("每份1.082元，卖出25万份")
+    assert execute("F2 * F1", "", figures).value == 270500
+    assert execute("F2", "", figures).value == 250000
 
 
 def test_results_note_the_cells_they_used():

@@ -112,3 +112,8 @@ def test_eval_quality_runs_the_fresh_held_out_split(tmp_path):
     assert "== heldout2 (1 questions) ==" in result.stdout and "tuning" not in result.stdout
     records = [json.loads(line) for line in (tmp_path / "q.heldout2.jsonl").read_text("utf-8").splitlines()]
     assert [r["id"] for r in records] == ["qh2-001"]
+
+
+def test_eval_quality_refuses_a_finance_only_split():
+    result = run_qa("eval", "quality", "--backend", "fake", "--split", "heldout3")
+    assert result.returncode == 2 and "finance-calc split" in result.stderr

@@ -183,11 +183,33 @@ def test_nearest_option_compares_a_ratio_in_percent():
         ("8000000000", "元", True),
         ("800000", "万元", True),
         ("81", "亿元", False),
-        ("3", "", True),
+        ("3", "", True),  # a count
+        ("12", "", True),
+        ("14", "", False),  # (13 would be the 12.5 of the table, rounded)
+        ("0", "", True),
+        ("000000000000000", "", False),  # a run of zeros is no count
+        ("007", "", False),
+        ("2017", "", False),  # a year is no figure: the check keeps only one the question writes (below)
+        ("2022", "", False),
     ],
 )
 def test_numbers_trace_after_unit_conversion(num, unit, ok):
     assert traces(num, unit, parse_question(TABLE_Q), []) is ok
+
+
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("2023年营业收入为100亿元", "2023年营业收入为100亿元"),  # a year of the question
+        ("与2017年相比", "与〔未经核验的数字已删除〕年相比"),  # a year it lacks: removed, never made an amount
+        ("分为3类。000000000000000", "分为3类。〔未经核验的数字已删除〕"),  # a run of zeros is no count
+        ("分为3个阶段", "分为3个阶段"),  # a count
+    ],
+)
+def test_years_the_question_lacks_and_zero_runs_are_removed(make_service, text, shown):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": [text]})
+    assert answer.data["analysis"][0] == shown
+    assert ("untraced_number" in {h.rule for h in answer.report.fired}) is (text != shown)
 
 
 def test_the_page_shows_the_formula_exact_result_and_highlighted_cells(make_service):
@@ -302,3 +324,28 @@ def test_a_question_without_figures_keeps_the_general_program_pattern(make_servi
     service.answer("finance", "什么是市盈率？", service.params("finance"))
     task = {t.name: t for t in service.tasks()}["finance"]
     assert backend.requests[-1].schema == task.schema
+
+
+def test_a_dollar_result_is_written_with_its_sign_first_and_once(make_service):
+    question = "| | 2019 | 2018 |\n|---|---|---|\n| Revenue ($) | 1,200 | 1,000 |\n\nWhat is the total revenue?"
+    calc = {"label": "total", "program": "R1C2 + R1C3", "result": None, "unit": "$"}
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": "The total is ${1}."}, question)
+    assert answer.data["summary"] == "The total is $2200.00."
+
+
+@pytest.mark.parametrize(
+    "analysis,kept",
+    [
+        # copies of the calculation instructions the model was given (seen in the sixth session's runs)
+        (["计算时在 program 里用左边的编号引用这些数字。"], ["具体规则和费用因机构和产品而异，以对方的正式说明为准。"]),
+        (["计算时，使用 left 联系编号引用这些数字，避免自己算出结果。营业收入增长较快。"], ["营业收入增长较快。"]),
+        (["把公式里的每个 名称 换成对应数字的编号，写成 program。", "净利润也在增长。"], ["净利润也在增长。"]),
+        # the answer's own sentences, the question's words included, stay
+        (["营业收入同比增长多少取决于两年的数据。", "净利润从12.5亿元增至15亿元。"], None),
+        (["We calculated it from the figures given."], None),  # English words the instructions also use
+    ],
+)
+def test_sentences_copying_the_instructions_are_removed(make_service, analysis, kept):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": analysis})
+    assert answer.data["analysis"] == (kept or analysis)
+    assert ("prompt_echo" in {h.rule for h in answer.report.fired}) is (kept is not None)

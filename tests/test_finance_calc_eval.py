@@ -3,7 +3,7 @@ a percentage only where the user asked for a rate, and the plain string test for
 
 import pytest
 
-from qa.eval.finance_calc import asks_rate, correct, untraced_shown
+from qa.eval.finance_calc import SPLITS, asks_rate, correct, load_set, untraced_shown
 
 FINEVAL = "请从如下检索内容中回答。用户的问题是：{q} 检索内容是：参考汇率、收益率等"
 
@@ -44,9 +44,18 @@ def test_asks_rate_reads_only_the_users_question(question, rate):
         ("增长25%。", []),  # the result as %g
         ("增长30%。", ["30"]),
         ("2023年的收入为100.0亿元。", ["100.0"]),  # the string test is strict: the app writes 100
+        ("2022-25%", []),  # a hyphen after a year is no minus: 2022 and 25
+        ("2017-5.45", ["2017", "5.45"]),  # neither is the question's or a result
+        ("增长-30%", ["-30"]),  # a minus after a Chinese word is a sign
     ],
 )
 def test_untraced_shown_is_a_plain_string_test(summary, untraced):
     question = "2022年营业收入80亿元，2023年100亿元，增长多少？"
     data = {"summary": summary, "calculations": [{"result": 25.0}]}
     assert untraced_shown(question, data) == untraced
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_every_split_is_packaged_with_a_gold_number_and_a_source(split):
+    items = load_set(name=SPLITS[split])
+    assert items and all(isinstance(i["answer"], float) and i["source"] and i["kind"] for i in items)

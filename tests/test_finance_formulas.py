@@ -106,6 +106,9 @@ ZH_TABLE = """|年份|营业收入|净利润|
         ("华夏新能源ETF参考净值：3.2元。持有450份总价值？", "F2 * F1", 1440),
         ("当前价53.39元，最高价54.44元。按最高价卖出25万股，到账金额多少？", "F3 * F2", 13610000),
         ("昨天投资基金60元，今日涨跌幅-5%，实际损失多少？", "abs(F1 * F2)", 3),
+        # a price written per unit (每份) is a price; 25万份 is one count of 250000
+        ("某基金每份1.082，卖出25万份到账金额？", "F2 * F1", 270500),
+        ("每股3元，持有2万股价值多少？", "F2 * F1", 60000),
     ],
 )
 def test_the_app_chooses_operands_the_labels_decide(library, question, program, value):

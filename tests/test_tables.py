@@ -36,6 +36,8 @@ EXPORT = "|股票代码|股票简称|日期|营业收入(元)|净利润(万元)|
         ("800万", Fraction(800), "万", 10**4, False),
         ("0.1", Fraction(1, 10), "", 1, False),
         ("3.5倍", Fraction(35, 10), "倍", 1, False),
+        ("25万份", Fraction(25), "万份", 10**4, False),  # a scale word before a count word: one figure
+        ("3000股", Fraction(3000), "股", 1, False),
     ],
 )
 def test_numbers_parse_exactly_with_unit_and_scale(text, value, unit, scale, percent):

@@ -18,8 +18,11 @@ from ..service import QAService
 SET = "finance_calc_eval.jsonl"  # held out: never tuned on
 TUNING_SET = "finance_calc_tuning.jsonl"
 HELDOUT2_SET = "finance_calc_heldout2.jsonl"  # built after the sixth session's rules were written, run once
+HELDOUT3_SET = "finance_calc_heldout3.jsonl"  # built before the seventh session's changes, run once at its end
+SPLITS = {"tuning": TUNING_SET, "heldout": SET, "heldout2": HELDOUT2_SET, "heldout3": HELDOUT3_SET}
 RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+# a minus is a sign only where no letter, digit or point is written just before it: 2017-5.45 is 2017 and 5.45
+_NUMBER = re.compile(r"(?:(?<![A-Za-z0-9_.])-)?\d[\d,]*(?:\.\d+)?")
 
 
 def load_set(path: Path | None = None, name: str = SET) -> list[dict[str, Any]]:
@@ -243,7 +246,7 @@ def library_table(rows: list[dict[str, Any]]) -> str:
 if __name__ == "__main__":
     import sys
 
-    name = TUNING_SET if "tuning" in sys.argv[1:] else HELDOUT2_SET if "heldout2" in sys.argv[1:] else SET
+    name = next((SPLITS[a] for a in sys.argv[1:] if a in SPLITS), SET)
     rows = library_rows(load_set(name=name))
     if "--verbose" in sys.argv[1:]:
         for r in rows:

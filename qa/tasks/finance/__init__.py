@@ -16,7 +16,9 @@ from .calculations import (
     FormulaRule,
     MultipleChoiceCheck,
     NumberTraceCheck,
+    OperandOrderCheck,
     OptionsRule,
+    PromptEchoCheck,
     context,
     narrow,
 )
@@ -114,8 +116,10 @@ def create(files: Files) -> Task:
         # calculations run first: the number trace and the multiple-choice answer use their results
         checks=(
             FormulaCheck(),  # the library's program, when the app chose its operands, before it is executed
+            OperandOrderCheck(),  # the model's own programs: old → new, later − earlier
             CalculationCheck(),
             ArithmeticCheck(),  # on the model's own words, before untraced numbers are replaced
+            PromptEchoCheck(),  # copied instructions go before their numbers are traced
             NumberTraceCheck(),
             MultipleChoiceCheck(),
             PromiseCheck(),

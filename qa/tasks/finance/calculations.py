@@ -1,6 +1,8 @@
 """Calculations over the question's figures: the model writes programs, the app runs them and writes the results.
 
 - `FiguresRule` parses the question's tables and text figures; `context` lists them, numbered, for the model.
+- `PromptEchoCheck` removes sentences that copy the calculation instructions the model was given.
+- `OperandOrderCheck` puts a two-year program's operands in the order the question means (order.py).
 - `CalculationCheck` executes each program exactly, writes `result` and `unit`, drops what cannot run or uses a
   number that is not in the question, and re-asks when a program fails or figures were given but nothing computed.
 - `NumberTraceCheck` fills `{1}`-style references to results in the text, and every other number in the text
@@ -25,6 +27,7 @@ from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ...tables import SCALES, Figures, parse_question
 from .formulas import FormulaLibrary, Plan
+from .order import reorder
 from .rules import RISK_EN, RISK_ZH
 
 DEFAULT_DECIMALS = 2
@@ -49,6 +52,11 @@ _MENTION = re.compile(
     re.I,
 )
 _PLACEHOLDER = re.compile(r"\{(\d)\}")
+# a count as people write one: 0–12 without leading zeros (a run of zeros after a sentence, 007, is no count)
+_COUNT = re.compile(r"[-−]?(?:0|[1-9]|1[0-2])")
+# a bare year-like number (1900–2100, no unit): never swapped for a result, it names a time, not an amount
+_ZERO_LED = re.compile(r"[-−]?0\d+(?:\.\d+)?")
+_YEAR = re.compile(r"(?:19\d\d|20\d\d|2100)")
 UNVERIFIED_ZH = "〔未经核验的数字已删除〕"
 UNVERIFIED_EN = "[unverified figure removed]"
 
@@ -101,6 +109,17 @@ class OptionsRule:
         return find_options(question)
 
 
+# the fixed instruction text of the context: the model should follow it, never copy it into the answer
+_HEAD = "【题目中的数字】计算时在 program 里用左边的编号引用这些数字，不要自己算出结果："
+_TAIL = "在 summary 和 analysis 里用 {1}、{2} 表示第 1、2 个计算的结果。"
+_FILL = "把公式里的每个 {名称} 换成对应数字的编号，写成 program。"
+_EXAMPLE = (
+    "每个 program 是一个算式，不是单个编号。示例（与本题无关）：若 F1 = 50元、F2 = 60元，问增长多少，写"
+    ' {"label": "增长率", "program": "pct_change(F1, F2)", "result": null, "unit": "%"}；'
+    "问差额写 F2 - F1；问合计写 sum(F1, F2)。"
+)
+
+
 def context(question: str, library: FormulaLibrary | None = None) -> str:
     """What the model sees under the question: its figures, each with the reference a program uses, and the
     formula the library recognised (with its operands when the app could choose them)."""
@@ -108,8 +127,8 @@ def context(question: str, library: FormulaLibrary | None = None) -> str:
     if not figures:
         return ""
     plan = library.plan(question, figures) if library is not None else None
-    head = "【题目中的数字】计算时在 program 里用左边的编号引用这些数字，不要自己算出结果：\n" + figures.describe()
-    tail = "\n在 summary 和 analysis 里用 {1}、{2} 表示第 1、2 个计算的结果。"
+    head = _HEAD + "\n" + figures.describe()
+    tail = "\n" + _TAIL
     if plan is not None and plan.resolved:
         calc = plan.calculation(True)
         return (
@@ -121,18 +140,9 @@ def context(question: str, library: FormulaLibrary | None = None) -> str:
     if plan is not None:
         slots = "；".join(f"{k} = {v}" for k, v in plan.indicator.slots.items())
         return (
-            head
-            + f"\n题目问的是{plan.indicator.name_zh}，公式：{plan.indicator.program}（{slots}）。"
-            + "把公式里的每个 {名称} 换成对应数字的编号，写成 program。"
-            + tail
+            head + f"\n题目问的是{plan.indicator.name_zh}，公式：{plan.indicator.program}（{slots}）。" + _FILL + tail
         )
-    return (
-        head
-        + "\n每个 program 是一个算式，不是单个编号。示例（与本题无关）：若 F1 = 50元、F2 = 60元，问增长多少，写"
-        + ' {"label": "增长率", "program": "pct_change(F1, F2)", "result": null, "unit": "%"}；'
-        + "问差额写 F2 - F1；问合计写 sum(F1, F2)。"
-        + tail
-    )
+    return head + "\n" + _EXAMPLE + tail
 
 
 class FormulaRule:
@@ -268,6 +278,114 @@ def run_calculations(
     return done, problems
 
 
+class OperandOrderCheck(BaseCheck):
+    """The model's two-year programs take their operands in the order the question means (order.py): a growth
+    rate from the earlier year to the later, a change as the later minus the earlier; a swapped pair is put right."""
+
+    name = "operand_order"
+    rules = ("operand_order",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        plan: Plan | None = ctx.facts.get("formula")
+        figures: Figures = ctx.facts.get("figures") or Figures()
+        calcs = data.get("calculations")
+        if (plan is not None and plan.resolved) or not figures or not isinstance(calcs, list):
+            return Repair(data)  # the app's own program is already in order
+        fixed: list[Any] = []
+        swapped: list[str] = []
+        for calc in calcs:
+            program = calc.get("program") if isinstance(calc, dict) else None
+            new = reorder(program, ctx.question, figures) if isinstance(program, str) else None
+            if new is None:
+                fixed.append(calc)
+                continue
+            swapped.append(f"{program} → {new}")
+            fixed.append({**calc, "program": new})
+        if not swapped:
+            return Repair(data)
+        why = "; ".join(swapped)
+        return Repair(
+            {**data, "calculations": fixed},
+            [Finding("operand_order", f"operands put in the order the question means (earlier year = old): {why}")],
+            [f"swapped the operands of {len(swapped)} calculation(s)"],
+        )
+
+
+_ECHO_RUN = 8  # characters (spaces left out) a sentence must share with the instructions to be their copy
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;\n]|$)|.+")
+
+
+def instruction_text(ctx: CheckContext) -> str:
+    """The calculation instructions this question's model saw (context and system prompt), without the figures'
+    own lines or the question: what an answer sentence must not copy."""
+    parts = [_HEAD, _TAIL, _FILL, _EXAMPLE, "calculations 只写这一项", "系统已按公式选定数字"]
+    parts += [line for line in ctx.system_prompt.splitlines() if re.search(r"program|calculations|\{1\}", line)]
+    plan: Plan | None = ctx.facts.get("formula")
+    if plan is not None:
+        parts += [plan.indicator.program, *(f"{k} = {v}" for k, v in plan.indicator.slots.items())]
+    return "\n".join(parts)
+
+
+def echoes(sentence: str, instructions: str, question: str) -> bool:
+    """True when a sentence shares a run of _ECHO_RUN characters, half of them Chinese, with the instructions that
+    the question lacks."""
+    text = re.sub(r"\s+", "", sentence)
+    plain = re.sub(r"\s+", "", instructions)
+    asked = re.sub(r"\s+", "", question)
+    for k in range(len(text) - _ECHO_RUN + 1):
+        run = text[k : k + _ECHO_RUN]
+        # half of it Chinese: English words the instructions also use (calculations, program) are no copy
+        if len(_CJK_CHAR.findall(run)) >= _ECHO_RUN // 2 and run in plain and run not in asked:
+            return True
+    return False
+
+
+class PromptEchoCheck(BaseCheck):
+    """A sentence that copies the app's calculation instructions (编号引用这些数字, a formula's slot notes) is no
+    answer: it is removed; a list left empty gets the task's standard sentence."""
+
+    name = "prompt_echo"
+    rules = ("prompt_echo",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        if not (ctx.facts.get("figures") or Figures()):
+            return Repair(data)  # no figures: the model saw no calculation instructions to copy
+        instructions = instruction_text(ctx)
+        fallbacks: dict[str, dict[str, str]] = ctx.notes.get("fallbacks") or {}
+        removed: list[str] = []
+
+        def keep(text: str) -> str:
+            out = []
+            for sentence in _SENTENCE.findall(text):
+                if sentence.strip() and echoes(sentence, instructions, ctx.question):
+                    removed.append(sentence.strip())
+                else:
+                    out.append(sentence)
+            return "".join(out).strip()
+
+        fixed = dict(data)
+        for key in (*TEXT_FIELDS, "risk_notice"):
+            value = fixed.get(key)
+            standard = (fallbacks.get(key) or {}).get("zh" if ctx.zh else "en")
+            if isinstance(value, str):
+                kept = keep(value)
+                if kept != value.strip():
+                    fixed[key] = kept or standard or value  # a field left empty: its standard sentence
+            elif isinstance(value, list):
+                items = [keep(v) if isinstance(v, str) else v for v in value]
+                items = [v for v in items if v != ""]
+                if items != value:
+                    fixed[key] = items or ([standard] if standard else value)
+        if not removed:
+            return Repair(data)
+        return Repair(
+            fixed,
+            [Finding("prompt_echo", f"{len(removed)} sentence(s) copied the calculation instructions")],
+            [f"removed {len(removed)} sentence(s) that copied the instructions"],
+        )
+
+
 class CalculationCheck(BaseCheck):
     """Programs are executed by the app, which writes each result; one that cannot run is re-asked, then dropped."""
 
@@ -331,10 +449,12 @@ def _matches(value: Fraction, decimals: int, target: Fraction) -> bool:
 
 def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool:
     """True when a number in the text is a computed result or an input figure (after unit conversion)."""
+    if _ZERO_LED.fullmatch(num.replace(",", "")):
+        return False  # 000000, 007: nobody writes an amount or a count so (the model's filler, not a figure)
     value, scale, percent = _mention_values(num, unit)
     decimals = len(num.split(".")[1]) if "." in num else 0
-    if value.denominator == 1 and not unit and (abs(value) <= 12 or 1900 <= value <= 2100):
-        return True  # counts ("3 点") and years
+    if not unit and _COUNT.fullmatch(num):
+        return True  # a count ("3 点"); a year is kept only when the question writes it (the caller's `asked`)
     for r in results:
         if _matches(value, decimals, r.value) or _matches(-value, decimals, r.value):
             return True
@@ -345,7 +465,7 @@ def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool
             return True
         if not percent and scale == 1 and c.scale > 1:
             # the same amount in another unit: 8000000000 for 80亿
-            if any(_matches(value, decimals, c.base / s) for _, s in SCALES) or value == c.base:
+            if value and (any(_matches(value, decimals, c.base / s) for _, s in SCALES) or value == c.base):
                 return True
     return False
 
@@ -409,6 +529,9 @@ class NumberTraceCheck(BaseCheck):
                 return m.group(0)
 
             text = _PLACEHOLDER.sub(fill, text)
+            for s in shown:  # "${1}" filled with "$12.50": one currency sign, not two
+                if s[:1] in "$¥￥" and s[:1]:
+                    text = text.replace(s[0] + s, s)
             pieces: list[str] = []
             last = 0
             for m in _MENTION.finditer(text):
@@ -459,8 +582,12 @@ class NumberTraceCheck(BaseCheck):
     @staticmethod
     def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool) -> str:
         """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker."""
-        percent = (m.group("unit") or "").strip() in ("%", "％")
+        unit = (m.group("unit") or "").strip()
+        percent = unit in ("%", "％")
         same = [r for r in results if (r.unit == "%") == percent]
+        num = m.group("num")
+        if not unit and (_YEAR.fullmatch(num) or _ZERO_LED.fullmatch(num)):
+            same = []  # a year the question lacks or a run of zeros: removed, not turned into an amount
         if len(same) == 1:
             return same[0].text(decimals)
         return UNVERIFIED_ZH if zh else UNVERIFIED_EN

@@ -32,7 +32,8 @@ _STOP = set(
     "比 率 增 长 加 减 变 化 同 环 平 均 合 计 总 差 额 占 值 为 请 问 几".split()
 )
 _COUNT_UNIT = re.compile(r"份|股|盎司|克|手|张")
-_PRICE_LABEL = re.compile(r"净值|价|price|nav", re.I)
+# a price: named so, or written per unit ("每份1.082", "每股3元": the words before it end in 每 + a count word)
+_PRICE_LABEL = re.compile(r"净值|价|price|nav|每(?:份|股|克|盎司|手|张)$", re.I)
 # a price qualifier named in the question picks that price among several (最高价 for "按最高股价卖出")
 _PRICE_QUALIFIERS = ("最高", "最低", "开盘", "收盘", "当前", "现价", "单位净值", "累计")
 
