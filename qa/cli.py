@@ -109,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--split",
-        choices=["tuning", "heldout", "heldout2", "both"],
+        choices=["tuning", "heldout", "heldout2", "heldout3", "both"],
         default="both",
-        help="quality: which question set (qa/data/quality_*.jsonl; heldout2: the fresh held-out split); "
+        help="quality: which question set (qa/data/quality_*.jsonl; heldout2, heldout3: the fresher held-out splits); "
         "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "
         "heldout2 for the second held-out qa/data/finance_calc_heldout2.jsonl, otherwise the held-out "
         "qa/data/finance_calc_eval.jsonl",
