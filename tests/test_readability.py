@@ -531,13 +531,15 @@ def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it()
     assert stepped_back.sample(only_y) and stepped_back.next_token == 2
 
 
-def test_prose_ngrams_keep_the_word_tokens_of_the_prose_only():
-    vocab = [b'{"', b"a", b'": "', b"X", b"\xef\xbc\x8c", b"Y", b'", "', b"Z", b'"}']  # \xef\xbc\x8c: "，"
+def test_prose_ngrams_keep_the_chinese_word_tokens_of_the_prose_only():
+    pieces_ = ['{"', "要", '": "', "胃", "，", "痛", "F1", '", "', "查", '"}']
+    vocab = [p.encode() for p in pieces_]
     prose = ProseNgrams(vocab, 0)  # tracked even with the n-gram ban off
-    for token in [0, 1, 2, 3, 4, 5, 3, 6, 7, 8]:  # {"a": "X，YX", "Z"}
+    for token in [0, 1, 2, 3, 4, 5, 6, 3, 7, 8, 9]:  # {"要": "胃，痛F1胃", "查"}
         prose.accept(token)
-    # every string counts (a key too, as for the n-gram ban), each word once; never the comma or the syntax
-    assert prose.words == [1, 3, 5, 7]
+    # every string counts (a key too, as for the n-gram ban), each word once; never the comma, the syntax or
+    # ASCII (numbers and figure references must recur exactly)
+    assert [pieces_[t] for t in prose.words] == ["要", "胃", "痛", "查"]
 
 
 @pytest.mark.parametrize(
@@ -554,12 +556,12 @@ def test_a_row_penalises_only_words_the_prose_already_used(penalty, in_string, e
     from qa.backends.batching import Row, Vocab
     from qa.types import GenerationRequest, GenerationStats, SamplingParams
 
-    vocab = Vocab(4, [b'"', b"X", b"Y", b"Z"], frozenset())
+    vocab = Vocab(4, [b'"', "胃".encode(), "肠".encode(), b"Z"], frozenset())
     request = GenerationRequest(messages=[], params=SamplingParams(0.0, 1.0, 10))
     r = Row(request, [3], None, GenerationStats(), vocab, 10, 0, 1.0, 0.0, prose_penalty=penalty)
-    for token in [0, 1, 0] + ([0] if in_string else []):  # "X" then, optionally, a new string opens
+    for token in [0, 1, 0] + ([0] if in_string else []):  # "胃" then, optionally, a new string opens
         r.prose.accept(token)
-    logits = np.array([0.0, 6.0, 5.0, 0.0], dtype=np.float32)  # X used (6), Y unused (5)
+    logits = np.array([0.0, 6.0, 5.0, 0.0], dtype=np.float32)  # 胃 used (6), 肠 unused (5)
     assert r.sample(logits) and r.next_token == expected
 
 

@@ -4,8 +4,8 @@ A plain no-repeat n-gram rule would also ban the JSON syntax the grammar needs (
 follows the answer byte by byte: only tokens written inside a string count, across all the answer's strings (so
 an item cannot copy the summary either), and a token that contains a quote is never banned (the string can
 always close). The caller applies the ban after the grammar mask and only when an allowed token survives it.
-It also keeps the word tokens the prose has used (`words`), for a repetition penalty on the prose alone: the
-plain penalty covers the prompt and the JSON syntax too, so it cannot be raised without bending both.
+It also keeps the Chinese word tokens the prose has used (`words`), for a repetition penalty on the prose alone:
+the plain penalty covers the prompt and the JSON syntax too, so it cannot be raised without bending both.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class ProseNgrams:
                 self.in_string = False
         if inside and self.in_string and piece:
             self.run.append(token)
-            # punctuation and spaces recur in any prose, so only tokens with a word character count as used
+            # punctuation and spaces recur in any prose, and numbers, figure references (F1, R2C3) and calculation
+            # programs must recur exactly: only tokens with a non-ASCII word character (Chinese) count as used
             if token not in self._word_set and _has_word(piece):
                 self._word_set.add(token)
                 self.words.append(token)
@@ -61,5 +62,5 @@ class ProseNgrams:
 
 
 def _has_word(piece: bytes) -> bool:
-    """The token's text holds a letter, digit or CJK character (not only punctuation or spaces)."""
-    return any(ch.isalnum() for ch in piece.decode("utf-8", errors="ignore"))
+    """The token's text holds a non-ASCII letter or character (Chinese), not only ASCII, punctuation or spaces."""
+    return any(ord(ch) > 127 and ch.isalnum() for ch in piece.decode("utf-8", errors="ignore"))
