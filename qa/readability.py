@@ -301,6 +301,9 @@ class RepetitionCheck(BaseCheck):
             return run[:1]
         if len(head) + len(tail) < 2 or not all(words) or any("、" in b for b in bodies):
             return run[:2]
+        if any(len(w) < 2 for w in words):
+            # a single swapped character splits a word ("持续加重 / 持续严重" is not "持续加、严重"): left to `similar`
+            return run
         # the first clause whole, then the others' words ("胃镜检查、粘膜检查、黏膜活检")
         return [head + "、".join(dict.fromkeys(words)) + tail + end]
 

@@ -385,6 +385,11 @@ def test_a_loop_of_one_word_apart_clauses_becomes_one_enumeration(given, expecte
         # clauses that already enumerate with 、 are not enumerated again: the first two stay
         (["可用A药、B药，", "可用A药、C药，", "可用A药、D药。"], ["可用A药、B药，", "可用A药、C药，"]),
         (["余额为707859元，", "余额为707860元，", "余额为707861元。"], ["余额为707859元，"]),  # a count
+        # a single swapped character would split a word: the run is left as it is
+        (
+            ["如果症状持续加重，", "如果症状持续严重，", "如果症状持续变重。"],
+            ["如果症状持续加重，", "如果症状持续严重，", "如果症状持续变重。"],
+        ),
     ],
 )
 def test_a_loop_run_is_merged_counted_or_cut_to_two(run, expected):
