@@ -111,10 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=["tuning", "heldout", "heldout2", "heldout3", "both"],
         default="both",
-        help="quality: which question set (qa/data/quality_*.jsonl; heldout2: the fresh held-out split); "
+        help="quality: which question set (qa/data/quality_*.jsonl; heldout2, heldout3: the fresher held-out splits); "
         "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "
-        "heldout2 / heldout3 for the second / third held-out qa/data/finance_calc_heldout{2,3}.jsonl (heldout3: "
-        "finance-calc only), otherwise the held-out "
+        "heldout2 / heldout3 for the second / third held-out qa/data/finance_calc_heldout{2,3}.jsonl, otherwise the "
+        "held-out "
         "qa/data/finance_calc_eval.jsonl",
     )
     evaluate.add_argument(
@@ -459,8 +459,6 @@ def _quality_eval(args: argparse.Namespace, service: Any) -> int:
     from .eval.quality import load_quality_set, run_quality_eval
 
     splits = ["tuning", "heldout"] if args.split == "both" else [args.split]
-    if args.split == "heldout3":
-        raise InputError("--split heldout3 is a finance-calc split; quality has tuning, heldout and heldout2")
     service.warm_up()
     tables = []
     for split in splits:

@@ -12,6 +12,7 @@ text a task inserts on purpose (an emergency instruction, a risk notice) is neve
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from typing import Any
@@ -122,6 +123,20 @@ def _near(a: str, b: str) -> bool:
     return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1)
 
 
+def one_word_apart(a: str, b: str) -> bool:
+    """Two clause keys that share a frame and differ only in a short word inside it ("必要时进行胃镜检查 /
+    必要时进行胃粘膜检查", "可能需要考虑手术治疗 / 可能需要考虑生活方式调整"): a common start and end of four or
+    more characters together, and what differs is at most six characters on either side and no longer than
+    the frame. Two such clauses may be the point (two options); three in a row are a loop."""
+    short = min(len(a), len(b))
+    head = len(os.path.commonprefix([a, b]))
+    tail = len(os.path.commonprefix([a[::-1], b[::-1]]))
+    tail = min(tail, short - head)
+    frame = head + tail
+    differs = max(len(a), len(b)) - frame
+    return frame >= 4 and 0 < differs <= 6 and frame >= differs
+
+
 # connectives and hedges a clause may start with that do not change what it says (compared without them):
 # "可能是因为…所致，个人考虑是因为…所致" is one cause said twice
 _LEAD = re.compile(
@@ -226,6 +241,72 @@ class RepetitionCheck(BaseCheck):
             out = out[:-1] + ("。" if _CJK.search(out) else ".")
         return out
 
+    def _merge_loops(self, text: str, where: str, removed: list[str]) -> str:
+        """Three or more clauses in a row that differ by one swapped word ("必要时进行胃镜检查，必要时进行胃粘膜
+        检查，必要时进行胃黏膜活检") are a loop: they become one clause that enumerates the words with 、 ("必要时
+        进行胃镜检查、粘膜检查、黏膜活检"); when they share too little text to merge, the first two stay. Two
+        such clauses stay as written (options a short clause names on purpose)."""
+        parts = pieces(text)
+        merged = self._merge_runs(parts)
+        if len(merged) == len(parts):
+            return text
+        removed.append(where)
+        return "".join(merged)
+
+    def _merge_runs(self, parts: list[str]) -> list[str]:
+        """The clauses (or a list's items) with each run of three or more one-word-apart ones merged into one."""
+        out: list[str] = []
+        i = 0
+        while i < len(parts):
+            first = key(parts[i])
+            j = i + 1
+            if len(first) >= self.min_key:
+                while j < len(parts) and len(key(parts[j])) >= self.min_key and one_word_apart(first, key(parts[j])):
+                    j += 1
+            if j - i < 3:
+                out.append(parts[i])
+                i += 1
+                continue
+            out.extend(self._merged(parts[i:j]))
+            i = j
+        return out
+
+    @staticmethod
+    def _merged(run: list[str]) -> list[str]:
+        """One clause for a run of clauses that differ by one word: their common start, the differing words
+        joined with 、, their common end, and the last clause's punctuation. A run that counts ("每月加等额本息12
+        年，…11年，…10年") says nothing new each time: its first clause stays alone. Clauses that already
+        enumerate with 、, or share too little to enumerate, keep their first two."""
+        marks = SENTENCE_END + _CLAUSE_MARK + _CLOSING + " "
+        bodies = [p.rstrip(marks) for p in run]
+        end = run[-1][len(bodies[-1]) :]
+        head = os.path.commonprefix(bodies)
+        room = min(len(b) for b in bodies) - len(head)  # the end may not overlap the start
+        tail = os.path.commonprefix([b[::-1] for b in bodies])[:room][::-1]
+        # never split a number or a Latin word ("707859 / 707860" differ in "59 / 60", not in "9 / 0")
+        while (
+            head
+            and _ASCII_WORD.match(head[-1])
+            and any(_ASCII_WORD.match(b[len(head) : len(head) + 1]) for b in bodies)
+        ):
+            head = head[:-1]
+        while (
+            tail
+            and _ASCII_WORD.match(tail[0])
+            and any(_ASCII_WORD.match(b[len(b) - len(tail) - 1 : len(b) - len(tail)]) for b in bodies)
+        ):
+            tail = tail[1:]
+        words = [b[len(head) : len(b) - len(tail)] for b in bodies]
+        if all(_COUNT.fullmatch(w) for w in words):
+            return run[:1]
+        if len(head) + len(tail) < 2 or not all(words) or any("、" in b for b in bodies):
+            return run[:2]
+        if any(len(w) < 2 for w in words):
+            # a single swapped character splits a word ("持续加重 / 持续严重" is not "持续加、严重"): left to `similar`
+            return run
+        # the first clause whole, then the others' words ("胃镜检查、粘膜检查、黏膜活检")
+        return [head + "、".join(dict.fromkeys(words)) + tail + end]
+
     def _without(self, text: str, other: str) -> str:
         """A text without the clauses it shares with `other`, unless that would leave a fragment."""
         drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
@@ -237,7 +318,7 @@ class RepetitionCheck(BaseCheck):
         """An item without the clauses that repeat an earlier clause of the same item (a loop inside it)."""
         own: list[str] = []
         kept: list[str] = []
-        for piece in pieces(self._enumeration(text, "", [])):
+        for piece in pieces(self._enumeration(self._merge_loops(text, "", []), "", [])):
             k = key(piece)
             if len(k) >= self.min_key and any(similar(k, s) for s in own):
                 continue
@@ -360,14 +441,17 @@ class RepetitionCheck(BaseCheck):
         already says most of a see-a-doctor sentence)."""
         return any(coverage(s, b)[0] >= 0.5 for s in self._keys(standard) if len(s) >= self.min_key for b in keys)
 
-    def _dedupe(self, ctx: CheckContext, data: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
-        """The answer without repeats it can remove, where it removed them, and the fields it gave the task's
-        standard sentence."""
+    def _dedupe(
+        self, ctx: CheckContext, data: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str], list[str], list[str]]:
+        """The answer without repeats it can remove, where it removed them, the fields it gave the task's standard
+        sentence, and where it merged a loop of one-word-apart clauses."""
         seen: list[str] = []  # keys of the clauses and whole items kept so far
         seen += self._example(ctx)
         fixed = dict(data)
         removed: list[str] = []
         replaced: list[str] = []  # fields that got the task's standard sentence (also in `removed`)
+        looped: list[str] = []  # where a loop of one-word-apart clauses was merged (also in `removed`)
 
         def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
             # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
@@ -376,6 +460,10 @@ class RepetitionCheck(BaseCheck):
 
         def dedupe(text: str, where: str) -> str:
             kept: list[str] = []
+            merged = self._merge_loops(text, where, looped)
+            if merged != text:
+                removed.append(where)
+            text = merged
             for piece in pieces(self._enumeration(text, where, removed)):
                 k = key(piece)
                 if len(k) >= self.min_key and repeated(k):
@@ -400,6 +488,11 @@ class RepetitionCheck(BaseCheck):
                 fixed[k] = new
                 continue
             _, min_items = _bounds(ctx.schema, k)
+            merged = self._merge_runs(list(value))  # items that loop with one word swapped become one item
+            if len(merged) < len(value) and len(merged) >= max(min_items, 1):
+                removed.append(k)
+                looped.append(k)
+                value = merged
             items: list[tuple[int, str]] = []
             spare: list[tuple[int, str]] = []  # dropped items, in case the list must keep its minimum
             for i, item in enumerate(value):
@@ -435,14 +528,16 @@ class RepetitionCheck(BaseCheck):
                 items.append((i, item))
                 items.sort()
             fixed[k] = [text for _, text in items]
-        return fixed, removed, replaced
+        return fixed, removed, replaced, looped
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        fixed, removed, replaced = self._dedupe(ctx, data)
+        fixed, removed, replaced, looped = self._dedupe(ctx, data)
         if not removed:
             return Repair(data)
         where = ", ".join(dict.fromkeys(removed))
         repairs = [f"removed {len(removed)} repeated sentence(s) or item(s) from {where}"]
+        if looped:  # the words the loop swapped are kept, enumerated once
+            repairs.append(f"merged clauses that differ by one word into one enumeration in {', '.join(looped)}")
         if replaced:  # said in the report: this text is the app's, not the model's
             repairs.append(f"wrote the task's standard sentence in {', '.join(replaced)} (it only repeated)")
         return Repair(
@@ -476,6 +571,9 @@ def end_on_sentence(text: str, limit: int | None) -> str:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_ASCII_WORD = re.compile(r"[0-9A-Za-z.]")
+# what a counting loop swaps: a number, or the redaction placeholder the finance check writes in place of one
+_COUNT = re.compile(r"(?:[0-9.,%]+|〔[^〕]*〕)+")
 # an instruction to get help now ("应立即就医", "拨打120"): a repeat of it stays rather than become a milder sentence
 _URGENT = re.compile(r"立即|立刻|马上|尽快就医|急救|急诊|120|emergency|immediately|right away", re.I)
 

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         "(the prose only, never the JSON syntax; shorter runs make a small model swap words inside terms that must "
         "recur, e.g. 血红蛋白 → 血绿蛋白); 0 turns it off.",
     )
+    prose_repetition_penalty: float = Field(
+        1.1,
+        ge=1.0,
+        le=2.0,
+        description="Local backends: a further penalty on the Chinese word tokens the answer's prose already used "
+        "(inside its JSON strings only: never the prompt, the syntax, punctuation, numbers or ASCII), against a "
+        "small model restating a clause with one word swapped; 1.0 turns it off.",
+    )
     repetition_penalty: float = Field(
         1.05,
         ge=1.0,
@@ -421,7 +429,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "feedback_file",
     ),
     "cache": ("answer_cache", "cache_url", "cache_ttl_s", "cache_max_bytes"),
-    "answer quality": ("no_repeat_ngram",),
+    "answer quality": ("no_repeat_ngram", "prose_repetition_penalty"),
     "api": ("raw_model", "api_keys", "api_keys_file", "rate_limit_per_minute", "max_body_bytes"),
     "logs": ("log_level", "log_file", "log_max_bytes", "log_backups", "log_prompts"),
     "triage": (

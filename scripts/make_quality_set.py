@@ -14,7 +14,8 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR --fresh quality_heldout2.jsonl \
            --seed 20261123 --per-domain 30 --exclude qa/data/quality_tuning.jsonl qa/data/quality_heldout.jsonl
        (a fresh held-out set by the same rules from what is left: every question of the --exclude files is
-       left out before picking, ids qh2-001…; used when an earlier held-out set has been read)
+       left out before picking, ids qh2-001… (qh3-… for quality_heldout3.jsonl); used when an earlier held-out set
+       has been read)
 """
 
 from __future__ import annotations
@@ -100,9 +101,12 @@ def fresh(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     rows = medical(args.med_csv, rng, exclude, args.per_domain) + finance(args.notebook, rng, exclude, args.per_domain)
     assert not exclude & {r["question"] for r in rows}
+    # ids follow the file's number (quality_heldout3.jsonl -> qh3-001…) so answers of two splits never share an id
+    number = re.search(r"(\d+)\.jsonl$", args.fresh)
+    prefix = f"qh{number.group(1)}" if number else "qh2"
     with (args.out_dir / args.fresh).open("w", encoding="utf-8") as f:
         for i, row in enumerate(rows, 1):
-            f.write(json.dumps({"id": f"qh2-{i:03d}", **row}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"id": f"{prefix}-{i:03d}", **row}, ensure_ascii=False) + "\n")
     print(args.fresh, len(rows), f"({len(exclude)} questions excluded)")
 
 

@@ -15,6 +15,7 @@ from qa.readability import (
     SentenceEndCheck,
     end_on_sentence,
     key,
+    one_word_apart,
     pieces,
     similar,
 )
@@ -327,6 +328,74 @@ def test_a_loop_inside_the_only_item_is_removed_even_when_it_must_stay():
     assert done.data["suggestions"] == ["如果怀疑是细菌感染，应进行实验室检测。"]
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "apart"),
+    [
+        ("必要时进行胃镜检查", "必要时进行胃粘膜检查", True),
+        ("可能需要考虑手术治疗", "可能需要考虑生活方式调整", True),
+        ("多喝水可以帮助清除结石", "多喝水可以帮助清除脂肪", True),
+        ("必要时进行胃镜检查", "必要时进行胃镜检查", False),  # the same clause: a plain repeat, not a swapped word
+        ("多喝水可以帮助清除结石", "注意休息避免熬夜", False),
+        ("如果出现胸痛", "如果伴有呼吸困难和大汗", False),  # a frame of two characters is no frame
+    ],
+)
+def test_one_word_apart(a, b, apart):
+    assert one_word_apart(a, b) is apart
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # three clauses in a row that differ by one word: one enumeration, what follows stays
+        (
+            ["必要时进行胃镜检查，必要时进行胃粘膜检查，必要时进行胃黏膜活检，以明确诊断。"],
+            ["必要时进行胃镜检查、粘膜检查、黏膜活检，以明确诊断。"],
+        ),
+        (
+            ["可能需要考虑手术治疗，可能需要考虑药物治疗，可能需要考虑生活方式调整。"],
+            ["可能需要考虑手术治疗、药物治疗、生活方式调整。"],
+        ),
+        # three items of one list likewise become one item
+        (
+            ["多喝水可以帮助清除结石。", "多喝水可以帮助清除脂肪。", "多喝水可以帮助清除毒素。"],
+            ["多喝水可以帮助清除结石、脂肪、毒素。"],
+        ),
+        # a loop that counts says nothing new each time: its first clause stays alone (numbers are never split)
+        (["每月还款12年，每月还款11年，每月还款10年，每月还款8年。"], ["每月还款12年。"]),
+        # two such clauses are kept: naming two options is what a short clause is for
+        (
+            ["如果出现胸痛的情况，如果出现发热的情况，应及时就医。"],
+            ["如果出现胸痛的情况，如果出现发热的情况，应及时就医。"],
+        ),
+    ],
+)
+def test_a_loop_of_one_word_apart_clauses_becomes_one_enumeration(given, expected):
+    data = {**MEDICAL_OK, "summary": "胃疼多与饮食不规律有关。", "analysis": ["长期熬夜和压力大也会加重症状。"]}
+    done = RepetitionCheck().repair(ctx("胃疼怎么办？"), {**data, "suggestions": given})
+    assert done.data["suggestions"] == expected
+    assert not detect(done.data, MEDICAL).within
+    if expected != given:
+        assert any("merged clauses that differ by one word" in r for r in done.repairs)
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (["必要时查血常规，", "必要时查尿常规，", "必要时查肝功能。"], ["必要时查血常规、尿常规、肝功能。"]),
+        # clauses that already enumerate with 、 are not enumerated again: the first two stay
+        (["可用A药、B药，", "可用A药、C药，", "可用A药、D药。"], ["可用A药、B药，", "可用A药、C药，"]),
+        (["余额为707859元，", "余额为707860元，", "余额为707861元。"], ["余额为707859元，"]),  # a count
+        # a single swapped character would split a word: the run is left as it is
+        (
+            ["如果症状持续加重，", "如果症状持续严重，", "如果症状持续变重。"],
+            ["如果症状持续加重，", "如果症状持续严重，", "如果症状持续变重。"],
+        ),
+    ],
+)
+def test_a_loop_run_is_merged_counted_or_cut_to_two(run, expected):
+    assert RepetitionCheck._merged(run) == expected
+
+
 def test_clauses_keep_their_connectives():
     assert pieces("此外，多喝水。注意休息") == ["此外，多喝水。", "注意休息"]
 
@@ -465,6 +534,40 @@ def test_a_row_bans_a_repeated_prose_ngram_after_the_mask_and_never_empties_it()
     only_y = np.array([-np.inf, -np.inf, 0.0, -np.inf], dtype=np.float32)  # the grammar allows nothing else
     stepped_back = row()
     assert stepped_back.sample(only_y) and stepped_back.next_token == 2
+
+
+def test_prose_ngrams_keep_the_chinese_word_tokens_of_the_prose_only():
+    pieces_ = ['{"', "要", '": "', "胃", "，", "痛", "F1", '", "', "查", '"}']
+    vocab = [p.encode() for p in pieces_]
+    prose = ProseNgrams(vocab, 0)  # tracked even with the n-gram ban off
+    for token in [0, 1, 2, 3, 4, 5, 6, 3, 7, 8, 9]:  # {"要": "胃，痛F1胃", "查"}
+        prose.accept(token)
+    # every string counts (a key too, as for the n-gram ban), each word once; never the comma, the syntax or
+    # ASCII (numbers and figure references must recur exactly)
+    assert [pieces_[t] for t in prose.words] == ["要", "胃", "痛", "查"]
+
+
+@pytest.mark.parametrize(
+    ("penalty", "in_string", "expected"),
+    [
+        (1.0, True, 1),  # off: the used word wins on its logit
+        (1.5, True, 2),  # on, inside a string: the used word loses to an unused one
+        (1.5, False, 1),  # outside a string (JSON syntax) nothing is penalised
+    ],
+)
+def test_a_row_penalises_only_words_the_prose_already_used(penalty, in_string, expected):
+    import numpy as np
+
+    from qa.backends.batching import Row, Vocab
+    from qa.types import GenerationRequest, GenerationStats, SamplingParams
+
+    vocab = Vocab(4, [b'"', "胃".encode(), "肠".encode(), b"Z"], frozenset())
+    request = GenerationRequest(messages=[], params=SamplingParams(0.0, 1.0, 10))
+    r = Row(request, [3], None, GenerationStats(), vocab, 10, 0, 1.0, 0.0, prose_penalty=penalty)
+    for token in [0, 1, 0] + ([0] if in_string else []):  # "胃" then, optionally, a new string opens
+        r.prose.accept(token)
+    logits = np.array([0.0, 6.0, 5.0, 0.0], dtype=np.float32)  # 胃 used (6), 肠 unused (5)
+    assert r.sample(logits) and r.next_token == expected
 
 
 def test_a_repeat_no_field_can_give_up_is_not_asked_again_and_gets_the_standard_sentence(make_service):

@@ -58,6 +58,7 @@ class Row:
         repetition_penalty: float,
         started: float,
         no_repeat_ngram: int = 0,
+        prose_penalty: float = 1.0,
     ) -> None:
         import numpy as np
 
@@ -86,6 +87,7 @@ class Row:
         self.matcher: Any = None
         self.bitmask: Any = None
         self.prose = ProseNgrams(vocab.pieces, no_repeat_ngram)
+        self.prose_penalty = prose_penalty
 
     def stopped(self) -> bool:
         """The caller asked to stop, or the consumer left."""
@@ -111,6 +113,11 @@ class Row:
         if self.penalty != 1.0:
             values = logits[self.seen_ids]
             logits[self.seen_ids] = np.where(values > 0, values / self.penalty, values * self.penalty)
+        if self.prose_penalty != 1.0 and self.prose.in_string and self.prose.words:
+            # inside a string only: the words the answer's prose already used, never the prompt's or the syntax
+            used = np.asarray(self.prose.words, dtype=np.int64)
+            values = logits[used]
+            logits[used] = np.where(values > 0, values / self.prose_penalty, values * self.prose_penalty)
         if self.matcher is not None:
             import torch
             import xgrammar as xgr

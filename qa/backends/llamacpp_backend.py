@@ -152,6 +152,7 @@ class LlamaCppBackend:
             "seed": self.settings.seed,
             "repetition_penalty": self.settings.repetition_penalty,
             "no_repeat_ngram": self.settings.no_repeat_ngram,
+            "prose_repetition_penalty": self.settings.prose_repetition_penalty,
         }
 
     def _display_name(self) -> str:
@@ -392,6 +393,7 @@ class LlamaCppBackend:
             repetition_penalty=float(self.settings.repetition_penalty),
             started=started,
             no_repeat_ngram=self.settings.no_repeat_ngram if request.schema is not None else 0,
+            prose_penalty=self.settings.prose_repetition_penalty if request.schema is not None else 1.0,
         )
         assert self._scheduler is not None
         yield from self._scheduler.stream(row)

@@ -4,6 +4,8 @@ A plain no-repeat n-gram rule would also ban the JSON syntax the grammar needs (
 follows the answer byte by byte: only tokens written inside a string count, across all the answer's strings (so
 an item cannot copy the summary either), and a token that contains a quote is never banned (the string can
 always close). The caller applies the ban after the grammar mask and only when an allowed token survives it.
+It also keeps the Chinese word tokens the prose has used (`words`), for a repetition penalty on the prose alone:
+the plain penalty covers the prompt and the JSON syntax too, so it cannot be raised without bending both.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ class ProseNgrams:
         self.escaped = False
         self.run: list[int] = []  # prose tokens of the string being written
         self.follow: dict[tuple[int, ...], set[int]] = {}  # (n-1 tokens) → tokens that followed them
+        self.words: list[int] = []  # prose tokens holding a letter or a character, once each, in order
+        self._word_set: set[int] = set()
 
     def banned(self) -> list[int]:
         """Tokens that would complete an n-gram the answer's prose already holds (empty outside a string)."""
@@ -47,6 +51,16 @@ class ProseNgrams:
                 self.in_string = False
         if inside and self.in_string and piece:
             self.run.append(token)
+            # punctuation and spaces recur in any prose, and numbers, figure references (F1, R2C3) and calculation
+            # programs must recur exactly: only tokens with a non-ASCII word character (Chinese) count as used
+            if token not in self._word_set and _has_word(piece):
+                self._word_set.add(token)
+                self.words.append(token)
             if self.n >= 2 and len(self.run) >= self.n:
                 gram = self.run[-self.n :]
                 self.follow.setdefault(tuple(gram[:-1]), set()).add(gram[-1])
+
+
+def _has_word(piece: bytes) -> bool:
+    """The token's text holds a non-ASCII letter or character (Chinese), not only ASCII, punctuation or spaces."""
+    return any(ord(ch) > 127 and ch.isalnum() for ch in piece.decode("utf-8", errors="ignore"))

@@ -122,6 +122,7 @@ class TransformersBackend:
             "seed": self.settings.seed,
             "repetition_penalty": self.settings.repetition_penalty,
             "no_repeat_ngram": self.settings.no_repeat_ngram,
+            "prose_repetition_penalty": self.settings.prose_repetition_penalty,
         }
 
     def load(self) -> None:
@@ -360,6 +361,7 @@ class TransformersBackend:
             repetition_penalty=float(self.settings.repetition_penalty),
             started=started,
             no_repeat_ngram=self.settings.no_repeat_ngram if request.schema is not None else 0,
+            prose_penalty=self.settings.prose_repetition_penalty if request.schema is not None else 1.0,
         )
         yield from self._scheduler.stream(row)
 
