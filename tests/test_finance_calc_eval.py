@@ -55,6 +55,21 @@ def test_untraced_shown_is_a_plain_string_test(summary, untraced):
     assert untraced_shown(question, data) == untraced
 
 
+@pytest.mark.parametrize(
+    "summary,untraced",
+    [
+        ("The net loss was -3015 thousand.", []),  # the table's (3,015) is the figure -3015
+        ("The net loss was -3016 thousand.", ["-3016"]),
+        ("Earnings fell to -$4.90 per share.", []),  # a minus before the currency sign: the result -4.90
+        ("Earnings fell to -$4.91 per share.", ["-4.91"]),
+    ],
+)
+def test_untraced_shown_reads_accounting_negatives_and_signed_currency(summary, untraced):
+    question = "Net income (loss) | $(3,015) | 2,104\nWhat was the change?"
+    data = {"summary": summary, "calculations": [{"result": -4.9}]}
+    assert untraced_shown(question, data) == untraced
+
+
 @pytest.mark.parametrize("split", sorted(SPLITS))
 def test_every_split_is_packaged_with_a_gold_number_and_a_source(split):
     items = load_set(name=SPLITS[split])

@@ -74,9 +74,12 @@ def untraced_shown(question: str, data: dict[str, Any]) -> list[str]:
     allowed = {f"{r:g}" for r in results if isinstance(r, (int, float))}
     allowed |= {f"{r:.2f}" for r in results if isinstance(r, (int, float))}
     source = question.replace(",", "")
+    # a negative written the accountant's way, "(3015)", is the figure -3015 (the issue's own input format)
+    source += " " + " ".join(f"-{m}" for m in re.findall(r"\((\d+(?:\.\d+)?)\)", source))
     text = " ".join(
         [str(data.get("summary", ""))] + [str(x) for k in ("analysis", "suggestions") for x in data.get(k) or []]
     )
+    text = re.sub(r"[-−]\s?([$€£¥])\s?(?=\d)", r"\1-", text)  # -$4.90 is the number -4.90
     out = []
     for n in _NUMBER.findall(text):
         plain = n.replace(",", "")
