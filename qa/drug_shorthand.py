@@ -23,9 +23,12 @@ from .errors import PromptError
 
 LEFT = 16  # characters of context before a token
 RIGHT = 20  # ...and after it
-CASES = ("any", "exact")
+# any: any case; exact: as written; word: any case, and the form is also an everyday word (安定 "stable"): the
+# finder's boundary and context rules are the same, the independent checker adds a rule of its own for these
+CASES = ("any", "exact", "word")
 
-_LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*")
+# a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
+_LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _DASHES = "-‐‑‒–—"
 # a clause ends at a sentence end, a semicolon or a line break: context never crosses one
@@ -76,6 +79,7 @@ class Shorthand:
     generic_en: str
     short: str
     exact_case: bool = False
+    word: bool = False  # also an everyday word (安定): the checker reads it more strictly
 
     @property
     def chinese(self) -> bool:
@@ -98,7 +102,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if not row:
             continue
         if len(row) != 3 or not row[0].strip() or row[2].strip() not in CASES:
-            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (case any|exact), got {row!r}")
+            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (any|exact|word), got {row!r}")
         short = row[1].strip()
         cjk = sum(1 for ch in short if _CJK.match(ch))
         # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
@@ -106,7 +110,8 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-12 character letter abbreviation")
         if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
-        out.append(Shorthand(row[0].strip(), short, row[2].strip() == "exact"))
+        case = row[2].strip()
+        out.append(Shorthand(row[0].strip(), short, case == "exact", case == "word"))
     return out
 
 
