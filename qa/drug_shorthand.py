@@ -245,7 +245,12 @@ class ShorthandIndex:
         if cut:
             right = right[: cut.start()]
         window = left + " " + right
-        if _DOSE.search(window) or _ROUTE.search(window) or _MEDICINE_WORDS.search(window):
+        if _DOSE.search(window) or _ROUTE.search(window):
+            return True
+        # a Latin form that is also an English word or name (dig, fin, metro, Special K) needs a dose, a route, a
+        # frequency beside it or a verb of taking right before it: "dig into the dose" is not digoxin
+        latin_word = token.form.word and not token.form.chinese
+        if not latin_word and _MEDICINE_WORDS.search(window):
             return True
         # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
         after = right[_GAP.match(right).end() :]
@@ -253,6 +258,8 @@ class ShorthandIndex:
             return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True
+        if latin_word:
+            return False
         # inside a list of drugs: another short form or a listed name within the same reach
         lo, hi = token.start - len(left), token.end + len(right)
         if any(lo <= t.start and t.end <= hi for t in others):
