@@ -69,6 +69,8 @@ _TAKE_BEFORE = re.compile(
 # characters that may stand right before a Chinese short form (verbs, conjunctions, list marks) or right after it
 # (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
 _ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后")
+# a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为")
 _ZH_AFTER = frozenset("每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂")
 
 
@@ -208,6 +210,8 @@ class ShorthandIndex:
                 if (_alnum(before) and _alnum(short[0])) or (_alnum(after) and _alnum(short[-1])):
                     continue
                 form = self._form(short)
+                if form is not None and form.word and _CJK.match(before) and before not in _ZH_BEFORE_WORD:
+                    continue
                 if form is not None:
                     hits.append(ShortHit(start, end, form))
         # overlapping tokens (FTC/TDF holds FTC and TDF): the longest wins

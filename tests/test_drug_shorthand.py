@@ -193,6 +193,7 @@ def test_street_names_words_and_clippings_in_drug_context(
         "术后病情安定，继续服药观察",  # 安定 as "stable", with a taking word in the sentence
         "社会安定，每天服用维生素的人越来越多",
         "情绪安定后每日散步 30 分钟",
+        "用药后安定了很多",  # after 后 an everyday word is the word ("calmer")
         "反应停止后再服药 10mg",  # 反应停 inside 反应停止
         "双克隆抗体每周注射一次",  # 双克 inside 双克隆
         "金戈铁马，每天吃 2 片钙片",  # 金戈 (sildenafil) inside an idiom
@@ -234,7 +235,7 @@ def test_the_checker_reads_words_and_two_word_forms_by_its_own_rules(
         ("He has been taking trammies, 4 a day.", "tramadol"),  # street names that are no English word: plain
         ("She uses gabbies and vallies to sleep.", "gabapentin"),
         ("He takes trammies daily.", "tramadol"),
-        ("Someone put GHB in my drink.", "sodium oxybate"),
+        ("He bought klonnies online.", "clonazepam"),
         ("麻醉诱导用异丙酚", "propofol"),  # old Chinese names
         ("丁胺卡那静滴", "amikacin"),
         ("以前吃甲亢平", "carbimazole"),
