@@ -23,9 +23,12 @@ from .errors import PromptError
 
 LEFT = 16  # characters of context before a token
 RIGHT = 20  # ...and after it
-CASES = ("any", "exact")
+# any: any case; exact: as written; word: any case, and the form is also an everyday word (安定 "stable"): the
+# finder's boundary and context rules are the same, the independent checker adds a rule of its own for these
+CASES = ("any", "exact", "word")
 
-_LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*")
+# a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
+_LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _DASHES = "-‐‑‒–—"
 # a clause ends at a sentence end, a semicolon or a line break: context never crosses one
@@ -66,6 +69,8 @@ _TAKE_BEFORE = re.compile(
 # characters that may stand right before a Chinese short form (verbs, conjunctions, list marks) or right after it
 # (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
 _ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后")
+# a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为")
 _ZH_AFTER = frozenset("每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂")
 
 
@@ -76,6 +81,7 @@ class Shorthand:
     generic_en: str
     short: str
     exact_case: bool = False
+    word: bool = False  # also an everyday word (安定): the checker reads it more strictly
 
     @property
     def chinese(self) -> bool:
@@ -98,7 +104,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if not row:
             continue
         if len(row) != 3 or not row[0].strip() or row[2].strip() not in CASES:
-            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (case any|exact), got {row!r}")
+            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (any|exact|word), got {row!r}")
         short = row[1].strip()
         cjk = sum(1 for ch in short if _CJK.match(ch))
         # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
@@ -106,7 +112,8 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-12 character letter abbreviation")
         if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
-        out.append(Shorthand(row[0].strip(), short, row[2].strip() == "exact"))
+        case = row[2].strip()
+        out.append(Shorthand(row[0].strip(), short, case == "exact", case == "word"))
     return out
 
 
@@ -203,6 +210,8 @@ class ShorthandIndex:
                 if (_alnum(before) and _alnum(short[0])) or (_alnum(after) and _alnum(short[-1])):
                     continue
                 form = self._form(short)
+                if form is not None and form.word and _CJK.match(before) and before not in _ZH_BEFORE_WORD:
+                    continue
                 if form is not None:
                     hits.append(ShortHit(start, end, form))
         # overlapping tokens (FTC/TDF holds FTC and TDF): the longest wins
@@ -240,7 +249,12 @@ class ShorthandIndex:
         if cut:
             right = right[: cut.start()]
         window = left + " " + right
-        if _DOSE.search(window) or _ROUTE.search(window) or _MEDICINE_WORDS.search(window):
+        if _DOSE.search(window) or _ROUTE.search(window):
+            return True
+        # a Latin form that is also an English word or name (dig, fin, metro, Special K) needs a dose, a route, a
+        # frequency beside it or a verb of taking right before it: "dig into the dose" is not digoxin
+        latin_word = token.form.word and not token.form.chinese
+        if not latin_word and _MEDICINE_WORDS.search(window):
             return True
         # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
         after = right[_GAP.match(right).end() :]
@@ -248,6 +262,8 @@ class ShorthandIndex:
             return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True
+        if latin_word:
+            return False
         # inside a list of drugs: another short form or a listed name within the same reach
         lo, hi = token.start - len(left), token.end + len(right)
         if any(lo <= t.start and t.end <= hi for t in others):

@@ -155,3 +155,92 @@ def test_a_stream_holds_a_form_until_its_context_arrives() -> None:
     assert index.pending("take MTX。then") is None  # the sentence ended
     assert index.pending("take MT") == 5  # may still become the form
     assert index.pending("XMT") is None  # inside a longer token
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "drug", "kind"),
+    [
+        ("失眠时临时吃安定，每晚半片", "安定", "diazepam", "short"),  # an everyday word ("stable") after a verb
+        ("服用安定 5mg 后嗜睡", "安定", "diazepam", "short"),
+        ("降压方案加用双克 25mg qd", "双克", "hydrochlorothiazide", "short"),
+        ("骨髓瘤患者服用反应停，每日一次", "反应停", "thalidomide", "short"),
+        ("肺癌术后用了T药，每3周一次", "T药", "atezolizumab", "short"),  # an immunotherapy nickname
+        ("放化疗后予I药 10mg/kg 静滴", "I药", "durvalumab", "short"),
+        ("Started levoflox 750 mg daily.", "levoflox", "levofloxacin", "abbreviation"),  # a clinician's clipping
+        ("Rate control: dilt 30 mg qid", "dilt", "diltiazem", "abbreviation"),
+        ("post-transplant tacro 2 mg bid", "tacro", "tacrolimus", "abbreviation"),
+        ("He takes fin 1mg daily for hair loss.", "fin", "finasteride", "abbreviation"),  # also an English word
+        ("He was on Addy 20mg for ADHD.", "Addy", "amfetamine", "abbreviation"),  # a street name, as written
+        ("Is fetty safe at 50 mcg?", "fetty", "fentanyl", "abbreviation"),
+        ("He took Special K at a party, 50mg.", "Special K", "ketamine", "abbreviation"),  # two words
+        ("Given ampho B 0.7 mg/kg iv", "ampho B", "amphotericin b", "abbreviation"),
+    ],
+)
+def test_street_names_words_and_clippings_in_drug_context(
+    drugs: DrugList, checker: LeakChecker, text: str, found: str, drug: str, kind: str
+) -> None:
+    assert [(m.found, m.drug, m.kind) for m in drugs.find(text)] == [(found, drug, kind)]
+    redacted, _ = drugs.redact(text)
+    assert found not in redacted
+    assert checker.leaks(text) and not checker.leaks(redacted)
+    for size in range(1, 9):
+        assert stream(drugs, text, size) == redacted, size
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "术后病情安定，继续服药观察",  # 安定 as "stable", with a taking word in the sentence
+        "社会安定，每天服用维生素的人越来越多",
+        "情绪安定后每日散步 30 分钟",
+        "用药后安定了很多",  # after 后 an everyday word is the word ("calmer")
+        "反应停止后再服药 10mg",  # 反应停 inside 反应停止
+        "双克隆抗体每周注射一次",  # 双克 inside 双克隆
+        "金戈铁马，每天吃 2 片钙片",  # 金戈 (sildenafil) inside an idiom
+        "The fin of the fish; take the pills with food.",
+        "a special kind of tablet",  # Special K needs its K as a word
+        "He takes the metro to the clinic for his injection.",  # an English word: a medicine word is not enough
+        "Let's dig into the dose question.",
+        "digital dose 10 mg",  # a clipping inside a longer word
+        "finance costs 1mg daily",
+        "dilthey 30 mg",  # dilt inside a longer token
+    ],
+)
+def test_words_and_clippings_out_of_context_are_not_taken(drugs: DrugList, text: str) -> None:
+    assert drugs.find(text) == []
+    for size in (1, 3, 7):
+        assert stream(drugs, text, size) == text, size
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("服用安定 5mg", "安定"),
+        ("术后病情安定，继续服药", None),  # the checker's own rule: a character before the word joins it to a phrase
+        ("社会安定，每天吃药", None),
+        ("took some special  K, one dose", "Special K"),  # its own word-boundary reading of a two-word form
+        ("a special kind of tablet", None),
+    ],
+)
+def test_the_checker_reads_words_and_two_word_forms_by_its_own_rules(
+    checker: LeakChecker, text: str, read: str | None
+) -> None:
+    names = [leak.name for leak in checker.leaks(text)]
+    assert (read in names) if read else names == []
+
+
+@pytest.mark.parametrize(
+    ("text", "drug"),
+    [
+        ("He has been taking trammies, 4 a day.", "tramadol"),  # street names that are no English word: plain
+        ("She uses gabbies and vallies to sleep.", "gabapentin"),
+        ("He takes trammies daily.", "tramadol"),
+        ("He bought klonnies online.", "clonazepam"),
+        ("麻醉诱导用异丙酚", "propofol"),  # old Chinese names
+        ("丁胺卡那静滴", "amikacin"),
+        ("以前吃甲亢平", "carbimazole"),
+        ("用过乙胺碘呋酮", "amiodarone"),
+    ],
+)
+def test_plain_street_and_old_names_are_found_anywhere(drugs: DrugList, text: str, drug: str) -> None:
+    assert drug in [m.drug for m in drugs.find(text)]

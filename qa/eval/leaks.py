@@ -49,6 +49,9 @@ _CUE = re.compile(
     r"|服|吃|药|予|停|换|改用|加用|注射|静滴|输|泵|雾化|每日|每天|每周|每晚|剂量|浓度|疗程|方案|化疗",
     re.IGNORECASE,
 )
+# characters that may stand before a Chinese form that is also an everyday word (安定 "stable", 双克): a verb of
+# taking or giving, a conjunction or a list mark; another character makes it part of a phrase (病情安定, 社会安定)
+_WORD_LEAD = set("服吃用予给加停换改开打注滴输和及与或、，,的了把将含 ")
 # characters that may follow a Chinese short form (a number, a dose, a conjunction, a particle)
 _SHORT_FOLLOW = set(
     "0123456789.一二两三四五六七八九十半片粒支针次每日天和及与或、，,的了吗呢吧啊是也都已等缓控停换改加减用剂 /+"
@@ -82,12 +85,20 @@ class LeakChecker:
         self.short_exact: set[str] = set()
         self.short_any: set[str] = set()
         self.short_zh: list[str] = []
+        self.short_zh_word: set[str] = set()  # Chinese forms that are everyday words too
+        # Latin forms of two words (Special K), read by word boundaries
+        self.short_spaced: list[tuple[str, re.Pattern[str]]] = []
         if shorthand_csv:
             body = "\n".join(line for line in shorthand_csv.splitlines() if not line.startswith("#"))
             for row in csv.DictReader(io.StringIO(body)):
                 form = row["short"].strip()
                 if re.search(r"[\u3400-\u9fff]", form):
                     self.short_zh.append(form.casefold())
+                    if row["case"].strip() == "word":
+                        self.short_zh_word.add(form.casefold())
+                elif " " in form:
+                    words = r"\s+".join(map(re.escape, form.casefold().split()))
+                    self.short_spaced.append((form, re.compile(rf"(?<![a-z0-9]){words}(?![a-z0-9])")))
                 elif row["case"].strip() == "exact":
                     self.short_exact.add(form)
                 else:
@@ -162,7 +173,7 @@ class LeakChecker:
     def _shorthand(self, text: str) -> list[Leak]:
         """Short forms in a sentence that hints at a medicine anywhere (the class names redaction writes removed
         first: they are not names, and hold digits and words of their own)."""
-        if not (self.short_exact or self.short_any or self.short_zh):
+        if not (self.short_exact or self.short_any or self.short_zh or self.short_spaced):
             return []
         text = unicodedata.normalize("NFKC", text).translate(_SHORT_GLYPHS)
         for name in self._class_texts:
@@ -180,6 +191,8 @@ class LeakChecker:
                         part = "/".join(pieces[i:j])
                         if part in self.short_exact or part.casefold() in self.short_any:
                             found.append(Leak(part, 98.0))
+            lowered = sentence.casefold()
+            found += [Leak(form, 98.0) for form, regex in self.short_spaced if regex.search(lowered)]
             simple = self._t2s.convert(sentence).casefold()
             # a listed Chinese name holding a short form (二甲双胍) is read as the name, not as the short form
             for name in self._longer_zh:
@@ -189,6 +202,10 @@ class LeakChecker:
                 at = simple.find(form)
                 while at >= 0:
                     after = simple[at + len(form) : at + len(form) + 1]
+                    lead = simple[at - 1] if at else ""
+                    if form in self.short_zh_word and re.match(r"[\u3400-\u9fff]", lead) and lead not in _WORD_LEAD:
+                        at = simple.find(form, at + 1)
+                        continue
                     if not after or after in _SHORT_FOLLOW or not re.match(r"[\u3400-\u9fff]", after):
                         found.append(Leak(form, 97.0))
                         break
