@@ -132,3 +132,14 @@ def stream_together(backend: Any, requests: list[Any], timeout: float = 600.0) -
     assert not errors, errors
     assert all(r is not None for r in results), "a stream did not finish"
     return results
+
+
+def assert_caught_everywhere(drugs: Any, checker: Any, text: str) -> None:
+    """A drug name in `text` is redacted from the whole answer and from streams in chunks of 1-8 characters, and the
+    independent leak checker reads it before redaction and not after."""
+    from qa.eval.drug_eval import stream
+
+    redacted, _ = drugs.redact(text)
+    assert checker.leaks(text) and not checker.leaks(redacted)
+    for size in range(1, 9):
+        assert stream(drugs, text, size) == redacted, size
