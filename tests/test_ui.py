@@ -81,7 +81,8 @@ def test_second_turn_sends_the_first_as_history(handlers):
 
 
 def test_dropped_turns_are_announced(handlers):
-    h, _ = handlers("medical", [dumps(MEDICAL_OK)], context_length=1400)
+    # a context the system prompt and the new question fit in with 512 tokens to spare, but not all four turns
+    h, _ = handlers("medical", [dumps(MEDICAL_OK)], context_length=1600)
     done = run(h, "问题")[-1][1][0]
     turns = [replace(done, question=f"问题{i}" * 40) for i in range(4)]
     last = run(h, "新问题", turns, max_new_tokens=512)[-1]
