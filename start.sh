@@ -17,6 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
+# one OpenBLAS thread for every command and the tests (qa/__main__.py says why: scipy's L-BFGS-B is several times
+# slower with OpenBLAS's thread pool); a value already exported wins
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 VENV=.venv
 PY=$VENV/bin/python
 
