@@ -120,7 +120,104 @@ def _near(a: str, b: str) -> bool:
     if len(short) >= 8 and (short in long_ or coverage(short, long_)[0] >= 0.9):
         return True
     (ca, ga), (cb, gb) = coverage(a, b), coverage(b, a)
-    return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1)
+    return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1) or restated(short, long_)
+
+
+_NEGATION = re.compile("[不无没非未勿别否]")
+_NUMERAL = frozenset("零〇一二三四五六七八九十百千万亿两")  # an amount written in words differs as digits do
+
+
+def _aligned(a: str, b: str) -> tuple[list[bool], list[bool]]:
+    """Which characters of a and of b a longest common subsequence of the two uses."""
+    n, m = len(a), len(b)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            table[i][j] = table[i + 1][j + 1] + 1 if a[i] == b[j] else max(table[i + 1][j], table[i][j + 1])
+    in_a, in_b = [False] * n, [False] * m
+    i = j = 0
+    while i < n and j < m:
+        if a[i] == b[j]:
+            in_a[i] = in_b[j] = True
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return in_a, in_b
+
+
+def restated(short: str, long_: str) -> bool:
+    """The longer clause says the shorter one again with a few characters added or one swapped here and there
+    ("避免含糖分的药物 / 避免使用含有糖分的药物", "不需要审核就能借钱 / 无需审核就能借钱"): the shorter has 8+
+    characters, the longer at most half again as many, a longest common subsequence holds 85% of the shorter and
+    what the shorter has of its own is single characters, never a digit or numeral (12个月 / 18个月, 一千 / 一千二百) and never a negation
+    one side lacks ("建议使用 / 建议不使用"). A swapped word of two characters ("手术治疗 / 药物治疗") stays distinct.
+    Set on the tuning splits' answers."""
+    if len(short) < 8 or len(long_) > 1.5 * len(short):
+        return False
+    in_s, in_l = _aligned(short, long_)
+    if sum(in_s) < 0.85 * len(short):
+        return False
+    own = [c for c, used in zip(short, in_s, strict=True) if not used]
+    added = [c for c, used in zip(long_, in_l, strict=True) if not used]
+    if any(c.isdigit() or c in _NUMERAL for c in own + added):
+        return False
+    if len(_NEGATION.findall(short)) != len(_NEGATION.findall(long_)):
+        return False
+    run = 0
+    for used in in_s:
+        run = 0 if used else run + 1
+        if run >= 2:
+            return False
+    return True
+
+
+def enumerated(piece: str) -> list[str]:
+    """The keys of a clause's elements when it enumerates with 、 (the first and last carry the clause's frame:
+    "关注公司的综合评分、净资产、净利润" → 关注公司的综合评分 / 净资产 / 净利润), else []."""
+    parts = [key(p) for p in piece.split("、")]
+    return parts if len(parts) >= 2 and all(parts) else []
+
+
+def _same_element(a: str, b: str) -> bool:
+    short, long_ = sorted((a, b), key=len)
+    return a == b or (len(short) >= 2 and (long_.startswith(short) or long_.endswith(short)))
+
+
+def listed_again(piece: str, earlier: list[list[str]]) -> bool:
+    """A clause that enumerates three or more things an earlier enumeration already listed, all but one of them
+    ("以综合评分、净资产、负债总额、资产周转率、净利润等指标来评估" then "关注公司的综合评分、净资产、负债总额、
+    资产周转率、净利润"): the list said again, whatever frame it sits in."""
+    mine = enumerated(piece)
+    if len(mine) < 3:
+        return False
+    for elements in earlier:
+        hits = sum(any(_same_element(m, e) for e in elements) for m in mine)
+        if hits >= 3 and hits >= len(mine) - 1:
+            return True
+    return False
+
+
+# a clause that opens with one of these leads into the next clause; left last, it is a fragment
+_DEPENDENT = re.compile("^(?:根据|通过|为了|对于|按照|依据|随着|基于|除了|如果|假如|若是|因为|由于|当)")
+
+
+# a clause that opens with one of these answers the clause before it; left first, it is a fragment
+_FOLLOWING = re.compile("^(?:否则|但是|但|而且|而|并且|因此|所以|不过|然而|同时|也)")
+
+
+def dangling(text: str) -> bool:
+    """A shortened text whose last clause only leads into a clause that is gone ("根据个人需求和预算。"), or
+    whose first clause answers one that is gone ("否则可能会影响交易记录。")."""
+    parts = [p for p in pieces(text) if key(p)]
+    if not parts:
+        return False
+    # "否则可能会影响交易记录。" answers a clause that is gone
+    if _FOLLOWING.match(key(parts[0])):
+        return True
+    # a longer one usually has its own verb ("根据实际情况调整还款计划。" is whole)
+    return len(key(parts[-1])) <= 10 and bool(_DEPENDENT.match(key(parts[-1])))
 
 
 def one_word_apart(a: str, b: str) -> bool:
@@ -141,6 +238,7 @@ def one_word_apart(a: str, b: str) -> bool:
 # "可能是因为…所致，个人考虑是因为…所致" is one cause said twice
 _LEAD = re.compile(
     "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么"
+    "|接着|然后|随后|之后|第[一二三四五六七八九十\\d]步是?"
     "|个人考虑是|个人考虑|个人认为|考虑是|考虑为|可能是|可能)+"
 )
 
@@ -453,6 +551,8 @@ class RepetitionCheck(BaseCheck):
         replaced: list[str] = []  # fields that got the task's standard sentence (also in `removed`)
         looped: list[str] = []  # where a loop of one-word-apart clauses was merged (also in `removed`)
 
+        enumerations: list[list[str]] = []  # the elements of each 、 enumeration kept so far
+
         def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
             # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
             # an earlier clause loses that clause below instead
@@ -466,11 +566,13 @@ class RepetitionCheck(BaseCheck):
             text = merged
             for piece in pieces(self._enumeration(text, where, removed)):
                 k = key(piece)
-                if len(k) >= self.min_key and repeated(k):
+                if (len(k) >= self.min_key and repeated(k)) or listed_again(piece, enumerations):
                     removed.append(where)
                     continue
                 if len(k) >= self.min_key:
                     seen.append(k)
+                if len(elements := enumerated(piece)) >= 3:
+                    enumerations.append(elements)
                 kept.append(piece)
             return self._closed("".join(kept), text)
 
@@ -505,6 +607,12 @@ class RepetitionCheck(BaseCheck):
                     continue
                 before = len(seen)
                 new = dedupe(item, f"{k}[{i}]")
+                if new != item.strip() and dangling(new):
+                    # "根据个人需求和预算，选择合适的银行…" without its repeated clause is "根据个人需求和预算。",
+                    # a fragment: the item goes whole (or comes back below, when the list needs it)
+                    del seen[before:]
+                    spare.append((i, item))
+                    continue
                 # what is left of a mostly repeated item is a fragment, or its clauses together say an earlier
                 # clause again ("通过杀死癌细胞，缩小病灶"): the item goes
                 rest = key(new)

@@ -16,6 +16,12 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        (a fresh held-out set by the same rules from what is left: every question of the --exclude files is
        left out before picking, ids qh2-001… (qh3-… for quality_heldout3.jsonl); used when an earlier held-out set
        has been read)
+       held-out 4 (eighth session): the first notebook has only 13 unused finance titles left, so
+       --extra-notebook adds SophonPlus/ChineseNlpCorpus datasets/financezhidao/intro.ipynb (commit a0b781d; the
+       corpus's own sample rows of the same financezhidao_filter.csv), read after the first notebook:
+       ... --fresh quality_heldout4.jsonl --seed 20261125 --per-domain 30 --extra-notebook INTRO_IPYNB \
+           --exclude qa/data/quality_tuning.jsonl qa/data/quality_heldout.jsonl qa/data/quality_heldout2.jsonl \
+           qa/data/quality_heldout3.jsonl
 """
 
 from __future__ import annotations
@@ -57,12 +63,18 @@ def medical(
 
 
 def finance(
-    path: Path, rng: random.Random, exclude: frozenset[str] = frozenset(), per_domain: int = PER_DOMAIN
+    path: Path,
+    rng: random.Random,
+    exclude: frozenset[str] = frozenset(),
+    per_domain: int = PER_DOMAIN,
+    extra: tuple[Path, ...] = (),
 ) -> list[dict]:
-    """Distinct question titles shown in the notebook's outputs that read as questions, none of `exclude`."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    """Distinct question titles shown in the notebooks' outputs that read as questions, none of `exclude`."""
+    # extra notebooks (other printed samples of the same financezhidao_filter.csv) are read after the first, so a
+    # set built from the first notebook alone comes out the same
+    cells = [cell for p in (path, *extra) for cell in json.loads(p.read_text(encoding="utf-8"))["cells"]]
     found: list[str] = []
-    for cell in nb["cells"]:
+    for cell in cells:
         for out in cell.get("outputs", []):
             text = out.get("text") or out.get("data", {}).get("text/plain")
             for line in "".join(text or []).splitlines():
@@ -99,7 +111,9 @@ def fresh(args: argparse.Namespace) -> None:
         if line.strip()
     )
     rng = random.Random(args.seed)
-    rows = medical(args.med_csv, rng, exclude, args.per_domain) + finance(args.notebook, rng, exclude, args.per_domain)
+    rows = medical(args.med_csv, rng, exclude, args.per_domain) + finance(
+        args.notebook, rng, exclude, args.per_domain, tuple(args.extra_notebook)
+    )
     assert not exclude & {r["question"] for r in rows}
     # ids follow the file's number (quality_heldout3.jsonl -> qh3-001…) so answers of two splits never share an id
     number = re.search(r"(\d+)\.jsonl$", args.fresh)
@@ -116,6 +130,13 @@ def main() -> None:
     parser.add_argument("notebook", type=Path)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--fresh", default=None, help="write one fresh held-out file of this name instead")
+    parser.add_argument(
+        "--extra-notebook",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="more notebooks printing rows of the same finance CSV, read after NOTEBOOK (held-out 4 on)",
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--per-domain", type=int, default=PER_DOMAIN)
     parser.add_argument(

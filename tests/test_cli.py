@@ -105,7 +105,9 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
     assert [r["id"] for r in records] == ["qt011", "qt045"]
 
 
-@pytest.mark.parametrize(("split", "first"), [("heldout2", "qh2-001"), ("heldout3", "qh3-001")])
+@pytest.mark.parametrize(
+    ("split", "first"), [("heldout2", "qh2-001"), ("heldout3", "qh3-001"), ("heldout4", "qh4-001")]
+)
 def test_eval_quality_runs_the_fresh_held_out_splits(tmp_path, split, first):
     log = tmp_path / "q"
     result = run_qa("eval", "quality", "--backend", "fake", "--split", split, "--limit", "1", "--log", str(log))

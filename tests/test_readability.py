@@ -586,3 +586,93 @@ def test_detector_reads_a_list_of_objects_as_no_prose_items():
     calc = {"label": "增长率", "program": "pct_change(F1, F2)", "result": "20%", "unit": "%"}
     found = detect({**FINANCE_OK, "calculations": [calc]}, FINANCE)
     assert found.valid and found.lists[0] == 0  # as an empty `calculations` always counted
+
+
+# ---- eighth session: restated clauses, lists said again, fragments, bare unverified-number markers ---------------
+@pytest.mark.parametrize(
+    ("short", "long_", "same"),
+    [
+        ("避免含糖分的药物", "避免使用含有糖分的药物", True),  # words added here and there
+        ("无需审核就能借钱是法律规定的", "不需要审核就能借钱是法律规定的", True),  # one negation each side
+        ("选择合适的银行进行金融交易", "选择适合自己的银行进行金融交易", True),
+        ("可能需要考虑手术治疗", "可能需要考虑药物治疗", False),  # a swapped word of two characters
+        ("建议使用抗生素治疗方案", "建议不使用抗生素治疗方案", False),  # a negation one side lacks
+        ("每月还款一千元左右即可", "每月还款一千二百元左右即可", False),  # an amount in words
+        ("贷款期限为12个月", "贷款期限为18个月以内", False),  # a digit of its own
+        ("多喝温水", "多喝点温水", False),  # under eight characters
+    ],
+)
+def test_restated(short, long_, same):
+    from qa.readability import restated
+
+    assert restated(key(short), key(long_)) is same
+
+
+@pytest.mark.parametrize(
+    ("piece", "earlier", "again"),
+    [
+        (
+            "关注公司的综合评分、净资产、负债总额、资产周转率、净利润。",
+            "以综合评分、净资产、负债总额、资产周转率、净利润等指标来评估",
+            True,
+        ),
+        (
+            "包括综合得分、净资产、负债总额、资产周转率、净利润。",
+            "以综合评分、净资产、负债总额、资产周转率、净利润等指标来评估",
+            True,
+        ),
+        ("如发热、咳嗽、头痛。", "常见症状有发热、咳嗽、乏力、腹泻", False),  # two of three only
+        ("可选国债、存款。", "可选国债、存款、基金", False),  # two elements are no list
+    ],
+)
+def test_a_list_said_again(piece, earlier, again):
+    from qa.readability import enumerated, listed_again
+
+    assert listed_again(piece, [enumerated(earlier)]) is again
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("根据个人需求和预算。", True),  # leads into a clause that is gone
+        ("否则可能会影响交易记录。", True),  # answers a clause that is gone
+        ("根据实际情况调整还款计划。", False),  # long enough to have its own verb
+        ("定期检查信用报告，确保有足够的额度。", False),
+    ],
+)
+def test_dangling(text, fragment):
+    from qa.readability import dangling
+
+    assert dangling(text) is fragment
+
+
+def test_an_item_that_lists_the_summary_again_goes_and_a_fragment_item_goes_whole():
+    data = {
+        **MEDICAL_OK,
+        "summary": "头痛常见的诱因有熬夜、压力、感冒、脱水等。",
+        "analysis": ["熬夜、压力、感冒、脱水都可能引起头痛。", "长期反复头痛需要排查其他原因。"],
+        "suggestions": ["保证充足睡眠，避免熬夜。", "根据自身情况，保证充足睡眠。", "头痛加重时及时就医。"],
+    }
+    done = RepetitionCheck().repair(ctx(), data)
+    assert done.data["analysis"] == ["长期反复头痛需要排查其他原因。"]
+    assert done.data["suggestions"] == ["保证充足睡眠，避免熬夜。", "头痛加重时及时就医。"]
+    assert "removed" in done.repairs[0] and "analysis[0]" in done.repairs[0] and "suggestions[1]" in done.repairs[0]
+
+
+def test_clauses_left_saying_only_that_a_number_was_removed_keep_the_first():
+    from qa.tasks.finance.calculations import UNVERIFIED_ZH as M
+    from qa.tasks.finance.calculations import drop_bare_markers
+
+    context = CheckContext("finance", "贷款一千块一个月利息多少？", FINANCE, "system prompt")
+    context.notes["fallbacks"] = FIN_FALLBACKS
+    data = {
+        **FINANCE_OK,
+        "summary": f"利息的计算方法为：增长了{M}，差额是{M}，总计是{M}。",
+        "analysis": [f"合计是{M}。"],
+        "suggestions": [f"差额减少{M}。", "向银行确认实际利率。"],
+    }
+    assert drop_bare_markers(context, data) == 3
+    assert data["summary"] == f"利息的计算方法为：增长了{M}，差额是{M}。"  # the first bare clause stays
+    assert data["analysis"] == [FIN_FALLBACKS["analysis"]["zh"]]  # the list's only item: the standard sentence
+    assert data["suggestions"] == ["向银行确认实际利率。"]
+    assert not detect(data, FINANCE).repeated

@@ -25,6 +25,8 @@ from typing import Any
 
 from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
+from ...readability import key as clause_key
+from ...readability import pieces
 from ...tables import SCALES, Figures, parse_question
 from .formulas import FormulaLibrary, Plan
 from .order import reorder
@@ -572,6 +574,9 @@ class NumberTraceCheck(BaseCheck):
                 Finding("untraced_number", f"number(s) not from a calculation or the question: {', '.join(untraced)}")
             )
             repairs.append(f"replaced {len(untraced)} untraced number(s)")
+            bare = drop_bare_markers(ctx, fixed)
+            if bare:
+                repairs.append(f"removed {bare} clause(s) left saying only that a number was removed (repeats)")
         if done and not any(s in str(fixed.get("summary", "")) for s in shown):
             calc, _ = done[-1]
             lead = f"{calc.get('label', '')}：{shown[-1]}。" if ctx.zh else f"{calc.get('label', '')}: {shown[-1]}. "
@@ -591,6 +596,68 @@ class NumberTraceCheck(BaseCheck):
         if len(same) == 1:
             return same[0].text(decimals)
         return UNVERIFIED_ZH if zh else UNVERIFIED_EN
+
+
+# a clause whose own words, the marker left out, are no more than a label ("差额是", "首月供为") says only that a
+# number was removed; two of them read as one clause repeated ("差额是〔…〕，合计是〔…〕"), since the readability
+# checks, which run earlier, saw two different numbers there
+_BARE_LABEL = 7
+_MARKERS = re.compile(re.escape(UNVERIFIED_ZH) + "|" + re.escape(UNVERIFIED_EN))
+
+
+def _bare(text: str) -> bool:
+    """A clause that holds the unverified-number marker and, apart from it, a label at most."""
+    return bool(_MARKERS.search(text)) and len(clause_key(_MARKERS.sub("", text))) <= _BARE_LABEL
+
+
+def drop_bare_markers(ctx: CheckContext, fixed: dict[str, Any]) -> int:
+    """Keep the answer's first clause that says only that a number was removed, drop the later ones: a string
+    field keeps its text when nothing else is left; a list item made only of them goes while its list keeps its
+    minimum, else becomes the task's standard sentence for the field. Returns how many clauses went."""
+    props = ctx.schema.get("properties", {})
+    fallbacks = ctx.notes.get("fallbacks", {})
+    lang = "zh" if ctx.zh else "en"
+    seen = False
+    dropped = 0
+
+    def strip(text: str) -> str | None:
+        """The text without its bare-marker clauses after the first (None: nothing else was left)."""
+        nonlocal seen, dropped
+        kept: list[str] = []
+        gone = 0
+        for piece in pieces(text):
+            if _bare(piece):
+                if seen:
+                    gone += 1
+                    continue
+                seen = True
+            kept.append(piece)
+        out = "".join(kept).strip()
+        if not clause_key(out):
+            return None if gone else text
+        dropped += gone
+        if gone and out[-1] in "，,；;、：:":
+            out = out[:-1] + ("。" if ctx.zh else ".")
+        return out
+
+    for name in TEXT_FIELDS:
+        value = fixed.get(name)
+        if isinstance(value, str):
+            fixed[name] = text if (text := strip(value)) is not None else value
+        elif isinstance(value, list):
+            minimum = max(int(props.get(name, {}).get("minItems", 0)), 1)
+            items = [strip(v) if isinstance(v, str) else v for v in value]
+            kept = [v for v in items if v is not None]
+            standard = fallbacks.get(name, {}).get(lang)
+            empty = len(items) - len(kept)
+            if len(kept) < minimum and standard:
+                kept += [standard] * min(minimum - len(kept), empty)
+            elif len(kept) < minimum:  # no standard sentence: the repeat stays rather than the list going short
+                kept = [v if s is None else s for v, s in zip(value, items, strict=True)]
+                empty = 0
+            dropped += empty
+            fixed[name] = kept
+    return dropped
 
 
 class MultipleChoiceCheck(BaseCheck):
