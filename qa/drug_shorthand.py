@@ -25,7 +25,9 @@ LEFT = 16  # characters of context before a token
 RIGHT = 20  # ...and after it
 # any: any case; exact: as written; word: any case, and the form is also an everyday word (安定 "stable"): the
 # finder's boundary and context rules are the same, the independent checker adds a rule of its own for these
-CASES = ("any", "exact", "word")
+# quoted: an everyday word that is a street name only when written as a name, in quotation marks ('bars', 'pins'),
+# and then with the context a word form needs
+CASES = ("any", "exact", "word", "quoted")
 
 # a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
 _LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
@@ -98,6 +100,7 @@ class Shorthand:
     short: str
     exact_case: bool = False
     word: bool = False  # also an everyday word (安定): the checker reads it more strictly
+    quoted: bool = False  # a common word that counts only inside quotation marks ('bars')
 
     @property
     def chinese(self) -> bool:
@@ -120,7 +123,9 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if not row:
             continue
         if len(row) != 3 or not row[0].strip() or row[2].strip() not in CASES:
-            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (any|exact|word), got {row!r}")
+            raise PromptError(
+                f"{where}: line {line}: expected generic_en,short,case (any|exact|word|quoted), got {row!r}"
+            )
         short = row[1].strip()
         cjk = sum(1 for ch in short if _CJK.match(ch))
         # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
@@ -129,7 +134,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
         case = row[2].strip()
-        out.append(Shorthand(row[0].strip(), short, case == "exact", case == "word"))
+        out.append(Shorthand(row[0].strip(), short, case == "exact", case in ("word", "quoted"), case == "quoted"))
     return out
 
 
@@ -279,6 +284,8 @@ class ShorthandIndex:
         if cut:
             right = right[: cut.start()]
         window = left + " " + right
+        if token.form.quoted and not _quoted(text, token.start, token.end):
+            return False
         if _DOSE.search(window) or _ROUTE.search(window):
             return True
         # called a name people use: a form that is also an everyday word only when quoted as a name ("dig into the

@@ -1,6 +1,6 @@
 """Eighth-session names and rules: old Chinese names, Taiwan and Hong Kong names and street names for many drugs,
 and the context rules for forms that are also words (a count before a Chinese form, a quoted form after a taking
-verb, a sublingual route, a form quoted as a name)."""
+verb, a sublingual route, a form quoted as a name, street words that count only in quotation marks)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,9 @@ def test_new_word_and_short_forms_in_drug_context(
         ("Chest pain relieved by nitro under the tongue.", "nitro", "glyceryl trinitrate"),  # a sublingual route
         ("'Vitamin R' is slang for the ADHD stimulant.", "Vitamin R", "methylphenidate"),  # quoted, called slang
         ("Started 'MTX' last week.", "MTX", "methotrexate"),  # quoted after a taking verb
+        ("Patient admits using 'bars' bought online, up to 4 a day.", "bars", "alprazolam"),  # a quoted street word
+        ('He was taking "subs" 8 mg daily.', "subs", "buprenorphine"),
+        ("Weekends with 'Tina' mean no sleep, 20 mg at a time.", "Tina", "metamfetamine"),
     ],
 )
 def test_context_rules_for_counts_routes_and_quoted_names(drugs: DrugList, text: str, found: str, drug: str) -> None:
@@ -80,9 +83,11 @@ def test_context_rules_for_counts_routes_and_quoted_names(drugs: DrugList, text:
         "社会安定才能发展",  # a modal word after it, but 会 before it joins it to a phrase
         "Let me dig into the slang people use.",  # a word form called slang, but not quoted as a name
         "I met Miss Emma at the street party.",
-        "Choose granola bars with less than 10g of sugar.",  # words left out as street names: bars, subs
+        "Choose granola bars with less than 10g of sugar.",  # a street word unquoted, even with a dose
         "Sandwich subs with 500 mg sodium are salty.",
-        "He ate rat poison, about 10 g.",  # a poison, not one drug
+        "Talk to Tina about the 10 mg dose.",
+        "He ate rat poison, about 10 g.",
+        "Install grab 'bars' by the toilet.",  # quoted, but no dose, route or taking word
         "打开盒子，一片安宁",
     ],
 )
@@ -90,3 +95,13 @@ def test_words_near_the_new_rules_are_not_taken(drugs: DrugList, text: str) -> N
     assert drugs.find(text) == []
     for size in (1, 3, 7):
         assert stream(drugs, text, size) == text, size
+
+
+def test_the_quoted_case_parses_and_needs_quotes() -> None:
+    from qa.drug_shorthand import ShorthandIndex, parse_shorthand
+
+    [form] = parse_shorthand("generic_en,short,case\nclonazepam,pins,quoted\n", "test.csv")
+    assert (form.quoted, form.word, form.exact_case) == (True, True, False)
+    index = ShorthandIndex([form])
+    assert [h.form.short for h in index.find("Seller offers 2mg 'pins' for cheap.")] == ["pins"]
+    assert index.find("Seller offers 2mg pins for cheap.") == []
