@@ -105,3 +105,18 @@ def test_the_quoted_case_parses_and_needs_quotes() -> None:
     index = ShorthandIndex([form])
     assert [h.form.short for h in index.find("Seller offers 2mg 'pins' for cheap.")] == ["pins"]
     assert index.find("Seller offers 2mg pins for cheap.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("Patient admits using 'bars', 2 mg each.", "bars"),  # the checker's own reading: between quotes
+        ('Kids mix "lean" with a prescription syrup.', "lean"),
+        ("Keep the tablets in their original glass bottle.", None),  # unquoted, beside a medicine word
+    ],
+)
+def test_the_checker_reads_quoted_street_words_only_in_quotes(
+    checker: LeakChecker, text: str, read: str | None
+) -> None:
+    names = [leak.name for leak in checker.leaks(text)]
+    assert (read in names) if read else names == []
