@@ -25,7 +25,9 @@ LEFT = 16  # characters of context before a token
 RIGHT = 20  # ...and after it
 # any: any case; exact: as written; word: any case, and the form is also an everyday word (安定 "stable"): the
 # finder's boundary and context rules are the same, the independent checker adds a rule of its own for these
-CASES = ("any", "exact", "word")
+# quoted: an everyday word that is a street name only when written as a name, in quotation marks ('bars', 'pins'),
+# and then with the context a word form needs
+CASES = ("any", "exact", "word", "quoted")
 
 # a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
 _LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
@@ -42,8 +44,13 @@ _DOSE = re.compile(
 )
 # how often and by which route as prescriptions write it: qd/bid/tid, po/iv, q8h
 _ROUTE = re.compile(
-    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+h|prn|po|iv|ivgtt|ivd|im|ih|sc|hs|qhs|stat|od|bd|tds)(?![a-z])",
+    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+h|prn|po|iv|ivgtt|ivd|im|ih|sc|sl|hs|qhs|stat|od|bd|tds"
+    r"|sublingual(?:ly)?)(?![a-z])|under (?:the|your|his|her) tongue|舌下|含服",
     re.IGNORECASE,
+)
+# words that say a form is a name people use: "'Vitamin R' is slang for", "street names such as", 俗称
+_NAMED = re.compile(
+    r"(?<![a-z])(?:slang|street names?|nicknamed?|nicknames)(?![a-z])|俗称|别称|外号|黑话", re.IGNORECASE
 )
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
 _OFTEN = re.compile(
@@ -63,7 +70,9 @@ _MEDICINE_WORDS = re.compile(
 # an English verb right before the token: "on MTX", "started INH", "switched to LEV"
 _TAKE_BEFORE = re.compile(
     r"(?<![a-z])(?:on|off|start|started|starting|stop|stopped|stopping|take|takes|taking|took|to|restart|restarted"
-    r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with)\s*[:：]?\s*$",
+    r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with)"
+    # the name may be quoted or bracketed, as slang often is: "using 'bars'"
+    r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$",
     re.IGNORECASE,
 )
 # characters that may stand right before a Chinese short form (verbs, conjunctions, list marks) or right after it
@@ -71,7 +80,16 @@ _TAKE_BEFORE = re.compile(
 _ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后")
 # a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer")
 _ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为")
-_ZH_AFTER = frozenset("每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂")
+# a count and its measure word right before a form ("吃一片安定", "打两针K药"): the form is what is counted
+_MEASURE = frozenset("片粒支袋颗针盒瓶剂")
+_COUNT = frozenset("0123456789一二两三四五六七八九十半几")
+# ...and for a form that is also an everyday word, a verb of taking before the count: 一片安定 alone is "a stretch
+# of calm", 吃一片安定 is a tablet
+_TAKE_ZH = frozenset("吃服用含给喂打注加")
+# (modal words and adverbs too: "吃了安定才能睡", "二甲能降糖", "K药要每三周")
+_ZH_AFTER = frozenset(
+    "每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂才就能会要需可应必"
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class Shorthand:
     short: str
     exact_case: bool = False
     word: bool = False  # also an everyday word (安定): the checker reads it more strictly
+    quoted: bool = False  # a common word that counts only inside quotation marks ('bars')
 
     @property
     def chinese(self) -> bool:
@@ -104,7 +123,9 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if not row:
             continue
         if len(row) != 3 or not row[0].strip() or row[2].strip() not in CASES:
-            raise PromptError(f"{where}: line {line}: expected generic_en,short,case (any|exact|word), got {row!r}")
+            raise PromptError(
+                f"{where}: line {line}: expected generic_en,short,case (any|exact|word|quoted), got {row!r}"
+            )
         short = row[1].strip()
         cjk = sum(1 for ch in short if _CJK.match(ch))
         # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
@@ -113,7 +134,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
         case = row[2].strip()
-        out.append(Shorthand(row[0].strip(), short, case == "exact", case == "word"))
+        out.append(Shorthand(row[0].strip(), short, case == "exact", case in ("word", "quoted"), case == "quoted"))
     return out
 
 
@@ -137,6 +158,11 @@ def light(text: str) -> str:
 
 def _alnum(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] stands in quotation marks or brackets."""
+    return start > 0 and text[start - 1] in "'\"‘“「『(（" and end < len(text) and text[end] in "'\"’”」』)）"
 
 
 @dataclass(frozen=True)
@@ -205,12 +231,21 @@ class ShorthandIndex:
                 after = text[end] if end < len(text) else ""
                 # a Chinese neighbour must be a verb, mark or number word, else the form is part of another word;
                 # a Latin letter or digit glued to a form starting or ending with a letter (K药) makes it a code
-                if _CJK.match(before) and before not in _ZH_BEFORE or _CJK.match(after) and after not in _ZH_AFTER:
+                counted = before in _MEASURE and start >= 2 and text[start - 2] in _COUNT
+                if _CJK.match(before) and before not in _ZH_BEFORE and not counted:
+                    continue
+                if _CJK.match(after) and after not in _ZH_AFTER:
                     continue
                 if (_alnum(before) and _alnum(short[0])) or (_alnum(after) and _alnum(short[-1])):
                     continue
                 form = self._form(short)
-                if form is not None and form.word and _CJK.match(before) and before not in _ZH_BEFORE_WORD:
+                if (
+                    form is not None
+                    and form.word
+                    and _CJK.match(before)
+                    and before not in _ZH_BEFORE_WORD
+                    and not (counted and start >= 3 and text[start - 3] in _TAKE_ZH)
+                ):
                     continue
                 if form is not None:
                     hits.append(ShortHit(start, end, form))
@@ -249,7 +284,13 @@ class ShorthandIndex:
         if cut:
             right = right[: cut.start()]
         window = left + " " + right
+        if token.form.quoted and not _quoted(text, token.start, token.end):
+            return False
         if _DOSE.search(window) or _ROUTE.search(window):
+            return True
+        # called a name people use: a form that is also an everyday word only when quoted as a name ("dig into the
+        # slang" is not digoxin; "'Miss Emma' in street slang" is morphine)
+        if _NAMED.search(window) and (not token.form.word or _quoted(text, token.start, token.end)):
             return True
         # a Latin form that is also an English word or name (dig, fin, metro, Special K) needs a dose, a route, a
         # frequency beside it or a verb of taking right before it: "dig into the dose" is not digoxin

@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import compress
 from typing import Any
 
 from pypinyin import Style, pinyin
@@ -83,33 +84,77 @@ class Folded:
         return self.written[self.written_at[start] : self.written_at[end]]
 
 
+def _fold_char(ch: str) -> tuple[tuple[str, str], ...]:
+    """One character of `fold`'s input as (folded character, kind) pairs: none for a dropped character, two or more
+    when NFKC expands it ("ﬁ" → "fi")."""
+    # punctuation and symbols go too: "阿-莫-西-林" and "a.m.o.x.i.l" must read as the names they spell
+    if ch in INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
+        return ()
+    folds = _char_folds()
+    kind = ""
+    if ch in folds:
+        ch, kind = folds[ch]
+    out: list[tuple[str, str]] = []
+    for folded in unicodedata.normalize("NFKC", ch).casefold():
+        if folded.isspace():
+            continue
+        if folded in folds and folds[folded][1] == "traditional":
+            folded, kind = folds[folded]
+        out.append((folded, kind))
+    return tuple(out)
+
+
+_KIND_CODES = {"": "\x00", "confusable": "c", "traditional": "t"}
+_KIND_NAMES = {"\x00": "", "c": "confusable", "t": "traditional"}
+
+
+class _CharTable(dict):  # type: ignore[type-arg]
+    """A str.translate table over `_fold_char`, filled on first sight of each character (a fixed, finite set:
+    the characters texts hold), so folding a text is one pass in C for the characters already seen."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__()
+        self.part = part
+
+    def __missing__(self, code: int) -> str:
+        pairs = _fold_char(chr(code))
+        if self.part == "text":
+            value = "".join(c for c, _ in pairs)
+        elif self.part == "kinds":  # one code a folded character: which table changed it
+            value = "".join(_KIND_CODES[k] for _, k in pairs)
+        else:  # "sizes": how many folded characters it gives, as one character
+            value = chr(len(pairs))
+        self[code] = value
+        return value
+
+
+_TEXT_TABLE = _CharTable("text")
+_KINDS_TABLE = _CharTable("kinds")
+_SIZES_TABLE = _CharTable("sizes")
+_LEET_DIGIT = re.compile("[" + "".join(LEET) + "]")
+_LY = str.maketrans({"l": "i", "y": "i"})
+
+
 def fold(text: str, spelling: bool = True) -> Folded:
     """NFKC + casefold + traditional/look-alike/leet folding, dropping spaces, punctuation and symbols; with
     `spelling`, two-letter spellings (ph, th, ae, oe) also read as one letter."""
-    folds = _char_folds()
-    out: list[str] = []
-    index: list[int] = []
-    kinds: list[str] = []
-    for i, ch in enumerate(text):
-        # punctuation and symbols go too: "阿-莫-西-林" and "a.m.o.x.i.l" must read as the names they spell
-        if ch in INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
-            continue
-        kind = ""
-        if ch in folds:
-            ch, kind = folds[ch]
-        for folded in unicodedata.normalize("NFKC", ch).casefold():
-            if folded.isspace():
-                continue
-            if folded in folds and folds[folded][1] == "traditional":
-                folded, kind = folds[folded]
-            out.append(folded)
-            index.append(i)
-            kinds.append(kind)
-    _fold_leet(out, index, kinds)
+    # three translations in C instead of a loop over characters in Python: the text, each folded character's kind,
+    # and how many folded characters each source character gives (0: dropped, 2+: expanded by NFKC)
+    folded = text.translate(_TEXT_TABLE)
+    sizes = text.translate(_SIZES_TABLE)
+    if len(folded) == sizes.count("\x01"):  # every character gives one or none: the common case
+        index = list(compress(range(len(sizes)), sizes.encode("latin-1")))
+    else:
+        index = [i for i, size in enumerate(sizes) for _ in range(ord(size))]
+    codes = text.translate(_KINDS_TABLE)
+    kinds = [_KIND_NAMES[c] for c in codes] if codes.strip("\x00") else [""] * len(folded)
+    if _LEET_DIGIT.search(folded):
+        out = list(folded)
+        _fold_leet(out, index, kinds, folded)
+        folded = "".join(out)
     # "l" and "i" become one letter, so "Cia1is" and "C1alis" read the same as "Cialis"; "y" joins them too
     # (amoxycillin, cyclosporin)
-    out = ["i" if c in "ly" else c for c in out]
-    return _fold_spelling(out, index, kinds, _SPELLING if spelling else {}, text)
+    return _fold_spelling(folded.translate(_LY), index, kinds, _SPELLING if spelling else {}, text)
 
 
 def _alone(text: str, i: int) -> bool:
@@ -121,67 +166,77 @@ def _alone(text: str, i: int) -> bool:
 _SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
 
 
-def _fold_spelling(
-    out: list[str], index: list[int], kinds: list[str], spellings: dict[str, str], source: str
-) -> Folded:
+# the pairs above as one regex; no pair ends with a letter that starts a pair, so matches never overlap and a scan
+# from left to right takes the same pairs as a walk letter by letter would
+_SPELLING_PAIR = re.compile("|".join(_SPELLING))
+
+
+def _fold_spelling(out: str, index: list[int], kinds: list[str], spellings: dict[str, str], source: str) -> Folded:
     """Two-letter spellings folded to one letter, keeping the first letter's source index; a pair of letters
     spelled out one by one in `source` (the original text) folds across the gap."""
+    pairs: list[int] = []
+    for m in _SPELLING_PAIR.finditer(out) if spellings else ():
+        i = m.start()
+        if index[i + 1] - index[i] <= 1 or (_alone(source, index[i]) and _alone(source, index[i + 1])):
+            pairs.append(i)
+    if not pairs:
+        return Folded(out, index, kinds, list(map((1).__add__, index)), out, list(range(len(out) + 1)))
     text: list[str] = []
     idx: list[int] = []
     ends: list[int] = []
     kind: list[str] = []
     at: list[int] = []
-    i = 0
-    while i < len(out):
+    prev = 0
+    for i in pairs:
+        # the letters before the pair as they are, then the pair as one letter
+        text.append(out[prev:i])
+        idx += index[prev:i]
+        ends += [j + 1 for j in index[prev:i]]
+        kind += kinds[prev:i]
+        at += range(prev, i)
+        text.append(spellings[out[i : i + 2]])
+        idx.append(index[i])
+        ends.append(index[i + 1] + 1)
+        kind.append(kinds[i] or kinds[i + 1])
         at.append(i)
-        pair = out[i] + out[i + 1] if i + 1 < len(out) else ""
-        if pair in spellings and (
-            index[i + 1] - index[i] <= 1 or (_alone(source, index[i]) and _alone(source, index[i + 1]))
-        ):
-            text.append(spellings[pair])
-            idx.append(index[i])
-            ends.append(index[i + 1] + 1)
-            kind.append(kinds[i] or kinds[i + 1])
-            i += 2
-        else:
-            text.append(out[i])
-            idx.append(index[i])
-            ends.append(index[i] + 1)
-            kind.append(kinds[i])
-            i += 1
-    at.append(len(out))
-    return Folded("".join(text), idx, kind, ends, "".join(out), at)
+        prev = i + 2
+    text.append(out[prev:])
+    idx += index[prev:]
+    ends += [j + 1 for j in index[prev:]]
+    kind += kinds[prev:]
+    at += range(prev, len(out) + 1)
+    return Folded("".join(text), idx, kind, ends, out, at)
 
 
-def _fold_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
-    """Digits (runs of at most two) between two adjacent Latin letters become the letters they stand for."""
+def _fold_leet(out: list[str], index: list[int], kinds: list[str], text: str) -> None:
+    """Digits (runs of at most two) between two adjacent Latin letters become the letters they stand for (`text`:
+    out as one string, to find the digits in)."""
     n = len(out)
     i = 0
-    while i < n:
-        if out[i] in LEET:
-            j = i
-            while j < n and out[j].isdigit():
-                j += 1
-            run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
-            before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
-            after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
-            # a digit ending a word of four letters or more ("morphin3") stands for a letter too
-            # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
-            word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
-            long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
-            # ...and so does one starting a word when a letter follows it and letters make most of a word of five
-            # or more ("3nbre1", "7ruvad4"); "20mg", "3rd" and "5mg" stay numbers
-            word_start = not before and (
-                i == 0 or not (out[i - 1].isascii() and out[i - 1].isalnum()) or index[i] - index[i - 1] > 1
-            )
-            lead = word_start and j - i == 1 and after and _leet_word(out, index, i)
-            if run_ok and (lead or (before and (after or (word_end and long_word and j - i == 1)))):
-                for k in range(i, j):
-                    out[k] = LEET[out[k]]
-                    kinds[k] = "leet"
-            i = j
-        else:
-            i += 1
+    # from one leet digit to the next: every other character is passed over unchanged
+    while (m := _LEET_DIGIT.search(text, i)) is not None:
+        i = m.start()
+        j = i
+        while j < n and out[j].isdigit():
+            j += 1
+        run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
+        before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
+        after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
+        # a digit ending a word of four letters or more ("morphin3") stands for a letter too
+        # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
+        word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
+        long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
+        # ...and so does one starting a word when a letter follows it and letters make most of a word of five
+        # or more ("3nbre1", "7ruvad4"); "20mg", "3rd" and "5mg" stay numbers
+        word_start = not before and (
+            i == 0 or not (out[i - 1].isascii() and out[i - 1].isalnum()) or index[i] - index[i - 1] > 1
+        )
+        lead = word_start and j - i == 1 and after and _leet_word(out, index, i)
+        if run_ok and (lead or (before and (after or (word_end and long_word and j - i == 1)))):
+            for k in range(i, j):
+                out[k] = LEET[out[k]]
+                kinds[k] = "leet"
+        i = j
 
 
 def _leet_word(out: list[str], index: list[int], i: int) -> bool:
@@ -399,6 +454,9 @@ def _truncated(name: str, word: str) -> bool:
     return len(word) == len(name) - 1 and name.startswith(word)
 
 
+_SEEN_MAX = 1 << 16  # typo look-ups remembered (a few MB)
+
+
 def _max_edits(length: int) -> int:
     return 0 if length < 7 else 1 if length < 10 else 2
 
@@ -432,6 +490,7 @@ class FuzzyIndex:
             for i in (0, 1):
                 self._by_word.setdefault(words[i], []).append((1 - i, words[1 - i], key))
         self._first_words = sorted({words[0] for words in (pairs or {}).values()})
+        self.pair_words = frozenset(self._by_word)  # a word `pair` can start from
         # readings of the first two characters → names: most positions in a text then have no candidate at all
         self._chinese: dict[tuple[str, str], list[str]] = {}
         self._first: set[str] = set()  # readings that start a name, for the stream's one-character tails
@@ -442,6 +501,15 @@ class FuzzyIndex:
                     for r1 in _sounds(key[1]):
                         self._chinese.setdefault((r0, r1), []).append(key)
         self.allow = allow
+        self._by_first: dict[str, dict[str, list[str]]] = {}
+        for (r0, r1), keys in self._chinese.items():
+            self._by_first.setdefault(r0, {})[r1] = keys
+        # per first character: the second character's readings → the names those two may begin, built on first
+        # sight of each character (a fixed, finite set), so most positions of a text cost one look-up
+        self._after: dict[str, dict[str, tuple[str, ...]]] = {}
+        # typo look-ups already made, word → name or None: the words of answers repeat (treatment, medicine), and
+        # each costs a scan of hundreds of names; bounded, cleared when full
+        self._seen: dict[tuple[str, str | None], str | None] = {}
 
     @staticmethod
     def max_edits(length: int) -> int:
@@ -454,6 +522,15 @@ class FuzzyIndex:
         # the written form can be the longer one ("coeine" folds to "ceine"): both fall short before giving up
         if max(len(token), len(written or "")) < 6 or token in self.allow:
             return None
+        seen = self._seen.get((token, written), "")
+        if seen != "":
+            return seen
+        if len(self._seen) >= _SEEN_MAX:
+            self._seen.clear()
+        self._seen[(token, written)] = found = self._latin(token, written)
+        return found
+
+    def _latin(self, token: str, written: str | None) -> str | None:
         if written is not None and written != token:
             hits = [self._folded.closest(token), self._written.closest(written)]
         else:
@@ -507,20 +584,48 @@ class FuzzyIndex:
 
     def chinese(self, text: str, at: int) -> str | None:
         """A listed Chinese name that text[at:] sounds like, with one character (two in 6+) written otherwise."""
-        if not _is_cjk(text[at]):
+        first = text[at]
+        if not _is_cjk(first):
             return None
         if at + 1 >= len(text):
             return None
+        after = self._after.get(first)
+        if after is None:
+            after = self._after[first] = self._names_after(first)
+        if not after:
+            return None
         found: list[tuple[int, int, str]] = []
-        pairs = {(r0, r1) for r0 in readings(text[at]) for r1 in _sounds(text[at + 1])}
-        for pair in pairs:
-            for key in self._chinese.get(pair, ()):
+        for r1 in _sounds(text[at + 1]):
+            for key in after.get(r1, ()):
                 differ = self._sounds_like(text, at, key)
                 # one wrong character in three is a typo; more is another word
                 if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
                     found.append((-len(key), differ, key))
         # longest, then closest, then by name: the same text always gives the same drug (sets have no order)
         return min(found)[2] if found else None
+
+    def chinese_starts(self, text: str, start: int, end: int) -> list[int]:
+        """The positions of text[start:end] (Chinese characters) where `chinese` may find a name: the character and
+        the next sound like the first two of one (one look-up a position, no call for the others)."""
+        at: list[int] = []
+        after_of = self._after
+        size = len(text)
+        for i in range(start, min(end, size - 1)):
+            after = after_of.get(text[i])
+            if after is None:
+                after = after_of[text[i]] = self._names_after(text[i])
+            if after and not after.keys().isdisjoint(_sounds(text[i + 1])):
+                at.append(i)
+        return at
+
+    def _names_after(self, first: str) -> dict[str, tuple[str, ...]]:
+        """For a first character: each reading of a second character → the names the two may begin."""
+        after: dict[str, list[str]] = {}
+        for r0 in readings(first):
+            for r1, keys in self._by_first.get(r0, {}).items():
+                names = after.setdefault(r1, [])
+                names += (k for k in keys if k not in names)
+        return {r1: tuple(keys) for r1, keys in after.items()}
 
     def chinese_prefix(self, tail: str) -> bool:
         """Whether tail sounds like the start of a listed Chinese name (so a stream must wait for more)."""

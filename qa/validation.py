@@ -110,30 +110,49 @@ def _two_words(name: str) -> tuple[str, str] | None:
     return None
 
 
+class _LetterMarks(dict):  # type: ignore[type-arg]
+    """A str.translate table marking the folded characters a Latin word is made of with "a" (filled on first sight
+    of each character): a Latin letter, or a letter no table folded (Ukrainian "є" in "kєtamine") — it stays in the
+    word, as one typo for the look-up — but not a Chinese character."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        value = "a" if "a" <= ch <= "z" or (ch.isalpha() and not ch.isascii() and not _CJK.match(ch)) else "-"
+        self[code] = value
+        return value
+
+
+_LETTER_MARKS = _LetterMarks()
+_LETTER_RUN = re.compile("a+")
+
+
 def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
     """Folded spans of the whole Latin words of the original text (a space or mark ends a word; invisibles do not)."""
-    norm, idx = folded.text, folded.index
+    idx, ends = folded.index, folded.ends
     words: list[tuple[int, int]] = []
-    start = None
-    for k, ch in enumerate(norm):
-        # a letter no table folded (Ukrainian "є" in "kєtamine") stays in the word, as one typo for the look-up
-        if "a" <= ch <= "z" or (ch.isalpha() and not ch.isascii() and not _CJK.match(ch)):
-            joined = start is not None and all(c in INVISIBLE for c in text[folded.ends[k - 1] : idx[k]])
-            if not joined:
-                if start is not None:
-                    words.append((start, k))
+    for run in _LETTER_RUN.finditer(folded.text.translate(_LETTER_MARKS)):
+        start, stop = run.span()
+        for k in range(start + 1, stop):
+            # folding dropped something between two letters: a word ends there unless all of it is invisible
+            if ends[k - 1] < idx[k] and not INVISIBLE.issuperset(text[ends[k - 1] : idx[k]]):
+                words.append((start, k))
                 start = k
-        elif start is not None:
-            words.append((start, k))
-            start = None
-    if start is not None:
-        words.append((start, len(norm)))
+        words.append((start, stop))
     # a word glued to a letter the fold dropped is not whole
     return [
-        (a, b)
-        for a, b in words
-        if not _is_latin_letter(text, idx[a] - 1) and not _is_latin_letter(text, folded.ends[b - 1])
+        (a, b) for a, b in words if not _is_latin_letter(text, idx[a] - 1) and not _is_latin_letter(text, ends[b - 1])
     ]
+
+
+def _trie(keys: list[str]) -> dict[str, Any]:
+    """Names as a trie of nested dicts, character by character; "" marks where a name ends."""
+    root: dict[str, Any] = {}
+    for key in keys:
+        node = root
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return root
 
 
 class DrugList:
@@ -193,6 +212,10 @@ class DrugList:
         }
         self.longest_key = len(keys[0]) if keys else 0
         self._pattern = re.compile(trie_pattern(keys)) if keys else None
+        # the same names walked as a trie from every position of a text (one dict look-up a character, where the
+        # regex tries each of some 450 first characters in turn), and those a longer Latin word may hold
+        self._trie = _trie(keys)
+        self._latin_keys = frozenset(k for k in keys if _LATIN.fullmatch(k))
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
@@ -353,41 +376,61 @@ class DrugList:
         norm = folded.text
         zh = bool(_CJK.search(text)) if chinese is None else chinese
         candidates: list[tuple[int, int, str, str]] = []  # folded start, end, key, kind
-        # every start, not finditer's non-overlapping run: folding drops spaces, so a name read across two words
-        # ("over. Tavilox" reads "overtavilox", holding "ertavil") would otherwise hide the real name it overlaps
-        pos = 0
-        while (m := self._pattern.search(norm, pos)) is not None:
-            pos = m.start() + 1
-            start, end = folded.index[m.start()], folded.ends[m.end() - 1]
-            if _LATIN.fullmatch(m.group()) and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
+        # the longest name from every start, not a non-overlapping run: folding drops spaces, so a name read across
+        # two words ("over. Tavilox" reads "overtavilox", holding "ertavil") would otherwise hide the real name it
+        # overlaps
+        trie, latin_keys, size = self._trie, self._latin_keys, len(norm)
+        for i, ch in enumerate(norm):
+            node = trie.get(ch)
+            if node is None:
+                continue
+            j, last = i + 1, 0
+            if "" in node:
+                last = j
+            while j < size and (node := node.get(norm[j])) is not None:
+                j += 1
+                if "" in node:
+                    last = j
+            if not last:
+                continue
+            key = norm[i:last]
+            start, end = folded.index[i], folded.ends[last - 1]
+            if key in latin_keys and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
-            candidates.append((m.start(), m.end(), m.group(), "exact"))
+            candidates.append((i, last, key, "exact"))
         exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word
         words = _latin_words(text, folded)
         for fstart, fend in words:
             if (fstart, fend) in exact_spans:
                 continue
-            key = self.fuzzy.latin(norm[fstart:fend], folded.unspelled(fstart, fend))
+            written = folded.unspelled(fstart, fend)
+            # (a word of five letters or fewer, as written, is never a typo of a name: no call)
+            key = self.fuzzy.latin(norm[fstart:fend], written) if len(written) >= 6 else None
             # a misspelt brand is written like a name, in a text about medicines (words about them, or another
             # name): "Solaris" beside Linux is the operating system, not a typo of Soliris; proper nouns sit one
             # letter from coined brands too often for a dictionary to list them
             if key is None and text[folded.index[fstart]].isupper():
                 if context is None:
                     context = bool(candidates) or _DRUG_CONTEXT.search(text) is not None
-                if context:
+                if context and fend - fstart >= 6:
                     key = self.fuzzy.brand(norm[fstart:fend])
             if key is not None:
                 candidates.append((fstart, fend, key, "fuzzy"))
         # two-word names with one word misspelt or spelt another way ("insuline glargine"): adjacent words only
+        pair_words = self.fuzzy.pair_words
         for (a0, a1), (b0, b1) in zip(words, words[1:], strict=False):
-            if a1 == b0 and text[folded.ends[a1 - 1] : folded.index[b0]].strip(" -") == "":
+            if (
+                a1 == b0
+                and (norm[a0:a1] in pair_words or norm[b0:b1] in pair_words)
+                and text[folded.ends[a1 - 1] : folded.index[b0]].strip(" -") == ""
+            ):
                 key = self.fuzzy.pair(norm[a0:a1], norm[b0:b1])
                 if key is not None and (a0, b1) not in exact_spans:
                     candidates.append((a0, b1, key, "fuzzy"))
         # homophones: a Chinese name written with a character of the same sound
         for m in _CJK_RUN.finditer(norm):
-            for i in range(m.start(), m.end()):
+            for i in self.fuzzy.chinese_starts(norm, m.start(), m.end()):
                 key = self.fuzzy.chinese(norm, i)
                 if key is not None:
                     candidates.append((i, i + len(key), key, "homophone"))

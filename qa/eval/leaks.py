@@ -88,11 +88,16 @@ class LeakChecker:
         self.short_zh_word: set[str] = set()  # Chinese forms that are everyday words too
         # Latin forms of two words (Special K), read by word boundaries
         self.short_spaced: list[tuple[str, re.Pattern[str]]] = []
+        # street names that are common words (case quoted: 'bars'), read only between quotation marks or brackets
+        self.short_quoted: list[tuple[str, re.Pattern[str]]] = []
         if shorthand_csv:
             body = "\n".join(line for line in shorthand_csv.splitlines() if not line.startswith("#"))
             for row in csv.DictReader(io.StringIO(body)):
                 form = row["short"].strip()
-                if re.search(r"[\u3400-\u9fff]", form):
+                if row["case"].strip() == "quoted":
+                    words = r"\s+".join(map(re.escape, form.casefold().split()))
+                    self.short_quoted.append((form, re.compile(rf"[\"'‘“(]\s*{words}\s*[\"'’”)]")))
+                elif re.search(r"[\u3400-\u9fff]", form):
                     self.short_zh.append(form.casefold())
                     if row["case"].strip() == "word":
                         self.short_zh_word.add(form.casefold())
@@ -173,7 +178,7 @@ class LeakChecker:
     def _shorthand(self, text: str) -> list[Leak]:
         """Short forms in a sentence that hints at a medicine anywhere (the class names redaction writes removed
         first: they are not names, and hold digits and words of their own)."""
-        if not (self.short_exact or self.short_any or self.short_zh or self.short_spaced):
+        if not (self.short_exact or self.short_any or self.short_zh or self.short_spaced or self.short_quoted):
             return []
         text = unicodedata.normalize("NFKC", text).translate(_SHORT_GLYPHS)
         for name in self._class_texts:
@@ -193,6 +198,7 @@ class LeakChecker:
                             found.append(Leak(part, 98.0))
             lowered = sentence.casefold()
             found += [Leak(form, 98.0) for form, regex in self.short_spaced if regex.search(lowered)]
+            found += [Leak(form, 98.0) for form, regex in self.short_quoted if regex.search(lowered)]
             simple = self._t2s.convert(sentence).casefold()
             # a listed Chinese name holding a short form (二甲双胍) is read as the name, not as the short form
             for name in self._longer_zh:
