@@ -82,7 +82,9 @@ case "$cmd" in
     # timed suite (about a minute on the first run)
     "$PY" -m qa prepare --log-level WARNING >/dev/null
     "$PY" -m qa prepare --backend transformers --model-source embedded --log-level WARNING >/dev/null
-    exec "$PY" -m pytest "$@"
+    # two workers (pytest-xdist), whole files each (module fixtures such as the real-model safety sample run once);
+    # tests/conftest.py puts the costliest files first. TEST_WORKERS=0 runs in one process.
+    exec "$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"
     ;;
   build-llama)
     ensure_venv; ensure_llama

@@ -14,6 +14,31 @@ from qa.wiring import build_service
 
 from .helpers import real_model_settings
 
+# The costliest test files first (serial seconds on the AMD EPYC, BENCHMARKS.md): `./start.sh test` runs the suite on
+# two workers with `--dist loadfile`, which hands out whole files in collection order to whichever worker is free —
+# longest first, the run ends on short files instead of one worker alone with test_triage.py. An order, not a
+# dependency: every file passes on its own.
+COSTLY_FIRST = (
+    "test_triage.py",  # 354 s
+    "browser/test_chat.py",  # 298 s
+    "test_safety_model.py",  # 163 s
+    "test_model.py",  # 125 s
+    "test_llamacpp.py",  # 104 s
+    "test_record_model.py",  # 98 s
+    "test_cache.py",  # 95 s
+    "test_cli.py",  # 66 s
+    "test_service.py",  # 57 s
+    "test_record.py",  # 56 s
+    "test_finance_calc.py",  # 52 s
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the costliest files to the front (stable: everything else keeps pytest's order)."""
+    rank = {name: i for i, name in enumerate(COSTLY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0].removeprefix("tests/"), len(rank)))
+
+
 # switches for the test run itself, not settings fields (so they cannot reach a Settings())
 TEST_SWITCHES = ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS", "QA_REQUIRE_POSTGRES", "QA_TEST_DTYPE")
 
