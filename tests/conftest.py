@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,22 @@ def no_qa_environment(monkeypatch):
     """QA_* variables of the shell running the tests never leak into a test's Settings()."""
     for name in [n for n in os.environ if n.startswith("QA_") and n not in TEST_SWITCHES]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def app_logging_removed():
+    """A test that runs the CLI in-process gives the root logger the app's handlers on its captured stderr; take them
+    off afterwards, or a server thread of a later test logs into that closed stream ("I/O operation on closed file")."""
+    from qa.logs import JsonFormatter, KeyValueFormatter
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and isinstance(handler.formatter, (KeyValueFormatter, JsonFormatter)):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture
