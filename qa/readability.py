@@ -104,7 +104,8 @@ def similar(a: str, b: str) -> bool:
     血液、粪便、唾液等方式传播"); or each covering the other, by more than three quarters when neither has a run
     of two characters of its own (single swapped characters: "如PCR、血清学等 / 如PCR、血浆学等"), else by five
     sixths, so that a short clause whose point is a swapped word stays distinct ("可能需要手术治疗 / 可能需要药物
-    治疗", "如果出现胸痛的情况 / 如果出现发热的情况"). Thresholds set on the tuning split's answers."""
+    治疗", "如果出现胸痛的情况 / 如果出现发热的情况"). Never two clauses that are `opposed` (a number, a
+    negation or an antonym apart). Thresholds set on the tuning split's answers."""
     if a == b:
         return True
     # "因为蜂王浆含有糖分" says what "蜂王浆含有糖分" says: compared again without a leading connective
@@ -177,7 +178,14 @@ def opposed(a: str, b: str) -> bool:
     if any(short.count(w) != long_.count(w) for w in _EN_NEGATION):
         return True
     # a swap: one side has more of a word, the other more of its opposite
-    return any((short.count(x) - long_.count(x)) * (short.count(y) - long_.count(y)) < 0 for x, y in ANTONYMS)
+    if any((short.count(x) - long_.count(x)) * (short.count(y) - long_.count(y)) < 0 for x, y in ANTONYMS):
+        return True
+    # or, among the characters the two do not share, one has a word and the other its opposite (counts miss
+    # "成功率越高" against "利息越高，成功率越低": the longer has both)
+    in_s, in_l = _aligned(short, long_)
+    own = "".join(c for c, used in zip(short, in_s, strict=True) if not used)
+    added = "".join(c for c, used in zip(long_, in_l, strict=True) if not used)
+    return any((x in own and y in added) or (y in own and x in added) for x, y in ANTONYMS if len(x) == 1)
 
 
 def _aligned(a: str, b: str) -> tuple[list[bool], list[bool]]:

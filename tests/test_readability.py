@@ -682,6 +682,7 @@ def test_clauses_left_saying_only_that_a_number_was_removed_keep_the_first():
 # one row per antonym pair: two clauses alike but for the pair (the first three seen on held-out 4's answers)
 _OPPOSITES = [
     ("通常情况下，分期还款成功率较高", "通常情况下，分期还款成功率越低"),
+    ("分期还款成功率越高", "利息越高，分期还款成功率越低"),  # the longer has both words of the pair
     ("公积金的还款周期较长", "公积金的还款周期较短"),
     ("每天喝水的量应该多一些", "每天喝水的量应该少一些"),
     ("这种情况的风险通常比较大", "这种情况的风险通常比较小"),
