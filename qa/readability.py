@@ -104,7 +104,8 @@ def similar(a: str, b: str) -> bool:
     血液、粪便、唾液等方式传播"); or each covering the other, by more than three quarters when neither has a run
     of two characters of its own (single swapped characters: "如PCR、血清学等 / 如PCR、血浆学等"), else by five
     sixths, so that a short clause whose point is a swapped word stays distinct ("可能需要手术治疗 / 可能需要药物
-    治疗", "如果出现胸痛的情况 / 如果出现发热的情况"). Thresholds set on the tuning split's answers."""
+    治疗", "如果出现胸痛的情况 / 如果出现发热的情况"). Never two clauses that are `opposed` (a number, a
+    negation or an antonym apart). Thresholds set on the tuning split's answers."""
     if a == b:
         return True
     # "因为蜂王浆含有糖分" says what "蜂王浆含有糖分" says: compared again without a leading connective
@@ -114,6 +115,8 @@ def similar(a: str, b: str) -> bool:
 def _near(a: str, b: str) -> bool:
     if a == b:
         return len(a) >= 4
+    if opposed(a, b):
+        return False
     short, long_ = sorted((a, b), key=len)
     if len(short) < 4:
         return False
@@ -125,6 +128,64 @@ def _near(a: str, b: str) -> bool:
 
 _NEGATION = re.compile("[不无没非未勿别否]")
 _NUMERAL = frozenset("零〇一二三四五六七八九十百千万亿两")  # an amount written in words differs as digits do
+_EN_NEGATION = ("not", "never", "without", "no")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|[零〇一二三四五六七八九十百千万亿两]+")
+# words of opposite sense: one swapped for the other ("成功率较高 / 成功率越低", "还款周期较长 / 还款期限较短")
+# reverses the clause, so the two are never a repeat however much else they share. Keys are case-folded
+# without spaces, so the English words are matched inside the key.
+ANTONYMS: tuple[tuple[str, str], ...] = (
+    ("高", "低"), ("长", "短"), ("多", "少"), ("大", "小"), ("快", "慢"), ("增", "减"), ("升", "降"),
+    ("上", "下"), ("早", "晚"), ("前", "后"), ("轻", "重"), ("好", "坏"), ("强", "弱"), ("涨", "跌"),
+    ("盈", "亏"), ("买", "卖"), ("收", "支"), ("有", "无"), ("是", "否"), ("开始", "停止"), ("加重", "减轻"),
+    ("more", "less"), ("higher", "lower"), ("high", "low"), ("increase", "decrease"), ("before", "after"),
+    ("early", "late"), ("long", "short"), ("large", "small"), ("fast", "slow"), ("rise", "fall"),
+    ("buy", "sell"), ("gain", "loss"), ("profit", "loss"), ("up", "down"), ("start", "stop"),
+)  # fmt: skip
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers a key states: digit runs and Chinese numeral runs (a lone 一 is an article: 一种, 一些)."""
+    return sorted(n for n in _NUMBER.findall(text) if n != "一")
+
+
+def opposed(a: str, b: str) -> bool:
+    """Two clause keys that never repeat each other, however alike: where they overlap, they differ in a number
+    (1000元 / 2000元, 一千 / 一千二百), in a negation only one has (建议使用 / 建议不使用), or one has a word where
+    the other has its opposite (高 / 低, 长 / 短, higher / lower). Removing such a clause as a repeat deletes what
+    the answer says; keeping a near repeat only costs words. A longer key is compared where the shorter sits in
+    it, two characters either side (a 不 before it, a 高 after it), so what a whole item adds around a clause it
+    repeats does not count."""
+    short, long_ = sorted((a, b), key=len)
+    at = long_.find(short)
+    if at >= 0:
+        # said word for word inside the longer: opposed only when a negation stands right before it
+        # ("建议使用抗生素" in "不建议使用抗生素") or a number it starts or ends with goes on ("100元" in "2100元")
+        before = long_[:at].removesuffix("是否")[-1:] if at else ""  # 是否 asks "whether"; it negates nothing
+        after = long_[at + len(short) : at + len(short) + 1]
+        return bool(
+            _NEGATION.fullmatch(before or "x")
+            or (before.isdigit() and short[0].isdigit())
+            or (after.isdigit() and short[-1].isdigit())
+        )
+    _, in_l = _aligned(short, long_)
+    used = [j for j, u in enumerate(in_l) if u]
+    first, last = (used[0], used[-1]) if used else (0, len(long_) - 1)
+    long_ = long_[max(0, first - 2) : last + 3]
+    if _numbers(short) != _numbers(long_):
+        return True
+    if len(_NEGATION.findall(short.replace("是否", ""))) != len(_NEGATION.findall(long_.replace("是否", ""))):
+        return True  # 是否 asks "whether"; it negates nothing
+    if any(short.count(w) != long_.count(w) for w in _EN_NEGATION):
+        return True
+    # a swap: one side has more of a word, the other more of its opposite
+    if any((short.count(x) - long_.count(x)) * (short.count(y) - long_.count(y)) < 0 for x, y in ANTONYMS):
+        return True
+    # or, among the characters the two do not share, one has a word and the other its opposite (counts miss
+    # "成功率越高" against "利息越高，成功率越低": the longer has both)
+    in_s, in_l = _aligned(short, long_)
+    own = "".join(c for c, used in zip(short, in_s, strict=True) if not used)
+    added = "".join(c for c, used in zip(long_, in_l, strict=True) if not used)
+    return any((x in own and y in added) or (y in own and x in added) for x, y in ANTONYMS if len(x) == 1)
 
 
 def _aligned(a: str, b: str) -> tuple[list[bool], list[bool]]:
@@ -154,7 +215,7 @@ def restated(short: str, long_: str) -> bool:
     what the shorter has of its own is single characters, never a digit or numeral (12个月 / 18个月, 一千 / 一千二百) and never a negation
     one side lacks ("建议使用 / 建议不使用"). A swapped word of two characters ("手术治疗 / 药物治疗") stays distinct.
     Set on the tuning splits' answers."""
-    if len(short) < 8 or len(long_) > 1.5 * len(short):
+    if len(short) < 8 or len(long_) > 1.5 * len(short) or opposed(short, long_):
         return False
     in_s, in_l = _aligned(short, long_)
     if sum(in_s) < 0.85 * len(short):

@@ -175,7 +175,7 @@ def test_a_list_keeps_its_minimum_when_its_only_item_is_a_repeat():
         ("主要通过血液传播", "主要通过血液、粪便、唾液等方式传播", True),  # restated with words added
         ("蜂王浆含有糖分", "因为蜂王浆含有糖分", True),  # a connective in front says nothing new
         ("可能是因为肝火旺盛所致", "个人考虑是因为肝火旺盛所致", True),  # nor does a hedge
-        ("如果症状持续或加重", "如果症状持续不缓解或加重", True),
+        ("如果症状持续或加重", "如果症状持续不缓解或加重", False),  # a negation one side lacks: kept
         ("信用卡贷款可能需要申请审批", "信用卡贷款一般需要申请审批", True),  # a long clause, one modifier swapped
         ("可能需要手术治疗", "可能需要药物治疗", False),  # a short clause, its point swapped
         ("如果出现胸痛的情况", "如果出现发热的情况", False),
@@ -676,3 +676,85 @@ def test_clauses_left_saying_only_that_a_number_was_removed_keep_the_first():
     assert data["analysis"] == [FIN_FALLBACKS["analysis"]["zh"]]  # the list's only item: the standard sentence
     assert data["suggestions"] == ["向银行确认实际利率。"]
     assert not detect(data, FINANCE).repeated
+
+
+# ---- eighth session, later: clauses that differ by an antonym, a number or a negation are never repeats ----------
+# one row per antonym pair: two clauses alike but for the pair (the first three seen on held-out 4's answers)
+_OPPOSITES = [
+    ("通常情况下，分期还款成功率较高", "通常情况下，分期还款成功率越低"),
+    ("分期还款成功率越高", "利息越高，分期还款成功率越低"),  # the longer has both words of the pair
+    ("公积金的还款周期较长", "公积金的还款周期较短"),
+    ("每天喝水的量应该多一些", "每天喝水的量应该少一些"),
+    ("这种情况的风险通常比较大", "这种情况的风险通常比较小"),
+    ("药物起效的速度通常比较快", "药物起效的速度通常比较慢"),
+    ("服药后血小板数量会增加一些", "服药后血小板数量会减少一些"),
+    ("服药以后血压会明显升高", "服药以后血压会明显降低"),
+    ("股价在短期内可能上行", "股价在短期内可能下行"),
+    ("建议每天早上服用这种药物", "建议每天晚上服用这种药物"),
+    ("建议饭前服用这种药物", "建议饭后服用这种药物"),
+    ("患者的症状通常会逐渐减轻", "患者的症状通常会逐渐加重"),
+    ("这类基金近期的表现比较好", "这类基金近期的表现比较坏"),
+    ("这种药物对胃的刺激性较强", "这种药物对胃的刺激性较弱"),
+    ("如果基金净值明显上涨", "如果基金净值明显下跌"),
+    ("这笔投资在第一年就盈利了", "这笔投资在第一年就亏损了"),
+    ("建议在这个时候适当买入", "建议在这个时候适当卖出"),
+    ("每月的收入应该记录清楚", "每月的支出应该记录清楚"),
+    ("患者有明显的发热症状", "患者无明显的发热症状"),
+    ("这种情况可以申请提前还款", "这种情况不可以申请提前还款"),
+    ("建议使用抗生素进行治疗", "建议不使用抗生素进行治疗"),
+    ("可以开始服用降压药物了", "可以停止服用降压药物了"),
+    ("每月还款金额为1000元", "每月还款金额为2000元"),
+    ("每月还款一千元左右即可", "每月还款一千二百元左右即可"),
+    ("the risk is usually higher for older people", "the risk is usually lower for older people"),
+    ("take the tablet before meals every day", "take the tablet after meals every day"),
+    ("this will increase the monthly payment a lot", "this will decrease the monthly payment a lot"),
+    ("you should eat more fruit and vegetables", "you should eat less fruit and vegetables"),
+    ("you should take antibiotics for this infection", "you should not take antibiotics for this infection"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), _OPPOSITES)
+def test_clauses_that_differ_by_an_antonym_number_or_negation_are_never_repeats(a, b):
+    from qa.readability import opposed
+
+    assert opposed(key(a), key(b)) and opposed(key(b), key(a))
+    assert not similar(key(a), key(b)) and not similar(key(b), key(a))
+
+
+@pytest.mark.parametrize(("a", "b"), _OPPOSITES)
+def test_the_check_keeps_both_clauses_of_an_opposite_pair(a, b):
+    stop = "." if a.isascii() else "。"
+    answer = {**MEDICAL_OK, "analysis": [a + stop, b + stop]}
+    done = RepetitionCheck().repair(ctx("What should I do?" if a.isascii() else "头痛怎么办？"), answer)
+    assert done.data["analysis"] == [a + stop, b + stop] and not done.findings
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("避免含糖分的药物", "避免使用含有糖分的药物"),  # words added, no opposite among them
+        ("无需审核就能借钱是法律规定的", "不需要审核就能借钱是法律规定的"),  # one negation each side
+        ("如果出现尿路感染的症状，应该尽快就医", "如果出现尿道感染的症状，应尽快就医"),
+        ("每月还款金额为1000元左右", "每月还款金额约为1000元左右"),  # the same number both sides
+        ("分期还款的成功率通常较高", "分期还款成功率通常较高"),  # the same antonym both sides
+        ("是否需要用药请咨询医生或药师", "需要用药请咨询医生或药师"),  # 是否 asks, it does not negate
+        ("高血压通常需要长期的治疗和管理", "通常需要长期的治疗和管理"),  # said inside a longer clause
+    ],
+)
+def test_real_repeats_are_still_similar(a, b):
+    from qa.readability import opposed
+
+    assert not opposed(key(a), key(b)) and similar(key(a), key(b))
+
+
+@pytest.mark.parametrize(
+    ("short", "long_"),
+    [
+        ("建议使用抗生素治疗", "不建议使用抗生素治疗"),  # a negation right before the clause it contains
+        ("100元的手续费", "2100元的手续费"),  # a number that goes on
+    ],
+)
+def test_a_clause_inside_a_longer_one_is_opposed_only_by_a_negation_or_number_at_its_edge(short, long_):
+    from qa.readability import opposed
+
+    assert opposed(key(short), key(long_)) and not similar(key(short), key(long_))
