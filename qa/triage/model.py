@@ -58,10 +58,28 @@ _RECENT = re.compile(
 _DOWNPLAY = re.compile(
     r"说没事|说(歇|睡|缓)一?(会|觉|下|缓)|不让(打|叫|去|管)|应该没(事|什么)|没什么大事|能不能等|可以等|明天再|不哭不闹|还在玩"
     r"|\bseems? (fine|ok|okay|normal)\b|\bacting (totally )?normal\b|\bsays (it'?s|he'?s|she'?s) (fine|nothing|ok)\b"
-    r"|\bcan (it|we|i) (just )?wait\b|\bprobably nothing\b|\bdon'?t want (a|to) (fuss|bother)\b|\bsleep it off\b",
+    r"|\bcan (it|we|i) (just )?wait\b|\bprobably nothing\b|\bdon'?t want (a|to) (fuss|bother)\b|\bsleep it off\b"
+    # a sign put down to tiredness, a fuss, or waiting: not words of relief ("缓过来", "好多了"), which the figures of
+    # speech about exertion and the mishaps already over use too (they raised v5's false alarms in a trial)
+    r"|(应该|可能|估计)是(太)?累(的|了)|大惊小怪|别(瞎)?折腾"
+    r"|\bwearing off\b|\beasing off\b|\bkeep an eye on\b|\bmake a fuss\b"
+    r"|\bwait (till|until|for) (the )?(morning|monday|the gp)\b",
     re.I,
 )
-INTENT_NAMES = ("informational", "history", "negation", "now", "seen", "recent", "downplay")
+# a baby under about three months with a fever: an emergency whatever the baby looks like (the calm frame, "she seems
+# fine", is the usual one); ages in days, weeks, or one or two months, beside a temperature or fever word
+_NUMBER = r"(?<![\d一二两三四五六七八九十百])(\d{1,2}|[一二两三四五六七八九十]{1,3})"
+_YOUNG_INFANT = (
+    rf"新生儿|满月|出生(才|刚|刚刚)?{_NUMBER}\s*(天|周)|{_NUMBER}\s*(天|周|个?星期)(大)?的?(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)"
+    rf"|(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)(才|刚|刚刚|现在)?{_NUMBER}\s*(天|周|个?星期)"
+    r"|(?<![\d一二两三四五六七八九十])([一两二12]|一个半)\s*个(半)?月(大)?的?(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)"
+    r"|(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)(才|刚|刚刚|现在)?([一两二12])\s*个(半)?月"
+    r"|\bnew-?born\b|\b\d{1,2}[- ]?(day|week|wk)s?[- ]old\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+    r"[- ](day|week)s?[- ]old\b|\b(1|2|one|two)[- ]month[- ]old\b"
+)
+_FEVER = r"发烧|发热|低烧|高烧|体温|烫|3[89](\.\d)?\s*(度|℃|°)|三十[八九]度|\bfever\b|\btemp(erature)?\b|\b3[89](\.\d)?\b|\bhot\b"
+_INFANT_FEVER = re.compile(rf"({_YOUNG_INFANT}).*({_FEVER})|({_FEVER}).*({_YOUNG_INFANT})", re.I | re.S)
+INTENT_NAMES = ("informational", "history", "negation", "now", "seen", "recent", "downplay", "infant_fever")
 # the emergency classifier of a model trained before the last three cues (the fifth session's) reads the first four
 LEGACY_CUES = 4
 # weights of the feature blocks, chosen by 5-fold cross-validation on the training files only
@@ -106,7 +124,7 @@ MAX_CV_INTENT_VETO = 0.01
 
 def intent_features(texts: list[str], cues: int = len(INTENT_NAMES)) -> np.ndarray:
     """One row of 0/1 intent cues per text (the first `cues` of INTENT_NAMES)."""
-    pats = (_INFORMATIONAL, _HISTORY, _NEGATION, _NOW, _SEEN, _RECENT, _DOWNPLAY)[:cues]
+    pats = (_INFORMATIONAL, _HISTORY, _NEGATION, _NOW, _SEEN, _RECENT, _DOWNPLAY, _INFANT_FEVER)[:cues]
     return np.array([[1.0 if p.search(t) else 0.0 for p in pats] for t in texts], dtype=np.float32).reshape(
         len(texts), len(pats)
     )
