@@ -83,8 +83,9 @@ case "$cmd" in
     "$PY" -m qa prepare --log-level WARNING >/dev/null
     "$PY" -m qa prepare --backend transformers --model-source embedded --log-level WARNING >/dev/null
     # two workers (pytest-xdist), whole files each (module fixtures such as the real-model safety sample run once);
-    # tests/conftest.py puts the costliest files first. TEST_WORKERS=0 runs in one process.
-    exec "$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"
+    # tests/conftest.py puts the costliest files first, and xdist keeps that order (by default it would sort files by
+    # their number of tests). TEST_WORKERS=0 runs in one process.
+    exec "$PY" -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
     ;;
   build-llama)
     ensure_venv; ensure_llama

@@ -41,6 +41,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V7,
     HELDOUT_EMERGENCY_V8,
     HELDOUT_EMERGENCY_V9,
+    HELDOUT_EMERGENCY_V10,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -537,6 +538,9 @@ HELDOUT_BOUNDS = {
     # 0/130 on the fifth-session model, 62/70 = 0.886 and 0/130 (classifier raw 0/130) after the sixth change
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
     HELDOUT_EMERGENCY_V9: (0.88, 1 / 130, 1 / 130),
+    # v10 (independent writer; the eighth change's author never read it): 59/70 = 0.843 and 0/130 (classifier raw
+    # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
+    HELDOUT_EMERGENCY_V10: (0.85, 1 / 130, 1 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -549,6 +553,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V7: 15 / 130,
     HELDOUT_EMERGENCY_V8: 8 / 130,
     HELDOUT_EMERGENCY_V9: 10 / 130,
+    HELDOUT_EMERGENCY_V10: 9 / 130,
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -563,6 +568,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V7: 1 / 130,
     HELDOUT_EMERGENCY_V8: 1 / 130,
     HELDOUT_EMERGENCY_V9: 1 / 130,
+    HELDOUT_EMERGENCY_V10: 1 / 130,
 }
 
 

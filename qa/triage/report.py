@@ -16,6 +16,7 @@ from .measure import (
     HELDOUT_EMERGENCY_V7,
     HELDOUT_EMERGENCY_V8,
     HELDOUT_EMERGENCY_V9,
+    HELDOUT_EMERGENCY_V10,
     RULES_TUNING,
     department_scores,
     emergency_rates,
@@ -70,7 +71,8 @@ def print_file_report(service: Any, rows: list[dict[str, Any]], title: str, out:
 def print_report(service: Any, out: Callable[[str], None]) -> None:
     """Emergency rates (held-out and red-team; rules, classifier, combined), departments, latency."""
     assess = service.triage
-    for title, rows in (("held-out v9 (qa/data/triage_heldout_v9.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V9)),
+    for title, rows in (("held-out v10 (qa/data/triage_heldout_v10.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V10)),
+                        ("held-out v9 (qa/data/triage_heldout_v9.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V9)),
                         ("held-out v8 (qa/data/triage_heldout_v8.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V8)),
                         ("held-out v7 (qa/data/triage_heldout_v7.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V7)),
                         ("held-out v6 (qa/data/triage_heldout_v6.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V6)),
