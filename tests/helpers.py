@@ -65,6 +65,11 @@ def free_port() -> int:
 def real_model_settings(**overrides: Any) -> dict[str, Any]:
     """Settings for the real embedded model in tests (QA_CACHE_DIR and QA_TEST_DTYPE honoured)."""
     kwargs: dict[str, Any] = {"model_source": "embedded", "seed": 1234, **overrides}
+    # under `./start.sh test` (pytest-xdist) each worker gets its share of the cores: two models with two threads each
+    # on a 2-core machine spin on each other (the real-model safety sample took 4x its one-process time)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "threads" not in overrides:
+        kwargs["threads"] = max(1, (os.cpu_count() or 1) // workers)
     cache = os.environ.get("QA_CACHE_DIR")
     if cache:
         kwargs["cache_dir"] = Path(cache)
