@@ -318,15 +318,21 @@ def derived_names(name: str) -> list[str]:
     return out
 
 
-def trie_pattern(keys: list[str]) -> str:
-    """One regex for many names, shaped as a trie: a flat alternation of thousands of names tries each at every
-    position, a trie tries one branch. Greedy optional tails make the longest name at a position win."""
-    trie: dict[str, Any] = {}
+def name_trie(keys: list[str]) -> dict[str, Any]:
+    """Names as a trie of nested dicts, character by character; "" marks where a name ends."""
+    root: dict[str, Any] = {}
     for key in keys:
-        node = trie
+        node = root
         for ch in key:
             node = node.setdefault(ch, {})
         node[""] = {}
+    return root
+
+
+def trie_pattern(keys: list[str]) -> str:
+    """One regex for many names, shaped as a trie: a flat alternation of thousands of names tries each at every
+    position, a trie tries one branch. Greedy optional tails make the longest name at a position win."""
+    trie = name_trie(keys)
 
     def build(node: dict[str, Any]) -> str:
         branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
@@ -589,9 +595,7 @@ class FuzzyIndex:
             return None
         if at + 1 >= len(text):
             return None
-        after = self._after.get(first)
-        if after is None:
-            after = self._after[first] = self._names_after(first)
+        after = self._names_after(first)
         if not after:
             return None
         found: list[tuple[int, int, str]] = []
@@ -608,24 +612,26 @@ class FuzzyIndex:
         """The positions of text[start:end] (Chinese characters) where `chinese` may find a name: the character and
         the next sound like the first two of one (one look-up a position, no call for the others)."""
         at: list[int] = []
-        after_of = self._after
-        size = len(text)
-        for i in range(start, min(end, size - 1)):
-            after = after_of.get(text[i])
-            if after is None:
-                after = after_of[text[i]] = self._names_after(text[i])
+        names_after = self._names_after
+        for i in range(start, min(end, len(text) - 1)):
+            after = names_after(text[i])
             if after and not after.keys().isdisjoint(_sounds(text[i + 1])):
                 at.append(i)
         return at
 
     def _names_after(self, first: str) -> dict[str, tuple[str, ...]]:
-        """For a first character: each reading of a second character → the names the two may begin."""
+        """For a first character: each reading of a second character → the names the two may begin (built once a
+        character, then looked up)."""
+        known = self._after.get(first)
+        if known is not None:
+            return known
         after: dict[str, list[str]] = {}
         for r0 in readings(first):
             for r1, keys in self._by_first.get(r0, {}).items():
                 names = after.setdefault(r1, [])
                 names += (k for k in keys if k not in names)
-        return {r1: tuple(keys) for r1, keys in after.items()}
+        known = self._after[first] = {r1: tuple(keys) for r1, keys in after.items()}
+        return known
 
     def chinese_prefix(self, tail: str) -> bool:
         """Whether tail sounds like the start of a listed Chinese name (so a stream must wait for more)."""

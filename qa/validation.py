@@ -24,6 +24,7 @@ from .drugs import (
     derived_names,
     fold,
     fold_key,
+    name_trie,
     parse_aliases,
     parse_allowlist,
     trie_pattern,
@@ -144,17 +145,6 @@ def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
     ]
 
 
-def _trie(keys: list[str]) -> dict[str, Any]:
-    """Names as a trie of nested dicts, character by character; "" marks where a name ends."""
-    root: dict[str, Any] = {}
-    for key in keys:
-        node = root
-        for ch in key:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-    return root
-
-
 class DrugList:
     """Finds listed prescription-drug names in text, however they are disguised: width, case, spacing, traditional
     characters, look-alike letters, leetspeak digits, spelling variants, brands, Chinese homophones and typos."""
@@ -214,7 +204,7 @@ class DrugList:
         self._pattern = re.compile(trie_pattern(keys)) if keys else None
         # the same names walked as a trie from every position of a text (one dict look-up a character, where the
         # regex tries each of some 450 first characters in turn), and those a longer Latin word may hold
-        self._trie = _trie(keys)
+        self._trie = name_trie(keys)
         self._latin_keys = frozenset(k for k in keys if _LATIN.fullmatch(k))
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
