@@ -69,11 +69,12 @@ _DOWNPLAY = re.compile(
 # a baby under about three months with a fever: an emergency whatever the baby looks like (the calm frame, "she seems
 # fine", is the usual one); ages in days, weeks, or one or two months, beside a temperature or fever word
 _NUMBER = r"(?<![\d一二两三四五六七八九十百])(\d{1,2}|[一二两三四五六七八九十]{1,3})"
+_CHILD = "(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)"  # the words for a baby or child
 _YOUNG_INFANT = (
-    rf"新生儿|满月|出生(才|刚|刚刚)?{_NUMBER}\s*(天|周)|{_NUMBER}\s*(天|周|个?星期)(大)?的?(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)"
-    rf"|(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)(才|刚|刚刚|现在)?{_NUMBER}\s*(天|周|个?星期)"
-    r"|(?<![\d一二两三四五六七八九十])([一两二12]|一个半)\s*个(半)?月(大)?的?(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)"
-    r"|(宝宝|娃|孩子|婴儿|宝|小孩|闺女|儿子|女儿|小宝|囡囡)(才|刚|刚刚|现在)?([一两二12])\s*个(半)?月"
+    rf"新生儿|满月|出生(才|刚|刚刚)?{_NUMBER}\s*(天|周)|{_NUMBER}\s*(天|周|个?星期)(大)?的?{_CHILD}"
+    rf"|{_CHILD}(才|刚|刚刚|现在)?{_NUMBER}\s*(天|周|个?星期)"
+    rf"|(?<![\d一二两三四五六七八九十])([一两二12]|一个半)\s*个(半)?月(大)?的?{_CHILD}"
+    rf"|{_CHILD}(才|刚|刚刚|现在)?([一两二12])\s*个(半)?月"
     r"|\bnew-?born\b|\b\d{1,2}[- ]?(day|week|wk)s?[- ]old\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
     r"[- ](day|week)s?[- ]old\b|\b(1|2|one|two)[- ]month[- ]old\b"
 )
