@@ -157,6 +157,8 @@ class LeakChecker:
                     words.append(word)
                 spelled = single
             windows += ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+            # a word in the English plural is read without its ending too ("valiums", "xanaxes")
+            windows += [w[: -len(e)] for w in words for e in ("es", "s") if len(w) > 5 and w.endswith(e)]
         return windows
 
     def leaks(self, text: str) -> list[Leak]:
