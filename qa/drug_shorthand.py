@@ -345,9 +345,10 @@ class ShorthandIndex:
             return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True
+        # (not for a code matched only as written, GEM or TAM: 用GEM安装 is Ruby's package tool)
         before = left.rstrip()[-1:]
         taking = _TAKE_ZH_BEFORE_WORD if token.form.word else _TAKE_ZH_BEFORE
-        if before and before in taking:
+        if before and before in taking and not token.form.exact_case:
             return True
         # an article between the verb and the form, and verbs of buying or mixing: not for one everyday word unless
         # it is quoted as a name
