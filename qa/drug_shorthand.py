@@ -39,7 +39,8 @@ _CLAUSE_END = re.compile(r"[。！？；;!?\n]|\.\s")
 # a dose: a number with a unit, or a count of tablets, capsules, ampoules
 _DOSE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|units?|mmol|毫克|微克|克|毫升|单位|万单位)(?![a-z])"
-    r"|[0-9一二三四五六七八九十两半]\s*(?:片|粒|支|袋|针|颗|喷|吸)",
+    r"|[0-9一二三四五六七八九十两半]\s*(?:片|粒|支|袋|针|颗|喷|吸)"
+    r"|\d\s*(?:puffs?|sprays?|tabs?|caps?)(?![a-z])",
     re.IGNORECASE,
 )
 # how often and by which route as prescriptions write it: qd/bid/tid, po/iv, q8h
@@ -48,9 +49,12 @@ _ROUTE = re.compile(
     r"|sublingual(?:ly)?)(?![a-z])|under (?:the|your|his|her) tongue|舌下|含服",
     re.IGNORECASE,
 )
-# words that say a form is a name people use: "'Vitamin R' is slang for", "street names such as", 俗称
+# words that say a form is a name people use: "'Vitamin R' is slang for", "street names such as", 俗称, and verbs of
+# naming: "calls his blood thinner 'rat poison'", "('subs', as patients call it)", 被叫作"G水", 病友群里说的"T药"
 _NAMED = re.compile(
-    r"(?<![a-z])(?:slang|street names?|nicknamed?|nicknames)(?![a-z])|俗称|别称|外号|黑话", re.IGNORECASE
+    r"(?<![a-z])(?:slang|street names?|nicknamed?|nicknames|calls?|called|calling|known as|aka|a\.k\.a|so-called"
+    r"|refers? to|referred to)(?![a-z])|俗称|别称|外号|黑话|叫作|叫做|称为|称作|所谓|说的",
+    re.IGNORECASE,
 )
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
 _OFTEN = re.compile(
@@ -59,27 +63,58 @@ _OFTEN = re.compile(
     re.IGNORECASE,
 )
 _GAP = re.compile(r"[\s,，、:：()（）]{0,3}")
+# a word right before or after a form, joined to it by +, / or &: "mife + miso"
+_JOIN_BEFORE = re.compile(r"(?<![A-Za-z0-9])(?P<name>[A-Za-z][A-Za-z0-9-]*)\s*[+/&]\s*$")
+_JOIN_AFTER = re.compile(r"\s*[+/&]\s*(?P<name>[A-Za-z][A-Za-z0-9-]*)(?![A-Za-z0-9])")
+# English words that may be joined to a form by a hyphen and leave it a name ("3TC-based", "MTX-induced")
+_JOINED = "based|containing|induced|associated|related|resistant|sparing|treated|naive|refractory|free|only|like"
 # words about giving or taking a medicine (Chinese anywhere in the context; English too, but see _TAKE_BEFORE)
 _MEDICINE_WORDS = re.compile(
     r"服用|口服|顿服|吃|加用|加上|停用|停药|停了|换成|换用|改用|改为|改成|开了|开的|给予|予|联合|联用"
     r"|静滴|静推|滴注|输注|注射|皮下|肌注|泵入|雾化|用药|减量|加量|剂量|血药|浓度|方案|化疗|疗程|处方"
+    # (a prescription, treatment with one drug, what a patient takes home: 开具INH, K药单药治疗, 出院带药)
+    r"|开具|医嘱|单药|治疗|带药"
     r"|(?<![a-z])(?:doses?|dosing|dosage|tablets?|tabs?|pills?|capsules?|injections?|infusion|regimen|levels?|trough"
-    r"|prescription|prescribed)(?![a-z])",
+    r"|prescription|prescribed|pharmacy|pharmacist|refills?)(?![a-z])",
     re.IGNORECASE,
 )
-# an English verb right before the token: "on MTX", "started INH", "switched to LEV"
-_TAKE_BEFORE = re.compile(
+# an English verb right before the token: "on MTX", "started INH", "switched to LEV", "popping xans"
+_TAKE_VERBS = (
     r"(?<![a-z])(?:on|off|start|started|starting|stop|stopped|stopping|take|takes|taking|took|to|restart|restarted"
-    r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with)"
-    # the name may be quoted or bracketed, as slang often is: "using 'bars'"
-    r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$",
+    r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with|pop|pops|popped|popping"
+    r"|snort|snorts|snorted|snorting)"
+)
+# the name may be quoted or bracketed, as slang often is: "using 'bars'"
+_QUOTE_GAP = r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$"
+_TAKE_BEFORE = re.compile(_TAKE_VERBS + _QUOTE_GAP, re.IGNORECASE)
+# ...and with an article or a possessive between, for a form of two words or one that is no everyday word: "take a
+# blue pill", "off the rat poison" (never for one everyday word: "take the metro", "take a dig")
+_TAKE_DET_BEFORE = re.compile(
+    _TAKE_VERBS + r"\s+(?:a|an|the|some|any|more|my|your|his|her|their|our|a\s+few|a\s+couple\s+of)" + _QUOTE_GAP,
     re.IGNORECASE,
 )
+# verbs of getting, selling or mixing a drug: "buys moda online", "mixing 'lean' with soda"; for a form that is no
+# everyday word, or one quoted as a name (buy miso, mixing miso paste stay)
+_OBTAIN_BEFORE = re.compile(
+    r"(?<![a-z])(?:buy|buys|buying|bought|sell|sells|selling|sold|order|orders|ordered|ordering|score|scored"
+    r"|scoring|mix|mixes|mixed|mixing|smoke|smokes|smoked|smoking)" + _QUOTE_GAP,
+    re.IGNORECASE,
+)
+# characters that make 药 the start of a longer word (药物, 药店, 药代动力学): a letter form such as K药 does not end there
+_YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方丸水膏酒性代监检械")
 # characters that may stand right before a Chinese short form (verbs, conjunctions, list marks) or right after it
 # (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
-_ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后")
-# a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer")
-_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为")
+# (导 and 持: an anaesthetic record's 诱导舒芬, 维持瑞芬; a pronoun or a verb of calling or relying, as patients
+# talk: 我妈二甲吃了, 都叫来曲, 我靠舒乐才能睡)
+_ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后导持叫靠我你他她妈爸说")
+# ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
+_ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
+# a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer"),
+# nor 导 持 (维持安定 is "keep stable")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说")
+# a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
+_TAKE_ZH_BEFORE = frozenset("服吃用打予给")
+_TAKE_ZH_BEFORE_WORD = frozenset("服吃")
 # a count and its measure word right before a form ("吃一片安定", "打两针K药"): the form is what is counted
 _MEASURE = frozenset("片粒支袋颗针盒瓶剂")
 _COUNT = frozenset("0123456789一二两三四五六七八九十半几")
@@ -88,7 +123,8 @@ _COUNT = frozenset("0123456789一二两三四五六七八九十半几")
 _TAKE_ZH = frozenset("吃服用含给喂打注加")
 # (modal words and adverbs too: "吃了安定才能睡", "二甲能降糖", "K药要每三周")
 _ZH_AFTER = frozenset(
-    "每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂才就能会要需可应必"
+    # (and a verb of taking: 舍曲吃了两个月, 甘精打了18个单位)
+    "每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂才就能会要需可应必吃打喝"
 )
 
 
@@ -189,8 +225,10 @@ class ShorthandIndex:
             # a trie, not a flat alternation: the first character picks a branch (a third of the cost on an answer)
             return trie_pattern([f.short.casefold() if fold_case else f.short for f in group])
 
-        # a token: no letter, digit or underscore on either side, and no "-x" / ".x" joining it to a longer code
-        edge_l, edge_r = r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])", r"(?![A-Za-z0-9_])(?![-.][A-Za-z0-9])"
+        # a token: no letter, digit or underscore on either side, and no "-x" / ".x" joining it to a longer code;
+        # an English word that says what the drug does to a regimen may be joined ("TDF/3TC-based", "MTX-induced")
+        edge_l = r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])"
+        edge_r = rf"(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])(?!-(?!(?:{_JOINED})(?![A-Za-z0-9]))[A-Za-z0-9])"
         any_case = [f for f in latin if not f.exact_case]
         exact = [f for f in latin if f.exact_case]
         self._latin = [
@@ -232,9 +270,13 @@ class ShorthandIndex:
                 # a Chinese neighbour must be a verb, mark or number word, else the form is part of another word;
                 # a Latin letter or digit glued to a form starting or ending with a letter (K药) makes it a code
                 counted = before in _MEASURE and start >= 2 and text[start - 2] in _COUNT
-                if _CJK.match(before) and before not in _ZH_BEFORE and not counted:
+                timed = text[max(0, start - 2) : start] in _ZH_BEFORE_TIMES
+                if _CJK.match(before) and before not in _ZH_BEFORE and not (counted or timed or _alnum(short[0])):
                     continue
-                if _CJK.match(after) and after not in _ZH_AFTER:
+                # a form that starts with a Latin letter (K药) is a word of its own after any character and before
+                # any that does not make 药 a longer word (维生素K药物, T药店, I药代动力学): 建议K药单药, K药到底
+                letter = _alnum(short[0])
+                if _CJK.match(after) and after not in _ZH_AFTER and (not letter or after in _YAO_WORDS):
                     continue
                 if (_alnum(before) and _alnum(short[0])) or (_alnum(after) and _alnum(short[-1])):
                     continue
@@ -303,13 +345,39 @@ class ShorthandIndex:
             return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True
+        # (not for a code matched only as written, GEM or TAM: 用GEM安装 is Ruby's package tool)
+        before = left.rstrip()[-1:]
+        taking = _TAKE_ZH_BEFORE_WORD if token.form.word else _TAKE_ZH_BEFORE
+        if before and before in taking and not token.form.exact_case:
+            return True
+        # an article between the verb and the form, and verbs of buying or mixing: not for one everyday word unless
+        # it is quoted as a name
+        plain = not latin_word or " " in token.form.short
+        if not token.form.chinese and plain and _TAKE_DET_BEFORE.search(left):
+            return True
+        if not token.form.chinese and (not latin_word or token.form.quoted) and _OBTAIN_BEFORE.search(left):
+            return True
+        # one everyday word joined by +, / or & to another drug name or form: "mife + miso", "fin/dut"
         if latin_word:
-            return False
+            return self._joined(text, token, others, is_drug)
         # inside a list of drugs: another short form or a listed name within the same reach
         lo, hi = token.start - len(left), token.end + len(right)
         if any(lo <= t.start and t.end <= hi for t in others):
             return True
         return bool(is_drug and (is_drug(left) or is_drug(right)))
+
+    @staticmethod
+    def _joined(text: str, token: ShortHit, others: list[ShortHit], is_drug: Callable[[str], bool] | None) -> bool:
+        """Whether a form is joined by +, / or & to another form or a listed name right beside it."""
+        before = _JOIN_BEFORE.search(text, max(0, token.start - LEFT), token.start)
+        after = _JOIN_AFTER.match(text, token.end, token.end + RIGHT)
+        for m in (before, after):
+            if m is None:
+                continue
+            at, end = m.span("name")
+            if any(t.start == at and t.end == end for t in others) or (is_drug and is_drug(m.group("name"))):
+                return True
+        return False
 
     def pending(self, text: str, tail: bool = True) -> int | None:
         """Where a stream must stop showing: the start of a form whose context after it is not complete yet, or (with

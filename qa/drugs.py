@@ -30,6 +30,10 @@ INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2
 # leetspeak digits, folded only when sandwiched between Latin letters ("am0xicillin"), never in "500mg" or "B12"
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
 ALIAS_KINDS = {"variant", "brand", "colloquial"}
+# where an alias comes from (the optional fourth column): hand, rows written by hand before sources were recorded;
+# patients, an everyday nickname; street, drug-scene slang; old_zh, an older Chinese chemical or transliterated name;
+# hk_tw, a Hong Kong or Taiwan name; brand_zh / brand_en, a trade name; clinic, a name clinicians write
+ALIAS_SOURCES = {"hand", "patients", "street", "old_zh", "hk_tw", "brand_zh", "brand_en", "clinic"}
 
 
 def _is_cjk(ch: str) -> bool:
@@ -370,24 +374,29 @@ class Alias:
     # from a public source by rule (trade names makers coined), not written by hand: matched exactly, with no
     # homophones (see DrugList)
     public: bool = False
+    source: str = ""  # one of ALIAS_SOURCES, where the file has a source column
 
 
 def parse_aliases(text: str, where: str, public: bool = False) -> list[Alias]:
-    """Read the alias CSV (generic_en, alias, kind); a malformed row fails with its line number."""
+    """Read the alias CSV (generic_en, alias, kind and optionally source); a malformed row fails with its line."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header != ["generic_en", "alias", "kind"]:
-        raise PromptError(f"{where}: line 1 must be the header generic_en,alias,kind")
+    if header not in (["generic_en", "alias", "kind"], ["generic_en", "alias", "kind", "source"]):
+        raise PromptError(f"{where}: line 1 must be the header generic_en,alias,kind (and optionally source)")
+    width = len(header)
     aliases = []
     for row in reader:
         line = reader.line_num
         if not row:
             continue
-        if len(row) != 3 or not row[0].strip() or not row[1].strip():
-            raise PromptError(f"{where}: line {line}: expected generic_en,alias,kind with both names, got {row!r}")
+        if len(row) != width or not row[0].strip() or not row[1].strip():
+            raise PromptError(f"{where}: line {line}: expected {','.join(header)} with both names, got {row!r}")
         if row[2].strip() not in ALIAS_KINDS:
             raise PromptError(f"{where}: line {line}: kind must be one of {sorted(ALIAS_KINDS)}, got {row[2]!r}")
-        aliases.append(Alias(row[0].strip(), row[1].strip(), row[2].strip(), public))
+        source = row[3].strip() if width == 4 else ""
+        if width == 4 and source not in ALIAS_SOURCES:
+            raise PromptError(f"{where}: line {line}: source must be one of {sorted(ALIAS_SOURCES)}, got {row[3]!r}")
+        aliases.append(Alias(row[0].strip(), row[1].strip(), row[2].strip(), public, source))
     return aliases
 
 

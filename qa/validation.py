@@ -145,6 +145,17 @@ def _latin_words(text: str, folded: Any) -> list[tuple[int, int]]:
     ]
 
 
+def _plural_end(text: str, norm: str, last: int, key: str, folded: Any) -> int:
+    """Where a Latin name's English plural ending ends in the folded text ("s", or "es" after s, x, z, ch, sh), when
+    the plural is a whole word; else 0."""
+    ending = "es" if key.endswith(("s", "x", "z", "ch", "sh")) else "s"
+    stop = last + len(ending)
+    if norm[last:stop] != ending or _is_latin_letter(text, folded.ends[stop - 1]):
+        return 0
+    # the ending must be written right after the name, not read across a space or a mark ("Ambien sleep")
+    return stop if folded.index[stop - 1] == folded.ends[last - 1] + len(ending) - 1 else 0
+
+
 class DrugList:
     """Finds listed prescription-drug names in text, however they are disguised: width, case, spacing, traditional
     characters, look-alike letters, leetspeak digits, spelling variants, brands, Chinese homophones and typos."""
@@ -385,6 +396,11 @@ class DrugList:
                 continue
             key = norm[i:last]
             start, end = folded.index[i], folded.ends[last - 1]
+            if key in latin_keys and _is_latin_letter(text, end):
+                # a name in the plural is the name: "Percocets", "Xanaxes", "Valiums" (patients count pills)
+                plural = _plural_end(text, norm, last, key, folded)
+                if plural:
+                    last, end = plural, folded.ends[plural - 1]
             if key in latin_keys and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
             candidates.append((i, last, key, "exact"))

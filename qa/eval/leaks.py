@@ -46,7 +46,17 @@ _CUE = re.compile(
     r"\d\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|unit|mmol|毫克|克|毫升|单位|片|粒|支|针)|[一二两三半]\s*[片粒支针]"
     r"|\b(?:qd|bid|tid|qid|qn|qw|qod|prn|po|iv|im|sc|ivgtt|daily|weekly|dose\w*|tab\w*|pills?|capsules?|inject\w*"
     r"|infusion|regimen|levels?|trough|prescri\w*|start\w*|stop\w*|tak\w*|took|switch\w*|given|plus)\b"
-    r"|服|吃|药|予|停|换|改用|加用|注射|静滴|输|泵|雾化|每日|每天|每周|每晚|剂量|浓度|疗程|方案|化疗",
+    r"|服|吃|药|予|停|换|改用|加用|注射|静滴|输|泵|雾化|每日|每天|每周|每晚|剂量|浓度|疗程|方案|化疗"
+    # the checker's own words for a name people use or a drug bought, sold or mixed (its list, not the finder's)
+    r"|\b(?:slang|street|nick\w*|call\w*|known as|aka|refer\w*|buy\w*|bought|sell\w*|sold|pop\w*|snort\w*|mix\w*"
+    r"|pharmac\w*)\b|俗称|叫|称|说的|毒品|麻醉",
+    re.IGNORECASE,
+)
+# characters after 药 that make a longer word of it (药物 drug, 药店 pharmacy, 药代 pharmacokinetics, 药品, 药房)
+_YAO_NEXT = set("物店代品房材师学厂企")
+# a word joined to a Latin form by a hyphen, which the checker cuts off before comparing ("3TC-based" reads 3TC)
+_JOINED_TAIL = re.compile(
+    r"-(?:based|containing|induced|associated|related|resistant|sparing|treated|naive|refractory|free|only|like)$",
     re.IGNORECASE,
 )
 # characters that may stand before a Chinese form that is also an everyday word (安定 "stable", 双克): a verb of
@@ -147,6 +157,8 @@ class LeakChecker:
                     words.append(word)
                 spelled = single
             windows += ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+            # a word in the English plural is read without its ending too ("valiums", "xanaxes")
+            windows += [w[: -len(e)] for w in words for e in ("es", "s") if len(w) > 5 and w.endswith(e)]
         return windows
 
     def leaks(self, text: str) -> list[Leak]:
@@ -188,7 +200,7 @@ class LeakChecker:
             if not sentence.strip() or not _CUE.search(sentence):
                 continue
             for token in _TOKEN.findall(sentence):
-                token = re.sub("[‐‑–]", "-", token)
+                token = _JOINED_TAIL.sub("", re.sub("[‐‑–]", "-", token))
                 pieces = token.split("/")
                 # a token, and every run of its "/"-joined pieces (MTX/LEF is a list; TMP/SMX one form)
                 for i in range(len(pieces)):
@@ -212,7 +224,10 @@ class LeakChecker:
                     if form in self.short_zh_word and re.match(r"[\u3400-\u9fff]", lead) and lead not in _WORD_LEAD:
                         at = simple.find(form, at + 1)
                         continue
-                    if not after or after in _SHORT_FOLLOW or not re.match(r"[\u3400-\u9fff]", after):
+                    # a form that begins with a Latin letter (K药) is a word of its own whatever follows it, unless
+                    # 药 starts a longer word there (维生素K药物, T药店: the checker's own short list)
+                    letter = form[0].isascii() and form[0].isalpha() and after not in _YAO_NEXT
+                    if letter or not after or after in _SHORT_FOLLOW or not re.match(r"[\u3400-\u9fff]", after):
                         found.append(Leak(form, 97.0))
                         break
                     at = simple.find(form, at + 1)
