@@ -406,3 +406,23 @@ def test_an_input_written_in_another_unit_is_written_as_the_question_gives_it(ma
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": text}, EN_DIFF_Q)
     assert answer.data["summary"] == "In 2018 it was 15386 million; it changed by -835.00 million."
     assert "number_unit" in {h.rule for h in answer.report.fired}
+
+
+@pytest.mark.parametrize(
+    "summary,expected",
+    [
+        # one wrong percentage, however often written: it is the one percentage computed
+        ("营业收入同比增长了30%。", "营业收入同比增长了25.00%。"),
+        ("增长30%，即30%。", "增长25.00%，即25.00%。"),
+        # two different ones cannot both be the one result: both removed, the result leads the summary
+        (
+            "2022年增长了1.2%，2023年增长了7.8%。",
+            "营业收入同比增长率：25.00%。2022年增长了〔未经核验的数字已删除〕，2023年增长了〔未经核验的数字已删除〕。",
+        ),
+    ],
+)
+def test_an_untraced_number_becomes_the_result_only_when_it_is_the_answers_one_such_number(
+    make_service, summary, expected
+):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": summary})
+    assert answer.data["summary"] == expected

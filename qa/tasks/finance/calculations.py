@@ -615,18 +615,32 @@ class NumberTraceCheck(BaseCheck):
                 if traces(m.group("num"), m.group("unit") or "", figures, results):
                     continue
                 untraced.append(m.group(0).strip())
+                percent = (m.group("unit") or "").strip() in ("%", "％")
+                values.setdefault(percent, set()).add(_mention_values(m.group("num"), m.group("unit") or ""))
                 pieces.append(text[last : m.start()])
-                pieces.append(self._replacement(m, results, decimals, ctx.zh))
+                pieces.append(self._replacement(m, results, decimals, ctx.zh, swap=percent not in several))
                 last = m.end()
             return "".join(pieces) + text[last:]
 
-        fixed = dict(data)
-        for key in TEXT_FIELDS:
-            value = fixed.get(key)
-            if isinstance(value, str):
-                fixed[key] = fix(value)
-            elif isinstance(value, list):
-                fixed[key] = [fix(v) if isinstance(v, str) else v for v in value]
+        # untraced numbers of one kind (percentages, other amounts) by value: two different ones cannot both be the
+        # one result of that kind ("2022年增长了1.2%，2023年增长了7.8%"), so then every one becomes the marker
+        values: dict[bool, set[tuple[Fraction, int, bool]]] = {}
+        several: set[bool] = set()
+        for _ in range(2):
+            fixed = dict(data)
+            for key in TEXT_FIELDS:
+                value = fixed.get(key)
+                if isinstance(value, str):
+                    fixed[key] = fix(value)
+                elif isinstance(value, list):
+                    fixed[key] = [fix(v) if isinstance(v, str) else v for v in value]
+            several = {kind for kind, seen in values.items() if len(seen) > 1}
+            if not several:
+                break
+            untraced.clear()
+            rewritten.clear()
+            misplaced.clear()
+            filled = 0
         findings: list[Finding] = []
         repairs: list[str] = []
         if filled:
@@ -652,15 +666,16 @@ class NumberTraceCheck(BaseCheck):
         return Repair(fixed, findings, repairs)
 
     @staticmethod
-    def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool) -> str:
-        """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker."""
+    def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool, swap: bool = True) -> str:
+        """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker
+        (always the marker when `swap` is False: the answer has several different untraced numbers of its kind)."""
         unit = (m.group("unit") or "").strip()
         percent = unit in ("%", "％")
         same = [r for r in results if (r.unit == "%") == percent]
         num = m.group("num")
         if not unit and (_YEAR.fullmatch(num) or _ZERO_LED.fullmatch(num)):
             same = []  # a year the question lacks or a run of zeros: removed, not turned into an amount
-        if len(same) == 1:
+        if len(same) == 1 and swap:
             return same[0].text(decimals)
         return UNVERIFIED_ZH if zh else UNVERIFIED_EN
 
