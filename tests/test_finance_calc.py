@@ -426,3 +426,10 @@ def test_an_untraced_number_becomes_the_result_only_when_it_is_the_answers_one_s
 ):
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": summary})
     assert answer.data["summary"] == expected
+
+
+def test_numbers_in_the_risk_notice_are_traced_too(make_service):
+    notice = "净利润同比增长了11.6%，投资有风险。"
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "risk_notice": notice})
+    assert "11.6" not in answer.data["risk_notice"] and "投资有风险" in answer.data["risk_notice"]
+    assert "untraced_number" in {h.rule for h in answer.report.fired}

@@ -33,7 +33,7 @@ from .order import reorder
 from .rules import RISK_EN, RISK_ZH
 
 DEFAULT_DECIMALS = 2
-TEXT_FIELDS = ("summary", "analysis", "suggestions")
+TEXT_FIELDS = ("summary", "analysis", "suggestions", "risk_notice")  # every field the page shows with words
 _ASKS_CALC = re.compile(
     r"多少|计算|增长|增速|增幅|下降|比率|比例|占比|利润率|毛利率|收益率|回报率|周转|倍数|市盈率|市净率|复合|平均|合计|总计|差额|变化"
     r"|how much|what (is|was) the|calculate|compute|growth|change|ratio|margin|percentage|average|total|difference|cagr",
@@ -383,7 +383,7 @@ class PromptEchoCheck(BaseCheck):
             return "".join(out).strip()
 
         fixed = dict(data)
-        for key in (*TEXT_FIELDS, "risk_notice"):
+        for key in TEXT_FIELDS:
             value = fixed.get(key)
             standard = (fallbacks.get(key) or {}).get("zh" if ctx.zh else "en")
             if isinstance(value, str):
