@@ -6,7 +6,7 @@ import json
 import pytest
 
 from qa.tables import parse_question
-from qa.tasks.finance.calculations import find_options, nearest_option, traces
+from qa.tasks.finance.calculations import find_options, misunit, nearest_option, traces
 
 from .helpers import FINANCE_OK, dumps
 from .pages import page_ask
@@ -349,3 +349,87 @@ def test_sentences_copying_the_instructions_are_removed(make_service, analysis, 
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "analysis": analysis})
     assert answer.data["analysis"] == (kept or analysis)
     assert ("prompt_echo" in {h.rule for h in answer.report.fired}) is (kept is not None)
+
+
+EN_MILLIONS = """| (Dollars in millions) | 2019 | Change | 2018 |
+|---|---|---|---|
+| Net cash provided by operating activities | $14,551 | -5% | $15,386 |
+| Operating margin | 31% | (12)% | 43% |
+
+"""
+EN_DIFF_Q = (
+    EN_MILLIONS + "What is the difference between the net cash provided by operating activities from 2018 to 2019?"
+)
+
+
+@pytest.mark.parametrize(
+    "num,unit,ok,misplaced",
+    [
+        ("15386", "million", True, None),  # the input in its own unit
+        ("15386", "", True, None),  # written bare: no unit to contradict
+        ("15386", "亿元", False, "R1C4"),  # $15,386 million is not 15386亿元
+        ("15386", "thousand", False, "R1C4"),
+        ("14551", "%", False, "R1C2"),  # an amount is no percentage
+        ("31", "万元", False, "R2C2"),  # nor a percentage an amount
+        ("31", "%", True, None),
+        ("12", "%", False, None),  # the (12)% of the table without its sign: no other input (the caller keeps it)
+        ("-5", "%", True, None),
+        ("835", "亿元", False, None),  # no input is 835: untraced, not mis-written
+    ],
+)
+def test_an_inputs_value_traces_only_in_a_unit_it_can_have(num, unit, ok, misplaced):
+    figures = parse_question(EN_DIFF_Q)
+    assert traces(num, unit, figures, []) is ok
+    cell = misunit(num, unit, figures, [])
+    assert (cell.ref if cell else None) == misplaced
+
+
+@pytest.mark.parametrize(
+    "unit,shown",
+    [
+        ("万元", "-835.00 million"),  # a 万 scale on an English table's figures: the library's unit
+        ("", "-835.00 million"),
+        ("million", "-835.00 million"),  # the same number in the model's unit: kept as the model wrote it
+    ],
+)
+def test_the_libraries_unit_wins_when_the_models_rescales_the_same_calculation(make_service, unit, shown):
+    calc = {"label": "difference", "program": "R1C2 - R1C4", "result": None, "unit": unit}
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": "It changed by {1}."}, EN_DIFF_Q)
+    assert answer.data["calculations"][0]["program"] == "R1C2 - R1C4"  # 2019 − 2018: "from 2018 to 2019"
+    assert answer.data["summary"] == f"It changed by {shown}."
+    assert any("kept the library's unit" in r for r in answer.report.repairs) is (unit == "万元")
+
+
+def test_an_input_written_in_another_unit_is_written_as_the_question_gives_it(make_service):
+    calc = {"label": "difference", "program": "R1C2 - R1C4", "result": None, "unit": ""}
+    text = "In 2018 it was 15386亿元; it changed by {1}."
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [calc], "summary": text}, EN_DIFF_Q)
+    assert answer.data["summary"] == "In 2018 it was 15386 million; it changed by -835.00 million."
+    assert "number_unit" in {h.rule for h in answer.report.fired}
+
+
+@pytest.mark.parametrize(
+    "summary,expected",
+    [
+        # one wrong percentage, however often written: it is the one percentage computed
+        ("营业收入同比增长了30%。", "营业收入同比增长了25.00%。"),
+        ("增长30%，即30%。", "增长25.00%，即25.00%。"),
+        # two different ones cannot both be the one result: both removed, the result leads the summary
+        (
+            "2022年增长了1.2%，2023年增长了7.8%。",
+            "营业收入同比增长率：25.00%。2022年增长了〔未经核验的数字已删除〕，2023年增长了〔未经核验的数字已删除〕。",
+        ),
+    ],
+)
+def test_an_untraced_number_becomes_the_result_only_when_it_is_the_answers_one_such_number(
+    make_service, summary, expected
+):
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "summary": summary})
+    assert answer.data["summary"] == expected
+
+
+def test_numbers_in_the_risk_notice_are_traced_too(make_service):
+    notice = "净利润同比增长了11.6%，投资有风险。"
+    answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "risk_notice": notice})
+    assert "11.6" not in answer.data["risk_notice"] and "投资有风险" in answer.data["risk_notice"]
+    assert "untraced_number" in {h.rule for h in answer.report.fired}

@@ -97,6 +97,10 @@ ZH_TABLE = """|年份|营业收入|净利润|
         ),
         # "difference between A and B" is A − B, the first named first
         (EN_TABLE + "What is the difference in PSUs Vested between 2018 and 2019?", "R6C3 - R6C2", -17),
+        # … unless the question says "from A to B": then B − A, whatever word it uses
+        (EN_TABLE + "What is the difference between the PSUs Vested from 2018 to 2019?", "R6C2 - R6C3", 17),
+        (EN_TABLE + "What is the difference in PSUs Vested from 2019 to 2018?", "R6C3 - R6C2", -17),
+        (ZH_TABLE + "净利润从2022年到2023年的差额是多少？", "R2C3 - R1C3", Fraction(5, 2)),
         (EN_TABLE + "What was the average RSUs Vested for 2018 and 2019?", "avg(R3C3, R3C2)", Fraction(809, 2)),
         (EN_TABLE + "What is the percentage of RSUs Granted out of the Total in 2019?", "R2C2 / R7C2", None),
         # a Chinese table with one row per year: the column named, the latest year against the one before

@@ -4,7 +4,7 @@ first named − second named); the model's swapped pair is put right, and the re
 import pytest
 
 from qa.tables import parse_question
-from qa.tasks.finance.order import cell_year, named_years, reorder
+from qa.tasks.finance.order import cell_year, from_to, named_years, reorder
 
 from .helpers import FINANCE_OK, dumps
 
@@ -43,6 +43,11 @@ ZH = """|年份|营业收入|
         # a difference between two named years: the first named first
         (EN + "What is the difference in revenue between 2018 and 2019?", "R1C2 - R1C3", "R1C3 - R1C2"),
         (EN + "What is the difference in revenue between 2019 and 2018?", "R1C2 - R1C3", None),
+        # "from A to B" decides over "difference between": B − A
+        (EN + "What is the difference between revenue from 2018 to 2019?", "R1C3 - R1C2", "R1C2 - R1C3"),
+        (EN + "What is the difference between revenue from 2018 to 2019?", "R1C2 - R1C3", None),
+        (EN + "What is the difference in revenue from fiscal 2019 to fiscal 2018?", "R1C2 - R1C3", "R1C3 - R1C2"),
+        (ZH + "营业收入从2022年到2023年的差额？", "R1C2 - R2C2", "R2C2 - R1C2"),
         # nothing to tell the order by: left as written
         (EN + "What is the revenue less cost in 2019?", "R1C2 - R2C2", None),  # one year
         (EN + "What is the total revenue?", "R1C2 - R1C3", None),  # no change asked
@@ -53,6 +58,22 @@ ZH = """|年份|营业收入|
 )
 def test_operands_follow_the_order_the_question_means(question, program, expected):
     assert reorder(program, question, parse_question(question)) == expected
+
+
+@pytest.mark.parametrize(
+    "text,span",
+    [
+        ("the change from 2018 to 2019", (2018, 2019)),
+        ("from FY2019 through FY2018", (2019, 2018)),
+        ("从2022年到2023年", (2022, 2023)),
+        ("从2022年度至2023年度", (2022, 2023)),
+        ("between 2018 and 2019", None),
+        ("from 2019 to 2019", None),
+        ("2022年至2023年", None),  # no 从: a range, not a direction
+    ],
+)
+def test_from_to_reads_the_direction_of_a_span(text, span):
+    assert from_to(text) == span
 
 
 def test_years_come_from_labels_and_the_users_own_words():

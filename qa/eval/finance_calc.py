@@ -19,7 +19,14 @@ SET = "finance_calc_eval.jsonl"  # held out: never tuned on
 TUNING_SET = "finance_calc_tuning.jsonl"
 HELDOUT2_SET = "finance_calc_heldout2.jsonl"  # built after the sixth session's rules were written, run once
 HELDOUT3_SET = "finance_calc_heldout3.jsonl"  # built before the seventh session's changes, run once at its end
-SPLITS = {"tuning": TUNING_SET, "heldout": SET, "heldout2": HELDOUT2_SET, "heldout3": HELDOUT3_SET}
+HELDOUT4_SET = "finance_calc_heldout4.jsonl"  # built before the ninth session's changes, run once before them
+SPLITS = {
+    "tuning": TUNING_SET,
+    "heldout": SET,
+    "heldout2": HELDOUT2_SET,
+    "heldout3": HELDOUT3_SET,
+    "heldout4": HELDOUT4_SET,
+}
 RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
 # a minus is a sign only where no letter, digit or point is written just before it: 2017-5.45 is 2017 and 5.45
 _NUMBER = re.compile(r"(?:(?<![A-Za-z0-9_.])-)?\d[\d,]*(?:\.\d+)?")

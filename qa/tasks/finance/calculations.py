@@ -27,13 +27,13 @@ from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ...readability import key as clause_key
 from ...readability import pieces
-from ...tables import SCALES, Figures, parse_question
+from ...tables import SCALES, Cell, Figures, format_fraction, parse_question
 from .formulas import FormulaLibrary, Plan
 from .order import reorder
 from .rules import RISK_EN, RISK_ZH
 
 DEFAULT_DECIMALS = 2
-TEXT_FIELDS = ("summary", "analysis", "suggestions")
+TEXT_FIELDS = ("summary", "analysis", "suggestions", "risk_notice")  # every field the page shows with words
 _ASKS_CALC = re.compile(
     r"多少|计算|增长|增速|增幅|下降|比率|比例|占比|利润率|毛利率|收益率|回报率|周转|倍数|市盈率|市净率|复合|平均|合计|总计|差额|变化"
     r"|how much|what (is|was) the|calculate|compute|growth|change|ratio|margin|percentage|average|total|difference|cagr",
@@ -190,6 +190,17 @@ def _same_value(calc: Any, program: str, figures: Figures) -> bool:
         return False
 
 
+def _same_shown(calc: dict[str, Any], library: dict[str, Any], figures: Figures) -> bool:
+    """True when the model's unit shows its result as the same number as the library's unit does (元 where the
+    library leaves the unit to the figures), False when it rescales it (万元, %)."""
+    try:
+        program = str(library.get("program", ""))
+        mine = execute(program, str(calc.get("unit", "")), figures).value
+        return mine == execute(program, str(library.get("unit", "")), figures).value
+    except CalcError:
+        return False
+
+
 class FormulaCheck(BaseCheck):
     """When the library recognised the indicator and the labels chose its operands, that program is the
     answer's calculation (the model's own are replaced); the report names the indicator and who chose."""
@@ -210,8 +221,13 @@ class FormulaCheck(BaseCheck):
         calc = plan.calculation(ctx.zh)
         figures: Figures = ctx.facts.get("figures") or Figures()
         same = [c for c in data.get("calculations") or [] if _same_value(c, plan.program or "", figures)]
-        if same:  # the model wrote the same calculation (its label and unit kept)
-            return Repair({**data, "calculations": same[-1:]}, [finding])
+        if same:  # the model wrote the same calculation: its label kept, and its unit when it shows the same value
+            kept = same[-1]
+            if not _same_shown(kept, calc, figures):  # 1958.28万元 for 19,582,777 on an English table: the app's unit
+                kept = {**kept, "unit": calc["unit"]}
+            unit = calc["unit"] or "the figures' own unit"
+            repairs = [] if kept is same[-1] else [f"kept the library's unit ({unit}), not the model's"]
+            return Repair({**data, "calculations": [kept]}, [finding], repairs)
         return Repair(
             {**data, "calculations": [calc]},
             [finding],
@@ -367,7 +383,7 @@ class PromptEchoCheck(BaseCheck):
             return "".join(out).strip()
 
         fixed = dict(data)
-        for key in (*TEXT_FIELDS, "risk_notice"):
+        for key in TEXT_FIELDS:
             value = fixed.get(key)
             standard = (fallbacks.get(key) or {}).get("zh" if ctx.zh else "en")
             if isinstance(value, str):
@@ -449,8 +465,24 @@ def _matches(value: Fraction, decimals: int, target: Fraction) -> bool:
     return abs(target - value) <= half + Fraction(1, 10**12)
 
 
+def _fits(cell: Cell, unit: str, scale: int, percent: bool) -> bool:
+    """True when a unit written after a number can be the cell's own: a percentage for a percentage, the cell's
+    scale for an amount (亿元 for 亿元, million for million). A number written bare, a multiple (倍), or a cell
+    whose unit the question does not give, fits whatever is written."""
+    unit = unit.strip()
+    if not unit or unit == "倍":
+        return True
+    if percent:
+        return cell.percent or not cell.unit
+    if cell.percent:
+        return False  # 12万元 for the question's 12%
+    return not cell.unit or scale == cell.scale
+
+
 def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool:
-    """True when a number in the text is a computed result or an input figure (after unit conversion)."""
+    """True when a number in the text is a computed result or an input figure (after unit conversion); an
+    input's value written with a unit that contradicts the input's own (15386亿元 for $15,386 million) does not
+    trace."""
     if _ZERO_LED.fullmatch(num.replace(",", "")):
         return False  # 000000, 007: nobody writes an amount or a count so (the model's filler, not a figure)
     value, scale, percent = _mention_values(num, unit)
@@ -463,13 +495,37 @@ def traces(num: str, unit: str, figures: Figures, results: list[Result]) -> bool
         if r.dim == "amount" and scale > 1 and _matches(value * scale, decimals, r.value * (_scale_of(r.unit))):
             return True
     for c in figures.cells():
-        if _matches(value, decimals, c.value) or (scale > 1 and value * scale == c.base):
+        if _matches(value, decimals, c.value) and _fits(c, unit, scale, percent):
             return True
-        if not percent and scale == 1 and c.scale > 1:
-            # the same amount in another unit: 8000000000 for 80亿
-            if value and (any(_matches(value, decimals, c.base / s) for _, s in SCALES) or value == c.base):
+        if scale > 1 and value * scale == c.base:
+            return True
+        if not percent and scale == 1 and c.scale > 1 and value:
+            if value == c.base:  # 8000000000 (元) for 80亿
+                return True
+            # the same amount in another unit, written bare: 8000 for 80亿 (in millions)
+            if not unit.strip() and any(_matches(value, decimals, c.base / s) for _, s in SCALES):
                 return True
     return False
+
+
+def misunit(num: str, unit: str, figures: Figures, results: list[Result]) -> Cell | None:
+    """The input whose value a number is, when the unit written after it contradicts that input's own and no
+    result or other input is that number in that unit (15386亿元 for $15,386 million); None otherwise."""
+    if not unit.strip() or traces(num, unit, figures, results):
+        return None
+    value, scale, percent = _mention_values(num, unit)
+    decimals = len(num.split(".")[1]) if "." in num else 0
+    either = [c for c in figures.cells() if _matches(value, decimals, c.value) or _matches(-value, decimals, c.value)]
+    if any(_fits(c, unit, scale, percent) for c in either):
+        return None  # 12% for the question's (12)%: one input it can be, in its own unit
+    # the input's value with its own sign: -15% for 15亿元 is a new number (untraced), not an input mis-written
+    return next((c for c in either if _matches(value, decimals, c.value)), None)
+
+
+def as_input(cell: Cell) -> str:
+    """An input as the question gives it: its value and its own unit (15386 million, 80亿元, 12%)."""
+    space = " " if cell.unit[:1].isascii() and cell.unit[:1].isalpha() else ""
+    return f"{format_fraction(cell.value)}{space}{cell.unit}"
 
 
 def _as_written(num: str, forms: list[str]) -> str | None:
@@ -497,7 +553,7 @@ class NumberTraceCheck(BaseCheck):
     """Every number in the text must be a computed result or a figure of the question; `{n}` becomes result n."""
 
     name = "number_trace"
-    rules = ("untraced_number",)
+    rules = ("untraced_number", "number_unit")
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         figures: Figures = ctx.facts.get("figures") or Figures()
@@ -517,6 +573,7 @@ class NumberTraceCheck(BaseCheck):
         forms = [*sorted(asked), *(re.sub(r"[^\d.-]", "", s) for s in shown)]
         untraced: list[str] = []
         rewritten: list[str] = []
+        misplaced: list[str] = []
         filled = 0
 
         def fix(text: str) -> str:
@@ -546,29 +603,53 @@ class NumberTraceCheck(BaseCheck):
                     last = m.end("num")
                     rewritten.append(m.group("num"))
                     continue
+                cell = misunit(m.group("num"), m.group("unit") or "", figures, results)
+                if cell is not None:  # the input's value in a unit that is not its own: written as the input
+                    pieces.append(text[last : m.start()])
+                    pieces.append(as_input(cell))
+                    last = m.end("unit")
+                    misplaced.append(f"{m.group(0).strip()} → {as_input(cell)}")
+                    continue
                 if m.group("num").replace("−", "-").replace(",", "") in asked:
                     continue
                 if traces(m.group("num"), m.group("unit") or "", figures, results):
                     continue
                 untraced.append(m.group(0).strip())
+                percent = (m.group("unit") or "").strip() in ("%", "％")
+                values.setdefault(percent, set()).add(_mention_values(m.group("num"), m.group("unit") or ""))
                 pieces.append(text[last : m.start()])
-                pieces.append(self._replacement(m, results, decimals, ctx.zh))
+                pieces.append(self._replacement(m, results, decimals, ctx.zh, swap=percent not in several))
                 last = m.end()
             return "".join(pieces) + text[last:]
 
-        fixed = dict(data)
-        for key in TEXT_FIELDS:
-            value = fixed.get(key)
-            if isinstance(value, str):
-                fixed[key] = fix(value)
-            elif isinstance(value, list):
-                fixed[key] = [fix(v) if isinstance(v, str) else v for v in value]
+        # untraced numbers of one kind (percentages, other amounts) by value: two different ones cannot both be the
+        # one result of that kind ("2022年增长了1.2%，2023年增长了7.8%"), so then every one becomes the marker
+        values: dict[bool, set[tuple[Fraction, int, bool]]] = {}
+        several: set[bool] = set()
+        for _ in range(2):
+            fixed = dict(data)
+            for key in TEXT_FIELDS:
+                value = fixed.get(key)
+                if isinstance(value, str):
+                    fixed[key] = fix(value)
+                elif isinstance(value, list):
+                    fixed[key] = [fix(v) if isinstance(v, str) else v for v in value]
+            several = {kind for kind, seen in values.items() if len(seen) > 1}
+            if not several:
+                break
+            untraced.clear()
+            rewritten.clear()
+            misplaced.clear()
+            filled = 0
         findings: list[Finding] = []
         repairs: list[str] = []
         if filled:
             repairs.append(f"filled {filled} reference(s) to calculation results")
         if rewritten:
             repairs.append(f"wrote {len(rewritten)} number(s) as the question or the result writes them")
+        if misplaced:
+            findings.append(Finding("number_unit", f"input(s) written in a unit not their own: {'; '.join(misplaced)}"))
+            repairs.append(f"wrote {len(misplaced)} input(s) in the question's own unit")
         if untraced:
             findings.append(
                 Finding("untraced_number", f"number(s) not from a calculation or the question: {', '.join(untraced)}")
@@ -585,15 +666,16 @@ class NumberTraceCheck(BaseCheck):
         return Repair(fixed, findings, repairs)
 
     @staticmethod
-    def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool) -> str:
-        """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker."""
+    def _replacement(m: re.Match[str], results: list[Result], decimals: int, zh: bool, swap: bool = True) -> str:
+        """An untraced number becomes the one result of its kind (a percentage for a percentage), else a marker
+        (always the marker when `swap` is False: the answer has several different untraced numbers of its kind)."""
         unit = (m.group("unit") or "").strip()
         percent = unit in ("%", "％")
         same = [r for r in results if (r.unit == "%") == percent]
         num = m.group("num")
         if not unit and (_YEAR.fullmatch(num) or _ZERO_LED.fullmatch(num)):
             same = []  # a year the question lacks or a run of zeros: removed, not turned into an amount
-        if len(same) == 1:
+        if len(same) == 1 and swap:
             return same[0].text(decimals)
         return UNVERIFIED_ZH if zh else UNVERIFIED_EN
 

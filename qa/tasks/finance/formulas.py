@@ -19,6 +19,7 @@ import yaml
 from ...calc import FUNCTIONS, CalcError, execute
 from ...errors import PromptError
 from ...tables import Cell, Figures, Table, find_tables
+from .order import from_to
 
 FILE = "formulas.yaml"
 RESOLVERS = ("none", "years", "rows", "quantity_price", "amount_rate")
@@ -320,7 +321,10 @@ def _by_years(ind: Indicator, question: str, table: Table) -> tuple[dict[str, li
         return None
     if len(asked) >= 2:
         pair = asked[:2]
-        if ind.id == "difference" and re.search(r"\bbetween\b|相差|差额", question, re.I):
+        span = from_to(question)
+        if span is not None and {str(y) for y in span} == set(pair) and ind.id == "difference":
+            old, new = (str(y) for y in span)  # "from A to B" is B − A, even when it says "difference between"
+        elif ind.id == "difference" and re.search(r"\bbetween\b|相差|差额", question, re.I):
             new, old = pair  # "difference between A and B" is A − B: the first named first
         else:
             old, new = sorted(pair)

@@ -2,7 +2,8 @@
 
 A growth rate (`pct_change(old, new)`, `cagr(start, end, n)`, `(new - old) / old`) runs from the earlier year to
 the later; a change, increase or decrease is the later year minus the earlier; a "difference between A and B" is
-the first-named minus the second-named. The model often writes the two the other way round (the newer column
+the first-named minus the second-named, unless the question says "from A to B" (从A年到B年): then B − A, whatever
+word it uses for the difference (TAT-QA's "difference between X from 2018 to 2019" means 2019 − 2018). The model often writes the two the other way round (the newer column
 comes first in most tables); the check swaps them and says so. A year is a cell's when its row or column label
 names exactly one year; programs whose operands carry no years are left as they are.
 """
@@ -23,6 +24,21 @@ _CHANGE = re.compile(
     re.I,
 )
 _DIFFERENCE = re.compile(r"difference|差额|相差|之差", re.I)
+_FY = r"(?:(?:fiscal(?:\s+year)?|FY)\s*)?"
+_FROM_TO = (
+    re.compile(rf"\bfrom\s+{_FY}((?:19|20)\d{{2}})\s+(?:to|through|until)\s+{_FY}((?:19|20)\d{{2}})(?!\d)", re.I),
+    re.compile(r"从\s*((?:19|20)\d{2})\s*年?度?\s*(?:到|至)\s*((?:19|20)\d{2})(?!\d)"),
+)
+
+
+def from_to(text: str) -> tuple[int, int] | None:
+    """The (from, to) years of "from 2018 to 2019" / "从2022年到2023年" in a text, or None: a change or a difference
+    over that span is the `to` year's figure minus the `from` year's."""
+    for pattern in _FROM_TO:
+        m = pattern.search(text)
+        if m and m.group(1) != m.group(2):
+            return int(m.group(1)), int(m.group(2))
+    return None
 
 
 def cell_year(figures: Figures, ref: str) -> int | None:
@@ -81,6 +97,9 @@ def reorder(program: str, question: str, figures: Figures) -> str | None:
         if ys is None:
             return None
         _, words = find_tables(question)
+        span = from_to(words)
+        if span is not None and set(span) == set(ys) and (_DIFFERENCE.search(words) or _CHANGE.search(words)):
+            return None if ys[0] == span[1] else f"{b} - {a}"  # "from A to B": B − A, over "difference between"
         if _DIFFERENCE.search(words) and len(named) >= 2:
             first = named.index(ys[0]) < named.index(ys[1])  # the first named first
             return None if first else f"{b} - {a}"
