@@ -258,6 +258,18 @@ def test_a_format_1_model_without_an_intent_classifier_still_loads_with_the_veto
         ("12个月的宝宝发烧38.5", "infant_fever", False),  # a year old: an ordinary fever
         ("三岁孩子发烧三天了", "infant_fever", False),  # 三天 is how long, not how old
         ("两个月的宝宝吐奶", "infant_fever", False),  # no fever
+        ("量血压只有85/50", "vitals", True),
+        ("高压180，头有点晕", "vitals", True),
+        ("心率一百三，浑身发抖", "vitals", True),
+        ("T 40.1℃，P 126次/分", "vitals", True),
+        ("sats 89% on the finger monitor", "vitals", True),
+        ("老人血压平时130/80", "vitals", False),  # in range
+        ("孩子发烧39度", "vitals", False),  # under 39.5
+        ("他40岁，吃1/2片", "vitals", False),  # an age and a half tablet, not a vital sign
+        ("人有点糊涂，叫也不怎么理人", "altered", True),
+        ("my 9 month old is listless and floppy", "altered", True),
+        ("一站起来眼前一黑", "altered", True),
+        ("头有点晕，说话清楚", "altered", False),
     ],
 )
 def test_intent_cues_of_the_emergency_classifier(text, cue, present):
@@ -273,6 +285,42 @@ def test_a_model_saved_before_the_last_cues_reads_the_first_four(fake_triage, tm
     assert TriageModel.load(tmp_path / "fifth.joblib").cues == LEGACY_CUES == 4
     assert intent_features(["胸口疼"], LEGACY_CUES).shape == (1, 4)
     assert fake_triage.model.cues == len(INTENT_NAMES)  # a model trained now reads them all
+
+
+def test_a_model_saved_in_the_eighth_session_reads_eight_cues_and_has_no_second_tier(fake_triage, tmp_path):
+    import joblib
+
+    data = {k: v for k, v in fake_triage.model.__dict__.items() if k not in ("cues", "others", "low_threshold")}
+    joblib.dump({"format": 2, **data, "cues": 8}, tmp_path / "eighth.joblib")
+    old = TriageModel.load(tmp_path / "eighth.joblib")
+    assert old.cues == 8 == INTENT_NAMES.index("vitals") and old.others is None and old.low_threshold == 1.0
+    assert old.agreement(np.zeros((1, FakeEmbedder().dim), dtype=np.float32)) is None
+    assert Triage(FakeEmbedder(), model_path=tmp_path / "eighth.joblib").assess("胸口疼").margin is None
+
+
+@pytest.mark.parametrize(
+    ("p", "margin", "flag"),
+    [
+        (0.90, -0.5, True),  # over the threshold: the neighbours do not matter
+        (0.60, 0.02, True),  # under it, over the floor, and the neighbours are emergencies
+        (0.60, 0.005, False),  # the neighbours barely nearer: under the margin
+        (0.30, 0.05, False),  # under the floor
+    ],
+)
+def test_the_second_tier_needs_the_floor_and_the_neighbours(p, margin, flag):
+    from qa.triage.model import flagged
+
+    assert bool(flagged(np.array([p]), np.array([margin]), 0.8, 0.45)[0]) is flag
+    assert bool(flagged(np.array([p]), None, 0.8, 0.45)[0]) is (p >= 0.8)  # an older model: the threshold alone
+
+
+def test_the_second_tier_neighbour_margin():
+    from qa.triage.model import neighbour_margin
+
+    emergencies = np.eye(4, dtype=np.float32)[:2]
+    others = np.eye(4, dtype=np.float32)[2:]
+    near = neighbour_margin(np.eye(4, dtype=np.float32), emergencies, others)
+    assert near[0] > 0 and near[1] > 0 and near[2] < 0 and near[3] < 0
 
 
 def test_a_model_saved_in_the_sixth_session_reads_seven_cues(fake_triage, tmp_path):
@@ -584,23 +632,23 @@ def _near(value: float, *thresholds: float) -> bool:
 
 @pytest.fixture(scope="module")
 def packaged_thresholds() -> tuple[float, float]:
-    """The packaged model's classifier and intent-veto thresholds."""
+    """The packaged model's classifier and intent-veto thresholds, and its second tier's floor."""
     import joblib
 
     data = joblib.load(REPO / "qa" / "triage" / "model.joblib")
-    return data["threshold"], data["intent_threshold"]
+    return data["threshold"], data["intent_threshold"], data.get("low_threshold", 1.0)
 
 
 def _as_measured(rows, out, packaged_thresholds, signal=None):
     """Per row: the engine's decision (or one signal's), or the row's label where a probability sat within
     NEAR_THRESHOLD of a threshold that decides it."""
-    threshold, intent = packaged_thresholds
+    threshold, intent, *low = packaged_thresholds
     decided = []
     for r in rows:
         s = out[r["id"]]["signals"]
         by_rule = signal is None and s["rule"] and not s["rule_vetoed"]  # a counted rule hit: no probability decided
         near = not by_rule and (
-            _near(s["p_emergency"], threshold) or (signal is None and _near(s["p_not_now"], intent))
+            _near(s["p_emergency"], threshold, *low) or (signal is None and _near(s["p_not_now"], intent))
         )
         decided.append(bool(r["emergency"]) if near else (s[signal] if signal else out[r["id"]]["emergency"]))
     return decided
