@@ -1,7 +1,8 @@
-"""The trained triage model: an emergency classifier (logistic regression on e5 embeddings plus intent features),
-the emergency exemplar bank (for the category), a department classifier (embeddings stacked with TF-IDF
-character n-grams), and an intent classifier (is the question about an emergency now, or a general, preparation,
-past, denied, figurative or media question?) that vetoes emergency hits. Trained from CSV files; saved with joblib."""
+"""The trained triage model: an emergency classifier (logistic regression on e5 embeddings plus intent features, with
+a second tier where the nearest training rows agree), the emergency exemplar bank (for the category and that tier),
+a department classifier (embeddings stacked with TF-IDF character n-grams), and an intent classifier (is the question
+about an emergency now, or a general, preparation, past, denied, figurative or media question?) that vetoes emergency
+hits. Trained from CSV files; saved with joblib."""
 
 from __future__ import annotations
 
