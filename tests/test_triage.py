@@ -258,6 +258,18 @@ def test_a_format_1_model_without_an_intent_classifier_still_loads_with_the_veto
         ("12个月的宝宝发烧38.5", "infant_fever", False),  # a year old: an ordinary fever
         ("三岁孩子发烧三天了", "infant_fever", False),  # 三天 is how long, not how old
         ("两个月的宝宝吐奶", "infant_fever", False),  # no fever
+        ("量血压只有85/50", "vitals", True),
+        ("高压180，头有点晕", "vitals", True),
+        ("心率一百三，浑身发抖", "vitals", True),
+        ("T 40.1℃，P 126次/分", "vitals", True),
+        ("sats 89% on the finger monitor", "vitals", True),
+        ("老人血压平时130/80", "vitals", False),  # in range
+        ("孩子发烧39度", "vitals", False),  # under 39.5
+        ("他40岁，吃1/2片", "vitals", False),  # an age and a half tablet, not a vital sign
+        ("人有点糊涂，叫也不怎么理人", "altered", True),
+        ("my 9 month old is listless and floppy", "altered", True),
+        ("一站起来眼前一黑", "altered", True),
+        ("头有点晕，说话清楚", "altered", False),
     ],
 )
 def test_intent_cues_of_the_emergency_classifier(text, cue, present):
@@ -273,6 +285,44 @@ def test_a_model_saved_before_the_last_cues_reads_the_first_four(fake_triage, tm
     assert TriageModel.load(tmp_path / "fifth.joblib").cues == LEGACY_CUES == 4
     assert intent_features(["胸口疼"], LEGACY_CUES).shape == (1, 4)
     assert fake_triage.model.cues == len(INTENT_NAMES)  # a model trained now reads them all
+
+
+def test_a_model_saved_before_the_second_tier_loads_with_it_off(fake_triage, tmp_path):
+    import joblib
+
+    data = {k: v for k, v in fake_triage.model.__dict__.items() if k not in ("others", "low_threshold")}
+    joblib.dump({"format": 2, **data}, tmp_path / "eighth.joblib")
+    old = TriageModel.load(tmp_path / "eighth.joblib")
+    assert old.others is None and old.low_threshold == 1.0
+    assert old.agreement(np.zeros((1, FakeEmbedder().dim), dtype=np.float32)) is None
+    assert Triage(FakeEmbedder(), model_path=tmp_path / "eighth.joblib").assess("胸口疼").margin is None
+    assert fake_triage.model.others is not None and fake_triage.assess("胸口疼").margin is not None
+    assert INTENT_NAMES.index("vitals") == 8  # an eighth-session model reads the first eight cues
+
+
+@pytest.mark.parametrize(
+    ("p", "margin", "flag"),
+    [
+        (0.90, -0.5, True),  # over the threshold: the neighbours do not matter
+        (0.60, 0.02, True),  # under it, over the floor, and the neighbours are emergencies
+        (0.60, 0.005, False),  # the neighbours barely nearer: under the margin
+        (0.30, 0.05, False),  # under the floor
+    ],
+)
+def test_the_second_tier_needs_the_floor_and_the_neighbours(p, margin, flag):
+    from qa.triage.model import flagged
+
+    assert bool(flagged(np.array([p]), np.array([margin]), 0.8, 0.45)[0]) is flag
+    assert bool(flagged(np.array([p]), None, 0.8, 0.45)[0]) is (p >= 0.8)  # an older model: the threshold alone
+
+
+def test_the_second_tier_neighbour_margin():
+    from qa.triage.model import neighbour_margin
+
+    emergencies = np.eye(4, dtype=np.float32)[:2]
+    others = np.eye(4, dtype=np.float32)[2:]
+    near = neighbour_margin(np.eye(4, dtype=np.float32), emergencies, others)
+    assert near[0] > 0 and near[1] > 0 and near[2] < 0 and near[3] < 0
 
 
 def test_a_model_saved_in_the_sixth_session_reads_seven_cues(fake_triage, tmp_path):
@@ -514,7 +564,10 @@ HELDOUT_BOUNDS = {
     # sixth change (AMD EPYC; the fifth-session model read 4/140 raw here too): 58/60, 1/140 combined, 4/140 raw
     # eighth change (rows for the kinds v9 missed, an infant-fever cue; threshold 0.775 -> 0.80 by the CV rule):
     # 59/60, 2/140 combined, 5/140 raw — one more false alarm ("头痛两天了，不发烧，脖子不硬…" at p 0.91)
-    HELDOUT_EMERGENCY_V4: (0.95, 2 / 140, 5 / 140),
+    # ninth change (a second tier: the classifier from a CV-chosen floor of 0.45 when its three nearest training rows are
+    # emergencies; vitals and altered cues; rows for the kinds v10 missed): 60/60, 3/140 combined, 5/140 raw — one more
+    # false alarm (a plantar-fasciitis "pure agony" at p 0.48, by the second tier)
+    HELDOUT_EMERGENCY_V4: (0.95, 3 / 140, 5 / 140),
     # v5 (seen, the last clean set before this work): recall 59/60 = 0.983, false positives 3/140 combined (13/140
     # before the intent veto), 4/140 classifier raw (2/140 after the veto)
     # sixth change: 60/60, 6/140 combined, 9/140 raw — a regression: figures of speech about exertion ("legs not my
@@ -523,24 +576,29 @@ HELDOUT_BOUNDS = {
     # v6 (independent writer; clean until the fifth change, whose training rows were written for the kinds it
     # missed): 54/60 = 0.900 and 0/140 before it, 58/60 = 0.967 and 1/140 combined (classifier raw 2/140) after
     # eighth change: 60/60, 2/140 combined, 4/140 raw (a figure of speech about anger and the chest at p 0.80)
-    HELDOUT_EMERGENCY_V6: (0.96, 2 / 140, 4 / 140),
+    # ninth change: 60/60, 3/140 combined, 6/140 raw (the second tier adds false alarms at p 0.5-0.6)
+    HELDOUT_EMERGENCY_V6: (0.96, 3 / 140, 6 / 140),
     # v7 (written before the fifth change by the engineer who made it; scored on main and once after it): 67/71 and
     # 3/130 before, 69/71 = 0.972 and 2/130 combined (classifier raw 2/130) after
     # eighth change: 70/71, 2/130 combined, 3/130 raw
-    HELDOUT_EMERGENCY_V7: (0.97, 2 / 130, 3 / 130),
+    # ninth change: 71/71, 4/130 combined, 6/130 raw
+    HELDOUT_EMERGENCY_V7: (0.97, 4 / 130, 6 / 130),
     # v8 (independent writer, clean until scored): 52/70 = 0.743 and 1/130 on the fourth-session model, 58/70 = 0.829
     # and 2/130 combined (classifier raw 5/130) after the fifth change; a bound against regressions, not the goal.
     # Seen since the sixth change (its misses were read for the kinds the bank lacked): 61/70, 1/130, raw 1/130
     # eighth change: 65/70 = 0.929, 4/130 combined (a low-sugar faint managed since, a dizzy mother with every stroke
     # sign denied, a sow off her food at p 0.81-0.94; a counted rule hit), raw 5/130: recall bound up, false positives
-    HELDOUT_EMERGENCY_V8: (0.92, 4 / 130, 5 / 130),
+    # ninth change: 67/70 = 0.957, 5/130 combined, 5/130 raw: recall bound up, false positives 4 -> 5/130
+    HELDOUT_EMERGENCY_V8: (0.95, 5 / 130, 5 / 130),
     # v9 (independent writer; its author never read the sixth change, whose author never read v9): 61/70 = 0.871 and
     # 0/130 on the fifth-session model, 62/70 = 0.886 and 0/130 (classifier raw 0/130) after the sixth change
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
-    HELDOUT_EMERGENCY_V9: (0.88, 1 / 130, 1 / 130),
+    # ninth change: 68/70 = 0.971, 2/130 combined, raw 0: recall bound up, false positives 1 -> 2/130
+    HELDOUT_EMERGENCY_V9: (0.97, 2 / 130, 1 / 130),
     # v10 (independent writer; the eighth change's author never read it): 59/70 = 0.843 and 0/130 (classifier raw
     # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V10: (0.85, 1 / 130, 1 / 130),
+    # seen since the ninth change (its misses were read for the kinds the bank lacked): 65/70 = 0.929, 0/130, raw 0
+    HELDOUT_EMERGENCY_V10: (0.92, 1 / 130, 1 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -565,9 +623,13 @@ COUNTED_RULES_FP_BOUNDS = {
     # v6 1/140 since the sixth change: its intent threshold (0.575 -> 0.625, by the CV rule) puts the self-harm veto at
     # 0.8125, and "I could literally kill myself for forgetting…" (figurative) now counts; combined v6 stays 1/140
     HELDOUT_EMERGENCY_V6: 1 / 140,
-    HELDOUT_EMERGENCY_V7: 1 / 130,
-    HELDOUT_EMERGENCY_V8: 1 / 130,
-    HELDOUT_EMERGENCY_V9: 1 / 130,
+    # ninth change: the new bank rows are "now" rows of the intent classifier too, and P(not now) of a few ordinary
+    # questions fell just under the 0.65 veto (why CO makes one drowsy 0.63, laughing till breathless 0.64); a COPD
+    # question's P(emergency) rose over the rule veto's 0.05 (0.06): v7 1 -> 2, v8 1 -> 3, v9 1 -> 2 counted rule hits
+    # (each inside the combined false positives above)
+    HELDOUT_EMERGENCY_V7: 2 / 130,
+    HELDOUT_EMERGENCY_V8: 3 / 130,
+    HELDOUT_EMERGENCY_V9: 2 / 130,
     HELDOUT_EMERGENCY_V10: 1 / 130,
 }
 
@@ -584,23 +646,23 @@ def _near(value: float, *thresholds: float) -> bool:
 
 @pytest.fixture(scope="module")
 def packaged_thresholds() -> tuple[float, float]:
-    """The packaged model's classifier and intent-veto thresholds."""
+    """The packaged model's classifier and intent-veto thresholds, and its second tier's floor."""
     import joblib
 
     data = joblib.load(REPO / "qa" / "triage" / "model.joblib")
-    return data["threshold"], data["intent_threshold"]
+    return data["threshold"], data["intent_threshold"], data.get("low_threshold", 1.0)
 
 
 def _as_measured(rows, out, packaged_thresholds, signal=None):
     """Per row: the engine's decision (or one signal's), or the row's label where a probability sat within
     NEAR_THRESHOLD of a threshold that decides it."""
-    threshold, intent = packaged_thresholds
+    threshold, intent, *low = packaged_thresholds
     decided = []
     for r in rows:
         s = out[r["id"]]["signals"]
         by_rule = signal is None and s["rule"] and not s["rule_vetoed"]  # a counted rule hit: no probability decided
         near = not by_rule and (
-            _near(s["p_emergency"], threshold) or (signal is None and _near(s["p_not_now"], intent))
+            _near(s["p_emergency"], threshold, *low) or (signal is None and _near(s["p_not_now"], intent))
         )
         decided.append(bool(r["emergency"]) if near else (s[signal] if signal else out[r["id"]]["emergency"]))
     return decided

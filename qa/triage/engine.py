@@ -13,13 +13,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigurationError
 from ..tasks.medical.rules import red_flags
 from .embedder import Embedder
 from .model import (
+    AGREEMENT_MARGIN,
     INTENTS,
     SELF_HARM_VETO_INTENTS,
     TriageModel,
+    flagged,
     not_now,
     self_harm_threshold,
     train_model,
@@ -50,6 +54,9 @@ class TriageResult:
     rule: bool = False  # the red-flag rules fired
     classifier: bool = False  # the embedding classifier said emergency
     probability: float = 0.0  # the classifier's P(emergency)
+    margin: float | None = (
+        None  # how much nearer the nearest emergency rows are than the nearest others (None: no tier)
+    )
     rule_categories: list[str] = field(default_factory=list)
     rule_vetoed: bool = False  # the rules fired, but the classifier or the intent said no emergency (see Triage)
     intent: str | None = None  # the likeliest intent (model.INTENTS); None: the model has no intent classifier
@@ -192,6 +199,7 @@ class Triage:
         model = self.model
         vectors = self.embedder.embed(list(texts))
         probs = model.emergency_probability(vectors, list(texts))
+        margins = model.agreement(vectors)
         nearest = model.nearest_category(vectors)
         scores = model.department_scores(vectors, list(texts))
         threshold = self.threshold if self.threshold is not None else model.threshold
@@ -206,8 +214,10 @@ class Triage:
                 dict(zip(model.departments, map(float, row), strict=True)),
                 intent,
                 self._intent_threshold(model),
+                None if margins is None else float(margins[i]),
+                min(model.low_threshold, threshold),
             )
-            for text, p, near, row, intent in zip(texts, probs, nearest, scores, rows, strict=True)
+            for i, (text, p, near, row, intent) in enumerate(zip(texts, probs, nearest, scores, rows, strict=True))
         ]
 
     def _result(
@@ -219,9 +229,15 @@ class Triage:
         scores: dict[str, float],
         intent: Any = None,
         intent_threshold: float = 1.0,
+        margin: float | None = None,
+        low: float = 1.0,
     ) -> TriageResult:
         flags = self._rules(text) if self.use_rules else []
-        by_classifier = self.use_classifier and p >= threshold
+        # the second tier: under the threshold but at the floor, with the nearest training rows emergencies
+        by_agreement = (
+            margin is not None and p < threshold and bool(flagged(np.array([p]), np.array([margin]), threshold, low)[0])
+        )
+        by_classifier = self.use_classifier and (p >= threshold or by_agreement)
         reasons = [f"rule: {f.describe()}" for f in flags]
         vetoed = bool(
             flags
@@ -263,6 +279,11 @@ class Triage:
         if by_classifier:
             classifier_vetoed = bool(intent_on and not stands(near[0] == "self_harm"))
             reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
+            if by_agreement:
+                reasons.append(
+                    f"classifier under its threshold ({p:.2f} < {threshold:g}) but over the floor {low:g}, and the nearest "
+                    f"training rows are emergencies (margin {margin:.3f} >= {AGREEMENT_MARGIN:g})"
+                )
             if classifier_vetoed:
                 reasons.append(
                     f"classifier vetoed: intent {top} (P(not an emergency now)={p_not_now:.2f} >= {intent_threshold:g})"
@@ -283,6 +304,7 @@ class Triage:
             rule=bool(flags),
             classifier=by_classifier,
             probability=p,
+            margin=margin,
             rule_categories=[f.category for f in flags],
             rule_vetoed=vetoed,
             intent=top,
