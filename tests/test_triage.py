@@ -42,6 +42,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V8,
     HELDOUT_EMERGENCY_V9,
     HELDOUT_EMERGENCY_V10,
+    HELDOUT_EMERGENCY_V11,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -599,6 +600,9 @@ HELDOUT_BOUNDS = {
     # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
     # seen since the ninth change (its misses were read for the kinds the bank lacked): 65/70 = 0.929, 0/130, raw 0
     HELDOUT_EMERGENCY_V10: (0.92, 1 / 130, 1 / 130),
+    # v11 (independent writer; the ninth change's author never read it): 65/70 = 0.929 and 4/130 (classifier raw
+    # 4/130) on main before the change, 68/70 = 0.971 and 4/130 (raw 4/130) after; a bound against regressions
+    HELDOUT_EMERGENCY_V11: (0.97, 4 / 130, 4 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -612,6 +616,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V8: 8 / 130,
     HELDOUT_EMERGENCY_V9: 10 / 130,
     HELDOUT_EMERGENCY_V10: 9 / 130,
+    HELDOUT_EMERGENCY_V11: 6 / 130,
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -631,6 +636,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V8: 3 / 130,
     HELDOUT_EMERGENCY_V9: 2 / 130,
     HELDOUT_EMERGENCY_V10: 1 / 130,
+    HELDOUT_EMERGENCY_V11: 1 / 130,
 }
 
 
