@@ -22,6 +22,7 @@ from .helpers import real_model_settings
 COSTLY_FIRST = (
     "test_triage.py",  # 354 s
     "browser/test_chat.py",  # 298 s
+    "browser/test_finance.py",  # 206 s on two workers under load (one real-model server)
     "test_safety_model.py",  # 163 s
     "test_model.py",  # 125 s
     "test_llamacpp.py",  # 104 s
