@@ -45,6 +45,16 @@ def _bounds(schema: dict[str, Any], key: str) -> tuple[int | None, int]:
     return prop.get("maxLength"), 0
 
 
+def min_items(schema: dict[str, Any], name: str) -> int:
+    """How many items a list field must keep: its minItems, and never fewer than one."""
+    return max(_bounds(schema, name)[1], 1)
+
+
+def standard_sentence(ctx: CheckContext, name: str) -> str | None:
+    """The task's standard sentence for a field (its `fallbacks`), in the answer's language, if it has one."""
+    return ctx.notes.get("fallbacks", {}).get(name, {}).get("zh" if ctx.zh else "en")
+
+
 def _prose_fields(data: dict[str, Any]) -> list[str]:
     """The keys whose values are prose: strings and lists of strings, in answer order."""
     return [
@@ -123,7 +133,8 @@ def _near(a: str, b: str) -> bool:
     if len(short) >= 8 and (short in long_ or coverage(short, long_)[0] >= 0.9):
         return True
     (ca, ga), (cb, gb) = coverage(a, b), coverage(b, a)
-    return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1) or restated(short, long_)
+    # `opposed` was asked above: the restatement test proper, without asking it again
+    return min(ca, cb) >= 0.83 or (min(ca, cb) > 0.75 and max(ga, gb) <= 1) or _restated(short, long_)
 
 
 _NEGATION = re.compile("[不无没非未勿别否]")
@@ -215,7 +226,12 @@ def restated(short: str, long_: str) -> bool:
     what the shorter has of its own is single characters, never a digit or numeral (12个月 / 18个月, 一千 / 一千二百) and never a negation
     one side lacks ("建议使用 / 建议不使用"). A swapped word of two characters ("手术治疗 / 药物治疗") stays distinct.
     Set on the tuning splits' answers."""
-    if len(short) < 8 or len(long_) > 1.5 * len(short) or opposed(short, long_):
+    return not opposed(short, long_) and _restated(short, long_)
+
+
+def _restated(short: str, long_: str) -> bool:
+    """`restated` for two keys already known not to be `opposed`."""
+    if len(short) < 8 or len(long_) > 1.5 * len(short):
         return False
     in_s, in_l = _aligned(short, long_)
     if sum(in_s) < 0.85 * len(short):
@@ -261,7 +277,11 @@ def listed_again(piece: str, earlier: list[list[str]]) -> bool:
 
 
 # a clause that opens with one of these leads into the next clause; left last, it is a fragment
-_DEPENDENT = re.compile("^(?:根据|通过|为了|对于|按照|依据|随着|基于|除了|如果|假如|若是|因为|由于|当)")
+_DEPENDENT = re.compile(
+    "^(?:根据|通过|为了|对于|按照|依据|随着|基于|除了|如果|假如|若是|因为|由于|当|虽然|尽管|不仅|不但|即使|无论|只要|一旦)"
+)
+# 越 of "越…越…" (利息越高，成功率越低), not of a word (超越, 跨越, 越来越): a text left with one has lost the other half
+_CORRELATIVE = re.compile("(?<![超卓跨穿飞逾翻来])越(?!来越|过|野|南|剧|级|狱|境)")
 
 
 # a clause that opens with one of these answers the clause before it; left first, it is a fragment
@@ -269,16 +289,54 @@ _FOLLOWING = re.compile("^(?:否则|但是|但|而且|而|并且|因此|所以|�
 
 
 def dangling(text: str) -> bool:
-    """A shortened text whose last clause only leads into a clause that is gone ("根据个人需求和预算。"), or
-    whose first clause answers one that is gone ("否则可能会影响交易记录。")."""
+    """A shortened text whose last clause only leads into a clause that is gone ("根据个人需求和预算。"), whose
+    first clause answers one that is gone ("否则可能会影响交易记录。"), or that keeps one half of a "越…越…" pair
+    ("利息越高。")."""
     parts = [p for p in pieces(text) if key(p)]
     if not parts:
         return False
     # "否则可能会影响交易记录。" answers a clause that is gone
     if _FOLLOWING.match(key(parts[0])):
         return True
+    if len(_CORRELATIVE.findall(text)) == 1:
+        return True
     # a longer one usually has its own verb ("根据实际情况调整还款计划。" is whole)
     return len(key(parts[-1])) <= 10 and bool(_DEPENDENT.match(key(parts[-1])))
+
+
+def follows_gap(kept: list[str], gone_before: list[bool]) -> bool:
+    """Clauses kept around a removed one, where a kept clause after the gap answers what went ("通常情况下，[…]
+    但具体指标可能不同。": the 但 had the removed clause to contrast with), so what is left is a fragment."""
+    return any(gone and _CONTRAST.match(key(piece)) for piece, gone in zip(kept[1:], gone_before[1:], strict=True))
+
+
+# after a gap only a contrast or a consequence needs the clause that went; 同时 / 也 / 并且 add to any clause
+_CONTRAST = re.compile("^(?:否则|但是|但|而|因此|所以|不过|然而)")
+
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def frame(k: str) -> tuple[str, tuple[str, ...]]:
+    """A clause key with its digit runs taken out: (the frame with # in their place, the numbers)."""
+    return _DIGITS.sub("#", k), tuple(_DIGITS.findall(k))
+
+
+def counting_frames(keys: list[str], min_key: int) -> set[str]:
+    """Frames three or more clause keys of one answer share with different numbers ("实际金额可能超过575 / 576 /
+    577" in three fields): a loop that counts, whether in a row or spread over the fields."""
+    numbers: dict[str, list[tuple[str, ...]]] = {}
+    for k in keys:
+        f, nums = frame(k)
+        if nums and len(f.replace("#", "")) >= min_key:
+            numbers.setdefault(f, []).append(nums)
+    return {f for f, seen in numbers.items() if len(seen) >= 3 and len(set(seen)) >= 2}
+
+
+def one_number_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two clauses of one frame whose numbers differ in one place at most (a count going on), not in two or more
+    (a table of cases: "利率3%时月供500元 / 利率4%时月供600元")."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= 1
 
 
 def one_word_apart(a: str, b: str) -> bool:
@@ -350,7 +408,7 @@ class SchemaTextCheck(BaseCheck):
                     fixed[k] = new
                     changed.append(k)
                 continue
-            _, min_items = _bounds(ctx.schema, k)
+            minimum = min_items(ctx.schema, k)
             items: list[str] = []
             for i, item in enumerate(value):
                 new = self.clean(item, patterns)
@@ -361,7 +419,7 @@ class SchemaTextCheck(BaseCheck):
                 if _WORD.search(new):
                     items.append(new)
             # an item that was nothing but schema text goes, unless the list would become too short
-            fixed[k] = items if len(items) >= max(min_items, 1) else list(value)
+            fixed[k] = items if len(items) >= minimum else list(value)
             if fixed[k] == value:
                 changed = [c for c in changed if not c.startswith(f"{k}[")]
         if not changed:
@@ -469,8 +527,14 @@ class RepetitionCheck(BaseCheck):
     def _without(self, text: str, other: str) -> str:
         """A text without the clauses it shares with `other`, unless that would leave a fragment."""
         drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
-        kept = [p for p in pieces(text) if not any(similar(key(p), d) for d in drop)]
+        parts = pieces(text)
+        gone = [any(similar(key(p), d) for d in drop) for p in parts]
+        kept = [p for p, g in zip(parts, gone, strict=True) if not g]
+        # the flag of each kept clause: was the clause right before it removed
+        before = [n > 0 and gone[n - 1] for n, g in enumerate(gone) if not g]
         out = self._closed("".join(kept), text)
+        if out != text.strip() and (dangling(out) or follows_gap(kept, before)):
+            return text  # what would be left is a fragment: the repeat stays
         return out if len(key(out)) >= 6 else text
 
     def _self_deduped(self, text: str) -> str:
@@ -496,15 +560,11 @@ class RepetitionCheck(BaseCheck):
             if isinstance(value, str):
                 fixed[earlier] = self._without(value, item)
                 continue
-            _, min_items = _bounds(ctx.schema, earlier)
+            minimum = min_items(ctx.schema, earlier)
             kept = list(value)
             for text in value:
                 whole = key(text)
-                if (
-                    len(kept) > max(min_items, 1)
-                    and len(whole) >= self.min_key
-                    and any(similar(whole, s) for s in said)
-                ):
+                if len(kept) > minimum and len(whole) >= self.min_key and any(similar(whole, s) for s in said):
                     kept.remove(text)
             fixed[earlier] = [self._without(text, item) for text in kept]
 
@@ -566,8 +626,7 @@ class RepetitionCheck(BaseCheck):
         """A required text (a list's only item, a required string) that still repeats an earlier field after that
         field gave up what it could becomes the task's standard sentence for the field, when it has one that says
         something new; otherwise it stays as it is (a repeat the model's own words cannot avoid)."""
-        lang = "zh" if ctx.zh else "en"
-        standard = ctx.notes.get("fallbacks", {}).get(name, {}).get(lang)
+        standard = standard_sentence(ctx, name)
         before = [t for f in earlier for t in ([fixed[f]] if isinstance(fixed[f], str) else fixed[f])]
         before_keys = [k for t in before for k in self._keys(t)] + self._example(ctx)
         mine = [k for k in self._keys(text) if len(k) >= self.min_key]
@@ -578,7 +637,7 @@ class RepetitionCheck(BaseCheck):
             # an instruction to get help now is never swapped for a milder sentence: it stays here, where the
             # actions are, and an earlier list's only item that says it gives way instead
             for f in earlier:
-                value, their_standard = fixed[f], ctx.notes["fallbacks"].get(f, {}).get(lang)
+                value, their_standard = fixed[f], standard_sentence(ctx, f)
                 if (
                     isinstance(value, list)
                     and len(value) == 1
@@ -613,6 +672,21 @@ class RepetitionCheck(BaseCheck):
         looped: list[str] = []  # where a loop of one-word-apart clauses was merged (also in `removed`)
 
         enumerations: list[list[str]] = []  # the elements of each 、 enumeration kept so far
+        fields = _prose_fields(data)
+        self._details_to_lists(fixed, fields, removed)
+        counting = counting_frames([key(p) for f in fields for t in _texts(fixed[f]) for p in pieces(t)], self.min_key)
+        first_count: dict[str, tuple[str, ...]] = {}  # each counting frame's first numbers kept
+        gaps: set[str] = set()  # where a kept clause answers a removed one
+
+        def counts_on(k: str) -> bool:
+            # a clause of a counting loop after the loop's first: it says nothing new
+            f, nums = frame(k)
+            if f not in counting:
+                return False
+            if f not in first_count:
+                first_count[f] = nums
+                return False
+            return one_number_apart(first_count[f], nums)
 
         def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
             # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
@@ -625,24 +699,33 @@ class RepetitionCheck(BaseCheck):
             if merged != text:
                 removed.append(where)
             text = merged
+            gone_before: list[bool] = []
+            gone = False
             for piece in pieces(self._enumeration(text, where, removed)):
                 k = key(piece)
-                if (len(k) >= self.min_key and repeated(k)) or listed_again(piece, enumerations):
+                if (len(k) >= self.min_key and (repeated(k) or counts_on(k))) or listed_again(piece, enumerations):
                     removed.append(where)
+                    gone = True
                     continue
                 if len(k) >= self.min_key:
                     seen.append(k)
                 if len(elements := enumerated(piece)) >= 3:
                     enumerations.append(elements)
                 kept.append(piece)
+                gone_before.append(gone)
+                gone = False
+            if follows_gap(kept, gone_before):
+                gaps.add(where)
             return self._closed("".join(kept), text)
 
-        fields = _prose_fields(data)
-        self._details_to_lists(fixed, fields, removed)
         for k in fields:
             value = fixed[k]
             if isinstance(value, str):
+                before = len(seen)
                 new = dedupe(value, k)
+                if new != value.strip() and (k in gaps or dangling(new)):
+                    del seen[before:]  # what is left is a fragment: the field is handled as all repeats
+                    new = ""
                 if len(key(new)) < 4:  # a field all repeats keeps its text; the earlier fields give it up
                     new = self._self_deduped(value)
                     self._give_up(ctx, fixed, fields[: fields.index(k)], new)
@@ -650,9 +733,9 @@ class RepetitionCheck(BaseCheck):
                     seen += self._keys(new)
                 fixed[k] = new
                 continue
-            _, min_items = _bounds(ctx.schema, k)
+            minimum = min_items(ctx.schema, k)
             merged = self._merge_runs(list(value))  # items that loop with one word swapped become one item
-            if len(merged) < len(value) and len(merged) >= max(min_items, 1):
+            if len(merged) < len(value) and len(merged) >= minimum:
                 removed.append(k)
                 looped.append(k)
                 value = merged
@@ -668,7 +751,7 @@ class RepetitionCheck(BaseCheck):
                     continue
                 before = len(seen)
                 new = dedupe(item, f"{k}[{i}]")
-                if new != item.strip() and dangling(new):
+                if new != item.strip() and (f"{k}[{i}]" in gaps or dangling(new)):
                     # "根据个人需求和预算，选择合适的银行…" without its repeated clause is "根据个人需求和预算。",
                     # a fragment: the item goes whole (or comes back below, when the list needs it)
                     del seen[before:]
@@ -685,7 +768,7 @@ class RepetitionCheck(BaseCheck):
                     seen.append(whole)
                 else:
                     spare.append((i, item))
-            while len(items) < max(min_items, 1) and spare:
+            while len(items) < minimum and spare:
                 # the list must keep its minimum: the item comes back (without a loop inside it) and the text it
                 # repeats leaves the earlier fields instead, where they can spare it
                 i, item = spare.pop(0)
@@ -712,6 +795,11 @@ class RepetitionCheck(BaseCheck):
         return Repair(
             fixed, [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")], repairs
         )
+
+
+def _texts(value: Any) -> list[str]:
+    """A prose field's strings (a string field is one)."""
+    return [value] if isinstance(value, str) else list(value)
 
 
 def end_on_sentence(text: str, limit: int | None) -> str:

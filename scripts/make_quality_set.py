@@ -22,6 +22,16 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        ... --fresh quality_heldout4.jsonl --seed 20261125 --per-domain 30 --extra-notebook INTRO_IPYNB \
            --exclude qa/data/quality_tuning.jsonl qa/data/quality_heldout.jsonl qa/data/quality_heldout2.jsonl \
            qa/data/quality_heldout3.jsonl
+       held-out 5 (ninth session): both financezhidao samples are used up (one unused title left), so
+       --other-corpus adds the printed samples of three other Baidu Zhidao finance corpora of the same
+       SophonPlus/ChineseNlpCorpus commit a0b781d (no licence file; user question titles only), each title labelled
+       with its corpus as topic, read after the financezhidao notebooks in this fixed order: insurance
+       (datasets/baoxianzhidao/intro.ipynb), Agricultural Bank of China (datasets/nonghangzhidao/intro.ipynb),
+       investment (datasets/touzizhidao/intro.ipynb):
+       ... --fresh quality_heldout5.jsonl --seed 20261126 --per-domain 30 --extra-notebook INTRO_IPYNB \
+           --other-corpus baoxianzhidao=BAOXIAN_IPYNB nonghangzhidao=NONGHANG_IPYNB touzizhidao=TOUZI_IPYNB \
+           --exclude the five earlier files
+       every earlier split is rebuilt byte for byte by its own command above
 """
 
 from __future__ import annotations
@@ -68,13 +78,20 @@ def finance(
     exclude: frozenset[str] = frozenset(),
     per_domain: int = PER_DOMAIN,
     extra: tuple[Path, ...] = (),
+    other: tuple[tuple[str, Path], ...] = (),
 ) -> list[dict]:
     """Distinct question titles shown in the notebooks' outputs that read as questions, none of `exclude`."""
-    # extra notebooks (other printed samples of the same financezhidao_filter.csv) are read after the first, so a
-    # set built from the first notebook alone comes out the same
-    cells = [cell for p in (path, *extra) for cell in json.loads(p.read_text(encoding="utf-8"))["cells"]]
+    # extra notebooks (other printed samples of the same financezhidao_filter.csv) are read after the first, and
+    # notebooks of other corpora (`other`, each with its topic) after those, so a set built from fewer notebooks
+    # comes out the same
+    cells = [
+        (topic, cell)
+        for topic, p in (*(("financezhidao", p) for p in (path, *extra)), *other)
+        for cell in json.loads(p.read_text(encoding="utf-8"))["cells"]
+    ]
     found: list[str] = []
-    for cell in cells:
+    topic_of: dict[str, str] = {}
+    for topic, cell in cells:
         for out in cell.get("outputs", []):
             text = out.get("text") or out.get("data", {}).get("text/plain")
             for line in "".join(text or []).splitlines():
@@ -92,6 +109,7 @@ def finance(
                     and q not in found
                 ):
                     found.append(q)
+                    topic_of[q] = topic
     # a title and the same title with its body appended: keep the longer one
     distinct = [q for q in found if not any(o != q and o.startswith(q[:12]) and len(o) > len(q) for o in found)]
     # excluded after the merge above, so the titles left are exactly those the first sets could have picked
@@ -99,7 +117,7 @@ def finance(
     if len(distinct) < per_domain:
         raise SystemExit(f"only {len(distinct)} finance questions left, {per_domain} wanted")
     rng.shuffle(distinct)
-    return [{"domain": "finance", "question": q, "topic": "financezhidao"} for q in distinct[:per_domain]]
+    return [{"domain": "finance", "question": q, "topic": topic_of[q]} for q in distinct[:per_domain]]
 
 
 def fresh(args: argparse.Namespace) -> None:
@@ -112,7 +130,12 @@ def fresh(args: argparse.Namespace) -> None:
     )
     rng = random.Random(args.seed)
     rows = medical(args.med_csv, rng, exclude, args.per_domain) + finance(
-        args.notebook, rng, exclude, args.per_domain, tuple(args.extra_notebook)
+        args.notebook,
+        rng,
+        exclude,
+        args.per_domain,
+        tuple(args.extra_notebook),
+        tuple((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.other_corpus),
     )
     assert not exclude & {r["question"] for r in rows}
     # ids follow the file's number (quality_heldout3.jsonl -> qh3-001…) so answers of two splits never share an id
@@ -136,6 +159,13 @@ def main() -> None:
         nargs="*",
         default=[],
         help="more notebooks printing rows of the same finance CSV, read after NOTEBOOK (held-out 4 on)",
+    )
+    parser.add_argument(
+        "--other-corpus",
+        nargs="*",
+        default=[],
+        metavar="TOPIC=NOTEBOOK",
+        help="notebooks printing rows of other Zhidao finance corpora, read after all others (held-out 5 on)",
     )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--per-domain", type=int, default=PER_DOMAIN)

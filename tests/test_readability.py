@@ -758,3 +758,91 @@ def test_a_clause_inside_a_longer_one_is_opposed_only_by_a_negation_or_number_at
     from qa.readability import opposed
 
     assert opposed(key(short), key(long_)) and not similar(key(short), key(long_))
+
+
+# ---- ninth session: fragments a removed clause leaves, counting loops spread over the fields ---------------------
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("利息越高。", True),  # one half of 越…越…
+        ("虽然费用较低。", True),  # a concession whose main clause is gone
+        ("利息越高，分期还款成功率越低。", False),  # both halves
+        ("收入越来越高，需要注意理财。", False),  # 越来越 is one word
+        ("这种方法超越了以前的做法，效果较好。", False),  # 超越 is a word, not half a pair
+    ],
+)
+def test_dangling_halves(text, fragment):
+    from qa.readability import dangling
+
+    assert dangling(text) is fragment
+
+
+def test_an_item_left_with_a_contrast_to_a_removed_clause_goes_whole():
+    data = {
+        **MEDICAL_OK,
+        "summary": "多数头痛与睡眠不足和压力有关。",
+        "analysis": [
+            "紧张和焦虑也会引起头痛。",
+            "一般来说，多数头痛与睡眠不足和压力有关，但少数头痛需要排查其他疾病。",  # "一般来说，但…" left
+            "饮水太少时，多数头痛与睡眠不足和压力有关，同时也要注意补水。",  # 同时 adds: the rest stays
+        ],
+    }
+    done = RepetitionCheck().repair(ctx(), data)
+    assert done.data["analysis"] == ["紧张和焦虑也会引起头痛。", "饮水太少时，同时也要注意补水。"]
+
+
+def test_a_string_field_left_opening_on_a_contrast_is_not_kept_as_a_fragment():
+    data = {
+        **FINANCE_OK,
+        "summary": "这类贷款需要稳定的信用记录和良好的信用状况。",
+        "analysis": ["审批时会查看征信报告和收入证明。"],
+        "risk_notice": "这类贷款需要稳定的信用记录和良好的信用状况，而这些条件往往与短期借款的需求不符。",
+    }
+    context = ctx("这种贷款能赚钱吗？", FINANCE, FIN_FALLBACKS)
+    done = RepetitionCheck().repair(context, data)
+    assert not done.data["risk_notice"].startswith("而")
+
+
+def test_a_removal_that_would_leave_a_fragment_in_an_earlier_field_is_not_made():
+    check = RepetitionCheck()
+    text = "这类贷款需要稳定的信用记录，而这些条件往往与短期借款的需求不符。"
+    assert check._without(text, "这类贷款需要稳定的信用记录。") == text
+    assert check._without("这类贷款需要稳定的信用记录，审批通常需要三天。", "这类贷款需要稳定的信用记录。") == (
+        "审批通常需要三天。"
+    )
+
+
+def test_a_count_spread_over_the_fields_keeps_its_first_clause():
+    data = {
+        **FINANCE_OK,
+        "summary": "芝麻分是芝麻信用给出的积分。",
+        "analysis": ["芝麻分的上限是950，实际金额可能超过575元。", "芝麻分反映信用状况。"],
+        "suggestions": ["实际金额可能超过576元。", "按时还款可以提高芝麻分。"],
+        "risk_notice": "实际金额可能超过577元。",
+    }
+    context = ctx("芝麻分能借多少？", FINANCE, FIN_FALLBACKS)
+    done = RepetitionCheck().repair(context, data)
+    assert done.data["analysis"] == data["analysis"]  # the first clause of the count stays
+    assert done.data["suggestions"] == ["按时还款可以提高芝麻分。"]
+    # a required string with no standard sentence of its own keeps its text (the finance task's risk check decides)
+    assert done.data["risk_notice"] == data["risk_notice"]
+
+
+def test_a_table_of_cases_is_not_a_count():
+    from qa.readability import counting_frames, frame, one_number_apart
+
+    cases = ["利率3时月供500元", "利率4时月供600元", "利率5时月供700元"]
+    (shared,) = counting_frames(cases, 6)  # one frame, three different number pairs
+    assert shared == frame(cases[0])[0]
+    # two numbers change from case to case: a table, never a count
+    assert not one_number_apart(frame(cases[0])[1], frame(cases[1])[1])
+    # one case in each field (cases in a row of one list are the loop rule's, seventh session)
+    data = {
+        **FINANCE_OK,
+        "analysis": [cases[0] + "。"],
+        "suggestions": [cases[1] + "。"],
+        "risk_notice": cases[2] + "。",
+    }
+    done = RepetitionCheck().repair(ctx("月供多少？", FINANCE, FIN_FALLBACKS), data)
+    assert done.data == data
+    assert counting_frames(cases[:2], 6) == set()  # two are a pair, not a loop

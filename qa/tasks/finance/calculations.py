@@ -26,7 +26,7 @@ from typing import Any
 from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ...readability import key as clause_key
-from ...readability import pieces
+from ...readability import min_items, pieces, standard_sentence
 from ...tables import SCALES, Cell, Figures, format_fraction, parse_question
 from .formulas import FormulaLibrary, Plan
 from .order import reorder
@@ -696,9 +696,6 @@ def drop_bare_markers(ctx: CheckContext, fixed: dict[str, Any]) -> int:
     """Keep the answer's first clause that says only that a number was removed, drop the later ones: a string
     field keeps its text when nothing else is left; a list item made only of them goes while its list keeps its
     minimum, else becomes the task's standard sentence for the field. Returns how many clauses went."""
-    props = ctx.schema.get("properties", {})
-    fallbacks = ctx.notes.get("fallbacks", {})
-    lang = "zh" if ctx.zh else "en"
     seen = False
     dropped = 0
 
@@ -727,10 +724,11 @@ def drop_bare_markers(ctx: CheckContext, fixed: dict[str, Any]) -> int:
         if isinstance(value, str):
             fixed[name] = text if (text := strip(value)) is not None else value
         elif isinstance(value, list):
-            minimum = max(int(props.get(name, {}).get("minItems", 0)), 1)
+            # the same minimum and standard sentence the repetition check keeps a list to
+            minimum = min_items(ctx.schema, name)
             items = [strip(v) if isinstance(v, str) else v for v in value]
             kept = [v for v in items if v is not None]
-            standard = fallbacks.get(name, {}).get(lang)
+            standard = standard_sentence(ctx, name)
             empty = len(items) - len(kept)
             if len(kept) < minimum and standard:
                 kept += [standard] * min(minimum - len(kept), empty)
