@@ -84,13 +84,12 @@ class Settings(BaseSettings):
         "recur, e.g. 血红蛋白 → 血绿蛋白); 0 turns it off.",
     )
     prose_repetition_penalty: float = Field(
-        1.2,
+        1.1,
         ge=1.0,
         le=2.0,
         description="Local backends: a further penalty on the Chinese word tokens the answer's prose already used "
         "(inside its JSON strings only: never the prompt, the syntax, punctuation, numbers or ASCII), against a "
-        "small model restating a clause with one word swapped or an item restating the summary (1.2: raw repeats 9/20 -> "
-        "2/20 on tuning answers, BENCHMARKS ninth session); 1.0 turns it off.",
+        "small model restating a clause with one word swapped; 1.0 turns it off.",
     )
     repetition_penalty: float = Field(
         1.05,
