@@ -19,8 +19,10 @@ written, and run once.
 The third held-out split (qa/data/finance_calc_heldout3.jsonl, seventh session): FinEval has no qualifying row left
 after the second held-out split's (30 in all), so it holds only the next 15 qualifying TAT-QA dev questions after
 the second held-out split's, built and committed before any change of that session, and run once at its end.
+The fourth and fifth (ninth session) likewise: the next 15 qualifying TAT-QA dev questions after the one before,
+each built and committed before any change it measures.
 
-Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning|heldout2|heldout3|heldout4]
+Run: python scripts/build_finance_calc_set.py FINEVAL_REPO_DIR TATQA_REPO_DIR [eval|tuning|heldout2|heldout3|heldout4|heldout5]
 (git directories from `fetch`; eval by default).
 """
 
@@ -41,12 +43,28 @@ OUT = {
     "heldout2": DATA / "finance_calc_heldout2.jsonl",
     "heldout3": DATA / "finance_calc_heldout3.jsonl",
     "heldout4": DATA / "finance_calc_heldout4.jsonl",
+    "heldout5": DATA / "finance_calc_heldout5.jsonl",
 }
 # (qualifying items skipped, items taken) per source: the tuning split starts after the evaluation set's rows, the
 # second held-out split after the tuning split's, the third after the second's (FinEval's 30 qualifying rows are all
-# taken by then, so the third and fourth hold none of them); the fourth starts after the third's
-FINEVAL_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10), "heldout3": (35, 0), "heldout4": (35, 0)}
-TATQA_SPAN = {"eval": (0, 10), "tuning": (10, 15), "heldout2": (25, 10), "heldout3": (35, 15), "heldout4": (50, 15)}
+# taken by then, so the third and later hold none of them); the fourth starts after the third's, the fifth after the
+# fourth's
+FINEVAL_SPAN = {
+    "eval": (0, 10),
+    "tuning": (10, 15),
+    "heldout2": (25, 10),
+    "heldout3": (35, 0),
+    "heldout4": (35, 0),
+    "heldout5": (35, 0),
+}
+TATQA_SPAN = {
+    "eval": (0, 10),
+    "tuning": (10, 15),
+    "heldout2": (25, 10),
+    "heldout3": (35, 15),
+    "heldout4": (50, 15),
+    "heldout5": (65, 15),
+}
 
 
 def show(repo: str, path: str) -> str:

@@ -20,12 +20,14 @@ TUNING_SET = "finance_calc_tuning.jsonl"
 HELDOUT2_SET = "finance_calc_heldout2.jsonl"  # built after the sixth session's rules were written, run once
 HELDOUT3_SET = "finance_calc_heldout3.jsonl"  # built before the seventh session's changes, run once at its end
 HELDOUT4_SET = "finance_calc_heldout4.jsonl"  # built before the ninth session's changes, run once before them
+HELDOUT5_SET = "finance_calc_heldout5.jsonl"  # built before the ninth session's second finance change, run once after
 SPLITS = {
     "tuning": TUNING_SET,
     "heldout": SET,
     "heldout2": HELDOUT2_SET,
     "heldout3": HELDOUT3_SET,
     "heldout4": HELDOUT4_SET,
+    "heldout5": HELDOUT5_SET,
 }
 RAW_SUFFIX = {"zh": "\n请给出最终的数值答案。", "en": "\nGive the final numeric answer."}
 # a minus is a sign only where no letter, digit or point is written just before it: 2017-5.45 is 2017 and 5.45
