@@ -6,7 +6,14 @@ import json
 import pytest
 
 from qa.tables import parse_question
-from qa.tasks.finance.calculations import find_options, misunit, nearest_option, traces
+from qa.tasks.finance.calculations import (
+    find_options,
+    fix_currency,
+    misunit,
+    nearest_option,
+    question_currency,
+    traces,
+)
 
 from .helpers import FINANCE_OK, dumps
 from .pages import page_ask
@@ -433,3 +440,48 @@ def test_numbers_in_the_risk_notice_are_traced_too(make_service):
     answer, _ = ask(make_service, {**FINANCE_OK, "calculations": [GROWTH], "risk_notice": notice})
     assert "11.6" not in answer.data["risk_notice"] and "投资有风险" in answer.data["risk_notice"]
     assert "untraced_number" in {h.rule for h in answer.report.fired}
+
+
+@pytest.mark.parametrize(
+    "question,code",
+    [
+        ("| Operating profit (£m) | 1.2 | 1.3 |", "GBP"),
+        ("某公司营业收入如下（单位：亿元）", "CNY"),
+        ("| Revenue ($ in thousands) | 1,200 |", "USD"),
+        ("| Revenue (HK$ million) | 1,200 |", "HKD"),  # not the $ of US dollars
+        ("收入为100美元", "USD"),  # 美元, not 元
+        ("1美元兑7元人民币，100美元是多少元？", None),  # two currencies: none is the figures' one
+        ("增长率为25%", None),
+    ],
+)
+def test_the_questions_one_currency_is_found(question, code):
+    assert question_currency(question) == code
+
+
+@pytest.mark.parametrize(
+    "text,currency,fixed",
+    [
+        ("营业利润减少了 0.1 美元。", "GBP", "营业利润减少了 0.1 英镑。"),  # the £ table's figure, not dollars
+        ("Profit fell by $0.1m.", "GBP", "Profit fell by £0.1m."),
+        ("Profit fell by 0.1 million dollars.", "GBP", "Profit fell by 0.1 million pounds."),
+        ("收入为3亿元。", "USD", "收入为3亿美元。"),
+        ("收入为3亿元。", "CNY", "收入为3亿元。"),  # its own currency: unchanged
+        ("Profit was £0.1m.", "GBP", "Profit was £0.1m."),
+        ("营业利润减少了 0.1 美元。", None, "营业利润减少了 0.1 美元。"),  # no one currency to write it in
+        ("Revenue was HK$5m.", "USD", "Revenue was $5m."),
+        ("卖出$5000股", "HKD", "卖出$5000股"),  # a count of shares is no amount: not given a currency
+    ],
+)
+def test_a_number_is_written_in_the_questions_currency(text, currency, fixed):
+    out, changed = fix_currency(text, currency)
+    assert out == fixed and bool(changed) is (text != fixed)
+
+
+def test_the_trace_corrects_a_currency_that_is_not_the_inputs(make_service):
+    question = "| | 2019 | 2018 |\n|---|---|---|\n| Operating profit (£m) | 1.2 | 1.3 |\n\nWhat was the change?"
+    calc = {"label": "change", "program": "R1C2 - R1C3", "result": None, "unit": ""}
+    answer, _ = ask(
+        make_service, {**FINANCE_OK, "calculations": [calc], "summary": "营业利润减少了 0.1 美元。"}, question
+    )
+    assert "0.1 英镑" in answer.data["summary"] and "美元" not in answer.data["summary"]
+    assert "number_currency" in {h.rule for h in answer.report.fired}

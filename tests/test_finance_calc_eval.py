@@ -70,6 +70,25 @@ def test_untraced_shown_reads_accounting_negatives_and_signed_currency(summary, 
     assert untraced_shown(question, data) == untraced
 
 
+@pytest.mark.parametrize(
+    "summary,untraced",
+    [
+        ("营业利润减少了 0.1 英镑。", []),  # a magnitude after a word of decrease: the result -0.1
+        ("营业利润下降0.10。", []),
+        ("Operating profit decreased by 0.1 million.", []),
+        ("Operating profit fell by £0.1m.", []),
+        ("营业利润增加了 0.1。", ["0.1"]),  # no word of decrease: 0.1 is neither input nor result
+        ("Operating profit rose to 0.1.", ["0.1"]),
+        ("营业利润减少了 0.2。", ["0.2"]),  # a decrease, but not of the result's size
+        ("营业利润减少了 -0.1。", []),  # the signed result itself
+    ],
+)
+def test_a_magnitude_after_a_word_of_decrease_traces_with_either_sign(summary, untraced):
+    question = "| | 2019 | 2018 |\n|---|---|---|\n| Operating profit (£m) | 1.20 | 1.30 |\n\nWhat was the change?"
+    data = {"summary": summary, "calculations": [{"result": -0.1}]}
+    assert untraced_shown(question, data) == untraced
+
+
 @pytest.mark.parametrize("split", sorted(SPLITS))
 def test_every_split_is_packaged_with_a_gold_number_and_a_source(split):
     items = load_set(name=SPLITS[split])

@@ -76,6 +76,14 @@ def correct(pred: float | None, gold: float, rate: bool = True) -> bool:
     return any(abs(p - gold) <= max(abs(gold) * 0.01, 0.01) for p in candidates)
 
 
+# a word of decrease just before a number: "减少了 0.1", "decreased by 0.1" write a negative change by its magnitude
+_DECREASE = re.compile(
+    r"(?:减少|下降|下滑|降低|下跌|减|降|decrease[sd]?(?: by)?|fell(?: by)?|declined?(?: by)?|dropped(?: by)?|"
+    r"(?:was |is )?down(?: by)?)(?:了|约|为|幅度为)?\s*[$€£¥￥]?\s*$",
+    re.I,
+)
+
+
 def untraced_shown(question: str, data: dict[str, Any]) -> list[str]:
     """Numbers in the answer's text that appear neither in the question nor among the calculations' results
     (a plain string test, independent of the number_trace check)."""
@@ -90,10 +98,15 @@ def untraced_shown(question: str, data: dict[str, Any]) -> list[str]:
     )
     text = re.sub(r"[-−]\s?([$€£¥])\s?(?=\d)", r"\1-", text)  # -$4.90 is the number -4.90
     out = []
-    for n in _NUMBER.findall(text):
+    for m in _NUMBER.finditer(text):
+        n = m.group(0)
         plain = n.replace(",", "")
         if plain in source or plain in allowed or (re.fullmatch(r"\d", plain)):
             continue
+        # after a word of decrease the magnitude stands for the negative: either sign may trace
+        if not plain.startswith("-") and _DECREASE.search(text[max(0, m.start() - 20) : m.start()]):
+            if f"-{plain}" in source or f"-{plain}" in allowed:
+                continue
         if plain.endswith(".00") and plain[:-3] in source:
             continue
         out.append(n)

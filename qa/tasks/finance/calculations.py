@@ -6,7 +6,8 @@
 - `CalculationCheck` executes each program exactly, writes `result` and `unit`, drops what cannot run or uses a
   number that is not in the question, and re-asks when a program fails or figures were given but nothing computed.
 - `NumberTraceCheck` fills `{1}`-style references to results in the text, and every other number in the text
-  must be a computed result or an input figure (after unit conversion), else it is replaced.
+  must be a computed result or an input figure (after unit conversion), else it is replaced; a currency written
+  with a number is the question's one currency (`0.1 美元` for a £ table becomes `0.1 英镑`).
 - `FormulaRule`/`FormulaCheck`: the formula library (formulas.py) recognises the indicator asked; when the
   question's labels pick its operands the app writes that program itself, else the template guides the model.
 - `MultipleChoiceCheck` answers a multiple-choice question with the option nearest the computed value.
@@ -549,11 +550,78 @@ def _scale_of(unit: str) -> int:
     return 1
 
 
+# currencies by code: how a question or an answer may name one (longest first, so 美元 is not 元 and HK$ not $), and
+# how the app writes it as a word (Chinese, English) and as a sign
+_CURRENCY_NAMES: dict[str, tuple[str, ...]] = {
+    "HKD": ("HK$", "港元", "港币", "HKD", "Hong Kong dollars", "Hong Kong dollar"),
+    "USD": ("US$", "$", "美元", "USD", "dollars", "dollar"),
+    "GBP": ("£", "英镑", "GBP", "pounds", "pound"),
+    "EUR": ("€", "欧元", "EUR", "euros", "euro"),
+    "JPY": ("日元", "JPY", "yen"),
+    "CNY": ("¥", "￥", "人民币", "元", "RMB", "CNY", "yuan"),
+}
+_CURRENCY_FORMS: dict[str, tuple[str, str, str]] = {
+    "HKD": ("港元", "Hong Kong dollars", "HK$"),
+    "USD": ("美元", "dollars", "$"),
+    "GBP": ("英镑", "pounds", "£"),
+    "EUR": ("欧元", "euros", "€"),
+    "JPY": ("日元", "yen", "JP¥"),
+    "CNY": ("元", "yuan", "¥"),
+}
+_CODE_OF = {name.lower(): code for code, names in _CURRENCY_NAMES.items() for name in names}
+_ANY_CURRENCY = "|".join(
+    ("\\b" if n[0].isascii() and n[0].isalpha() else "")
+    + re.escape(n)
+    + ("\\b" if n[-1].isascii() and n[-1].isalpha() else "")
+    for n in sorted(_CODE_OF, key=len, reverse=True)
+)
+_CURRENCY_IN = re.compile(_ANY_CURRENCY, re.I)
+_SIGNS = "HK\\$|US\\$|JP¥|\\$|£|€|¥|￥"
+_NUM = r"[-−]?\d[\d,]*(?:\.\d+)?"
+# a currency written with a number: a sign before it ($1.2, -£0.1; not on a count, $5000股, which is no amount) or a
+# word after it, a scale word between (0.1 美元, 3亿元, 1.2 million dollars, 0.1m pounds)
+_CURRENCY_MENTION = re.compile(
+    rf"(?P<sign>{_SIGNS})\s?(?=[-−]?\d)(?!{_NUM}\s*(?:股|份|手|张|shares?\b))|(?<![\d.])(?P<num>{_NUM})\s*(?P<scale>万亿|亿|千万|百万|万|千|million|billion|"
+    rf"thousand|bn|mn|m)?\s*(?P<word>{_ANY_CURRENCY})",
+    re.I,
+)
+
+
+def question_currency(question: str) -> str | None:
+    """The one currency a question's figures are in (its code), or None when it names none or several."""
+    codes = {_CODE_OF[m.group(0).lower()] for m in _CURRENCY_IN.finditer(question)}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def fix_currency(text: str, currency: str | None) -> tuple[str, list[str]]:
+    """The text with every currency written next to a number in the question's one currency (0.1 美元 → 0.1 英镑
+    for a £ table), and the mentions changed. The app's numbers are the question's inputs and results computed from
+    them, so they can only be in its currency; with no single currency in the question nothing is changed."""
+    if currency is None:
+        return text, []
+    zh_word, en_word, sign = _CURRENCY_FORMS[currency]
+    changed: list[str] = []
+
+    def swap(m: re.Match[str]) -> str:
+        token = m.group("sign") or m.group("word")
+        if _CODE_OF.get(token.lower()) == currency:
+            return m.group(0)
+        if m.group("sign"):
+            out = sign + m.group(0)[len(token) :]
+        else:
+            word = sign if re.search(r"[$£€¥￥]", token) else zh_word if not token[0].isascii() else en_word
+            out = m.group(0)[: m.start("word") - m.start()] + word
+        changed.append(f"{m.group(0).strip()} → {out.strip()}")
+        return out
+
+    return _CURRENCY_MENTION.sub(swap, text), changed
+
+
 class NumberTraceCheck(BaseCheck):
     """Every number in the text must be a computed result or a figure of the question; `{n}` becomes result n."""
 
     name = "number_trace"
-    rules = ("untraced_number", "number_unit")
+    rules = ("untraced_number", "number_unit", "number_currency")
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         figures: Figures = ctx.facts.get("figures") or Figures()
@@ -641,8 +709,25 @@ class NumberTraceCheck(BaseCheck):
             rewritten.clear()
             misplaced.clear()
             filled = 0
+        # a number's currency is its input's or result's: the question's one currency (a £ table's 0.1 is not 美元)
+        currency = question_currency(ctx.question)
+        recurrenced: list[str] = []
+        for key in TEXT_FIELDS:
+            value = fixed.get(key)
+            if isinstance(value, str):
+                fixed[key], changed = fix_currency(value, currency)
+                recurrenced += changed
+            elif isinstance(value, list):
+                texts = [fix_currency(v, currency) if isinstance(v, str) else (v, []) for v in value]
+                fixed[key] = [t for t, _ in texts]
+                recurrenced += [c for _, cs in texts for c in cs]
         findings: list[Finding] = []
         repairs: list[str] = []
+        if recurrenced:
+            findings.append(
+                Finding("number_currency", f"number(s) in a currency not the question's: {'; '.join(recurrenced)}")
+            )
+            repairs.append(f"wrote {len(recurrenced)} number(s) in the question's currency")
         if filled:
             repairs.append(f"filled {filled} reference(s) to calculation results")
         if rewritten:
