@@ -472,6 +472,22 @@ def test_detector_reads_each_defect(data, repeated, cut, schema_text):
     assert (found.repeated, len(found.cut), bool(found.schema_text)) == (repeated, cut, schema_text)
 
 
+@pytest.mark.parametrize(
+    ("text", "runaway"),
+    [
+        ("常见原因包括" + "、".join("甲乙丙丁戊己庚辛壬癸") + "等。", True),  # ten elements
+        ("常见原因包括" + "、".join("甲乙丙丁戊己庚辛壬") + "等。", False),  # nine
+        ("可补充维生素A、B、C，" + "、".join("DEFGHK") + "。", False),  # two enumerations, neither ten
+        ("，".join("甲乙丙丁戊己庚辛壬癸子丑") + "。", False),  # commas separate clauses, not an enumeration
+    ],
+)
+def test_detector_reads_a_runaway_enumeration(text, runaway):
+    found = detect({**MEDICAL_OK, "analysis": [text]}, MEDICAL)
+    assert (found.runaway == ["analysis[0]"]) is runaway and found.runaway in ([], ["analysis[0]"])
+    figures = QualitySummary(defects=[found, detect(MEDICAL_OK, MEDICAL)], ok=[True, True]).figures()
+    assert figures["runaway_list_answers"][:2] == ((0.5, 1) if runaway else (0.0, 0))
+
+
 def test_detector_summary_counts_shares():
     summary = QualitySummary(
         defects=[detect(MEDICAL_OK, MEDICAL), detect({**MEDICAL_OK, "suggestions": ["urgent: true"]}, MEDICAL)],

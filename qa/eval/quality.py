@@ -8,7 +8,9 @@ answer, the schema it was generated under, and nothing else. Defects, per answer
 - cut: a string field that ends mid-sentence: on a comma, colon, enumeration mark, opening bracket or a dangling
   connective, or exactly at its schema bound without closing punctuation;
 - schema_text: key names, JSON booleans or JSON fragments inside the prose ("urgent: false", `{"summary"`);
-- distinct items: how many distinct items each list holds (near-duplicates count once), averaged over lists.
+- distinct items: how many distinct items each list holds (near-duplicates count once), averaged over lists;
+- runaway list: one enumeration of LONG_ENUMERATION or more elements joined by 、 (a model pushed off repeating
+  itself by a penalty runs through new words instead: "维生素D、E、F、G、H、K…"); the repeat measure cannot see it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ SETS = {
 }
 NEAR = 0.8  # SequenceMatcher ratio at which two sentences say the same thing
 MIN_UNIT = 8  # shorter clauses ("建议及时就医") may legitimately recur
+# elements of one 、 enumeration from which it counts as runaway: an answer names a few causes or steps, not ten
+LONG_ENUMERATION = 10
 
 _CLAUSE_END = re.compile(r"(?<=[。！？!?；;，,])|\n")
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
@@ -42,6 +46,7 @@ _OPEN_END = re.compile(r"[，、：；,:;（(“「『\-—～~/]$")
 _DANGLING = re.compile(
     r"(的|和|与|及|或|如|是|在|对|把|被|但|而|并且|以及|包括|例如|比如|或者|因为|所以|如果|可以|需要|建议)$"
 )
+_ENUM_BREAK = re.compile(r"[。！？!?；;，,：:\n]")
 _JSON_BITS = re.compile(r"[{}\[\]]|\"\s*:|\b(true|false|null)\b", re.I)
 
 
@@ -123,6 +128,16 @@ def schema_text(data: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     return found
 
 
+def runaway_lists(data: dict[str, Any]) -> list[str]:
+    """Fields holding an enumeration of LONG_ENUMERATION or more 、-joined elements."""
+    found = []
+    for key, texts in _fields(data).items():
+        for i, text in enumerate(texts):
+            if any(part.count("、") + 1 >= LONG_ENUMERATION for part in _ENUM_BREAK.split(text)):
+                found.append(f"{key}[{i}]")
+    return found
+
+
 def distinct_items(items: list[str]) -> int:
     """How many items of a list say different things."""
     kept: list[str] = []
@@ -144,6 +159,7 @@ class Defects:
     schema_text: list[str] = field(default_factory=list)
     string_fields: int = 0
     lists: list[int] = field(default_factory=list)  # distinct items per list field
+    runaway: list[str] = field(default_factory=list)  # fields with a runaway 、 enumeration
 
     @property
     def repeated(self) -> bool:
@@ -167,6 +183,7 @@ def detect(data: dict[str, Any] | None, schema: dict[str, Any]) -> Defects:
         schema_text=schema_text(data, schema),
         string_fields=sum(len(v) for v in fields.values()),
         lists=lists,
+        runaway=runaway_lists(data),
     )
 
 
@@ -197,6 +214,7 @@ class QualitySummary:
             "answers_with_cut_field": share(sum(bool(d.cut) for d in answered), len(answered)),
             "schema_text_answers": share(sum(bool(d.schema_text) for d in answered), len(answered)),
             "distinct_items_per_list": (sum(lists) / len(lists) if lists else float("nan"), sum(lists), len(lists)),
+            "runaway_list_answers": share(sum(bool(d.runaway) for d in answered), len(answered)),
         }
 
     def table(self, title: str = "") -> str:
