@@ -215,32 +215,36 @@ def _fold_spelling(out: str, index: list[int], kinds: list[str], spellings: dict
 def _fold_leet(out: list[str], index: list[int], kinds: list[str], text: str) -> None:
     """Digits (runs of at most two) between two adjacent Latin letters become the letters they stand for (`text`:
     out as one string, to find the digits in)."""
-    n = len(out)
     i = 0
     # from one leet digit to the next: every other character is passed over unchanged
     while (m := _LEET_DIGIT.search(text, i)) is not None:
-        i = m.start()
-        j = i
-        while j < n and out[j].isdigit():
-            j += 1
-        run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
-        before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
-        after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
-        # a digit ending a word of four letters or more ("morphin3") stands for a letter too
-        # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
-        word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
-        long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
-        # ...and so does one starting a word when a letter follows it and letters make most of a word of five
-        # or more ("3nbre1", "7ruvad4"); "20mg", "3rd" and "5mg" stay numbers
-        word_start = not before and (
-            i == 0 or not (out[i - 1].isascii() and out[i - 1].isalnum()) or index[i] - index[i - 1] > 1
-        )
-        lead = word_start and j - i == 1 and after and _leet_word(out, index, i)
-        if run_ok and (lead or (before and (after or (word_end and long_word and j - i == 1)))):
-            for k in range(i, j):
-                out[k] = LEET[out[k]]
-                kinds[k] = "leet"
-        i = j
+        i = _fold_leet_run(out, index, kinds, m.start())
+
+
+def _fold_leet_run(out: list[str], index: list[int], kinds: list[str], i: int) -> int:
+    """Fold the digit run starting at out[i] (a leet digit) when it stands for letters; the index after the run."""
+    n = len(out)
+    j = i
+    while j < n and out[j].isdigit():
+        j += 1
+    run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
+    before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
+    after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
+    # a digit ending a word of four letters or more ("morphin3") stands for a letter too
+    # (Chinese characters count as alphanumeric to Python, but they end a Latin word)
+    word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
+    long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
+    # ...and so does one starting a word when a letter follows it and letters make most of a word of five
+    # or more ("3nbre1", "7ruvad4"); "20mg", "3rd" and "5mg" stay numbers
+    word_start = not before and (
+        i == 0 or not (out[i - 1].isascii() and out[i - 1].isalnum()) or index[i] - index[i - 1] > 1
+    )
+    lead = word_start and j - i == 1 and after and _leet_word(out, index, i)
+    if run_ok and (lead or (before and (after or (word_end and long_word and j - i == 1)))):
+        for k in range(i, j):
+            out[k] = LEET[out[k]]
+            kinds[k] = "leet"
+    return j
 
 
 def _leet_word(out: list[str], index: list[int], i: int) -> bool:

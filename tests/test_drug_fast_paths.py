@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.drugs import _SEEN_MAX, _SPELLING, INVISIBLE, LEET, _char_folds, _leet_word, fold
+from qa.drugs import _SEEN_MAX, _SPELLING, INVISIBLE, LEET, _char_folds, _fold_leet_run, fold
 from qa.validation import DrugList
 
 DATA = Path(__file__).resolve().parent.parent / "qa/data"
@@ -22,30 +22,14 @@ def _alone(text: str, i: int) -> bool:
 
 
 def _reference_leet(out: list[str], index: list[int], kinds: list[str]) -> None:
-    """Leet digits as they were folded before: every character visited in turn."""
-    n = len(out)
+    """Leet digits as they were folded before: every character visited in turn (the fast path jumps from one leet
+    digit to the next; both hand each run to the same decision, _fold_leet_run)."""
     i = 0
-    while i < n:
+    while i < len(out):
         if out[i] not in LEET:
             i += 1
             continue
-        j = i
-        while j < n and out[j].isdigit():
-            j += 1
-        run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
-        before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1
-        after = j < n and out[j].isascii() and out[j].isalpha() and index[j] == index[j - 1] + 1
-        word_end = j == n or not (out[j].isascii() and out[j].isalnum()) or index[j] - index[j - 1] > 1
-        long_word = i >= 4 and all(out[k].isascii() and out[k].isalpha() for k in range(i - 4, i))
-        word_start = not before and (
-            i == 0 or not (out[i - 1].isascii() and out[i - 1].isalnum()) or index[i] - index[i - 1] > 1
-        )
-        lead = word_start and j - i == 1 and after and _leet_word(out, index, i)
-        if run_ok and (lead or (before and (after or (word_end and long_word and j - i == 1)))):
-            for k in range(i, j):
-                out[k] = LEET[out[k]]
-                kinds[k] = "leet"
-        i = j
+        i = _fold_leet_run(out, index, kinds, i)
 
 
 def _reference_fold(text: str, spelling: bool = True) -> tuple:
