@@ -162,16 +162,16 @@ def substitute(data: dict[str, Any], replacements: list[tuple[re.Pattern[str], s
     return each_string(data, fix), count
 
 
-def each_string(data: dict[str, Any], fn: Any) -> dict[str, Any]:
-    """A copy of a flat answer with fn applied to its string fields and the strings in its list fields."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
+def each_string(data: dict[str, Any], fn: Any, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A copy of a flat answer with fn applied to its string fields and the strings in its list fields (only the
+    fields named in `keys`, in that order, when given)."""
+    out = dict(data)
+    for key in data if keys is None else keys:
+        value = out.get(key)
         if isinstance(value, str):
             out[key] = fn(value)
         elif isinstance(value, list):
             out[key] = [fn(v) if isinstance(v, str) else v for v in value]
-        else:
-            out[key] = value
     return out
 
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from ...calc import CalcError, Result, decimals_asked, execute
-from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair
+from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair, each_string
 from ...readability import key as clause_key
 from ...readability import min_items, pieces, standard_sentence
 from ...tables import SCALES, Cell, Figures, format_fraction, parse_question
@@ -695,13 +695,7 @@ class NumberTraceCheck(BaseCheck):
         values: dict[bool, set[tuple[Fraction, int, bool]]] = {}
         several: set[bool] = set()
         for _ in range(2):
-            fixed = dict(data)
-            for key in TEXT_FIELDS:
-                value = fixed.get(key)
-                if isinstance(value, str):
-                    fixed[key] = fix(value)
-                elif isinstance(value, list):
-                    fixed[key] = [fix(v) if isinstance(v, str) else v for v in value]
+            fixed = each_string(data, fix, TEXT_FIELDS)
             several = {kind for kind, seen in values.items() if len(seen) > 1}
             if not several:
                 break
@@ -712,15 +706,13 @@ class NumberTraceCheck(BaseCheck):
         # a number's currency is its input's or result's: the question's one currency (a £ table's 0.1 is not 美元)
         currency = question_currency(ctx.question)
         recurrenced: list[str] = []
-        for key in TEXT_FIELDS:
-            value = fixed.get(key)
-            if isinstance(value, str):
-                fixed[key], changed = fix_currency(value, currency)
-                recurrenced += changed
-            elif isinstance(value, list):
-                texts = [fix_currency(v, currency) if isinstance(v, str) else (v, []) for v in value]
-                fixed[key] = [t for t, _ in texts]
-                recurrenced += [c for _, cs in texts for c in cs]
+
+        def recurrency(text: str) -> str:
+            out, changed = fix_currency(text, currency)
+            recurrenced.extend(changed)
+            return out
+
+        fixed = each_string(fixed, recurrency, TEXT_FIELDS)
         findings: list[Finding] = []
         repairs: list[str] = []
         if recurrenced:
