@@ -3,9 +3,10 @@
 A growth rate (`pct_change(old, new)`, `cagr(start, end, n)`, `(new - old) / old`) runs from the earlier year to
 the later; a change, increase or decrease is the later year minus the earlier; a "difference between A and B" is
 the first-named minus the second-named, unless the question says "from A to B" (从A年到B年): then B − A, whatever
-word it uses for the difference (TAT-QA's "difference between X from 2018 to 2019" means 2019 − 2018). The model often writes the two the other way round (the newer column
-comes first in most tables); the check swaps them and says so. A year is a cell's when its row or column label
-names exactly one year; programs whose operands carry no years are left as they are.
+word it uses for the difference (TAT-QA's "difference between X from 2018 to 2019" means 2019 − 2018). The model
+often writes the two the other way round (the newer column comes first in most tables); the check swaps them and
+says so. A year is a cell's when its row or column label names exactly one year; programs whose operands carry
+no years are left as they are.
 """
 
 from __future__ import annotations
