@@ -7,6 +7,7 @@ latency at 100 and 10,000 chunks, and with --model citation precision through th
     .venv/bin/python scripts/kb_bench.py citations --log F  # the real model answers every question (slow)
     .venv/bin/python scripts/kb_bench.py citations --split heldout2 --backend fake  # the app's citations alone
     .venv/bin/python scripts/kb_bench.py sentences          # the citation sentence ranker alone (e5, no LLM)
+    .venv/bin/python scripts/kb_bench.py pair-grid          # tuning splits: supporting and quote length by pair margin
 """
 
 from __future__ import annotations
@@ -295,6 +296,59 @@ def citations(
             )
 
 
+PAIR_MARGINS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+
+
+def pair_grid(splits: tuple[str, ...], margins: tuple[float, ...] = PAIR_MARGINS) -> None:
+    """Tuning splits only: for each pair margin (qa.kb.cite.pair_with), the citation the app would offer for every
+    in-scope question, whether it overlaps the sentence holding the answer phrase, how many quotes are pairs, and
+    the quotes' length — a longer quote overlaps more often by its length alone, so both are printed."""
+    from qa.kb.cite import sentences
+    from qa.settings import Settings
+    from qa.spans import split_sentences
+    from qa.wiring import build_service
+
+    if "heldout3" in splits:
+        raise SystemExit("pair-grid chooses a setting: run it on tuning splits only (heldout3 is held out)")
+    settings = Settings(answer_cache=False, kb_url="memory://", backend="fake")
+    print("| split | pair margin | citations | supporting | pairs | quote length median | p90 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for split in splits:
+        service = build_service(settings)
+        docs, questions = load(split)
+        for name, text in docs.items():
+            service.kb_add("eval", name, text.encode())
+        kb = service._need_kb()
+        find = service._drugs.find
+
+        def avoid(text: str, find: Any = find) -> bool:
+            return bool(find(text))  # as the service: a sentence naming a prescription drug is never offered
+
+        cases = []
+        for q in (q for q in questions if q["file"]):
+            hits = kb.relevant("eval", q["question"], kb.top_k)
+            if not hits:
+                continue
+            page = kb.page("eval", q["file"], 1) or ""
+            at = page.index(normalise(q["phrase"]))
+            gold = next(x for x in split_sentences(page) if x.start <= at < x.end)
+            cases.append((q, hits, kb.sentence_ranker("eval", [h.chunk for h in hits]), gold))
+        for margin in margins:
+            good = pairs = 0
+            lengths = []
+            for q, hits, ranker, gold in cases:
+                shown = sentences(hits, q["question"], 1, avoid, ranker, margin)
+                cited = next(x for x in shown if x.id is not None)
+                good += cited.chunk.file == q["file"] and cited.start < gold.end and cited.end > gold.start
+                pairs += len(split_sentences(cited.text)) > 1
+                lengths.append(len(cited.text))
+            lengths.sort()
+            p90 = lengths[min(len(lengths) - 1, int(0.9 * len(lengths)))]
+            print(
+                f"| {split} | {margin} | {len(cases)} | {good} | {pairs} | {statistics.median(lengths):.0f} | {p90} |"
+            )
+
+
 class _DiskMemo:
     """An embedder that keeps every vector it computed in a .npz file (the ranker's grid reruns cost nothing)."""
 
@@ -383,7 +437,7 @@ def sentence_ranking(embedder: Any, stride: int = 1, cache: str | None = None) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["retrieval", "speed", "citations", "sentences"])
+    parser.add_argument("what", choices=["retrieval", "speed", "citations", "sentences", "pair-grid"])
     parser.add_argument("--log", default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--chunk-chars", type=int, default=400, help="retrieval: passage size")
@@ -395,6 +449,9 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="citations: every n-th in-scope question")
     parser.add_argument("--e5-cache", default=None, help="sentences: a .npz file keeping e5 vectors between runs")
     args = parser.parse_args()
+    if args.what == "pair-grid":
+        pair_grid(tuple(args.split or ("heldout2", "tuning_drcd")))
+        return
     if args.what == "citations":
         citations(args.log, args.limit, args.chunk_chars, tuple(args.split or SPLITS), args.backend, args.every)
         return
