@@ -289,7 +289,7 @@ class QAService:
         ranker = kb.sentence_ranker(collection, [h.chunk for h in hits])
         # a sentence naming a prescription drug is never offered as a quote: the drug check would redact it
         return cited_task(
-            spec, hits, collection, question, offer=kb.cite_offer, ranker=ranker,
+            spec, hits, collection, question, offer=kb.cite_offer, ranker=ranker, pair_margin=kb.cite_pair_margin,
             avoid=lambda text: bool(self._drugs.find(text)),
         )  # fmt: skip
 

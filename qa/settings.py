@@ -294,6 +294,14 @@ class Settings(BaseSettings):
         "features, weights in qa/data/kb_sentence_ranker.json) or mixed (shared rare terms mixed with e5 "
         "similarity by kb_cite_dense_weight).",
     )
+    kb_cite_pair_margin: float = Field(
+        0.5,  # chosen on the tuning splits heldout2 and tuning_drcd (BENCHMARKS.md, tenth session)
+        ge=0.0,
+        le=10.0,
+        description="With one sentence offered and the learned ranker: when its score for the runner-up is within "
+        "this of its first's (log-odds) and the two are neighbours in one paragraph, the quote spans both (at most "
+        "200 characters); 0: always one sentence.",
+    )
     kb_cite_dense_weight: float = Field(
         0.1,  # chosen on CMRC 2018 trial (BENCHMARKS.md, fourth session)
         ge=0.0,
@@ -450,6 +458,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "kb_min_similarity",
         "kb_cite_offer",
         "kb_cite_ranker",
+        "kb_cite_pair_margin",
         "kb_cite_dense_weight",
     ),
     "record": ("max_record_chars", "record_window_chars", "record_overlap_sentences"),

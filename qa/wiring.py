@@ -100,6 +100,7 @@ def build_kb(settings: Settings, embedder: Any = None) -> Any:
         cite_offer=settings.kb_cite_offer,
         cite_dense_weight=settings.kb_cite_dense_weight,
         cite_ranker=settings.kb_cite_ranker,
+        cite_pair_margin=settings.kb_cite_pair_margin,
     )
 
 

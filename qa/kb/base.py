@@ -151,6 +151,7 @@ class KnowledgeBase:
         cite_offer: int = 1,
         cite_dense_weight: float = 0.1,
         cite_ranker: str = "learned",
+        cite_pair_margin: float = 0.5,
     ) -> None:
         self._store = store  # a store, or a function that opens one at first use
         self.embedder = embedder  # qa.triage Embedder, or None: BM25 only
@@ -169,6 +170,9 @@ class KnowledgeBase:
                 f"unknown citation ranker {cite_ranker!r}; choose one of {', '.join(CITE_RANKERS)}"
             )
         self.cite_ranker = cite_ranker  # which ranker chooses the cited sentence
+        # the learned ranker's score gap under which its first sentence is quoted with its neighbour (qa.kb.cite);
+        # its scores are log-odds of a softmax, the mixed ranker's are not, so it applies to the learned one only
+        self.cite_pair_margin = cite_pair_margin if cite_ranker == "learned" else 0.0
         if cite_ranker == "learned":
             from .learned import packaged_weights
 

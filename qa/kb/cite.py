@@ -29,7 +29,7 @@ from ..checks import BaseCheck, Candidate, CheckContext, Finding, Repair
 from ..spans import locate, split_sentences
 from ..tasks.base import Task
 from .base import Hit
-from .rank import Ranker, SentenceRanker
+from .rank import Ranker, SentenceRanker, best_first
 from .store import Chunk
 
 By = Literal["id", "text"]
@@ -39,6 +39,9 @@ CHOOSE_BY: By = "text"
 # 0.5B model chose a supporting one 5 of 9 times; offered the first alone, 9 of 9 (BENCHMARKS.md, fourth session)
 OFFERED = 1
 MAX_CITATIONS = 3
+# a quote of two sentences (the ranker's first and its neighbour, when the ranker barely tells them apart) is at
+# most this long: a citation points at the evidence, it does not paste the passage
+PAIR_MAX_CHARS = 200
 # a line without a sentence-final stop up to this long is a heading (a title, "诊断标准如下："), not an answer
 HEADING_CHARS = 40
 MIN_SENTENCE_CHARS = 6  # shorter "sentences" ("是的。", a list number) answer nothing on their own
@@ -101,24 +104,51 @@ def where(row: Row) -> tuple[str, int]:
     return chunk.file, chunk.page * 10_000_000 + start
 
 
+def pair_with(rows: list[Row], best: int, second: int, gap: float, margin: float) -> int | None:
+    """The row to quote together with row `best` (the ranker's first): `second`, the runner-up, when the ranker
+    puts it within `margin` of the first (`gap`, in its score's units), it is the first's neighbour in the same
+    chunk and paragraph, and the two together stay within PAIR_MAX_CHARS; else None."""
+    if margin <= 0 or gap > margin or abs(best - second) != 1:
+        return None
+    (c1, start1, end1, _), (c2, start2, end2, _) = rows[min(best, second)], rows[max(best, second)]
+    if c1 is not c2 or "\n" in c1.text[end1 - c1.start : start2 - c1.start] or end2 - start1 > PAIR_MAX_CHARS:
+        return None
+    return second
+
+
 def sentences(
     hits: list[Hit],
     question: str = "",
     offer: int | None = None,
     avoid: Callable[[str], bool] | None = None,
     ranker: Ranker | None = None,
+    pair_margin: float = 0.0,
 ) -> list[PassageSentence]:
     """The retrieved passages' sentences in the order shown, each once; those offered for citation (shown_rows)
     numbered 1, 2, … across all passages and, with a question and `offer`, only that many: the ones the ranker
-    (lexical alone by default) puts first (ties: the first shown)."""
+    (lexical alone by default) puts first (ties: the first shown). With one offered and `pair_margin`, the first
+    and its neighbour are offered as one quote when the ranker barely prefers the first (pair_with)."""
     rows, offered = shown_rows(hits, avoid)
     if question and offer and sum(offered) > offer:
         candidates = [i for i, ok in enumerate(offered) if ok]
-        order = (ranker or SentenceRanker()).order(
+        scores = (ranker or SentenceRanker()).scores(
             question, [rows[i][3] for i in candidates], [where(rows[i]) for i in candidates]
         )
+        order = best_first(scores)
         keep = {candidates[i] for i in order[:offer]}
         offered = [i in keep for i in range(len(rows))]
+        if offer == 1 and len(order) > 1:
+            best, second = candidates[order[0]], candidates[order[1]]
+            other = pair_with(rows, best, second, scores[order[0]] - scores[order[1]], pair_margin)
+            if other is not None:
+                # one quote over both sentences (and what lies between them in the chunk): the chunk's own text,
+                # so the check still finds it there exactly; the later row is folded into the earlier one
+                first, last = min(best, other), max(best, other)
+                c, start, _, _ = rows[first]
+                end = rows[last][2]
+                rows[first] = (c, start, end, c.text[start - c.start : end - c.start])
+                del rows[last], offered[last]
+                offered[first] = True
     out, number = [], 0
     for (c, start, end, text), ok in zip(rows, offered, strict=True):
         number += ok
@@ -179,11 +209,12 @@ def cited_task(
     offer: int = OFFERED,
     avoid: Callable[[str], bool] | None = None,
     ranker: Ranker | None = None,
+    pair_margin: float = 0.0,
 ) -> Task:
     """The task as it answers from a knowledge base: schema with citations, passages as context, citation check.
     `avoid` keeps sentences from being offered (the service: those naming a prescription drug, which the drug
     check would redact in the quote, so that it no longer is the sentence the schema allows)."""
-    shown = sentences(hits, question, offer, avoid, ranker)
+    shown = sentences(hits, question, offer, avoid, ranker, pair_margin)
     schema = copy.deepcopy(task.schema)
     # citations come first: the model picks its evidence before it answers (quote, then answer), and a small
     # model asked for them last tends to close the answer with an empty list

@@ -54,8 +54,10 @@ def best_first(scores: list[float] | np.ndarray) -> list[int]:
 
 
 class Ranker(Protocol):
-    """What the citation needs of a ranker: the candidates' order, best first (this module's SentenceRanker, or
-    qa.kb.learned.LearnedRanker)."""
+    """What the citation needs of a ranker: the candidates' scores and their order, best first (this module's
+    SentenceRanker, or qa.kb.learned.LearnedRanker)."""
+
+    def scores(self, question: str, texts: list[str], where: list[tuple[str, int]] | None = None) -> list[float]: ...
 
     def order(self, question: str, texts: list[str], where: list[tuple[str, int]] | None = None) -> list[int]: ...
 
