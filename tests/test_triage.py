@@ -157,6 +157,28 @@ def test_a_rule_hit_the_classifier_is_sure_about_is_vetoed(
     assert result.to_dict()["signals"]["rule_vetoed"] is vetoed
 
 
+@pytest.mark.parametrize(("model_veto", "given", "vetoed"), [(1.0, None, True), (0.0, None, False), (0.0, 1.0, True)])
+def test_the_rule_veto_is_the_models_own_unless_one_is_given(fake_model_path, model_veto, given, vetoed):
+    triage = Triage(FakeEmbedder(), model_path=fake_model_path, threshold=1.0, rules=lambda text: [RedFlag("cardiac", "胸口疼")],
+                    rule_veto=given)  # fmt: skip
+    triage.model.rule_veto = model_veto
+    assert triage.assess("胸口疼").rule_vetoed is vetoed
+
+
+def test_a_model_saved_before_the_tenth_session_keeps_the_constant_margin_and_rule_veto(fake_triage, tmp_path):
+    import joblib
+
+    from qa.triage.model import AGREEMENT_MARGIN, RULE_VETO
+
+    data = {k: v for k, v in fake_triage.model.__dict__.items() if k not in ("margin", "rule_veto")}
+    joblib.dump({"format": 2, **data}, tmp_path / "ninth.joblib")
+    old = TriageModel.load(tmp_path / "ninth.joblib")
+    assert (old.margin, old.rule_veto) == (AGREEMENT_MARGIN, RULE_VETO) == (0.01, 0.05)
+    # a model trained now carries the margin and rule veto its cross-validation chose
+    assert fake_triage.model.meta["cv_margin"] == fake_triage.model.margin
+    assert fake_triage.model.meta["cv_rule_veto"] == fake_triage.model.rule_veto
+
+
 # ---- the intent veto (a classifier of what the question is about, qa/triage/intent_train.csv) -------------------
 
 
@@ -315,6 +337,7 @@ def test_the_second_tier_needs_the_floor_and_the_neighbours(p, margin, flag):
 
     assert bool(flagged(np.array([p]), np.array([margin]), 0.8, 0.45)[0]) is flag
     assert bool(flagged(np.array([p]), None, 0.8, 0.45)[0]) is (p >= 0.8)  # an older model: the threshold alone
+    assert bool(flagged(np.array([p]), np.array([margin]), 0.8, 0.45, 1.0)[0]) is (p >= 0.8)  # a margin never met
 
 
 def test_the_second_tier_neighbour_margin():
@@ -488,6 +511,9 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("培训的时候同事突然晕倒", "unconscious"),
         ("术后第二天喘不上气，嘴唇发紫", "breathing"),  # a complication after an operation is not its aftermath
         ("患者发热伴剧烈头痛半日，颈部僵硬不能前屈", "meningitis_signs"),  # 患者 in a case note is someone now
+        ("如果你再不回来，我就去跳楼", "self_harm"),  # the asker's own thoughts, in an imagined frame
+        ("如果同学都笑话我，我就不想活了", "self_harm"),  # someone else in the frame, the asker in the same clause
+        ("从梯子上摔下来磕到头，当时昏过去几秒，这会儿吐了两回", "head_injury"),  # 当时 with no past time named
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -512,6 +538,13 @@ def test_rules_fire_through_frame_words(text, category):
         "我爸去年中风，现在说话还有点不清楚，能做什么康复训练",  # living with a past stroke
         "自杀的人事先会有什么征兆，我想多关心一下身边的人",  # a general question about self-harm
         "心梗病人出院后饮食要注意什么",
+        "假如哪天同事跟我说他想自杀，我该怎么接话",  # someone else's thoughts, imagined (tenth session)
+        "what should I say if a friend tells me they want to end their life",
+        "婆婆三年前中风过，当时半边身子没力气，现在能自己买菜了",  # 当时 points back to a past time
+        "煤气中毒为啥会头晕想睡",  # a colloquial "why": a general question
+        "刷视频笑到喘不上气，肚子疼",  # a figure of speech with 到
+        "I almost pass out from boredom in these meetings every week",  # "almost pass out", "every week"
+        "热搜上说有小孩误吞磁力珠，家里的玩具怎么检查",  # hearsay from social media
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
