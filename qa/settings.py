@@ -242,13 +242,14 @@ class Settings(BaseSettings):
         "own, chosen by cross-validation when it was trained.",
     )
     triage_threads: int = Field(1, ge=1, le=256, description="CPU threads of the embedder.")
-    triage_rule_veto: float = Field(
-        0.05,
+    triage_rule_veto: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
         description="A red-flag rule hit counts only when the classifier's emergency probability is at least this "
         "(0: the rules always count); self-harm hits always count. Keeps a rule from raising the banner on a "
-        "general, past, reported or figurative question the classifier is sure is no emergency.",
+        "general, past, reported or figurative question the classifier is sure is no emergency. Default: the "
+        "model's own, chosen by cross-validation when it was trained (0.05 for a model trained before that).",
     )
     triage_intent_veto: float | None = Field(
         None,

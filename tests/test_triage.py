@@ -157,6 +157,28 @@ def test_a_rule_hit_the_classifier_is_sure_about_is_vetoed(
     assert result.to_dict()["signals"]["rule_vetoed"] is vetoed
 
 
+@pytest.mark.parametrize(("model_veto", "given", "vetoed"), [(1.0, None, True), (0.0, None, False), (0.0, 1.0, True)])
+def test_the_rule_veto_is_the_models_own_unless_one_is_given(fake_model_path, model_veto, given, vetoed):
+    triage = Triage(FakeEmbedder(), model_path=fake_model_path, threshold=1.0, rules=lambda text: [RedFlag("cardiac", "胸口疼")],
+                    rule_veto=given)  # fmt: skip
+    triage.model.rule_veto = model_veto
+    assert triage.assess("胸口疼").rule_vetoed is vetoed
+
+
+def test_a_model_saved_before_the_tenth_session_keeps_the_constant_margin_and_rule_veto(fake_triage, tmp_path):
+    import joblib
+
+    from qa.triage.model import AGREEMENT_MARGIN, RULE_VETO
+
+    data = {k: v for k, v in fake_triage.model.__dict__.items() if k not in ("margin", "rule_veto")}
+    joblib.dump({"format": 2, **data}, tmp_path / "ninth.joblib")
+    old = TriageModel.load(tmp_path / "ninth.joblib")
+    assert (old.margin, old.rule_veto) == (AGREEMENT_MARGIN, RULE_VETO) == (0.01, 0.05)
+    # a model trained now carries the margin and rule veto its cross-validation chose
+    assert fake_triage.model.meta["cv_margin"] == fake_triage.model.margin
+    assert fake_triage.model.meta["cv_rule_veto"] == fake_triage.model.rule_veto
+
+
 # ---- the intent veto (a classifier of what the question is about, qa/triage/intent_train.csv) -------------------
 
 
@@ -315,6 +337,7 @@ def test_the_second_tier_needs_the_floor_and_the_neighbours(p, margin, flag):
 
     assert bool(flagged(np.array([p]), np.array([margin]), 0.8, 0.45)[0]) is flag
     assert bool(flagged(np.array([p]), None, 0.8, 0.45)[0]) is (p >= 0.8)  # an older model: the threshold alone
+    assert bool(flagged(np.array([p]), np.array([margin]), 0.8, 0.45, 1.0)[0]) is (p >= 0.8)  # a margin never met
 
 
 def test_the_second_tier_neighbour_margin():
@@ -488,6 +511,9 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("培训的时候同事突然晕倒", "unconscious"),
         ("术后第二天喘不上气，嘴唇发紫", "breathing"),  # a complication after an operation is not its aftermath
         ("患者发热伴剧烈头痛半日，颈部僵硬不能前屈", "meningitis_signs"),  # 患者 in a case note is someone now
+        ("如果你再不回来，我就去跳楼", "self_harm"),  # the asker's own thoughts, in an imagined frame
+        ("如果同学都笑话我，我就不想活了", "self_harm"),  # someone else in the frame, the asker in the same clause
+        ("从梯子上摔下来磕到头，当时昏过去几秒，这会儿吐了两回", "head_injury"),  # 当时 with no past time named
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -512,6 +538,13 @@ def test_rules_fire_through_frame_words(text, category):
         "我爸去年中风，现在说话还有点不清楚，能做什么康复训练",  # living with a past stroke
         "自杀的人事先会有什么征兆，我想多关心一下身边的人",  # a general question about self-harm
         "心梗病人出院后饮食要注意什么",
+        "假如哪天同事跟我说他想自杀，我该怎么接话",  # someone else's thoughts, imagined (tenth session)
+        "what should I say if a friend tells me they want to end their life",
+        "婆婆三年前中风过，当时半边身子没力气，现在能自己买菜了",  # 当时 points back to a past time
+        "煤气中毒为啥会头晕想睡",  # a colloquial "why": a general question
+        "刷视频笑到喘不上气，肚子疼",  # a figure of speech with 到
+        "I almost pass out from boredom in these meetings every week",  # "almost pass out", "every week"
+        "热搜上说有小孩误吞磁力珠，家里的玩具怎么检查",  # hearsay from social media
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
@@ -568,12 +601,14 @@ HELDOUT_BOUNDS = {
     # ninth change (a second tier: the classifier from a CV-chosen floor of 0.45 when its three nearest training rows are
     # emergencies; vitals and altered cues; rows for the kinds v10 missed): 60/60, 3/140 combined, 5/140 raw — one more
     # false alarm (a plantar-fasciitis "pure agony" at p 0.48, by the second tier)
-    HELDOUT_EMERGENCY_V4: (0.95, 3 / 140, 5 / 140),
+    # tenth change (the rule veto by CV, 0.075; red-flag frames for the kinds that tripped the rules): 60/60, 2/140
+    HELDOUT_EMERGENCY_V4: (0.95, 2 / 140, 5 / 140),
     # v5 (seen, the last clean set before this work): recall 59/60 = 0.983, false positives 3/140 combined (13/140
     # before the intent veto), 4/140 classifier raw (2/140 after the veto)
     # sixth change: 60/60, 6/140 combined, 9/140 raw — a regression: figures of speech about exertion ("legs not my
     # own after a half marathon") now sit just over the 0.775 threshold; bounded where measured, not tuned away
-    HELDOUT_EMERGENCY_V5: (0.98, 6 / 140, 9 / 140),
+    # tenth change: 60/60, 4/140 combined, 6/140 raw
+    HELDOUT_EMERGENCY_V5: (0.98, 4 / 140, 9 / 140),
     # v6 (independent writer; clean until the fifth change, whose training rows were written for the kinds it
     # missed): 54/60 = 0.900 and 0/140 before it, 58/60 = 0.967 and 1/140 combined (classifier raw 2/140) after
     # eighth change: 60/60, 2/140 combined, 4/140 raw (a figure of speech about anger and the chest at p 0.80)
@@ -590,41 +625,45 @@ HELDOUT_BOUNDS = {
     # eighth change: 65/70 = 0.929, 4/130 combined (a low-sugar faint managed since, a dizzy mother with every stroke
     # sign denied, a sow off her food at p 0.81-0.94; a counted rule hit), raw 5/130: recall bound up, false positives
     # ninth change: 67/70 = 0.957, 5/130 combined, 5/130 raw: recall bound up, false positives 4 -> 5/130
-    HELDOUT_EMERGENCY_V8: (0.95, 5 / 130, 5 / 130),
+    # tenth change: 67/70, 3/130 combined (two counted rule hits fewer), 5/130 raw
+    HELDOUT_EMERGENCY_V8: (0.95, 3 / 130, 5 / 130),
     # v9 (independent writer; its author never read the sixth change, whose author never read v9): 61/70 = 0.871 and
     # 0/130 on the fifth-session model, 62/70 = 0.886 and 0/130 (classifier raw 0/130) after the sixth change
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
     # ninth change: 68/70 = 0.971, 2/130 combined, raw 0: recall bound up, false positives 1 -> 2/130
-    HELDOUT_EMERGENCY_V9: (0.97, 2 / 130, 1 / 130),
+    # tenth change: 68/70, 1/130 combined (the rule veto 0.05 -> 0.075 by CV discounts a COPD question at p 0.06)
+    HELDOUT_EMERGENCY_V9: (0.97, 1 / 130, 1 / 130),
     # v10 (independent writer; the eighth change's author never read it): 59/70 = 0.843 and 0/130 (classifier raw
     # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
     # seen since the ninth change (its misses were read for the kinds the bank lacked): 65/70 = 0.929, 0/130, raw 0
     HELDOUT_EMERGENCY_V10: (0.92, 1 / 130, 1 / 130),
     # v11 (independent writer; the ninth change's author never read it): 65/70 = 0.929 and 4/130 (classifier raw
     # 4/130) on main before the change, 68/70 = 0.971 and 4/130 (raw 4/130) after; a bound against regressions
-    HELDOUT_EMERGENCY_V11: (0.97, 4 / 130, 4 / 130),
+    # seen since the tenth change (its false alarms were read for their kinds): 68/70, 3/130 (the self-harm rule on a
+    # question about someone else's thoughts, imagined, no longer fires), raw 4/130
+    HELDOUT_EMERGENCY_V11: (0.97, 3 / 130, 4 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY: 0.0,
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 4 / 130,
-    HELDOUT_EMERGENCY_V4: 18 / 140,
-    HELDOUT_EMERGENCY_V5: 12 / 140,
+    HELDOUT_EMERGENCY_V4: 17 / 140,  # tenth change's frames: 18 -> 17 ("nearly pass out … every month")
+    HELDOUT_EMERGENCY_V5: 11 / 140,  # 12 -> 11 (当时 after "last month")
     HELDOUT_EMERGENCY_V6: 15 / 140,
     HELDOUT_EMERGENCY_V7: 15 / 130,
-    HELDOUT_EMERGENCY_V8: 8 / 130,
+    HELDOUT_EMERGENCY_V8: 5 / 130,  # 8 -> 5 (为啥, 笑到, 当时 after 前年)
     HELDOUT_EMERGENCY_V9: 10 / 130,
     HELDOUT_EMERGENCY_V10: 9 / 130,
-    HELDOUT_EMERGENCY_V11: 6 / 130,
+    HELDOUT_EMERGENCY_V11: 4 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年)
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY: 0.0,
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 0.0,
-    HELDOUT_EMERGENCY_V4: 2 / 140,
-    HELDOUT_EMERGENCY_V5: 1 / 140,
+    HELDOUT_EMERGENCY_V4: 0.0,  # tenth change (frames, rule veto 0.075 by CV): 0/140
+    HELDOUT_EMERGENCY_V5: 0.0,  # tenth change: 0/140
     # v6 1/140 since the sixth change: its intent threshold (0.575 -> 0.625, by the CV rule) puts the self-harm veto at
     # 0.8125, and "I could literally kill myself for forgetting…" (figurative) now counts; combined v6 stays 1/140
     HELDOUT_EMERGENCY_V6: 1 / 140,
@@ -633,10 +672,11 @@ COUNTED_RULES_FP_BOUNDS = {
     # question's P(emergency) rose over the rule veto's 0.05 (0.06): v7 1 -> 2, v8 1 -> 3, v9 1 -> 2 counted rule hits
     # (each inside the combined false positives above)
     HELDOUT_EMERGENCY_V7: 2 / 130,
-    HELDOUT_EMERGENCY_V8: 3 / 130,
-    HELDOUT_EMERGENCY_V9: 2 / 130,
-    HELDOUT_EMERGENCY_V10: 1 / 130,
-    HELDOUT_EMERGENCY_V11: 1 / 130,
+    # tenth change (frames, rule veto 0.075 by CV): v8 3 -> 1, v9 2 -> 1, v11 1 -> 0 (v10 measured 0)
+    HELDOUT_EMERGENCY_V8: 1 / 130,
+    HELDOUT_EMERGENCY_V9: 1 / 130,
+    HELDOUT_EMERGENCY_V10: 0.0,
+    HELDOUT_EMERGENCY_V11: 0.0,
 }
 
 

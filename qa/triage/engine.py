@@ -19,7 +19,6 @@ from ..errors import ConfigurationError
 from ..tasks.medical.rules import red_flags
 from .embedder import Embedder
 from .model import (
-    AGREEMENT_MARGIN,
     INTENTS,
     SELF_HARM_VETO_INTENTS,
     TriageModel,
@@ -109,7 +108,7 @@ class Triage:
         use_rules: bool = True,
         use_classifier: bool = True,
         cache_size: int = 256,
-        rule_veto: float = 0.0,
+        rule_veto: float | None = 0.0,
         intent_veto: float | None = None,
         packaged: Callable[[str], str] | None = None,
     ) -> None:
@@ -121,7 +120,8 @@ class Triage:
         self.use_classifier = use_classifier
         # a rule hit counts only when the classifier's P(emergency) is at least this: keyword rules fire on general,
         # past, reported and figurative questions that the classifier, trained on such negatives, is sure about;
-        # self-harm hits always count (a missed one costs the most)
+        # self-harm hits always count (a missed one costs the most). None: the model's own (chosen by
+        # cross-validation at training since the tenth session; 0.05 for an older model)
         self.rule_veto = rule_veto
         # an emergency hit (rule or classifier) is vetoed when the intent classifier's P(a general, preparation, past,
         # denied, figurative or media question) is at least this; None: the model's own (chosen by cross-validation
@@ -166,7 +166,13 @@ class Triage:
         """What decides the outcomes: embedder, training data digest, threshold (for the answer cache's key)."""
         model = self.model
         threshold = self.threshold if self.threshold is not None else model.threshold
-        return f"{self.embedder.name}:{model.digest[:16]}:{threshold}:{self.rule_veto}:{self._intent_threshold(model)}"
+        return (
+            f"{self.embedder.name}:{model.digest[:16]}:{threshold}:{self._rule_veto(model)}:"
+            f"{self._intent_threshold(model)}"
+        )
+
+    def _rule_veto(self, model: TriageModel) -> float:
+        return self.rule_veto if self.rule_veto is not None else model.rule_veto
 
     def _intent_threshold(self, model: TriageModel) -> float:
         if model.intent_clf is None:
@@ -216,6 +222,8 @@ class Triage:
                 self._intent_threshold(model),
                 None if margins is None else float(margins[i]),
                 min(model.low_threshold, threshold),
+                model.margin,
+                self._rule_veto(model),
             )
             for i, (text, p, near, row, intent) in enumerate(zip(texts, probs, nearest, scores, rows, strict=True))
         ]
@@ -231,11 +239,15 @@ class Triage:
         intent_threshold: float = 1.0,
         margin: float | None = None,
         low: float = 1.0,
+        agreement: float = 0.0,
+        rule_veto: float = 0.0,
     ) -> TriageResult:
         flags = self._rules(text) if self.use_rules else []
         # the second tier: under the threshold but at the floor, with the nearest training rows emergencies
         by_agreement = (
-            margin is not None and p < threshold and bool(flagged(np.array([p]), np.array([margin]), threshold, low)[0])
+            margin is not None
+            and p < threshold
+            and bool(flagged(np.array([p]), np.array([margin]), threshold, low, agreement)[0])
         )
         by_classifier = self.use_classifier and (p >= threshold or by_agreement)
         reasons = [f"rule: {f.describe()}" for f in flags]
@@ -243,13 +255,13 @@ class Triage:
             flags
             and self.use_classifier
             and not by_classifier
-            and p < self.rule_veto
+            and p < rule_veto
             and not any(f.category == "self_harm" for f in flags)
         )
         vetoed_by = "classifier" if vetoed else None
         if vetoed:
             reasons.append(
-                f"rule vetoed: classifier p={p:.3f} < {self.rule_veto:g} (a general, past, reported or figurative "
+                f"rule vetoed: classifier p={p:.3f} < {rule_veto:g} (a general, past, reported or figurative "
                 "question, not an emergency now)"
             )
         counted = [] if vetoed else flags
@@ -282,7 +294,7 @@ class Triage:
             if by_agreement:
                 reasons.append(
                     f"classifier under its threshold ({p:.2f} < {threshold:g}) but over the floor {low:g}, and the nearest "
-                    f"training rows are emergencies (margin {margin:.3f} >= {AGREEMENT_MARGIN:g})"
+                    f"training rows are emergencies (margin {margin:.3f} >= {agreement:g})"
                 )
             if classifier_vetoed:
                 reasons.append(

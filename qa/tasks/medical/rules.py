@@ -46,9 +46,16 @@ def _negated_inside(pattern: re.Pattern[str], evidence: str) -> bool:
     return False
 
 
-def _historical(clause: str, end: int) -> bool:
+# "at that time": the past only when the question names a past time it points back to ("前年心梗，当时胸口疼" is the
+# past; "摔了，当时晕过去一下，现在一直吐" is an emergency today)
+_THEN = re.compile(r"当时|那会儿|\bat the time\b", re.I)
+
+
+def _historical(clause: str, end: int, text: str = "") -> bool:
     if _CURRENT.search(clause):  # "以前有心脏病现在胸口剧痛": the past cue belongs to something else
         return False
+    if _THEN.search(clause) and _HISTORY.search(text):
+        return True
     return bool(_HISTORY.search(clause) or _PAST_SUFFIX.match(clause[end : end + 2]))
 
 
@@ -69,6 +76,17 @@ _HYPOTHETICAL = re.compile(
     r"如果|假如|假设|万一|(?<!主)要是|一旦|\bwhat if\b|\bin case\b|\bif (someone|somebody|a person|anyone|a child|a baby|a kid|you|your)\b",
     re.I,
 )
+# someone else, imagined ("如果身边有人说想轻生，该怎么劝", "if a friend ever says they want to die"): a question about
+# how to respond, not thoughts of self-harm now; unlike the asker's own "如果明天还这样我就去死", it discounts self-harm too
+_HYPOTHETICAL_OTHER = re.compile(
+    r"(如果|假如|假设|万一|(?<!主)要是|一旦)(有一天|哪天|以后)?(遇到|碰到|发现|看到|听到)?"
+    r"(身边|周围|朋友|同学|同事|别人|有人|家人|亲人|孩子|学生|对方|室友|某人)"
+    r"|\bif (someone|somebody|a (friend|colleague|student|classmate|person|loved one)|anyone|a family member)\b",
+    re.I,
+)
+# the asker in the same clause ("如果朋友走了我就去死"): the thoughts are the asker's own — not the asker told
+# ("跟我说", "tells me")
+_FIRST_PERSON = re.compile(r"(?<![跟和对给问找向诉让])(我|俺)|\b(i|i'm|i'll|i'd|myself)\b", re.I)
 # learning first aid, writing about a disease, studying for an exam: the question is about knowing, not now (a
 # class or an exam as the place where it happens, "上课时晕倒了", is not this)
 _LEARNING = re.compile(
@@ -80,6 +98,7 @@ _LEARNING = re.compile(
 # the sign is in a story, the news or hearsay, not in someone the asker is with ("看电视时嘴歪了" is not this)
 _REPORTED = re.compile(
     r"新闻|报道|电视(里|上|剧)|电影(里|中)|小说|纪录片|视频(里|上|说|中)|看(了|到)?.{0,2}视频|网上(说|看)|听说|据说|书上|主角|关于"
+    r"|热搜|朋友圈|群里|刷到|都在(传|转|说)|(抖音|微博|公众号|小红书)(上|里)"
     r"|\b(in|on) the news\b|\bnews (said|report)|\b(in|on) (a|the) (movie|film|show|video|tv)\b|\bon tv\b|\btv show\b"
     r"|\b(documentary|novel|podcast|heard that|read that|i read)\b",
     re.I,
@@ -88,8 +107,9 @@ _REPORTED = re.compile(
 # bring on the sign is a figure of speech by itself; tiredness, hunger or fright only with "almost" (快, 要):
 # "累得晕倒了" may well have happened
 _FIGURATIVE_BEFORE = re.compile(
-    r"(气|烦|笑|愁|尴尬|丢人|无聊|开心|高兴)得(快|要|快要|都要|简直)?$|(累|饿|困|忙|吓|激动)得(快|要|快要|都要|简直)$"
-    r"|(差点|差一点|险些)$|\b(nearly|almost) (had|have|died|fainted|passed|gave)\b.{0,12}$|\b(gave|give|giving) (me|him|her|us) an?\s*$",
+    r"(气|烦|笑|愁|尴尬|丢人|无聊|开心|高兴)[得到](快|要|快要|都要|简直)?$|(累|饿|困|忙|吓|激动)[得到](快|要|快要|都要|简直)$"
+    r"|(差点|差一点|险些)$|\b(nearly|almost) (had|have|die|died|faint|fainted|pass|passed|gave|collapse|collapsed)\b.{0,12}$"
+    r"|\b(gave|give|giving) (me|him|her|us) an?\s*$",
     re.I,
 )
 # a sign that comes and goes ("经常胸闷气短", "一到冬天就喘不上气", "when I run"): a complaint for a clinic, unless
@@ -97,7 +117,8 @@ _FIGURATIVE_BEFORE = re.compile(
 # 今天叫不醒" is an emergency
 _RECURRENT = re.compile(
     r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时"
-    r"|\b(often|sometimes|occasionally|every time|whenever)\b|\bwhen i (run|exercise|walk|climb|work out)\b",
+    r"|\b(often|sometimes|occasionally|every (time|day|night|morning|evening|week|month|winter|summer)|whenever)\b"
+    r"|\bwhen i (run|exercise|walk|climb|work out)\b",
     re.I,
 )
 _HAPPENED = re.compile(r"^.{0,2}了")  # "晕倒了", "抽起来了": the sign has happened, not only been read about
@@ -115,6 +136,8 @@ def _framed(clause: str, imagined_counts: bool = True, recurrent_counts: bool = 
     if _ACUTE.search(clause):
         return False
     if imagined_counts and (_HYPOTHETICAL.search(clause) or _REPORTED.search(clause)):
+        return True
+    if _HYPOTHETICAL_OTHER.search(clause) and not _FIRST_PERSON.search(clause):
         return True
     if imagined_counts and recurrent_counts and _RECURRENT.search(clause):
         return True
@@ -284,7 +307,7 @@ _RESOLVED = {
 # attack?") is not an emergency; it is one only when someone is described: a person, or the time being now
 _INFORMATIONAL = re.compile(
     r"有哪些|是什么|什么是|怎么(发生|预防|识别|区分|回事|引起)|如何(预防|识别|判断|急救)|区别|原理|前兆|早期(症状|表现)"
-    r"|典型(症状|表现)|一般(是|会|有)|多少.{0,4}(中毒|算过量)|为什么|会传染吗"
+    r"|典型(症状|表现)|一般(是|会|有)|多少.{0,4}(中毒|算过量)|为什么|为啥|会传染吗"
     r"|\bwhat (are|is|happens|causes)\b|\bhow (do|does|much|many|long|is)\b|\bwhy (do|does|is|are)\b"
     r"|\b(warning )?signs of\b|\bsymptoms of\b|\bdifference between\b|\bconsidered\b",
     re.I,
@@ -341,7 +364,7 @@ def _current_match(
                 continue
             if learning and not _HAPPENED.match(clause[m.end() :]):
                 continue  # a question about learning first aid: only a sign that has happened ("晕倒了") counts
-            if not _historical(clause, m.end()):
+            if not _historical(clause, m.end(), text):
                 return m.group()
     return None
 
