@@ -43,6 +43,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V9,
     HELDOUT_EMERGENCY_V10,
     HELDOUT_EMERGENCY_V11,
+    HELDOUT_EMERGENCY_V12,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -642,6 +643,9 @@ HELDOUT_BOUNDS = {
     # seen since the tenth change (its false alarms were read for their kinds): 68/70, 3/130 (the self-harm rule on a
     # question about someone else's thoughts, imagined, no longer fires), raw 4/130
     HELDOUT_EMERGENCY_V11: (0.97, 3 / 130, 4 / 130),
+    # v12 (independent writer; the tenth change's author never read it): 66/70 = 0.943 and 2/130 (classifier raw
+    # 3/130) on main before the change and the same after it; a bound against regressions, not the goal
+    HELDOUT_EMERGENCY_V12: (0.94, 2 / 130, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -656,6 +660,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V9: 10 / 130,
     HELDOUT_EMERGENCY_V10: 9 / 130,
     HELDOUT_EMERGENCY_V11: 4 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年)
+    HELDOUT_EMERGENCY_V12: 11 / 130,  # measured 11/130 before and after the tenth change
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -677,6 +682,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V9: 1 / 130,
     HELDOUT_EMERGENCY_V10: 0.0,
     HELDOUT_EMERGENCY_V11: 0.0,
+    HELDOUT_EMERGENCY_V12: 1 / 130,  # measured 1/130 before and after the tenth change
 }
 
 

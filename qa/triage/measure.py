@@ -42,6 +42,9 @@ HELDOUT_EMERGENCY_V10 = "triage_heldout_v10.jsonl"
 # written by an independent writer who read no code, rules, training rows or earlier sets, before the ninth change
 # (whose author never read it); scored once on main before the change and once after it
 HELDOUT_EMERGENCY_V11 = "triage_heldout_v11.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, before the tenth change
+# (whose author never read it); scored once on main before the change and once after it
+HELDOUT_EMERGENCY_V12 = "triage_heldout_v12.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
