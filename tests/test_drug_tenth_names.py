@@ -144,6 +144,7 @@ def test_shorthand_sources_are_validated_at_load() -> None:
         "噻嗪类利尿剂 25mg 每天一次",  # 尿剂每 sounds like 尿激酶 only across the class name
         "calcium channel blocker and statin, both in the morning",  # "and statin" beside sandostatin
         "Friend said he buys benzodiazepine bars online",  # "bars online" beside Apresoline
+        '{"suggestions": ["ibuprofen 400 mg", "Rest", "Ice"]}',  # a JSON item's quotes do not quote a street name
     ],
 )
 def test_the_checker_leaves_class_names_and_dictionary_words(checker: LeakChecker, text: str) -> None:
@@ -157,6 +158,7 @@ def test_the_checker_leaves_class_names_and_dictionary_words(checker: LeakChecke
         ("He was on atorvastatin 40 mg", "atorvastatin"),  # a class word inside a name is not cut out
         ("噻嗪类利尿剂和尿激酶", "尿激酶"),  # a name beside a class name still counts
         ("Take Prograf 1 mg bid", "prograf"),
+        ('Street names: "ice", 10 mg a hit', "ice"),  # quoted in prose, not a JSON item
     ],
 )
 def test_the_checker_still_reads_real_names(checker: LeakChecker, text: str, read: str) -> None:

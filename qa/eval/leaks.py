@@ -69,6 +69,9 @@ _SHORT_FOLLOW = set(
     "0123456789.一二两三四五六七八九十半片粒支针次每日天和及与或、，,的了吗呢吧啊是也都已等缓控停换改加减用剂 /+"
 )
 
+# a whole JSON list item of one to three words ("…", "Ice"]): its quotation marks delimit the string, they do not
+# quote a name
+_JSON_WHOLE = re.compile(r'(?:(?<=\[)|(?<=",))\s*"[^"\s]+(?:\s[^"\s]+){0,2}"(?=\s*(?:\]|,\s*"))')
 # ...or a word of taking or timing it (its own list: 意美口服, 倍欣饭前服用, 派汀治疗)
 _SHORT_FOLLOW_WORD = re.compile("口服|服用|饭前|饭后|餐前|餐后|静滴|静推|治疗|注射|用于")
 
@@ -215,8 +218,10 @@ class LeakChecker:
         # the class names redaction writes are not names, and a name must not be read across one ("利尿剂 25mg 每"
         # sounds like 尿激酶; "…blocker and statin" reads close to sandostatin): each becomes a clause break
         if self._class_word is not None:
-            text = self._class_word.sub("。", text)
-        pairs = self._windows_ordinary(text)
+            names = self._class_word.sub("。", text)
+        else:
+            names = text
+        pairs = self._windows_ordinary(names)
         windows = [w for w, _ in pairs]
         if windows and self.latin:
             scores = process.cdist(windows, self.latin, scorer=fuzz.ratio, workers=1)
@@ -227,7 +232,7 @@ class LeakChecker:
             ordinary = np.array([o for _, o in pairs])[:, None]
             scores = np.where(ordinary & (scores < 100), 0, scores).max(axis=0)
             found += [Leak(k, float(s)) for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True) if s >= cut]
-        for clause in _CLAUSE_SPLIT.split(text):
+        for clause in _CLAUSE_SPLIT.split(names):
             cjk = self._cjk(clause)
             if not cjk:
                 continue
@@ -240,6 +245,7 @@ class LeakChecker:
                     target = self._sounds[k]
                     if any(sound[i : i + n] == target for i in range(len(sound) - n + 1)):
                         found.append(Leak(k, 99.0))
+        # shorthand is read in the text as it is: its own rule removes the class names, and keeps their sentence
         found += self._shorthand(text)
         return [leak for leak in found if leak.name not in self._in_classes]
 
@@ -266,7 +272,9 @@ class LeakChecker:
                             found.append(Leak(part, 98.0))
             lowered = sentence.casefold()
             found += [Leak(form, 98.0) for form, regex in self.short_spaced if regex.search(lowered)]
-            found += [Leak(form, 98.0) for form, regex in self.short_quoted if regex.search(lowered)]
+            # (a JSON string that is the word and nothing else, ["Ice"], is not a word quoted as a name)
+            unjson = _JSON_WHOLE.sub(" ", lowered)
+            found += [Leak(form, 98.0) for form, regex in self.short_quoted if regex.search(unjson)]
             simple = self._t2s.convert(sentence).casefold()
             # a listed Chinese name holding a short form (二甲双胍) is read as the name, not as the short form
             for name in self._longer_zh:
