@@ -119,6 +119,8 @@ _NOUN_AFTER = re.compile(
     r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量)",
     re.IGNORECASE,
 )
+# a sentence end or a line break, for the prescription reach
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.\s")
 # a dose with a unit, for the prescription reach (a count of tablets is not enough: "吃两片" is in any answer)
 _UNIT_DOSE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|units?|mmol|毫克|微克|克|毫升|单位|万单位)(?![a-z])", re.IGNORECASE
@@ -431,9 +433,13 @@ class ShorthandIndex:
 
     @staticmethod
     def _prescription(text: str, token: ShortHit, right: str, strict: bool) -> bool:
-        """Whether a dose with a unit stands within REACH before the token (any sentence) or in its clause after; with
-        `strict`, a route or frequency code too (IV, q12h, bid)."""
+        """Whether a dose with a unit stands within REACH before the token (in its sentence or the one before) or in its
+        clause after; with `strict`, a route or frequency code too (IV, q12h, bid)."""
         before = text[max(0, token.start - REACH) : token.start]
+        # the token's own sentence and the one before it only: a dose three sentences back says little
+        ends = list(_SENTENCE_END.finditer(before))
+        if len(ends) >= 2:
+            before = before[ends[-2].end() :]
         if not (_UNIT_DOSE.search(before) or _UNIT_DOSE.search(right)):
             return False
         return not strict or bool(_ROUTE.search(before) or _ROUTE.search(right))
