@@ -18,11 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from .drugs import _char_folds, trie_pattern
+from .drugs import ALIAS_SOURCES, _char_folds, trie_pattern
 from .errors import PromptError
 
 LEFT = 16  # characters of context before a token
 RIGHT = 20  # ...and after it
+# how far back a dose with a unit makes the text a prescription (a drug chart, a regimen, an order set), across
+# sentences: there a letter code or a clipping that is no everyday word is a drug without a cue of its own beside it
+REACH = 240
 # any: any case; exact: as written; word: any case, and the form is also an everyday word (安定 "stable"): the
 # finder's boundary and context rules are the same, the independent checker adds a rule of its own for these
 # quoted: an everyday word that is a street name only when written as a name, in quotation marks ('bars', 'pins'),
@@ -53,7 +56,9 @@ _ROUTE = re.compile(
 # naming: "calls his blood thinner 'rat poison'", "('subs', as patients call it)", 被叫作"G水", 病友群里说的"T药"
 _NAMED = re.compile(
     r"(?<![a-z])(?:slang|street names?|nicknamed?|nicknames|calls?|called|calling|known as|aka|a\.k\.a|so-called"
-    r"|refers? to|referred to)(?![a-z])|俗称|别称|外号|黑话|叫作|叫做|称为|称作|所谓|说的",
+    r"|refers? to|referred to|dubbed|goes by|term for)(?![a-z])"
+    # (and 叫它"牛奶", 大家都叫, 管它叫, 简称, 绰号: how people say what they call a drug)
+    r"|俗称|别称|外号|黑话|叫作|叫做|称为|称作|所谓|说的|叫它|都叫|管它叫|简称|俗名|绰号|昵称|人称",
     re.IGNORECASE,
 )
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
@@ -74,15 +79,20 @@ _MEDICINE_WORDS = re.compile(
     r"|静滴|静推|滴注|输注|注射|皮下|肌注|泵入|雾化|用药|减量|加量|剂量|血药|浓度|方案|化疗|疗程|处方"
     # (a prescription, treatment with one drug, what a patient takes home: 开具INH, K药单药治疗, 出院带药)
     r"|开具|医嘱|单药|治疗|带药"
+    # (a word that points back at a medicine: 司美这类药, 反应停……这个药, 吃药, 药物)
+    r"|(?:这|那|此|该)(?:类|种|个|款)?药|药物|药品|吃药|服药"
     r"|(?<![a-z])(?:doses?|dosing|dosage|tablets?|tabs?|pills?|capsules?|injections?|infusion|regimen|levels?|trough"
-    r"|prescription|prescribed|pharmacy|pharmacist|refills?)(?![a-z])",
+    r"|prescription|prescribed|pharmacy|pharmacist|refills?|formulary|interacts?|interactions?|side effects?"
+    r"|combined with)(?![a-z])",
     re.IGNORECASE,
 )
 # an English verb right before the token: "on MTX", "started INH", "switched to LEV", "popping xans"
 _TAKE_VERBS = (
     r"(?<![a-z])(?:on|off|start|started|starting|stop|stopped|stopping|take|takes|taking|took|to|restart|restarted"
     r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with|pop|pops|popped|popping"
-    r"|snort|snorts|snorted|snorting)"
+    r"|snort|snorts|snorted|snorting"
+    # (a route written as an adjective right before the name: "oral doxy", "inhaled budes", "IV vanc")
+    r"|oral|orally|topical|inhaled|intravenous|nebuli[sz]ed)"
 )
 # the name may be quoted or bracketed, as slang often is: "using 'bars'"
 _QUOTE_GAP = r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$"
@@ -97,8 +107,23 @@ _TAKE_DET_BEFORE = re.compile(
 # everyday word, or one quoted as a name (buy miso, mixing miso paste stay)
 _OBTAIN_BEFORE = re.compile(
     r"(?<![a-z])(?:buy|buys|buying|bought|sell|sells|selling|sold|order|orders|ordered|ordering|score|scored"
-    r"|scoring|mix|mixes|mixed|mixing|smoke|smokes|smoked|smoking)" + _QUOTE_GAP,
+    r"|scoring|mix|mixes|mixed|mixing|smoke|smokes|smoked|smoking"
+    # (what a pill or a batch holds: "pills that contain fent", "laced with fetty", "tested positive for fetty")
+    r"|contain|contains|contained|containing|laced with|cut with|spiked with|positive for)" + _QUOTE_GAP,
     re.IGNORECASE,
+)
+# a medicine noun right after a form: "Gent trough 2.8", "dig level", "tac level" (a drug's level is measured)
+_NOUN_AFTER = re.compile(
+    r"[\s-]{0,2}(?:troughs?|levels?|peak|doses?|dosing|drip|gtt|infusion|tabs?|tablets?|pills?|capsules?|injections?"
+    r"|toxicity|overdose|withdrawal)(?![a-z])"
+    r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量)",
+    re.IGNORECASE,
+)
+# a sentence end or a line break, for the prescription reach
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.\s")
+# a dose with a unit, for the prescription reach (a count of tablets is not enough: "吃两片" is in any answer)
+_UNIT_DOSE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|units?|mmol|毫克|微克|克|毫升|单位|万单位)(?![a-z])", re.IGNORECASE
 )
 # characters that make 药 the start of a longer word (药物, 药店, 药代动力学): a letter form such as K药 does not end there
 _YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方丸水膏酒性代监检械")
@@ -106,12 +131,14 @@ _YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方�
 # (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
 # (导 and 持: an anaesthetic record's 诱导舒芬, 维持瑞芬; a pronoun or a verb of calling or relying, as patients
 # talk: 我妈二甲吃了, 都叫来曲, 我靠舒乐才能睡)
-_ZH_BEFORE = frozenset("服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后导持叫靠我你他她妈爸说")
+_ZH_BEFORE = frozenset(
+    "服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后导持叫靠我你他她妈爸说但而还也都先再又就"
+)
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
 _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
 # a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer"),
 # nor 导 持 (维持安定 is "keep stable")
-_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就")
 # a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
 _TAKE_ZH_BEFORE = frozenset("服吃用打予给")
 _TAKE_ZH_BEFORE_WORD = frozenset("服吃")
@@ -125,6 +152,12 @@ _TAKE_ZH = frozenset("吃服用含给喂打注加")
 _ZH_AFTER = frozenset(
     # (and a verb of taking: 舍曲吃了两个月, 甘精打了18个单位)
     "每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂才就能会要需可应必吃打喝"
+    # (and a pronoun pointing back at it: 司美这类药, 万古那个)
+    "这那"
+)
+# two characters after a form that say how it is taken or used (倍欣饭前服用, 派汀治疗带状疱疹, 意美口服)
+_ZH_AFTER_WORDS = frozenset(
+    {"饭前", "饭后", "餐前", "餐后", "口服", "静滴", "静推", "治疗", "注射", "用于", "用量", "过敏"}
 )
 
 
@@ -137,6 +170,7 @@ class Shorthand:
     exact_case: bool = False
     word: bool = False  # also an everyday word (安定): the checker reads it more strictly
     quoted: bool = False  # a common word that counts only inside quotation marks ('bars')
+    source: str = ""  # where the form comes from (the alias file's sources: clinic, street, brand_zh ...)
 
     @property
     def chinese(self) -> bool:
@@ -145,23 +179,31 @@ class Shorthand:
 
 
 def parse_shorthand(text: str, where: str) -> list[Shorthand]:
-    """Read the shorthand CSV (generic_en, short, case; # comment lines first); a malformed row fails with its line."""
+    """Read the shorthand CSV (generic_en, short, case and optionally source; # comment lines first); a malformed row
+    fails with its line."""
     lines = text.splitlines()
     skipped = 0
     while skipped < len(lines) and lines[skipped].startswith("#"):
         skipped += 1
     reader = csv.reader(io.StringIO("\n".join(lines[skipped:])))
-    if next(reader, None) != ["generic_en", "short", "case"]:
-        raise PromptError(f"{where}: the header after the comments must be generic_en,short,case")
+    header = next(reader, None)
+    if header not in (["generic_en", "short", "case"], ["generic_en", "short", "case", "source"]):
+        raise PromptError(
+            f"{where}: the header after the comments must be generic_en,short,case (and optionally source)"
+        )
+    width = len(header)
     out: list[Shorthand] = []
     for row in reader:
         line = reader.line_num + skipped
         if not row:
             continue
-        if len(row) != 3 or not row[0].strip() or row[2].strip() not in CASES:
+        if len(row) != width or not row[0].strip() or row[2].strip() not in CASES:
             raise PromptError(
-                f"{where}: line {line}: expected generic_en,short,case (any|exact|word|quoted), got {row!r}"
+                f"{where}: line {line}: expected {','.join(header)} (case any|exact|word|quoted), got {row!r}"
             )
+        source = row[3].strip() if width == 4 else ""
+        if width == 4 and source not in ALIAS_SOURCES:
+            raise PromptError(f"{where}: line {line}: source must be one of {sorted(ALIAS_SOURCES)}, got {row[3]!r}")
         short = row[1].strip()
         cjk = sum(1 for ch in short if _CJK.match(ch))
         # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
@@ -170,7 +212,9 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
         case = row[2].strip()
-        out.append(Shorthand(row[0].strip(), short, case == "exact", case in ("word", "quoted"), case == "quoted"))
+        out.append(
+            Shorthand(row[0].strip(), short, case == "exact", case in ("word", "quoted"), case == "quoted", source)
+        )
     return out
 
 
@@ -276,7 +320,14 @@ class ShorthandIndex:
                 # a form that starts with a Latin letter (K药) is a word of its own after any character and before
                 # any that does not make 药 a longer word (维生素K药物, T药店, I药代动力学): 建议K药单药, K药到底
                 letter = _alnum(short[0])
-                if _CJK.match(after) and after not in _ZH_AFTER and (not letter or after in _YAO_WORDS):
+                if (
+                    _CJK.match(after)
+                    and after not in _ZH_AFTER
+                    and (not letter or after in _YAO_WORDS)
+                    and text[end : end + 2] not in _ZH_AFTER_WORDS
+                    # (a text that ends inside such a word: a stream waits for its second character)
+                    and not (len(text) - end < 2 and any(w.startswith(text[end:]) for w in _ZH_AFTER_WORDS))
+                ):
                     continue
                 if (_alnum(before) and _alnum(short[0])) or (_alnum(after) and _alnum(short[-1])):
                     continue
@@ -334,9 +385,23 @@ class ShorthandIndex:
         # slang" is not digoxin; "'Miss Emma' in street slang" is morphine)
         if _NAMED.search(window) and (not token.form.word or _quoted(text, token.start, token.end)):
             return True
-        # a Latin form that is also an English word or name (dig, fin, metro, Special K) needs a dose, a route, a
-        # frequency beside it or a verb of taking right before it: "dig into the dose" is not digoxin
-        latin_word = token.form.word and not token.form.chinese
+        # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
+        if _NOUN_AFTER.match(right):
+            return True
+        # in a prescription (a dose with a unit within REACH before, or in the clause after), a form that is no
+        # everyday word is a drug by itself ("175 mg/m2 q3w; DTX if neuropathy"); one that is, only when quoted or,
+        # in Latin, written capitalised at the start of its clause ("…2 g IV q12h. Dex before the first dose")
+        # (for a word form, a route or frequency code there too: "500 g of flour. Dex will bake" is a recipe)
+        if self._prescription(text, token, right, strict=False):
+            if not token.form.word or _quoted(text, token.start, token.end):
+                return True
+            opening = not token.form.chinese and text[token.start].isupper() and not left.strip(" \"'([{:：-–—")
+            if opening and self._prescription(text, token, right, strict=True):
+                return True
+        # a Latin form that is also an English word or name (dig, fin, metro) needs a dose, a route, a frequency
+        # beside it or a verb of taking right before it: "dig into the dose" is not digoxin; one of two words
+        # (blue pill, Special K) is rarer as an everyday phrase and also takes the medicine words
+        latin_word = token.form.word and not token.form.chinese and " " not in token.form.short
         if not latin_word and _MEDICINE_WORDS.search(window):
             return True
         # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
@@ -365,6 +430,19 @@ class ShorthandIndex:
         if any(lo <= t.start and t.end <= hi for t in others):
             return True
         return bool(is_drug and (is_drug(left) or is_drug(right)))
+
+    @staticmethod
+    def _prescription(text: str, token: ShortHit, right: str, strict: bool) -> bool:
+        """Whether a dose with a unit stands within REACH before the token (in its sentence or the one before) or in its
+        clause after; with `strict`, a route or frequency code too (IV, q12h, bid)."""
+        before = text[max(0, token.start - REACH) : token.start]
+        # the token's own sentence and the one before it only: a dose three sentences back says little
+        ends = list(_SENTENCE_END.finditer(before))
+        if len(ends) >= 2:
+            before = before[ends[-2].end() :]
+        if not (_UNIT_DOSE.search(before) or _UNIT_DOSE.search(right)):
+            return False
+        return not strict or bool(_ROUTE.search(before) or _ROUTE.search(right))
 
     @staticmethod
     def _joined(text: str, token: ShortHit, others: list[ShortHit], is_drug: Callable[[str], bool] | None) -> bool:

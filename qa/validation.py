@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .drug_shorthand import LEFT as SHORT_LEFT
+from .drug_shorthand import REACH as SHORT_REACH
 from .drug_shorthand import Shorthand, ShorthandIndex, parse_shorthand
 from .drugs import (
     INVISIBLE,
@@ -603,8 +603,9 @@ class StreamRedactor:
         # each piece is redacted once, in the language the answer had so far, so what was shown never changes
         # an answer streams in pieces, and the words that show it is about medicines may come after a name: a
         # stream always looks for misspelt brands
-        # shorthand reads the context before it, which may have been shown already
-        before = self.raw[max(0, w0 - SHORT_LEFT) : w0]
+        # shorthand reads the context before it, which may have been shown already (as far back as a dose makes the
+        # text a prescription)
+        before = self.raw[max(0, w0 - SHORT_REACH) : w0]
         for m in self.drugs.find(text, chinese=self._chinese, context=True, before=before):
             start, stop = w0 + m.start, w0 + m.end
             if stop <= pos:

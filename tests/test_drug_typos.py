@@ -166,7 +166,7 @@ def test_written_tuning_disguises_are_found(drugs: DrugList, text: str, found: s
         "Elderly patients should rest.",  # capitalised dictionary words one edit from a brand are allowlisted
         "Ability to walk improves. Activate the alarm. Station 5.",
         "celldept and sinuglair in lower case",  # a brand typo counts only when written like a name
-        "glargine insuline",  # a two-word name's words out of order
+        "carbonate lithiume",  # a two-word name's words out of order (glargine alone is a name now)
         "valeric acids help",  # the short word of a pair must be exact
         "Take 2 tablets twice daily with water.",
     ],

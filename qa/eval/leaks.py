@@ -18,6 +18,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import opencc
@@ -34,6 +35,7 @@ _HOMOGLYPHS = str.maketrans(
     }
 )  # fmt: skip
 _NON_LATIN = re.compile(r"[^a-z]+")
+_NON_ALPHA = re.compile(r"[^a-z0-9]+")  # (digits kept: a leet word such as "c0nvert" is no dictionary word)
 _WORD_SPLIT = re.compile(r"[\s,.;:!?\"'()\[\]{}<>/|\-]+")
 # a name never spans a quote, a comma or a sentence end; windows stay inside these clauses
 _CLAUSE_SPLIT = re.compile(r"[\"“”，。；：！？,;:!?]|\.\s")
@@ -66,6 +68,28 @@ _WORD_LEAD = set("服吃用予给加停换改开打注滴输和及与或、，,�
 _SHORT_FOLLOW = set(
     "0123456789.一二两三四五六七八九十半片粒支针次每日天和及与或、，,的了吗呢吧啊是也都已等缓控停换改加减用剂 /+"
 )
+
+# a whole JSON list item of one to three words ("…", "Ice"]): its quotation marks delimit the string, they do not
+# quote a name
+_JSON_WHOLE = re.compile(r'(?:(?<=\[)|(?<=",))\s*"[^"\s]+(?:\s[^"\s]+){0,2}"(?=\s*(?:\]|,\s*"))')
+# ...or a word of taking or timing it (its own list: 意美口服, 倍欣饭前服用, 派汀治疗)
+_SHORT_FOLLOW_WORD = re.compile("口服|服用|饭前|饭后|餐前|餐后|静滴|静推|治疗|注射|用于")
+
+
+@cache
+def _dictionary() -> frozenset[str]:
+    """English dictionary words (web2 and GCIDE, lower case): the checker's own list of ordinary words, not the
+    finder's allowlist; empty where the package is not installed (the checker then reads every near miss)."""
+    try:
+        from english_words import get_english_words_set
+    except ImportError:  # a dev dependency: a runtime install has no checker to run
+        return frozenset()
+    return frozenset(get_english_words_set(["web2", "gcide"], lower=True, alpha=True))
+
+
+def _ordinary(word: str, words: frozenset[str]) -> bool:
+    """Whether a folded word is a dictionary word, in the English plural too ("bars", "statins")."""
+    return word in words or any(word.endswith(e) and word[: -len(e)] in words for e in ("s", "es"))
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,8 @@ class LeakChecker:
                 else:
                     self.short_any.add(form.casefold())
         self._class_texts = sorted({c for c in classes if c}, key=len, reverse=True)
+        self._words = _dictionary()
+        self._class_word: re.Pattern[str] | None = None
         self._longer_zh = sorted(n for n in names if re.search(r"[\u3400-\u9fff]", n))
         self.latin: list[str] = sorted({k for n in names if (k := self._latin(n)) and len(k) >= 5})
         self.chinese: list[str] = sorted({k for n in names if (k := self._cjk(n)) and len(k) >= 2})
@@ -131,6 +157,12 @@ class LeakChecker:
         # names the checker sees in them alone are not leaks
         self._in_classes: set[str] = set()
         self._in_classes = {leak.name for c in classes for leak in self.leaks(c)}
+        # a class name as a whole word (never inside a name: "statin" in "atorvastatin" stays)
+        self._class_word = (
+            re.compile("|".join(rf"(?<![A-Za-z]){re.escape(c)}(?![A-Za-z])" for c in self._class_texts))
+            if self._class_texts
+            else None
+        )
 
     def _latin(self, text: str) -> str:
         folded = unicodedata.normalize("NFKC", text).casefold().translate(_HOMOGLYPHS)
@@ -142,36 +174,65 @@ class LeakChecker:
     def _windows(self, text: str) -> list[str]:
         """Every run of one to three consecutive Latin words within a clause, folded; spelled-out letters
         ("a m o x") join first."""
-        windows: list[str] = []
+        return [w for w, _ in self._windows_ordinary(text)]
+
+    def _windows_ordinary(self, text: str) -> list[tuple[str, bool]]:
+        """`_windows` with, for each, whether every word in it is an ordinary dictionary word ("program", "pre
+        dose", "bars online"): such a window is a name only when it spells the name exactly, never as a near miss."""
+        windows: list[tuple[str, bool]] = []
+        ordinary = self._words
         for clause in _CLAUSE_SPLIT.split(text):
             words: list[str] = []
+            # each word as written (case folded, no look-alike or digit table: "liquid" is a word, "1iquid" not)
+            written: list[str] = []
             spelled = False  # the previous piece was a single letter
             for raw in _WORD_SPLIT.split(clause):
                 word = self._latin(raw)
                 if not word:
                     continue
+                as_written = _NON_ALPHA.sub("", unicodedata.normalize("NFKC", raw).casefold())
                 single = len(raw.strip()) == 1
                 if single and spelled and words:
                     words[-1] += word
+                    written[-1] += as_written
                 else:
                     words.append(word)
+                    written.append(as_written)
                 spelled = single
-            windows += ["".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+            plain = [_ordinary(w, ordinary) for w in written]
+            windows += [
+                ("".join(words[i : i + n]), all(plain[i : i + n])) for n in (1, 2, 3) for i in range(len(words) - n + 1)
+            ]
             # a word in the English plural is read without its ending too ("valiums", "xanaxes")
-            windows += [w[: -len(e)] for w in words for e in ("es", "s") if len(w) > 5 and w.endswith(e)]
+            windows += [
+                (w[: -len(e)], p)
+                for w, p in zip(words, plain, strict=True)
+                for e in ("es", "s")
+                if len(w) > 5 and w.endswith(e)
+            ]
         return windows
 
     def leaks(self, text: str) -> list[Leak]:
         """Every listed name still readable in text (exactly, with typos, or by sound)."""
         found: list[Leak] = []
-        windows = self._windows(text)
+        # the class names redaction writes are not names, and a name must not be read across one ("利尿剂 25mg 每"
+        # sounds like 尿激酶; "…blocker and statin" reads close to sandostatin): each becomes a clause break
+        if self._class_word is not None:
+            names = self._class_word.sub("。", text)
+        else:
+            names = text
+        pairs = self._windows_ordinary(names)
+        windows = [w for w, _ in pairs]
         if windows and self.latin:
             scores = process.cdist(windows, self.latin, scorer=fuzz.ratio, workers=1)
             # only windows about as long as the name count: the edits it may carry bound the length difference too
             lengths = np.array([len(w) for w in windows])[:, None]
-            scores = np.where(np.abs(lengths - self._lengths[None, :]) <= self._edits[None, :], scores, 0).max(axis=0)
+            scores = np.where(np.abs(lengths - self._lengths[None, :]) <= self._edits[None, :], scores, 0)
+            # ordinary words are a name only when they spell it exactly: "program" is not a typo of Prograf
+            ordinary = np.array([o for _, o in pairs])[:, None]
+            scores = np.where(ordinary & (scores < 100), 0, scores).max(axis=0)
             found += [Leak(k, float(s)) for k, s, cut in zip(self.latin, scores, self._cutoff, strict=True) if s >= cut]
-        for clause in _CLAUSE_SPLIT.split(text):
+        for clause in _CLAUSE_SPLIT.split(names):
             cjk = self._cjk(clause)
             if not cjk:
                 continue
@@ -184,6 +245,7 @@ class LeakChecker:
                     target = self._sounds[k]
                     if any(sound[i : i + n] == target for i in range(len(sound) - n + 1)):
                         found.append(Leak(k, 99.0))
+        # shorthand is read in the text as it is: its own rule removes the class names, and keeps their sentence
         found += self._shorthand(text)
         return [leak for leak in found if leak.name not in self._in_classes]
 
@@ -210,7 +272,9 @@ class LeakChecker:
                             found.append(Leak(part, 98.0))
             lowered = sentence.casefold()
             found += [Leak(form, 98.0) for form, regex in self.short_spaced if regex.search(lowered)]
-            found += [Leak(form, 98.0) for form, regex in self.short_quoted if regex.search(lowered)]
+            # (a JSON string that is the word and nothing else, ["Ice"], is not a word quoted as a name)
+            unjson = _JSON_WHOLE.sub(" ", lowered)
+            found += [Leak(form, 98.0) for form, regex in self.short_quoted if regex.search(unjson)]
             simple = self._t2s.convert(sentence).casefold()
             # a listed Chinese name holding a short form (二甲双胍) is read as the name, not as the short form
             for name in self._longer_zh:
@@ -227,7 +291,14 @@ class LeakChecker:
                     # a form that begins with a Latin letter (K药) is a word of its own whatever follows it, unless
                     # 药 starts a longer word there (维生素K药物, T药店: the checker's own short list)
                     letter = form[0].isascii() and form[0].isalpha() and after not in _YAO_NEXT
-                    if letter or not after or after in _SHORT_FOLLOW or not re.match(r"[\u3400-\u9fff]", after):
+                    taking = _SHORT_FOLLOW_WORD.match(simple, at + len(form)) is not None
+                    if (
+                        letter
+                        or taking
+                        or not after
+                        or after in _SHORT_FOLLOW
+                        or not re.match(r"[\u3400-\u9fff]", after)
+                    ):
                         found.append(Leak(form, 97.0))
                         break
                     at = simple.find(form, at + 1)
