@@ -81,8 +81,8 @@ def pieces(text: str) -> list[str]:
     return out
 
 
-# a list number a clause opens with, or a colon introduces ("2. 必须按约定支付利息", "处理：1. …", "（3）…", "二、…"): a place in a list, not what the clause
-# says, so "2. 必须按照约定支付利息" in the summary and "必须按约定支付利息。" in analysis compare as the same
+# a list number a clause opens with, or a colon introduces ("2. 必须按约定支付利息", "处理：1. …", "（3）…", "二、…"):
+# a place in a list, not what the clause says, so "2. 必须按照约定支付利息" in the summary and "必须按约定支付利息。" in analysis compare as the same
 # clause and not as two numbers apart. Never a number that goes on ("1.5倍", "3、5年").
 _LIST_NUMBER = re.compile(
     r"(?:^|(?<=[：:]))\s*(?:[（(]\s*\d{1,2}\s*[)）]|\d{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]、)\s*"
@@ -955,9 +955,9 @@ class ReaskEchoCheck(BaseCheck):
 # an answer names a few causes, foods or steps; past this many 、 elements a list has run away (tenth session: with
 # every reused word penalised the model runs through new words instead, "铁、锌、硒、铜…伯爵、奥尔莫、瑞利")
 MAX_ELEMENTS = 6
-# where an enumeration stops: a clause or sentence mark or a colon (the eval's detector splits its own way)
 # 等 that closes a list ("关节肿胀等症状"), not one inside a word (中等, 平等, 相等, 高等)
 _ETC = re.compile("(?<![中平同相高初上下对均次优劣头])等")
+# where an enumeration stops: a clause or sentence mark or a colon (the eval's detector splits its own way)
 _ENUMERATION_BREAK = re.compile(f"([{SENTENCE_END}{_CLAUSE_MARK}：:\n])")
 
 
