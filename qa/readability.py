@@ -82,8 +82,8 @@ def pieces(text: str) -> list[str]:
 
 
 # a list number a clause opens with, or a colon introduces ("2. 必须按约定支付利息", "处理：1. …", "（3）…", "二、…"):
-# a place in a list, not what the clause says, so "2. 必须按照约定支付利息" in the summary and "必须按约定支付利息。" in analysis compare as the same
-# clause and not as two numbers apart. Never a number that goes on ("1.5倍", "3、5年").
+# a place in a list, not what the clause says, so "2. 必须按照约定支付利息" in the summary and "必须按约定支付利息。"
+# in analysis compare as the same clause and not as two numbers apart. Never a number that goes on ("1.5倍", "3、5年").
 _LIST_NUMBER = re.compile(
     r"(?:^|(?<=[：:]))\s*(?:[（(]\s*\d{1,2}\s*[)）]|\d{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]、)\s*"
 )
