@@ -71,6 +71,8 @@ class AnswerPipeline:
             ctx.notes["example_answer"] = example[1]  # copying the example is repeating it (repetition check)
         if task.prompts.fallbacks:
             ctx.notes["fallbacks"] = task.prompts.fallbacks  # what a required field that only repeats becomes
+        # the re-ask message without its problems: a sentence copying it is no answer (reask_echo)
+        ctx.notes["repair_text"] = task.prompts.render(task.prompts.repair_template, problems="")
         return ctx
 
     def run(

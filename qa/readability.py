@@ -81,9 +81,17 @@ def pieces(text: str) -> list[str]:
     return out
 
 
+# a list number a clause opens with, or a colon introduces ("2. 必须按约定支付利息", "处理：1. …", "（3）…", "二、…"):
+# a place in a list, not what the clause says, so "2. 必须按照约定支付利息" in the summary and "必须按约定支付利息。"
+# in analysis compare as the same clause and not as two numbers apart. Never a number that goes on ("1.5倍", "3、5年").
+_LIST_NUMBER = re.compile(
+    r"(?:^|(?<=[：:]))\s*(?:[（(]\s*\d{1,2}\s*[)）]|\d{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]、)\s*"
+)
+
+
 def key(piece: str) -> str:
-    """What a clause says, for comparison: NFKC, case-folded, without punctuation or spaces."""
-    return _KEYLESS.sub("", unicodedata.normalize("NFKC", piece)).casefold()
+    """What a clause says, for comparison: NFKC, case-folded, without punctuation or spaces or a list number."""
+    return _KEYLESS.sub("", unicodedata.normalize("NFKC", _LIST_NUMBER.sub("", piece))).casefold()
 
 
 def _bigrams(text: str) -> set[str]:
@@ -357,7 +365,7 @@ def one_word_apart(a: str, b: str) -> bool:
 # "可能是因为…所致，个人考虑是因为…所致" is one cause said twice
 _LEAD = re.compile(
     "^(?:因为|由于|所以|因此|如果|假如|若是|但是|不过|而且|并且|此外|另外|同时|然而|首先|其次|最后|总之|例如|比如|也|还|那么"
-    "|接着|然后|随后|之后|第[一二三四五六七八九十\\d]步是?"
+    "|接着|然后|随后|之后|第[一二三四五六七八九十\\d]步是?|特别是|尤其是|尤其|特别"
     "|个人考虑是|个人考虑|个人认为|考虑是|考虑为|可能是|可能)+"
 )
 
@@ -862,7 +870,155 @@ class SentenceEndCheck(BaseCheck):
                       [f"ended {where} on a complete sentence"])  # fmt: skip
 
 
+_ECHO_RUN = 8  # characters (spaces left out) a sentence must share with the instructions to be their copy
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+# the sentences of a text, each with its end mark (joined they give the text back)
+SENTENCES = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;\n]|$)|.+")
+
+
+def echoes(sentence: str, instructions: str, question: str) -> bool:
+    """True when a sentence shares a run of _ECHO_RUN characters, half of them Chinese, with the instructions that
+    the question lacks."""
+    text = re.sub(r"\s+", "", sentence)
+    plain = re.sub(r"\s+", "", instructions)
+    asked = re.sub(r"\s+", "", question)
+    for k in range(len(text) - _ECHO_RUN + 1):
+        run = text[k : k + _ECHO_RUN]
+        # half of it Chinese: English words the instructions also use (calculations, program) are no copy
+        if len(_CJK_CHAR.findall(run)) >= _ECHO_RUN // 2 and run in plain and run not in asked:
+            return True
+    return False
+
+
+class ReaskEchoCheck(BaseCheck):
+    """A sentence that copies the app's re-ask message ("上一次的回答没有通过检查：…请重新回答同一个问题…") is no
+    answer: the 0.5B model, asked again, sometimes writes the instruction itself as its summary. It is removed; a
+    list left too short gets the task's standard sentence, a string field left empty the first item of a later
+    list that can spare one, else its standard sentence. Runs on every task whose prompt has a re-ask message."""
+
+    name = "reask_echo"
+    rules = ("reask_echo",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        instructions = ctx.notes.get("repair_text")
+        if not instructions:
+            return Repair(data)
+        removed: list[str] = []
+
+        def keep(text: str) -> str:
+            out = [s for s in SENTENCES.findall(text) if not (s.strip() and echoes(s, instructions, ctx.question))]
+            if "".join(out).strip() != text.strip():
+                removed.append(text)
+            return "".join(out).strip()
+
+        fields = _prose_fields(data)
+        fixed = dict(data)
+        for k in fields:
+            value = data[k]
+            if isinstance(value, list):
+                items = [kept for v in value if (kept := keep(v))]
+                standard = standard_sentence(ctx, k)
+                if len(items) < min_items(ctx.schema, k):
+                    items += [standard] if standard else []
+                fixed[k] = items if len(items) >= min_items(ctx.schema, k) else list(value)
+        for n, k in enumerate(fields):
+            value = data[k]
+            if not isinstance(value, str):
+                continue
+            kept = keep(value)
+            if not _WORD.search(kept):
+                kept = self._borrowed(ctx, fixed, fields[n + 1 :]) or standard_sentence(ctx, k) or value
+            fixed[k] = kept
+        if not removed:
+            return Repair(data)
+        return Repair(
+            fixed,
+            [Finding("reask_echo", f"{len(removed)} text(s) copied the re-ask message")],
+            [f"removed the copied re-ask message from {len(removed)} text(s)"],
+        )
+
+    @staticmethod
+    def _borrowed(ctx: CheckContext, fixed: dict[str, Any], later: list[str]) -> str | None:
+        """The first item of the first later list that keeps its minimum without it, moved out of that list; never
+        an item that copies the prompt's example answer (the repetition check removes those)."""
+        example = ctx.notes.get("example_answer") or ""
+        for k in later:
+            value = fixed[k]
+            if isinstance(value, list) and len(value) > min_items(ctx.schema, k):
+                for item in value:
+                    if not (example and echoes(item, example, ctx.question)):
+                        fixed[k] = [v for v in value if v is not item]
+                        return item
+        return None
+
+
+# an answer names a few causes, foods or steps; past this many 、 elements a list has run away (tenth session: with
+# every reused word penalised the model runs through new words instead, "铁、锌、硒、铜…伯爵、奥尔莫、瑞利")
+MAX_ELEMENTS = 6
+# 等 that closes a list ("关节肿胀等症状"), not one inside a word (中等, 平等, 相等, 高等)
+_ETC = re.compile("(?<![中平同相高初上下对均次优劣头])等")
+# where an enumeration stops: a clause or sentence mark or a colon (the eval's detector splits its own way)
+_ENUMERATION_BREAK = re.compile(f"([{SENTENCE_END}{_CLAUSE_MARK}：:\n])")
+
+
+def bounded(segment: str, limit: int = MAX_ELEMENTS) -> str:
+    """A clause's 、 enumeration cut to its first `limit` elements when it has more, keeping the frame after the
+    last element: from its 等 ("…关节肿胀等症状" → "…等症状") or its closing bracket ("…神经损伤）通常会有…"
+    → "…等）通常会有…"), or the last element whole when it is longer than any other (it carries the frame: "与
+    A、B…、L有关"), else 等 alone. Elements are cut whole, never mid-word."""
+    parts = segment.split("、")
+    if len(parts) <= limit or not all(key(p) for p in parts) or all(key(p).isdigit() for p in parts[1:-1]):
+        return segment  # "第1、2、3…个月" counts, it does not run on
+    last = parts[-1]
+    etc = _ETC.search(last)
+    at = min((i for i in (etc.start() if etc else -1, *(last.find(c) for c in _CLOSING)) if i > 0), default=-1)
+    if at < 0 and len(key(last)) > max(len(key(p)) for p in parts[1:-1]):  # the first carries the opening
+        # a last element longer than any other carries the clause's frame ("…、元素12有关"): it stays whole, after
+        # the first elements but one, so the clause still reads as written
+        return "、".join([*parts[: limit - 1], last])
+    tail = last[at:] if at > 0 else ""
+    if not tail.startswith("等"):
+        tail = "等" + tail
+    kept = parts[:limit]
+    if kept[-1].endswith("等"):  # "…、甜食等、…": the kept last element already closes the list
+        tail = tail[1:]
+    return "、".join(kept) + tail
+
+
+class ListBoundCheck(BaseCheck):
+    """An enumeration of more than MAX_ELEMENTS things joined with 、 keeps its first ones and closes with 等: a
+    list that runs on through ever less related words (a small model under a repetition penalty) says no more
+    with its tenth element than with its sixth, and reads as a loop."""
+
+    name = "list_bound"
+    rules = ("long_enumeration",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        fixed = dict(data)
+        changed: list[str] = []
+
+        def bound(text: str, where: str) -> str:
+            out = "".join(bounded(part) for part in _ENUMERATION_BREAK.split(text))
+            if out != text:
+                changed.append(where)
+            return out
+
+        for k in _prose_fields(data):
+            value = data[k]
+            if isinstance(value, str):
+                fixed[k] = bound(value, k)
+            else:
+                fixed[k] = [bound(v, f"{k}[{i}]") for i, v in enumerate(value)]
+        if not changed:
+            return Repair(data)
+        where = ", ".join(changed)
+        return Repair(fixed, [Finding("long_enumeration", f"an enumeration of more than {MAX_ELEMENTS} "
+                                      f"elements ({where})")],
+                      [f"cut the enumeration in {where} to its first {MAX_ELEMENTS} elements"])  # fmt: skip
+
+
 def readability_checks() -> list[BaseCheck]:
     """The checks that keep the prose readable, in the order they run."""
-    # sentence ends first: a field cut by its bound is recognised by its length, before repeats shorten it
-    return [SchemaTextCheck(), SentenceEndCheck(), RepetitionCheck()]
+    # sentence ends first: a field cut by its bound is recognised by its length, before repeats shorten it; the
+    # list bound last, so the repetition check compares whole lists ("an item lists the summary's list again")
+    return [SchemaTextCheck(), SentenceEndCheck(), ReaskEchoCheck(), RepetitionCheck(), ListBoundCheck()]

@@ -31,6 +31,12 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        ... --fresh quality_heldout5.jsonl --seed 20261126 --per-domain 30 --extra-notebook INTRO_IPYNB \
            --other-corpus baoxianzhidao=BAOXIAN_IPYNB nonghangzhidao=NONGHANG_IPYNB touzizhidao=TOUZI_IPYNB \
            --exclude the five earlier files
+       held-out 6 (tenth session): the notebooks have only 25 unused finance titles left, so --fill-titles tops
+       them up from a list of insurance question titles: wzzzd/FAQ_system data/Insurance_zhidao_test/corpus.txt
+       (commit 2764abc; no licence file; the `question` column, baoxianzhidao_filter.csv's `title` of the rows
+       with is_best=1, as that repository's README says; never the answers); the notebooks' titles all go first:
+       ... --fresh quality_heldout6.jsonl --seed 20261127 --per-domain 30 --extra-notebook INTRO_IPYNB \
+           --other-corpus (as held-out 5) --fill-titles baoxianzhidao=CORPUS_TXT --exclude the six earlier files
        every earlier split is rebuilt byte for byte by its own command above
 """
 
@@ -79,6 +85,7 @@ def finance(
     per_domain: int = PER_DOMAIN,
     extra: tuple[Path, ...] = (),
     other: tuple[tuple[str, Path], ...] = (),
+    fill: tuple[tuple[str, Path], ...] = (),
 ) -> list[dict]:
     """Distinct question titles shown in the notebooks' outputs that read as questions, none of `exclude`."""
     # extra notebooks (other printed samples of the same financezhidao_filter.csv) are read after the first, and
@@ -114,10 +121,42 @@ def finance(
     distinct = [q for q in found if not any(o != q and o.startswith(q[:12]) and len(o) > len(q) for o in found)]
     # excluded after the merge above, so the titles left are exactly those the first sets could have picked
     distinct = [q for q in distinct if q not in exclude]
+    if len(distinct) < per_domain and fill:
+        # the notebooks' titles all go first; a title list (`fill`) only tops them up, so a large list does not
+        # crowd out the printed samples (held-out 6 on)
+        rng.shuffle(distinct)
+        extra_titles = [q for q in fill_titles(fill, exclude) if q not in distinct]
+        for q, topic in extra_titles:
+            topic_of.setdefault(q, topic)
+        listed = [q for q, _ in extra_titles]
+        rng.shuffle(listed)
+        distinct += listed[: per_domain - len(distinct)]
+        return [{"domain": "finance", "question": q, "topic": topic_of[q]} for q in distinct]
     if len(distinct) < per_domain:
         raise SystemExit(f"only {len(distinct)} finance questions left, {per_domain} wanted")
     rng.shuffle(distinct)
     return [{"domain": "finance", "question": q, "topic": topic_of[q]} for q in distinct[:per_domain]]
+
+
+def fill_titles(fill: tuple[tuple[str, Path], ...], exclude: frozenset[str]) -> list[tuple[str, str]]:
+    """Question titles of tab-separated files (header line, title first) that read as questions, in file order."""
+    titles: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for topic, path in fill:
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            q = line.split("\t", 1)[0].strip()
+            if (
+                8 <= len(q) <= 60
+                and "*" not in q  # the list masks some characters with *, as the medical file does
+                and re.search(r"[\u4e00-\u9fff]", q)
+                and QUESTIONISH.search(q)
+                and not NOT_A_QUESTION.search(q)
+                and q not in seen
+                and q not in exclude
+            ):
+                seen.add(q)
+                titles.append((q, topic))
+    return titles
 
 
 def fresh(args: argparse.Namespace) -> None:
@@ -136,6 +175,7 @@ def fresh(args: argparse.Namespace) -> None:
         args.per_domain,
         tuple(args.extra_notebook),
         tuple((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.other_corpus),
+        tuple((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.fill_titles),
     )
     assert not exclude & {r["question"] for r in rows}
     # ids follow the file's number (quality_heldout3.jsonl -> qh3-001…) so answers of two splits never share an id
@@ -166,6 +206,13 @@ def main() -> None:
         default=[],
         metavar="TOPIC=NOTEBOOK",
         help="notebooks printing rows of other Zhidao finance corpora, read after all others (held-out 5 on)",
+    )
+    parser.add_argument(
+        "--fill-titles",
+        nargs="*",
+        default=[],
+        metavar="TOPIC=TSV",
+        help="tab-separated title lists that top up the finance questions when the notebooks run out (held-out 6)",
     )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--per-domain", type=int, default=PER_DOMAIN)

@@ -107,7 +107,13 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
 
 @pytest.mark.parametrize(
     ("split", "first"),
-    [("heldout2", "qh2-001"), ("heldout3", "qh3-001"), ("heldout4", "qh4-001"), ("heldout5", "qh5-001")],
+    [
+        ("heldout2", "qh2-001"),
+        ("heldout3", "qh3-001"),
+        ("heldout4", "qh4-001"),
+        ("heldout5", "qh5-001"),
+        ("heldout6", "qh6-001"),
+    ],
 )
 def test_eval_quality_runs_the_fresh_held_out_splits(tmp_path, split, first):
     log = tmp_path / "q"

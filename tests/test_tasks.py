@@ -96,7 +96,9 @@ def test_a_new_task_answers_through_the_service(echo_service):
         "injection",
         "schema_text",
         "sentence_end",
+        "reask_echo",
         "repetition",
+        "list_bound",
         "calm",
     ]
     assert [h.rule for h in answer.report.fired] == ["calm"] and "calmed the reply" in answer.report.repairs

@@ -26,8 +26,8 @@ from typing import Any
 
 from ...calc import CalcError, Result, decimals_asked, execute
 from ...checks import BaseCheck, Candidate, CheckContext, Finding, Repair, each_string
+from ...readability import SENTENCES, echoes, min_items, pieces, standard_sentence
 from ...readability import key as clause_key
-from ...readability import min_items, pieces, standard_sentence
 from ...tables import SCALES, Cell, Figures, format_fraction, parse_question
 from .formulas import FormulaLibrary, Plan
 from .order import reorder
@@ -330,11 +330,6 @@ class OperandOrderCheck(BaseCheck):
         )
 
 
-_ECHO_RUN = 8  # characters (spaces left out) a sentence must share with the instructions to be their copy
-_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
-_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;\n]|$)|.+")
-
-
 def instruction_text(ctx: CheckContext) -> str:
     """The calculation instructions this question's model saw (context and system prompt), without the figures'
     own lines or the question: what an answer sentence must not copy."""
@@ -344,20 +339,6 @@ def instruction_text(ctx: CheckContext) -> str:
     if plan is not None:
         parts += [plan.indicator.program, *(f"{k} = {v}" for k, v in plan.indicator.slots.items())]
     return "\n".join(parts)
-
-
-def echoes(sentence: str, instructions: str, question: str) -> bool:
-    """True when a sentence shares a run of _ECHO_RUN characters, half of them Chinese, with the instructions that
-    the question lacks."""
-    text = re.sub(r"\s+", "", sentence)
-    plain = re.sub(r"\s+", "", instructions)
-    asked = re.sub(r"\s+", "", question)
-    for k in range(len(text) - _ECHO_RUN + 1):
-        run = text[k : k + _ECHO_RUN]
-        # half of it Chinese: English words the instructions also use (calculations, program) are no copy
-        if len(_CJK_CHAR.findall(run)) >= _ECHO_RUN // 2 and run in plain and run not in asked:
-            return True
-    return False
 
 
 class PromptEchoCheck(BaseCheck):
@@ -376,7 +357,7 @@ class PromptEchoCheck(BaseCheck):
 
         def keep(text: str) -> str:
             out = []
-            for sentence in _SENTENCE.findall(text):
+            for sentence in SENTENCES.findall(text):
                 if sentence.strip() and echoes(sentence, instructions, ctx.question):
                     removed.append(sentence.strip())
                 else:
