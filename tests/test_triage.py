@@ -30,7 +30,7 @@ from qa.errors import InputError
 from qa.server import create_app
 from qa.tasks.medical.rules import RedFlag, red_flags
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
-from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, packaged_text
+from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
 from qa.triage.measure import (
     HELDOUT_EMERGENCY,
     HELDOUT_EMERGENCY_V2,
@@ -247,6 +247,81 @@ def test_the_intent_classifier_vetoes_classifier_hits_too(fake_model_path, inten
     assert ("classifier" in result.signals) is emergency
     assert result.to_dict()["signals"]["classifier_vetoed"] is (not emergency)
     assert result.to_dict()["signals"]["intent"] == intent
+
+
+LONG_BURIED = "孕36周了，胎动还好，这周在准备待产包，想问问一般要带什么。另外从昨晚开始头一直很疼，看东西有点模糊，还有月子里能洗头吗"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("胸口疼，出汗", []),  # short: scored whole only
+        (
+            "这是一段很长但是没有任何标点符号也没有空格的文字所以只能整句打分不能切成窗口来看看是不是这样的呢真的很长很长很长",
+            [],
+        ),
+        (
+            LONG_BURIED,
+            [
+                "孕36周了，胎动还好，",
+                "胎动还好，这周在准备待产包，",
+                "这周在准备待产包，想问问一般要带什么。",
+                "想问问一般要带什么。另外从昨晚开始头一直很疼，",
+                "另外从昨晚开始头一直很疼，看东西有点模糊，",
+                "看东西有点模糊，还有月子里能洗头吗",
+            ],
+        ),
+        (
+            "my dad is 63 and smokes a lot, he had a checkup last month. this afternoon he coughed up a lot of bright red "
+            "blood",
+            [
+                "my dad is 63 and smokes a lot, he had a checkup last month.",
+                "he had a checkup last month. this afternoon he coughed up a lot of bright red blood",
+            ],
+        ),
+        (
+            "孩子8个月 今天软趴趴的 叫也不怎么理人 奶也不吃 尿不湿一上午都是干的 想问问是不是要紧 要不要等到明天早上再去医院看看呢",
+            [
+                "孩子8个月今天软趴趴的",
+                "今天软趴趴的叫也不怎么理人",
+                "叫也不怎么理人奶也不吃",
+                "奶也不吃尿不湿一上午都是干的",
+                "尿不湿一上午都是干的想问问是不是要紧",
+                "想问问是不是要紧要不要等到明天早上再去医院看看呢",
+            ],
+        ),
+    ],
+)
+def test_windows_of_a_long_message(text, expected):
+    assert windows(text) == expected
+
+
+def test_windows_are_bounded():
+    text = "，".join(f"第{i}句话说点别的事情" for i in range(40))
+    assert len(windows(text)) == WINDOW_MAX
+
+
+@pytest.mark.parametrize(
+    ("intent", "p", "window_threshold", "emergency"),
+    [
+        ("now", 0.9, 0.0, True),  # a window at the window threshold, the message clearly now
+        ("now", 0.9, None, False),  # windows off
+        ("ordinary", 0.9, 0.0, True),
+        ("past", 0.55, 0.0, False),  # the whole message not clearly now (P(not now) 0.55 >= 0.5): windows not scored
+        ("now", 0.9, 1.01, False),  # no window at the threshold
+    ],
+)
+def test_a_window_of_a_long_message_can_make_it_an_emergency(fake_model_path, intent, p, window_threshold, emergency):
+    triage = _with_intent(
+        fake_model_path, intent, p, threshold=1.01, rules=lambda text: [], window_threshold=window_threshold
+    )
+    triage.model.low_threshold = 1.01  # no second tier: the whole message is not an emergency
+    result = triage.assess(LONG_BURIED)
+    assert result.emergency is emergency
+    assert (result.window_probability is not None) is emergency
+    assert (result.department == EMERGENCY_DEPARTMENT) is emergency
+    assert (result.to_dict()["signals"]["p_window"] is not None) is emergency
+    assert any(r.startswith("classifier on a window") for r in result.reasons) is emergency
 
 
 def test_a_format_1_model_without_an_intent_classifier_still_loads_with_the_veto_off(fake_triage, tmp_path):
