@@ -702,7 +702,8 @@ HELDOUT_BOUNDS = {
     # sign denied, a sow off her food at p 0.81-0.94; a counted rule hit), raw 5/130: recall bound up, false positives
     # ninth change: 67/70 = 0.957, 5/130 combined, 5/130 raw: recall bound up, false positives 4 -> 5/130
     # tenth change: 67/70, 3/130 combined (two counted rule hits fewer), 5/130 raw
-    HELDOUT_EMERGENCY_V8: (0.95, 3 / 130, 5 / 130),
+    # tenth session, second change (long messages by windows): 68/70 = 0.971, 3/130, raw 5/130: recall bound up
+    HELDOUT_EMERGENCY_V8: (0.97, 3 / 130, 5 / 130),
     # v9 (independent writer; its author never read the sixth change, whose author never read v9): 61/70 = 0.871 and
     # 0/130 on the fifth-session model, 62/70 = 0.886 and 0/130 (classifier raw 0/130) after the sixth change
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
@@ -712,7 +713,8 @@ HELDOUT_BOUNDS = {
     # v10 (independent writer; the eighth change's author never read it): 59/70 = 0.843 and 0/130 (classifier raw
     # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
     # seen since the ninth change (its misses were read for the kinds the bank lacked): 65/70 = 0.929, 0/130, raw 0
-    HELDOUT_EMERGENCY_V10: (0.92, 1 / 130, 1 / 130),
+    # tenth session, second change (long messages by windows): 66/70 = 0.943, 0/130, raw 0: recall bound up
+    HELDOUT_EMERGENCY_V10: (0.94, 1 / 130, 1 / 130),
     # v11 (independent writer; the ninth change's author never read it): 65/70 = 0.929 and 4/130 (classifier raw
     # 4/130) on main before the change, 68/70 = 0.971 and 4/130 (raw 4/130) after; a bound against regressions
     # seen since the tenth change (its false alarms were read for their kinds): 68/70, 3/130 (the self-harm rule on a
