@@ -42,7 +42,8 @@ _CLAUSE_END = re.compile(r"[。！？；;!?\n]|\.\s")
 
 # a dose: a number with a unit, or a count of tablets, capsules, ampoules
 _DOSE = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|units?|mmol|毫克|微克|克|毫升|单位|万单位)(?![a-z])"
+    # (insulin as patients count it: 打了18个单位)
+    r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|units?|mmol|毫克|微克|克|毫升|个?单位|万单位)(?![a-z])"
     r"|[0-9一二三四五六七八九十两半]\s*(?:片|粒|支|袋|针|颗|喷|吸)"
     r"|\d\s*(?:puffs?|sprays?|tabs?|caps?)(?![a-z])",
     re.IGNORECASE,
@@ -160,7 +161,7 @@ _ZH_AFTER = frozenset(
 _ZH_AFTER_WORDS = frozenset(
     {"饭前", "饭后", "餐前", "餐后", "口服", "静滴", "静推", "治疗", "注射", "用于", "用量", "过敏"}
     # (and what a ward round or a handover writes after a drug: 华法继续, 右美托维持, 恩替起始, 利福续用)
-    | {"继续", "维持", "起始", "续用", "泵入", "减停", "暂停", "序贯", "联合"}
+    | {"继续", "维持", "起始", "续用", "泵入", "减停", "暂停", "序贯", "联合", "联用", "溶栓", "抗凝", "镇静", "谷浓"}
 )
 
 

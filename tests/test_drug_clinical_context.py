@@ -4,6 +4,8 @@ follow-up); the vocabulary is package data validated at load; the same codes in 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qa.drug_shorthand import parse_clinical
@@ -45,7 +47,7 @@ def test_codes_in_a_clinical_note_are_found(drugs: DrugList, text: str, found: s
         "Given the weather, the ETV studio is closed.",  # "given" as an ordinary word, a code as written
         "HBV 复查，etv 频道今晚播出。",  # a code in lower case is not the code as written
         "The ward round starts at nine; the cape is on the chair.",  # a word form is not taken by the note alone
-        "化疗期间多喝水，利福这个地名很少见。",  # a clipping followed by a Chinese word stays part of it
+        "化疗期间多喝水，贝达尔是个地名。",  # a clipping followed by a Chinese word stays part of it
         "ICU 的探视时间是下午三点。",
     ],
 )
@@ -64,3 +66,16 @@ def test_the_vocabulary_is_validated_at_load() -> None:
     for bad in ("HBV\nhbv\n", "a\n", "HBV;\n", "# only a comment\n", "###\n"):
         with pytest.raises(PromptError):
             parse_clinical(bad, "t.txt")
+
+
+def _vocabulary() -> list[str]:
+    text = (Path(__file__).resolve().parent.parent / "qa/data/drug_clinical_context.txt").read_text("utf-8")
+    return [w.strip().replace("#", "3") for w in text.splitlines() if w.strip() and not w.startswith("# ")]
+
+
+@pytest.mark.parametrize("word", _vocabulary())
+def test_each_clinical_word_leaves_everyday_word_forms_alone(drugs: DrugList, word: str) -> None:
+    # a form that is also an everyday word (安定 "stable", metro, miso) is not taken by a clinical word beside it
+    text = f"{word}：社会安定。The metro was late. Miso soup for lunch."
+    assert drugs.shorthand is not None and drugs.shorthand.clinical.search(text)
+    assert drugs.find(text) == []
