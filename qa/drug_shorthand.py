@@ -157,6 +157,15 @@ _ZH_AFTER = frozenset(
     # (and a pronoun pointing back at it: 司美这类药, 万古那个)
     "这那"
 )
+# the dot between the parts of a foreign name written in Chinese (塞雷茨·卡马)
+_NAME_DOTS = frozenset("·．•‧・")
+# in a clinical note without a dose, a Chinese form stands alone: a character after it that is no letter, digit or
+# mark must be one of these (利奈、贝达; 恩替已吃; 奥希一线) or begin a word of _ZH_AFTER_WORDS (华法继续); 西地和饮食,
+# 阿奇的朋友 stay
+_NOTE_ZH_AFTER = frozenset("已续停改换减用一二吃打每")
+# ...and a Latin code is no part of a name, a formula or a list of other codes: not after a capitalised word
+# (Synovate MMI), nor glued by / or ( to a letter or digit (avx512_bf16/AMX, NO(SOF))
+_NOTE_LATIN_BEFORE = re.compile(r"(?:\b[A-Z][a-z]+\s+|[A-Za-z0-9_`'][/(])$")
 # two characters after a form that say how it is taken or used (倍欣饭前服用, 派汀治疗带状疱疹, 意美口服)
 _ZH_AFTER_WORDS = frozenset(
     {"饭前", "饭后", "餐前", "餐后", "口服", "静滴", "静推", "治疗", "注射", "用于", "用量", "过敏"}
@@ -370,6 +379,9 @@ class ShorthandIndex:
                 timed = text[max(0, start - 2) : start] in _ZH_BEFORE_TIMES
                 if _CJK.match(before) and before not in _ZH_BEFORE and not (counted or timed or _alnum(short[0])):
                     continue
+                # a form right after or before a name dot is part of a transliterated name (威廉·普拉格, 碧娜芝．布托)
+                if before in _NAME_DOTS or after in _NAME_DOTS:
+                    continue
                 # a form that starts with a Latin letter (K药) is a word of its own after any character and before
                 # any that does not make 药 a longer word (维生素K药物, T药店, I药代动力学): 建议K药单药, K药到底
                 letter = _alnum(short[0])
@@ -508,6 +520,12 @@ class ShorthandIndex:
         after, and a Latin code stands as the file writes it."""
         short = token.form.short
         if not token.form.chinese and short != short.casefold() and text[token.start : token.end] != short:
+            return False
+        if token.form.chinese:
+            after = text[token.end : token.end + 2]
+            if after[:1] and _CJK.match(after[0]) and after[0] not in _NOTE_ZH_AFTER and after not in _ZH_AFTER_WORDS:
+                return False
+        elif _NOTE_LATIN_BEFORE.search(text, max(0, token.start - 30), token.start):
             return False
         before = text[max(0, token.start - REACH) : token.start]
         ends = list(_SENTENCE_END.finditer(before))
