@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 from .drugs import ALIAS_SOURCES, _char_folds, trie_pattern
 from .errors import PromptError
@@ -41,7 +42,8 @@ _CLAUSE_END = re.compile(r"[。！？；;!?\n]|\.\s")
 
 # a dose: a number with a unit, or a count of tablets, capsules, ampoules
 _DOSE = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|units?|mmol|毫克|微克|克|毫升|单位|万单位)(?![a-z])"
+    # (insulin as patients count it: 打了18个单位)
+    r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|u|units?|mmol|毫克|微克|克|毫升|个?单位|万单位)(?![a-z])"
     r"|[0-9一二三四五六七八九十两半]\s*(?:片|粒|支|袋|针|颗|喷|吸)"
     r"|\d\s*(?:puffs?|sprays?|tabs?|caps?)(?![a-z])",
     re.IGNORECASE,
@@ -155,10 +157,68 @@ _ZH_AFTER = frozenset(
     # (and a pronoun pointing back at it: 司美这类药, 万古那个)
     "这那"
 )
+# the dot between the parts of a foreign name written in Chinese (塞雷茨·卡马)
+_NAME_DOTS = frozenset("·．•‧・")
+# in a clinical note without a dose, a Chinese form stands alone: a character after it that is no letter, digit or
+# mark must be one of these (利奈、贝达; 恩替已吃; 奥希一线) or begin a word of _ZH_AFTER_WORDS (华法继续); 西地和饮食,
+# 阿奇的朋友 stay
+_NOTE_ZH_AFTER = frozenset("已续停改换减用一二吃打每")
+# ...and a Latin code is no part of a name, a formula or a list of other codes: not after a capitalised word
+# (Synovate MMI), nor glued by / or ( to a letter or digit (avx512_bf16/AMX, NO(SOF))
+_NOTE_LATIN_BEFORE = re.compile(r"(?:\b[A-Z][a-z]+\s+|[A-Za-z0-9_`'][/(])$")
 # two characters after a form that say how it is taken or used (倍欣饭前服用, 派汀治疗带状疱疹, 意美口服)
 _ZH_AFTER_WORDS = frozenset(
     {"饭前", "饭后", "餐前", "餐后", "口服", "静滴", "静推", "治疗", "注射", "用于", "用量", "过敏"}
+    # (and what a ward round or a handover writes after a drug: 华法继续, 右美托维持, 恩替起始, 利福续用)
+    | {"继续", "维持", "起始", "续用", "泵入", "减停", "暂停", "序贯", "联合", "联用", "溶栓", "抗凝", "镇静", "谷浓"}
 )
+
+
+# the clinical-note vocabulary (HBV, 查房, regimen): package data, one word a line
+CLINICAL_WORDS = "drug_clinical_context.txt"
+# a clinical word: letters, digits, CJK, and - / . + or one space inside; # stands for a number
+_CLINICAL_WORD = re.compile(r"[A-Za-z0-9#\u3400-\u9fff]+(?:[- /.+][A-Za-z0-9#\u3400-\u9fff]+)*")
+
+
+def parse_clinical(text: str, where: str) -> re.Pattern[str]:
+    """Read the clinical-note vocabulary (one word a line, "# " comment lines) into one pattern; a malformed or repeated
+    word fails with its line."""
+    latin_any: list[str] = []
+    latin_exact: list[str] = []
+    chinese: list[str] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(text.splitlines(), 1):
+        word = raw.strip()
+        # a comment line starts with "# " ("#床" is a word: a number before 床)
+        if not word or word == "#" or word.startswith("# "):
+            continue
+        if not (_CLINICAL_WORD.fullmatch(word) and 2 <= len(word) <= 30 and word.strip("#")):
+            raise PromptError(f"{where}: line {n}: {word!r} is not a clinical word (letters, digits, CJK, #)")
+        if word.casefold() in seen:
+            raise PromptError(f"{where}: line {n}: {word!r} is listed twice")
+        seen.add(word.casefold())
+        body = r"\d+".join(re.escape(part).replace(r"\ ", r"\s+") for part in word.split("#"))
+        if _CJK.search(word) and not re.search("[A-Za-z]", word):
+            chinese.append(body)
+        elif word != word.casefold():
+            latin_exact.append(body)
+        else:
+            latin_any.append(body)
+    if not seen:
+        raise PromptError(f"{where}: no clinical words")
+    edge_l, edge_r = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
+    parts = [*chinese]
+    if latin_exact:
+        parts.append(f"{edge_l}(?:{'|'.join(sorted(latin_exact, key=len, reverse=True))}){edge_r}")
+    if latin_any:
+        parts.append(f"{edge_l}(?i:{'|'.join(sorted(latin_any, key=len, reverse=True))}){edge_r}")
+    return re.compile("|".join(parts))
+
+
+@cache
+def clinical_words() -> re.Pattern[str]:
+    """The package's clinical-note vocabulary as one pattern."""
+    return parse_clinical(resources.files("qa.data").joinpath(CLINICAL_WORDS).read_text("utf-8"), CLINICAL_WORDS)
 
 
 @dataclass(frozen=True)
@@ -257,7 +317,9 @@ class ShortHit:
 class ShorthandIndex:
     """Finds short forms in text: whole tokens only, and (in `find`) only in a drug context."""
 
-    def __init__(self, forms: list[Shorthand]) -> None:
+    def __init__(self, forms: list[Shorthand], clinical: re.Pattern[str] | None = None) -> None:
+        # the clinical-note vocabulary (the package's unless given)
+        self.clinical = clinical if clinical is not None else clinical_words()
         self.forms: dict[str, Shorthand] = {}
         for form in forms:
             key = form.short if form.exact_case else form.short.casefold()
@@ -316,6 +378,9 @@ class ShorthandIndex:
                 counted = before in _MEASURE and start >= 2 and text[start - 2] in _COUNT
                 timed = text[max(0, start - 2) : start] in _ZH_BEFORE_TIMES
                 if _CJK.match(before) and before not in _ZH_BEFORE and not (counted or timed or _alnum(short[0])):
+                    continue
+                # a form right after or before a name dot is part of a transliterated name (威廉·普拉格, 碧娜芝．布托)
+                if before in _NAME_DOTS or after in _NAME_DOTS:
                     continue
                 # a form that starts with a Latin letter (K药) is a word of its own after any character and before
                 # any that does not make 药 a longer word (维生素K药物, T药店, I药代动力学): 建议K药单药, K药到底
@@ -398,6 +463,12 @@ class ShorthandIndex:
             opening = not token.form.chinese and text[token.start].isupper() and not left.strip(" \"'([{:：-–—")
             if opening and self._prescription(text, token, right, strict=True):
                 return True
+        # in a clinical note (a ward round, a handover, a regimen, an HBV follow-up: a word of the clinical vocabulary
+        # in the form's sentence or the one before, or in its clause after), a form that is no everyday word is a
+        # drug by itself ("HBV 初治，ETV 起始", "Stroke code, NIHSS 14: TNK given"); a code with capitals only as
+        # written there (ETV, not "etv")
+        if not token.form.word and self._clinical_note(text, token, right):
+            return True
         # a Latin form that is also an English word or name (dig, fin, metro) needs a dose, a route, a frequency
         # beside it or a verb of taking right before it: "dig into the dose" is not digoxin; one of two words
         # (blue pill, Special K) is rarer as an everyday phrase and also takes the medicine words
@@ -443,6 +514,24 @@ class ShorthandIndex:
         if not (_UNIT_DOSE.search(before) or _UNIT_DOSE.search(right)):
             return False
         return not strict or bool(_ROUTE.search(before) or _ROUTE.search(right))
+
+    def _clinical_note(self, text: str, token: ShortHit, right: str) -> bool:
+        """Whether a clinical word stands in the token's sentence or the one before (within REACH) or in its clause
+        after, and a Latin code stands as the file writes it."""
+        short = token.form.short
+        if not token.form.chinese and short != short.casefold() and text[token.start : token.end] != short:
+            return False
+        if token.form.chinese:
+            after = text[token.end : token.end + 2]
+            if after[:1] and _CJK.match(after[0]) and after[0] not in _NOTE_ZH_AFTER and after not in _ZH_AFTER_WORDS:
+                return False
+        elif _NOTE_LATIN_BEFORE.search(text, max(0, token.start - 30), token.start):
+            return False
+        before = text[max(0, token.start - REACH) : token.start]
+        ends = list(_SENTENCE_END.finditer(before))
+        if len(ends) >= 2:
+            before = before[ends[-2].end() :]
+        return bool(self.clinical.search(before) or self.clinical.search(right))
 
     @staticmethod
     def _joined(text: str, token: ShortHit, others: list[ShortHit], is_drug: Callable[[str], bool] | None) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .drug_shorthand import REACH as SHORT_REACH
-from .drug_shorthand import Shorthand, ShorthandIndex, parse_shorthand
+from .drug_shorthand import Shorthand, ShorthandIndex, parse_clinical, parse_shorthand
 from .drugs import (
     INVISIBLE,
     Alias,
@@ -166,6 +166,7 @@ class DrugList:
         aliases: list[Alias] | None = None,
         allow: frozenset[str] = frozenset(),
         shorthand: list[Shorthand] | None = None,
+        clinical: re.Pattern[str] | None = None,
     ) -> None:
         self.drugs = drugs
         self._by_key: dict[str, tuple[Drug, str]] = {}
@@ -254,8 +255,11 @@ class DrugList:
                 continue
             self._short_drug[form.short] = drug
             kept.append(form)
-        self.shorthand = ShorthandIndex(kept) if kept else None
+        self.shorthand = ShorthandIndex(kept, clinical) if kept else None
         listed.append([[f.generic_en, f.short, f.exact_case] for f in kept])
+        # (the clinical-note vocabulary decides shorthand too)
+        if self.shorthand is not None:
+            listed.append(self.shorthand.clinical.pattern)
         self.version = hashlib.sha256(json.dumps(listed, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     @classmethod
@@ -268,10 +272,12 @@ class DrugList:
         aliases_where: str = "drug_aliases.csv",
         more_aliases: Sequence[tuple[str, str]] = (),
         shorthand: tuple[str, str] | None = None,
+        clinical: tuple[str, str] | None = None,
     ) -> DrugList:
         """Read the CSV list (generic_en, generic_zh, brands_en, brands_zh, class_en, class_zh), with optional
         alias CSV text (generic_en, alias, kind), more alias files from public sources as (text, where) read after
-        it, allowlist text (one word a line) and clinical shorthand as (text, where) (generic_en, short, case)."""
+        it, allowlist text (one word a line), clinical shorthand as (text, where) (generic_en, short, case) and the
+        clinical-note vocabulary as (text, where) (one word a line; the package's when not given)."""
         rows = list(csv.DictReader(io.StringIO(text)))
         needed = {"generic_en", "generic_zh", "brands_en", "brands_zh", "class_en", "class_zh"}
         if not rows or not needed <= set(rows[0]):
@@ -294,7 +300,8 @@ class DrugList:
         for more, more_where in more_aliases:
             parsed_aliases += parse_aliases(more, more_where, public=True)
         forms = parse_shorthand(*shorthand) if shorthand else None
-        return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset(), forms)
+        note = parse_clinical(*clinical) if clinical else None
+        return cls(drugs, parsed_aliases, parse_allowlist(allow) if allow else frozenset(), forms, note)
 
     @classmethod
     def load(cls, path: Path) -> DrugList:

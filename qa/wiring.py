@@ -24,6 +24,8 @@ DRUG_ALIAS_FILES = (DRUG_ALIASES, *DRUG_PUBLIC_ALIASES)
 DRUG_ALLOWLIST = "drug_allowlist.txt"
 # clinical shorthand (MTX, 二甲), matched only in a drug context; the independent checker reads it too
 DRUG_SHORTHAND = "drug_shorthand.csv"
+# words that mark a clinical note (HBV, 查房, regimen): there a shorthand form needs no dose beside it
+DRUG_CLINICAL = "drug_clinical_context.txt"
 
 
 def load_drugs(settings: Settings) -> DrugList:
@@ -39,6 +41,7 @@ def load_drugs(settings: Settings) -> DrugList:
         aliases_where=files.where(DRUG_ALIASES),
         more_aliases=[(files.read(name), files.where(name)) for name in DRUG_PUBLIC_ALIASES],
         shorthand=(files.read(DRUG_SHORTHAND), files.where(DRUG_SHORTHAND)),
+        clinical=(files.read(DRUG_CLINICAL), files.where(DRUG_CLINICAL)),
     )
 
 
