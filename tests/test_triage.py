@@ -721,8 +721,9 @@ HELDOUT_BOUNDS = {
     # question about someone else's thoughts, imagined, no longer fires), raw 4/130
     HELDOUT_EMERGENCY_V11: (0.97, 3 / 130, 4 / 130),
     # v12 (independent writer; the tenth change's author never read it): 66/70 = 0.943 and 2/130 (classifier raw
-    # 3/130) on main before the change and the same after it; a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V12: (0.94, 2 / 130, 3 / 130),
+    # 3/130) on main before the change and the same after it; after the second triage change (windows of long messages,
+    # whose author never read it either) 67/70 = 0.957, 2/130, raw 3/130; a bound against regressions, not the goal
+    HELDOUT_EMERGENCY_V12: (0.95, 2 / 130, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
