@@ -148,3 +148,24 @@ def assert_caught_everywhere(drugs: Any, checker: Any, text: str) -> None:
     assert checker.leaks(text) and not checker.leaks(redacted)
     for size in range(1, 9):
         assert stream(drugs, text, size) == redacted, size
+
+
+def assert_found_and_redacted(drugs: Any, text: str, found: str, drug: str) -> None:
+    """The finder reads `found` as `drug` in `text`; redaction removes it, and streams in chunks of 1-8 characters
+    give the redacted answer."""
+    from qa.eval.drug_eval import stream
+
+    assert (found, drug) in [(m.found, m.drug) for m in drugs.find(text)]
+    redacted = drugs.redact(text)[0]
+    assert found not in redacted
+    for size in range(1, 9):
+        assert stream(drugs, text, size) == redacted, size
+
+
+def assert_untouched(drugs: Any, text: str, sizes: Any = range(1, 9)) -> None:
+    """The finder reads no drug in `text`, whole or streamed in chunks of each of `sizes` characters."""
+    from qa.eval.drug_eval import stream
+
+    assert drugs.find(text) == []
+    for size in sizes:
+        assert stream(drugs, text, size) == text, size

@@ -14,11 +14,10 @@ from qa.cli import main
 from qa.drug_shorthand import parse_shorthand
 from qa.drugs import ALIAS_SOURCES
 from qa.errors import PromptError
-from qa.eval.drug_eval import stream
 from qa.eval.leaks import LeakChecker
 from qa.validation import DrugList
 
-from .helpers import assert_caught_everywhere
+from .helpers import assert_caught_everywhere, assert_found_and_redacted, assert_untouched
 
 DATA = Path(__file__).resolve().parent.parent / "qa/data"
 
@@ -81,11 +80,7 @@ def test_new_gated_forms_in_drug_context(
     ],
 )
 def test_new_context_rules(drugs: DrugList, text: str, found: str, drug: str) -> None:
-    assert (found, drug) in [(m.found, m.drug) for m in drugs.find(text)]
-    redacted = drugs.redact(text)[0]
-    assert found not in redacted
-    for size in range(1, 9):
-        assert stream(drugs, text, size) == redacted, size
+    assert_found_and_redacted(drugs, text, found, drug)
 
 
 @pytest.mark.parametrize(
@@ -106,9 +101,7 @@ def test_new_context_rules(drugs: DrugList, text: str, found: str, drug: str) ->
     ],
 )
 def test_ordinary_text_near_the_new_names_is_not_taken(drugs: DrugList, text: str) -> None:
-    assert drugs.find(text) == []
-    for size in (1, 3, 7):
-        assert stream(drugs, text, size) == text, size
+    assert_untouched(drugs, text, (1, 3, 7))
 
 
 def test_scan_prints_the_kinds_of_new_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
