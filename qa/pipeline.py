@@ -69,6 +69,7 @@ class AnswerPipeline:
         example = task.prompts.example
         if example is not None and any(m["content"] == example[1] for m in prompt.messages[1:3]):
             ctx.notes["example_answer"] = example[1]  # copying the example is repeating it (repetition check)
+            ctx.notes["example_question"] = example[0]  # its subject words (example_transplant)
         if task.prompts.fallbacks:
             ctx.notes["fallbacks"] = task.prompts.fallbacks  # what a required field that only repeats becomes
         # the re-ask message without its problems: a sentence copying it is no answer (reask_echo)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from typing import Any
 
 from .checks import BaseCheck, CheckContext, Finding, Repair
@@ -810,6 +811,25 @@ def _texts(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+# the last clause ends on a word that only leads into more (a preposition, a conjunction, the 的 of a modifier
+# with nothing after it): the model stopped mid-clause ("…然后进入首页的", "…因此其收益将随着", "…等。在"). 的 after
+# 是 closes a sentence ("这是正常的"), so a clause with 是 before its last 的 is left alone.
+_UNFINISHED = re.compile(
+    "(?:(?<![目端有标指别似])的|随着|以及|包括|例如|比如|或者|因为|由于|如果|而且|并且|但是|(?<![存现所自实内外])在"
+    "|(?<![参给])与|(?<![以不普])及|(?<![对])和)$"
+)
+# of those, the words that join two things: what came before them is a whole clause
+_JOINING = re.compile("(?:以及|或者|并且|而且|但是|(?<![参给])与|(?<![以不普])及|(?<![对])和)$")
+
+
+def _unfinished(text: str) -> bool:
+    """The text's last clause ends on a word that leads into more (see _UNFINISHED), not a 是…的 sentence."""
+    if not _UNFINISHED.search(text):
+        return False
+    last = re.split(f"[{SENTENCE_END}{_CLAUSE_MARK}]", text)[-1]
+    return not (text.endswith("的") and "是" in last)
+
+
 def end_on_sentence(text: str, limit: int | None) -> str:
     """The text ending on a complete sentence: an unfinished last clause (cut by the bound, or left on a comma)
     is dropped back to the last sentence end, or closed with a full stop when there is none."""
@@ -819,8 +839,26 @@ def end_on_sentence(text: str, limit: int | None) -> str:
         stripped, at_bound = stripped[:-1].rstrip(), True  # an ellipsis where a bound shortened the text
     elif not stripped or stripped[-1] in SENTENCE_END + _CLOSING + ".":
         return text
-    if not at_bound and stripped[-1] not in _OPEN_TAIL:
+    if not at_bound and stripped[-1] not in _OPEN_TAIL and not _unfinished(stripped):
         return text  # a short phrase ("保持充足睡眠") is a complete item
+    if not at_bound and stripped[-1] not in _OPEN_TAIL:
+        # a word that leads into more ("…然后进入首页的", "…收益将随着") ended it: the word goes, then the text is
+        # cut back as at a bound; a text too short to lose it stays as written
+        rest = _UNFINISHED.sub("", stripped).rstrip()
+        if len(_WORD.findall(rest)) < 4:
+            return text
+        stop = "。" if _CJK.search(rest) else "."
+        if _JOINING.search(stripped):  # "…的食物以及": what came before the conjunction is whole
+            return rest.rstrip(_OPEN_TAIL + " ") + stop
+        if rest[-1] in SENTENCE_END:  # "…等。在": the stray word after a sentence
+            return rest
+        # back to the unfinished clause's start: a clause mark after the last sentence end keeps what the
+        # sentence said before it ("…由下家负担，因此其收益将随着" → "…由下家负担。")
+        last_end = max((m.end() for m in _SENTENCE_END_RE.finditer(rest)), default=0)
+        marks = [i for i, ch in enumerate(rest) if ch in _CLAUSE_MARK and i >= last_end]
+        if marks and marks[-1] >= len(rest) // 3:
+            return rest[: marks[-1]] + stop
+        stripped, at_bound = rest, True
     ends = [m.end() for m in _SENTENCE_END_RE.finditer(stripped) if m.group() != "…"]
     if ends and ends[-1] >= len(stripped) // 3:  # keep at least a third of what was written
         return stripped[: ends[-1]]
@@ -952,6 +990,190 @@ class ReaskEchoCheck(BaseCheck):
         return None
 
 
+def _settle(ctx: CheckContext, data: dict[str, Any], keep: Any) -> tuple[dict[str, Any], list[str]]:
+    """The answer with `keep(field, text)` applied to every prose text, and the fields it changed. A list item left
+    empty goes (the list gets the task's standard sentence when it falls under its minimum); a string field left
+    with no clause of its own (empty, or a fragment that leans on what went) takes the first item of a later list
+    that can spare one, else the task's standard sentence."""
+    fields = _prose_fields(data)
+    fixed = dict(data)
+    changed: list[str] = []
+    for k in fields:
+        value = data[k]
+        if isinstance(value, list):
+            items = [kept for v in value if _WORD.search(kept := keep(k, v))]
+            if items == list(value):
+                continue
+            standard = standard_sentence(ctx, k)
+            if len(items) < min_items(ctx.schema, k) and standard:
+                items.append(standard)
+            if len(items) >= min_items(ctx.schema, k):
+                fixed[k] = items
+                changed.append(k)
+    for n, k in enumerate(fields):
+        value = data[k]
+        if not isinstance(value, str):
+            continue
+        kept = keep(k, value)
+        if kept == value:
+            continue
+        if len(_WORD.findall(kept)) < 6 or dangling(kept):
+            kept = ReaskEchoCheck._borrowed(ctx, fixed, fields[n + 1 :]) or standard_sentence(ctx, k) or value
+        if kept != value:
+            fixed[k] = kept
+            changed.append(k)
+    return fixed, changed
+
+
+# a clause that ends like this leads into the next one ("资金紧张时", "如果症状持续不见好转")
+_LEADS_ON = re.compile("(?:时|时候|之后|以后|之前|的话)$|^(?:如果|假如|若|当|只要|一旦|为了|根据|通过|对于)")
+
+
+def _without(text: str, drop: Any, lead: bool = False) -> str:
+    """The text without the pieces `drop(piece)` marks, ending on a full stop where it was left on a comma. With
+    `lead`, a sentence whose first clause goes goes whole: its later clauses lean on it ("长期只还最低还款额可能会
+    导致资金压力增大，影响个人财务状况" leaves no sentence without its first clause)."""
+    sentences: list[list[str]] = [[]]
+    for piece in pieces(text):
+        sentences[-1].append(piece)
+        if piece.rstrip()[-1:] in SENTENCE_END + "\n":
+            sentences.append([])
+    kept: list[str] = []
+    for sentence in sentences:
+        marks = [bool(key(p)) and drop(p) for p in sentence]
+        if lead and marks and marks[0]:
+            continue
+        left = [p for p, m in zip(sentence, marks, strict=True) if not m]
+        if len(left) < len(sentence) and left and _LEADS_ON.search(key(left[-1])):
+            continue  # what is left of the sentence only leads into the clause that went ("资金紧张时")
+        kept += left
+    if len(kept) == sum(map(len, sentences)):
+        return text
+    out = "".join(kept).strip()
+    if out and out[-1] in _CLAUSE_MARK + "、：:":
+        out = out[:-1] + ("。" if _CJK.search(out) else ".")
+    return out
+
+
+# a clause of the question that asks (not one that describes): restating it as a statement is an answer
+_ASKING = re.compile(r"[？?吗呢么]|怎|如何|哪|什么|多少|几|能不能|能否|是否|有没有|会不会|要不要|请问|为何|可不可以")
+_QUESTION_PARTS = re.compile(r"[^。！？!?；;，,\n]+[。！？!?；;，,\n]*")
+_COPY_SHARE = 0.75  # share of a summary clause that lies in runs of 3+ characters of the question's description
+_COPY_MIN = 8  # characters: a summary copies the question when 2 × this and half of it are the question's
+_COPY_HALF = 0.5
+_COPY_REWORDED = 0.5  # share of a clause of a summary that is a copy: a reworded clause of the question goes too
+
+
+def _plain(text: str) -> str:
+    return _KEYLESS.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def copies_description(piece: str, description: str, share: float = _COPY_SHARE) -> bool:
+    """A clause that copies the question's own description (not a question clause turned into an answer): `share`
+    of it lies in runs of 3 or more characters of the description."""
+    mine = _plain(piece)
+    if len(mine) < 4 or not description:
+        return False
+    blocks = SequenceMatcher(None, mine, description, autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks if b.size >= 3) >= share * len(mine)
+
+
+class QuestionCopyCheck(BaseCheck):
+    """The summary opens the answer; one that copies the user's own description of the problem back ("最近天气降温，
+    没注意防寒问题，所以感觉有点感冒了…") says nothing. Its clauses that copy the question's describing clauses
+    are removed (a question clause restated as a statement, "存折可以异地取款", is an answer and stays); a summary
+    left with nothing of its own takes the first item of a later list that can spare one, else the task's standard
+    sentence."""
+
+    name = "question_copy"
+    rules = ("question_copy",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        description = "".join(_plain(c) for c in _QUESTION_PARTS.findall(ctx.question) if not _ASKING.search(c))
+        first = next((k for k in _prose_fields(data) if isinstance(data[k], str)), None)
+        if first is None or not description:
+            return Repair(data)
+
+        copied = sum(len(_plain(p)) for p in pieces(data[first]) if copies_description(p, description))
+        if copied < _COPY_MIN * 2 or copied < _COPY_HALF * len(_plain(data[first])):
+            return Repair(data)  # a summary that picks up a few of the user's words is answering in them
+
+        def drop(piece: str) -> bool:
+            # the user's description, reworded clauses of it included once the summary is a copy ("叔叔身体一直不很
+            # 好"), and the user's question asked back ("…喝了能快速转好么？")
+            return copies_description(piece, description, _COPY_REWORDED) or piece.rstrip()[-1:] in "？?"
+
+        def keep(k: str, text: str) -> str:
+            return _without(text, drop) if k == first else text
+
+        fixed, changed = _settle(ctx, data, keep)
+        if not changed:
+            return Repair(data)
+        where = ", ".join(changed)
+        return Repair(fixed, [Finding("question_copy", f"the {first} copied the question ({where})")],
+                      [f"removed what {where} copied from the question"])  # fmt: skip
+
+
+# characters a clause shares with the example answer (and not with the question), a subject word among them:
+# "明显增加还款负担" is the example's; "增加还款负担" is what any loan answer may say
+_TRANSPLANT_RUN = 8
+_TEMPLATE_OPEN = 4  # characters a clause opens with that open a clause of the example ("长期只还…")
+
+
+def _word_pairs(text: str) -> set[str]:
+    plain = _plain(text)
+    return {plain[i : i + 2] for i in range(len(plain) - 1) if _CJK_CHAR.search(plain[i : i + 2])}
+
+
+class ExampleTransplantCheck(BaseCheck):
+    """The 0.5B model carries the prompt's example answer into answers on other subjects, a phrase at a time with a
+    word changed ("长期只还最低还款额会明显增加还款负担" in a notice about a house loan; "长期只还低血糖会导致高风险";
+    "以发卡银行公布的为准" about an insurance claim). When the question shares none of the example's subject words
+    (the example question's word pairs, less those that ask), a clause that shares a run of 8 characters with the
+    example answer that the question lacks, with a subject word in it, or opens as a clause of the example opens
+    (the opening with a subject word in it: "长期只还"), is removed; a text left with
+    nothing takes the task's standard sentence (a string field, a later list's first item first)."""
+
+    name = "example_transplant"
+    rules = ("example_transplant",)
+    # the finance example is about one product (a credit card's minimum payment), so its phrases are out of place
+    # elsewhere; the medical example's advice ("如果症状持续…建议及时就医") fits most medical questions
+    tasks = ("finance",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        example, example_q = ctx.notes.get("example_answer"), ctx.notes.get("example_question")
+        if ctx.task not in self.tasks or not example or not example_q:
+            return Repair(data)
+        texts = string_fields(json.loads(example))
+        # the example question's word pairs, less those that ask ("怎么", "么样"): the subject it is about
+        subject = {pair for pair in _word_pairs(example_q) if not _ASKING.search(pair)}
+        asked = _plain(ctx.question)
+        if any(b in asked for b in subject):
+            return Repair(data)  # the question is on the example's subject: its words are the answer's too
+        whole = "".join(_plain(t) for t in texts)
+        # an example clause's opening words with a subject word in them ("长期只还"; not "还可能影")
+        openings = {
+            o
+            for t in texts
+            for p in pieces(t)
+            if len(o := _plain(p)[:_TEMPLATE_OPEN]) == _TEMPLATE_OPEN and any(b in o for b in subject)
+        }
+
+        def transplanted(piece: str) -> bool:
+            mine = _plain(piece)
+            if mine[:_TEMPLATE_OPEN] in openings and mine[:_TEMPLATE_OPEN] not in asked:
+                return True
+            runs = (mine[i : i + _TRANSPLANT_RUN] for i in range(len(mine) - _TRANSPLANT_RUN + 1))
+            return any(r in whole and r not in asked and any(b in r for b in subject) for r in runs)
+
+        fixed, changed = _settle(ctx, data, lambda _k, text: _without(text, transplanted, lead=True))
+        if not changed:
+            return Repair(data)
+        where = ", ".join(changed)
+        return Repair(fixed, [Finding("example_transplant", f"the example answer carried into {where}")],
+                      [f"removed what {where} carried over from the example answer"])  # fmt: skip
+
+
 # an answer names a few causes, foods or steps; past this many 、 elements a list has run away (tenth session: with
 # every reused word penalised the model runs through new words instead, "铁、锌、硒、铜…伯爵、奥尔莫、瑞利")
 MAX_ELEMENTS = 6
@@ -1021,4 +1243,12 @@ def readability_checks() -> list[BaseCheck]:
     """The checks that keep the prose readable, in the order they run."""
     # sentence ends first: a field cut by its bound is recognised by its length, before repeats shorten it; the
     # list bound last, so the repetition check compares whole lists ("an item lists the summary's list again")
-    return [SchemaTextCheck(), SentenceEndCheck(), ReaskEchoCheck(), RepetitionCheck(), ListBoundCheck()]
+    return [
+        SchemaTextCheck(),
+        SentenceEndCheck(),
+        ReaskEchoCheck(),
+        QuestionCopyCheck(),
+        ExampleTransplantCheck(),
+        RepetitionCheck(),
+        ListBoundCheck(),
+    ]

@@ -37,6 +37,13 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        with is_best=1, as that repository's README says; never the answers); the notebooks' titles all go first:
        ... --fresh quality_heldout6.jsonl --seed 20261127 --per-domain 30 --extra-notebook INTRO_IPYNB \
            --other-corpus (as held-out 5) --fill-titles baoxianzhidao=CORPUS_TXT --exclude the six earlier files
+       held-out 7 (eleventh session): the finance questions come from a source with a licence file instead of
+       the notebooks (which are not read: NOTEBOOK is given as -): --pair-titles takes the user questions of a
+       question-pair file, liuaiting/ATEC data/atec_nlp_sim_test.csv (commit 16b0f9a; the repository's LICENSE is
+       Apache-2.0; Ant Financial's ATEC customer-service question-matching data: "id<TAB>question<TAB>question"),
+       both questions of each row in file order, by the same question tests, shuffled with the split's seed:
+       ... MED_CSV - qa/data --fresh quality_heldout7.jsonl --seed 20261128 --per-domain 30 \
+           --pair-titles atec=ATEC_TEST_CSV --exclude the seven earlier files
        every earlier split is rebuilt byte for byte by its own command above
 """
 
@@ -138,6 +145,27 @@ def finance(
     return [{"domain": "finance", "question": q, "topic": topic_of[q]} for q in distinct[:per_domain]]
 
 
+def pair_titles(pairs: tuple[tuple[str, Path], ...], exclude: frozenset[str]) -> list[tuple[str, str]]:
+    """User questions of tab-separated question-pair files (no header; id, question, question[, label])."""
+    titles: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for topic, path in pairs:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            for q in (c.strip() for c in line.split("\t")[1:3]):
+                if (
+                    8 <= len(q) <= 60
+                    and "*" not in q  # the file masks amounts and names with ***
+                    and re.search(r"[\u4e00-\u9fff]", q)
+                    and QUESTIONISH.search(q)
+                    and not NOT_A_QUESTION.search(q)
+                    and q not in seen
+                    and q not in exclude
+                ):
+                    seen.add(q)
+                    titles.append((q, topic))
+    return titles
+
+
 def fill_titles(fill: tuple[tuple[str, Path], ...], exclude: frozenset[str]) -> list[tuple[str, str]]:
     """Question titles of tab-separated files (header line, title first) that read as questions, in file order."""
     titles: list[tuple[str, str]] = []
@@ -168,6 +196,18 @@ def fresh(args: argparse.Namespace) -> None:
         if line.strip()
     )
     rng = random.Random(args.seed)
+    if args.pair_titles:
+        # held-out 7 on: the finance questions come from the pair files alone (the notebooks are not read)
+        picked = pair_titles(
+            tuple((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.pair_titles), exclude
+        )
+        med = medical(args.med_csv, rng, exclude, args.per_domain)
+        rng.shuffle(picked)
+        if len(picked) < args.per_domain:
+            raise SystemExit(f"only {len(picked)} finance questions in the pair files, {args.per_domain} wanted")
+        fin = [{"domain": "finance", "question": q, "topic": t} for q, t in picked[: args.per_domain]]
+        write_fresh(args, med + fin, exclude)
+        return
     rows = medical(args.med_csv, rng, exclude, args.per_domain) + finance(
         args.notebook,
         rng,
@@ -177,6 +217,11 @@ def fresh(args: argparse.Namespace) -> None:
         tuple((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.other_corpus),
         tuple((spec.split("=", 1)[0], Path(spec.split("=", 1)[1])) for spec in args.fill_titles),
     )
+    write_fresh(args, rows, exclude)
+
+
+def write_fresh(args: argparse.Namespace, rows: list[dict], exclude: frozenset[str]) -> None:
+    """Write the fresh split with ids that follow the file's number."""
     assert not exclude & {r["question"] for r in rows}
     # ids follow the file's number (quality_heldout3.jsonl -> qh3-001…) so answers of two splits never share an id
     number = re.search(r"(\d+)\.jsonl$", args.fresh)
@@ -213,6 +258,13 @@ def main() -> None:
         default=[],
         metavar="TOPIC=TSV",
         help="tab-separated title lists that top up the finance questions when the notebooks run out (held-out 6)",
+    )
+    parser.add_argument(
+        "--pair-titles",
+        nargs="*",
+        default=[],
+        metavar="TOPIC=TSV",
+        help="question-pair files whose user questions are the finance questions, notebooks unread (held-out 7)",
     )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--per-domain", type=int, default=PER_DOMAIN)

@@ -88,6 +88,16 @@ def test_prose_without_schema_text_is_left_alone(question, text):
         ("注意休息，保持心情舒畅，", 120, "注意休息，保持心情舒畅。"),
         ("头痛多与感冒有关。长期压力大可能导致失…", 20, "头痛多与感冒有关。"),  # the fit's ellipsis
         ("Rest and drink water,", 120, "Rest and drink water."),
+        # the last clause stops on a word that leads into more (eleventh session), under the bound
+        ("可以通过官方网站查询。首先，登录官网，然后进入首页的", 120, "可以通过官方网站查询。首先，登录官网。"),
+        ("费用由上家承担，每月后由下家负担，因此其收益将随着", 120, "费用由上家承担，每月后由下家负担。"),
+        ("建议做血液检查、尿液检查等。在", 120, "建议做血液检查、尿液检查等。"),
+        # a conjunction: what came before it is whole
+        ("多喝水，避免辛辣刺激的食物以及", 120, "多喝水，避免辛辣刺激的食物。"),
+        ("请到银行柜台办理的", 120, "请到银行柜台办理。"),
+        ("这种情况是正常的", 120, "这种情况是正常的"),  # 是…的 closes a sentence
+        ("目的", 120, "目的"),  # too short to lose a word
+        ("注意存在", 120, "注意存在"),  # 存在 is a verb, not 在
     ],
 )
 def test_fields_end_on_a_sentence(text, limit, expected):
