@@ -372,7 +372,11 @@ class LeakChecker:
         """Short forms in a sentence that hints at a medicine anywhere (the class names redaction writes removed
         first: they are not names, and hold digits and words of their own)."""
         if not (
-            self.short_exact or self.short_any or self.short_zh or self.short_spaced or self.short_quoted
+            self.short_exact
+            or self.short_any
+            or self.short_zh
+            or self.short_spaced
+            or self.short_quoted
             or self.short_named
         ):
             return []
@@ -395,8 +399,10 @@ class LeakChecker:
                         if part in self.short_exact or part.casefold() in self.short_any:
                             found.append(Leak(part, 98.0))
                         # (the plural of a code or a clipping: "oxys", "CZPs")
-                        elif len(part) > 3 and part[-1] in "sS" and (
-                            part[:-1] in self.short_exact or part[:-1].casefold() in self.short_any
+                        elif (
+                            len(part) > 3
+                            and part[-1] in "sS"
+                            and (part[:-1] in self.short_exact or part[:-1].casefold() in self.short_any)
                         ):
                             found.append(Leak(part[:-1], 98.0))
             lowered = sentence.casefold()
