@@ -75,6 +75,15 @@ _NAMED_AFTER = re.compile(
     r"[\"'”’]?\s*[,，(（]\s*(?:also\s+)?(?:called|known as|aka|street (?:name|slang)|slang for)(?![a-z])",
     re.IGNORECASE,
 )
+# a verb of calling with its object right before a form: "calls his blood thinner rat poison", "calls the first one
+# addy", "call it milk" (the form is what the thing is called)
+_CALLS_BEFORE = re.compile(
+    r"(?<![a-z])(?:calls?|called|calling)\s+(?:it|them|this|that|(?:his|her|my|their|our|your|the)(?:\s+[a-z-]+){0,2}"
+    # (the object a medicine: "his blood thinner", "the first one", not "my dog")
+    r"\s+(?:pills?|tablets?|meds?|medicines?|medications?|drugs?|thinners?|ones?|stuff|patch(?:es)?|shots?"
+    r"|injections?|syrup|spray|jab))\s*$",
+    re.IGNORECASE,
+)
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
 _OFTEN = re.compile(
     r"(?<![a-z])(?:daily|weekly|nightly|once|twice)(?![a-z])"
@@ -464,7 +473,11 @@ class ShorthandIndex:
         # (a list reaches further back than LEFT: up to 80 characters of the clause)
         wide = text[max(0, token.start - 80) : token.start]
         wide = wide[ends[-1].end() :] if (ends := list(_CLAUSE_END.finditer(wide))) else wide
-        named = _NAMED_LIST.search(wide) is not None or _NAMED_AFTER.match(right) is not None
+        named = (
+            _NAMED_LIST.search(wide) is not None
+            or _NAMED_AFTER.match(right) is not None
+            or (not token.form.chinese and _CALLS_BEFORE.search(wide) is not None)
+        )
         if token.form.quoted and not (_quoted(text, token.start, token.end) or named):
             return False
         if _DOSE.search(window) or _ROUTE.search(window):

@@ -47,6 +47,8 @@ DATA = Path(__file__).resolve().parent.parent / "qa/data"
         ("Teens are mixing lean, also called purple drank, with soda.", "lean", "codeine"),
         ("夜班后吃「莫非」提神不可取。", "莫非", "morphine"),
         ("He crushes perks 10 mg to snort them.", "perks", "oxycodone/paracetamol"),
+        ("Grandpa calls his blood thinner rat poison.", "rat poison", "warfarin"),  # a verb of calling and a medicine
+        ("My friend calls the first one addy.", "addy", "amfetamine"),
         # names found anywhere: development codes, nicknames, street plurals
         ("确诊EGFR T790M 后换用 AZD9291 治疗。", "AZD9291", "osimertinib"),
         ("Users online call it dopamax because of the word-finding problems.", "dopamax", "topiramate"),
@@ -70,6 +72,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "Put ice on the bruise.",  # a street word without a naming word
         "I like ice, crystal clear water and lemons.",
         "The street names of the town: Main, Ice, Oak.",  # a naming word for streets, not drugs
+        "I call my dog Tina.",  # a verb of calling with no medicine as its object
+        "She calls it quits.",
         "回到12床旁边的椅子上。",  # a bed number before no form
         "莫非他明天才来？",  # 莫非 unquoted is "could it be"
         "我们结合长春的经验。",  # everyday words left out of the clippings
