@@ -78,6 +78,7 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "莫非他明天才来？",  # 莫非 unquoted is "could it be"
         "我们结合长春的经验。",  # everyday words left out of the clippings
         "三伏天喝止咳水之前先问医生。",
+        "芝麻果仁每日一把。",  # 麻果 inside a word
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
