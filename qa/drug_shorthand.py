@@ -81,7 +81,7 @@ _CALLS_BEFORE = re.compile(
     r"(?<![a-z])(?:calls?|called|calling)\s+(?:it|them|this|that|(?:his|her|my|their|our|your|the)(?:\s+[a-z-]+){0,2}"
     # (the object a medicine: "his blood thinner", "the first one", not "my dog")
     r"\s+(?:pills?|tablets?|meds?|medicines?|medications?|drugs?|thinners?|ones?|stuff|patch(?:es)?|shots?"
-    r"|injections?|syrup|spray|jab))\s*$",
+    r"|injections?|syrup|spray|jab))\s*[\"'‘“「]?$",
     re.IGNORECASE,
 )
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token

@@ -49,6 +49,7 @@ DATA = Path(__file__).resolve().parent.parent / "qa/data"
         ("He crushes perks 10 mg to snort them.", "perks", "oxycodone/paracetamol"),
         ("Grandpa calls his blood thinner rat poison.", "rat poison", "warfarin"),  # a verb of calling and a medicine
         ("My friend calls the first one addy.", "addy", "amfetamine"),
+        ("Grandpa calls his blood thinner 'rat poison' and forgets it.", "rat poison", "warfarin"),  # quoted
         # names found anywhere: development codes, nicknames, street plurals
         ("确诊EGFR T790M 后换用 AZD9291 治疗。", "AZD9291", "osimertinib"),
         ("Users online call it dopamax because of the word-finding problems.", "dopamax", "topiramate"),
