@@ -63,6 +63,27 @@ _NAMED = re.compile(
     r"|俗称|别称|外号|黑话|叫作|叫做|称为|称作|所谓|说的|叫它|都叫|管它叫|简称|俗名|绰号|昵称|人称",
     re.IGNORECASE,
 )
+# a list opened by a naming word, up to the form: "Street names: ice, crystal", "slang such as meth, ice", 俗称：冰、
+# (the form is one of the listed items: only commas, 、 and other short items between)
+_NAMED_LIST = re.compile(
+    r"(?:(?<![a-z])(?:street names?|slang(?: names?| terms?)?|nicknames?|also known as|aka)\s*(?::|such as|like|include)"
+    r"|俗称|别称|黑话|外号)\s*[:：]?\s*(?:[\"'“‘]?[\w-]{1,15}[\"'”’]?\s*(?:[,，、/]|\s(?:and|or)\s)\s*){0,4}[\"'“‘]?$",
+    re.IGNORECASE,
+)
+# ...and a naming phrase right after the form: "lean, also called ...", "ice (street slang for ...)"
+_NAMED_AFTER = re.compile(
+    r"[\"'”’]?\s*[,，(（]\s*(?:also\s+)?(?:called|known as|aka|street (?:name|slang)|slang for)(?![a-z])",
+    re.IGNORECASE,
+)
+# a verb of calling with its object right before a form: "calls his blood thinner rat poison", "calls the first one
+# addy", "call it milk" (the form is what the thing is called)
+_CALLS_BEFORE = re.compile(
+    r"(?<![a-z])(?:calls?|called|calling)\s+(?:it|them|this|that|(?:his|her|my|their|our|your|the)(?:\s+[a-z-]+){0,2}"
+    # (the object a medicine: "his blood thinner", "the first one", not "my dog")
+    r"\s+(?:pills?|tablets?|meds?|medicines?|medications?|drugs?|thinners?|ones?|stuff|patch(?:es)?|shots?"
+    r"|injections?|syrup|spray|jab))\s*[\"'‘“「]?$",
+    re.IGNORECASE,
+)
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
 _OFTEN = re.compile(
     r"(?<![a-z])(?:daily|weekly|nightly|once|twice)(?![a-z])"
@@ -170,7 +191,8 @@ _NOTE_LATIN_BEFORE = re.compile(r"(?:\b[A-Z][a-z]+\s+|[A-Za-z0-9_`'][/(])$")
 _ZH_AFTER_WORDS = frozenset(
     {"饭前", "饭后", "餐前", "餐后", "口服", "静滴", "静推", "治疗", "注射", "用于", "用量", "过敏"}
     # (and what a ward round or a handover writes after a drug: 华法继续, 右美托维持, 恩替起始, 利福续用)
-    | {"继续", "维持", "起始", "续用", "泵入", "减停", "暂停", "序贯", "联合", "联用", "溶栓", "抗凝", "镇静", "谷浓"}
+    | {"继续", "维持", "起始", "续用", "泵入", "泵速", "减停", "暂停", "序贯", "联合", "联用", "溶栓", "抗凝", "镇静"}
+    | {"谷浓"}
 )
 
 
@@ -377,7 +399,13 @@ class ShorthandIndex:
                 # a Latin letter or digit glued to a form starting or ending with a letter (K药) makes it a code
                 counted = before in _MEASURE and start >= 2 and text[start - 2] in _COUNT
                 timed = text[max(0, start - 2) : start] in _ZH_BEFORE_TIMES
-                if _CJK.match(before) and before not in _ZH_BEFORE and not (counted or timed or _alnum(short[0])):
+                # a bed number before a form, as a handover writes it (3床地米, 12床右美): 床 ends the bed's name
+                bedded = before == "床" and start >= 2 and text[start - 2].isdigit()
+                if (
+                    _CJK.match(before)
+                    and before not in _ZH_BEFORE
+                    and not (counted or timed or bedded or _alnum(short[0]))
+                ):
                     continue
                 # a form right after or before a name dot is part of a transliterated name (威廉·普拉格, 碧娜芝．布托)
                 if before in _NAME_DOTS or after in _NAME_DOTS:
@@ -442,13 +470,25 @@ class ShorthandIndex:
         if cut:
             right = right[: cut.start()]
         window = left + " " + right
-        if token.form.quoted and not _quoted(text, token.start, token.end):
+        # (a list reaches further back than LEFT: up to 80 characters of the clause)
+        wide = text[max(0, token.start - 80) : token.start]
+        wide = wide[ends[-1].end() :] if (ends := list(_CLAUSE_END.finditer(wide))) else wide
+        named = (
+            _NAMED_LIST.search(wide) is not None
+            or _NAMED_AFTER.match(right) is not None
+            or (not token.form.chinese and _CALLS_BEFORE.search(wide) is not None)
+        )
+        if token.form.quoted and not (_quoted(text, token.start, token.end) or named):
             return False
         if _DOSE.search(window) or _ROUTE.search(window):
             return True
         # called a name people use: a form that is also an everyday word only when quoted as a name ("dig into the
         # slang" is not digoxin; "'Miss Emma' in street slang" is morphine)
         if _NAMED.search(window) and (not token.form.word or _quoted(text, token.start, token.end)):
+            return True
+        # a word form in a list that a naming word opens ("Street names: ice, crystal", "俗称：冰、麻古") or named right
+        # after it ("mixing lean, also called ...")
+        if (token.form.word or token.form.quoted) and named:
             return True
         # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
         if _NOUN_AFTER.match(right):

@@ -589,10 +589,18 @@ class StreamRedactor:
         # complete (or a sentence ends), and a cut inside a form's context waits for that form too
         short = self.drugs.shorthand
         if short is not None:
-            hold = short.pending(text[:end])
+            # (with three characters already shown before the window: whether a form stands as a token may depend on
+            # them, as a bed number does in 12床右美)
+            lead = self.raw[max(0, w0 - 3) : w0]
+
+            def pending(upto: int, tail: bool) -> int | None:
+                at = short.pending(lead + text[:upto], tail=tail)
+                return None if at is None else max(0, at - len(lead))
+
+            hold = pending(end, True)
             while hold is not None and hold < end:
                 end = hold
-                hold = short.pending(text[:end], tail=False)
+                hold = pending(end, False)
         # never cut through a name already complete: its redaction must come out whole
         for match in self.drugs.find(text, context=True):
             if match.start < end < match.end:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..settings import Settings
 from ..validation import DrugList, StreamRedactor
 from ..wiring import DRUG_ALIAS_FILES, DRUG_LIST, DRUG_SHORTHAND, load_drugs
-from .leaks import LeakChecker
+from .leaks import EVAL_STREET, LeakChecker
 
 SETS = Path(__file__).resolve().parent.parent / "data"  # package data, beside the drug lists
 log = logging.getLogger(__name__)
@@ -117,13 +117,15 @@ def timing(drugs: DrugList, ordinary: list[dict], items: list[dict], runs: int) 
     }
 
 
-def packaged_checker() -> LeakChecker:
-    """The independent leak checker over the packaged drug list, every alias file and the shorthand file the finder
-    reads."""
+def packaged_checker(shared: bool = False) -> LeakChecker:
+    """The independent leak checker over the packaged drug list and alias files, with its own list of short and street
+    names (qa/eval/eval_drug_street.csv) and the clippings it generates; with `shared`, the finder's shorthand file too
+    (the tenth session's checker read that file alone, so a form missing there was missed by both)."""
     return LeakChecker(
         (SETS / DRUG_LIST).read_text("utf-8"),
         *((SETS / name).read_text("utf-8") for name in DRUG_ALIAS_FILES),
-        shorthand_csv=(SETS / DRUG_SHORTHAND).read_text("utf-8"),
+        shorthand_csv=(SETS / DRUG_SHORTHAND).read_text("utf-8") if shared else None,
+        own_csv=(Path(__file__).resolve().parent / EVAL_STREET).read_text("utf-8"),
     )
 
 
@@ -137,12 +139,18 @@ def main() -> None:
     )
     parser.add_argument("--no-timing", action="store_true", help="skip the cost measurement")
     parser.add_argument(
+        "--checker",
+        choices=("own", "shared"),
+        default="own",
+        help="the checker's lists: its own (default), or its own and the finder's shorthand file",
+    )
+    parser.add_argument(
         "--written", default=None, help="only score a set of written answers with labelled names (JSONL) and exit"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     drugs = load_drugs(Settings(backend="fake"))
-    checker = packaged_checker()
+    checker = packaged_checker(shared=args.checker == "shared")
     if args.written:
         path = Path(args.written)
         rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]

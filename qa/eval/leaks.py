@@ -76,6 +76,97 @@ _JSON_WHOLE = re.compile(r'(?:(?<=\[)|(?<=",))\s*"[^"\s]+(?:\s[^"\s]+){0,2}"(?=\
 _SHORT_FOLLOW_WORD = re.compile("口服|服用|饭前|饭后|餐前|餐后|静滴|静推|治疗|注射|用于")
 
 
+# the checker's own words that say a form is a name people use, for its own list's forms that are ordinary words
+# ("Ice", "Blues", "Speed"): read only in a sentence that says so, or between quotation marks
+_NAMING = re.compile(
+    r"\b(?:slang|street|nick\w*|calls?\s+(?:it|them|this|that|his|her|their|my|the)|called|calling it|known as|aka"
+    r"|a\.k\.a|refer\w*|dubbed|goes by|so-called)\b"
+    r"|俗称|外号|黑话|叫|称|绰号|江湖",
+    re.IGNORECASE,
+)
+# ...and an ordinary word counts only this close to such a word ("Street names: ice", "lean, also called")
+_NAMING_REACH = 25
+# Chinese forms of its own list that are everyday words (牛奶 milk, 溜冰 skating): read like its English words
+_ZH_ORDINARY = frozenset({"牛奶", "溜冰", "安定"})
+# generated clippings: the first two or three characters of a Chinese name, the first four to six letters of a Latin
+# word of seven or more; a clipping that ends a salt or acid word (碳酸, 硫酸) or is a class's start is no clipping
+_SALT_END = set("酸钠钾钙镁盐化")
+# clippings that are words of medicine of their own (strep throat)
+_NOT_CLIPPINGS = frozenset({"strep"})
+# the checker's own list of names (its file, not the finder's): qa/eval/eval_drug_street.csv
+EVAL_STREET = "eval_drug_street.csv"
+
+
+@dataclass(frozen=True)
+class EvalForm:
+    """One name of the checker's own list, and how the checker reads it (decided from the form itself)."""
+
+    generic_en: str
+    name: str
+    source: str
+
+    @property
+    def how(self) -> str:
+        """zh (Chinese), code (two capitals or more, read as written), named (ordinary words or digits: only where a
+        sentence names it or quotes it), spaced (two words, one no word) or token (one word that is no word)."""
+        if re.search(r"[\u3400-\u9fff]", self.name):
+            return "named" if self.name in _ZH_ORDINARY else "zh"
+        words = [w for w in re.split(r"[\s\-/.&']+", self.name.casefold()) if w]
+        if sum(ch.isupper() for ch in self.name) >= 2 and " " not in self.name:
+            return "code"
+        if any(ch.isdigit() for ch in self.name) or all(_ordinary(w, _dictionary()) or len(w) < 3 for w in words):
+            return "named"
+        return "spaced" if " " in self.name else "token"
+
+
+def parse_eval_street(text: str, drugs: set[str], where: str = EVAL_STREET) -> list[EvalForm]:
+    """Read the checker's own list (generic_en, name, source; # comment lines first); a row naming no listed drug, a
+    repeated row or an unknown source fails with its line."""
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    reader = csv.reader(io.StringIO("\n".join(lines)))
+    if next(reader, None) != ["generic_en", "name", "source"]:
+        raise ValueError(f"{where}: the header must be generic_en,name,source")
+    out: list[EvalForm] = []
+    seen: set[tuple[str, str]] = set()
+    for n, row in enumerate(reader, 2):
+        if not row:
+            continue
+        if len(row) != 3 or row[0] not in drugs or row[2] not in ("dea", "hand") or len(row[1].strip()) < 2:
+            raise ValueError(f"{where}: row {n}: expected a listed drug, a name of 2+ characters, dea|hand: {row!r}")
+        key = (row[0], row[1].strip().casefold())
+        if key in seen:
+            raise ValueError(f"{where}: row {n}: {row[1]!r} is listed twice for {row[0]}")
+        seen.add(key)
+        out.append(EvalForm(row[0], row[1].strip(), row[2]))
+    return out
+
+
+def generated_clippings(drug_csv: str, words: frozenset[str]) -> list[EvalForm]:
+    """Clippings of every listed generic name by rule (the checker's own, from no hand list): 地塞 and 地塞米 from
+    地塞米松, amox, amoxi, amoxic from amoxicillin; none that is a dictionary word, ends in a salt word or starts a
+    class name."""
+    t2s = opencc.OpenCC("t2s")
+    rows = list(csv.DictReader(io.StringIO(drug_csv)))
+    classes = [t2s.convert(r["class_zh"]) for r in rows]
+    # a word a class name holds (insulin, sodium, acid) is written in answers on purpose: no clippings of it
+    class_words = {w for r in rows for w in re.split(r"[\s/\-]+", r["class_en"].casefold())}
+    out: dict[str, EvalForm] = {}
+    for row in rows:
+        zh = _NON_CJK.sub("", t2s.convert(row["generic_zh"]))
+        for n in (2, 3):
+            clip = zh[:n]
+            if len(zh) > n and clip[-1] not in _SALT_END and not any(c.startswith(clip) for c in classes):
+                out.setdefault(clip, EvalForm(row["generic_en"], clip, "generated"))
+        for word in re.split(r"[\s/\-]+", row["generic_en"].casefold()):
+            if len(word) < 7 or not word.isalpha() or word in class_words:
+                continue
+            for n in (4, 5, 6):
+                clip = word[:n]
+                if not _ordinary(clip, words) and clip not in _NOT_CLIPPINGS:
+                    out.setdefault(clip, EvalForm(row["generic_en"], clip, "generated"))
+    return list(out.values())
+
+
 @cache
 def _dictionary() -> frozenset[str]:
     """English dictionary words (web2 and GCIDE, lower case): the checker's own list of ordinary words, not the
@@ -103,7 +194,11 @@ class Leak:
 class LeakChecker:
     """Slides every listed name over a text; reports those still readable."""
 
-    def __init__(self, drug_csv: str, *alias_csvs: str, shorthand_csv: str | None = None) -> None:
+    def __init__(
+        self, drug_csv: str, *alias_csvs: str, shorthand_csv: str | None = None, own_csv: str | None = None
+    ) -> None:
+        """`shorthand_csv`: the finder's shorthand file (the tenth session's checker read it); `own_csv`: the checker's
+        own list (eval_drug_street.csv), read with the clippings it generates from the drug list."""
         names: set[str] = set()
         classes: list[str] = []
         for row in csv.DictReader(io.StringIO(drug_csv)):
@@ -142,6 +237,30 @@ class LeakChecker:
                     self.short_exact.add(form)
                 else:
                     self.short_any.add(form.casefold())
+        # the checker's own list and clippings: forms that are ordinary words, read only where a sentence names them
+        self.short_named: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = []
+        if own_csv is not None:
+            listed = {row["generic_en"] for row in csv.DictReader(io.StringIO(drug_csv))}
+            own = parse_eval_street(own_csv, listed) + generated_clippings(drug_csv, _dictionary())
+            for form in own:
+                how, name = form.how, form.name
+                if how == "zh":
+                    if name.casefold() not in self.short_zh:
+                        self.short_zh.append(name.casefold())
+                elif how == "code":
+                    self.short_exact.add(name)
+                elif how == "token":
+                    self.short_any.add(name.casefold())
+                else:
+                    words = r"[\s\-]*".join(map(re.escape, re.split(r"[\s\-]+", name.casefold())))
+                    if how == "named" and re.search(r"[\u3400-\u9fff]", name):
+                        words = re.escape(name)
+                    regex = re.compile(rf"(?<![a-z0-9]){words}(?![a-z0-9])")
+                    if how == "spaced":
+                        self.short_spaced.append((name, regex))
+                    else:
+                        quoted = re.compile(rf"[\"'‘“(]\s*{words}\s*[\"'’”)]")
+                        self.short_named.append((name, regex, quoted))
         self._class_texts = sorted({c for c in classes if c}, key=len, reverse=True)
         self._words = _dictionary()
         self._class_word: re.Pattern[str] | None = None
@@ -252,11 +371,20 @@ class LeakChecker:
     def _shorthand(self, text: str) -> list[Leak]:
         """Short forms in a sentence that hints at a medicine anywhere (the class names redaction writes removed
         first: they are not names, and hold digits and words of their own)."""
-        if not (self.short_exact or self.short_any or self.short_zh or self.short_spaced or self.short_quoted):
+        if not (
+            self.short_exact
+            or self.short_any
+            or self.short_zh
+            or self.short_spaced
+            or self.short_quoted
+            or self.short_named
+        ):
             return []
         text = unicodedata.normalize("NFKC", text).translate(_SHORT_GLYPHS)
+        # (by 品: a CJK character no short form may stand before and no cue, so 去甲 before a removed class name
+        # stays part of a word, as it was before redaction)
         for name in self._class_texts:
-            text = text.replace(name, " ")
+            text = text.replace(name, "品" if re.search(r"[\u3400-\u9fff]", name) else " ")
         found: list[Leak] = []
         for sentence in _SENTENCE.split(text):
             if not sentence.strip() or not _CUE.search(sentence):
@@ -270,11 +398,27 @@ class LeakChecker:
                         part = "/".join(pieces[i:j])
                         if part in self.short_exact or part.casefold() in self.short_any:
                             found.append(Leak(part, 98.0))
+                        # (the plural of a code or a clipping: "oxys", "CZPs")
+                        elif (
+                            len(part) > 3
+                            and part[-1] in "sS"
+                            and (part[:-1] in self.short_exact or part[:-1].casefold() in self.short_any)
+                        ):
+                            found.append(Leak(part[:-1], 98.0))
             lowered = sentence.casefold()
             found += [Leak(form, 98.0) for form, regex in self.short_spaced if regex.search(lowered)]
             # (a JSON string that is the word and nothing else, ["Ice"], is not a word quoted as a name)
             unjson = _JSON_WHOLE.sub(" ", lowered)
             found += [Leak(form, 98.0) for form, regex in self.short_quoted if regex.search(unjson)]
+            cues = [m.span() for m in _NAMING.finditer(lowered)]
+            for form, regex, quoted in self.short_named:
+                near = any(
+                    a - _NAMING_REACH <= m.end() and m.start() <= b + _NAMING_REACH
+                    for m in regex.finditer(lowered)
+                    for a, b in cues
+                )
+                if near or quoted.search(unjson) or quoted.search(sentence):
+                    found.append(Leak(form, 98.0))
             simple = self._t2s.convert(sentence).casefold()
             # a listed Chinese name holding a short form (二甲双胍) is read as the name, not as the short form
             for name in self._longer_zh:
