@@ -145,6 +145,20 @@ def finance(
     return [{"domain": "finance", "question": q, "topic": topic_of[q]} for q in distinct[:per_domain]]
 
 
+def _a_new_question(q: str, seen: set[str], exclude: frozenset[str]) -> bool:
+    """A title of 8–60 characters with Chinese in it that reads as a question, not masked (the pair and title files
+    mask amounts, names or characters with *), and neither seen nor excluded."""
+    return (
+        8 <= len(q) <= 60
+        and "*" not in q
+        and re.search(r"[\u4e00-\u9fff]", q) is not None
+        and QUESTIONISH.search(q) is not None
+        and not NOT_A_QUESTION.search(q)
+        and q not in seen
+        and q not in exclude
+    )
+
+
 def pair_titles(pairs: tuple[tuple[str, Path], ...], exclude: frozenset[str]) -> list[tuple[str, str]]:
     """User questions of tab-separated question-pair files (no header; id, question, question[, label])."""
     titles: list[tuple[str, str]] = []
@@ -152,15 +166,7 @@ def pair_titles(pairs: tuple[tuple[str, Path], ...], exclude: frozenset[str]) ->
     for topic, path in pairs:
         for line in path.read_text(encoding="utf-8").splitlines():
             for q in (c.strip() for c in line.split("\t")[1:3]):
-                if (
-                    8 <= len(q) <= 60
-                    and "*" not in q  # the file masks amounts and names with ***
-                    and re.search(r"[\u4e00-\u9fff]", q)
-                    and QUESTIONISH.search(q)
-                    and not NOT_A_QUESTION.search(q)
-                    and q not in seen
-                    and q not in exclude
-                ):
+                if _a_new_question(q, seen, exclude):
                     seen.add(q)
                     titles.append((q, topic))
     return titles
@@ -173,15 +179,7 @@ def fill_titles(fill: tuple[tuple[str, Path], ...], exclude: frozenset[str]) -> 
     for topic, path in fill:
         for line in path.read_text(encoding="utf-8").splitlines()[1:]:
             q = line.split("\t", 1)[0].strip()
-            if (
-                8 <= len(q) <= 60
-                and "*" not in q  # the list masks some characters with *, as the medical file does
-                and re.search(r"[\u4e00-\u9fff]", q)
-                and QUESTIONISH.search(q)
-                and not NOT_A_QUESTION.search(q)
-                and q not in seen
-                and q not in exclude
-            ):
+            if _a_new_question(q, seen, exclude):
                 seen.add(q)
                 titles.append((q, topic))
     return titles
