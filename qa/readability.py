@@ -1136,13 +1136,13 @@ class ExampleTransplantCheck(BaseCheck):
 
     name = "example_transplant"
     rules = ("example_transplant",)
-    # the finance example is about one product (a credit card's minimum payment), so its phrases are out of place
-    # elsewhere; the medical example's advice ("如果症状持续…建议及时就医") fits most medical questions
-    tasks = ("finance",)
+    # a task opts in by listing it among its own checks: the finance example is about one product (a credit card's
+    # minimum payment), so its phrases are out of place elsewhere; the medical example's advice ("如果症状持续…建议
+    # 及时就医") fits most medical questions
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         example, example_q = ctx.notes.get("example_answer"), ctx.notes.get("example_question")
-        if ctx.task not in self.tasks or not example or not example_q:
+        if not example or not example_q:
             return Repair(data)
         texts = string_fields(json.loads(example))
         # the example question's word pairs, less those that ask ("怎么", "么样"): the subject it is about
@@ -1248,7 +1248,6 @@ def readability_checks() -> list[BaseCheck]:
         SentenceEndCheck(),
         ReaskEchoCheck(),
         QuestionCopyCheck(),
-        ExampleTransplantCheck(),
         RepetitionCheck(),
         ListBoundCheck(),
     ]

@@ -128,7 +128,6 @@ def test_the_finance_example_carried_into_another_subject_is_removed(question, f
         (FIN, "存折可以异地取款吗？", "异地取款可能收取手续费，还可能影响到账时间。"),  # shares words, no run
         (FIN, "公积金断交后，补上可以申请公积金贷款吗", "补缴后的贷款会增加还款负担。"),  # a run too short
         (FIN, "机动车保险到期多少日内免于处罚", "具体以发卡银行公布的为准。"),  # no subject word in the run
-        (MED, "胃胀打嗝怎么办？", "长期只还最低还款额会明显增加还款负担。"),  # the medical task: left alone
     ],
 )
 def test_text_on_the_examples_subject_or_in_another_task_is_left_alone(task, question, notice):
@@ -139,8 +138,16 @@ def test_text_on_the_examples_subject_or_in_another_task_is_left_alone(task, que
 
 def test_the_copy_checks_run_after_the_re_ask_check_and_before_the_repetition_check():
     names = [c.name for c in readability_checks()]
-    assert names.index("reask_echo") < names.index("question_copy") < names.index("example_transplant")
-    assert names.index("example_transplant") < names.index("repetition")
+    assert names.index("reask_echo") < names.index("question_copy") < names.index("repetition")
+
+
+def test_only_the_finance_task_opts_in_to_the_example_check():
+    from qa.tasks import builtin_tasks
+
+    tasks = builtin_tasks()
+    assert "example_transplant" not in [c.name for c in readability_checks()]
+    assert [c.name for c in tasks.get("finance").checks][-1] == "example_transplant"
+    assert "example_transplant" not in [c.name for c in tasks.get("medical").checks]
 
 
 def test_the_pipeline_gives_the_checks_the_example_question():

@@ -97,6 +97,7 @@ def test_a_new_task_answers_through_the_service(echo_service):
         "schema_text",
         "sentence_end",
         "reask_echo",
+        "question_copy",
         "repetition",
         "list_bound",
         "calm",

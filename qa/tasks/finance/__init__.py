@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from ...checks import BaseCheck, CheckContext, Finding, Repair, substitute
+from ...readability import ExampleTransplantCheck
 from ..base import AnswerView, Files, Section, Task, load_prompts
 from .calculations import (
     CalculationCheck,
@@ -124,6 +125,7 @@ def create(files: Files) -> Task:
             MultipleChoiceCheck(),
             PromiseCheck(),
             GuaranteeCheck(),
+            ExampleTransplantCheck(),  # the example answer's phrases carried into another subject
         ),
         context=partial(context, library=library),
         narrow=narrow,
