@@ -44,6 +44,9 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        both questions of each row in file order, by the same question tests, shuffled with the split's seed:
        ... MED_CSV - qa/data --fresh quality_heldout7.jsonl --seed 20261128 --per-domain 30 \
            --pair-titles atec=ATEC_TEST_CSV --exclude the seven earlier files
+       held-out 8 (twelfth session), the same sources, also leaving out the banner held-out splits' questions:
+       ... MED_CSV - qa/data --fresh quality_heldout8.jsonl --seed 20261130 --per-domain 30 \
+           --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl
        every earlier split is rebuilt byte for byte by its own command above
 """
 

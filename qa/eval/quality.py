@@ -35,6 +35,7 @@ SETS = {
     "heldout5": "quality_heldout5.jsonl",  # built before the ninth session changed anything
     "heldout6": "quality_heldout6.jsonl",  # built before the tenth session changed anything
     "heldout7": "quality_heldout7.jsonl",  # built before the eleventh session changed anything (ATEC finance questions)
+    "heldout8": "quality_heldout8.jsonl",  # built before the twelfth session changed anything (same sources, seed 20261130)
 }
 NEAR = 0.8  # SequenceMatcher ratio at which two sentences say the same thing
 MIN_UNIT = 8  # shorter clauses ("建议及时就医") may legitimately recur
@@ -230,7 +231,7 @@ class QualitySummary:
 
 
 def load_quality_set(split: str, path: Path | None = None) -> list[dict[str, Any]]:
-    """One split of the packaged quality questions ('tuning', 'heldout', 'heldout2' … 'heldout7'), or a JSON-lines file."""
+    """One split of the packaged quality questions ('tuning', 'heldout', 'heldout2' … 'heldout8'), or a JSON-lines file."""
     if path is not None:
         text = path.read_text(encoding="utf-8")
     else:
