@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # switches for the test run itself, not settings fields (so they cannot reach a Settings())
-TEST_SWITCHES = ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS", "QA_REQUIRE_POSTGRES", "QA_TEST_DTYPE")
+TEST_SWITCHES = ("QA_REQUIRE_BROWSER", "QA_REQUIRE_REDIS", "QA_REQUIRE_POSTGRES", "QA_TEST_DTYPE", "QA_TEST_TOKENIZER")
 
 
 @pytest.fixture(autouse=True)

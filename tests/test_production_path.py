@@ -9,7 +9,9 @@ quality; the grammar still forces every answer into its schema, which is what is
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -37,17 +39,31 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def _embedded_tokenizer(request) -> tuple[Any, int]:
+    """The embedded model's tokenizer and vocabulary size: from QA_TEST_TOKENIZER's folder where it names one (a GPU
+    machine that runs only these cases need not install the 0.5B model: `scripts/save_test_tokenizer.py` writes the
+    folder), else from the embedded model itself."""
+    folder = os.environ.get("QA_TEST_TOKENIZER")
+    if folder:
+        from transformers import AutoTokenizer
+
+        meta = json.loads((Path(folder) / "vocab_size.json").read_text("utf-8"))
+        return AutoTokenizer.from_pretrained(folder), int(meta["vocab_size"])
+    backend = request.getfixturevalue("transformers_backend")
+    backend.load()
+    return backend.tokenizer, backend._vocab_size
+
+
 @pytest.fixture(scope="module")
-def model_folder(tmp_path_factory, transformers_backend) -> Path:
+def model_folder(tmp_path_factory, request) -> Path:
     """A random-weight Qwen2 (2 layers, hidden 64) saved with the embedded model's own tokenizer."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    transformers_backend.load()
-    tokenizer = transformers_backend.tokenizer
+    tokenizer, vocab_size = _embedded_tokenizer(request)
     torch.manual_seed(0)
     config = Qwen2Config(
-        vocab_size=transformers_backend._vocab_size,
+        vocab_size=vocab_size,
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=2,
@@ -67,8 +83,9 @@ def model_folder(tmp_path_factory, transformers_backend) -> Path:
 
 
 CASES = [
-    pytest.param({"dtype": "float32"}, id="cpu-float32"),
-    pytest.param({"dtype": "bfloat16"}, id="cpu-bfloat16"),
+    # device_map "cpu" keeps the model on the CPU on a machine with a GPU too (on one without, it is what "auto" does)
+    pytest.param({"dtype": "float32", "device_map": "cpu"}, id="cpu-float32"),
+    pytest.param({"dtype": "bfloat16", "device_map": "cpu"}, id="cpu-bfloat16"),
     pytest.param({"dtype": "bfloat16"}, id="cuda-bfloat16", marks=pytest.mark.cuda),
     pytest.param({"quantization": "4bit"}, id="cuda-4bit", marks=pytest.mark.cuda),
     pytest.param({"quantization": "8bit"}, id="cuda-8bit", marks=pytest.mark.cuda),

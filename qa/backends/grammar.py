@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import InputError
 
 log = logging.getLogger(__name__)
+_CONTROL = re.compile(rb"[\x00-\x1f]")
 
 
 class GrammarCache:
@@ -33,6 +34,12 @@ class GrammarCache:
         """A cache over a compiler for this vocabulary: each token's bytes (empty for tokens never to be chosen)."""
         import xgrammar as xgr
 
+        # JSON forbids raw control characters inside strings, and answers have no free whitespace outside them, so a
+        # token holding one (a tab, a newline, ESC) is never part of a valid answer; yet xgrammar's rule for a string
+        # with minLength/maxLength (every answer schema) admits them, and a tab or an ESC then breaks the answer's
+        # JSON (a re-ask) or reaches a terminal through the CLI's stream. Given as empty pieces, the grammar never
+        # picks them; the caller's own pieces (what a token streams) are left as they are.
+        pieces = [b"" if _CONTROL.search(piece) else piece for piece in pieces]
         info = xgr.TokenizerInfo(
             pieces, xgr.VocabType.RAW, vocab_size=vocab_size, stop_token_ids=stop_ids, add_prefix_space=False
         )
