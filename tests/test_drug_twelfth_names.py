@@ -56,6 +56,10 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("代文请每天固定时间服用。", "代文", "valsartan"),
         # Taiwan's acyl character
         ("紅斑性狼瘡：環磷醯胺 每月一次靜脈注射。", "環磷醯胺", "cyclophosphamide"),
+        # a code too ambiguous for any other context, right before a dose with a unit
+        ("Ward round: continue met 1 g bid, recheck HbA1c.", "met", "metformin"),
+        ("PCA MS 1 mg bolus, lockout 10 min.", "MS", "morphine"),
+        ("Pharmacy alert: Li level 1.4 mmol/L, hold tonight's dose.", "Li", "lithium carbonate"),
         # a long name split by a space keeps its letters
         ("Take atorvast atin 20 mg at night.", "atorvast atin", "atorvastatin"),
     ],
@@ -83,7 +87,21 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "有人安定下来了。",  # 安定 "settled" after a person
         "这个人二甲医院看过。",  # 二甲 as a hospital grade
         "孩子们是人民的希望。",  # a phrase left out of the names
+        "We met 3 times last year.",  # a dosed code with no dose with a unit right after it
+        "MS patients need regular MRI.",
+        "HCT 32% on the last count.",
+        "Dr. Li prescribed 5 mg of it.",  # a surname after a title, before a word for a person, before a given name
+        "查房：Li 医生建议 HBV 随访。",
+        "Li Ming took 5 mg of it.",
+        "I met Miss Emma at the street party.",  # a dosed code is no other drug beside a form
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
     assert_untouched(drugs, text)
+
+
+def test_a_dosed_form_is_read_as_written() -> None:
+    from qa.drug_shorthand import parse_shorthand
+
+    [form] = parse_shorthand("generic_en,short,case,source\nmetformin,met,dosed,clinic\n", "test.csv")
+    assert (form.dosed, form.exact_case, form.word) == (True, True, False)
