@@ -582,6 +582,15 @@ class ShorthandIndex:
             return False
         if _DOSE.search(window) or _ROUTE.search(window):
             return True
+        # a count and its measure word right before a Chinese form (再来一盒P药, 吃两片安定): the form is what is counted
+        # (the token rule already asked a form that is an everyday word for a verb of taking before the count)
+        if (
+            token.form.chinese
+            and token.start >= 2
+            and text[token.start - 1] in _MEASURE
+            and text[token.start - 2] in _COUNT
+        ):
+            return True
         # called a name people use: a form that is also an everyday word only when quoted as a name ("dig into the
         # slang" is not digoxin; "'Miss Emma' in street slang" is morphine)
         if _NAMED.search(window) and (not token.form.word or _quoted(text, token.start, token.end)):

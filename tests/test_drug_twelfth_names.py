@@ -60,6 +60,9 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("Ward round: continue met 1 g bid, recheck HbA1c.", "met", "metformin"),
         ("PCA MS 1 mg bolus, lockout 10 min.", "MS", "morphine"),
         ("Pharmacy alert: Li level 1.4 mmol/L, hold tonight's dose.", "Li", "lithium carbonate"),
+        # a count and its measure word before a Chinese form; a tuberculosis note
+        ("群里有人说再来一盒P药也没用，是真的吗？", "P药", "nirmatrelvir"),
+        ("TB clinic: latent TB on 3HP, Priftin once weekly + INH.", "INH", "isoniazid"),
         # a long name split by a space keeps its letters
         ("Take atorvast atin 20 mg at night.", "atorvast atin", "atorvastatin"),
     ],
@@ -94,6 +97,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "查房：Li 医生建议 HBV 随访。",
         "Li Ming took 5 mg of it.",
         "I met Miss Emma at the street party.",  # a dosed code is no other drug beside a form
+        "My new disk has 2 TB; the INH file is big.",  # TB alone is no clinical word (terabytes)
+        "买了一盒二甲医院的口罩。",  # a counted clipping that is part of a longer word
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
