@@ -88,10 +88,12 @@ _CALLS_BEFORE = re.compile(
 )
 # how often in ordinary words (每日, daily): a company reports 每周 too, so these count only right beside the token
 _OFTEN = re.compile(
-    r"(?<![a-z])(?:daily|weekly|nightly|once|twice|(?:a|per|each|every)\s+(?:day|night|week|morning))(?![a-z])"
+    r"(?<![a-z])(?:daily|weekly|nightly|once|twice)(?![a-z])"
     r"|每\s*[0-9一二两三四五六七八九十]*\s*(?:日|天|晚|早|周|星期|小时|次)|一日|一天|隔日|睡前|晨起|顿服",
     re.IGNORECASE,
 )
+# ...and as a phrase ("two blue pills a day"), not after a form that is one everyday word ("took the metro a day later")
+_OFTEN_PHRASE = re.compile(r"(?:a|per|each|every)\s+(?:day|night|week|morning)(?![a-z])", re.IGNORECASE)
 _GAP = re.compile(r"[\s,，、:：()（）]{0,3}")
 # a word right before or after a form, joined to it by +, / or &: "mife + miso"
 _JOIN_BEFORE = re.compile(r"(?<![A-Za-z0-9])(?P<name>[A-Za-z][A-Za-z0-9-]*)\s*[+/&]\s*$")
@@ -144,8 +146,9 @@ _TAKE_DET_BEFORE = re.compile(
 # verbs of using a drug as drugs are used, before an everyday word form with a count or an article between: "smoking
 # meth", "crushed two oxys", "injecting some ice" (a form quoted by case still needs its quotation marks: crushed ice)
 _USE_BEFORE = re.compile(
-    r"(?<![a-z])(?:smok(?:e|es|ed|ing)|snort(?:s|ed|ing)?|inject(?:s|ed|ing)?|crush(?:es|ed|ing)?|cook(?:s|ed|ing)?"
-    r"|shoot(?:s|ing)?\s+up|shot\s+up|rail(?:s|ed|ing)?|bump(?:s|ed|ing)?)"
+    # (not cook or bump: "cooking miso soup")
+    r"(?<![a-z])(?:smok(?:e|es|ed|ing)|snort(?:s|ed|ing)?|inject(?:s|ed|ing)?|crush(?:es|ed|ing)?"
+    r"|shoot(?:s|ing)?\s+up|shot\s+up|rail(?:s|ed|ing)?)"
     r"(?:\s+(?:a|an|the|some|more|his|her|their|my|two|three|four|five|six|a\s+few|a\s+couple\s+of|\d+))?" + _QUOTE_GAP,
     re.IGNORECASE,
 )
@@ -632,6 +635,8 @@ class ShorthandIndex:
         # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
         after = right[_GAP.match(right).end() :]
         if _OFTEN.match(after) or any(m.end() >= len(left.rstrip(" ,，、:：")) for m in _OFTEN.finditer(left)):
+            return True
+        if not latin_word and _OFTEN_PHRASE.match(after):
             return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True

@@ -83,6 +83,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "Put crushed ice on the bruise.",  # a quoted-case form needs its quotation marks
         "Take the metro and dig in.",  # two everyday words joined by "and" say nothing about each other
         "She loves smoking salmon and cooking rice.",  # verbs of use before no form
+        "I am cooking miso soup tonight.",  # cooking is no verb of drug use (a first version took miso)
+        "We took the metro a day later.",  # a frequency phrase after one everyday word
         "Green bars on the chart show the growth.",  # a street word of two words with no verb of taking
         'I had "ice" in my drink.',  # quoted, but no verb of taking or medicine word
         'The "Red Devils" won again.',
