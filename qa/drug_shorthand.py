@@ -31,7 +31,9 @@ REACH = 240
 # finder's boundary and context rules are the same, the independent checker adds a rule of its own for these
 # quoted: an everyday word that is a street name only when written as a name, in quotation marks ('bars', 'pins'),
 # and then with the context a word form needs
-CASES = ("any", "exact", "word", "quoted")
+# dosed: as written, and only with a dose with a unit right after it ("met 1 g bid", "MS 4 mg IV"): a code too
+# ambiguous for any other context (met, MS, HM) is unmistakable there
+CASES = ("any", "exact", "word", "quoted", "dosed")
 
 # a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
 _LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
@@ -58,7 +60,7 @@ _ROUTE = re.compile(
 # naming: "calls his blood thinner 'rat poison'", "('subs', as patients call it)", 被叫作"G水", 病友群里说的"T药"
 _NAMED = re.compile(
     r"(?<![a-z])(?:slang|street names?|nicknamed?|nicknames|calls?|called|calling|known as|aka|a\.k\.a|so-called"
-    r"|refers? to|referred to|dubbed|goes by|term for)(?![a-z])"
+    r"|refers? to|referred to|dubbed|goes by|term for|words? for|name for)(?![a-z])"
     # (and 叫它"牛奶", 大家都叫, 管它叫, 简称, 绰号: how people say what they call a drug)
     r"|俗称|别称|外号|黑话|叫作|叫做|称为|称作|所谓|说的|叫它|都叫|管它叫|简称|俗名|绰号|昵称|人称",
     re.IGNORECASE,
@@ -90,6 +92,8 @@ _OFTEN = re.compile(
     r"|每\s*[0-9一二两三四五六七八九十]*\s*(?:日|天|晚|早|周|星期|小时|次)|一日|一天|隔日|睡前|晨起|顿服",
     re.IGNORECASE,
 )
+# ...and as a phrase ("two blue pills a day"), not after a form that is one everyday word ("took the metro a day later")
+_OFTEN_PHRASE = re.compile(r"(?:a|per|each|every)\s+(?:day|night|week|morning)(?![a-z])", re.IGNORECASE)
 _GAP = re.compile(r"[\s,，、:：()（）]{0,3}")
 # a word right before or after a form, joined to it by +, / or &: "mife + miso"
 _JOIN_BEFORE = re.compile(r"(?<![A-Za-z0-9])(?P<name>[A-Za-z][A-Za-z0-9-]*)\s*[+/&]\s*$")
@@ -102,11 +106,15 @@ _MEDICINE_WORDS = re.compile(
     r"|静滴|静推|滴注|输注|注射|皮下|肌注|泵入|雾化|用药|减量|加量|剂量|血药|浓度|方案|化疗|疗程|处方"
     # (a prescription, treatment with one drug, what a patient takes home: 开具INH, K药单药治疗, 出院带药)
     r"|开具|医嘱|单药|治疗|带药"
+    # (what a medicine does to a patient and what it is for: 帕罗哪个副作用小, 反应停现在用于骨髓瘤)
+    r"|副作用|不良反应|药效|用于"
+    # (taken together with another: 配合“米索”一起用, 与华法合用)
+    r"|配合|一起用|一起吃|合用|同服|搭配"
     # (a word that points back at a medicine: 司美这类药, 反应停……这个药, 吃药, 药物)
     r"|(?:这|那|此|该)(?:类|种|个|款)?药|药物|药品|吃药|服药"
     r"|(?<![a-z])(?:doses?|dosing|dosage|tablets?|tabs?|pills?|capsules?|injections?|infusion|regimen|levels?|trough"
     r"|prescription|prescribed|pharmacy|pharmacist|refills?|formulary|interacts?|interactions?|side effects?"
-    r"|combined with)(?![a-z])",
+    r"|combined with|meds?|medications?|medicines?|syrups?|drugs?)(?![a-z])",
     re.IGNORECASE,
 )
 # an English verb right before the token: "on MTX", "started INH", "switched to LEV", "popping xans"
@@ -117,15 +125,46 @@ _TAKE_VERBS = (
     # (a route written as an adjective right before the name: "oral doxy", "inhaled budes", "IV vanc")
     r"|oral|orally|topical|inhaled|intravenous|nebuli[sz]ed)"
 )
+# verbs of taking or getting a medicine anywhere before a quoted form in its clause ('took 2 of my husband's "blue
+# pills"'): a form in quotation marks is written as a name, so a verb further back still speaks of it
+_TAKE_WIDE = re.compile(
+    r"(?<![a-z])(?:take|takes|taking|took|started|starting|using|used|uses|popped|popping|swallowed|got|gets|getting"
+    r"|prescribed|given|snorted|smoked|injected|crushed|bought|buying|selling|sold)(?![a-z])",
+    re.IGNORECASE,
+)
 # the name may be quoted or bracketed, as slang often is: "using 'bars'"
 _QUOTE_GAP = r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$"
 _TAKE_BEFORE = re.compile(_TAKE_VERBS + _QUOTE_GAP, re.IGNORECASE)
 # ...and with an article or a possessive between, for a form of two words or one that is no everyday word: "take a
 # blue pill", "off the rat poison" (never for one everyday word: "take the metro", "take a dig")
 _TAKE_DET_BEFORE = re.compile(
-    _TAKE_VERBS + r"\s+(?:a|an|the|some|any|more|my|your|his|her|their|our|a\s+few|a\s+couple\s+of)" + _QUOTE_GAP,
+    _TAKE_VERBS + r"\s+(?:a|an|the|some|any|more|my|your|his|her|their|our|a\s+few|a\s+couple\s+of"
+    # (or a count: "took two yellow bars")
+    r"|two|three|four|five|six|\d+)" + _QUOTE_GAP,
     re.IGNORECASE,
 )
+# verbs of using a drug as drugs are used, before an everyday word form with a count or an article between: "smoking
+# meth", "crushed two oxys", "injecting some ice" (a form quoted by case still needs its quotation marks: crushed ice)
+_USE_BEFORE = re.compile(
+    # (not cook or bump: "cooking miso soup")
+    r"(?<![a-z])(?:smok(?:e|es|ed|ing)|snort(?:s|ed|ing)?|inject(?:s|ed|ing)?|crush(?:es|ed|ing)?"
+    r"|shoot(?:s|ing)?\s+up|shot\s+up|rail(?:s|ed|ing)?)"
+    r"(?:\s+(?:a|an|the|some|more|his|her|their|my|two|three|four|five|six|a\s+few|a\s+couple\s+of|\d+))?" + _QUOTE_GAP,
+    re.IGNORECASE,
+)
+# a word joining a form to another drug in a list or a comparison: "mixing K-pins with lean", "dut is stronger than
+# fin" is not taken (both everyday words), "Xanax or bars" is
+_WORD_JOIN_BEFORE = re.compile(
+    r"(?<![A-Za-z0-9])(?P<name>[A-Za-z][A-Za-z0-9-]*)[\"'’”]?\s+(?:with|and|or|plus|vs\.?|versus|than|then)\s+[\"'‘“]?$",
+    re.IGNORECASE,
+)
+_WORD_JOIN_AFTER = re.compile(
+    r"[\"'’”]?\s+(?:with|and|or|plus|vs\.?|versus|than|then)\s+[\"'‘“]?"
+    # (a name of two words too: "ice and crystal meth")
+    r"(?P<name>[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z][A-Za-z0-9-]*)?)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
 # verbs of getting, selling or mixing a drug: "buys moda online", "mixing 'lean' with soda"; for a form that is no
 # everyday word, or one quoted as a name (buy miso, mixing miso paste stay)
 _OBTAIN_BEFORE = re.compile(
@@ -135,13 +174,22 @@ _OBTAIN_BEFORE = re.compile(
     r"|contain|contains|contained|containing|laced with|cut with|spiked with|positive for)" + _QUOTE_GAP,
     re.IGNORECASE,
 )
-# a medicine noun right after a form: "Gent trough 2.8", "dig level", "tac level" (a drug's level is measured)
+# a medicine noun right after a form: "Gent trough 2.8", "dig level", "tac level" (a drug's level is measured), and
+# the form a medicine comes in: "nitro spray", "fent patch", "Depo shot", 胰岛素笔 (twelfth session)
 _NOUN_AFTER = re.compile(
     r"[\s-]{0,2}(?:troughs?|levels?|peak|doses?|dosing|drip|gtt|infusion|tabs?|tablets?|pills?|capsules?|injections?"
-    r"|toxicity|overdose|withdrawal)(?![a-z])"
-    r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量)",
+    r"|toxicity|overdose|withdrawal|sprays?|patch(?:es)?|shots?|jabs?|inhalers?|pens?|sachets?|suppositor(?:y|ies)"
+    r"|syrup|lozenges?|implant)(?![a-z])"
+    r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量|喷雾|贴剂|贴片|注射液|口服液|缓释|控释|栓剂)",
     re.IGNORECASE,
 )
+# a title before a Latin form or a word for a person after it: the form is a surname ("Dr. Li", "Prof Hu", "Li 医生")
+_PERSON_BEFORE = re.compile(r"(?<![A-Za-z])(?:Drs?|Mr|Mrs|Ms|Mx|Prof|Professor|Doctor|Nurse|Sister)\.?\s*$")
+_PERSON_AFTER = re.compile(r"\s*(?:医生|大夫|老师|先生|女士|小姐|教授|护士|主任|院长|博士|同学)")
+_DOSE_RIGHT_AFTER = re.compile(
+    r"[\s:]{0,2}\d+(?:\.\d+)?\s*(?:mg|mcg|µg|μg|ug|g|ml|iu|units?|mmol)(?![a-z])", re.IGNORECASE
+)
+_GIVEN_NAME = re.compile(r" [A-Z][a-z]+\b")
 # a sentence end or a line break, for the prescription reach
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\.\s")
 # a dose with a unit, for the prescription reach (a count of tablets is not enough: "吃两片" is in any answer)
@@ -156,14 +204,17 @@ _YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方�
 # talk: 我妈二甲吃了, 都叫来曲, 我靠舒乐才能睡)
 _ZH_BEFORE = frozenset(
     "服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后导持叫靠我你他她妈爸说但而还也都先再又就"
+    # (a person before the form, as a ward round talks: 病人万古得上, 老人氯硝减量)
+    "人"
 )
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
 _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
 # a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer"),
 # nor 导 持 (维持安定 is "keep stable")
-_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人")
 # a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
-_TAKE_ZH_BEFORE = frozenset("服吃用打予给")
+# (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
+_TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕")
 _TAKE_ZH_BEFORE_WORD = frozenset("服吃")
 # a count and its measure word right before a form ("吃一片安定", "打两针K药"): the form is what is counted
 _MEASURE = frozenset("片粒支袋颗针盒瓶剂")
@@ -177,6 +228,8 @@ _ZH_AFTER = frozenset(
     "每一二三四五六七八九十两半片粒支针次和及与或也都已后前等日天缓控的了吗呢吧啊是改换停用加减剂才就能会要需可应必吃打喝"
     # (and a pronoun pointing back at it: 司美这类药, 万古那个)
     "这那"
+    # (and a request that follows a name: 代文请每天固定时间服用)
+    "请"
 )
 # the dot between the parts of a foreign name written in Chinese (塞雷茨·卡马)
 _NAME_DOTS = frozenset("·．•‧・")
@@ -193,6 +246,12 @@ _ZH_AFTER_WORDS = frozenset(
     # (and what a ward round or a handover writes after a drug: 华法继续, 右美托维持, 恩替起始, 利福续用)
     | {"继续", "维持", "起始", "续用", "泵入", "泵速", "减停", "暂停", "序贯", "联合", "联用", "溶栓", "抗凝", "镇静"}
     | {"谷浓"}
+    # (twelfth session) what a medicine is taken for, said right after it (服用安定助眠, 吃二甲降糖, 用地米退烧), how
+    # people talk about it (帕罗哪个副作用小, 劳拉只能短期吃, 万古得上, 反应停现在用于, 氯硝不良反应)
+    | {"助眠", "安眠", "催眠", "止痛", "镇痛", "降压", "降糖", "降脂", "退烧", "退热", "消炎", "抗炎", "止吐", "抗感"}
+    | {"控制", "预防", "改善", "缓解", "不良", "副作", "效果", "疗效", "药效", "现在", "目前", "一般", "通常", "主要"}
+    | {"只能", "只吃", "只用", "只打", "哪个", "哪种", "得上", "得吃", "得用", "得打", "属于", "怎么", "有没", "能不"}
+    | {"会不", "要不", "吃多", "副反", "不能", "不要", "不宜", "不可", "不用", "不吃", "不打"}
 )
 
 
@@ -253,6 +312,7 @@ class Shorthand:
     word: bool = False  # also an everyday word (安定): the checker reads it more strictly
     quoted: bool = False  # a common word that counts only inside quotation marks ('bars')
     source: str = ""  # where the form comes from (the alias file's sources: clinic, street, brand_zh ...)
+    dosed: bool = False  # counts only with a dose with a unit right after it (met 1 g)
 
     @property
     def chinese(self) -> bool:
@@ -281,7 +341,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
             continue
         if len(row) != width or not row[0].strip() or row[2].strip() not in CASES:
             raise PromptError(
-                f"{where}: line {line}: expected {','.join(header)} (case any|exact|word|quoted), got {row!r}"
+                f"{where}: line {line}: expected {','.join(header)} (case any|exact|word|quoted|dosed), got {row!r}"
             )
         source = row[3].strip() if width == 4 else ""
         if width == 4 and source not in ALIAS_SOURCES:
@@ -295,7 +355,15 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
         case = row[2].strip()
         out.append(
-            Shorthand(row[0].strip(), short, case == "exact", case in ("word", "quoted"), case == "quoted", source)
+            Shorthand(
+                row[0].strip(),
+                short,
+                case in ("exact", "dosed"),
+                case in ("word", "quoted"),
+                case == "quoted",
+                source,
+                case == "dosed",
+            )
         )
     return out
 
@@ -323,8 +391,16 @@ def _alnum(ch: str) -> bool:
 
 
 def _quoted(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] stands in quotation marks or brackets."""
-    return start > 0 and text[start - 1] in "'\"‘“「『(（" and end < len(text) and text[end] in "'\"’”」』)）"
+    """Whether text[start:end] stands in quotation marks or brackets, an article or a possessive inside them allowed
+    ("the rat poison", "the red devil")."""
+    if not (end < len(text) and text[end] in "'\"’”」』)）"):
+        return False
+    m = _QUOTE_OPEN.search(text, max(0, start - 8), start)
+    return m is not None
+
+
+# an opening quotation mark right before a form, or with an article or a possessive between ("the red devil")
+_QUOTE_OPEN = re.compile(r"['\"‘“「『(（](?:(?:the|a|an|my|his|her|their|your|our)\s+)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -359,8 +435,10 @@ class ShorthandIndex:
         edge_r = rf"(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])(?!-(?!(?:{_JOINED})(?![A-Za-z0-9]))[A-Za-z0-9])"
         any_case = [f for f in latin if not f.exact_case]
         exact = [f for f in latin if f.exact_case]
+        # (an English plural too: "blue pills", "CZPs"; `tokens` keeps it for a form of four letters or more, or a
+        # code in capitals)
         self._latin = [
-            re.compile(f"{edge_l}(?:{pattern(group, flags == re.IGNORECASE)}){edge_r}", flags)
+            re.compile(f"{edge_l}(?:{pattern(group, flags == re.IGNORECASE)})(?:e?s)?{edge_r}", flags)
             for group, flags in ((any_case, re.IGNORECASE), (exact, 0))
             if group
         ]
@@ -377,13 +455,24 @@ class ShorthandIndex:
     def _form(self, found: str) -> Shorthand | None:
         return self.forms.get(found) or self.forms.get(found.casefold())
 
+    def _plural(self, found: str) -> Shorthand | None:
+        """The form a Latin token is the English plural of ("blue pills", "CZPs"), for a form of four letters or more
+        or a code in capitals: "digs", "fins" and "Dexes" are words."""
+        for cut in (1, 2):
+            if len(found) <= cut or found[-cut:].lower() != "es"[2 - cut :]:
+                continue
+            form = self._form(found[:-cut])
+            if form is not None and (len(form.short) >= 4 or (form.exact_case and form.short.isupper())):
+                return form
+        return None
+
     def tokens(self, text: str) -> list[ShortHit]:
         """Every short form standing as a whole token in light-folded text, context not considered; a Chinese form
         at the very end of the text counts (what follows it is not known yet)."""
         hits: list[ShortHit] = []
         for regex in self._latin:
             for m in regex.finditer(text):
-                form = self._form(m.group())
+                form = self._form(m.group()) or self._plural(m.group())
                 if form is not None:
                     hits.append(ShortHit(m.start(), m.end(), form))
         if self._chinese is not None:
@@ -452,7 +541,8 @@ class ShorthandIndex:
         for token in tokens:
             if token.start < offset:
                 continue
-            others = [t for t in tokens if t is not token]
+            # (a code taken only before a dose is no other drug beside a form: "I met Miss Emma")
+            others = [t for t in tokens if t is not token and not t.form.dosed]
             if self._context(folded, token, others, is_drug):
                 found.append(ShortHit(token.start - offset, token.end - offset, token.form))
         return found
@@ -478,9 +568,31 @@ class ShorthandIndex:
             or _NAMED_AFTER.match(right) is not None
             or (not token.form.chinese and _CALLS_BEFORE.search(wide) is not None)
         )
-        if token.form.quoted and not (_quoted(text, token.start, token.end) or named):
+        # a code too ambiguous for any other context: a dose with a unit right after it, and nothing else
+        if token.form.dosed:
+            return _DOSE_RIGHT_AFTER.match(right) is not None
+        # a Latin code that is a person's name: a title before it or a word for a person after it ("Dr. Li", "Li 医生")
+        if not token.form.chinese and (
+            _PERSON_BEFORE.search(text, max(0, token.start - 12), token.start)
+            or _PERSON_AFTER.match(text, token.end)
+            # (a two-letter code before a capitalised word is a surname before a given name: "Li Ming took 5 mg")
+            or (len(token.form.short) <= 2 and _GIVEN_NAME.match(text, token.end))
+        ):
+            return False
+        if token.form.quoted and not (
+            _quoted(text, token.start, token.end) or named or self._word_joined(text, token, others, is_drug)
+        ):
             return False
         if _DOSE.search(window) or _ROUTE.search(window):
+            return True
+        # a count and its measure word right before a Chinese form (再来一盒P药, 吃两片安定): the form is what is counted
+        # (the token rule already asked a form that is an everyday word for a verb of taking before the count)
+        if (
+            token.form.chinese
+            and token.start >= 2
+            and text[token.start - 1] in _MEASURE
+            and text[token.start - 2] in _COUNT
+        ):
             return True
         # called a name people use: a form that is also an everyday word only when quoted as a name ("dig into the
         # slang" is not digoxin; "'Miss Emma' in street slang" is morphine)
@@ -489,6 +601,11 @@ class ShorthandIndex:
         # a word form in a list that a naming word opens ("Street names: ice, crystal", "俗称：冰、麻古") or named right
         # after it ("mixing lean, also called ...")
         if (token.form.word or token.form.quoted) and named:
+            return True
+        # a form written in quotation marks is written as a name: a verb of taking or getting anywhere before it in its
+        # clause, or a word about medicines around it, makes it a drug ('took 2 of my husband's "blue pills"', 'got
+        # "the red devil" for her breast cancer', 'Is "lean" really just cough syrup?')
+        if _quoted(text, token.start, token.end) and (_MEDICINE_WORDS.search(window) or _TAKE_WIDE.search(wide)):
             return True
         # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
         if _NOUN_AFTER.match(right):
@@ -519,10 +636,13 @@ class ShorthandIndex:
         after = right[_GAP.match(right).end() :]
         if _OFTEN.match(after) or any(m.end() >= len(left.rstrip(" ,，、:：")) for m in _OFTEN.finditer(left)):
             return True
+        if not latin_word and _OFTEN_PHRASE.match(after):
+            return True
         if not token.form.chinese and _TAKE_BEFORE.search(left):
             return True
         # (not for a code matched only as written, GEM or TAM: 用GEM安装 is Ruby's package tool)
-        before = left.rstrip()[-1:]
+        # (quotation marks between: 玩“K仔”)
+        before = left.rstrip(" \"'“‘「『")[-1:]
         taking = _TAKE_ZH_BEFORE_WORD if token.form.word else _TAKE_ZH_BEFORE
         if before and before in taking and not token.form.exact_case:
             return True
@@ -533,9 +653,12 @@ class ShorthandIndex:
             return True
         if not token.form.chinese and (not latin_word or token.form.quoted) and _OBTAIN_BEFORE.search(left):
             return True
+        # a verb of using a drug as drugs are used ("smoking meth", "crushed two oxys")
+        if not token.form.chinese and _USE_BEFORE.search(left):
+            return True
         # one everyday word joined by +, / or & to another drug name or form: "mife + miso", "fin/dut"
         if latin_word:
-            return self._joined(text, token, others, is_drug)
+            return self._joined(text, token, others, is_drug) or self._word_joined(text, token, others, is_drug)
         # inside a list of drugs: another short form or a listed name within the same reach
         lo, hi = token.start - len(left), token.end + len(right)
         if any(lo <= t.start and t.end <= hi for t in others):
@@ -583,6 +706,22 @@ class ShorthandIndex:
                 continue
             at, end = m.span("name")
             if any(t.start == at and t.end == end for t in others) or (is_drug and is_drug(m.group("name"))):
+                return True
+        return False
+
+    @staticmethod
+    def _word_joined(text: str, token: ShortHit, others: list[ShortHit], is_drug: Callable[[str], bool] | None) -> bool:
+        """Whether a form is joined by with, and, or, than (a list or a comparison) to a listed name or to a form that
+        is no everyday word right beside it: two everyday words ("metro and dig") say nothing about each other."""
+        before = _WORD_JOIN_BEFORE.search(text, max(0, token.start - LEFT - 8), token.start)
+        after = _WORD_JOIN_AFTER.match(text, token.end, token.end + RIGHT)
+        for m in (before, after):
+            if m is None:
+                continue
+            at, end = m.span("name")
+            if any(t.start == at and t.end == end and not t.form.word for t in others) or (
+                is_drug and is_drug(m.group("name"))
+            ):
                 return True
         return False
 

@@ -69,7 +69,14 @@ def _char_folds() -> dict[str, tuple[str, str]]:
         first = simp.split(" ")[0] if simp else ""
         if len(trad) == 1 and len(first) == 1 and trad != first:
             folds[trad] = (first, "traditional")
+    # Taiwan's chemical nomenclature writes the acyl of 环磷酰胺 as 醯 (環磷醯胺) and older texts a glycoside's 苷 as
+    # 甙: characters of their own in OpenCC, which converts them only inside listed phrases
+    for trad, simp in _CHEMICAL_FOLDS.items():
+        folds.setdefault(trad, (simp, "traditional"))
     return folds
+
+
+_CHEMICAL_FOLDS = {"醯": "酰", "甙": "苷"}
 
 
 @dataclass

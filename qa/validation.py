@@ -156,6 +156,27 @@ def _plural_end(text: str, norm: str, last: int, key: str, folded: Any) -> int:
     return stop if folded.index[stop - 1] == folded.ends[last - 1] + len(ending) - 1 else 0
 
 
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def _across_words(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] runs across a space between two words of two letters or more (not letters spelled
+    out one by one: "a m o x i c i l l i n")."""
+    span = text[start:end]
+    if not _SPACE_RUN.search(span):
+        return False
+    pieces = _SPACE_RUN.split(span.strip())
+    return len(pieces) > 1 and sum(len(p) >= 2 for p in pieces) >= 2
+
+
+def _split_name(folded: Any, fstart: int, fend: int, key: str) -> bool:
+    """Whether a name read across words is spelled out in them letter for letter and long enough not to be formed by
+    chance: English words line up into a short name often ("is thin" → Istin, "act os" → Actos) and a two-letter
+    spelling read as one letter makes it likelier; a deliberately split long name ("atorvast atin", "Ivermec tin")
+    keeps its letters."""
+    return len(key) >= 7 and folded.unspelled(fstart, fend) == key
+
+
 class DrugList:
     """Finds listed prescription-drug names in text, however they are disguised: width, case, spacing, traditional
     characters, look-alike letters, leetspeak digits, spelling variants, brands, Chinese homophones and typos."""
@@ -171,12 +192,14 @@ class DrugList:
         self.drugs = drugs
         self._by_key: dict[str, tuple[Drug, str]] = {}
         self._spelled: dict[str, str] = {}  # folded key → the name as listed (width, case and spacing folded)
+        self._spelled_raw: dict[str, str] = {}  # folded key → the name as listed
         for drug in drugs:
             for name in drug.names:
                 key = fold_key(name)
                 if key and key not in self._by_key:
                     self._by_key[key] = (drug, "brand" if name in drug.brands else "exact")
                     self._spelled[key] = normalize(name)
+                    self._spelled_raw[key] = name
         by_generic = {d.names[0].casefold(): d for d in drugs if d.names}
         # names from public sources: mostly trade names makers coined from sound-carrying characters, which
         # transliterated names share (伊夫林, Evelyn, reads as 易夫林), so they are matched exactly, no homophones
@@ -187,6 +210,7 @@ class DrugList:
             if drug is not None and key and key not in self._by_key:
                 self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
                 self._spelled[key] = normalize(alias.alias)
+                self._spelled_raw[key] = alias.alias
                 if alias.public:
                     self._public.add(key)
         # names derived by rule from the generic names (no salt word, "-ate" for "-ic acid", a combination's parts,
@@ -203,6 +227,7 @@ class DrugList:
                         continue
                     self._by_key[key] = (drug, "variant")
                     self._spelled[key] = normalize(derived)
+                    self._spelled_raw[key] = derived
         # longest first, so "insulin glargine" wins over a shorter overlapping name
         keys = sorted(self._by_key, key=len, reverse=True)
         # proper prefixes of names: a streamed tail equal to one of these may still become a name
@@ -213,6 +238,8 @@ class DrugList:
             w[:i] for k in keys if (w := fold(self._spelled[k], spelling=False).text) != k for i in range(1, len(w))
         }
         self.longest_key = len(keys[0]) if keys else 0
+        # names written in two words or more ("MS Contin", "ibandronic acid"): read across words by right
+        self._spaced = frozenset(k for k in keys if re.search(r"\s", self._spelled_raw.get(k, "")))
         self._pattern = re.compile(trie_pattern(keys)) if keys else None
         # the same names walked as a trie from every position of a text (one dict look-up a character, where the
         # regex tries each of some 450 first characters in turn), and those a longer Latin word may hold
@@ -410,6 +437,13 @@ class DrugList:
                     last, end = plural, folded.ends[plural - 1]
             if key in latin_keys and (_is_latin_letter(text, start - 1) or _is_latin_letter(text, end)):
                 continue  # inside a longer word: "specialist" is not "Cialis"
+            if (
+                key in latin_keys
+                and key not in self._spaced
+                and _across_words(text, start, end)
+                and not _split_name(folded, i, i + len(key), key)
+            ):
+                continue  # read across English words: "His hair is thin" is not Istin
             candidates.append((i, last, key, "exact"))
         exact_spans = {(c[0], c[1]) for c in candidates}
         # typos: whole Latin words only, so a name is never found inside an ordinary longer word

@@ -223,6 +223,8 @@ class LeakChecker:
             body = "\n".join(line for line in shorthand_csv.splitlines() if not line.startswith("#"))
             for row in csv.DictReader(io.StringIO(body)):
                 form = row["short"].strip()
+                if row["case"].strip() == "dosed":
+                    continue  # (codes the finder takes only before a dose: met, MS — the checker has its own rules)
                 if row["case"].strip() == "quoted":
                     words = r"\s+".join(map(re.escape, form.casefold().split()))
                     self.short_quoted.append((form, re.compile(rf"[\"'‘“(]\s*{words}\s*[\"'’”)]")))

@@ -1,0 +1,114 @@
+"""Twelfth-session names and rules (issue 15): clippings, codes and patients' words written drug by drug for the most
+prescribed and talked-about drugs, and what is general in the contexts the seen sets' misses stood in — a quoted form
+with an article inside the quotes or a verb of taking further back, a verb of using a drug as drugs are used, a
+form joined by "with"/"and"/"or" to another drug, the form a medicine comes in after it (nitro spray), the English
+plural of a form, what a medicine is for said after a Chinese form (安定助眠), Taiwan's 醯; and names read across English
+words ("His hair is thin" is not Istin)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.validation import DrugList
+
+from .helpers import assert_found_and_redacted, assert_untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "drug"),
+    [
+        # new clippings and codes in a dose, a frequency or a clinical note
+        ("Started amoxi 500 mg tid for otitis.", "amoxi", "amoxicillin"),
+        ("PCP prophylaxis: cotrim 480 mg daily.", "cotrim", "sulfamethoxazole/trimethoprim"),
+        ("Strep throat: pen VK 500 mg bid for 10 days.", "pen VK", "phenoxymethylpenicillin"),
+        ("交班：5床 DKA，RI 4u/h 静脉泵入，每小时测血糖。", "RI", "insulin human"),
+        ("He has been on lithium 400 mg bid since 2019.", "lithium", "lithium carbonate"),
+        ("Night sedation: mirta 15 mg at night.", "mirta", "mirtazapine"),
+        ("术后改用氨苄 2g q6h 静滴。", "氨苄", "ampicillin"),
+        ("二甲双 0.5g 每日两次，餐后服用。", "二甲双", "metformin"),
+        ("He took two yellow bars last night.", "yellow bars", "alprazolam"),
+        ("Paxlovid吃完又复阳了，群里有人说再来一盒P药也没用。", "P药", "nirmatrelvir"),
+        # names found anywhere: a nickname, a brand, an insulin named by its kind
+        ("He calls it the limitless pill.", "limitless pill", "modafinil"),
+        ("Her rheumatologist switched her to Hadlima last month.", "Hadlima", "adalimumab"),
+        ("Sliding scale with regular insulin before meals.", "regular insulin", "insulin human"),
+        ("My knee got a Depo-Medrol injection.", "Depo-Medrol", "methylprednisolone"),
+        # a quoted form with an article inside the quotes, or a verb of taking further back in its clause
+        ('My nan calls her blood thinner "the rat poison" and forgets it.', "rat poison", "warfarin"),
+        ('My sister got "the red devil" for her breast cancer.', "red devil", "doxorubicin"),
+        ('Took 2 of my husband\'s "blue pills" by mistake.', "blue pills", "sildenafil"),
+        ('Pain clinic: pt reports taking 6-8/day of leftover post-op "hydros"; UDS positive.', "hydros", "hydrocodone"),
+        ('Hospice: whether "Miss Emma" (pt\'s word for her pain med) can be increased.', "Miss Emma", "morphine"),
+        # a verb of using a drug as drugs are used, a form joined to another drug, the form a medicine comes in
+        ("ED triage: admits smoking meth for three days.", "meth", "metamfetamine"),
+        ("He said he crushed two oxys at a party.", "oxys", "oxycodone"),
+        ("Mixing K-pins with lean is how most overdoses happen.", "lean", "codeine"),
+        ('The documentary says "ice" and crystal meth are the same.', "ice", "metamfetamine"),
+        ("Carry your nitro spray at all times.", "nitro", "glyceryl trinitrate"),
+        ("Two blue pills a day is too many.", "blue pills", "sildenafil"),
+        # Chinese forms: what the medicine is for right after it, a person or a request before or after it
+        ("老年患者长期服用安定助眠，跌倒风险高。", "安定", "diazepam"),
+        ("主任说这个病人万古得上，谷浓度明天抽。", "万古", "vancomycin"),
+        ("反应停现在用于多发性骨髓瘤。", "反应停", "thalidomide"),
+        ("舍曲林和帕罗哪个副作用小？", "帕罗", "paroxetine"),
+        ("网上说配合“米索”一起用，安全吗？", "米索", "misoprostol"),
+        ("而家有啲後生仔玩“K仔”，會傷膀胱。", "K仔", "ketamine"),
+        ("代文请每天固定时间服用。", "代文", "valsartan"),
+        # Taiwan's acyl character
+        ("紅斑性狼瘡：環磷醯胺 每月一次靜脈注射。", "環磷醯胺", "cyclophosphamide"),
+        # a code too ambiguous for any other context, right before a dose with a unit
+        ("Ward round: continue met 1 g bid, recheck HbA1c.", "met", "metformin"),
+        ("PCA MS 1 mg bolus, lockout 10 min.", "MS", "morphine"),
+        ("Pharmacy alert: Li level 1.4 mmol/L, hold tonight's dose.", "Li", "lithium carbonate"),
+        # a count and its measure word before a Chinese form; a tuberculosis note
+        ("群里有人说再来一盒P药也没用，是真的吗？", "P药", "nirmatrelvir"),
+        ("TB clinic: latent TB on 3HP, Priftin once weekly + INH.", "INH", "isoniazid"),
+        # a long name split by a space keeps its letters
+        ("Take atorvast atin 20 mg at night.", "atorvast atin", "atorvastatin"),
+    ],
+)
+def test_new_forms_in_context_are_found_redacted_and_held_back(
+    drugs: DrugList, text: str, found: str, drug: str
+) -> None:
+    assert_found_and_redacted(drugs, text, found, drug)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "His hair is thin.",  # read across words and a folded "th": not the amlodipine brand Istin
+        "There is tin in the can.",  # a short name lined up by two English words
+        "The lithium battery in my phone is swelling.",  # an element, no dose or verb of taking
+        "Rhode Island (RI) has a new clinic.",  # RI with no dose or clinical word
+        "Put crushed ice on the bruise.",  # a quoted-case form needs its quotation marks
+        "Take the metro and dig in.",  # two everyday words joined by "and" say nothing about each other
+        "She loves smoking salmon and cooking rice.",  # verbs of use before no form
+        "I am cooking miso soup tonight.",  # cooking is no verb of drug use (a first version took miso)
+        "We took the metro a day later.",  # a frequency phrase after one everyday word
+        "Green bars on the chart show the growth.",  # a street word of two words with no verb of taking
+        'I had "ice" in my drink.',  # quoted, but no verb of taking or medicine word
+        'The "Red Devils" won again.',
+        "指日可待。",  # a clipping inside an idiom
+        "有人安定下来了。",  # 安定 "settled" after a person
+        "这个人二甲医院看过。",  # 二甲 as a hospital grade
+        "孩子们是人民的希望。",  # a phrase left out of the names
+        "We met 3 times last year.",  # a dosed code with no dose with a unit right after it
+        "MS patients need regular MRI.",
+        "HCT 32% on the last count.",
+        "Dr. Li prescribed 5 mg of it.",  # a surname after a title, before a word for a person, before a given name
+        "查房：Li 医生建议 HBV 随访。",
+        "Li Ming took 5 mg of it.",
+        "I met Miss Emma at the street party.",  # a dosed code is no other drug beside a form
+        "My new disk has 2 TB; the INH file is big.",  # TB alone is no clinical word (terabytes)
+        "买了一盒二甲医院的口罩。",  # a counted clipping that is part of a longer word
+    ],
+)
+def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
+    assert_untouched(drugs, text)
+
+
+def test_a_dosed_form_is_read_as_written() -> None:
+    from qa.drug_shorthand import parse_shorthand
+
+    [form] = parse_shorthand("generic_en,short,case,source\nmetformin,met,dosed,clinic\n", "test.csv")
+    assert (form.dosed, form.exact_case, form.word) == (True, True, False)
