@@ -591,6 +591,10 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("如果你再不回来，我就去跳楼", "self_harm"),  # the asker's own thoughts, in an imagined frame
         ("如果同学都笑话我，我就不想活了", "self_harm"),  # someone else in the frame, the asker in the same clause
         ("从梯子上摔下来磕到头，当时昏过去几秒，这会儿吐了两回", "head_injury"),  # 当时 with no past time named
+        # a past time and a later diagnosis, but the sign is happening today: the story frame does not apply
+        ("女儿去年查出癫痫，今天上课时突然倒地抽搐，送医院的路上还没醒", "seizure"),
+        ("我爸上周查出冠心病，胸口压着疼，出了一身冷汗", "chest_pain"),  # the diagnosis comes before the sign
+        ("前几天开始胸口疼，出冷汗，喘不上气，怎么办", "breathing"),  # no visit after it: it may be going on
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -622,6 +626,10 @@ def test_rules_fire_through_frame_words(text, category):
         "刷视频笑到喘不上气，肚子疼",  # a figure of speech with 到
         "I almost pass out from boredom in these meetings every week",  # "almost pass out", "every week"
         "热搜上说有小孩误吞磁力珠，家里的玩具怎么检查",  # hearsay from social media
+        # a past episode told as a story, seen to afterwards, nothing said of now (twelfth session)
+        "表哥有一次打牌时突然倒地抽搐，口吐白沫，后来送医院查出是癫痫，这个病要吃多久的药",
+        "我妈前两天突然胸口疼，出了一身冷汗，去医院检查说是心绞痛，平时饮食要注意什么",
+        "老公前段时间喝多了吐血，住院治好了，以后还能喝酒吗",
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):

@@ -151,6 +151,33 @@ _AFTERMATH = re.compile(r"后遗症|康复|复健|恢复期|恢复训练|\brehab
 _ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|tonight)\b", re.I)
 
 
+# a past episode told as a story: a time that points back ("前几天", "去年那次", "有一次") before the sign, and after it
+# the episode was seen to ("带到医院检查之后诊断是癫痫", "后来说是癫痫"), with no word anywhere that it is happening now
+# or again now — real patients' questions often open with how an illness began ("前几天突然倒地抽搐，口吐白沫，
+# 送医院诊断是癫痫，怎么治？"). Without the later visit the story may still be going on ("前几天开始胸口疼，出冷汗"): it
+# counts. Thoughts of self-harm are left to their own frames (see red_flags)
+_STORY_PAST = re.compile(
+    r"前(几|两|一|些)(天|日)|(\d+|[一二两三四五六七八九十几]+)\s*(天|日|年|个月|周|星期)(之)?前|前段时间|上(个)?(周|星期|月)"
+    r"|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时"
+    r"|\b(last (week|month|year)|\d+ (days|weeks|months|years) ago|a few (days|weeks) ago|once)\b",
+    re.I,
+)
+_SEEN_AFTER = re.compile(
+    r"诊断|确诊|查出|检查(出|发现|之后|后|说|结果)|医生(说|告诉)|后来(才)?(说|知道|知晓|发现|查)|送(去|到)?(了)?医院|住院"
+    r"|\b(diagnosed|turned out|the doctor said|was admitted)\b",
+    re.I,
+)
+
+
+def told_as_past(text: str, evidence: str) -> bool:
+    """The sign is part of a past episode told as a story: a past time before it, the visit or diagnosis after it,
+    and nothing in the question says it is happening now."""
+    at = text.find(evidence)
+    if at < 0 or _ACUTE.search(text) or _CURRENT.search(text):
+        return False
+    return bool(_STORY_PAST.search(text[:at]) and _SEEN_AFTER.search(text[at + len(evidence) :]))
+
+
 def not_happening_now(text: str) -> bool:
     """The whole question is about learning of signs (first aid, a class, an article) or living with an event's
     aftermath, with no cue of now or of a new onset."""
@@ -420,6 +447,8 @@ def red_flags(text: str) -> list[RedFlag]:
         if evidence and companion is not None:
             extra = _current_match(companion, text)
             evidence = f"{evidence} + {extra}" if extra else None
+        if evidence and imagined and told_as_past(text, evidence.split(" + ")[0]):
+            evidence = None
         if evidence:
             found[category] = RedFlag(category, evidence)
     infant = _infant_fever(text)
