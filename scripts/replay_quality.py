@@ -23,6 +23,17 @@ from qa.settings import Settings  # noqa: E402
 from qa.wiring import build_service  # noqa: E402
 
 
+def _questions(ids: set[str]) -> dict[str, dict]:
+    """The questions of the logged ids: the packaged splits in order, reading one only while an id is still
+    missing (a replay of one split never loads the splits after it, a held-out split still unscored included)."""
+    found: dict[str, dict] = {}
+    for split in SETS:
+        if ids <= found.keys():
+            break
+        found.update((r["id"], r) for r in load_quality_set(split) if r["id"] in ids)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Replay the log's raw answers through the checks; print the figures (and, with --diff, what still repeats)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     records = [json.loads(line) for line in args.log.read_text("utf-8").splitlines() if line.strip()]
-    questions = {r["id"]: r for split in SETS for r in load_quality_set(split)}
+    questions = _questions({rec["id"] for rec in records})
     backend = FakeBackend(["{}"])
     settings = Settings(backend="fake", answer_cache=False, repair_attempts=0)
     service = build_service(settings, backend=backend)
