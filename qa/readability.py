@@ -293,8 +293,9 @@ _DEPENDENT = re.compile(
 _CORRELATIVE = re.compile("(?<![超卓跨穿飞逾翻来])越(?!来越|过|野|南|剧|级|狱|境)")
 
 
-# a clause that opens with one of these answers the clause before it; left first, it is a fragment
-_FOLLOWING = re.compile("^(?:否则|但是|但|而且|而|并且|因此|所以|不过|然而|同时|也)")
+# a clause that opens with one of these answers the clause before it, or points back at it ("其主要特征是…": the
+# clause naming what 其 is went, twelfth session); left first, it is a fragment
+_FOLLOWING = re.compile("^(?:否则|但是|但|而且|而|并且|因此|所以|不过|然而|同时|也|其(?![他中实余次])|它)")
 
 
 def dangling(text: str) -> bool:
@@ -1281,9 +1282,9 @@ def gist(k: str) -> str:
 
 def paraphrased(a: str, b: str) -> bool:
     """Two clause keys say the same in other words: neither is `opposed` to the other (a number, a negation or an
-    antonym apart), neither enumerates with 、 unless their gists are equal (a list with one element changed is
-    another list), and their gists (5+ characters) are equal, or the shorter's characters all lie in a longest
-    common subsequence with the longer, which adds at most a fifth and no run of two characters (a word)."""
+    antonym apart) and their gists (5+ characters each) are equal, or the shorter's characters all lie in a longest
+    common subsequence with the longer, which adds at most a fifth and no run of two characters: a word one side
+    has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed)."""
     ga, gb = gist(a), gist(b)
     if min(len(ga), len(gb)) < _GIST_MIN or opposed(a, b):
         return False
