@@ -1251,7 +1251,7 @@ class ListBoundCheck(BaseCheck):
 _STOCK_WORDS = (
     "可以", "可能", "需要", "建议", "应该", "应当", "及时", "尽快", "如果", "您的", "你的", "一些", "一定", "通常",
     "一般", "进行", "通过", "主要", "尝试", "考虑", "此外", "另外", "同时", "以及", "或者", "并且", "而且", "但是",
-    "因此", "所以", "比如", "例如", "包括", "能够", "还需要", "还需", "还可", "还应", "还要",
+    "因此", "所以", "比如", "例如", "包括", "能够", "最好", "这些", "那些", "上述", "还需要", "还需", "还可", "还应", "还要",
 )  # fmt: skip
 _STOCK_CHARS = (
     "的", "了(?!解)", "是(?!否)", "也", "(?<!首)都", "就(?![医诊业])", "(?<![社机学聚协体领误])会(?![议员计])",
@@ -1269,6 +1269,12 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("确认", "验证", "核实"),
     ("医生", "医师"),
     ("就医", "就诊"),
+    ("导致", "引起", "造成"),
+    ("缓解", "减轻"),
+    ("提高", "增强"),
+    ("保持", "维持"),
+    ("适量", "适当"),
+    ("饮食", "膳食"),
 )  # fmt: skip
 _SYNONYM = {w: group[0] for group in SYNONYMS for w in group[1:]}
 _SYNONYM_RE = re.compile("|".join(map(re.escape, sorted(_SYNONYM, key=len, reverse=True))))
@@ -1367,17 +1373,23 @@ class ParaphraseCheck(BaseCheck):
         )
 
     @staticmethod
+    def _dropped(parts: list[str], drop: set[int]) -> set[int]:
+        """The clauses that go: those named, and a clause of stock words only right before one ("如果需要，")."""
+        out = set(drop)
+        for n in sorted(drop, reverse=True):
+            m = n - 1
+            while m >= 0 and m not in out and key(parts[m]) and not gist(key(parts[m])):
+                out.add(m)  # it led into the one that went
+                m -= 1
+        return out
+
+    @staticmethod
     def _rest(parts: list[str], drop: set[int]) -> str:
         """A text without the clauses `drop` names and the bare lead-ins right before them ("如果需要，"), closed
         on a full stop where it was left on a comma; "" when nothing with content is left."""
         if not drop:
             return "".join(parts)
-        drop = set(drop)
-        for n in sorted(drop, reverse=True):
-            m = n - 1
-            while m >= 0 and m not in drop and key(parts[m]) and not gist(key(parts[m])):
-                drop.add(m)  # a clause of stock words only ("如果需要") led into the one that went
-                m -= 1
+        drop = ParaphraseCheck._dropped(parts, drop)
         kept = [p for n, p in enumerate(parts) if n not in drop]
         out = "".join(kept).strip()
         if not _WORD.search(out):
@@ -1402,8 +1414,19 @@ class ParaphraseCheck(BaseCheck):
             if not drop:
                 continue
             rest = self._rest(parts, drop)
+            drop = self._dropped(parts, drop)
             kept = [p for n, p in enumerate(parts) if n not in drop]
             before = [n > 0 and (n - 1) in drop for n in range(len(parts)) if n not in drop]
+            # a condition or lead-in that goes while what it leads into stays changes what that says ("如果孩子出现
+            # 这些症状，应该尽快就医" is no advice to see a doctor whatever happens)
+            if any(
+                (_LEADS_ON.search(key(parts[n])) or _DEPENDENT.match(key(parts[n])))
+                and n + 1 < len(parts)
+                and n + 1 not in drop
+                and not _SENTENCE_END_RE.search(parts[n])
+                for n in drop
+            ):
+                return False
             if not rest:
                 if i < 0:
                     return False  # a string field is never emptied

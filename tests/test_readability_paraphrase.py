@@ -24,6 +24,8 @@ def ctx(name="medical"):
         ("建议不要自行服用羊", "而不是自行服用羊", True),  # one negation each side
         ("可以通过银联标识来确认身份", "你可以通过银联标识来验证身份", True),
         ("减少感染的风险", "降低感染的风险", True),
+        ("如果孩子出现这些症状", "如果孩子出现了上述症状", True),  # pointing words are stock words
+        ("长期饮酒可能导致胃部不适", "长期饮酒会引起胃部不适", True),
         ("可能需要手术治疗", "可能需要药物治疗", False),  # a swapped word that is the point
         ("保持良好的睡眠习惯", "保持良好的生活习惯", False),
         ("胃部炎症可能导致胃部疼痛", "胃溃疡也可能导致胃部疼痛", False),  # another cause
@@ -97,6 +99,12 @@ def test_a_clause_restated_in_other_words_goes(name, data, expected):
         {
             "summary": "可以尝试改变生活方式。",
             "analysis": ["如果症状持续，可以尝试改变生活习惯，比如增加运动。"],
+        },
+        # a condition whose consequence stays is never removed alone (held-out 6, qh6-020): the later copy would
+        # leave too little, and the summary's would say "see a doctor" whatever happens
+        {
+            "summary": "贫血主要表现为面色苍白、食欲不振等。如果孩子出现这些症状，应该尽快就医。",
+            "analysis": ["贫血多由缺铁引起。", "如果孩子出现了上述症状，应立即就医。"],
         },
         # what is left would point back at the clause that went ("其…")
         {
