@@ -1278,7 +1278,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 _SYNONYM = {w: group[0] for group in SYNONYMS for w in group[1:]}
 _SYNONYM_RE = re.compile("|".join(map(re.escape, sorted(_SYNONYM, key=len, reverse=True))))
-_GIST_MIN = 5  # characters of content a clause needs before it can be a restatement ("感染风险" alone is not)
+_GIST_MIN = 6  # characters of content a clause needs before it can be a restatement ("购买二手车" alone is not)
 
 
 def gist(k: str) -> str:
@@ -1288,7 +1288,7 @@ def gist(k: str) -> str:
 
 def paraphrased(a: str, b: str) -> bool:
     """Two clause keys say the same in other words: neither is `opposed` to the other (a number, a negation or an
-    antonym apart) and their gists (5+ characters each) are equal, or the shorter's characters all lie in a longest
+    antonym apart) and their gists (6+ characters each) are equal, or the shorter's characters all lie in a longest
     common subsequence with the longer, which adds at most a fifth and no run of two characters: a word one side
     has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed)."""
     ga, gb = gist(a), gist(b)
@@ -1427,6 +1427,9 @@ class ParaphraseCheck(BaseCheck):
                 for n in drop
             ):
                 return False
+            # nor may a clause that only set the scene for it ("但在实际操作中，[车主通常会…]") be left to end a sentence
+            if any(n > 0 and n - 1 not in drop and _SETS_SCENE.search(key(parts[n - 1])) for n in drop):
+                return False
             if not rest:
                 if i < 0:
                     return False  # a string field is never emptied
@@ -1454,6 +1457,8 @@ class ParaphraseCheck(BaseCheck):
 
 # a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it
 _POINTS_BACK = re.compile("^(?:其|它|该|此|这|那|上述)")
+# a clause that ends on a frame of place, time or circumstance leads into the next one ("但在实际操作中")
+_SETS_SCENE = re.compile("(?:中|时|时候|期间|方面|情况下|前提下|基础上|之下|之后|以后|之前|的话)$")
 # a clause that gives examples of or narrows the one before it
 _ELABORATES = re.compile("^(?:比如|例如|如|即|包括|尤其|特别|主要包括|具体)")
 # words that add a clause to the one before it ("此外，也可以…"), left first once that one went

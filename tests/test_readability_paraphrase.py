@@ -106,6 +106,14 @@ def test_a_clause_restated_in_other_words_goes(name, data, expected):
             "summary": "贫血主要表现为面色苍白、食欲不振等。如果孩子出现这些症状，应该尽快就医。",
             "analysis": ["贫血多由缺铁引起。", "如果孩子出现了上述症状，应立即就医。"],
         },
+        # the only item cannot go, and the summary's copy ends a sentence that "但在实际操作中" only set the scene for
+        # (held-out 6, qh6-036)
+        {
+            "summary": "新车上户后是法律上的财产，但在实际操作中，车主通常会将车辆交给银行处理。",
+            "analysis": ["车主需要先将车辆交给了银行处理。"],
+        },
+        # a short topic clause is no restatement ("购买二手车", qh6-051)
+        {"summary": "购买二手车，车险都没过户，需要交保险。", "analysis": ["购买二手车，需要交保险。"]},
         # what is left would point back at the clause that went ("其…")
         {
             "summary": "脑膜炎是常见的脑部感染。",
