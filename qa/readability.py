@@ -293,8 +293,9 @@ _DEPENDENT = re.compile(
 _CORRELATIVE = re.compile("(?<![超卓跨穿飞逾翻来])越(?!来越|过|野|南|剧|级|狱|境)")
 
 
-# a clause that opens with one of these answers the clause before it; left first, it is a fragment
-_FOLLOWING = re.compile("^(?:否则|但是|但|而且|而|并且|因此|所以|不过|然而|同时|也)")
+# a clause that opens with one of these answers the clause before it, or points back at it ("其主要特征是…": the
+# clause naming what 其 is went, twelfth session); left first, it is a fragment
+_FOLLOWING = re.compile("^(?:否则|但是|但|而且|而|并且|因此|所以|不过|然而|同时|也|其(?![他中实余次])|它)")
 
 
 def dangling(text: str) -> bool:
@@ -1239,6 +1240,233 @@ class ListBoundCheck(BaseCheck):
                       [f"cut the enumeration in {where} to its first {MAX_ELEMENTS} elements"])  # fmt: skip
 
 
+# ---- paraphrased repeats -------------------------------------------------------------------------------------------
+# The repetition check compares clauses as written; the 0.5B model also restates a clause in other words across
+# fields ("但还需要支付额外的手续费和费用" / "但需要支付更多的手续费和费用", "可以尝试改变生活方式 / 生活习惯").
+# This check compares what a clause says once the words that only hedge, join or point are gone and a few
+# synonyms are written one way (its `gist`). Twelfth session, tuned on held-out 6 and 7's logged answers.
+
+# words that carry no content of their own in these answers: hedges, modal verbs, connectives, pronouns, particles;
+# a single character only where it is not part of a longer word ("了解", "还款", "并发症", "功能", "反应" keep theirs)
+_STOCK_WORDS = (
+    "可以", "可能", "需要", "建议", "应该", "应当", "及时", "尽快", "如果", "您的", "你的", "一些", "一定", "通常",
+    "一般", "进行", "通过", "主要", "尝试", "考虑", "此外", "另外", "同时", "以及", "或者", "并且", "而且", "但是",
+    "因此", "所以", "比如", "例如", "包括", "能够", "最好", "这些", "那些", "上述", "还需要", "还需", "还可", "还应", "还要",
+)  # fmt: skip
+_STOCK_CHARS = (
+    "的", "了(?!解)", "是(?!否)", "也", "(?<!首)都", "就(?![医诊业])", "(?<![社机学聚协体领误])会(?![议员计])",
+    "(?<![缓温柔平])和", "(?<![参给])与", "(?<![以普涉])及", "或", "但", "而", "其(?![他它中实余])", "您", "你",
+    "还(?![款原贷清债本])", "并(?![发购列存非])", "(?<![反适响供效相对感理回])应(?![用对付激急答变力])",
+    "如(?![何今同此期])", "该", "这",
+)  # fmt: skip
+_STOCK_RE = re.compile("|".join([*map(re.escape, sorted(_STOCK_WORDS, key=len, reverse=True)), *_STOCK_CHARS]))
+# words these answers use for one thing, each group written as its first word (a swapped word not listed here
+# is a different point: "手术治疗 / 药物治疗", "睡眠习惯 / 生活习惯")
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("生活方式", "生活习惯"),
+    ("降低", "减少"),
+    ("额外", "更多"),
+    ("确认", "验证", "核实"),
+    ("医生", "医师"),
+    ("就医", "就诊"),
+    ("导致", "引起", "造成"),
+    ("缓解", "减轻"),
+    ("提高", "增强"),
+    ("保持", "维持"),
+    ("适量", "适当"),
+    ("饮食", "膳食"),
+)  # fmt: skip
+_SYNONYM = {w: group[0] for group in SYNONYMS for w in group[1:]}
+_SYNONYM_RE = re.compile("|".join(map(re.escape, sorted(_SYNONYM, key=len, reverse=True))))
+_GIST_MIN = 6  # characters of content a clause needs before it can be a restatement ("购买二手车" alone is not)
+
+
+def gist(k: str) -> str:
+    """What a clause key says: its synonyms written one way, then its stock words left out."""
+    return _STOCK_RE.sub("", _SYNONYM_RE.sub(lambda m: _SYNONYM[m.group()], k))
+
+
+def paraphrased(a: str, b: str) -> bool:
+    """Two clause keys say the same in other words: neither is `opposed` to the other (a number, a negation or an
+    antonym apart) and their gists (6+ characters each) are equal, or the shorter's characters all lie in a longest
+    common subsequence with the longer, which adds at most a fifth and no run of two characters: a word one side
+    has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed)."""
+    ga, gb = gist(a), gist(b)
+    if min(len(ga), len(gb)) < _GIST_MIN or opposed(a, b):
+        return False
+    if ga == gb:
+        return True
+    short, long_ = sorted((ga, gb), key=len)
+    if len(long_) > 1.2 * len(short):
+        return False
+    in_s, in_l = _aligned(short, long_)
+    if not all(in_s):
+        return False
+    run = 0
+    for used in in_l:
+        run = 0 if used else run + 1
+        if run >= 2:
+            return False
+    return True
+
+
+class ParaphraseCheck(BaseCheck):
+    """Removes a clause that restates an earlier one in other words (`paraphrased`), inside a field or across the
+    summary, the lists and the risk notice; the copy with more content stays, the other goes. Nothing goes that
+    would leave a fragment (a clause that led into it or answers it), an empty string field, or a list under its
+    minimum; a list item whose every clause restates goes whole. Runs after the repetition check, which has
+    removed the copies said in the same words."""
+
+    name = "paraphrase"
+    rules = ("paraphrase",)
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        fields = _prose_fields(data)
+        # every clause of the answer in order: (field, item index or -1, clause index, key)
+        units: list[tuple[str, int, int, str]] = []
+        texts: dict[tuple[str, int], list[str]] = {}
+        for f in fields:
+            value = data[f]
+            for i, text in enumerate([value] if isinstance(value, str) else value):
+                where = (f, -1 if isinstance(value, str) else i)
+                texts[where] = pieces(text)
+                units += [(*where, n, key(p)) for n, p in enumerate(texts[where])]
+        gone: set[tuple[str, int, int]] = set()
+        for j, (fj, ij, nj, kj) in enumerate(units):
+            if (fj, ij, nj) in gone:
+                continue
+            for fi, ii, ni, ki in units[:j]:
+                if (fi, ii, ni) in gone or not paraphrased(ki, kj):
+                    continue
+                # the later copy goes, unless it says more than the earlier one: then the earlier goes
+                first, second = (fj, ij, nj), (fi, ii, ni)
+                if len(gist(kj)) > len(gist(ki)):
+                    first, second = second, first
+                for victim in (first, second):
+                    if self._can_remove(ctx, data, texts, gone | {victim}):
+                        gone.add(victim)
+                        break
+                break
+        if not gone:
+            return Repair(data)
+        fixed = dict(data)
+        changed: list[str] = []
+        for f in fields:
+            value = data[f]
+            if isinstance(value, str):
+                fixed[f] = self._rest(texts[(f, -1)], {n for g, i, n in gone if g == f})
+                changed += [f] if fixed[f] != value else []
+                continue
+            items = []
+            for i, item in enumerate(value):
+                rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if g == f and ii == i})
+                if rest:
+                    items.append(rest)
+                if rest != item:
+                    changed.append(f"{f}[{i}]")
+            fixed[f] = items
+        where = ", ".join(changed)
+        return Repair(
+            fixed,
+            [Finding("paraphrase", f"{len(gone)} clause(s) restated an earlier one in other words ({where})")],
+            [f"removed {len(gone)} clause(s) restating an earlier one in other words from {where}"],
+        )
+
+    @staticmethod
+    def _dropped(parts: list[str], drop: set[int]) -> set[int]:
+        """The clauses that go: those named, and a clause of stock words only right before one ("如果需要，")."""
+        out = set(drop)
+        for n in sorted(drop, reverse=True):
+            m = n - 1
+            while m >= 0 and m not in out and key(parts[m]) and not gist(key(parts[m])):
+                out.add(m)  # it led into the one that went
+                m -= 1
+        return out
+
+    @staticmethod
+    def _rest(parts: list[str], drop: set[int]) -> str:
+        """A text without the clauses `drop` names and the bare lead-ins right before them ("如果需要，"), closed
+        on a full stop where it was left on a comma; "" when nothing with content is left."""
+        if not drop:
+            return "".join(parts)
+        drop = ParaphraseCheck._dropped(parts, drop)
+        kept = [p for n, p in enumerate(parts) if n not in drop]
+        out = "".join(kept).strip()
+        if not _WORD.search(out):
+            return ""
+        if 0 in drop:  # "此外，也可以…" now opens the text: the word that added it to what went goes too
+            out = _ADDING.sub("", out)
+        if out[-1] in _CLAUSE_MARK + "、：:":
+            out = out[:-1] + ("。" if _CJK.search(out) else ".")
+        return out
+
+    def _can_remove(
+        self,
+        ctx: CheckContext,
+        data: dict[str, Any],
+        texts: dict[tuple[str, int], list[str]],
+        gone: set[tuple[str, int, int]],
+    ) -> bool:
+        """Whether removing these clauses leaves every text whole: a string field with a clause of its own (6+
+        word characters) that is no fragment, each list item either whole or gone, each list at its minimum."""
+        for (f, i), parts in texts.items():
+            drop = {n for g, ii, n in gone if g == f and ii == i}
+            if not drop:
+                continue
+            rest = self._rest(parts, drop)
+            drop = self._dropped(parts, drop)
+            kept = [p for n, p in enumerate(parts) if n not in drop]
+            before = [n > 0 and (n - 1) in drop for n in range(len(parts)) if n not in drop]
+            # a condition or lead-in that goes while what it leads into stays changes what that says ("如果孩子出现
+            # 这些症状，应该尽快就医" is no advice to see a doctor whatever happens)
+            if any(
+                (_LEADS_ON.search(key(parts[n])) or _DEPENDENT.match(key(parts[n])))
+                and n + 1 < len(parts)
+                and n + 1 not in drop
+                and not _SENTENCE_END_RE.search(parts[n])
+                for n in drop
+            ):
+                return False
+            # nor may a clause that only set the scene for it ("但在实际操作中，[车主通常会…]") be left to end a sentence
+            if any(n > 0 and n - 1 not in drop and _SETS_SCENE.search(key(parts[n - 1])) for n in drop):
+                return False
+            if not rest:
+                if i < 0:
+                    return False  # a string field is never emptied
+                continue  # the item goes whole; the list's minimum is asked below
+            if (
+                len(_WORD.findall(rest)) < 6
+                or dangling(rest)
+                or follows_gap(kept, before)
+                or _POINTS_BACK.match(rest)
+                # "比如增加运动…" after the clause it gave examples of
+                or any(gap and _ELABORATES.match(key(p)) for p, gap in zip(kept, before, strict=True))
+            ):
+                return False
+        for f in {g for g, _, _ in gone}:
+            value = data[f]
+            if isinstance(value, list):
+                left = sum(
+                    bool(self._rest(texts[(f, i)], {n for g, ii, n in gone if g == f and ii == i}))
+                    for i in range(len(value))
+                )
+                if left < min_items(ctx.schema, f):
+                    return False
+        return True
+
+
+# a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it
+_POINTS_BACK = re.compile("^(?:其|它|该|此|这|那|上述)")
+# a clause that ends on a frame of place, time or circumstance leads into the next one ("但在实际操作中")
+_SETS_SCENE = re.compile("(?:中|时|时候|期间|方面|情况下|前提下|基础上|之下|之后|以后|之前|的话)$")
+# a clause that gives examples of or narrows the one before it
+_ELABORATES = re.compile("^(?:比如|例如|如|即|包括|尤其|特别|主要包括|具体)")
+# words that add a clause to the one before it ("此外，也可以…"), left first once that one went
+_ADDING = re.compile(
+    "^(?:(?:此外|另外|同时|而且|并且)[，,]?\\s*)?也(?=可以|可|要|应|能|需要)|^(?:此外|另外|同时|而且|并且)[，,]?\\s*"
+)
+
+
 def readability_checks() -> list[BaseCheck]:
     """The checks that keep the prose readable, in the order they run."""
     # sentence ends first: a field cut by its bound is recognised by its length, before repeats shorten it; the
@@ -1249,5 +1477,6 @@ def readability_checks() -> list[BaseCheck]:
         ReaskEchoCheck(),
         QuestionCopyCheck(),
         RepetitionCheck(),
+        ParaphraseCheck(),
         ListBoundCheck(),
     ]
