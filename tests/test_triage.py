@@ -45,6 +45,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V11,
     HELDOUT_EMERGENCY_V12,
     HELDOUT_EMERGENCY_V13,
+    HELDOUT_EMERGENCY_V14,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -736,6 +737,10 @@ HELDOUT_BOUNDS = {
     # v13 (independent writer; the eleventh change's author never read it): 69/70 = 0.986 and 5/130 (classifier raw
     # 5/130) on main before the change (83e3527, the model v12 was scored on); a bound against regressions, not the goal
     HELDOUT_EMERGENCY_V13: (0.98, 5 / 130, 5 / 130),
+    # v14 (independent writer; the twelfth change's author never read it): 67/70 = 0.957 and 5/130 (classifier raw
+    # 7/130, 4/130 after the intent veto) on main before the change (e2f21a2) and after it (the rules' story frame,
+    # d7bc917); a bound against regressions, not the goal
+    HELDOUT_EMERGENCY_V14: (0.95, 5 / 130, 7 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -752,6 +757,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V11: 4 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年)
     HELDOUT_EMERGENCY_V12: 11 / 130,  # measured 11/130 before and after the tenth change
     HELDOUT_EMERGENCY_V13: 9 / 130,  # measured 9/130 before the eleventh change
+    HELDOUT_EMERGENCY_V14: 5 / 130,  # measured 5/130 before and after the twelfth change
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -775,6 +781,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V11: 0.0,
     HELDOUT_EMERGENCY_V12: 1 / 130,  # measured 1/130 before and after the tenth change
     HELDOUT_EMERGENCY_V13: 1 / 130,  # measured 1/130 before the eleventh change
+    HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
 }
 
 
