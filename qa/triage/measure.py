@@ -49,7 +49,7 @@ HELDOUT_EMERGENCY_V12 = "triage_heldout_v12.jsonl"
 # (whose author never read it); scored once on main before the change and once after it
 HELDOUT_EMERGENCY_V13 = "triage_heldout_v13.jsonl"
 # written by an independent writer who read no code, rules, training rows or earlier sets, before the twelfth change
-# (whose author never read it; 55 of its 200 are long rambling messages); scored on main before and after the change
+# (whose author never read it; 63 of its 200 are long rambling messages); scored on main before and after the change
 HELDOUT_EMERGENCY_V14 = "triage_heldout_v14.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
