@@ -163,6 +163,53 @@ def _generate_speed(backend: TransformersBackend, tokens: int = 64) -> float:
     return round(tokens / (time.perf_counter() - started), 1)
 
 
+def forward_variants(backend: TransformersBackend, steps: int = 48) -> dict:
+    """ms per one-row decoding step of the bare model in three ways: as the app's scheduler calls it (a growing 2-D
+    attention mask, explicit positions, the logits copied to the CPU), without the mask and positions, and without
+    the copy — to find where a step's time goes (greedy, the same prompt, a fresh cache each)."""
+    import torch
+
+    model = backend.model
+    ids = backend.tokenizer(QUESTIONS[2] * 3, return_tensors="pt").input_ids.to(model.device)
+    sync = torch.cuda.synchronize if model.device.type == "cuda" else (lambda: None)
+
+    def run(mask: bool, copy: bool) -> float:
+        with torch.inference_mode():
+            out = model(input_ids=ids, use_cache=True)
+            cache, token, length = out.past_key_values, int(out.logits[0, -1].argmax()), ids.shape[1]
+            attention = torch.ones((1, length), dtype=torch.long, device=model.device)
+            sync()
+            started = time.perf_counter()
+            for i in range(steps):
+                step = torch.tensor([[token]], device=model.device)
+                if mask:
+                    attention = torch.nn.functional.pad(attention, (0, 1), value=1)
+                    where = torch.tensor([[length + i]], device=model.device)
+                    out = model(
+                        input_ids=step,
+                        attention_mask=attention,
+                        position_ids=where,
+                        past_key_values=cache,
+                        use_cache=True,
+                    )
+                else:
+                    out = model(input_ids=step, past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                last = out.logits[:, -1]
+                token = int(last.float().cpu().numpy()[0].argmax()) if copy else int(last[0].argmax())
+            sync()
+        return round((time.perf_counter() - started) / steps * 1000, 2)
+
+    run(True, True)  # warm-up
+    return {
+        "scheduler_like_ms": run(True, True),
+        "no_mask_ms": run(False, True),
+        "no_copy_ms": run(True, False),
+        "neither_ms": run(False, False),
+        "scheduler_like_again_ms": run(True, True),
+    }
+
+
 def measure(
     folder: Path, mode: str, max_new_tokens: int, clock: StepClock | None = None, device_map: str = "auto"
 ) -> dict:
@@ -188,6 +235,7 @@ def measure(
     try:
         run_rows(backend, [request(QUESTIONS[0], 16)])  # warm-up: kernels, grammar compile
         hf_tokens_per_s = _generate_speed(backend)
+        variants = forward_variants(backend) if clock is not None else {}
         if clock is not None:
             clock.seconds = dict.fromkeys(clock.seconds, 0.0)
         one_s, one = run_rows(backend, [request(QUESTIONS[1], max_new_tokens)])
@@ -212,6 +260,7 @@ def measure(
             "one_tokens_per_s": round(one[0][1].completion_tokens / one_s, 1),
             "one_ms_per_token": {"wall": round(one_s / max(1, one[0][1].completion_tokens) * 1000, 2), **one_parts},
             "hf_generate_tokens_per_s": hf_tokens_per_s,
+            "forward_variants": variants,
             "eight_tokens": sum(s.completion_tokens for _, s in many),
             "eight_tokens_per_s": round(sum(s.completion_tokens for _, s in many) / many_s, 1),
             "batched_steps": backend.scheduler_counts(),
@@ -228,15 +277,24 @@ def main() -> None:
     parser.add_argument("work", type=Path)
     parser.add_argument("--modes", default="bf16,4bit,8bit")
     parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads for the run (0: leave it)")
     parser.add_argument("--device-maps", default="auto", help="comma-separated QA_DEVICE_MAP values to compare")
-    parser.add_argument("--profile", action="store_true", help="split one row's time per token into its parts")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="split one row's time per token into its parts; time the bare model's step four ways",
+    )
     args = parser.parse_args()
     clock = StepClock() if args.profile else None
     if clock is not None:
         clock.install()
     import torch
 
-    print(f"GPU {torch.cuda.get_device_name(0)}; torch {torch.__version__}", flush=True)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    print(
+        f"GPU {torch.cuda.get_device_name(0)}; torch {torch.__version__}; {torch.get_num_threads()} threads", flush=True
+    )
     folder = build_folder(args.work, Path(os.environ["QA_TEST_TOKENIZER"]))
     for mode in args.modes.split(","):
         for device_map in args.device_maps.split(","):
