@@ -670,7 +670,7 @@ def cli_runs(tmp_path_factory):
             assert len(outs) == len(lines)
             for n, rows in sets.items():
                 prefix = f"{n}/"
-                out = {o["id"][len(prefix):]: o for o in outs if o["id"].startswith(prefix)}
+                out = {o["id"][len(prefix) :]: o for o in outs if o["id"].startswith(prefix)}
                 assert len(out) == len(rows), n
                 runs[n] = rows, out
         return runs[name]
