@@ -28,6 +28,7 @@ from .chat_request import (
     Models,
     bad_request,
     from_input_error,
+    has_lone_surrogate,
     json_depth_over,
     parse_chat,
 )
@@ -232,6 +233,12 @@ class ChatHandler:
             raise ApiError(400, f"The body is not valid JSON: {exc}", code="invalid_json") from None
         if json_depth_over(value, self.limits.max_json_depth):
             raise too_deep
+        if has_lone_surrogate(body, value):
+            raise ApiError(
+                400,
+                "The body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair); send valid Unicode.",
+                code="invalid_json",
+            )
         return value
 
     async def parse(self, body: bytes) -> ChatCall:

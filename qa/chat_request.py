@@ -7,6 +7,7 @@ service. The checks that are not about OpenAI's shape (turn order, sizes, parame
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,32 @@ def json_depth_over(value: Any, limit: int) -> bool:
             stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
+# JSON's \uXXXX escapes can spell half of a UTF-16 pair (\ud800 alone), which json.loads accepts as a lone
+# surrogate: such a string cannot be encoded as UTF-8, so it would fail later — in a log line, a tokenizer, or the
+# error reply that echoes it (a 500). A raw-bytes pre-filter keeps the walk off ordinary bodies.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def has_lone_surrogate(body: bytes, value: Any) -> bool:
+    """True when a string (or key) of the parsed body holds a surrogate without its pair."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return False
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 

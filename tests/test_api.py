@@ -301,6 +301,14 @@ def test_limits_are_named_in_the_message(api):
     [
         (b"not json at all", {"Content-Type": "application/json"}, 400, "invalid_json"),
         (b"\xff\xfe{", {"Content-Type": "application/json"}, 400, "invalid_json"),
+        # a lone surrogate escape parses as a str that cannot be UTF-8 (once a 500 from the error reply echoing it)
+        (b'{"model": "\\ud800", "messages": []}', {"Content-Type": "application/json"}, 400, "invalid_json"),
+        (
+            json.dumps(ask_body(question="\udfff头痛")).encode(),
+            {"Content-Type": "application/json"},
+            400,
+            "invalid_json",
+        ),
         (json.dumps(ask_body()).encode(), {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
         (json.dumps(ask_body()).encode(), {}, 415, "unsupported_media_type"),
         (
@@ -321,6 +329,16 @@ def test_unknown_paths_and_methods_answer_in_openai_shape(api):
     for method, path in (("GET", "/v1/nope"), ("GET", "/v1/chat/completions"), ("DELETE", "/v1/models")):
         r = httpx.request(method, api.url + path, timeout=10)
         assert r.status_code in (404, 405) and "error" in r.json(), (method, path)
+
+
+def test_a_surrogate_pair_is_valid_unicode_and_answered(api):
+    r = httpx.post(
+        api.url + "/v1/chat/completions",
+        content=json.dumps(ask_body(question="头痛 \U0001f600 怎么办")).encode(),  # ensure_ascii: \ud83d\ude00
+        headers={"Content-Type": "application/json"},
+        timeout=20,
+    )
+    assert r.status_code == 200, r.text
 
 
 def test_unknown_fields_are_ignored(api):

@@ -122,8 +122,9 @@ class _Bm25Index:
 
         self.chunks = chunks
         self.retriever = bm25s.BM25()
-        corpus = [tokens(c.text) or [""] for c in chunks]
-        self.retriever.index(corpus, show_progress=False)
+        if chunks:  # bm25s cannot index an empty corpus (an empty or unknown collection): search finds nothing
+            corpus = [tokens(c.text) or [""] for c in chunks]
+            self.retriever.index(corpus, show_progress=False)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         terms = tokens(query)
