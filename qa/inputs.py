@@ -16,11 +16,25 @@ MAX_SYSTEM_PROMPT_CHARS = 8000
 ROLES = ("system", "user", "assistant")
 
 
+def check_unicode(text: str, param: str) -> str:
+    """The text; InputError when it holds a lone surrogate, which no encoder, tokenizer or log line can take (a
+    command-line argument of bytes that are not UTF-8 arrives as one: Python's surrogateescape)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"文本含有无效字符（第 {exc.start + 1} 个字符）。 The text is not valid Unicode at character {exc.start + 1} "
+            "(bytes that are not UTF-8, or half of a surrogate pair).",
+            param=param,
+        ) from None
+    return text
+
+
 def check_question(question: Any, max_chars: int) -> str:
-    """The question, stripped; InputError when it is not text, empty or too long."""
+    """The question, stripped; InputError when it is not text, not valid Unicode, empty or too long."""
     if not isinstance(question, str):
         raise InputError("the question must be text", param="question")
-    question = question.strip()
+    question = check_unicode(question, "question").strip()
     if not question:
         raise InputError("请输入问题（问题不能为空）。 The question is empty.", param="question")
     if len(question) > max_chars:
@@ -38,7 +52,7 @@ def check_system_prompt(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise InputError("the system prompt must be text", param="system_prompt")
-    value = value.strip()
+    value = check_unicode(value, "system_prompt").strip()
     if not value:
         raise InputError("系统提示不能为空；可点“恢复默认”。 The system prompt is empty.", param="system_prompt")
     if len(value) > MAX_SYSTEM_PROMPT_CHARS:

@@ -35,6 +35,8 @@ def test_ask_prints_validated_json_with_report():
     "args,fragment",
     [
         (["ask", "--backend", "fake", "--task", "medical", "   "], "empty"),
+        # bytes that are not UTF-8 arrive as lone surrogates (surrogateescape): once a traceback from the triage hash
+        (["ask", "--backend", "fake", "--task", "medical", "\udcff头痛"], "not valid Unicode at character 1"),
         (["ask", "--backend", "fake", "--task", "medical", "--temperature", "7", "头痛"], "temperature"),
         (["ask", "--backend", "fake", "--task", "medical", "--max-new-tokens", "1", "头痛"], "max_new_tokens"),
         (["ask", "--quantization", "4bit", "--task", "medical", "头痛"], "CUDA"),
