@@ -47,6 +47,11 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        held-out 8 (twelfth session), the same sources, also leaving out the banner held-out splits' questions:
        ... MED_CSV - qa/data --fresh quality_heldout8.jsonl --seed 20261130 --per-domain 30 \
            --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl
+       held-out 9 (thirteenth session), the same sources, also leaving out the three triage tuning draws of real
+       questions (scripts/make_banner_set.py seeds 41, 42, 43 on the twelfth session's data; BENCHMARKS.md):
+       ... MED_CSV - qa/data --fresh quality_heldout9.jsonl --seed 20261201 --per-domain 30 \
+           --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
+           DRAW41 DRAW42 DRAW43
        every earlier split is rebuilt byte for byte by its own command above
 """
 
