@@ -267,6 +267,14 @@ def enumerated(piece: str) -> list[str]:
 
 
 def _same_element(a: str, b: str) -> bool:
+    """Two elements of enumerations name one thing: equal, or one the other with words before or after it, as
+    written or once their stock words are gone ("免疫系统的疾病 / 免疫系统疾病", "包括肺部感染 / 包括但不限于肺部
+    感染": the frame a list opens with is no element of its own)."""
+    ga, gb = gist(a), gist(b)
+    return _prefix_or_suffix(a, b) or bool(ga and gb and _prefix_or_suffix(ga, gb))
+
+
+def _prefix_or_suffix(a: str, b: str) -> bool:
     short, long_ = sorted((a, b), key=len)
     return a == b or (len(short) >= 2 and (long_.startswith(short) or long_.endswith(short)))
 
@@ -602,7 +610,7 @@ class RepetitionCheck(BaseCheck):
             kept = sentences[:1]
             for sentence in sentences[1:]:
                 said = [key(p) for p in sentence if len(key(p)) >= self.min_key]
-                if said and all(any(similar(c, item) for item in listed) for c in said):
+                if said and all(any(similar(c, item) or _same_point(c, item) for item in listed) for c in said):
                     continue
                 kept.append(sentence)
             out = self._closed("".join(p for sentence in kept for p in sentence), value)  # "A；B。" → "A。"
@@ -805,6 +813,14 @@ class RepetitionCheck(BaseCheck):
         return Repair(
             fixed, [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")], repairs
         )
+
+
+def _same_point(a: str, b: str) -> bool:
+    """Two short clause keys that make one point once hedges and modal words are gone ("因此您需要定期进行体检 /
+    定期进行体检"): equal gists of 4+ characters, not `opposed`. Looser than `similar`, so used only where the
+    content stays in the other copy (a summary's later sentence that a list item says)."""
+    ga = gist(a)
+    return len(ga) >= 4 and ga == gist(b) and not opposed(a, b)
 
 
 def _texts(value: Any) -> list[str]:
@@ -1257,7 +1273,7 @@ _STOCK_CHARS = (
     "的", "了(?!解)", "是(?!否)", "也", "(?<!首)都", "就(?![医诊业])", "(?<![社机学聚协体领误])会(?![议员计])",
     "(?<![缓温柔平])和", "(?<![参给])与", "(?<![以普涉])及", "或", "但", "而", "其(?![他它中实余])", "您", "你",
     "还(?![款原贷清债本])", "并(?![发购列存非])", "(?<![反适响供效相对感理回])应(?![用对付激急答变力])",
-    "如(?![何今同此期])", "该", "这",
+    "如(?![何今同此期])", "该", "这", "(?<!其)它",
 )  # fmt: skip
 _STOCK_RE = re.compile("|".join([*map(re.escape, sorted(_STOCK_WORDS, key=len, reverse=True)), *_STOCK_CHARS]))
 # words these answers use for one thing, each group written as its first word (a swapped word not listed here
@@ -1281,17 +1297,36 @@ _SYNONYM_RE = re.compile("|".join(map(re.escape, sorted(_SYNONYM, key=len, rever
 _GIST_MIN = 6  # characters of content a clause needs before it can be a restatement ("购买二手车" alone is not)
 
 
-def gist(k: str) -> str:
-    """What a clause key says: its synonyms written one way, then its stock words left out."""
+# the thing an answer is about, named where its summary opens by defining it ("肝泰胶囊是一种…药物"): 2-10 letters
+# or digits before 是 / 属于 / 指 (never 是否)
+_DEFINED = re.compile(r"^([^\W_]{2,10}?)(?:是(?!否)|属于|指的?是)")
+
+
+def topic(data: dict[str, Any]) -> str:
+    """The key of what the answer is about, as its summary's first clause defines it ("" when it defines nothing)."""
+    summary = data.get("summary")
+    if not isinstance(summary, str) or not (parts := pieces(summary)):
+        return ""
+    m = _DEFINED.match(key(parts[0]))
+    return m.group(1) if m else ""
+
+
+def gist(k: str, about: str = "") -> str:
+    """What a clause key says: its synonyms written one way, then its stock words left out, and the answer's topic
+    (`about`) too: a clause that names it and one that points at it with 它 / 其 say the same ("肝泰胶囊可能会引起
+    恶心 / 但它也可能引起恶心")."""
+    if about:
+        k = k.replace(about, "")
     return _STOCK_RE.sub("", _SYNONYM_RE.sub(lambda m: _SYNONYM[m.group()], k))
 
 
-def paraphrased(a: str, b: str) -> bool:
+def paraphrased(a: str, b: str, about: str = "") -> bool:
     """Two clause keys say the same in other words: neither is `opposed` to the other (a number, a negation or an
     antonym apart) and their gists (6+ characters each) are equal, or the shorter's characters all lie in a longest
     common subsequence with the longer, which adds at most a fifth and no run of two characters: a word one side
-    has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed)."""
-    ga, gb = gist(a), gist(b)
+    has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed). `about`
+    is the answer's topic, left out of both gists."""
+    ga, gb = gist(a, about), gist(b, about)
     if min(len(ga), len(gb)) < _GIST_MIN or opposed(a, b):
         return False
     if ga == gb:
@@ -1332,15 +1367,16 @@ class ParaphraseCheck(BaseCheck):
                 texts[where] = pieces(text)
                 units += [(*where, n, key(p)) for n, p in enumerate(texts[where])]
         gone: set[tuple[str, int, int]] = set()
+        about = topic(data)
         for j, (fj, ij, nj, kj) in enumerate(units):
             if (fj, ij, nj) in gone:
                 continue
             for fi, ii, ni, ki in units[:j]:
-                if (fi, ii, ni) in gone or not paraphrased(ki, kj):
+                if (fi, ii, ni) in gone or not paraphrased(ki, kj, about):
                     continue
                 # the later copy goes, unless it says more than the earlier one: then the earlier goes
                 first, second = (fj, ij, nj), (fi, ii, ni)
-                if len(gist(kj)) > len(gist(ki)):
+                if len(gist(kj, about)) > len(gist(ki, about)):
                     first, second = second, first
                 for victim in (first, second):
                     if self._can_remove(ctx, data, texts, gone | {victim}):
