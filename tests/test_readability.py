@@ -196,15 +196,36 @@ def test_similar_clauses(a, b, same):
     assert similar(key(a), key(b)) is same
 
 
-def test_a_summary_detail_restated_by_an_item_leaves_the_summary_and_the_item_stays():
-    data = {
-        **MEDICAL_OK,
-        "summary": "头痛伴低烧多与感冒有关。发热时注意补充水分和电解质。",
-        "analysis": ["发热时注意补充水分和电解质。"],
-    }
+@pytest.mark.parametrize(
+    ("summary", "items", "expected"),
+    [
+        (  # said in the same words
+            "头痛伴低烧多与感冒有关。发热时注意补充水分和电解质。",
+            {"analysis": ["发热时注意补充水分和电解质。"]},
+            "头痛伴低烧多与感冒有关。",
+        ),
+        (  # the same point with a hedge and a modal verb around it, the list's only item (held-out 8)
+            "糖尿病常有家族聚集。因此，您需要定期进行体检，以确保您的健康。",
+            {"suggestions": ["定期进行体检，以确保您的健康。"]},
+            "糖尿病常有家族聚集。",
+        ),
+        (  # a negation apart: the summary keeps its sentence
+            "糖尿病常有家族聚集。因此，您不需要定期进行体检。",
+            {"suggestions": ["定期进行体检。"]},
+            "糖尿病常有家族聚集。因此，您不需要定期进行体检。",
+        ),
+        (  # another examination: the summary keeps its sentence
+            "糖尿病常有家族聚集。因此，您需要定期进行眼底检查。",
+            {"suggestions": ["定期进行体检。"]},
+            "糖尿病常有家族聚集。因此，您需要定期进行眼底检查。",
+        ),
+    ],
+)
+def test_a_summary_detail_restated_by_an_item_leaves_the_summary_and_the_item_stays(summary, items, expected):
+    data = {**MEDICAL_OK, "summary": summary, **items}
     done = RepetitionCheck().repair(ctx(), data)
-    assert done.data["summary"] == "头痛伴低烧多与感冒有关。"  # the conclusion stays
-    assert done.data["analysis"] == ["发热时注意补充水分和电解质。"]
+    assert done.data["summary"] == expected  # the conclusion stays
+    assert {k: done.data[k] for k in items} == items
 
 
 @pytest.mark.parametrize(
@@ -646,6 +667,16 @@ def test_restated(short, long_, same):
             "包括综合得分、净资产、负债总额、资产周转率、净利润。",
             "以综合评分、净资产、负债总额、资产周转率、净利润等指标来评估",
             True,
+        ),
+        (  # the list said again with a word added to an element and no "但不限于" in its frame (held-out 8)
+            "包括肺部感染、胃炎、消化系统疾病、神经系统疾病、免疫系统的疾病和某些癌症。",
+            "包括但不限于肺部感染、胃炎、消化系统疾病、神经系统疾病、免疫系统疾病和某些癌症",
+            True,
+        ),
+        (  # one element swapped for another disease: no longer all but one
+            "包括肺部感染、胃溃疡、肠道疾病、神经系统疾病、免疫系统的疾病。",
+            "包括但不限于肺部感染、胃炎、消化系统疾病、神经系统疾病、免疫系统疾病",
+            False,
         ),
         ("如发热、咳嗽、头痛。", "常见症状有发热、咳嗽、乏力、腹泻", False),  # two of three only
         ("可选国债、存款。", "可选国债、存款、基金", False),  # two elements are no list
