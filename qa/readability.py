@@ -318,7 +318,10 @@ def dangling(text: str) -> bool:
         return True
     if len(_CORRELATIVE.findall(text)) == 1:
         return True
-    # a longer one usually has its own verb ("根据实际情况调整还款计划。" is whole)
+    # a longer one usually has its own verb ("根据实际情况调整还款计划。" is whole); one a condition leads into is
+    # the sentence's main clause ("如果交易金额超过1万元，按照规定退费。")
+    if len(parts) > 1 and _conditions(parts[-2]):
+        return False
     return len(key(parts[-1])) <= 10 and bool(_DEPENDENT.match(key(parts[-1])))
 
 
@@ -547,6 +550,8 @@ class RepetitionCheck(BaseCheck):
         drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
         parts = pieces(text)
         gone = [any(similar(key(p), d) for d in drop) for p in parts]
+        if any(g and n > 0 and not gone[n - 1] and _conditions(parts[n - 1]) for n, g in enumerate(gone)):
+            return text  # a condition would lose the clause it leads into
         kept = [p for p, g in zip(parts, gone, strict=True) if not g]
         # the flag of each kept clause: was the clause right before it removed
         before = [n > 0 and gone[n - 1] for n, g in enumerate(gone) if not g]
@@ -706,6 +711,12 @@ class RepetitionCheck(BaseCheck):
                 return False
             return one_number_apart(first_count[f], nums)
 
+        condition_of: dict[str, str] = {}  # a kept clause's key → the key of the condition that led into it
+
+        def repeated_as(k: str) -> str | None:
+            # the earlier clause k repeats, if any
+            return next((s for s in seen if similar(k, s)), None)
+
         def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
             # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
             # an earlier clause loses that clause below instead
@@ -719,14 +730,32 @@ class RepetitionCheck(BaseCheck):
             text = merged
             gone_before: list[bool] = []
             gone = False
-            for piece in pieces(self._enumeration(text, where, removed)):
+            parts = pieces(self._enumeration(text, where, removed))
+            for n, piece in enumerate(parts):
                 k = key(piece)
-                if (len(k) >= self.min_key and (repeated(k) or counts_on(k))) or listed_again(piece, enumerations):
+                ends = bool(_SENTENCE_END_RE.search(piece)) or n == len(parts) - 1  # nothing after it to lead into
+                if len(k) >= self.min_key and ends and kept and _conditions(kept[-1]) and (copy := repeated_as(k)):
+                    # a repeat a condition of this text leads into: "如果交易金额小于1万元。" alone says nothing.
+                    # When the earlier copy had a condition that is not opposed to this one, the whole conditional
+                    # sentence is said again and goes; otherwise (no condition there, or the opposite case: "如果低于
+                    # 7.9，可能有糖尿病。如果高于14.9，可能是糖尿病。") the condition is news and keeps its clause
+                    mine, theirs = key(kept[-1]), condition_of.get(copy)
+                    if theirs and not opposed(mine, theirs):
+                        kept.pop()
+                        gone_before.pop()
+                        if len(mine) >= self.min_key and mine in seen:
+                            seen.remove(mine)
+                        removed.append(where)
+                        gone = True
+                        continue
+                elif (len(k) >= self.min_key and (repeated(k) or counts_on(k))) or listed_again(piece, enumerations):
                     removed.append(where)
                     gone = True
                     continue
                 if len(k) >= self.min_key:
                     seen.append(k)
+                    if kept and _conditions(kept[-1]):
+                        condition_of.setdefault(k, key(kept[-1]))
                 if len(elements := enumerated(piece)) >= 3:
                     enumerations.append(elements)
                 kept.append(piece)
@@ -813,6 +842,15 @@ class RepetitionCheck(BaseCheck):
         return Repair(
             fixed, [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")], repairs
         )
+
+
+# a clause that states a condition, in front of the clause it is the condition of ("如果…，", "…的话，", "…时，")
+_CONDITION = re.compile("^(?:如果|假如|若是|若|当|只要|一旦|万一)|(?:时|时候|的话)$")
+
+
+def _conditions(piece: str) -> bool:
+    """A clause that is a condition for the clause after it in its sentence (it ends on a comma, not a full stop)."""
+    return not _SENTENCE_END_RE.search(piece) and piece.strip() != "\n" and bool(_CONDITION.search(key(piece)))
 
 
 def _same_point(a: str, b: str) -> bool:
@@ -1462,6 +1500,9 @@ class ParaphraseCheck(BaseCheck):
                 and not _SENTENCE_END_RE.search(parts[n])
                 for n in drop
             ):
+                return False
+            # nor may a kept condition lose the clause it leads into ("如果交易金额小于1万元。", held-out 8)
+            if any(n > 0 and n - 1 not in drop and _conditions(parts[n - 1]) for n in drop):
                 return False
             # nor may a clause that only set the scene for it ("但在实际操作中，[车主通常会…]") be left to end a sentence
             if any(n > 0 and n - 1 not in drop and _SETS_SCENE.search(key(parts[n - 1])) for n in drop):
