@@ -144,6 +144,13 @@ def test_sentence_end_check_reports_the_fields_it_closed():
             {"analysis": ["主要表现为咳嗽、喘息、呼吸困难、呼吸困难、呼吸困难。"]},
             {"analysis": ["主要表现为咳嗽、喘息、呼吸困难。"]},
         ),
+        (  # a conditional sentence said again for the same case goes whole, never leaving "如果…。" (held-out 8)
+            {
+                "summary": "退费规则因交易而异。如果交易金额在1万元以下，按交易金额退还。",
+                "analysis": ["如果交易金额超过1万元，按照规定退费。如果交易金额小于1万元，按交易金额退还。"],
+            },
+            {"analysis": ["如果交易金额超过1万元，按照规定退费。"]},
+        ),
         (  # a summary that only restates the items keeps its first sentence; the item loses it
             {"summary": "多休息有助于恢复体力。", "analysis": ["多休息有助于恢复体力。发热时注意补充水分和电解质。"]},
             {"summary": "多休息有助于恢复体力。", "analysis": ["发热时注意补充水分和电解质。"]},
@@ -164,6 +171,10 @@ def test_repeats_are_removed(data, expected):
         {**MEDICAL_OK, "suggestions": ["建议就医。", "建议就医。"][:1]},
         # distinct items sharing a frame are not repeats
         {**MEDICAL_OK, "analysis": ["病毒感染最常见，常伴鼻塞。", "空气干燥或用嗓过度也会刺激咽喉。"]},
+        # the opposite case keeps its clause though the clause repeats: "如果高于14.9。" would say nothing (held-out 8)
+        {**MEDICAL_OK, "summary": "血糖的正常范围因人而异，如果低于7.9，可能有糖尿病。如果高于14.9，可能有糖尿病。"},
+        # no condition before the earlier copy: the condition is news and keeps its clause
+        {**MEDICAL_OK, "summary": "建议您尽快就医检查。", "analysis": ["如果出现持续胸痛，建议您尽快就医检查。"]},
     ],
 )
 def test_distinct_answers_are_left_alone(data):
