@@ -178,6 +178,52 @@ def told_as_past(text: str, evidence: str) -> bool:
     return bool(_STORY_PAST.search(text[:at]) and _SEEN_AFTER.search(text[at + len(evidence) :]))
 
 
+# an episode of a chronic condition the person is said to have, told with no word of now: "我是癫痫病人，这个病已经
+# 有7年了…癫痫发作怎么治疗", "朋友患十多年的癫痫，复发时神志不清，口吐白沫，四肢抽搐…怎么办才好", "爷爷的哮喘越来越
+# 严重…冷空气过敏哮喘怎么办". Real patients' questions name the condition and then tell its signs as what it does; the
+# question is how to live with it. Only the signs that are that condition's own episodes are discounted (a seizure or
+# a faint in epilepsy, breathlessness in asthma or chronic bronchitis), and a word of now keeps them: "癫痫病有二十年了，
+# 现在突然犯病了，不省人事" and "有哮喘，这次喷了三次还是喘不上气" are emergencies. The condition must be one the person
+# has ("有癫痫", "癫痫患者", "确诊癫痫"), not one asked about ("是癫痫吗", "癫痫还是缺钙")
+_EPILEPSY = r"(癫痫|羊癫疯|羊角风|母猪疯)"
+_CHRONIC_CHEST = r"(哮喘|支气管炎|慢阻肺|肺气肿|喘息性)"
+_HAS = r"(有|患|患上|患有|得了|得过|得的|确诊|诊断(为|是|出)?|查出(来)?(是)?|是个)"
+_CONDITION_HELD = {
+    "epilepsy": re.compile(
+        rf"{_HAS}.{{0,6}}{_EPILEPSY}|{_EPILEPSY}(病)?(的)?(患者|病人|病史|史|毛病|多年|有.{{0,6}}年|已经|一直|复发|病发|又)"
+        r"|\bepilep(tic|sy (for|since))\b",
+        re.I,
+    ),
+    "chest": re.compile(
+        rf"{_HAS}.{{0,8}}{_CHRONIC_CHEST}|{_CHRONIC_CHEST}(病)?(的)?(患者|病人|病史|史|毛病|多年|有.{{0,6}}年|已经|一直|越来越|复发|又)"
+        r"|\b(have|has|with) (asthma|copd|chronic bronchitis)\b",
+        re.I,
+    ),
+}
+_EPISODE_OF = {"seizure": "epilepsy", "unconscious": "epilepsy", "breathing": "chest", "anaphylaxis": "chest"}
+# how long the condition has lasted is not a word of now ("这个病已经有7年了"); how long this episode has lasted is
+# ("抽了二十分钟", "持续了半个小时"), and so is an episode still going on ("还在抽", "抽个不停", "叫不醒", "still") or
+# graver than the condition's usual ones ("平时有慢阻肺，但是从来没这么严重过", "嘴唇发紫")
+_CONDITION_LASTED = re.compile(r"已经(有|患|得了|患病)?.{0,6}(年|个月)")
+_EPISODE_NOW = re.compile(
+    r"([\d一二两三四五六七八九十几半]+)\s*(多)?(分钟|分多钟|个?小时|个?钟头)|还在|叫不醒|醒不过来|没(有)?反应了|抽.{0,2}不停|停不下来"
+    r"|从(来)?(没|未)(有)?(这么|这样|如此)|比(平时|以前|往常|以往)|嘴唇.{0,3}(发紫|青紫|发青)|\bnever (been )?(this|so) bad\b|\b(\d+|a few|several) (minutes|hours)\b|\bstill\b",
+    re.I,
+)
+
+
+def episode_of_known_condition(text: str, category: str) -> bool:
+    """The sign is an episode of a chronic condition the person is said to have, and nothing in the question says it
+    is happening now."""
+    condition = _EPISODE_OF.get(category)
+    if condition is None:
+        return False
+    rest = _CONDITION_LASTED.sub("", text)
+    if _ACUTE.search(rest) or _CURRENT.search(rest) or _EPISODE_NOW.search(rest):
+        return False
+    return bool(_CONDITION_HELD[condition].search(text))
+
+
 def not_happening_now(text: str) -> bool:
     """The whole question is about learning of signs (first aid, a class, an article) or living with an event's
     aftermath, with no cue of now or of a new onset."""
@@ -448,6 +494,8 @@ def red_flags(text: str) -> list[RedFlag]:
             extra = _current_match(companion, text)
             evidence = f"{evidence} + {extra}" if extra else None
         if evidence and imagined and told_as_past(text, evidence.split(" + ")[0]):
+            evidence = None
+        if evidence and episode_of_known_condition(text, category):
             evidence = None
         if evidence:
             found[category] = RedFlag(category, evidence)
