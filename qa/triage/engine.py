@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
-from ..tasks.medical.rules import red_flags
+from ..tasks.medical.rules import episode_of_known_condition, red_flags
 from .embedder import Embedder
 from .model import (
     INTENTS,
@@ -160,6 +160,7 @@ class Triage:
         packaged: Callable[[str], str] | None = None,
         window_threshold: float | None = WINDOW_THRESHOLD,
         window_floor: bool = True,
+        episode_frame: Callable[[str, str], bool] | None = episode_of_known_condition,
     ) -> None:
         self.embedder = embedder
         self.model_path = model_path
@@ -180,6 +181,10 @@ class Triage:
         self.window_threshold = window_threshold  # None: long messages are scored whole only
         # a window counts only when the whole message is at least at the second tier's floor (see WINDOW_WHOLE_NOT_NOW)
         self.window_floor = window_floor
+        # the rules' frame for an episode of a chronic condition the person has, told with no word of now ("朋友患
+        #癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治"): it discounts a classifier hit whose nearest exemplars are that
+        # episode's kind (a seizure, a faint, breathlessness) as it discounts the rule's; None: classifier hits stand
+        self.episode_frame = episode_frame
         self._model: TriageModel | None = None
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, TriageResult] = OrderedDict()  # the page asks, then the pipeline: embed once
@@ -220,8 +225,11 @@ class Triage:
         threshold = self.threshold if self.threshold is not None else model.threshold
         return (
             f"{self.embedder.name}:{model.digest[:16]}:{threshold}:{self._rule_veto(model)}:"
-            f"{self._intent_threshold(model)}:{self.window_threshold}:{self.window_floor}"
+            f"{self._intent_threshold(model)}:{self.window_threshold}:{self.window_floor}:{self.episode_frame is not None}"
         )
+
+    def _episode(self, text: str, category: str) -> bool:
+        return self.episode_frame is not None and self.episode_frame(text, category)
 
     def _rule_veto(self, model: TriageModel) -> float:
         return self.rule_veto if self.rule_veto is not None else model.rule_veto
@@ -307,7 +315,11 @@ class Triage:
         start = 0
         for i, found in spans:
             end = start + len(found)
-            hits = [j for j in range(start, end) if probs[j] >= threshold and now[j]]
+            hits = [
+                j
+                for j in range(start, end)
+                if probs[j] >= threshold and now[j] and not self._episode(texts[i], nearest[j][0])
+            ]
             if hits:
                 best = max(hits, key=lambda j: probs[j])
                 near = nearest[best]
@@ -389,13 +401,17 @@ class Triage:
         classifier_vetoed = False
         if by_classifier:
             classifier_vetoed = bool(intent_on and not stands(near[0] == "self_harm"))
+            framed = not classifier_vetoed and self._episode(text, near[0])
+            classifier_vetoed = classifier_vetoed or framed
             reasons.append(f"classifier: p={p:.2f}, closest to {near[0]} exemplar “{near[2]}” (cos {near[1]:.2f})")
             if by_agreement:
                 reasons.append(
                     f"classifier under its threshold ({p:.2f} < {threshold:g}) but over the floor {low:g}, and the nearest "
                     f"training rows are emergencies (margin {margin:.3f} >= {agreement:g})"
                 )
-            if classifier_vetoed:
+            if framed:
+                reasons.append(f"classifier vetoed: an episode of a chronic condition told with no word of now ({near[0]})")
+            elif classifier_vetoed:
                 reasons.append(
                     f"classifier vetoed: intent {top} (P(not an emergency now)={p_not_now:.2f} >= {intent_threshold:g})"
                 )
