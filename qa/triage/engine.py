@@ -182,7 +182,7 @@ class Triage:
         # a window counts only when the whole message is at least at the second tier's floor (see WINDOW_WHOLE_NOT_NOW)
         self.window_floor = window_floor
         # the rules' frame for an episode of a chronic condition the person has, told with no word of now ("朋友患
-        #癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治"): it discounts a classifier hit whose nearest exemplars are that
+        # 癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治"): it discounts a classifier hit whose nearest exemplars are that
         # episode's kind (a seizure, a faint, breathlessness) as it discounts the rule's; None: classifier hits stand
         self.episode_frame = episode_frame
         self._model: TriageModel | None = None
@@ -410,7 +410,9 @@ class Triage:
                     f"training rows are emergencies (margin {margin:.3f} >= {agreement:g})"
                 )
             if framed:
-                reasons.append(f"classifier vetoed: an episode of a chronic condition told with no word of now ({near[0]})")
+                reasons.append(
+                    f"classifier vetoed: an episode of a chronic condition told with no word of now ({near[0]})"
+                )
             elif classifier_vetoed:
                 reasons.append(
                     f"classifier vetoed: intent {top} (P(not an emergency now)={p_not_now:.2f} >= {intent_threshold:g})"
