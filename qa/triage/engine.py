@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
-from ..tasks.medical.rules import episode_of_known_condition, red_flags
+from ..tasks.medical.rules import episode_not_now, red_flags
 from .embedder import Embedder
 from .model import (
     INTENTS,
@@ -160,7 +160,7 @@ class Triage:
         packaged: Callable[[str], str] | None = None,
         window_threshold: float | None = WINDOW_THRESHOLD,
         window_floor: bool = True,
-        episode_frame: Callable[[str, str], bool] | None = episode_of_known_condition,
+        episode_frame: Callable[[str, str], bool] | None = episode_not_now,
     ) -> None:
         self.embedder = embedder
         self.model_path = model_path
@@ -181,9 +181,10 @@ class Triage:
         self.window_threshold = window_threshold  # None: long messages are scored whole only
         # a window counts only when the whole message is at least at the second tier's floor (see WINDOW_WHOLE_NOT_NOW)
         self.window_floor = window_floor
-        # the rules' frame for an episode of a chronic condition the person has, told with no word of now ("朋友患
-        # 癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治"): it discounts a classifier hit whose nearest exemplars are that
-        # episode's kind (a seizure, a faint, breathlessness) as it discounts the rule's; None: classifier hits stand
+        # the rules' frames for an episode not happening now, applied to a classifier hit: an episode of a chronic
+        # condition the person has ("朋友患癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治") when the hit's nearest exemplars
+        # are that episode's kind (a seizure, a faint, breathlessness), and a past episode told as a story, seen to
+        # afterwards, whatever its kind; None: classifier hits stand
         self.episode_frame = episode_frame
         self._model: TriageModel | None = None
         self._lock = threading.Lock()
@@ -411,7 +412,7 @@ class Triage:
                 )
             if framed:
                 reasons.append(
-                    f"classifier vetoed: an episode of a chronic condition told with no word of now ({near[0]})"
+                    f"classifier vetoed: a chronic condition's episode or a past story, no word of now ({near[0]})"
                 )
             elif classifier_vetoed:
                 reasons.append(

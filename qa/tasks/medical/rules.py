@@ -241,6 +241,26 @@ def episode_asked_about(text: str, evidence: str) -> bool:
     return not _now_in_episode(text)
 
 
+def story_of_the_past(text: str) -> bool:
+    """The whole question tells a past episode as a story (a past time, then a visit or diagnosis, and no emergency
+    sign after the last one) with no word of now: the story frame of `told_as_past`, for a signal that has no words
+    to place (the classifier)."""
+    if _ACUTE.search(text) or _CURRENT.search(text):
+        return False
+    past = _STORY_PAST.search(text)
+    seen = [m for m in _SEEN_AFTER.finditer(text) if past and m.start() >= past.end()]
+    if not seen:
+        return False
+    rest = text[seen[-1].end() :]
+    return not any(primary.search(rest) for _category, primary, _companion in _COMPILED)
+
+
+def episode_not_now(text: str, category: str) -> bool:
+    """A classifier hit of this category is discounted: an episode of a chronic condition the person has, or a past
+    episode told as a story, with no word of now."""
+    return episode_of_known_condition(text, category) or story_of_the_past(text)
+
+
 def not_happening_now(text: str) -> bool:
     """The whole question is about learning of signs (first aid, a class, an article) or living with an event's
     aftermath, with no cue of now or of a new onset."""
