@@ -369,9 +369,11 @@ def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_pa
     result = triage.assess(text)
     assert result.classifier and result.emergency is emergency and result.classifier_vetoed is (not emergency)
     assert any("no word of now" in r for r in result.reasons) is (not emergency)
-    assert Triage(FakeEmbedder(), model_path=fake_model_path, threshold=0.0, episode_frame=None).identity() != (
-        Triage(FakeEmbedder(), model_path=fake_model_path, threshold=0.0).identity()
-    )
+
+
+def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):
+    off = Triage(FakeEmbedder(), model_path=fake_model_path, episode_frame=None, window_floor=False)
+    assert off.identity() != Triage(FakeEmbedder(), model_path=fake_model_path).identity()  # the answer cache's key
 
 
 def test_a_format_1_model_without_an_intent_classifier_still_loads_with_the_veto_off(fake_triage, tmp_path):
