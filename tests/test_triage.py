@@ -46,6 +46,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V12,
     HELDOUT_EMERGENCY_V13,
     HELDOUT_EMERGENCY_V14,
+    HELDOUT_EMERGENCY_V15,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -326,6 +327,56 @@ def test_a_window_of_a_long_message_can_make_it_an_emergency(fake_model_path, in
     assert any(r.startswith("classifier on a window") for r in result.reasons) is emergency
 
 
+@pytest.mark.parametrize(
+    ("whole", "floor", "emergency"),
+    [
+        (0.30, 0.45, False),  # the whole message under the second tier's floor: a window does not count
+        (0.50, 0.45, True),
+        (0.30, 1.0, True),  # a model without a second tier has no floor: windows as before
+    ],
+)
+def test_a_window_counts_only_when_the_whole_message_reaches_the_floor(fake_model_path, whole, floor, emergency):
+    triage = _with_intent(fake_model_path, "now", 0.9, threshold=1.01, rules=lambda text: [], window_threshold=0.99)
+    triage.model.low_threshold, triage.model.margin = floor, 9.9  # no second tier decision on the whole message
+    triage.model.emergency_probability = lambda vectors, texts: np.array(
+        [whole if t == LONG_BURIED else 0.995 for t in texts]
+    )
+    result = triage.assess(LONG_BURIED)
+    assert result.emergency is emergency
+    assert (result.window_probability is not None) is emergency
+
+
+STORY_OF_A_KNOWN_CONDITION = "表哥患癫痫十多年，复发时神志不清，四肢抽搐，口吐白沫，家里人该怎么照顾他"
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "emergency"),
+    [
+        (STORY_OF_A_KNOWN_CONDITION, "seizure", False),  # an episode of epilepsy told with no word of now
+        (STORY_OF_A_KNOWN_CONDITION, "unconscious", False),
+        (STORY_OF_A_KNOWN_CONDITION, "cardiac", True),  # not that condition's kind of episode
+        ("表哥患癫痫十多年，刚才四肢抽搐，口吐白沫，现在还叫不醒", "seizure", True),  # now
+        ("表哥昨天四肢抽搐，口吐白沫，怎么照顾他", "seizure", True),  # no condition the person is said to have
+        # a past episode told as a story and seen to, whatever its kind; not with a sign after the diagnosis
+        ("我妈前两天突然胸口疼，出了一身冷汗，去医院检查说是心绞痛，平时饮食要注意什么", "cardiac", False),
+        ("我爸上周查出冠心病，胸口压着疼，出了一身冷汗", "cardiac", True),
+        ("前几天开始胸口疼，出冷汗，喘不上气，怎么办", "cardiac", True),  # no visit after it
+        ("我妈前两天胸口疼，去医院检查说是心绞痛，刚才又疼得出冷汗", "cardiac", True),  # now
+    ],
+)
+def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_path, text, category, emergency):
+    triage = _with_intent(fake_model_path, "now", 0.9, threshold=0.0, rules=lambda text: [], window_threshold=None)
+    triage.model.nearest_category = lambda vectors: [(category, 0.9, "exemplar")] * len(vectors)
+    result = triage.assess(text)
+    assert result.classifier and result.emergency is emergency and result.classifier_vetoed is (not emergency)
+    assert any("no word of now" in r for r in result.reasons) is (not emergency)
+
+
+def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):
+    off = Triage(FakeEmbedder(), model_path=fake_model_path, episode_frame=None, window_floor=False)
+    assert off.identity() != Triage(FakeEmbedder(), model_path=fake_model_path).identity()  # the answer cache's key
+
+
 def test_a_format_1_model_without_an_intent_classifier_still_loads_with_the_veto_off(fake_triage, tmp_path):
     import joblib
 
@@ -596,6 +647,15 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("女儿去年查出癫痫，今天上课时突然倒地抽搐，送医院的路上还没醒", "seizure"),
         ("我爸上周查出冠心病，胸口压着疼，出了一身冷汗", "chest_pain"),  # the diagnosis comes before the sign
         ("前几天开始胸口疼，出冷汗，喘不上气，怎么办", "breathing"),  # no visit after it: it may be going on
+        # a chronic condition the person has, but this episode is now, lasting or graver than usual (thirteenth session)
+        ("孩子有癫痫，抽搐了二十分钟还在抽，叫不醒", "seizure"),
+        ("我老公有癫痫，刚才抽完一直叫不醒", "unconscious"),
+        ("爷爷平时有慢阻肺，但是从来没这么严重过，喘不上气", "breathing"),
+        ("妈妈有哮喘，喘得话都说不出来了", "breathing"),
+        ("我儿子有癫痫，今天又抽搐了，口吐白沫", "seizure"),
+        ("医生说有可能是羊癫疯，这几天连着晕倒了好几次", "unconscious"),  # a condition suspected, not held
+        ("我有哮喘，吃了花生后过敏，嗓子发紧", "anaphylaxis"),  # anaphylaxis is not an episode of asthma
+        ("我老公癫痫发作了，怎么办", "seizure"),  # the episode told as happening, not asked about
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -631,6 +691,13 @@ def test_rules_fire_through_frame_words(text, category):
         "表哥有一次打牌时突然倒地抽搐，口吐白沫，后来送医院查出是癫痫，这个病要吃多久的药",
         "我妈前两天突然胸口疼，出了一身冷汗，去医院检查说是心绞痛，平时饮食要注意什么",
         "老公前段时间喝多了吐血，住院治好了，以后还能喝酒吗",
+        # an episode of a chronic condition the person has, told with no word of now, or named as the question's
+        # topic; a condition's name is not a sign (thirteenth session)
+        "我是癫痫病人，这个病已经有七年了，一直吃药，癫痫发作怎么治疗才能除根",
+        "表哥患癫痫十多年，复发时神志不清，四肢抽搐，口吐白沫，家里人该怎么照顾他",
+        "癫痫发作会出很多汗吗",
+        "外婆有哮喘好多年，天一冷就喘不上气，平时怎么调理",
+        "我得过敏性哮喘好几年了，想问怎么治疗",
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
@@ -751,6 +818,10 @@ HELDOUT_BOUNDS = {
     # 7/130, 4/130 after the intent veto) on main before the change (e2f21a2) and after it (the rules' story frame,
     # d7bc917); a bound against regressions, not the goal
     HELDOUT_EMERGENCY_V14: (0.95, 5 / 130, 7 / 130),
+    # v15 (independent writer; the thirteenth change's author never read it): 68/70 = 0.971 and 8/130 (classifier raw
+    # 7/130) on main before the change (b16b309) and after it (the window floor and the chronic-condition frame,
+    # 24f283e); a bound against regressions, not the goal
+    HELDOUT_EMERGENCY_V15: (0.97, 8 / 130, 7 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -768,6 +839,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V12: 11 / 130,  # measured 11/130 before and after the tenth change
     HELDOUT_EMERGENCY_V13: 9 / 130,  # measured 9/130 before the eleventh change
     HELDOUT_EMERGENCY_V14: 5 / 130,  # measured 5/130 before and after the twelfth change
+    HELDOUT_EMERGENCY_V15: 10 / 130,  # measured 11/130 before the thirteenth change, 10/130 after
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -792,6 +864,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V12: 1 / 130,  # measured 1/130 before and after the tenth change
     HELDOUT_EMERGENCY_V13: 1 / 130,  # measured 1/130 before the eleventh change
     HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
+    HELDOUT_EMERGENCY_V15: 2 / 130,  # measured 2/130 before and after the thirteenth change
 }
 
 
