@@ -267,6 +267,14 @@ def enumerated(piece: str) -> list[str]:
 
 
 def _same_element(a: str, b: str) -> bool:
+    """Two elements of enumerations name one thing: equal, or one the other with words before or after it, as
+    written or once their stock words are gone ("免疫系统的疾病 / 免疫系统疾病", "包括肺部感染 / 包括但不限于肺部
+    感染": the frame a list opens with is no element of its own)."""
+    ga, gb = gist(a), gist(b)
+    return _prefix_or_suffix(a, b) or bool(ga and gb and _prefix_or_suffix(ga, gb))
+
+
+def _prefix_or_suffix(a: str, b: str) -> bool:
     short, long_ = sorted((a, b), key=len)
     return a == b or (len(short) >= 2 and (long_.startswith(short) or long_.endswith(short)))
 
@@ -310,7 +318,10 @@ def dangling(text: str) -> bool:
         return True
     if len(_CORRELATIVE.findall(text)) == 1:
         return True
-    # a longer one usually has its own verb ("根据实际情况调整还款计划。" is whole)
+    # a longer one usually has its own verb ("根据实际情况调整还款计划。" is whole); one a condition leads into is
+    # the sentence's main clause ("如果交易金额超过1万元，按照规定退费。")
+    if len(parts) > 1 and _conditions(parts[-2]):
+        return False
     return len(key(parts[-1])) <= 10 and bool(_DEPENDENT.match(key(parts[-1])))
 
 
@@ -539,6 +550,8 @@ class RepetitionCheck(BaseCheck):
         drop = [key(p) for p in pieces(other) if len(key(p)) >= self.min_key]
         parts = pieces(text)
         gone = [any(similar(key(p), d) for d in drop) for p in parts]
+        if any(g and n > 0 and not gone[n - 1] and _conditions(parts[n - 1]) for n, g in enumerate(gone)):
+            return text  # a condition would lose the clause it leads into
         kept = [p for p, g in zip(parts, gone, strict=True) if not g]
         # the flag of each kept clause: was the clause right before it removed
         before = [n > 0 and gone[n - 1] for n, g in enumerate(gone) if not g]
@@ -602,7 +615,7 @@ class RepetitionCheck(BaseCheck):
             kept = sentences[:1]
             for sentence in sentences[1:]:
                 said = [key(p) for p in sentence if len(key(p)) >= self.min_key]
-                if said and all(any(similar(c, item) for item in listed) for c in said):
+                if said and all(any(similar(c, item) or _same_point(c, item) for item in listed) for c in said):
                     continue
                 kept.append(sentence)
             out = self._closed("".join(p for sentence in kept for p in sentence), value)  # "A；B。" → "A。"
@@ -698,6 +711,12 @@ class RepetitionCheck(BaseCheck):
                 return False
             return one_number_apart(first_count[f], nums)
 
+        condition_of: dict[str, str] = {}  # a kept clause's key → the key of the condition that led into it
+
+        def repeated_as(k: str) -> str | None:
+            # the earlier clause k repeats, if any
+            return next((s for s in seen if similar(k, s)), None)
+
         def repeated(k: str, whole: bool = False, upto: int | None = None) -> bool:
             # a whole item counts as a repeat only when it says no more than an earlier text; an item that adds to
             # an earlier clause loses that clause below instead
@@ -711,14 +730,32 @@ class RepetitionCheck(BaseCheck):
             text = merged
             gone_before: list[bool] = []
             gone = False
-            for piece in pieces(self._enumeration(text, where, removed)):
+            parts = pieces(self._enumeration(text, where, removed))
+            for n, piece in enumerate(parts):
                 k = key(piece)
-                if (len(k) >= self.min_key and (repeated(k) or counts_on(k))) or listed_again(piece, enumerations):
+                ends = bool(_SENTENCE_END_RE.search(piece)) or n == len(parts) - 1  # nothing after it to lead into
+                if len(k) >= self.min_key and ends and kept and _conditions(kept[-1]) and (copy := repeated_as(k)):
+                    # a repeat a condition of this text leads into: "如果交易金额小于1万元。" alone says nothing.
+                    # When the earlier copy had a condition that is not opposed to this one, the whole conditional
+                    # sentence is said again and goes; otherwise (no condition there, or the opposite case: "如果低于
+                    # 7.9，可能有糖尿病。如果高于14.9，可能是糖尿病。") the condition is news and keeps its clause
+                    mine, theirs = key(kept[-1]), condition_of.get(copy)
+                    if theirs and not opposed(mine, theirs):
+                        kept.pop()
+                        gone_before.pop()
+                        if len(mine) >= self.min_key and mine in seen:
+                            seen.remove(mine)
+                        removed.append(where)
+                        gone = True
+                        continue
+                elif (len(k) >= self.min_key and (repeated(k) or counts_on(k))) or listed_again(piece, enumerations):
                     removed.append(where)
                     gone = True
                     continue
                 if len(k) >= self.min_key:
                     seen.append(k)
+                    if kept and _conditions(kept[-1]):
+                        condition_of.setdefault(k, key(kept[-1]))
                 if len(elements := enumerated(piece)) >= 3:
                     enumerations.append(elements)
                 kept.append(piece)
@@ -805,6 +842,23 @@ class RepetitionCheck(BaseCheck):
         return Repair(
             fixed, [Finding("repetition", f"{len(removed)} repeated sentence(s) or item(s) ({where})")], repairs
         )
+
+
+# a clause that states a condition, in front of the clause it is the condition of ("如果…，", "…的话，", "…时，")
+_CONDITION = re.compile("^(?:如果|假如|若是|若|当|只要|一旦|万一)|(?:时|时候|的话)$")
+
+
+def _conditions(piece: str) -> bool:
+    """A clause that is a condition for the clause after it in its sentence (it ends on a comma, not a full stop)."""
+    return not _SENTENCE_END_RE.search(piece) and piece.strip() != "\n" and bool(_CONDITION.search(key(piece)))
+
+
+def _same_point(a: str, b: str) -> bool:
+    """Two short clause keys that make one point once hedges and modal words are gone ("因此您需要定期进行体检 /
+    定期进行体检"): equal gists of 4+ characters, not `opposed`. Looser than `similar`, so used only where the
+    content stays in the other copy (a summary's later sentence that a list item says)."""
+    ga = gist(a)
+    return len(ga) >= 4 and ga == gist(b) and not opposed(a, b)
 
 
 def _texts(value: Any) -> list[str]:
@@ -1257,7 +1311,7 @@ _STOCK_CHARS = (
     "的", "了(?!解)", "是(?!否)", "也", "(?<!首)都", "就(?![医诊业])", "(?<![社机学聚协体领误])会(?![议员计])",
     "(?<![缓温柔平])和", "(?<![参给])与", "(?<![以普涉])及", "或", "但", "而", "其(?![他它中实余])", "您", "你",
     "还(?![款原贷清债本])", "并(?![发购列存非])", "(?<![反适响供效相对感理回])应(?![用对付激急答变力])",
-    "如(?![何今同此期])", "该", "这",
+    "如(?![何今同此期])", "该", "这", "(?<!其)它",
 )  # fmt: skip
 _STOCK_RE = re.compile("|".join([*map(re.escape, sorted(_STOCK_WORDS, key=len, reverse=True)), *_STOCK_CHARS]))
 # words these answers use for one thing, each group written as its first word (a swapped word not listed here
@@ -1281,17 +1335,36 @@ _SYNONYM_RE = re.compile("|".join(map(re.escape, sorted(_SYNONYM, key=len, rever
 _GIST_MIN = 6  # characters of content a clause needs before it can be a restatement ("购买二手车" alone is not)
 
 
-def gist(k: str) -> str:
-    """What a clause key says: its synonyms written one way, then its stock words left out."""
+# the thing an answer is about, named where its summary opens by defining it ("肝泰胶囊是一种…药物"): 2-10 letters
+# or digits before 是 / 属于 / 指 (never 是否)
+_DEFINED = re.compile(r"^([^\W_]{2,10}?)(?:是(?!否)|属于|指的?是)")
+
+
+def topic(data: dict[str, Any]) -> str:
+    """The key of what the answer is about, as its summary's first clause defines it ("" when it defines nothing)."""
+    summary = data.get("summary")
+    if not isinstance(summary, str) or not (parts := pieces(summary)):
+        return ""
+    m = _DEFINED.match(key(parts[0]))
+    return m.group(1) if m else ""
+
+
+def gist(k: str, about: str = "") -> str:
+    """What a clause key says: its synonyms written one way, then its stock words left out, and the answer's topic
+    (`about`) too: a clause that names it and one that points at it with 它 / 其 say the same ("肝泰胶囊可能会引起
+    恶心 / 但它也可能引起恶心")."""
+    if about:
+        k = k.replace(about, "")
     return _STOCK_RE.sub("", _SYNONYM_RE.sub(lambda m: _SYNONYM[m.group()], k))
 
 
-def paraphrased(a: str, b: str) -> bool:
+def paraphrased(a: str, b: str, about: str = "") -> bool:
     """Two clause keys say the same in other words: neither is `opposed` to the other (a number, a negation or an
     antonym apart) and their gists (6+ characters each) are equal, or the shorter's characters all lie in a longest
     common subsequence with the longer, which adds at most a fifth and no run of two characters: a word one side
-    has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed)."""
-    ga, gb = gist(a), gist(b)
+    has and the other lacks is a different point ("手术治疗 / 药物治疗", a list with one element changed). `about`
+    is the answer's topic, left out of both gists."""
+    ga, gb = gist(a, about), gist(b, about)
     if min(len(ga), len(gb)) < _GIST_MIN or opposed(a, b):
         return False
     if ga == gb:
@@ -1332,15 +1405,16 @@ class ParaphraseCheck(BaseCheck):
                 texts[where] = pieces(text)
                 units += [(*where, n, key(p)) for n, p in enumerate(texts[where])]
         gone: set[tuple[str, int, int]] = set()
+        about = topic(data)
         for j, (fj, ij, nj, kj) in enumerate(units):
             if (fj, ij, nj) in gone:
                 continue
             for fi, ii, ni, ki in units[:j]:
-                if (fi, ii, ni) in gone or not paraphrased(ki, kj):
+                if (fi, ii, ni) in gone or not paraphrased(ki, kj, about):
                     continue
                 # the later copy goes, unless it says more than the earlier one: then the earlier goes
                 first, second = (fj, ij, nj), (fi, ii, ni)
-                if len(gist(kj)) > len(gist(ki)):
+                if len(gist(kj, about)) > len(gist(ki, about)):
                     first, second = second, first
                 for victim in (first, second):
                     if self._can_remove(ctx, data, texts, gone | {victim}):
@@ -1426,6 +1500,9 @@ class ParaphraseCheck(BaseCheck):
                 and not _SENTENCE_END_RE.search(parts[n])
                 for n in drop
             ):
+                return False
+            # nor may a kept condition lose the clause it leads into ("如果交易金额小于1万元。", held-out 8)
+            if any(n > 0 and n - 1 not in drop and _conditions(parts[n - 1]) for n in drop):
                 return False
             # nor may a clause that only set the scene for it ("但在实际操作中，[车主通常会…]") be left to end a sentence
             if any(n > 0 and n - 1 not in drop and _SETS_SCENE.search(key(parts[n - 1])) for n in drop):

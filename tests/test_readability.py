@@ -144,6 +144,13 @@ def test_sentence_end_check_reports_the_fields_it_closed():
             {"analysis": ["主要表现为咳嗽、喘息、呼吸困难、呼吸困难、呼吸困难。"]},
             {"analysis": ["主要表现为咳嗽、喘息、呼吸困难。"]},
         ),
+        (  # a conditional sentence said again for the same case goes whole, never leaving "如果…。" (held-out 8)
+            {
+                "summary": "退费规则因交易而异。如果交易金额在1万元以下，按交易金额退还。",
+                "analysis": ["如果交易金额超过1万元，按照规定退费。如果交易金额小于1万元，按交易金额退还。"],
+            },
+            {"analysis": ["如果交易金额超过1万元，按照规定退费。"]},
+        ),
         (  # a summary that only restates the items keeps its first sentence; the item loses it
             {"summary": "多休息有助于恢复体力。", "analysis": ["多休息有助于恢复体力。发热时注意补充水分和电解质。"]},
             {"summary": "多休息有助于恢复体力。", "analysis": ["发热时注意补充水分和电解质。"]},
@@ -164,6 +171,10 @@ def test_repeats_are_removed(data, expected):
         {**MEDICAL_OK, "suggestions": ["建议就医。", "建议就医。"][:1]},
         # distinct items sharing a frame are not repeats
         {**MEDICAL_OK, "analysis": ["病毒感染最常见，常伴鼻塞。", "空气干燥或用嗓过度也会刺激咽喉。"]},
+        # the opposite case keeps its clause though the clause repeats: "如果高于14.9。" would say nothing (held-out 8)
+        {**MEDICAL_OK, "summary": "血糖的正常范围因人而异，如果低于7.9，可能有糖尿病。如果高于14.9，可能有糖尿病。"},
+        # no condition before the earlier copy: the condition is news and keeps its clause
+        {**MEDICAL_OK, "summary": "建议您尽快就医检查。", "analysis": ["如果出现持续胸痛，建议您尽快就医检查。"]},
     ],
 )
 def test_distinct_answers_are_left_alone(data):
@@ -196,15 +207,36 @@ def test_similar_clauses(a, b, same):
     assert similar(key(a), key(b)) is same
 
 
-def test_a_summary_detail_restated_by_an_item_leaves_the_summary_and_the_item_stays():
-    data = {
-        **MEDICAL_OK,
-        "summary": "头痛伴低烧多与感冒有关。发热时注意补充水分和电解质。",
-        "analysis": ["发热时注意补充水分和电解质。"],
-    }
+@pytest.mark.parametrize(
+    ("summary", "items", "expected"),
+    [
+        (  # said in the same words
+            "头痛伴低烧多与感冒有关。发热时注意补充水分和电解质。",
+            {"analysis": ["发热时注意补充水分和电解质。"]},
+            "头痛伴低烧多与感冒有关。",
+        ),
+        (  # the same point with a hedge and a modal verb around it, the list's only item (held-out 8)
+            "糖尿病常有家族聚集。因此，您需要定期进行体检，以确保您的健康。",
+            {"suggestions": ["定期进行体检，以确保您的健康。"]},
+            "糖尿病常有家族聚集。",
+        ),
+        (  # a negation apart: the summary keeps its sentence
+            "糖尿病常有家族聚集。因此，您不需要定期进行体检。",
+            {"suggestions": ["定期进行体检。"]},
+            "糖尿病常有家族聚集。因此，您不需要定期进行体检。",
+        ),
+        (  # another examination: the summary keeps its sentence
+            "糖尿病常有家族聚集。因此，您需要定期进行眼底检查。",
+            {"suggestions": ["定期进行体检。"]},
+            "糖尿病常有家族聚集。因此，您需要定期进行眼底检查。",
+        ),
+    ],
+)
+def test_a_summary_detail_restated_by_an_item_leaves_the_summary_and_the_item_stays(summary, items, expected):
+    data = {**MEDICAL_OK, "summary": summary, **items}
     done = RepetitionCheck().repair(ctx(), data)
-    assert done.data["summary"] == "头痛伴低烧多与感冒有关。"  # the conclusion stays
-    assert done.data["analysis"] == ["发热时注意补充水分和电解质。"]
+    assert done.data["summary"] == expected  # the conclusion stays
+    assert {k: done.data[k] for k in items} == items
 
 
 @pytest.mark.parametrize(
@@ -646,6 +678,16 @@ def test_restated(short, long_, same):
             "包括综合得分、净资产、负债总额、资产周转率、净利润。",
             "以综合评分、净资产、负债总额、资产周转率、净利润等指标来评估",
             True,
+        ),
+        (  # the list said again with a word added to an element and no "但不限于" in its frame (held-out 8)
+            "包括肺部感染、胃炎、消化系统疾病、神经系统疾病、免疫系统的疾病和某些癌症。",
+            "包括但不限于肺部感染、胃炎、消化系统疾病、神经系统疾病、免疫系统疾病和某些癌症",
+            True,
+        ),
+        (  # one element swapped for another disease: no longer all but one
+            "包括肺部感染、胃溃疡、肠道疾病、神经系统疾病、免疫系统的疾病。",
+            "包括但不限于肺部感染、胃炎、消化系统疾病、神经系统疾病、免疫系统疾病",
+            False,
         ),
         ("如发热、咳嗽、头痛。", "常见症状有发热、咳嗽、乏力、腹泻", False),  # two of three only
         ("可选国债、存款。", "可选国债、存款、基金", False),  # two elements are no list

@@ -3,7 +3,7 @@
 import pytest
 
 from qa.checks import CheckContext
-from qa.readability import ParaphraseCheck, dangling, key, paraphrased
+from qa.readability import ParaphraseCheck, dangling, key, paraphrased, topic
 from qa.tasks import builtin_tasks
 
 from .helpers import FINANCE_OK, MEDICAL_OK
@@ -39,6 +39,32 @@ def ctx(name="medical"):
 )
 def test_paraphrased_clauses(a, b, same):
     assert paraphrased(key(a), key(b)) is same
+
+
+@pytest.mark.parametrize(
+    ("summary", "a", "b", "same"),
+    [
+        # the topic named one side, pointed at with 它 / 其 the other (held-out 8)
+        (
+            "肝泰胶囊是一种保肝药。",
+            "肝泰胶囊可能会引起胃肠道不适、恶心、呕吐等症状",
+            "但它也可能引起胃肠道不适、恶心、呕吐等症状",
+            True,
+        ),
+        ("肝泰胶囊是一种保肝药。", "肝泰胶囊的成分和效果可能因个体差异而异", "但其成分和效果可能因个体差异而异", True),
+        # another subject is no pronoun for the topic
+        ("胃炎是胃黏膜的炎症。", "胃炎可能引起上腹部疼痛和恶心", "胃溃疡也可能引起上腹部疼痛和恶心", False),
+        # a summary that defines nothing has no topic: the name counts
+        (
+            "吃药后胃不舒服。",
+            "肝泰胶囊可能会引起胃肠道不适、恶心、呕吐等症状",
+            "但它也可能引起胃肠道不适、恶心、呕吐等症状",
+            False,
+        ),
+    ],
+)
+def test_the_answers_topic_and_a_pronoun_for_it_say_the_same(summary, a, b, same):
+    assert paraphrased(key(a), key(b), topic({"summary": summary})) is same
 
 
 @pytest.mark.parametrize(
@@ -78,6 +104,18 @@ def test_paraphrased_clauses(a, b, same):
                 "analysis": ["多喝水有助于缓解喉咙不适。", "应当避免过度的疲劳和受凉。"],
             },
             {"analysis": ["多喝水有助于缓解喉咙不适。"]},
+        ),
+        (  # the topic named in the summary, pointed at in the items (held-out 8, qh8-018)
+            "medical",
+            {
+                "summary": "肝泰胶囊是一种保肝药，但其成分和效果可能因个体差异而异。肝泰胶囊可能会引起恶心、呕吐等症状。",
+                "analysis": [
+                    "肝泰胶囊的主要作用是缓解慢性肝炎的症状，但它也可能引起恶心、呕吐等症状。",
+                    "肝泰胶囊的成分和效果可能因个体差异而异。",
+                    "用药前请咨询医生或药师。",
+                ],
+            },
+            {"analysis": ["肝泰胶囊的主要作用是缓解慢性肝炎的症状。", "用药前请咨询医生或药师。"]},
         ),
     ],
 )
