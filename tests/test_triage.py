@@ -656,6 +656,10 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("医生说有可能是羊癫疯，这几天连着晕倒了好几次", "unconscious"),  # a condition suspected, not held
         ("我有哮喘，吃了花生后过敏，嗓子发紧", "anaphylaxis"),  # anaphylaxis is not an episode of asthma
         ("我老公癫痫发作了，怎么办", "seizure"),  # the episode told as happening, not asked about
+        # 不过 in 喘不过气 / 透不过气 / 呼吸不过来 is a verb's complement, not "but": the clause is not cut there
+        ("孩子有哮喘，喷了两次药还是喘不过气", "breathing"),
+        ("我妈突然透不过气，嘴唇发紫", "breathing"),
+        ("老人躺着呼吸不过来", "breathing"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):

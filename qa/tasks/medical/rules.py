@@ -8,7 +8,11 @@ import re
 from dataclasses import dataclass
 
 # ---- clause handling -----------------------------------------------------------------------------------------
-_CLAUSE_SPLIT = re.compile(r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过|只是|就是|而是")
+# 不过 is "but" except as a verb's complement before 气/来/去/劲/神 (喘不过气, 透不过气, 呼吸不过来, 醒不过来): cut there,
+# the breathing and consciousness patterns written for those forms could never match
+_CLAUSE_SPLIT = re.compile(
+    r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过(?![气来去劲神])|只是|就是|而是"
+)
 _NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|别)")
 _NEGATION_EN = re.compile(
     r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
