@@ -228,6 +228,16 @@ def _aligned(a: str, b: str) -> tuple[list[bool], list[bool]]:
     return in_a, in_b
 
 
+def _gap(used: list[bool], width: int = 2) -> bool:
+    """True when `width` or more characters in a row are outside the common subsequence (a word of its own)."""
+    run = 0
+    for aligned in used:
+        run = 0 if aligned else run + 1
+        if run >= width:
+            return True
+    return False
+
+
 def restated(short: str, long_: str) -> bool:
     """The longer clause says the shorter one again with a few characters added or one swapped here and there
     ("避免含糖分的药物 / 避免使用含有糖分的药物", "不需要审核就能借钱 / 无需审核就能借钱"): the shorter has 8+
@@ -251,12 +261,7 @@ def _restated(short: str, long_: str) -> bool:
         return False
     if len(_NEGATION.findall(short)) != len(_NEGATION.findall(long_)):
         return False
-    run = 0
-    for used in in_s:
-        run = 0 if used else run + 1
-        if run >= 2:
-            return False
-    return True
+    return not _gap(in_s)
 
 
 def enumerated(piece: str) -> list[str]:
@@ -1373,14 +1378,7 @@ def paraphrased(a: str, b: str, about: str = "") -> bool:
     if len(long_) > 1.2 * len(short):
         return False
     in_s, in_l = _aligned(short, long_)
-    if not all(in_s):
-        return False
-    run = 0
-    for used in in_l:
-        run = 0 if used else run + 1
-        if run >= 2:
-            return False
-    return True
+    return all(in_s) and not _gap(in_l)
 
 
 class ParaphraseCheck(BaseCheck):
