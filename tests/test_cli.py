@@ -117,6 +117,8 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
         ("heldout6", "qh6-001"),
         ("heldout7", "qh7-001"),
         ("heldout8", "qh8-001"),
+        ("heldout9", "qh9-001"),
+        ("heldout10", "qh10-001"),
     ],
 )
 def test_eval_quality_runs_the_fresh_held_out_splits(tmp_path, split, first):
