@@ -176,7 +176,7 @@ _SEEN_AFTER = re.compile(
     re.I,
 )
 # the hurry that took someone to hospital, told with what the hospital found ("赶紧把他送去医院被诊断了癫痫", "赶忙把他
-#送去医院，检查结果…"), is part of the story, not a word of now (赶紧 is one of _ACUTE's); "要不要赶紧送医院" still is
+# 送去医院，检查结果…"), is part of the story, not a word of now (赶紧 is one of _ACUTE's); "要不要赶紧送医院" still is
 _HURRIED_VISIT = re.compile(r"(赶紧|赶忙|急忙|连忙)(把.{0,6})?送(?=.{0,14}(诊断|确诊|查出|检查|结果|医生说|被))")
 # after the visit, words of now are the question's time ("后来在医院住了一个多月，现在右手还不太灵活", "后来保住了，现在孩
 # 子都三岁了"), not the episode's; but an onset, a worsening or an episode going on after it is now
@@ -200,7 +200,8 @@ def _over_by_the_question(text: str, start: int) -> bool:
     if not seen:
         return False
     before, after = text[: seen[-1].start()], text[seen[-1].end() :]
-    before = before.replace("已经", "")  # "已经过了溶栓时间": inside a story told from a past time, 已经 is relative to it
+    # "已经过了溶栓时间": inside a story told from a past time, 已经 is relative to that time
+    before = before.replace("已经", "")
     if _ACUTE.search(before) or _CURRENT.search(before) or _NOW_AFTER_THE_STORY.search(after):
         return False
     # a sign after the visit is now; a diagnosis named in the question ("心肌梗塞能活多久") is not a sign
