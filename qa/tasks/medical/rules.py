@@ -177,7 +177,7 @@ _SEEN_AFTER = re.compile(
 )
 # the hurry that took someone to hospital, told with what the hospital found ("赶紧把他送去医院被诊断了癫痫", "赶忙把他
 # 送去医院，检查结果…"), is part of the story, not a word of now (赶紧 is one of _ACUTE's); "要不要赶紧送医院" still is
-_HURRIED_VISIT = re.compile(r"(赶紧|赶忙|急忙|连忙)(把.{0,6})?送(?=.{0,14}(诊断|确诊|查出|检查|结果|医生说|被))")
+_HURRIED_VISIT = re.compile(r"(赶紧|赶忙|急忙|连忙)(?=(把.{0,6})?送.{0,14}(诊断|确诊|查出|检查|结果|医生说|被))")
 # after the visit, words of now are the question's time ("后来在医院住了一个多月，现在右手还不太灵活", "后来保住了，现在孩
 # 子都三岁了"), not the episode's; but an onset, a worsening or an episode going on after it is now
 _NOW_AFTER_THE_STORY = re.compile(
@@ -296,7 +296,7 @@ def story_of_the_past(text: str) -> bool:
 # chest pain, a head injury, pregnancy, anything swallowed, a faint or shock) or one of a worse degree
 _STOPPED = re.compile(
     r"(?<!不)止住|不(再)?流(血)?了|(then|and|had) stopped|stopped (bleeding|on (its|it's) own)|bleeding (has )?stopped"
-    r"|缓过来|就好了|就停了|\bthen fine\b",
+    r"|缓过来|就停了|\bthen fine\b",
     re.I,
 )
 _SMALL_DEGREE = re.compile(r"没(有)?起(水)?泡|没(有)?(水)?泡|一小块|一小片|\bno blisters?\b", re.I)
@@ -311,8 +311,9 @@ _WELL_NOW = re.compile(
     re.I,
 )
 _NOT_BY_DEGREE = re.compile(
-    r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|睾丸|蛋蛋|吞|误(吃|服|喝|食)|药|电池|磁|农药|酒|煤气|一氧化碳"
-    r"|(摔|撞|磕|砸).{0,4}头|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血|止不住|又(流|出)|还在(流|渗|出)"
+    r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|睾丸|蛋蛋|吞|误(吃|服|喝|食)|(吃|服|喝).{0,8}药|药.{0,4}(吃|服)"
+    r"|电池|磁|农药|酒|煤气|一氧化碳|(摔|撞|磕|砸).{0,4}头|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血"
+    r"|止不住|(止住|停).{0,12}(又|再)|还在(流|渗|出)"
     r"|大面积|一大片|大量|一大滩|电|发烧|发热|高烧|烫|瞳孔|嗜睡|喊困|吐了.{0,2}[两三四五六七八九十几\\d]+\\s*(次|回)|\b(pregnan|chest|headache|numb|weak|slur|swallow|pill|batter|faint|pass(ed)? out|dizz"
     r"|breath|pale|sweat|black|won'?t stop|still bleeding|again)\w*",
     re.I,
