@@ -329,15 +329,28 @@ def over_and_minor(text: str) -> bool:
     return bool(_STOPPED.search(text) or _SMALL_DEGREE.search(text) or small)
 
 
-# an imagined question ("要是半夜孩子突然高烧抽筋，是先打120还是自己开车送", "如果坐飞机的时候旁边的人突然晕倒了 可以帮忙
-# 吗", "我常想，要是哪天我一个人在家摔倒了爬不起来…"): the supposition opens the question (its first or second clause), no
-# word of now anywhere, and no later clause tells something that has happened (了)
+# an imagined or reported question ("要是半夜孩子突然高烧抽筋，是先打120还是自己开车送", "如果坐飞机的时候旁边的人突然晕倒了
+# 可以帮忙吗", "我常想，要是哪天我一个人在家摔倒了爬不起来…", "新闻说有个小孩吞了一堆磁力珠…磁铁为啥这么危险"): the
+# supposition or the report opens the question (a supposition in its first or second clause, a report in its first),
+# no word of now anywhere, and no later clause tells something that has happened (了) or an onset ("新闻看到一半，我爸
+# 突然倒地抽搐" is where it happened, not what). A report is told by someone: the news says, people pass it on
+_TOLD_BY = re.compile(
+    r"新闻(说|报道|里|上)|报道(说)?|据说|听说|网上(说|看)|(朋友圈|群里|热搜|微博|抖音).{0,4}(说|转|传)|都在(传|转|说)"
+    r"|\b(news (said|says|report)|heard that|read that|in the news)\b",
+    re.I,
+)
+
+
 def imagined_question(text: str) -> bool:
-    """The question opens with a supposition and tells nothing that is happening or has happened."""
+    """The question opens with a supposition or a report and tells nothing that is happening or has happened."""
     if _ACUTE.search(text) or _CURRENT.search(text):
         return False
     clauses = _clauses(text)
     opening = [i for i, c in enumerate(clauses[:2]) if _HYPOTHETICAL.search(c)]
+    if not opening and clauses and _TOLD_BY.search(clauses[0]):
+        opening = [0]
+        if any(_ONSET.search(c) for c in clauses[1:]):
+            return False
     if not opening:
         return False
     return not any("了" in c for c in clauses[opening[0] + 1 :])
