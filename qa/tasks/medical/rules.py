@@ -240,7 +240,7 @@ _CONDITION_HELD = {
         re.I,
     ),
 }
-_EPISODE_OF = {"seizure": "epilepsy", "unconscious": "epilepsy", "breathing": "chest"}
+_EPISODE_OF = {"seizure": "epilepsy", "unconscious": "epilepsy", "head_injury": "epilepsy", "breathing": "chest"}
 # how long the condition has lasted is not a word of now ("这个病已经有7年了"); how long this episode has lasted is
 # ("抽了二十分钟", "持续了半个小时"), and so is an episode still going on ("还在抽", "抽个不停", "叫不醒", "still") or
 # graver than the condition's usual ones ("平时有慢阻肺，但是从来没这么严重过", "嘴唇发紫", "喷了药也不管用")
