@@ -28,7 +28,7 @@ import pytest
 
 from qa.errors import InputError
 from qa.server import create_app
-from qa.tasks.medical.rules import RedFlag, red_flags
+from qa.tasks.medical.rules import RedFlag, imagined_question, over_and_minor, red_flags
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
 from qa.triage.measure import (
@@ -362,6 +362,14 @@ STORY_OF_A_KNOWN_CONDITION = "表哥患癫痫十多年，复发时神志不清�
         ("我爸上周查出冠心病，胸口压着疼，出了一身冷汗", "cardiac", True),
         ("前几天开始胸口疼，出冷汗，喘不上气，怎么办", "cardiac", True),  # no visit after it
         ("我妈前两天胸口疼，去医院检查说是心绞痛，刚才又疼得出冷汗", "cardiac", True),  # now
+        # an episode over and minor, an imagined or reported question (fourteenth session); the same kinds, graver
+        ("流鼻血了，捏了几分钟就止住了，最近天干", "bleeding", False),
+        ("被热油溅到手背，红了一小块，没起泡", "burn", False),
+        ("血止住了但人叫不醒", "bleeding", True),  # another sign
+        ("手上大面积烫伤，起了好多水泡", "burn", True),
+        ("要是半夜孩子突然抽筋，该先做什么", "seizure", False),
+        ("如果不去医院会怎样，我爸胸口疼得厉害", "cardiac", True),  # someone told of after the supposition
+        ("朋友有癫痫好多年，发作时会摔倒，平时要注意什么", "head_injury", False),  # an epileptic's episode
     ],
 )
 def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_path, text, category, emergency):
@@ -370,6 +378,51 @@ def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_pa
     result = triage.assess(text)
     assert result.classifier and result.emergency is emergency and result.classifier_vetoed is (not emergency)
     assert any("no word of now" in r for r in result.reasons) is (not emergency)
+
+
+@pytest.mark.parametrize(
+    ("text", "minor"),
+    [
+        ("流鼻血了，捏了几分钟就止住了，最近天干", True),
+        ("切菜划了个小口子，流了点血，已经止住了", True),
+        ("被热油溅到手背，红了一小块，没起泡", True),
+        ("孩子吐了一口奶，精神很好", True),  # a small amount, with the person said to be well
+        ("nicked my finger shaving, bled a bit and then stopped", True),
+        ("孩子吐了一口奶", False),  # a small amount alone
+        ("血止住了但人叫不醒", False),  # another sign
+        ("大面积烫伤，起了好多水泡", False),
+        ("头撞了一下，血止住了，但是一直想睡觉", False),  # a head knock: its passing is not minor
+        ("孕8周出血，现在止住了", False),
+        ("孩子吃了一口农药，现在好好的", False),  # anything swallowed
+        ("孩子吞了一颗纽扣电池，精神很好", False),
+        ("血止住了没多久又开始流", False),
+        ("刚才胸口疼了几秒就停了", False),
+        ("奶奶摔了一跤，手上破了流血止住了，但是一直说头晕", False),
+        ("hit my head, the bleeding stopped, now very sleepy", False),
+    ],
+)
+def test_an_episode_over_and_minor(text, minor):
+    assert over_and_minor(text) is minor
+
+
+@pytest.mark.parametrize(
+    ("text", "imagined"),
+    [
+        ("要是半夜孩子突然抽筋，该先做什么", True),
+        ("如果有人在地铁上晕倒，我能做什么", True),  # the asker asks what to do
+        ("新闻说有个孩子吞了纽扣电池，家里怎么防", True),  # a report told by someone
+        ("what if someone faints on a plane, can I help", True),
+        ("如果现在不去医院会怎样，我爸胸口疼", False),  # a word of now
+        ("如果不去医院会怎样，我爸胸口疼得厉害", False),  # someone told of after the supposition
+        ("要是明天还这样怎么办，孩子刚才抽搐了", False),
+        ("新闻看到一半，我爸倒在地上抽搐", False),  # watching the news is where it happened
+        ("新闻说吞电池很危险，我家孩子刚刚吞了一颗", False),
+        ("万一是中风怎么办，我妈嘴歪了，说话不清楚", False),
+        ("if someone collapses, what do I do? my husband just collapsed", False),
+    ],
+)
+def test_an_imagined_or_reported_question(text, imagined):
+    assert imagined_question(text) is imagined
 
 
 def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):
@@ -660,6 +713,11 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("孩子有哮喘，喷了两次药还是喘不过气", "breathing"),
         ("我妈突然透不过气，嘴唇发紫", "breathing"),
         ("老人躺着呼吸不过来", "breathing"),
+        # a story with an onset or a sign after the visit, or a hurry with no visit told: now (fourteenth session)
+        ("我婆婆前年冬天突然半边身子动不了，送医院住了一个月，现在又说话不清楚了", "stroke"),
+        ("姐姐生孩子的时候大出血，后来抢救过来了，今天又出血很多", "bleeding"),
+        ("我爸突然晕倒了，叫不醒，要不要赶紧送医院", "unconscious"),
+        ("前几天开始胸口疼，出冷汗，要不要赶紧送医院", "chest_pain"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -702,6 +760,10 @@ def test_rules_fire_through_frame_words(text, category):
         "癫痫发作会出很多汗吗",
         "外婆有哮喘好多年，天一冷就喘不上气，平时怎么调理",
         "我得过敏性哮喘好几年了，想问怎么治疗",
+        # a story seen to, with a word of now after the visit: the question's own time (fourteenth session)
+        "我婆婆前年冬天半夜起床，突然半边身子动不了，送医院住了一个月，现在走路还有点拖，怎么锻炼",
+        "姐姐生孩子的时候大出血，后来抢救过来了，现在孩子两岁了，再怀孕要注意什么",
+        "我爸前几天突然晕倒，赶紧送去医院，检查说是低血糖，平时饮食要注意什么",  # the hurry was the visit
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
