@@ -820,7 +820,8 @@ HELDOUT_BOUNDS = {
     # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
     # fifth change: 66/70 = 0.943, 3/130 combined, classifier raw 9/130 (3/130 after the intent veto); 4/130 combined
     # after three training rows close to v8 items were dropped and the model rebuilt (intent threshold 0.55 → 0.575)
-    HELDOUT_EMERGENCY_V3: (0.94, 4 / 130, 9 / 130),
+    # fourteenth session (the frame for an episode over and minor, on classifier hits): 3/130 combined
+    HELDOUT_EMERGENCY_V3: (0.94, 3 / 130, 9 / 130),
     # v4 (seen): recall 54/60 = 0.900 (55/60 before the intent veto), false positives 2/140 combined (12/140 before;
     # 1/140 until three intent rows close to v6 items were dropped and the model rebuilt)
     # fifth change: 57/60 = 0.950, 0/140 combined, classifier raw 3/140 (0/140 after the intent veto)
@@ -837,7 +838,8 @@ HELDOUT_BOUNDS = {
     # sixth change: 60/60, 6/140 combined, 9/140 raw — a regression: figures of speech about exertion ("legs not my
     # own after a half marathon") now sit just over the 0.775 threshold; bounded where measured, not tuned away
     # tenth change: 60/60, 4/140 combined, 6/140 raw
-    HELDOUT_EMERGENCY_V5: (0.98, 4 / 140, 9 / 140),
+    # fourteenth session (the minor frame: "…才缓过来，现在啥事没有"): 2/140 combined
+    HELDOUT_EMERGENCY_V5: (0.98, 2 / 140, 9 / 140),
     # v6 (independent writer; clean until the fifth change, whose training rows were written for the kinds it
     # missed): 54/60 = 0.900 and 0/140 before it, 58/60 = 0.967 and 1/140 combined (classifier raw 2/140) after
     # eighth change: 60/60, 2/140 combined, 4/140 raw (a figure of speech about anger and the chest at p 0.80)
@@ -847,7 +849,8 @@ HELDOUT_BOUNDS = {
     # 3/130 before, 69/71 = 0.972 and 2/130 combined (classifier raw 2/130) after
     # eighth change: 70/71, 2/130 combined, 3/130 raw
     # ninth change: 71/71, 4/130 combined, 6/130 raw
-    HELDOUT_EMERGENCY_V7: (0.97, 4 / 130, 6 / 130),
+    # fourteenth session (the minor frame): 3/130 combined
+    HELDOUT_EMERGENCY_V7: (0.97, 3 / 130, 6 / 130),
     # v8 (independent writer, clean until scored): 52/70 = 0.743 and 1/130 on the fourth-session model, 58/70 = 0.829
     # and 2/130 combined (classifier raw 5/130) after the fifth change; a bound against regressions, not the goal.
     # Seen since the sixth change (its misses were read for the kinds the bank lacked): 61/70, 1/130, raw 1/130
@@ -856,7 +859,8 @@ HELDOUT_BOUNDS = {
     # ninth change: 67/70 = 0.957, 5/130 combined, 5/130 raw: recall bound up, false positives 4 -> 5/130
     # tenth change: 67/70, 3/130 combined (two counted rule hits fewer), 5/130 raw
     # tenth session, second change (long messages by windows): 68/70 = 0.971, 3/130, raw 5/130: recall bound up
-    HELDOUT_EMERGENCY_V8: (0.97, 3 / 130, 5 / 130),
+    # fourteenth session (the story frame's question-time now): 2/130 combined
+    HELDOUT_EMERGENCY_V8: (0.97, 2 / 130, 5 / 130),
     # v9 (independent writer; its author never read the sixth change, whose author never read v9): 61/70 = 0.871 and
     # 0/130 on the fifth-session model, 62/70 = 0.886 and 0/130 (classifier raw 0/130) after the sixth change
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
@@ -872,29 +876,35 @@ HELDOUT_BOUNDS = {
     # 4/130) on main before the change, 68/70 = 0.971 and 4/130 (raw 4/130) after; a bound against regressions
     # seen since the tenth change (its false alarms were read for their kinds): 68/70, 3/130 (the self-harm rule on a
     # question about someone else's thoughts, imagined, no longer fires), raw 4/130
-    HELDOUT_EMERGENCY_V11: (0.97, 3 / 130, 4 / 130),
+    # fourteenth session (the minor frame): 1/130 combined
+    HELDOUT_EMERGENCY_V11: (0.97, 1 / 130, 4 / 130),
     # v12 (independent writer; the tenth change's author never read it): 66/70 = 0.943 and 2/130 (classifier raw
     # 3/130) on main before the change and the same after it; after the second triage change (windows of long messages,
     # whose author never read it either) 67/70 = 0.957, 2/130, raw 3/130; a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V12: (0.95, 2 / 130, 3 / 130),
+    # fourteenth session (the minor frame: "one loose stool, otherwise fine"): 1/130 combined
+    HELDOUT_EMERGENCY_V12: (0.95, 1 / 130, 3 / 130),
     # v13 (independent writer; the eleventh change's author never read it): 69/70 = 0.986 and 5/130 (classifier raw
     # 5/130) on main before the change (83e3527, the model v12 was scored on); a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V13: (0.98, 5 / 130, 5 / 130),
+    # fourteenth session (the story, minor and imagined/reported frames; v13 was read for its kinds): 1/130 combined
+    HELDOUT_EMERGENCY_V13: (0.98, 1 / 130, 5 / 130),
     # v14 (independent writer; the twelfth change's author never read it): 67/70 = 0.957 and 5/130 (classifier raw
     # 7/130, 4/130 after the intent veto) on main before the change (e2f21a2) and after it (the rules' story frame,
     # d7bc917); a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V14: (0.95, 5 / 130, 7 / 130),
+    # fourteenth session (the minor frame): 3/130 combined
+    HELDOUT_EMERGENCY_V14: (0.95, 3 / 130, 7 / 130),
     # v15 (independent writer; the thirteenth change's author never read it): 68/70 = 0.971 and 8/130 (classifier raw
     # 7/130) on main before the change (b16b309) and after it (the window floor and the chronic-condition frame,
     # 24f283e); a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V15: (0.97, 8 / 130, 7 / 130),
+    # fourteenth session (the story, minor and imagined frames; v15 was read for its kinds): 2/130 combined, raw 6/130
+    # (a window's hit discounted by a frame)
+    HELDOUT_EMERGENCY_V15: (0.97, 2 / 130, 6 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY: 0.0,
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 4 / 130,
-    HELDOUT_EMERGENCY_V4: 17 / 140,  # tenth change's frames: 18 -> 17 ("nearly pass out … every month")
+    HELDOUT_EMERGENCY_V4: 16 / 140,  # tenth change's frames: 18 -> 17; fourteenth (前天 as a story's time): 16
     HELDOUT_EMERGENCY_V5: 11 / 140,  # 12 -> 11 (当时 after "last month")
     HELDOUT_EMERGENCY_V6: 15 / 140,
     HELDOUT_EMERGENCY_V7: 15 / 130,
@@ -902,10 +912,10 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V9: 10 / 130,
     HELDOUT_EMERGENCY_V10: 9 / 130,
     HELDOUT_EMERGENCY_V11: 4 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年)
-    HELDOUT_EMERGENCY_V12: 11 / 130,  # measured 11/130 before and after the tenth change
-    HELDOUT_EMERGENCY_V13: 9 / 130,  # measured 9/130 before the eleventh change
+    HELDOUT_EMERGENCY_V12: 10 / 130,  # measured 11/130 before and after the tenth change; 10 after the fourteenth
+    HELDOUT_EMERGENCY_V13: 8 / 130,  # measured 9/130 before the eleventh change; 8 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 5 / 130,  # measured 5/130 before and after the twelfth change
-    HELDOUT_EMERGENCY_V15: 10 / 130,  # measured 11/130 before the thirteenth change, 10/130 after
+    HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -928,9 +938,9 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V10: 0.0,
     HELDOUT_EMERGENCY_V11: 0.0,
     HELDOUT_EMERGENCY_V12: 1 / 130,  # measured 1/130 before and after the tenth change
-    HELDOUT_EMERGENCY_V13: 1 / 130,  # measured 1/130 before the eleventh change
+    HELDOUT_EMERGENCY_V13: 0.0,  # measured 1/130 before the eleventh change; 0 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
-    HELDOUT_EMERGENCY_V15: 2 / 130,  # measured 2/130 before and after the thirteenth change
+    HELDOUT_EMERGENCY_V15: 0.0,  # measured 2/130 before and after the thirteenth change; 0 after the fourteenth (stories)
 }
 
 
