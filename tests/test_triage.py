@@ -395,6 +395,7 @@ def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_pa
         ("孕8周出血，现在止住了", False),
         ("孩子吃了一口农药，现在好好的", False),  # anything swallowed
         ("孩子吞了一颗纽扣电池，精神很好", False),
+        ("孩子喝了一口洗洁精，现在好好的", False),
         ("血止住了没多久又开始流", False),
         ("刚才胸口疼了几秒就停了", False),
         ("奶奶摔了一跤，手上破了流血止住了，但是一直说头晕", False),

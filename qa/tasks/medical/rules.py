@@ -312,10 +312,10 @@ _WELL_NOW = re.compile(
 )
 _NOT_BY_DEGREE = re.compile(
     r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|睾丸|蛋蛋|吞|误(吃|服|喝|食)|(吃|服|喝).{0,8}药|药.{0,4}(吃|服)"
-    r"|电池|磁|农药|酒|煤气|一氧化碳|(摔|撞|磕|砸).{0,4}头|头.{0,3}(摔|撞|磕|砸)|想睡|犯困|呕吐|一直吐|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血"
+    r"|电池|磁|农药|消毒|洗洁精|漂白|清洁剂|洗衣(液|粉|凝珠)|杀虫|老鼠药|酒|煤气|一氧化碳|(摔|撞|磕|砸).{0,4}头|头.{0,3}(摔|撞|磕|砸)|想睡|犯困|呕吐|一直吐|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血"
     r"|止不住|(止住|停).{0,12}(又|再)|还在(流|渗|出)"
     r"|大面积|一大片|大量|一大滩|电|发烧|发热|高烧|烫|瞳孔|嗜睡|喊困|吐了.{0,2}[两三四五六七八九十几\\d]+\\s*(次|回)|\b(pregnan|chest|headache|numb|weak|slur|swallow|pill|batter|faint|pass(ed)? out|dizz"
-    r"|breath|pale|sweat|black|won'?t stop|still bleeding|again|head|drows|sleepy|vomit)\w*",
+    r"|breath|pale|sweat|black|won'?t stop|still bleeding|again|head|drows|sleepy|vomit|bleach|detergent|chemical)\w*",
     re.I,
 )
 
