@@ -182,7 +182,8 @@ _HURRIED_VISIT = re.compile(r"(赶紧|赶忙|急忙|连忙)(?=(把.{0,6})?送.{0
 # 子都三岁了"), not the episode's; but an onset, a worsening or an episode going on after it is now
 _NOW_AFTER_THE_STORY = re.compile(
     r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读))|此刻|这会儿|这次|这回|还在|还没(停|醒|好|缓)|又|突然|再次|今天|今早|今晚"
-    r"|越来越|加重|更(加)?(严重|厉害)|恶化|\b(right now|just now|again|suddenly|today|tonight|worse)\b",
+    r"|越来越|加重|更(加)?(严重|厉害)|恶化|救命|快来|赶紧|赶快|马上|(分钟|个?小时)了"
+    r"|\b(right now|just now|again|suddenly|today|tonight|worse|minutes? ago|hours? ago|call(ed)? (an ambulance|911|999|112|120))\b",
     re.I,
 )
 
@@ -311,11 +312,14 @@ _WELL_NOW = re.compile(
     re.I,
 )
 _NOT_BY_DEGREE = re.compile(
-    r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|睾丸|蛋蛋|吞|误(吃|服|喝|食)|(吃|服|喝).{0,8}药|药.{0,4}(吃|服)"
-    r"|电池|磁|农药|消毒|洗洁精|漂白|清洁剂|洗衣(液|粉|凝珠)|杀虫|老鼠药|酒|煤气|一氧化碳|(摔|撞|磕|砸).{0,4}头|头.{0,3}(摔|撞|磕|砸)|想睡|犯困|呕吐|一直吐|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血"
-    r"|止不住|(止住|停).{0,12}(又|再)|还在(流|渗|出)"
-    r"|大面积|一大片|大量|一大滩|电|发烧|发热|高烧|烫|瞳孔|嗜睡|喊困|吐了.{0,2}[两三四五六七八九十几\\d]+\\s*(次|回)|\b(pregnan|chest|headache|numb|weak|slur|swallow|pill|batter|faint|pass(ed)? out|dizz"
-    r"|breath|pale|sweat|black|won'?t stop|still bleeding|again|head|drows|sleepy|vomit|bleach|detergent|chemical)\w*",
+    r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|睾丸|蛋蛋"  # chest, stroke, vision, testicle
+    r"|吞|误(吃|服|喝|食)|(吃|服|喝).{0,8}药|药.{0,4}(吃|服)|电池|磁|农药|消毒|洗洁精|漂白|清洁剂|洗衣(液|粉|凝珠)|杀虫|老鼠药"
+    r"|酒|煤气|一氧化碳"  # swallowed or breathed in
+    r"|(摔|撞|磕|砸).{0,4}头|头.{0,3}(摔|撞|磕|砸)|想睡|犯困|嗜睡|喊困|瞳孔|呕吐|一直吐|吐了.{0,2}[两三四五六七八九十几\d]+\s*(次|回)"
+    r"|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血|发烧|发热|高烧|烫|电"  # a faint, shock, fever
+    r"|止不住|(止住|停).{0,12}(又|再)|还在(流|渗|出)|大面积|一大片|大量|一大滩"  # a worse degree
+    r"|\b(pregnan|chest|headache|numb|weak|slur|swallow|pill|batter|bleach|detergent|chemical|faint|pass(ed)? out|dizz"
+    r"|breath|pale|sweat|black|head|drows|sleepy|vomit|won'?t stop|still bleeding|again)\w*",
     re.I,
 )
 
@@ -332,15 +336,15 @@ def over_and_minor(text: str) -> bool:
 # an imagined or reported question ("要是半夜孩子突然高烧抽筋，是先打120还是自己开车送", "如果坐飞机的时候旁边的人突然晕倒了
 # 可以帮忙吗", "我常想，要是哪天我一个人在家摔倒了爬不起来…", "新闻说有个小孩吞了一堆磁力珠…磁铁为啥这么危险"): the
 # supposition or the report opens the question (a supposition in its first or second clause, a report in its first),
-# no word of now anywhere, and no later clause tells something that has happened (了) or an onset ("新闻看到一半，我爸
-# 突然倒地抽搐" is where it happened, not what). A report is told by someone: the news says, people pass it on
+# no word of now anywhere, and no later clause tells something that has happened (了, an English past or progressive),
+# an onset after a report ("新闻看到一半，我爸突然倒地抽搐" is where it happened, not what) or someone ("…，我爸胸口疼得
+# 厉害") unless the asker asks what to do ("我能做什么", "can I help"). A report is told by someone: the news says, people
+# pass it on
 _TOLD_BY = re.compile(
     r"新闻(说|报道|里|上)|报道(说)?|据说|听说|网上(说|看)|(朋友圈|群里|热搜|微博|抖音).{0,4}(说|转|传)|都在(传|转|说)"
     r"|\b(news (said|says|report)|heard that|read that|in the news)\b",
     re.I,
 )
-
-
 _TOLD_NOW_EN = re.compile(r"\b(just|is|are|was|were|has|have|had|\w+ed|\w+ing)\b", re.I)
 _ASKER_ACTS = re.compile(r"^(我|咱|我们)(能|该|要|可以|应该|应当)|\b(can|should|do|could) (i|we)\b", re.I)
 
@@ -357,8 +361,6 @@ def imagined_question(text: str) -> bool:
             return False
     if not opening:
         return False
-    # a later clause that tells of someone ("…，我爸胸口疼得厉害", "my husband just collapsed") is not imagined; one
-    # that asks what the asker can do ("我能做什么", "can I help") is
     return not any(
         "了" in c or _TOLD_NOW_EN.search(c) or (_SOMEONE_NOW.search(c) and not _ASKER_ACTS.search(c))
         for c in clauses[opening[0] + 1 :]
