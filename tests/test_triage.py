@@ -28,7 +28,7 @@ import pytest
 
 from qa.errors import InputError
 from qa.server import create_app
-from qa.tasks.medical.rules import RedFlag, red_flags
+from qa.tasks.medical.rules import RedFlag, imagined_question, over_and_minor, red_flags
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
 from qa.triage.measure import (
@@ -362,6 +362,14 @@ STORY_OF_A_KNOWN_CONDITION = "表哥患癫痫十多年，复发时神志不清�
         ("我爸上周查出冠心病，胸口压着疼，出了一身冷汗", "cardiac", True),
         ("前几天开始胸口疼，出冷汗，喘不上气，怎么办", "cardiac", True),  # no visit after it
         ("我妈前两天胸口疼，去医院检查说是心绞痛，刚才又疼得出冷汗", "cardiac", True),  # now
+        # an episode over and minor, an imagined or reported question (fourteenth session); the same kinds, graver
+        ("流鼻血了，捏了几分钟就止住了，最近天干", "bleeding", False),
+        ("被热油溅到手背，红了一小块，没起泡", "burn", False),
+        ("血止住了但人叫不醒", "bleeding", True),  # another sign
+        ("手上大面积烫伤，起了好多水泡", "burn", True),
+        ("要是半夜孩子突然抽筋，该先做什么", "seizure", False),
+        ("如果不去医院会怎样，我爸胸口疼得厉害", "cardiac", True),  # someone told of after the supposition
+        ("朋友有癫痫好多年，发作时会摔倒，平时要注意什么", "head_injury", False),  # an epileptic's episode
     ],
 )
 def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_path, text, category, emergency):
@@ -370,6 +378,52 @@ def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_pa
     result = triage.assess(text)
     assert result.classifier and result.emergency is emergency and result.classifier_vetoed is (not emergency)
     assert any("no word of now" in r for r in result.reasons) is (not emergency)
+
+
+@pytest.mark.parametrize(
+    ("text", "minor"),
+    [
+        ("流鼻血了，捏了几分钟就止住了，最近天干", True),
+        ("切菜划了个小口子，流了点血，已经止住了", True),
+        ("被热油溅到手背，红了一小块，没起泡", True),
+        ("孩子吐了一口奶，精神很好", True),  # a small amount, with the person said to be well
+        ("nicked my finger shaving, bled a bit and then stopped", True),
+        ("孩子吐了一口奶", False),  # a small amount alone
+        ("血止住了但人叫不醒", False),  # another sign
+        ("大面积烫伤，起了好多水泡", False),
+        ("头撞了一下，血止住了，但是一直想睡觉", False),  # a head knock: its passing is not minor
+        ("孕8周出血，现在止住了", False),
+        ("孩子吃了一口农药，现在好好的", False),  # anything swallowed
+        ("孩子吞了一颗纽扣电池，精神很好", False),
+        ("孩子喝了一口洗洁精，现在好好的", False),
+        ("血止住了没多久又开始流", False),
+        ("刚才胸口疼了几秒就停了", False),
+        ("奶奶摔了一跤，手上破了流血止住了，但是一直说头晕", False),
+        ("hit my head, the bleeding stopped, now very sleepy", False),
+    ],
+)
+def test_an_episode_over_and_minor(text, minor):
+    assert over_and_minor(text) is minor
+
+
+@pytest.mark.parametrize(
+    ("text", "imagined"),
+    [
+        ("要是半夜孩子突然抽筋，该先做什么", True),
+        ("如果有人在地铁上晕倒，我能做什么", True),  # the asker asks what to do
+        ("新闻说有个孩子吞了纽扣电池，家里怎么防", True),  # a report told by someone
+        ("what if someone faints on a plane, can I help", True),
+        ("如果现在不去医院会怎样，我爸胸口疼", False),  # a word of now
+        ("如果不去医院会怎样，我爸胸口疼得厉害", False),  # someone told of after the supposition
+        ("要是明天还这样怎么办，孩子刚才抽搐了", False),
+        ("新闻看到一半，我爸倒在地上抽搐", False),  # watching the news is where it happened
+        ("新闻说吞电池很危险，我家孩子刚刚吞了一颗", False),
+        ("万一是中风怎么办，我妈嘴歪了，说话不清楚", False),
+        ("if someone collapses, what do I do? my husband just collapsed", False),
+    ],
+)
+def test_an_imagined_or_reported_question(text, imagined):
+    assert imagined_question(text) is imagined
 
 
 def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):
@@ -660,6 +714,11 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("孩子有哮喘，喷了两次药还是喘不过气", "breathing"),
         ("我妈突然透不过气，嘴唇发紫", "breathing"),
         ("老人躺着呼吸不过来", "breathing"),
+        # a story with an onset or a sign after the visit, or a hurry with no visit told: now (fourteenth session)
+        ("我婆婆前年冬天突然半边身子动不了，送医院住了一个月，现在又说话不清楚了", "stroke"),
+        ("姐姐生孩子的时候大出血，后来抢救过来了，今天又出血很多", "bleeding"),
+        ("我爸突然晕倒了，叫不醒，要不要赶紧送医院", "unconscious"),
+        ("前几天开始胸口疼，出冷汗，要不要赶紧送医院", "chest_pain"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -702,6 +761,10 @@ def test_rules_fire_through_frame_words(text, category):
         "癫痫发作会出很多汗吗",
         "外婆有哮喘好多年，天一冷就喘不上气，平时怎么调理",
         "我得过敏性哮喘好几年了，想问怎么治疗",
+        # a story seen to, with a word of now after the visit: the question's own time (fourteenth session)
+        "我婆婆前年冬天半夜起床，突然半边身子动不了，送医院住了一个月，现在走路还有点拖，怎么锻炼",
+        "姐姐生孩子的时候大出血，后来抢救过来了，现在孩子两岁了，再怀孕要注意什么",
+        "我爸前几天突然晕倒，赶紧送去医院，检查说是低血糖，平时饮食要注意什么",  # the hurry was the visit
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
@@ -758,7 +821,8 @@ HELDOUT_BOUNDS = {
     # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
     # fifth change: 66/70 = 0.943, 3/130 combined, classifier raw 9/130 (3/130 after the intent veto); 4/130 combined
     # after three training rows close to v8 items were dropped and the model rebuilt (intent threshold 0.55 → 0.575)
-    HELDOUT_EMERGENCY_V3: (0.94, 4 / 130, 9 / 130),
+    # fourteenth session (the frame for an episode over and minor, on classifier hits): 3/130 combined
+    HELDOUT_EMERGENCY_V3: (0.94, 3 / 130, 9 / 130),
     # v4 (seen): recall 54/60 = 0.900 (55/60 before the intent veto), false positives 2/140 combined (12/140 before;
     # 1/140 until three intent rows close to v6 items were dropped and the model rebuilt)
     # fifth change: 57/60 = 0.950, 0/140 combined, classifier raw 3/140 (0/140 after the intent veto)
@@ -775,7 +839,8 @@ HELDOUT_BOUNDS = {
     # sixth change: 60/60, 6/140 combined, 9/140 raw — a regression: figures of speech about exertion ("legs not my
     # own after a half marathon") now sit just over the 0.775 threshold; bounded where measured, not tuned away
     # tenth change: 60/60, 4/140 combined, 6/140 raw
-    HELDOUT_EMERGENCY_V5: (0.98, 4 / 140, 9 / 140),
+    # fourteenth session (the minor frame: "…才缓过来，现在啥事没有"): 2/140 combined
+    HELDOUT_EMERGENCY_V5: (0.98, 2 / 140, 9 / 140),
     # v6 (independent writer; clean until the fifth change, whose training rows were written for the kinds it
     # missed): 54/60 = 0.900 and 0/140 before it, 58/60 = 0.967 and 1/140 combined (classifier raw 2/140) after
     # eighth change: 60/60, 2/140 combined, 4/140 raw (a figure of speech about anger and the chest at p 0.80)
@@ -785,7 +850,8 @@ HELDOUT_BOUNDS = {
     # 3/130 before, 69/71 = 0.972 and 2/130 combined (classifier raw 2/130) after
     # eighth change: 70/71, 2/130 combined, 3/130 raw
     # ninth change: 71/71, 4/130 combined, 6/130 raw
-    HELDOUT_EMERGENCY_V7: (0.97, 4 / 130, 6 / 130),
+    # fourteenth session (the minor frame): 3/130 combined
+    HELDOUT_EMERGENCY_V7: (0.97, 3 / 130, 6 / 130),
     # v8 (independent writer, clean until scored): 52/70 = 0.743 and 1/130 on the fourth-session model, 58/70 = 0.829
     # and 2/130 combined (classifier raw 5/130) after the fifth change; a bound against regressions, not the goal.
     # Seen since the sixth change (its misses were read for the kinds the bank lacked): 61/70, 1/130, raw 1/130
@@ -794,7 +860,8 @@ HELDOUT_BOUNDS = {
     # ninth change: 67/70 = 0.957, 5/130 combined, 5/130 raw: recall bound up, false positives 4 -> 5/130
     # tenth change: 67/70, 3/130 combined (two counted rule hits fewer), 5/130 raw
     # tenth session, second change (long messages by windows): 68/70 = 0.971, 3/130, raw 5/130: recall bound up
-    HELDOUT_EMERGENCY_V8: (0.97, 3 / 130, 5 / 130),
+    # fourteenth session (the story frame's question-time now): 2/130 combined
+    HELDOUT_EMERGENCY_V8: (0.97, 2 / 130, 5 / 130),
     # v9 (independent writer; its author never read the sixth change, whose author never read v9): 61/70 = 0.871 and
     # 0/130 on the fifth-session model, 62/70 = 0.886 and 0/130 (classifier raw 0/130) after the sixth change
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
@@ -810,29 +877,35 @@ HELDOUT_BOUNDS = {
     # 4/130) on main before the change, 68/70 = 0.971 and 4/130 (raw 4/130) after; a bound against regressions
     # seen since the tenth change (its false alarms were read for their kinds): 68/70, 3/130 (the self-harm rule on a
     # question about someone else's thoughts, imagined, no longer fires), raw 4/130
-    HELDOUT_EMERGENCY_V11: (0.97, 3 / 130, 4 / 130),
+    # fourteenth session (the minor frame): 1/130 combined
+    HELDOUT_EMERGENCY_V11: (0.97, 1 / 130, 4 / 130),
     # v12 (independent writer; the tenth change's author never read it): 66/70 = 0.943 and 2/130 (classifier raw
     # 3/130) on main before the change and the same after it; after the second triage change (windows of long messages,
     # whose author never read it either) 67/70 = 0.957, 2/130, raw 3/130; a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V12: (0.95, 2 / 130, 3 / 130),
+    # fourteenth session (the minor frame: "one loose stool, otherwise fine"): 1/130 combined
+    HELDOUT_EMERGENCY_V12: (0.95, 1 / 130, 3 / 130),
     # v13 (independent writer; the eleventh change's author never read it): 69/70 = 0.986 and 5/130 (classifier raw
     # 5/130) on main before the change (83e3527, the model v12 was scored on); a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V13: (0.98, 5 / 130, 5 / 130),
+    # fourteenth session (the story, minor and imagined/reported frames; v13 was read for its kinds): 1/130 combined
+    HELDOUT_EMERGENCY_V13: (0.98, 1 / 130, 5 / 130),
     # v14 (independent writer; the twelfth change's author never read it): 67/70 = 0.957 and 5/130 (classifier raw
     # 7/130, 4/130 after the intent veto) on main before the change (e2f21a2) and after it (the rules' story frame,
     # d7bc917); a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V14: (0.95, 5 / 130, 7 / 130),
+    # fourteenth session (the minor frame): 3/130 combined
+    HELDOUT_EMERGENCY_V14: (0.95, 3 / 130, 7 / 130),
     # v15 (independent writer; the thirteenth change's author never read it): 68/70 = 0.971 and 8/130 (classifier raw
     # 7/130) on main before the change (b16b309) and after it (the window floor and the chronic-condition frame,
     # 24f283e); a bound against regressions, not the goal
-    HELDOUT_EMERGENCY_V15: (0.97, 8 / 130, 7 / 130),
+    # fourteenth session (the story, minor and imagined frames; v15 was read for its kinds): 2/130 combined, raw 6/130
+    # (a window's hit discounted by a frame)
+    HELDOUT_EMERGENCY_V15: (0.97, 2 / 130, 6 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY: 0.0,
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 4 / 130,
-    HELDOUT_EMERGENCY_V4: 17 / 140,  # tenth change's frames: 18 -> 17 ("nearly pass out … every month")
+    HELDOUT_EMERGENCY_V4: 16 / 140,  # tenth change's frames: 18 -> 17; fourteenth (前天 as a story's time): 16
     HELDOUT_EMERGENCY_V5: 11 / 140,  # 12 -> 11 (当时 after "last month")
     HELDOUT_EMERGENCY_V6: 15 / 140,
     HELDOUT_EMERGENCY_V7: 15 / 130,
@@ -840,10 +913,10 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V9: 10 / 130,
     HELDOUT_EMERGENCY_V10: 9 / 130,
     HELDOUT_EMERGENCY_V11: 4 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年)
-    HELDOUT_EMERGENCY_V12: 11 / 130,  # measured 11/130 before and after the tenth change
-    HELDOUT_EMERGENCY_V13: 9 / 130,  # measured 9/130 before the eleventh change
+    HELDOUT_EMERGENCY_V12: 10 / 130,  # measured 11/130 before and after the tenth change; 10 after the fourteenth
+    HELDOUT_EMERGENCY_V13: 8 / 130,  # measured 9/130 before the eleventh change; 8 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 5 / 130,  # measured 5/130 before and after the twelfth change
-    HELDOUT_EMERGENCY_V15: 10 / 130,  # measured 11/130 before the thirteenth change, 10/130 after
+    HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -866,9 +939,9 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V10: 0.0,
     HELDOUT_EMERGENCY_V11: 0.0,
     HELDOUT_EMERGENCY_V12: 1 / 130,  # measured 1/130 before and after the tenth change
-    HELDOUT_EMERGENCY_V13: 1 / 130,  # measured 1/130 before the eleventh change
+    HELDOUT_EMERGENCY_V13: 0.0,  # measured 1/130 before the eleventh change; 0 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
-    HELDOUT_EMERGENCY_V15: 2 / 130,  # measured 2/130 before and after the thirteenth change
+    HELDOUT_EMERGENCY_V15: 0.0,  # measured 2/130 before and after the thirteenth change; 0 after the fourteenth (stories)
 }
 
 

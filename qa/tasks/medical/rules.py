@@ -162,24 +162,60 @@ _ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|to
 # counts. Thoughts of self-harm are left to their own frames (see red_flags)
 _STORY_PAST = re.compile(
     r"前(几|两|一|些)(天|日)|(\d+|[一二两三四五六七八九十几]+)\s*(天|日|年|个月|周|星期)(之)?前|前段时间|上(个)?(周|星期|月)"
-    r"|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时"
+    r"|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时|那会儿|曾经|上回|昨天|前天"
+    # a birth is a time that points back when the question is about what came after it ("生孩子的时候大出血…现在孩子三岁了")
+    r"|(生孩子|生产|分娩|剖腹产|剖宫产|顺产|坐月子)(的)?(时候|时|那会儿|那次)"
     r"|\b(last (week|month|year)|\d+ (days|weeks|months|years) ago|a few (days|weeks) ago|once)\b",
     re.I,
 )
 _SEEN_AFTER = re.compile(
-    r"诊断|确诊|查出|检查(出|发现|之后|后|说|结果)|医生(说|告诉)|后来(才)?(说|知道|知晓|发现|查)|送(去|到)?(了)?医院|住院"
+    r"诊断|确诊|查出|检查(出|发现|之后|后|说|结果)|医生(说|告诉)|后来(才)?(说|知道|知晓|发现|查)|后来.{0,4}(医生|医院)|送(去|到)?(了)?医院|住院"
+    # treated and over: a stay, a rescue, a transfusion, a cure ("在医院住了一个多月", "被抢救过来", "输了好多血…后来保住了")
+    r"|(在)?医院(里)?住了|出院|抢救|救(过来|回来)|保住了|治好|输了?.{0,6}血|打了?\s*120|叫了?救护车|(医院|医生).{0,12}说是"
     r"|\b(diagnosed|turned out|the doctor said|was admitted)\b",
+    re.I,
+)
+# the hurry that took someone to hospital, told with what the hospital found ("赶紧把他送去医院被诊断了癫痫", "赶忙把他
+# 送去医院，检查结果…"), is part of the story, not a word of now (赶紧 is one of _ACUTE's); "要不要赶紧送医院" still is
+_HURRIED_VISIT = re.compile(r"(赶紧|赶忙|急忙|连忙)(?=(把.{0,6})?送.{0,14}(诊断|确诊|查出|检查|结果|医生说|被))")
+# after the visit, words of now are the question's time ("后来在医院住了一个多月，现在右手还不太灵活", "后来保住了，现在孩
+# 子都三岁了"), not the episode's; but an onset, a worsening or an episode going on after it is now
+_NOW_AFTER_THE_STORY = re.compile(
+    r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读))|此刻|这会儿|这次|这回|还在|还没(停|醒|好|缓)|又|突然|再次|今天|今早|今晚"
+    r"|越来越|加重|更(加)?(严重|厉害)|恶化|救命|快来|赶紧|赶快|马上|(分钟|个?小时)了"
+    r"|\b(right now|just now|again|suddenly|today|tonight|worse|minutes? ago|hours? ago|call(ed)? (an ambulance|911|999|112|120))\b",
     re.I,
 )
 
 
+def _story_text(text: str) -> str:
+    """The text with the hurries that were visits blanked out (same length: the offsets stay)."""
+    return _HURRIED_VISIT.sub(lambda m: " " * len(m.group()), text)
+
+
+def _over_by_the_question(text: str, start: int) -> bool:
+    """From `start` on, the text has a visit or diagnosis with no word of now before the last one and no onset,
+    worsening or sign after it."""
+    text = _story_text(text)
+    seen = [m for m in _SEEN_AFTER.finditer(text) if m.start() >= start]
+    if not seen:
+        return False
+    before, after = text[: seen[-1].start()], text[seen[-1].end() :]
+    # "已经过了溶栓时间": inside a story told from a past time, 已经 is relative to that time
+    before = before.replace("已经", "")
+    if _ACUTE.search(before) or _CURRENT.search(before) or _NOW_AFTER_THE_STORY.search(after):
+        return False
+    # a sign after the visit is now; a diagnosis named in the question ("心肌梗塞能活多久") is not a sign
+    return not any(primary.search(after) for category, primary, _companion in _COMPILED if category != "heart_attack")
+
+
 def told_as_past(text: str, evidence: str) -> bool:
     """The sign is part of a past episode told as a story: a past time before it, the visit or diagnosis after it,
-    and nothing in the question says it is happening now."""
+    and nothing says it is happening now (a word of now after the visit is the question's own time)."""
     at = text.find(evidence)
-    if at < 0 or _ACUTE.search(text) or _CURRENT.search(text):
+    if at < 0 or not _STORY_PAST.search(text[:at]):
         return False
-    return bool(_STORY_PAST.search(text[:at]) and _SEEN_AFTER.search(text[at + len(evidence) :]))
+    return _over_by_the_question(text, at + len(evidence))
 
 
 # an episode of a chronic condition the person is said to have, told with no word of now: "我是癫痫病人，这个病已经
@@ -205,7 +241,7 @@ _CONDITION_HELD = {
         re.I,
     ),
 }
-_EPISODE_OF = {"seizure": "epilepsy", "unconscious": "epilepsy", "breathing": "chest"}
+_EPISODE_OF = {"seizure": "epilepsy", "unconscious": "epilepsy", "head_injury": "epilepsy", "breathing": "chest"}
 # how long the condition has lasted is not a word of now ("这个病已经有7年了"); how long this episode has lasted is
 # ("抽了二十分钟", "持续了半个小时"), and so is an episode still going on ("还在抽", "抽个不停", "叫不醒", "still") or
 # graver than the condition's usual ones ("平时有慢阻肺，但是从来没这么严重过", "嘴唇发紫", "喷了药也不管用")
@@ -247,22 +283,99 @@ def episode_asked_about(text: str, evidence: str) -> bool:
 
 def story_of_the_past(text: str) -> bool:
     """The whole question tells a past episode as a story (a past time, then a visit or diagnosis, and no emergency
-    sign after the last one) with no word of now: the story frame of `told_as_past`, for a signal that has no words
-    to place (the classifier)."""
+    sign, onset or worsening after the last one) with no word of now before it: the story frame of `told_as_past`,
+    for a signal that has no words to place (the classifier)."""
+    past = _STORY_PAST.search(text)
+    return bool(past) and _over_by_the_question(text, past.end())
+
+
+# an episode that is over and minor, told with its degree (the kinds where the degree decides: a cut or nosebleed,
+# a splash burn, a mouthful brought up, a second of dizziness): "鼻子出血了，捏了五分钟就止住了", "被开水溅到手背，红了
+# 一小块，没起泡", "one loose stool this morning, otherwise fine". The bleeding stopped and a burn without a blister
+# are the degree themselves; a small amount ("一口", "2 seconds") counts with the person said to be well. Never when
+# the question holds a sign of a kind where an episode that passed is still an emergency (a stroke that went away,
+# chest pain, a head injury, pregnancy, anything swallowed, a faint or shock) or one of a worse degree
+_STOPPED = re.compile(
+    r"(?<!不)止住|不(再)?流(血)?了|(then|and|had) stopped|stopped (bleeding|on (its|it's) own)|bleeding (has )?stopped"
+    r"|缓过来|就停了|\bthen fine\b",
+    re.I,
+)
+_SMALL_DEGREE = re.compile(r"没(有)?起(水)?泡|没(有)?(水)?泡|一小块|一小片|\bno blisters?\b", re.I)
+_SMALL_AMOUNT = re.compile(
+    r"一口|一颗|一点(点)?血|就一次|一次稀|(\d|一|两|几)\s*秒|\bone loose stool\b|\b(a |\d )?(couple|few) (of )?seconds\b"
+    r"|\b\d+ seconds\b|\bnicked\b",
+    re.I,
+)
+_WELL_NOW = re.compile(
+    r"人好好的|精神(很好|挺好|好得很|不错|还行|也好)|没(有)?什么不舒服|没有不舒服|啥事没有|没事了|(吃饭|吃喝|喝水|玩).{0,4}都正常|一切正常"
+    r"|\b(otherwise fine|then fine|feels? fine)\b",
+    re.I,
+)
+_NOT_BY_DEGREE = re.compile(
+    r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|睾丸|蛋蛋"  # chest, stroke, vision, testicle
+    r"|吞|误(吃|服|喝|食)|(吃|服|喝).{0,8}药|药.{0,4}(吃|服)|电池|磁|农药|消毒|洗洁精|漂白|清洁剂|洗衣(液|粉|凝珠)|杀虫|老鼠药"
+    r"|酒|煤气|一氧化碳"  # swallowed or breathed in
+    r"|(摔|撞|磕|砸).{0,4}头|头.{0,3}(摔|撞|磕|砸)|想睡|犯困|嗜睡|喊困|瞳孔|呕吐|一直吐|吐了.{0,2}[两三四五六七八九十几\d]+\s*(次|回)"
+    r"|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血|发烧|发热|高烧|烫|电"  # a faint, shock, fever
+    r"|止不住|(止住|停).{0,12}(又|再)|还在(流|渗|出)|大面积|一大片|大量|一大滩"  # a worse degree
+    r"|\b(pregnan|chest|headache|numb|weak|slur|swallow|pill|batter|bleach|detergent|chemical|faint|pass(ed)? out|dizz"
+    r"|breath|pale|sweat|black|head|drows|sleepy|vomit|won'?t stop|still bleeding|again)\w*",
+    re.I,
+)
+
+
+def over_and_minor(text: str) -> bool:
+    """The episode is over and of a small degree (stopped bleeding, no blister, a mouthful or seconds with the person
+    well), and the question names no sign whose passing does not make it minor."""
+    if _NOT_BY_DEGREE.search(text):
+        return False
+    small = _SMALL_AMOUNT.search(text) and _WELL_NOW.search(text)
+    return bool(_STOPPED.search(text) or _SMALL_DEGREE.search(text) or small)
+
+
+# an imagined or reported question ("要是半夜孩子突然高烧抽筋，是先打120还是自己开车送", "如果坐飞机的时候旁边的人突然晕倒了
+# 可以帮忙吗", "我常想，要是哪天我一个人在家摔倒了爬不起来…", "新闻说有个小孩吞了一堆磁力珠…磁铁为啥这么危险"): the
+# supposition or the report opens the question (a supposition in its first or second clause, a report in its first),
+# no word of now anywhere, and no later clause tells something that has happened (了, an English past or progressive),
+# an onset after a report ("新闻看到一半，我爸突然倒地抽搐" is where it happened, not what) or someone ("…，我爸胸口疼得
+# 厉害") unless the asker asks what to do ("我能做什么", "can I help"). A report is told by someone: the news says, people
+# pass it on
+_TOLD_BY = re.compile(
+    r"新闻(说|报道|里|上)|报道(说)?|据说|听说|网上(说|看)|(朋友圈|群里|热搜|微博|抖音).{0,4}(说|转|传)|都在(传|转|说)"
+    r"|\b(news (said|says|report)|heard that|read that|in the news)\b",
+    re.I,
+)
+_TOLD_NOW_EN = re.compile(r"\b(just|is|are|was|were|has|have|had|\w+ed|\w+ing)\b", re.I)
+_ASKER_ACTS = re.compile(r"^(我|咱|我们)(能|该|要|可以|应该|应当)|\b(can|should|do|could) (i|we)\b", re.I)
+
+
+def imagined_question(text: str) -> bool:
+    """The question opens with a supposition or a report and tells nothing that is happening or has happened."""
     if _ACUTE.search(text) or _CURRENT.search(text):
         return False
-    past = _STORY_PAST.search(text)
-    seen = [m for m in _SEEN_AFTER.finditer(text) if past and m.start() >= past.end()]
-    if not seen:
+    clauses = _clauses(text)
+    opening = [i for i, c in enumerate(clauses[:2]) if _HYPOTHETICAL.search(c)]
+    if not opening and clauses and _TOLD_BY.search(clauses[0]):
+        opening = [0]
+        if any(_ONSET.search(c) for c in clauses[1:]):
+            return False
+    if not opening:
         return False
-    rest = text[seen[-1].end() :]
-    return not any(primary.search(rest) for _category, primary, _companion in _COMPILED)
+    return not any(
+        "了" in c or _TOLD_NOW_EN.search(c) or (_SOMEONE_NOW.search(c) and not _ASKER_ACTS.search(c))
+        for c in clauses[opening[0] + 1 :]
+    )
 
 
 def episode_not_now(text: str, category: str) -> bool:
     """A classifier hit of this category is discounted: an episode of a chronic condition the person has, or a past
-    episode told as a story, with no word of now."""
-    return episode_of_known_condition(text, category) or story_of_the_past(text)
+    episode told as a story, with no word of now; an episode over and minor; an imagined question."""
+    return (
+        episode_of_known_condition(text, category)
+        or story_of_the_past(text)
+        or over_and_minor(text)
+        or imagined_question(text)
+    )
 
 
 def not_happening_now(text: str) -> bool:
