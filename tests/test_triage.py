@@ -47,6 +47,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V13,
     HELDOUT_EMERGENCY_V14,
     HELDOUT_EMERGENCY_V15,
+    HELDOUT_EMERGENCY_V16,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -899,6 +900,10 @@ HELDOUT_BOUNDS = {
     # fourteenth session (the story, minor and imagined frames; v15 was read for its kinds): 2/130 combined, raw 6/130
     # (a window's hit discounted by a frame)
     HELDOUT_EMERGENCY_V15: (0.97, 2 / 130, 6 / 130),
+    # v16 (independent writer; the fourteenth change's author never read it): 65/70 = 0.929 and 7/130 (classifier raw
+    # 7/130) on main before the change (86db72e) and the same after it (the story, minor and imagined frames); a bound
+    # against regressions, not the goal
+    HELDOUT_EMERGENCY_V16: (0.92, 7 / 130, 7 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -917,6 +922,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V13: 8 / 130,  # measured 9/130 before the eleventh change; 8 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 5 / 130,  # measured 5/130 before and after the twelfth change
     HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
+    HELDOUT_EMERGENCY_V16: 15 / 130,  # measured 15/130 before and after the fourteenth change
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -942,6 +948,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V13: 0.0,  # measured 1/130 before the eleventh change; 0 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
     HELDOUT_EMERGENCY_V15: 0.0,  # measured 2/130 before and after the thirteenth change; 0 after the fourteenth (stories)
+    HELDOUT_EMERGENCY_V16: 3 / 130,  # measured 3/130 before and after the fourteenth change
 }
 
 
