@@ -301,22 +301,42 @@ class PromptLeakCheck(BaseCheck):
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         # the leak guard protects whichever system prompt the model actually saw
         leaked = False
+        placeholder = "（此处内容涉及内部设定，已省略）" if ctx.zh else "(omitted: internal instructions)"
 
         def guard(text: str) -> str:
             nonlocal leaked
             if self.leaks(ctx.system_prompt, text):
                 leaked = True
-                return "（此处内容涉及内部设定，已省略）" if ctx.zh else "(omitted: internal instructions)"
+                return placeholder
             return text
 
         fixed = each_string(data, guard)
         if not leaked:
             return Repair(fixed)
         return Repair(
-            fixed,
+            drop_placeholder_items(ctx, fixed, placeholder),
             [Finding("prompt_leak", "the answer repeated the system prompt")],
             ["removed text copied from the system prompt"],
         )
+
+
+def drop_placeholder_items(ctx: CheckContext, data: dict[str, Any], placeholder: str) -> dict[str, Any]:
+    """The answer without list items that are only the placeholder: a suggestion reading "(omitted: internal
+    instructions)" tells the reader nothing, and the report already says what was removed. Where the list would
+    fall under its minItems (and one), the task's standard sentence for the field stands in (its `fallbacks`); a
+    string field, or a list with no standard sentence, keeps the placeholder."""
+    out = dict(data)
+    for key, value in data.items():
+        if not isinstance(value, list) or placeholder not in value:
+            continue
+        kept = [v for v in value if v != placeholder]
+        least = max(int(ctx.schema.get("properties", {}).get(key, {}).get("minItems", 0)), 1)
+        standard = (ctx.notes.get("fallbacks", {}).get(key) or {}).get("zh" if ctx.zh else "en")
+        if len(kept) >= least:
+            out[key] = kept
+        elif standard and standard not in kept:
+            out[key] = [*kept, standard]
+    return out
 
 
 _INJECTION = re.compile(

@@ -130,6 +130,22 @@ def test_system_prompt_copied_into_the_answer_is_removed():
     assert leaked not in dumps(data)
 
 
+@pytest.mark.parametrize(
+    ("field", "others", "kept"),
+    [
+        ("suggestions", ["多休息、多饮水，观察体温。"], ["多休息、多饮水，观察体温。"]),  # the copied item goes
+        # a list would be empty: the task's standard sentence for the field (medical.yaml's fallbacks) stands in
+        ("analysis", [], ["具体情况因人而异，需要医生结合病史和检查结果判断。"]),
+        ("summary", None, "（此处内容涉及内部设定，已省略）"),  # a string field keeps it
+    ],
+)
+def test_a_list_item_copied_from_the_system_prompt_goes_or_yields_to_the_standard_sentence(field, others, kept):
+    leaked = TASKS.get("medical").system_prompt().splitlines()[0][:40]
+    value = leaked if others is None else [leaked, *others]
+    data, hits, _ = apply("medical", "失眠怎么办？", {**MEDICAL_OK, field: value})
+    assert "prompt_leak" in rules_fired(hits) and data[field] == kept
+
+
 def test_service_applies_rules_and_counts_them(make_service):
     service, _ = make_service([dumps({**MEDICAL_OK, "urgent": False})])
     answer = service.answer("medical", "我妈突然说话含糊不清，嘴角歪了", service.params("medical"))
