@@ -480,6 +480,10 @@ def _truncated(name: str, word: str) -> bool:
     return len(word) == len(name) - 1 and name.startswith(word)
 
 
+# a character after a sound-alike that makes it the name of another compound (an acid: 苯丙氨酸); a stream holds a
+# sound-alike at its end until the next character comes
+ACID_AFTER = frozenset("酸")
+
 _SEEN_MAX = 1 << 16  # typo look-ups remembered (a few MB)
 
 
@@ -622,8 +626,13 @@ class FuzzyIndex:
         for r1 in _sounds(text[at + 1]):
             for key in after.get(r1, ()):
                 differ = self._sounds_like(text, at, key)
-                # one wrong character in three is a typo; more is another word
-                if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
+                # one wrong character in three is a typo; more is another word; and a sound-alike with 酸 after it
+                # names an acid, another compound (苯丙氨酸, phenylalanine, is no typo of 苯丙胺)
+                if (
+                    0 < differ <= max(1, len(key) // 3)
+                    and text[at : at + len(key)] not in self.allow
+                    and text[at + len(key) : at + len(key) + 1] not in ACID_AFTER
+                ):
                     found.append((-len(key), differ, key))
         # longest, then closest, then by name: the same text always gives the same drug (sets have no order)
         return min(found)[2] if found else None

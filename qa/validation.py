@@ -635,10 +635,11 @@ class StreamRedactor:
             while hold is not None and hold < end:
                 end = hold
                 hold = pending(end, False)
-        # never cut through a name already complete: its redaction must come out whole
+        # never cut through a name already complete: its redaction must come out whole; and a sound-alike at the very
+        # end waits for the next character, which may make it another word (苯丙氨 before 酸)
         for match in self.drugs.find(text, context=True):
-            if match.start < end < match.end:
-                end = match.start
+            if match.start < end < match.end or (match.kind == "homophone" and match.end >= len(text)):
+                end = min(end, match.start)
         return max(w0 + end, self._done)
 
     def _emit(self, end: int) -> str:
