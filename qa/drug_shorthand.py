@@ -212,6 +212,14 @@ _HISTORY_BEFORE = re.compile(
 _ADDICTION = re.compile(
     r"(?<![a-z])(?:hooked|addicted|addiction|overdosed|od'?d|relapsed?|rehab|detox(?:ing)?)(?![a-z])", re.IGNORECASE
 )
+# what may follow an everyday word form that ends its phrase: a mark, the end, a function word or a common verb
+# ("lean got him hooked", "lines of ket and …"), not another noun ("ice hockey", "speed dating")
+_PHRASE_END = re.compile(
+    r"[\"'’”]?(?:\s*$|\s*[,.;:!?)（(]|\s+(?:and|or|but|for|at|in|on|with|all|every|again|last|since|before|after|to"
+    r"|is|was|were|are|then|until|from|when|because|so|got|gets|has|had|made|makes|ruined|nearly|almost|now|too"
+    r"|tonight|today|yesterday)(?![a-z]))",
+    re.IGNORECASE,
+)
 # a dose without its unit right after a form, then a frequency, a route or a + to another drug ("HCTZ 25 + …",
 # "LEV 500 bd"): a regimen line
 _BARE_DOSE = re.compile(
@@ -757,7 +765,7 @@ class ShorthandIndex:
         if token.form.chinese and _taken_zh(text, token.start, token.end, token.form.word):
             return True
         # a verb of taking and a count before one everyday word: "took 1 addy", "popped two vals"
-        if latin_word and _TAKE_COUNT_BEFORE.search(left):
+        if latin_word and _TAKE_COUNT_BEFORE.search(left) and _PHRASE_END.match(right):
             return True
         # an article between the verb and the form, and verbs of buying or mixing: not for one everyday word unless
         # it is quoted as a name
@@ -786,12 +794,13 @@ class ShorthandIndex:
         addiction in its clause ("got my boy hooked")."""
         if token.form.chinese:
             return False
-        if _USE_PHRASE_BEFORE.search(left):
-            return True
         noun = _USE_NOUN_AFTER.match(right)
         if noun and (noun.group("noun").lower() != "use" or not token.form.word or _HISTORY_BEFORE.search(left)):
             return True
-        return _ADDICTION.search(window) is not None
+        # an everyday word form must end its phrase: "hooked on ice hockey", "addicted to speed dating" are no drugs
+        if token.form.word and not _PHRASE_END.match(right):
+            return False
+        return _USE_PHRASE_BEFORE.search(left) is not None or _ADDICTION.search(window) is not None
 
     @staticmethod
     def _prescription(text: str, token: ShortHit, right: str, strict: bool) -> bool:

@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,11 @@ from .errors import PromptError
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z0-9]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
+# a Latin letter written three times or more in a row (a held letter, as people stretch a word), and what stands
+# for the letters left out when it is read as one or two: an invisible character, which folding drops and the
+# shorthand's token edges treat as no letter
+_HELD_LETTER = re.compile(r"([A-Za-z])\1{2,}")
+_PAD = "\u200b"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -398,6 +403,27 @@ class DrugList:
         return out
 
     def find(
+        self, text: str, chinese: bool | None = None, context: bool | None = None, before: str = ""
+    ) -> list[DrugMatch]:
+        """Every listed name in text, as `_find` reads it, and names written with a letter held ("xaaanax", "fentyyy",
+        "xannnies": a letter three times or more in a Latin word), read with the run as one letter and as two."""
+        found = self._find(text, chinese, context, before)
+        if not _HELD_LETTER.search(text):
+            return found
+        zh = bool(_CJK.search(text)) if chinese is None else chinese
+        for keep in (1, 2):
+            padded = _HELD_LETTER.sub(lambda m: m.group()[:keep] + _PAD * (len(m.group()) - keep), text)
+            for m in self._find(padded, zh, context, before):
+                end = m.end
+                # the rest of the run goes with the name: "xanaxxx" is redacted whole
+                while end < len(text) and padded[end] == _PAD:
+                    end += 1
+                if _PAD not in padded[m.start : end] or any(f.start < end and m.start < f.end for f in found):
+                    continue
+                found.append(replace(m, found=text[m.start : end], end=end))
+        return sorted(found, key=lambda m: m.start)
+
+    def _find(
         self, text: str, chinese: bool | None = None, context: bool | None = None, before: str = ""
     ) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
