@@ -33,7 +33,9 @@ REACH = 240
 # and then with the context a word form needs
 # dosed: as written, and only with a dose with a unit right after it ("met 1 g bid", "MS 4 mg IV"): a code too
 # ambiguous for any other context (met, MS, HM) is unmistakable there
-CASES = ("any", "exact", "word", "quoted", "dosed")
+# imprint: the code stamped on a tablet (M30, GG 249), any case, and only in a pill context: a word for a pill or for
+# a pressed, fake or bought one in its clause ("pressed M30s", "fake blues stamped M30", "GG 249 bars")
+CASES = ("any", "exact", "word", "quoted", "dosed", "imprint")
 
 # a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
 _LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
@@ -220,6 +222,13 @@ _PHRASE_END = re.compile(
     r"|tonight|today|yesterday)(?![a-z]))",
     re.IGNORECASE,
 )
+# what says an imprint code is on a tablet: a pill word, a pressed or fake one, an imprint, a verb of taking a pill
+_PILL_WORDS = re.compile(
+    r"(?<![a-z])(?:pills?|tablets?|tabs?|pressed|presses|press|pressies|fakes?|counterfeits?|stamped|imprint(?:ed)?"
+    r"|marked|blues|bars?|snort(?:s|ed|ing)?|popp?(?:ed|ing|s)?|laced|fent|fetty|fentanyl|dealer|plug)(?![a-z])"
+    r"|药片|假药|压片|印着|刻着|刻字|印字",
+    re.IGNORECASE,
+)
 # a dose without its unit right after a form, then a frequency, a route or a + to another drug ("HCTZ 25 + …",
 # "LEV 500 bd"): a regimen line
 _BARE_DOSE = re.compile(
@@ -364,6 +373,7 @@ class Shorthand:
     quoted: bool = False  # a common word that counts only inside quotation marks ('bars')
     source: str = ""  # where the form comes from (the alias file's sources: clinic, street, brand_zh ...)
     dosed: bool = False  # counts only with a dose with a unit right after it (met 1 g)
+    imprint: bool = False  # a tablet's imprint code: counts only in a pill context (pressed M30s)
 
     @property
     def chinese(self) -> bool:
@@ -392,7 +402,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
             continue
         if len(row) != width or not row[0].strip() or row[2].strip() not in CASES:
             raise PromptError(
-                f"{where}: line {line}: expected {','.join(header)} (case any|exact|word|quoted|dosed), got {row!r}"
+                f"{where}: line {line}: expected {','.join(header)} (case {'|'.join(CASES)}), got {row!r}"
             )
         source = row[3].strip() if width == 4 else ""
         if width == 4 and source not in ALIAS_SOURCES:
@@ -414,6 +424,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
                 case == "quoted",
                 source,
                 case == "dosed",
+                case == "imprint",
             )
         )
     return out
@@ -616,7 +627,7 @@ class ShorthandIndex:
         for m in _SPELLED.finditer(text):
             letters = "".join(ch for ch in m.group() if ch.isalpha())
             form = self._form(letters) or self._plural(letters)
-            if form is not None and not form.dosed and len(form.short) >= 3:
+            if form is not None and not (form.dosed or form.imprint) and len(form.short) >= 3:
                 hits.append(ShortHit(m.start(), m.end(), form, disguised=True))
         for m in _LEET_TOKEN.finditer(text):
             token = m.group()
@@ -627,7 +638,7 @@ class ShorthandIndex:
             if not letters.isalpha():
                 continue
             form = self._form(letters) or self._plural(letters)
-            if form is not None and not form.dosed and not form.exact_case and len(form.short) >= 3:
+            if form is not None and not (form.dosed or form.imprint or form.exact_case) and len(form.short) >= 3:
                 hits.append(ShortHit(m.start(), m.end(), form, disguised=True))
         return hits
 
@@ -642,7 +653,7 @@ class ShorthandIndex:
             if token.start < offset:
                 continue
             # (a code taken only before a dose is no other drug beside a form: "I met Miss Emma")
-            others = [t for t in tokens if t is not token and not t.form.dosed]
+            others = [t for t in tokens if t is not token and not t.form.dosed and not t.form.imprint]
             if self._context(folded, token, others, is_drug):
                 found.append(ShortHit(token.start - offset, token.end - offset, token.form))
         return found
@@ -671,6 +682,9 @@ class ShorthandIndex:
         # a code too ambiguous for any other context: a dose with a unit right after it, and nothing else
         if token.form.dosed:
             return _DOSE_RIGHT_AFTER.match(right) is not None
+        # a tablet's imprint: a word for a pill, or for pressing, faking or taking one, in its clause
+        if token.form.imprint:
+            return _PILL_WORDS.search(wide + " " + right) is not None
         # a Latin code that is a person's name: a title before it or a word for a person after it ("Dr. Li", "Li 医生")
         if not token.form.chinese and (
             _PERSON_BEFORE.search(text, max(0, token.start - 12), token.start)

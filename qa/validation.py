@@ -412,7 +412,7 @@ class DrugList:
             return found
         zh = bool(_CJK.search(text)) if chinese is None else chinese
         for keep in (1, 2):
-            padded = _HELD_LETTER.sub(lambda m: m.group()[:keep] + _PAD * (len(m.group()) - keep), text)
+            padded = _HELD_LETTER.sub(lambda m, k=keep: m.group()[:k] + _PAD * (len(m.group()) - k), text)
             for m in self._find(padded, zh, context, before):
                 end = m.end
                 # the rest of the run goes with the name: "xanaxxx" is redacted whole

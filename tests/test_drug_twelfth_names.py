@@ -85,6 +85,10 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("用了三个月的K药，肿瘤缩小了。", "K药", "pembrolizumab"),
         ("他说安定吃多了会上瘾吗？", "安定", "diazepam"),
         ("术后镇痛泵里加的是舒芬。", "舒芬", "sufentanil"),
+        # ...a tablet's imprint in a pill context, a chemotherapy cycle as a clinical word
+        ("fake blues stamped M30 are everywhere", "M30", "oxycodone"),
+        ("he popped two GG 249 bars", "GG 249", "alprazolam"),
+        ("T-DXd 第2周期后复查CT。", "T-DXd", "trastuzumab deruxtecan"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -133,6 +137,9 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "The room was 25 + degrees.",
         "社会安定吃穿不愁。",  # 安定 "stable" before 吃 after no verb
         "苯丙氨酸是人体必需的氨基酸。",  # phenylalanine: a sound-alike of 苯丙胺 before 酸 names an acid
+        "I drove the BMW M30 to work.",  # imprint codes with no pill word in their clause
+        "Room A215 is on the second floor.",
+        "Hitachi VGR100 specs are online.",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
