@@ -370,6 +370,23 @@ def readings(ch: str) -> frozenset[str]:
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
 
+@cache
+def syllable_chars() -> dict[str, str]:
+    """Toneless pinyin syllable → one Chinese character read so (built once, on the first text that needs it): what
+    stands in for a syllable written in letters inside a Chinese name ("阿莫xi林", "舍qu林")."""
+    from pypinyin import pinyin_dict
+
+    out: dict[str, str] = {}
+    for code, values in sorted(pinyin_dict.pinyin_dict.items()):
+        if not 0x4E00 <= code <= 0x9FFF:
+            continue
+        for value in values.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFD", value) if not unicodedata.combining(c))
+            if plain.isascii() and plain.isalpha() and plain not in out and plain in readings(chr(code)):
+                out[plain] = chr(code)
+    return out
+
+
 def _sounds(ch: str) -> frozenset[str]:
     """Readings of a Chinese character; any other character stands for itself."""
     return readings(ch) if _is_cjk(ch) else frozenset(ch)

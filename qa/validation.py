@@ -27,6 +27,7 @@ from .drugs import (
     name_trie,
     parse_aliases,
     parse_allowlist,
+    syllable_chars,
     trie_pattern,
 )
 from .errors import PromptError
@@ -39,6 +40,26 @@ _LATIN_RUN = re.compile(r"[a-z]+")
 # shorthand's token edges treat as no letter
 _HELD_LETTER = re.compile(r"([A-Za-z])\1{2,}")
 _PAD = "\u200b"
+# a run of Latin letters right beside a Chinese character (and no longer Latin word): a pinyin syllable, perhaps
+_PINYIN_BESIDE_CJK = re.compile(
+    r"(?<=[\u3400-\u9fff])[A-Za-z]{1,6}(?![A-Za-z])|(?<![A-Za-z])[A-Za-z]{1,6}(?=[\u3400-\u9fff])"
+)
+# ...and one at the very end of a stream, after a Chinese character: a syllable still being written ("奥施k")
+_TRAILING_LETTERS_AFTER_CJK = re.compile(r"(?<=[\u3400-\u9fff])[A-Za-z]{1,6}$")
+
+
+def _syllables_as_chars(text: str) -> str:
+    """The text with each pinyin syllable written in letters beside a Chinese character ("阿莫xi林", "舍qu林", "a莫西林")
+    replaced by a character of that sound, padded to the same length (spans stay the original's)."""
+    chars = syllable_chars()
+
+    def syllable(m: re.Match[str]) -> str:
+        char = chars.get(m.group().lower())
+        return m.group() if char is None else char + _PAD * (len(m.group()) - 1)
+
+    return _PINYIN_BESIDE_CJK.sub(syllable, text)
+
+
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -408,19 +429,36 @@ class DrugList:
         """Every listed name in text, as `_find` reads it, and names written with a letter held ("xaaanax", "fentyyy",
         "xannnies": a letter three times or more in a Latin word), read with the run as one letter and as two."""
         found = self._find(text, chinese, context, before)
-        if not _HELD_LETTER.search(text):
+        held = _HELD_LETTER.search(text) is not None
+        mixed = _CJK.search(text) is not None and _PINYIN_BESIDE_CJK.search(text) is not None
+        if not (held or mixed):
             return found
         zh = bool(_CJK.search(text)) if chinese is None else chinese
-        for keep in (1, 2):
-            padded = _HELD_LETTER.sub(lambda m, k=keep: m.group()[:k] + _PAD * (len(m.group()) - k), text)
+        # (a variant text of the same length, and the kind its names are reported with: None keeps the finder's)
+        variants: list[tuple[str, str | None]] = []
+        if held:
+            variants += [
+                (_HELD_LETTER.sub(lambda m, k=keep: m.group()[:k] + _PAD * (len(m.group()) - k), text), None)
+                for keep in (1, 2)
+            ]
+        if mixed:
+            variants.append((_syllables_as_chars(text), "homophone"))
+        for padded, kind in variants:
+            if padded == text:
+                continue
             for m in self._find(padded, zh, context, before):
                 end = m.end
                 # the rest of the run goes with the name: "xanaxxx" is redacted whole
                 while end < len(text) and padded[end] == _PAD:
                     end += 1
-                if _PAD not in padded[m.start : end] or any(f.start < end and m.start < f.end for f in found):
+                if padded[m.start : end] == text[m.start : end]:
                     continue
-                found.append(replace(m, found=text[m.start : end], end=end))
+                # a longer name wins an overlap: "阿莫xi林" over the clipping 阿莫 inside it
+                overlap = [f for f in found if f.start < end and m.start < f.end]
+                if any(f.end - f.start >= end - m.start for f in overlap):
+                    continue
+                found = [f for f in found if f not in overlap]
+                found.append(replace(m, found=text[m.start : end], end=end, kind=kind or m.kind))
         return sorted(found, key=lambda m: m.start)
 
     def _find(
@@ -618,7 +656,10 @@ class StreamRedactor:
         """Index in raw before which no name can still start."""
         w0 = self._window()
         text = self.raw[w0:]
-        folded = fold(text)
+        # (pinyin syllables beside Chinese characters read as characters of that sound, for the tails: "a莫" may begin
+        # a莫西林; the same length, so indices hold)
+        mixed = _CJK.search(text) is not None and _PINYIN_BESIDE_CJK.search(text) is not None
+        folded = fold(_syllables_as_chars(text) if mixed else text)
         norm, index = folded.text, folded.index
         end = len(text)
         for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
@@ -627,6 +668,16 @@ class StreamRedactor:
             if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
                 end = index[len(norm) - length]
                 break
+        # letters right after a Chinese character at the very end may be a syllable of a name being written ("奥施k"):
+        # the Chinese tail before them waits as if it were the text's end
+        trailing = _TRAILING_LETTERS_AFTER_CJK.search(text)
+        if trailing is not None:
+            head = fold(text[: trailing.start()])
+            for length in range(min(len(head.text), self.drugs.longest_key), 0, -1):
+                tail = head.text[-length:]
+                if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
+                    end = min(end, head.index[len(head.text) - length])
+                    break
         written = fold(text, spelling=False)
         for length in range(min(len(written.text), self.drugs.longest_key + 2), 0, -1):
             if written.text[-length:] in self.drugs.written_prefixes:

@@ -89,6 +89,10 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("fake blues stamped M30 are everywhere", "M30", "oxycodone"),
         ("he popped two GG 249 bars", "GG 249", "alprazolam"),
         ("T-DXd 第2周期后复查CT。", "T-DXd", "trastuzumab deruxtecan"),
+        # ...a Chinese name with a syllable written in pinyin
+        ("最近在吃舍qu林，睡得好点了。", "舍qu林", "sertraline"),
+        ("医生开了阿莫xi林。", "阿莫xi林", "amoxicillin"),
+        ("奥施kang定一天两次。", "奥施kang定", "oxycodone"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -140,6 +144,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "I drove the BMW M30 to work.",  # imprint codes with no pill word in their clause
         "Room A215 is on the second floor.",
         "Hitachi VGR100 specs are online.",
+        "CT检查显示ma上就好了。",  # pinyin beside Chinese characters that makes no name
+        "我de朋友说PD-1抑制剂很贵。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
