@@ -493,9 +493,9 @@ class ShortHit:
     start: int
     end: int
     form: Shorthand
-    # written in disguise, letter by letter ("k e t", "x.a.n.s") or with leet digits ("f3nt", "0xy"): a form written
-    # so is written as a name on purpose, like one in quotation marks
-    disguised: bool = False
+    # written in disguise: "spelled" letter by letter ("k e t", "x.a.n.s"), a form written as a name on purpose like
+    # one in quotation marks; "leet", with digits for letters ("f3nt", "0xy"), which nobody writes by chance
+    disguise: str = ""
 
 
 class ShorthandIndex:
@@ -622,13 +622,15 @@ class ShorthandIndex:
 
     def _disguised(self, text: str) -> list[ShortHit]:
         """Latin forms written letter by letter ("k e t") or with leet digits ("f3nt"): every form, not a list of
-        disguises; a code matched only before a dose is never read so."""
+        disguises; a code matched only before a dose, or an imprint, is never read so."""
         hits: list[ShortHit] = []
         for m in _SPELLED.finditer(text):
             letters = "".join(ch for ch in m.group() if ch.isalpha())
             form = self._form(letters) or self._plural(letters)
             if form is not None and not (form.dosed or form.imprint) and len(form.short) >= 3:
-                hits.append(ShortHit(m.start(), m.end(), form, disguised=True))
+                # capitals with dots are how acronyms are written ("C.I.P.", "H.C.T.Z."): the form, no disguise
+                plain = letters.isupper() and "." in m.group()
+                hits.append(ShortHit(m.start(), m.end(), form, disguise="" if plain else "spelled"))
         for m in _LEET_TOKEN.finditer(text):
             token = m.group()
             # a form with a digit of its own (3TC, 5-FU) is read as written; digits only make a word of letters
@@ -639,7 +641,7 @@ class ShorthandIndex:
                 continue
             form = self._form(letters) or self._plural(letters)
             if form is not None and not (form.dosed or form.imprint or form.exact_case) and len(form.short) >= 3:
-                hits.append(ShortHit(m.start(), m.end(), form, disguised=True))
+                hits.append(ShortHit(m.start(), m.end(), form, disguise="leet"))
         return hits
 
     def find(self, text: str, before: str = "", is_drug: Callable[[str], bool] | None = None) -> list[ShortHit]:
@@ -694,9 +696,9 @@ class ShorthandIndex:
         ):
             return False
         # written as a name: in quotation marks, or in disguise ("k e t", "f3nt")
-        as_name = token.disguised or _quoted(text, token.start, token.end)
-        # a form in disguise that is no everyday word is a drug by itself: nobody spells "x a n s" or "0xy" by chance
-        if token.disguised and not token.form.word:
+        as_name = bool(token.disguise) or _quoted(text, token.start, token.end)
+        # a form in leet that is no everyday word is a drug by itself: nobody writes "0xy" or "f3nt" by chance
+        if token.disguise == "leet" and not token.form.word:
             return True
         # the words of drug use and its harms around a form: "tina use", "hooked on lean", "lines of ket"
         if self._drug_use(left, right, window, token):
