@@ -474,12 +474,16 @@ def _quoted(text: str, start: int, end: int) -> bool:
 
 
 # letters spelled one by one, one or two marks between ("k e t", "x.a.n.s", "H-C-T-Z", "k. e. t"): three letters
-# at least, so "e.g" and "M.S" stay abbreviations of their own
-_SPELLED = re.compile(r"(?<![A-Za-z0-9])[A-Za-z](?:[ .*_-]{1,2}[A-Za-z]){2,11}(?![A-Za-z0-9])")
+# at least, so "e.g" and "M.S" stay abbreviations of their own; a whole token, as the listed forms are
+_SPELLED = re.compile(
+    r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])[A-Za-z](?:[ .*_-]{1,2}[A-Za-z]){2,11}(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])"
+)
 # a Latin token with a leet digit in it ("f3nt", "0xy", "k3t"): read with the digits as the letters they stand for
 _SPELLED_TAIL = re.compile(r"(?<![A-Za-z0-9])[A-Za-z](?:[ .*_-]{1,2}[A-Za-z])*[ .*_-]{0,2}$")
 _LEET_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[013457])(?=[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{3,12}(?![A-Za-z0-9])"
+    # (a whole token, as the listed forms are: not inside an identifier, ellint_rd_0xy.ipp)
+    r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])(?=[A-Za-z0-9]*[013457])(?=[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[A-Za-z])"
+    r"[A-Za-z0-9]{3,12}(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])"
 )
 _LEET_LETTERS = str.maketrans({k: v for k, v in LEET.items()})
 # an opening quotation mark right before a form, or with an article or a possessive between ("the red devil")
