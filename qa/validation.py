@@ -40,12 +40,15 @@ _LATIN_RUN = re.compile(r"[a-z]+")
 # shorthand's token edges treat as no letter
 _HELD_LETTER = re.compile(r"([A-Za-z])\1{2,}")
 _PAD = "\u200b"
-# a run of Latin letters right beside a Chinese character (and no longer Latin word): a pinyin syllable, perhaps
+# a run of lower-case Latin letters right beside a Chinese character (and no longer Latin word): a pinyin syllable,
+# perhaps (capitals beside Chinese are labels and English words: 维生素A, "If 您…")
 _PINYIN_BESIDE_CJK = re.compile(
-    r"(?<=[\u3400-\u9fff])[A-Za-z]{1,6}(?![A-Za-z])|(?<![A-Za-z])[A-Za-z]{1,6}(?=[\u3400-\u9fff])"
+    r"(?<=[\u3400-\u9fff])[a-z]{1,6}(?![A-Za-z])|(?<![A-Za-z])[a-z]{1,6}(?=[\u3400-\u9fff])"
 )
 # ...and one at the very end of a stream, after a Chinese character: a syllable still being written ("奥施k")
-_TRAILING_LETTERS_AFTER_CJK = re.compile(r"(?<=[\u3400-\u9fff])[A-Za-z]{1,6}$")
+_TRAILING_LETTERS_AFTER_CJK = re.compile(r"(?<=[\u3400-\u9fff])[a-z]{1,6}$")
+# how far either side of a syllable a Chinese name holding it may reach (the longest listed names are shorter)
+_SYLLABLE_REACH = 12
 
 
 def _syllables_as_chars(text: str) -> str:
@@ -434,19 +437,37 @@ class DrugList:
         if not (held or mixed):
             return found
         zh = bool(_CJK.search(text)) if chinese is None else chinese
-        # (a variant text of the same length, and the kind its names are reported with: None keeps the finder's)
-        variants: list[tuple[str, str | None]] = []
+        # (a variant text of the same length, the piece of it to read, and the kind its names are reported with: None
+        # keeps the finder's)
+        variants: list[tuple[str, int, int, str | None]] = []
         if held:
             variants += [
-                (_HELD_LETTER.sub(lambda m, k=keep: m.group()[:k] + _PAD * (len(m.group()) - k), text), None)
+                (
+                    _HELD_LETTER.sub(lambda m, k=keep: m.group()[:k] + _PAD * (len(m.group()) - k), text),
+                    0,
+                    len(text),
+                    None,
+                )
                 for keep in (1, 2)
             ]
         if mixed:
-            variants.append((_syllables_as_chars(text), "homophone"))
-        for padded, kind in variants:
+            # only the stretch around each syllable is read again (names, not shorthand: a syllable is no clinical code)
+            padded = _syllables_as_chars(text)
+            variants += [
+                (padded, max(0, m.start() - _SYLLABLE_REACH), m.end() + _SYLLABLE_REACH, "homophone")
+                for m in _PINYIN_BESIDE_CJK.finditer(text)
+                if padded[m.start() : m.end()] != m.group()
+            ]
+        for padded, lo, hi, kind in variants:
             if padded == text:
                 continue
-            for m in self._find(padded, zh, context, before):
+            whole = lo == 0 and hi >= len(text)
+            piece = padded if whole else padded[lo:hi]
+            for m in self._find(piece, zh, context, before if whole else ""):
+                if not whole:
+                    if m.kind in ("short", "abbreviation"):
+                        continue
+                    m = replace(m, start=m.start + lo, end=m.end + lo)
                 end = m.end
                 # the rest of the run goes with the name: "xanaxxx" is redacted whole
                 while end < len(text) and padded[end] == _PAD:
