@@ -193,7 +193,8 @@ _NOUN_AFTER = re.compile(
 )
 # drug use and its harms (fourteenth session): a phrase right before a form ("hooked on lean", "addicted to ket",
 # "2 lines of ket", "OD'd on fetty"), a noun right after it ("tina use", "ket addiction", "xan withdrawal"), a
-# substance history before "… use" ("admits to", "denies", "hx of"), and words of addiction anywhere in the clause
+# substance history before "… use" ("admits to", "denies", "hx of"), and words of addiction in the clause (after the
+# form for an everyday word)
 _USE_PHRASE_BEFORE = re.compile(
     r"(?<![a-z])(?:hooked\s+on|addicted\s+to|addiction\s+to|dependent\s+on|high\s+on|overdosed\s+on|od'?d\s+on"
     r"|withdrawing\s+from|withdrawals?\s+from|detox(?:ing)?\s+(?:from|off)|clean\s+(?:off|from)|relapsed\s+on"
@@ -211,9 +212,8 @@ _HISTORY_BEFORE = re.compile(
     r"|recent|heavy|daily|iv)\s+[\"'‘“]?$",
     re.IGNORECASE,
 )
-_ADDICTION = re.compile(
-    r"(?<![a-z])(?:hooked|addicted|addiction|overdosed|od'?d|relapsed?|rehab|detox(?:ing)?)(?![a-z])", re.IGNORECASE
-)
+# (not rehab, relapse or detox: knee rehab, a relapse of MS, detox teas)
+_ADDICTION = re.compile(r"(?<![a-z])(?:hooked|addicted|addiction|overdosed|od'?d)(?![a-z])", re.IGNORECASE)
 # what may follow an everyday word form that ends its phrase: a mark, the end, a function word or a common verb
 # ("lean got him hooked", "lines of ket and …"), not another noun ("ice hockey", "speed dating")
 _PHRASE_END = re.compile(
@@ -820,7 +820,11 @@ class ShorthandIndex:
         # an everyday word form must end its phrase: "hooked on ice hockey", "addicted to speed dating" are no drugs
         if token.form.word and not _PHRASE_END.match(right):
             return False
-        return _USE_PHRASE_BEFORE.search(left) is not None or _ADDICTION.search(window) is not None
+        if _USE_PHRASE_BEFORE.search(left):
+            return True
+        # (for an everyday word, only after it, the form the subject: "lean got my boy hooked"; "addiction clinic" or
+        # a gambling addiction before it is about something else)
+        return _ADDICTION.search(right if token.form.word else window) is not None
 
     @staticmethod
     def _prescription(text: str, token: ShortHit, right: str, strict: bool) -> bool:

@@ -135,6 +135,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "He writes 200 lines of code a day.",
         "He overdosed on ice cream last night.",
         "Recovery from addiction needs support, and lean protein helps.",
+        "Knee rehab: ice, rest and elevation.",  # rehab and relapse are no words of addiction
+        "After a relapse, ice and rest help.",
         "He took 1 metro ride.",  # a take verb and a count before a word that goes on
         "Options a b c d are all wrong.",  # letters one by one that spell no form
         "Visit www.example.com for details, sooo good, zzz.",  # held letters that make no name
