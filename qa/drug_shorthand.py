@@ -815,7 +815,9 @@ class ShorthandIndex:
         if token.form.chinese:
             return False
         noun = _USE_NOUN_AFTER.match(right)
-        if noun and (noun.group("noun").lower() != "use" or not token.form.word or _HISTORY_BEFORE.search(left)):
+        # ("use" itself for a form that is no word and not a code matched as written: "GEM use" is Ruby's package tool)
+        plain = not (token.form.word or token.form.exact_case)
+        if noun and (noun.group("noun").lower() != "use" or plain or _HISTORY_BEFORE.search(left)):
             return True
         # an everyday word form must end its phrase: "hooked on ice hockey", "addicted to speed dating" are no drugs
         if token.form.word and not _PHRASE_END.match(right):

@@ -136,6 +136,7 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "He overdosed on ice cream last night.",
         "Recovery from addiction needs support, and lean protein helps.",
         "Knee rehab: ice, rest and elevation.",  # rehab and relapse are no words of addiction
+        "GEM use in Ruby projects is common.",  # "use" after a code matched as written
         "After a relapse, ice and rest help.",
         "He took 1 metro ride.",  # a take verb and a count before a word that goes on
         "Options a b c d are all wrong.",  # letters one by one that spell no form
