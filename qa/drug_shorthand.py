@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from .drugs import ALIAS_SOURCES, _char_folds, trie_pattern
+from .drugs import ALIAS_SOURCES, LEET, _char_folds, trie_pattern
 from .errors import PromptError
 
 LEFT = 16  # characters of context before a token
@@ -33,7 +33,9 @@ REACH = 240
 # and then with the context a word form needs
 # dosed: as written, and only with a dose with a unit right after it ("met 1 g bid", "MS 4 mg IV"): a code too
 # ambiguous for any other context (met, MS, HM) is unmistakable there
-CASES = ("any", "exact", "word", "quoted", "dosed")
+# imprint: the code stamped on a tablet (M30, GG 249), any case, and only in a pill context: a word for a pill or for
+# a pressed, fake or bought one in its clause ("pressed M30s", "fake blues stamped M30", "GG 249 bars")
+CASES = ("any", "exact", "word", "quoted", "dosed", "imprint")
 
 # a Latin form: letters and digits, pieces joined by -, / or one space (Special K, ampho B)
 _LATIN_FORM = re.compile(r"[A-Za-z0-9]+(?:[-/ ][A-Za-z0-9]+)*")
@@ -143,6 +145,10 @@ _TAKE_DET_BEFORE = re.compile(
     r"|two|three|four|five|six|\d+)" + _QUOTE_GAP,
     re.IGNORECASE,
 )
+# ...and with a count between, for one everyday word: "took 1 addy", "popped two vals"
+_TAKE_COUNT_BEFORE = re.compile(
+    _TAKE_VERBS + r"\s+(?:\d+|one|two|three|four|five|half\s+an?|half)" + _QUOTE_GAP, re.IGNORECASE
+)
 # verbs of using a drug as drugs are used, before an everyday word form with a count or an article between: "smoking
 # meth", "crushed two oxys", "injecting some ice" (a form quoted by case still needs its quotation marks: crushed ice)
 _USE_BEFORE = re.compile(
@@ -171,7 +177,9 @@ _OBTAIN_BEFORE = re.compile(
     r"(?<![a-z])(?:buy|buys|buying|bought|sell|sells|selling|sold|order|orders|ordered|ordering|score|scored"
     r"|scoring|mix|mixes|mixed|mixing|smoke|smokes|smoked|smoking"
     # (what a pill or a batch holds: "pills that contain fent", "laced with fetty", "tested positive for fetty")
-    r"|contain|contains|contained|containing|laced with|cut with|spiked with|positive for)" + _QUOTE_GAP,
+    # ("with" as people shorten it: "pressed w fetty", "laced w/ fent")
+    r"|contain|contains|contained|containing|(?:laced|cut|spiked|pressed|mixed)\s+(?:with|w/?(?=\s))|positive for)"
+    + _QUOTE_GAP,
     re.IGNORECASE,
 )
 # a medicine noun right after a form: "Gent trough 2.8", "dig level", "tac level" (a drug's level is measured), and
@@ -181,6 +189,50 @@ _NOUN_AFTER = re.compile(
     r"|toxicity|overdose|withdrawal|sprays?|patch(?:es)?|shots?|jabs?|inhalers?|pens?|sachets?|suppositor(?:y|ies)"
     r"|syrup|lozenges?|implant)(?![a-z])"
     r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量|喷雾|贴剂|贴片|注射液|口服液|缓释|控释|栓剂)",
+    re.IGNORECASE,
+)
+# drug use and its harms (fourteenth session): a phrase right before a form ("hooked on lean", "addicted to ket",
+# "2 lines of ket", "OD'd on fetty"), a noun right after it ("tina use", "ket addiction", "xan withdrawal"), a
+# substance history before "… use" ("admits to", "denies", "hx of"), and words of addiction in the clause (after the
+# form for an everyday word)
+_USE_PHRASE_BEFORE = re.compile(
+    r"(?<![a-z])(?:hooked\s+on|addicted\s+to|addiction\s+to|dependent\s+on|high\s+on|overdosed\s+on|od'?d\s+on"
+    r"|withdrawing\s+from|withdrawals?\s+from|detox(?:ing)?\s+(?:from|off)|clean\s+(?:off|from)|relapsed\s+on"
+    r"|(?:lines?|bumps?|hits?|grams?|tabs?)\s+of)"
+    r"(?:\s+(?:the|some|that|this|his|her|my|their))?" + _QUOTE_GAP,
+    re.IGNORECASE,
+)
+_USE_NOUN_AFTER = re.compile(
+    r"[\"'’”]?[\s-]{1,2}(?P<noun>use|abuse|misuse|addiction|dependence|dependency|habit|binge|overdose|withdrawals?)"
+    r"(?![a-z])",
+    re.IGNORECASE,
+)
+_HISTORY_BEFORE = re.compile(
+    r"(?<![a-z])(?:admits?(?:\s+to)?|admitted(?:\s+to)?|denies|denied|endorses|reports?|hx\s+of|h/o|history\s+of"
+    r"|recent|heavy|daily|iv)\s+[\"'‘“]?$",
+    re.IGNORECASE,
+)
+# (not rehab, relapse or detox: knee rehab, a relapse of MS, detox teas)
+_ADDICTION = re.compile(r"(?<![a-z])(?:hooked|addicted|addiction|overdosed|od'?d)(?![a-z])", re.IGNORECASE)
+# what may follow an everyday word form that ends its phrase: a mark, the end, a function word or a common verb
+# ("lean got him hooked", "lines of ket and …"), not another noun ("ice hockey", "speed dating")
+_PHRASE_END = re.compile(
+    r"[\"'’”]?(?:\s*$|\s*[,.;:!?)（(]|\s+(?:and|or|but|for|at|in|on|with|all|every|again|last|since|before|after|to"
+    r"|is|was|were|are|then|until|from|when|because|so|got|gets|has|had|made|makes|ruined|nearly|almost|now|too"
+    r"|tonight|today|yesterday)(?![a-z]))",
+    re.IGNORECASE,
+)
+# what says an imprint code is on a tablet: a pill word, a pressed or fake one, an imprint, a verb of taking a pill
+_PILL_WORDS = re.compile(
+    r"(?<![a-z])(?:pills?|tablets?|tabs?|pressed|presses|press|pressies|fakes?|counterfeits?|stamped|imprint(?:ed)?"
+    r"|marked|blues|bars?|snort(?:s|ed|ing)?|popp?(?:ed|ing|s)?|laced|fent|fetty|fentanyl|dealer|plug)(?![a-z])"
+    r"|药片|假药|压片|印着|刻着|刻字|印字",
+    re.IGNORECASE,
+)
+# a dose without its unit right after a form, then a frequency, a route or a + to another drug ("HCTZ 25 + …",
+# "LEV 500 bd"): a regimen line
+_BARE_DOSE = re.compile(
+    r"\s{0,2}\d+(?:\.\d+)?\s*(?:[+&]|(?:daily|nightly|weekly|mane|nocte|qd|od|bd|bid|tid|tds|qid|qhs|qn|prn)(?![a-z]))",
     re.IGNORECASE,
 )
 # a title before a Latin form or a word for a person after it: the form is a surname ("Dr. Li", "Prof Hu", "Li 医生")
@@ -216,6 +268,14 @@ _ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我�
 # (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
 _TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕")
 _TAKE_ZH_BEFORE_WORD = frozenset("服吃")
+# a verb of taking with its aspect, how long and 的 or 的是 before a form: what was taken is the form ("用了半年的K药",
+# "吃了五年的安定", "镇痛泵里加的是舒芬", "打的是甘精"); for a form that is also an everyday word, 服 or 吃 only
+_TAKE_ZH_SPAN = re.compile(
+    r"([服吃用打加])(?:了|过|着)?(?:[0-9一二两三四五六七八九十半几多]+个?(?:年|月|周|天|星期|礼拜)|很久|好久|多年|一段时间)?"
+    r"(?:的是|的)[\"'“‘「『]?$"
+)
+# ...and a verb of taking right after a form, with its aspect: "安定吃多了", "舍曲吃了两个月", "甘精打过"
+_TAKEN_ZH_AFTER = re.compile(r"[吃服打用][了过多完着]")
 # a count and its measure word right before a form ("吃一片安定", "打两针K药"): the form is what is counted
 _MEASURE = frozenset("片粒支袋颗针盒瓶剂")
 _COUNT = frozenset("0123456789一二两三四五六七八九十半几")
@@ -313,6 +373,7 @@ class Shorthand:
     quoted: bool = False  # a common word that counts only inside quotation marks ('bars')
     source: str = ""  # where the form comes from (the alias file's sources: clinic, street, brand_zh ...)
     dosed: bool = False  # counts only with a dose with a unit right after it (met 1 g)
+    imprint: bool = False  # a tablet's imprint code: counts only in a pill context (pressed M30s)
 
     @property
     def chinese(self) -> bool:
@@ -341,7 +402,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
             continue
         if len(row) != width or not row[0].strip() or row[2].strip() not in CASES:
             raise PromptError(
-                f"{where}: line {line}: expected {','.join(header)} (case any|exact|word|quoted|dosed), got {row!r}"
+                f"{where}: line {line}: expected {','.join(header)} (case {'|'.join(CASES)}), got {row!r}"
             )
         source = row[3].strip() if width == 4 else ""
         if width == 4 and source not in ALIAS_SOURCES:
@@ -363,6 +424,7 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
                 case == "quoted",
                 source,
                 case == "dosed",
+                case == "imprint",
             )
         )
     return out
@@ -386,6 +448,18 @@ def light(text: str) -> str:
     return "".join(map(_light, text))
 
 
+def _taken_zh(text: str, start: int, end: int, word: bool) -> bool:
+    """Whether a verb of taking stands before a Chinese form with 的 (用了半年的K药) or right after it (安定吃多了);
+    for a form that is also an everyday word, only 服 or 吃, and after it one of the general before-characters."""
+    span = _TAKE_ZH_SPAN.search(text, max(0, start - 12), start)
+    if span is not None and (not word or span.group(1) in _TAKE_ZH_BEFORE_WORD):
+        return True
+    after = _TAKEN_ZH_AFTER.match(text, end)
+    if after is None or (word and after.group()[0] not in _TAKE_ZH_BEFORE_WORD):
+        return False
+    return not word or not start or text[start - 1] in _ZH_BEFORE or not _CJK.match(text[start - 1])
+
+
 def _alnum(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch == "_")
 
@@ -399,6 +473,19 @@ def _quoted(text: str, start: int, end: int) -> bool:
     return m is not None
 
 
+# letters spelled one by one, one or two marks between ("k e t", "x.a.n.s", "H-C-T-Z", "k. e. t"): three letters
+# at least, so "e.g" and "M.S" stay abbreviations of their own; a whole token, as the listed forms are
+_SPELLED = re.compile(
+    r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])[A-Za-z](?:[ .*_-]{1,2}[A-Za-z]){2,11}(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])"
+)
+# a Latin token with a leet digit in it ("f3nt", "0xy", "k3t"): read with the digits as the letters they stand for
+_SPELLED_TAIL = re.compile(r"(?<![A-Za-z0-9])[A-Za-z](?:[ .*_-]{1,2}[A-Za-z])*[ .*_-]{0,2}$")
+_LEET_TOKEN = re.compile(
+    # (a whole token, as the listed forms are: not inside an identifier, ellint_rd_0xy.ipp)
+    r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])(?=[A-Za-z0-9]*[013457])(?=[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[A-Za-z])"
+    r"[A-Za-z0-9]{3,12}(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])"
+)
+_LEET_LETTERS = str.maketrans({k: v for k, v in LEET.items()})
 # an opening quotation mark right before a form, or with an article or a possessive between ("the red devil")
 _QUOTE_OPEN = re.compile(r"['\"‘“「『(（](?:(?:the|a|an|my|his|her|their|your|our)\s+)?$", re.IGNORECASE)
 
@@ -410,6 +497,9 @@ class ShortHit:
     start: int
     end: int
     form: Shorthand
+    # written in disguise: "spelled" letter by letter ("k e t", "x.a.n.s"), a form written as a name on purpose like
+    # one in quotation marks; "leet", with digits for letters ("f3nt", "0xy"), which nobody writes by chance
+    disguise: str = ""
 
 
 class ShorthandIndex:
@@ -475,6 +565,7 @@ class ShorthandIndex:
                 form = self._form(m.group()) or self._plural(m.group())
                 if form is not None:
                     hits.append(ShortHit(m.start(), m.end(), form))
+        hits += self._disguised(text)
         if self._chinese is not None:
             pos = 0
             # every start, not finditer's non-overlapping run: 二甲 rejected in 二甲强 must not hide 甲强
@@ -520,6 +611,8 @@ class ShorthandIndex:
                     and _CJK.match(before)
                     and before not in _ZH_BEFORE_WORD
                     and not (counted and start >= 3 and text[start - 3] in _TAKE_ZH)
+                    # (a verb of taking before it with 的, or right after it: 吃了五年的安定, 说安定吃多了)
+                    and not _taken_zh(text, start, end, word=True)
                 ):
                     continue
                 if form is not None:
@@ -530,6 +623,30 @@ class ShorthandIndex:
             if all(hit.end <= k.start or k.end <= hit.start for k in kept):
                 kept.append(hit)
         return sorted(kept, key=lambda h: h.start)
+
+    def _disguised(self, text: str) -> list[ShortHit]:
+        """Latin forms written letter by letter ("k e t") or with leet digits ("f3nt"): every form, not a list of
+        disguises; a code matched only before a dose, or an imprint, is never read so."""
+        hits: list[ShortHit] = []
+        for m in _SPELLED.finditer(text):
+            letters = "".join(ch for ch in m.group() if ch.isalpha())
+            form = self._form(letters) or self._plural(letters)
+            if form is not None and not (form.dosed or form.imprint) and len(form.short) >= 3:
+                # capitals with dots are how acronyms are written ("C.I.P.", "H.C.T.Z."): the form, no disguise
+                plain = letters.isupper() and "." in m.group()
+                hits.append(ShortHit(m.start(), m.end(), form, disguise="" if plain else "spelled"))
+        for m in _LEET_TOKEN.finditer(text):
+            token = m.group()
+            # a form with a digit of its own (3TC, 5-FU) is read as written; digits only make a word of letters
+            if self._form(token) is not None or sum(ch.isdigit() for ch in token) > 2:
+                continue
+            letters = token.translate(_LEET_LETTERS)
+            if not letters.isalpha():
+                continue
+            form = self._form(letters) or self._plural(letters)
+            if form is not None and not (form.dosed or form.imprint or form.exact_case) and len(form.short) >= 3:
+                hits.append(ShortHit(m.start(), m.end(), form, disguise="leet"))
+        return hits
 
     def find(self, text: str, before: str = "", is_drug: Callable[[str], bool] | None = None) -> list[ShortHit]:
         """Short forms in text that stand in a drug context. `before` is text that came earlier (a stream's already
@@ -542,7 +659,7 @@ class ShorthandIndex:
             if token.start < offset:
                 continue
             # (a code taken only before a dose is no other drug beside a form: "I met Miss Emma")
-            others = [t for t in tokens if t is not token and not t.form.dosed]
+            others = [t for t in tokens if t is not token and not t.form.dosed and not t.form.imprint]
             if self._context(folded, token, others, is_drug):
                 found.append(ShortHit(token.start - offset, token.end - offset, token.form))
         return found
@@ -571,6 +688,9 @@ class ShorthandIndex:
         # a code too ambiguous for any other context: a dose with a unit right after it, and nothing else
         if token.form.dosed:
             return _DOSE_RIGHT_AFTER.match(right) is not None
+        # a tablet's imprint: a word for a pill, or for pressing, faking or taking one, in its clause
+        if token.form.imprint:
+            return _PILL_WORDS.search(wide + " " + right) is not None
         # a Latin code that is a person's name: a title before it or a word for a person after it ("Dr. Li", "Li 医生")
         if not token.form.chinese and (
             _PERSON_BEFORE.search(text, max(0, token.start - 12), token.start)
@@ -579,8 +699,20 @@ class ShorthandIndex:
             or (len(token.form.short) <= 2 and _GIVEN_NAME.match(text, token.end))
         ):
             return False
+        # written as a name: in quotation marks, or in disguise ("k e t", "f3nt")
+        as_name = bool(token.disguise) or _quoted(text, token.start, token.end)
+        # a form in leet that is no everyday word is a drug by itself: nobody writes "0xy" or "f3nt" by chance
+        if token.disguise == "leet" and not token.form.word:
+            return True
+        # the words of drug use and its harms around a form: "tina use", "hooked on lean", "lines of ket"
+        if self._drug_use(left, right, window, token):
+            return True
         if token.form.quoted and not (
-            _quoted(text, token.start, token.end) or named or self._word_joined(text, token, others, is_drug)
+            as_name
+            or named
+            or self._word_joined(text, token, others, is_drug)
+            # (joined by +, / or & to another drug: "gabbies + subs")
+            or self._joined(text, token, others, is_drug)
         ):
             return False
         if _DOSE.search(window) or _ROUTE.search(window):
@@ -596,7 +728,7 @@ class ShorthandIndex:
             return True
         # called a name people use: a form that is also an everyday word only when quoted as a name ("dig into the
         # slang" is not digoxin; "'Miss Emma' in street slang" is morphine)
-        if _NAMED.search(window) and (not token.form.word or _quoted(text, token.start, token.end)):
+        if _NAMED.search(window) and (not token.form.word or as_name):
             return True
         # a word form in a list that a naming word opens ("Street names: ice, crystal", "俗称：冰、麻古") or named right
         # after it ("mixing lean, also called ...")
@@ -605,7 +737,7 @@ class ShorthandIndex:
         # a form written in quotation marks is written as a name: a verb of taking or getting anywhere before it in its
         # clause, or a word about medicines around it, makes it a drug ('took 2 of my husband's "blue pills"', 'got
         # "the red devil" for her breast cancer', 'Is "lean" really just cough syrup?')
-        if _quoted(text, token.start, token.end) and (_MEDICINE_WORDS.search(window) or _TAKE_WIDE.search(wide)):
+        if as_name and (_MEDICINE_WORDS.search(window) or _TAKE_WIDE.search(wide)):
             return True
         # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
         if _NOUN_AFTER.match(right):
@@ -615,7 +747,7 @@ class ShorthandIndex:
         # in Latin, written capitalised at the start of its clause ("…2 g IV q12h. Dex before the first dose")
         # (for a word form, a route or frequency code there too: "500 g of flour. Dex will bake" is a recipe)
         if self._prescription(text, token, right, strict=False):
-            if not token.form.word or _quoted(text, token.start, token.end):
+            if not token.form.word or as_name:
                 return True
             opening = not token.form.chinese and text[token.start].isupper() and not left.strip(" \"'([{:：-–—")
             if opening and self._prescription(text, token, right, strict=True):
@@ -632,6 +764,10 @@ class ShorthandIndex:
         latin_word = token.form.word and not token.form.chinese and " " not in token.form.short
         if not latin_word and _MEDICINE_WORDS.search(window):
             return True
+        # a dose written without its unit, then a frequency or another drug joined by +: "HCTZ 25 + lisinopril 20",
+        # "LEV 500 bd" (a regimen line), for a form that is no everyday word
+        if not token.form.word and _BARE_DOSE.match(right):
+            return True
         # a frequency in ordinary words only right next to the token: "MTX 每周一次", "睡前甘精", not "CRO 公司每周"
         after = right[_GAP.match(right).end() :]
         if _OFTEN.match(after) or any(m.end() >= len(left.rstrip(" ,，、:：")) for m in _OFTEN.finditer(left)):
@@ -645,6 +781,11 @@ class ShorthandIndex:
         before = left.rstrip(" \"'“‘「『")[-1:]
         taking = _TAKE_ZH_BEFORE_WORD if token.form.word else _TAKE_ZH_BEFORE
         if before and before in taking and not token.form.exact_case:
+            return True
+        if token.form.chinese and _taken_zh(text, token.start, token.end, token.form.word):
+            return True
+        # a verb of taking and a count before one everyday word: "took 1 addy", "popped two vals"
+        if latin_word and _TAKE_COUNT_BEFORE.search(left) and _PHRASE_END.match(right):
             return True
         # an article between the verb and the form, and verbs of buying or mixing: not for one everyday word unless
         # it is quoted as a name
@@ -664,6 +805,28 @@ class ShorthandIndex:
         if any(lo <= t.start and t.end <= hi for t in others):
             return True
         return bool(is_drug and (is_drug(left) or is_drug(right)))
+
+    @staticmethod
+    def _drug_use(left: str, right: str, window: str, token: ShortHit) -> bool:
+        """Whether the clause around a Latin form speaks of using a drug as drugs are used: a phrase of use or harm
+        right before it ("hooked on", "lines of"), a noun of use right after it ("abuse", "withdrawal"; "use" itself
+        after a substance history, "admits to tina use", or for a form that is no everyday word), or a word of
+        addiction in its clause ("got my boy hooked")."""
+        if token.form.chinese:
+            return False
+        noun = _USE_NOUN_AFTER.match(right)
+        # ("use" itself for a form that is no word and not a code matched as written: "GEM use" is Ruby's package tool)
+        plain = not (token.form.word or token.form.exact_case)
+        if noun and (noun.group("noun").lower() != "use" or plain or _HISTORY_BEFORE.search(left)):
+            return True
+        # an everyday word form must end its phrase: "hooked on ice hockey", "addicted to speed dating" are no drugs
+        if token.form.word and not _PHRASE_END.match(right):
+            return False
+        if _USE_PHRASE_BEFORE.search(left):
+            return True
+        # (for an everyday word, only after it, the form the subject: "lean got my boy hooked"; "addiction clinic" or
+        # a gambling addiction before it is about something else)
+        return _ADDICTION.search(right if token.form.word else window) is not None
 
     @staticmethod
     def _prescription(text: str, token: ShortHit, right: str, strict: bool) -> bool:
@@ -734,6 +897,12 @@ class ShorthandIndex:
             after = folded[token.end :]
             if len(after) < RIGHT and not _CLAUSE_END.search(after):
                 hold = token.start if hold is None else min(hold, token.start)
+        # letters being spelled one by one at the end ("k e", "x.a.n"): they may still become a form
+        spelled = _SPELLED_TAIL.search(folded) if tail else None
+        if spelled is not None:
+            letters = "".join(ch for ch in spelled.group() if ch.isalpha())
+            if letters in self.prefixes or letters.casefold() in self.prefixes:
+                hold = spelled.start() if hold is None else min(hold, spelled.start())
         for k in range(min(self.longest, len(folded)) if tail else 0, 0, -1):
             end = folded[-k:]
             if (end in self.prefixes or end.casefold() in self.prefixes) and not (

@@ -370,6 +370,23 @@ def readings(ch: str) -> frozenset[str]:
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
 
+@cache
+def syllable_chars() -> dict[str, str]:
+    """Toneless pinyin syllable → one Chinese character read so (built once, on the first text that needs it): what
+    stands in for a syllable written in letters inside a Chinese name ("阿莫xi林", "舍qu林")."""
+    from pypinyin import pinyin_dict
+
+    out: dict[str, str] = {}
+    for code, values in sorted(pinyin_dict.pinyin_dict.items()):
+        if not 0x4E00 <= code <= 0x9FFF:
+            continue
+        for value in values.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFD", value) if not unicodedata.combining(c))
+            if plain.isascii() and plain.isalpha() and plain not in out and plain in readings(chr(code)):
+                out[plain] = chr(code)
+    return out
+
+
 def _sounds(ch: str) -> frozenset[str]:
     """Readings of a Chinese character; any other character stands for itself."""
     return readings(ch) if _is_cjk(ch) else frozenset(ch)
@@ -479,6 +496,10 @@ def _truncated(name: str, word: str) -> bool:
     the first-and-last-letter anchor cannot see."""
     return len(word) == len(name) - 1 and name.startswith(word)
 
+
+# a character after a sound-alike that makes it the name of another compound (an acid: 苯丙氨酸); a stream holds a
+# sound-alike at its end until the next character comes
+ACID_AFTER = frozenset("酸")
 
 _SEEN_MAX = 1 << 16  # typo look-ups remembered (a few MB)
 
@@ -622,8 +643,13 @@ class FuzzyIndex:
         for r1 in _sounds(text[at + 1]):
             for key in after.get(r1, ()):
                 differ = self._sounds_like(text, at, key)
-                # one wrong character in three is a typo; more is another word
-                if 0 < differ <= max(1, len(key) // 3) and text[at : at + len(key)] not in self.allow:
+                # one wrong character in three is a typo; more is another word; and a sound-alike with 酸 after it
+                # names an acid, another compound (苯丙氨酸, phenylalanine, is no typo of 苯丙胺)
+                if (
+                    0 < differ <= max(1, len(key) // 3)
+                    and text[at : at + len(key)] not in self.allow
+                    and text[at + len(key) : at + len(key) + 1] not in ACID_AFTER
+                ):
                     found.append((-len(key), differ, key))
         # longest, then closest, then by name: the same text always gives the same drug (sets have no order)
         return min(found)[2] if found else None

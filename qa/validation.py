@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from .drugs import (
     name_trie,
     parse_aliases,
     parse_allowlist,
+    syllable_chars,
     trie_pattern,
 )
 from .errors import PromptError
@@ -34,6 +35,34 @@ from .errors import PromptError
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z0-9]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
+# a Latin letter written three times or more in a row (a held letter, as people stretch a word), and what stands
+# for the letters left out when it is read as one or two: an invisible character, which folding drops and the
+# shorthand's token edges treat as no letter
+_HELD_LETTER = re.compile(r"([A-Za-z])\1{2,}")
+_PAD = "\u200b"
+# a run of lower-case Latin letters right beside a Chinese character (and no longer Latin word): a pinyin syllable,
+# perhaps (capitals beside Chinese are labels and English words: 维生素A, "If 您…")
+_PINYIN_BESIDE_CJK = re.compile(
+    r"(?<=[\u3400-\u9fff])[a-z]{1,6}(?![A-Za-z])|(?<![A-Za-z])[a-z]{1,6}(?=[\u3400-\u9fff])"
+)
+# ...and one at the very end of a stream, after a Chinese character: a syllable still being written ("奥施k")
+_TRAILING_LETTERS_AFTER_CJK = re.compile(r"(?<=[\u3400-\u9fff])[a-z]{1,6}$")
+# how far either side of a syllable a Chinese name holding it may reach (the longest listed names are shorter)
+_SYLLABLE_REACH = 12
+
+
+def _syllables_as_chars(text: str) -> str:
+    """The text with each pinyin syllable written in letters beside a Chinese character ("阿莫xi林", "舍qu林", "a莫西林")
+    replaced by a character of that sound, padded to the same length (spans stay the original's)."""
+    chars = syllable_chars()
+
+    def syllable(m: re.Match[str]) -> str:
+        char = chars.get(m.group().lower())
+        return m.group() if char is None else char + _PAD * (len(m.group()) - 1)
+
+    return _PINYIN_BESIDE_CJK.sub(syllable, text)
+
+
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -400,6 +429,62 @@ class DrugList:
     def find(
         self, text: str, chinese: bool | None = None, context: bool | None = None, before: str = ""
     ) -> list[DrugMatch]:
+        """Every listed name in text, as `_find` reads it, and names written with a letter held ("xaaanax", "fentyyy",
+        "xannnies": a letter three times or more in a Latin word), read with the run as one letter and as two."""
+        found = self._find(text, chinese, context, before)
+        held = _HELD_LETTER.search(text) is not None
+        mixed = _CJK.search(text) is not None and _PINYIN_BESIDE_CJK.search(text) is not None
+        if not (held or mixed):
+            return found
+        zh = bool(_CJK.search(text)) if chinese is None else chinese
+        # (a variant text of the same length, the piece of it to read, and the kind its names are reported with: None
+        # keeps the finder's)
+        variants: list[tuple[str, int, int, str | None]] = []
+        if held:
+            variants += [
+                (
+                    _HELD_LETTER.sub(lambda m, k=keep: m.group()[:k] + _PAD * (len(m.group()) - k), text),
+                    0,
+                    len(text),
+                    None,
+                )
+                for keep in (1, 2)
+            ]
+        if mixed:
+            # only the stretch around each syllable is read again (names, not shorthand: a syllable is no clinical code)
+            padded = _syllables_as_chars(text)
+            variants += [
+                (padded, max(0, m.start() - _SYLLABLE_REACH), m.end() + _SYLLABLE_REACH, "homophone")
+                for m in _PINYIN_BESIDE_CJK.finditer(text)
+                if padded[m.start() : m.end()] != m.group()
+            ]
+        for padded, lo, hi, kind in variants:
+            if padded == text:
+                continue
+            whole = lo == 0 and hi >= len(text)
+            piece = padded if whole else padded[lo:hi]
+            for m in self._find(piece, zh, context, before if whole else ""):
+                if not whole:
+                    if m.kind in ("short", "abbreviation"):
+                        continue
+                    m = replace(m, start=m.start + lo, end=m.end + lo)
+                end = m.end
+                # the rest of the run goes with the name: "xanaxxx" is redacted whole
+                while end < len(text) and padded[end] == _PAD:
+                    end += 1
+                if padded[m.start : end] == text[m.start : end]:
+                    continue
+                # a longer name wins an overlap: "阿莫xi林" over the clipping 阿莫 inside it
+                overlap = [f for f in found if f.start < end and m.start < f.end]
+                if any(f.end - f.start >= end - m.start for f in overlap):
+                    continue
+                found = [f for f in found if f not in overlap]
+                found.append(replace(m, found=text[m.start : end], end=end, kind=kind or m.kind))
+        return sorted(found, key=lambda m: m.start)
+
+    def _find(
+        self, text: str, chinese: bool | None = None, context: bool | None = None, before: str = ""
+    ) -> list[DrugMatch]:
         """Every listed name in text, with spans in the original (un-normalized) text; replacements are class names
         in Chinese when `chinese` (by default: when the text has Chinese). Misspelt brands are looked for only in
         a text about medicines (`context`; by default: when it has words about them or another listed name).
@@ -592,7 +677,10 @@ class StreamRedactor:
         """Index in raw before which no name can still start."""
         w0 = self._window()
         text = self.raw[w0:]
-        folded = fold(text)
+        # (pinyin syllables beside Chinese characters read as characters of that sound, for the tails: "a莫" may begin
+        # a莫西林; the same length, so indices hold)
+        mixed = _CJK.search(text) is not None and _PINYIN_BESIDE_CJK.search(text) is not None
+        folded = fold(_syllables_as_chars(text) if mixed else text)
         norm, index = folded.text, folded.index
         end = len(text)
         for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
@@ -601,6 +689,16 @@ class StreamRedactor:
             if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
                 end = index[len(norm) - length]
                 break
+        # letters right after a Chinese character at the very end may be a syllable of a name being written ("奥施k"):
+        # the Chinese tail before them waits as if it were the text's end
+        trailing = _TRAILING_LETTERS_AFTER_CJK.search(text)
+        if trailing is not None:
+            head = fold(text[: trailing.start()])
+            for length in range(min(len(head.text), self.drugs.longest_key), 0, -1):
+                tail = head.text[-length:]
+                if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
+                    end = min(end, head.index[len(head.text) - length])
+                    break
         written = fold(text, spelling=False)
         for length in range(min(len(written.text), self.drugs.longest_key + 2), 0, -1):
             if written.text[-length:] in self.drugs.written_prefixes:
@@ -635,10 +733,11 @@ class StreamRedactor:
             while hold is not None and hold < end:
                 end = hold
                 hold = pending(end, False)
-        # never cut through a name already complete: its redaction must come out whole
+        # never cut through a name already complete: its redaction must come out whole; and a sound-alike at the very
+        # end waits for the next character, which may make it another word (苯丙氨 before 酸)
         for match in self.drugs.find(text, context=True):
-            if match.start < end < match.end:
-                end = match.start
+            if match.start < end < match.end or (match.kind == "homophone" and match.end >= len(text)):
+                end = min(end, match.start)
         return max(w0 + end, self._done)
 
     def _emit(self, end: int) -> str:

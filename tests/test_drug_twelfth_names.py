@@ -3,7 +3,8 @@ prescribed and talked-about drugs, and what is general in the contexts the seen 
 with an article inside the quotes or a verb of taking further back, a verb of using a drug as drugs are used, a
 form joined by "with"/"and"/"or" to another drug, the form a medicine comes in after it (nitro spray), the English
 plural of a form, what a medicine is for said after a Chinese form (安定助眠), Taiwan's 醯; and names read across English
-words ("His hair is thin" is not Istin)."""
+words ("His hair is thin" is not Istin). The fourteenth session's rows follow each table: disguises and contexts of
+drug use read for every short form."""
 
 from __future__ import annotations
 
@@ -65,6 +66,33 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("TB clinic: latent TB on 3HP, Priftin once weekly + INH.", "INH", "isoniazid"),
         # a long name split by a space keeps its letters
         ("Take atorvast atin 20 mg at night.", "atorvast atin", "atorvastatin"),
+        # (fourteenth session) any short form spelled letter by letter or with leet digits, a letter held
+        ("anyone selling k e t this weekend?", "k e t", "ketamine"),
+        ("He bought some x.a.n.s off a guy.", "x.a.n.s", "alprazolam"),
+        ("Street price for 0xy has doubled.", "0xy", "oxycodone"),
+        ("everything on the street is cut w/ f3nt now", "f3nt", "fentanyl"),
+        ("need xaaanax asap", "xaaanax", "alprazolam"),
+        ("fentaaanyl patch every 3 days", "fentaaanyl", "fentanyl"),
+        # ...the words of drug use around a street word, a take verb and a count, a + to another drug, a bare dose
+        ("He got hooked on lean in college.", "lean", "codeine"),
+        ("ED note: hx of tina use, UDS pending.", "tina", "metamfetamine"),
+        ("Two lines of ket and he was gone.", "ket", "ketamine"),
+        ("popped 2 addy before the exam", "addy", "amfetamine"),
+        ("Gabapentin + subs is a risky mix.", "subs", "buprenorphine"),
+        ("HCTZ 12.5 daily with lisinopril", "HCTZ", "hydrochlorothiazide"),
+        # ...a Chinese verb of taking with how long and 的 before a form, or right after it
+        ("吃了两年的安定，现在想停。", "安定", "diazepam"),
+        ("用了三个月的K药，肿瘤缩小了。", "K药", "pembrolizumab"),
+        ("他说安定吃多了会上瘾吗？", "安定", "diazepam"),
+        ("术后镇痛泵里加的是舒芬。", "舒芬", "sufentanil"),
+        # ...a tablet's imprint in a pill context, a chemotherapy cycle as a clinical word
+        ("fake blues stamped M30 are everywhere", "M30", "oxycodone"),
+        ("he popped two GG 249 bars", "GG 249", "alprazolam"),
+        ("T-DXd 第2周期后复查CT。", "T-DXd", "trastuzumab deruxtecan"),
+        # ...a Chinese name with a syllable written in pinyin
+        ("最近在吃舍qu林，睡得好点了。", "舍qu林", "sertraline"),
+        ("医生开了阿莫xi林。", "阿莫xi林", "amoxicillin"),
+        ("奥施kang定一天两次。", "奥施kang定", "oxycodone"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -101,6 +129,26 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "I met Miss Emma at the street party.",  # a dosed code is no other drug beside a form
         "My new disk has 2 TB; the INH file is big.",  # TB alone is no clinical word (terabytes)
         "买了一盒二甲医院的口罩。",  # a counted clipping that is part of a longer word
+        # (fourteenth session) words of drug use before an everyday word that does not end its phrase
+        "He got hooked on ice hockey as a kid.",
+        "She is addicted to speed dating apps.",
+        "He writes 200 lines of code a day.",
+        "He overdosed on ice cream last night.",
+        "Recovery from addiction needs support, and lean protein helps.",
+        "Knee rehab: ice, rest and elevation.",  # rehab and relapse are no words of addiction
+        "GEM use in Ruby projects is common.",  # "use" after a code matched as written
+        "After a relapse, ice and rest help.",
+        "He took 1 metro ride.",  # a take verb and a count before a word that goes on
+        "Options a b c d are all wrong.",  # letters one by one that spell no form
+        "Visit www.example.com for details, sooo good, zzz.",  # held letters that make no name
+        "The room was 25 + degrees.",
+        "社会安定吃穿不愁。",  # 安定 "stable" before 吃 after no verb
+        "苯丙氨酸是人体必需的氨基酸。",  # phenylalanine: a sound-alike of 苯丙胺 before 酸 names an acid
+        "I drove the BMW M30 to work.",  # imprint codes with no pill word in their clause
+        "Room A215 is on the second floor.",
+        "Hitachi VGR100 specs are online.",
+        "CT检查显示ma上就好了。",  # pinyin beside Chinese characters that makes no name
+        "我de朋友说PD-1抑制剂很贵。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
