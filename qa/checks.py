@@ -320,6 +320,24 @@ class PromptLeakCheck(BaseCheck):
         )
 
 
+def field_bounds(schema: dict[str, Any], key: str) -> tuple[int | None, int]:
+    """(maxLength of the field's strings, minItems of the list or 0)."""
+    prop = schema.get("properties", {}).get(key, {})
+    if prop.get("type") == "array":
+        return prop.get("items", {}).get("maxLength"), int(prop.get("minItems", 0))
+    return prop.get("maxLength"), 0
+
+
+def min_items(schema: dict[str, Any], name: str) -> int:
+    """How many items a list field must keep: its minItems, and never fewer than one."""
+    return max(field_bounds(schema, name)[1], 1)
+
+
+def standard_sentence(ctx: CheckContext, name: str) -> str | None:
+    """The task's standard sentence for a field (its `fallbacks`), in the answer's language, if it has one."""
+    return ctx.notes.get("fallbacks", {}).get(name, {}).get("zh" if ctx.zh else "en")
+
+
 def drop_placeholder_items(ctx: CheckContext, data: dict[str, Any], placeholder: str) -> dict[str, Any]:
     """The answer without list items that are only the placeholder: a suggestion reading "(omitted: internal
     instructions)" tells the reader nothing, and the report already says what was removed. Where the list would
@@ -330,9 +348,8 @@ def drop_placeholder_items(ctx: CheckContext, data: dict[str, Any], placeholder:
         if not isinstance(value, list) or placeholder not in value:
             continue
         kept = [v for v in value if v != placeholder]
-        least = max(int(ctx.schema.get("properties", {}).get(key, {}).get("minItems", 0)), 1)
-        standard = (ctx.notes.get("fallbacks", {}).get(key) or {}).get("zh" if ctx.zh else "en")
-        if len(kept) >= least:
+        standard = standard_sentence(ctx, key)
+        if len(kept) >= min_items(ctx.schema, key):
             out[key] = kept
         elif standard and standard not in kept:
             out[key] = [*kept, standard]

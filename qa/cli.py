@@ -13,6 +13,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
 from .errors import InputError, QAError
+from .eval.quality import SETS as QUALITY_SETS
 
 log = logging.getLogger("qa")
 
@@ -109,20 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--split",
-        choices=[
-            "tuning",
-            "heldout",
-            "heldout2",
-            "heldout3",
-            "heldout4",
-            "heldout5",
-            "heldout6",
-            "heldout7",
-            "heldout8",
-            "heldout9",
-            "heldout10",
-            "both",
-        ],
+        choices=[*QUALITY_SETS, "both"],
         default="both",
         help="quality: which question set (qa/data/quality_*.jsonl; heldout2 … heldout10: the fresher held-out splits); "
         "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "

@@ -18,7 +18,7 @@ import unicodedata
 from difflib import SequenceMatcher
 from typing import Any
 
-from .checks import BaseCheck, CheckContext, Finding, Repair
+from .checks import BaseCheck, CheckContext, Finding, Repair, field_bounds, min_items, standard_sentence
 from .validation import string_fields
 
 # a sentence ends on these; a clause on these or a comma-like mark
@@ -36,24 +36,6 @@ _JSON_PUNCT = re.compile(r"\"\s*[:,]\s*\"?|[{}\[\]]")
 # `{1}`: a task's reference to one of its computed results (finance), filled by its own check later; not JSON
 _REFERENCE = re.compile(r"\{(\d{1,3})\}")
 _HELD = re.compile("\ue000(\\d{1,3})\ue001")
-
-
-def _bounds(schema: dict[str, Any], key: str) -> tuple[int | None, int]:
-    """(maxLength of the field's strings, minItems of the list or 0)."""
-    prop = schema.get("properties", {}).get(key, {})
-    if prop.get("type") == "array":
-        return prop.get("items", {}).get("maxLength"), int(prop.get("minItems", 0))
-    return prop.get("maxLength"), 0
-
-
-def min_items(schema: dict[str, Any], name: str) -> int:
-    """How many items a list field must keep: its minItems, and never fewer than one."""
-    return max(_bounds(schema, name)[1], 1)
-
-
-def standard_sentence(ctx: CheckContext, name: str) -> str | None:
-    """The task's standard sentence for a field (its `fallbacks`), in the answer's language, if it has one."""
-    return ctx.notes.get("fallbacks", {}).get(name, {}).get("zh" if ctx.zh else "en")
 
 
 def _prose_fields(data: dict[str, Any]) -> list[str]:
@@ -952,7 +934,7 @@ class SentenceEndCheck(BaseCheck):
         fixed = dict(data)
         changed: list[str] = []
         for k in _prose_fields(data):
-            limit, _ = _bounds(ctx.schema, k)
+            limit, _ = field_bounds(ctx.schema, k)
             value = data[k]
             if isinstance(value, str):
                 fixed[k] = end_on_sentence(value, limit)
