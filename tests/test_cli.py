@@ -119,6 +119,7 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
         ("heldout8", "qh8-001"),
         ("heldout9", "qh9-001"),
         ("heldout10", "qh10-001"),
+        ("heldout11", "qh11-001"),
     ],
 )
 def test_eval_quality_runs_the_fresh_held_out_splits(tmp_path, split, first):

@@ -38,6 +38,7 @@ SETS = {
     "heldout8": "quality_heldout8.jsonl",  # built before the twelfth session changed anything (same sources, seed 20261130)
     "heldout9": "quality_heldout9.jsonl",  # thirteenth session, before any change (seed 20261201; banner draws excluded)
     "heldout10": "quality_heldout10.jsonl",  # fourteenth session, before any change (seed 20261202)
+    "heldout11": "quality_heldout11.jsonl",  # fifteenth session, before any change (seed 20261203)
 }
 NEAR = 0.8  # SequenceMatcher ratio at which two sentences say the same thing
 MIN_UNIT = 8  # shorter clauses ("建议及时就医") may legitimately recur
@@ -233,7 +234,7 @@ class QualitySummary:
 
 
 def load_quality_set(split: str, path: Path | None = None) -> list[dict[str, Any]]:
-    """One split of the packaged quality questions ('tuning', 'heldout', 'heldout2' … 'heldout10'), or a JSON-lines file."""
+    """One split of the packaged quality questions ('tuning', 'heldout', 'heldout2' … 'heldout11'), or a JSON-lines file."""
     if path is not None:
         text = path.read_text(encoding="utf-8")
     else:
