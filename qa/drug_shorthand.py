@@ -306,7 +306,7 @@ _ZH_BEFORE = frozenset(
     # (a class noun or a device right before the name, as patients and a handover write it: 止痛药羟考, 靶向药安罗,
     # 降糖针利拉, 镇痛泵舒芬)
     "药针泵"
-    # (a switch from one drug: 从芮达换成…; a drug that is drunk: 喝美沙)
+    # (a switch from one drug: 从芮达换成…; a drug that is drunk: 喝止咳水)
     "从喝"
 )
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
@@ -316,7 +316,7 @@ _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", 
 _ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人药针泵从喝")
 # a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
 # (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
-# (喝: methadone and codeine syrup are drunk, 喝美沙, 喝止咳水)
+# (喝: methadone and codeine syrup are drunk: 喝美沙酮, 喝止咳水)
 _TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕喝")
 _TAKE_ZH_BEFORE_WORD = frozenset("服吃")
 # a verb of taking with its aspect, how long and 的 or 的是 before a form: what was taken is the form ("用了半年的K药",
@@ -779,7 +779,7 @@ class ShorthandIndex:
         if self._drug_use(left, right, window, token):
             return True
         # a dealer's words in its clause: "oxy 有冇人有", "selling SOMA 350s, msg me", "K仔幾錢一包"
-        if self._dealt(text, wide, right, token):
+        if self._dealt(text, window, right, token):
             return True
         if token.form.quoted and not (
             as_name
@@ -912,11 +912,13 @@ class ShorthandIndex:
         return _ADDICTION.search(right if token.form.word else window) is not None
 
     @staticmethod
-    def _dealt(text: str, wide: str, right: str, token: ShortHit) -> bool:
-        """Whether a form is offered, sought or priced as a dealer does it: a dealer's words in its clause (selling,
+    def _dealt(text: str, window: str, right: str, token: ShortHit) -> bool:
+        """Whether a form is offered, sought or priced as a dealer does it: a dealer's words beside it (selling,
         who has, a price, "msg me", 私聊); for an everyday word or a code matched as written, also a strength right after
         it ("Soma 350s", "subs 8mg") and no other word glued before it ("protein bars 20s" is a snack)."""
-        if _DEAL.search(wide) is None and _DEAL.search(right) is None:
+        # (beside the form, LEFT before and RIGHT after it: "buying" 60 characters back in a sentence about the
+        # checker's cue words is no deal)
+        if _DEAL.search(window) is None:
             return False
         if not (token.form.word or token.form.quoted or token.form.exact_case):
             return True
