@@ -306,18 +306,19 @@ _ZH_BEFORE = frozenset(
     # (a class noun or a device right before the name, as patients and a handover write it: 止痛药羟考, 靶向药安罗,
     # 降糖针利拉, 镇痛泵舒芬)
     "药针泵"
-    # (a switch from one drug: 从芮达换成…; a drug that is drunk: 喝止咳水)
-    "从喝"
+    # (a switch from one drug: 从芮达换成…; a drug that is drunk: 喝止咳水; Cantonese verbs of taking and of using a
+    # drug: 食氯硝, 索K仔, 啪丸)
+    "从喝食索啪"
 )
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
 _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
 # a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer"),
 # nor 导 持 (维持安定 is "keep stable")
-_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人药针泵从喝")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人药针泵从喝食索啪")
 # a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
 # (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
-# (喝: methadone and codeine syrup are drunk: 喝美沙酮, 喝止咳水)
-_TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕喝")
+# (喝: methadone and codeine syrup are drunk: 喝美沙酮, 喝止咳水; Cantonese 食 "take", 索 "snort", 啪 "pop")
+_TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕喝食索啪")
 _TAKE_ZH_BEFORE_WORD = frozenset("服吃")
 # a verb of taking with its aspect, how long and 的 or 的是 before a form: what was taken is the form ("用了半年的K药",
 # "吃了五年的安定", "镇痛泵里加的是舒芬", "打的是甘精"); for a form that is also an everyday word, 服 or 吃 only
