@@ -250,7 +250,8 @@ _DEAL = re.compile(
     r"(?<![a-z])(?:sell|sells|selling|sold|buy|buys|buying|for\s+sale|who\s+has|who'?s\s+got|any(?:one|1|body)\s+(?:got|has|have)"
     r"|got\s+any|plug|hmu|hit\s+(?:me|him|her|them|us)\s+up|dm(?:s|\s+me)?|pm(?:\s+me)?|msg(?:\s+me)?|message\s+me"
     r"|text\s+me|inbox(?:\s+me)?|paying|cash\s+only|a\s+pop|per\s+(?:pill|tab|bar|strip|gram)|delivery\s+only)(?![a-z])"
-    r"|\$\s?\d|\d\s?(?:for|4)\s?\$?\d"
+    # (a price: "$20", "10 for 100", "10 4 100"; not the digit 4 inside a number, "BP 142/88")
+    r"|\$\s?\d|(?<![0-9])\d+\s+(?:for|4)\s+\$?\d"
     # (Cantonese and Mandarin: who has it, who sells it, its price, message me privately)
     r"|有冇人有|有冇得|有冇貨|有冇人出|邊度有|边度有|哪里有卖|哪里买|價錢|价钱|幾錢|几钱|多少钱|多少錢|私聊|私信|私我|出貨|出货",
     re.IGNORECASE,
