@@ -640,12 +640,13 @@ class ShorthandIndex:
                 timed = text[max(0, start - 2) : start] in _ZH_BEFORE_TIMES
                 # a bed number before a form, as a handover writes it (3床地米, 12床右美): 床 ends the bed's name
                 bedded = before == "床" and start >= 2 and text[start - 2].isdigit()
-                # a verb of taking and how long before it (吃了三年舒乐, 打了两个月替尔泊): the form is what was taken
-                taken = _TAKE_ZH_SPAN.search(text, max(0, start - 12), start) is not None
                 if (
                     _CJK.match(before)
                     and before not in _ZH_BEFORE
-                    and not (counted or timed or bedded or taken or _alnum(short[0]))
+                    and not (counted or timed or bedded or _alnum(short[0]))
+                    # (a verb of taking and how long before it, 吃了三年舒乐, 打了两个月替尔泊: the form is what was taken;
+                    # read last, only for a form that would be dropped)
+                    and _TAKE_ZH_SPAN.search(text, max(0, start - 12), start) is None
                 ):
                     continue
                 # a form right after or before a name dot is part of a transliterated name (威廉·普拉格, 碧娜芝．布托)
