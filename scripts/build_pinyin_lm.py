@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Build qa/data/pinyin_lm.json.gz, the character model qa.pinyin_text reads pinyin messages back with.
+
+usage: python scripts/build_pinyin_lm.py NEIKE_TXT [--out qa/data/pinyin_lm.json.gz] [--min-count 2]
+
+NEIKE_TXT: Toyhom/Chinese-medical-dialogue-data (MIT), commit 26724a4, "Data_数据/IM_内科/内科.txt" converted from
+GB18030 to UTF-8 — 5,000 patients' questions with doctors' answers:
+    git --git-dir=REPO show "HEAD:Data_数据/IM_内科/内科.txt" | iconv -f gb18030 -t utf-8 > neike.txt
+Counts of single characters and of adjacent pairs inside runs of Chinese characters; pairs seen fewer than
+--min-count times are dropped (they carry little and would triple the file). The output is deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gzip
+import json
+import re
+from pathlib import Path
+
+_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, nargs="+")
+    parser.add_argument("--out", type=Path, default=Path("qa/data/pinyin_lm.json.gz"))
+    parser.add_argument("--min-count", type=int, default=2)
+    args = parser.parse_args()
+    unigram: collections.Counter[str] = collections.Counter()
+    bigram: collections.Counter[str] = collections.Counter()
+    for source in args.source:
+        for run in _RUN.findall(source.read_text(encoding="utf-8")):
+            unigram.update(run)
+            bigram.update(run[i : i + 2] for i in range(len(run) - 1))
+    data = {
+        "source": "Toyhom/Chinese-medical-dialogue-data (MIT) 26724a4, Data_数据/IM_内科/内科.txt",
+        "unigram": dict(sorted(unigram.items())),
+        "bigram": {k: v for k, v in sorted(bigram.items()) if v >= args.min_count},
+    }
+    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    args.out.write_bytes(gzip.compress(blob, mtime=0))
+    print(
+        f"{args.out}: {len(data['unigram'])} characters, {len(data['bigram'])} pairs, {args.out.stat().st_size} bytes"
+    )
+
+
+if __name__ == "__main__":
+    main()
