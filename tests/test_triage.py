@@ -1273,3 +1273,18 @@ def test_page_refuses_an_empty_question_before_showing_anything(make_service, tm
     h, _ = _page(make_service, tmp_path, [dumps(MEDICAL_OK)])
     with pytest.raises(gr.Error):
         next(h.ask("   ", [], h.default_prompt, 0.3, 0.9, 512))
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency", "category"),
+    [
+        ("wo xiang zi sha", True, "self_harm"),
+        ("wo lao gong tu ran dao zai di shang, jiao ta mei fan ying, ye mei you hu xi le", True, "cardiac_arrest"),
+        ("xin ji geng si de zao qi zheng zhuang you na xie", False, None),  # a general question stays one
+    ],
+)
+def test_a_message_typed_in_pinyin_is_triaged_as_what_it_says(fake_triage, text, emergency, category):
+    result = fake_triage.assess(text)
+    assert result.rule is emergency
+    assert category is None or result.category == category
+    assert any(r.startswith("read as pinyin: ") for r in result.reasons)

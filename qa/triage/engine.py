@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
+from ..pinyin_text import looks_like_pinyin, to_hanzi
 from ..tasks.medical.rules import episode_not_now, red_flags
 from .embedder import Embedder
 from .model import (
@@ -264,6 +265,16 @@ class Triage:
         """Triage questions in one batch (one embedding call)."""
         if not texts:
             return []
+        # a message typed in pinyin is read back into characters first: the rules and the embedder read Chinese
+        read = [to_hanzi(text) if looks_like_pinyin(text) else text for text in texts]
+        results = self._assess_read(read)
+        return [
+            result if seen == text else replace(result, reasons=[*result.reasons, f"read as pinyin: {seen}"])
+            for text, seen, result in zip(texts, read, results, strict=True)
+        ]
+
+    def _assess_read(self, texts: list[str]) -> list[TriageResult]:
+        """Triage texts as they will be read (see assess_many)."""
         model = self.model
         vectors = self.embedder.embed(list(texts))
         probs = model.emergency_probability(vectors, list(texts))
