@@ -371,6 +371,17 @@ STORY_OF_A_KNOWN_CONDITION = "表哥患癫痫十多年，复发时神志不清�
         ("要是半夜孩子突然抽筋，该先做什么", "seizure", False),
         ("如果不去医院会怎样，我爸胸口疼得厉害", "cardiac", True),  # someone told of after the supposition
         ("朋友有癫痫好多年，发作时会摔倒，平时要注意什么", "head_injury", False),  # an epileptic's episode
+        # a pet, an exam case, family history, a small extra dose (fifteenth session); never self-harm, and not with a
+        # person close, a sign now or a large amount
+        ("我家狗刚才从沙发上摔下来，一直在抖，要去宠物医院吗", "head_injury", False),
+        ("我家狗咬了孩子一口，孩子一直哭", "bleeding", True),
+        ("I've given my cat to my neighbour and written letters to everyone, tonight is the night", "self_harm", True),
+        ("NCLEX practice question: a client with chest pain radiating to the jaw, what is the priority?", "cardiac", False),
+        ("my mother had a heart attack at 50, am I at risk?", "cardiac", False),
+        ("my mother had a heart attack at 50 and I have crushing chest pain right now, am I at risk?", "cardiac", True),
+        ("多喂了孩子1毫升退烧药，现在精神很好", "overdose", False),
+        ("孩子多吃了两片降压药，现在一直想睡", "overdose", True),
+        ("说是多吃了一片，可药瓶里少了二十多片，人好好的", "overdose", True),
     ],
 )
 def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_path, text, category, emergency):
@@ -720,6 +731,21 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("姐姐生孩子的时候大出血，后来抢救过来了，今天又出血很多", "bleeding"),
         ("我爸突然晕倒了，叫不醒，要不要赶紧送医院", "unconscious"),
         ("前几天开始胸口疼，出冷汗，要不要赶紧送医院", "chest_pain"),
+        # the kinds fresh sets kept missing (fifteenth session): the cord, a baby that stopped moving, a count of pills
+        # told calmly, pinpoint pupils, a child dried out
+        ("羊水破了，感觉下面有东西掉出来，摸着像是脐带", "obstetric"),
+        ("怀孕38周，从早上到现在宝宝一整天都没动，拍肚子也不动", "obstetric"),
+        ("34 weeks pregnant and the baby hasn't moved since last night", "obstetric"),
+        ("我老婆吃了二十多片安眠药，说现在没感觉", "poisoning"),
+        ("she swallowed about 40 tablets an hour ago but says she feels fine", "poisoning"),
+        ("我弟瞳孔缩得很小，呼吸很慢，叫不醒", "poisoning"),
+        ("宝宝一岁，吐了一天，尿不湿一直是干的，人蔫蔫的", "dehydration"),
+        ("my 10 month old has had no wet nappies since this morning and is really floppy", "dehydration"),
+        # a relative's past, a report, a pet, an exam named beside a sign now: the frames do not hold
+        ("我妈去年心梗走了，我现在胸口压着疼，出冷汗，左胳膊也麻", "chest_pain"),
+        ("看了新闻说有人一氧化碳中毒，我们家好几个人头晕，孩子叫不醒", "unconscious"),
+        ("我家狗把孩子咬了，血流不止", "bleeding"),
+        ("在备考USMLE，刚才我爸突然胸口疼得厉害，出冷汗", "chest_pain"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -766,6 +792,14 @@ def test_rules_fire_through_frame_words(text, category):
         "我婆婆前年冬天半夜起床，突然半边身子动不了，送医院住了一个月，现在走路还有点拖，怎么锻炼",
         "姐姐生孩子的时候大出血，后来抢救过来了，现在孩子两岁了，再怀孕要注意什么",
         "我爸前几天突然晕倒，赶紧送去医院，检查说是低血糖，平时饮食要注意什么",  # the hurry was the visit
+        # the sign belongs to no one here now (fifteenth session): family history, a report of others, a pet, an
+        # exam case; and half a year ago is a time that points back
+        "我爸五十岁的时候心梗去世了，我是不是也要早点做检查",
+        "my dad had a heart attack at 55, should I get screened?",
+        "昨晚看了新闻，一家人煤气中毒了，燃气热水器要怎么装才安全",
+        "我家猫从柜子上摔下来撞到头，吐了一次，要带去宠物医院吗",
+        "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
+        "半年前宫外孕破裂大出血做了手术，现在想备孕",
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
