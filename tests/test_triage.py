@@ -376,7 +376,11 @@ STORY_OF_A_KNOWN_CONDITION = "表哥患癫痫十多年，复发时神志不清�
         ("我家狗刚才从沙发上摔下来，一直在抖，要去宠物医院吗", "head_injury", False),
         ("我家狗咬了孩子一口，孩子一直哭", "bleeding", True),
         ("I've given my cat to my neighbour and written letters to everyone, tonight is the night", "self_harm", True),
-        ("NCLEX practice question: a client with chest pain radiating to the jaw, what is the priority?", "cardiac", False),
+        (
+            "NCLEX practice question: a client with chest pain radiating to the jaw, what is the priority?",
+            "cardiac",
+            False,
+        ),
         ("my mother had a heart attack at 50, am I at risk?", "cardiac", False),
         ("my mother had a heart attack at 50 and I have crushing chest pain right now, am I at risk?", "cardiac", True),
         ("多喂了孩子1毫升退烧药，现在精神很好", "overdose", False),
