@@ -890,7 +890,8 @@ HELDOUT_BOUNDS = {
     # eighth change: 70/71, 2/130 combined, 3/130 raw
     # ninth change: 71/71, 4/130 combined, 6/130 raw
     # fourteenth session (the minor frame): 3/130 combined
-    HELDOUT_EMERGENCY_V7: (0.97, 3 / 130, 6 / 130),
+    # fifteenth session (the pet frame: a hamster breathing fast): 2/130 combined
+    HELDOUT_EMERGENCY_V7: (0.97, 2 / 130, 6 / 130),
     # v8 (independent writer, clean until scored): 52/70 = 0.743 and 1/130 on the fourth-session model, 58/70 = 0.829
     # and 2/130 combined (classifier raw 5/130) after the fifth change; a bound against regressions, not the goal.
     # Seen since the sixth change (its misses were read for the kinds the bank lacked): 61/70, 1/130, raw 1/130
@@ -911,18 +912,21 @@ HELDOUT_BOUNDS = {
     # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
     # seen since the ninth change (its misses were read for the kinds the bank lacked): 65/70 = 0.929, 0/130, raw 0
     # tenth session, second change (long messages by windows): 66/70 = 0.943, 0/130, raw 0: recall bound up
-    HELDOUT_EMERGENCY_V10: (0.94, 1 / 130, 1 / 130),
+    # fifteenth session (the dehydration rule: "尿不湿一上午都是干的"): 67/70 = 0.957: recall bound up
+    HELDOUT_EMERGENCY_V10: (0.95, 1 / 130, 1 / 130),
     # v11 (independent writer; the ninth change's author never read it): 65/70 = 0.929 and 4/130 (classifier raw
     # 4/130) on main before the change, 68/70 = 0.971 and 4/130 (raw 4/130) after; a bound against regressions
     # seen since the tenth change (its false alarms were read for their kinds): 68/70, 3/130 (the self-harm rule on a
     # question about someone else's thoughts, imagined, no longer fires), raw 4/130
     # fourteenth session (the minor frame): 1/130 combined
-    HELDOUT_EMERGENCY_V11: (0.97, 1 / 130, 4 / 130),
+    # fifteenth session (the report frame: "朋友圈都在转…的新闻，多大的孩子容易乱吞东西"): 0/130 combined
+    HELDOUT_EMERGENCY_V11: (0.97, 0.0, 4 / 130),
     # v12 (independent writer; the tenth change's author never read it): 66/70 = 0.943 and 2/130 (classifier raw
     # 3/130) on main before the change and the same after it; after the second triage change (windows of long messages,
     # whose author never read it either) 67/70 = 0.957, 2/130, raw 3/130; a bound against regressions, not the goal
     # fourteenth session (the minor frame: "one loose stool, otherwise fine"): 1/130 combined
-    HELDOUT_EMERGENCY_V12: (0.95, 1 / 130, 3 / 130),
+    # fifteenth session (the dehydration rule: "快12个小时没尿尿了，人特别没精神"): 68/70 = 0.971: recall bound up
+    HELDOUT_EMERGENCY_V12: (0.97, 1 / 130, 3 / 130),
     # v13 (independent writer; the eleventh change's author never read it): 69/70 = 0.986 and 5/130 (classifier raw
     # 5/130) on main before the change (83e3527, the model v12 was scored on); a bound against regressions, not the goal
     # fourteenth session (the story, minor and imagined/reported frames; v13 was read for its kinds): 1/130 combined
@@ -937,30 +941,34 @@ HELDOUT_BOUNDS = {
     # 24f283e); a bound against regressions, not the goal
     # fourteenth session (the story, minor and imagined frames; v15 was read for its kinds): 2/130 combined, raw 6/130
     # (a window's hit discounted by a frame)
-    HELDOUT_EMERGENCY_V15: (0.97, 2 / 130, 6 / 130),
+    # fifteenth session (the exam and the extra-dose frames; v15 read for its kinds): 0/130 combined
+    HELDOUT_EMERGENCY_V15: (0.97, 0.0, 6 / 130),
     # v16 (independent writer; the fourteenth change's author never read it): 65/70 = 0.929 and 7/130 (classifier raw
     # 7/130) on main before the change (86db72e) and the same after it (the story, minor and imagined frames); a bound
     # against regressions, not the goal
-    HELDOUT_EMERGENCY_V16: (0.92, 7 / 130, 7 / 130),
+    # fifteenth session (v16 read for its kinds, seen now: rules for the cord, a baby not moving, a count of pills,
+    # pinpoint pupils, a child dried out; the pet, exam, report, family-history and extra-dose frames, 半年前):
+    # 70/70, 0/130 combined, classifier raw 6/130 (one raw hit was a window's, now a rule's catch)
+    HELDOUT_EMERGENCY_V16: (0.98, 0.0, 6 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY: 0.0,
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 4 / 130,
-    HELDOUT_EMERGENCY_V4: 16 / 140,  # tenth change's frames: 18 -> 17; fourteenth (前天 as a story's time): 16
-    HELDOUT_EMERGENCY_V5: 11 / 140,  # 12 -> 11 (当时 after "last month")
-    HELDOUT_EMERGENCY_V6: 15 / 140,
-    HELDOUT_EMERGENCY_V7: 15 / 130,
+    HELDOUT_EMERGENCY_V4: 13 / 140,  # tenth: 18 -> 17; fourteenth (前天 as a story's time): 16; fifteenth: 13
+    HELDOUT_EMERGENCY_V5: 10 / 140,  # 12 -> 11 (当时 after "last month"); fifteenth session (a pet): 10
+    HELDOUT_EMERGENCY_V6: 14 / 140,  # fifteenth session (a novel): 14
+    HELDOUT_EMERGENCY_V7: 13 / 130,  # fifteenth session (a novel): 13
     HELDOUT_EMERGENCY_V8: 5 / 130,  # 8 -> 5 (为啥, 笑到, 当时 after 前年)
-    HELDOUT_EMERGENCY_V9: 10 / 130,
-    HELDOUT_EMERGENCY_V10: 9 / 130,
-    HELDOUT_EMERGENCY_V11: 4 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年)
-    HELDOUT_EMERGENCY_V12: 10 / 130,  # measured 11/130 before and after the tenth change; 10 after the fourteenth
-    HELDOUT_EMERGENCY_V13: 8 / 130,  # measured 9/130 before the eleventh change; 8 after the fourteenth (a story)
-    HELDOUT_EMERGENCY_V14: 5 / 130,  # measured 5/130 before and after the twelfth change
+    HELDOUT_EMERGENCY_V9: 9 / 130,  # fifteenth session (a pet): 9
+    HELDOUT_EMERGENCY_V10: 5 / 130,  # fifteenth session (two dramas, a cousin's haemorrhage as family history): 5
+    HELDOUT_EMERGENCY_V11: 3 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年); fifteenth (an exam): 3
+    HELDOUT_EMERGENCY_V12: 8 / 130,  # 11/130 before and after the tenth change; 10 after the fourteenth; 8 fifteenth
+    HELDOUT_EMERGENCY_V13: 6 / 130,  # 9/130 before the eleventh change; 8 after the fourteenth (a story); 6 fifteenth
+    HELDOUT_EMERGENCY_V14: 4 / 130,  # 5/130 before and after the twelfth change; 4 after the fifteenth (a drama)
     HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
-    HELDOUT_EMERGENCY_V16: 15 / 130,  # measured 15/130 before and after the fourteenth change
+    HELDOUT_EMERGENCY_V16: 10 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -986,7 +994,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V13: 0.0,  # measured 1/130 before the eleventh change; 0 after the fourteenth (a story)
     HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
     HELDOUT_EMERGENCY_V15: 0.0,  # measured 2/130 before and after the thirteenth change; 0 after the fourteenth (stories)
-    HELDOUT_EMERGENCY_V16: 3 / 130,  # measured 3/130 before and after the fourteenth change
+    HELDOUT_EMERGENCY_V16: 0.0,  # 3/130 before and after the fourteenth change; 0 after the fifteenth
 }
 
 
