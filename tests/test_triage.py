@@ -386,6 +386,13 @@ STORY_OF_A_KNOWN_CONDITION = "表哥患癫痫十多年，复发时神志不清�
         ("多喂了孩子1毫升退烧药，现在精神很好", "overdose", False),
         ("孩子多吃了两片降压药，现在一直想睡", "overdose", True),
         ("说是多吃了一片，可药瓶里少了二十多片，人好好的", "overdose", True),
+        ("听说最近一氧化碳中毒很多，我们全家现在头疼恶心想吐", "gas_co", True),  # a report, then us now
+        ("walking my dog and I suddenly can't see out of my left eye", "vision_loss", True),
+        (
+            "my dad had a heart attack last year and now he has chest pain again, is it likely another one?",
+            "cardiac",
+            True,
+        ),
     ],
 )
 def test_an_episode_not_happening_now_discounts_the_classifier_too(fake_model_path, text, category, emergency):
@@ -750,6 +757,8 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("看了新闻说有人一氧化碳中毒，我们家好几个人头晕，孩子叫不醒", "unconscious"),
         ("我家狗把孩子咬了，血流不止", "bleeding"),
         ("在备考USMLE，刚才我爸突然胸口疼得厉害，出冷汗", "chest_pain"),
+        ("带我家狗散步的时候我突然胸口剧痛，左臂发麻", "chest_pain"),  # the asker's own sign beside a pet
+        ("my dad had a heart attack last year and now he has crushing chest pain again", "chest_pain"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):

@@ -411,8 +411,13 @@ _HUMAN_CLOSE = re.compile(
 
 
 def about_an_animal(text: str) -> bool:
-    """The question is about a pet's sign: an animal of the household or a vet, no person bitten, no relative named."""
-    return bool(_PET.search(text)) and not _BY_AN_ANIMAL.search(text) and not _HUMAN_CLOSE.search(text)
+    """The question is about a pet's sign: an animal of the household or a vet, no person bitten, no relative named,
+    and with the pet's own words ("我家狗", "my dog") set aside, no clause tells a sign or an onset of the asker
+    ("带我家狗散步的时候我突然胸口剧痛")."""
+    if not _PET.search(text) or _BY_AN_ANIMAL.search(text) or _HUMAN_CLOSE.search(text):
+        return False
+    rest = _PET.sub(" ", text)
+    return not any(_CLOSE.search(c) and (_signs_in(c) or _ONSET_NOW.search(c)) for c in _clauses(rest))
 
 
 # an exam or course question ("USMLE Step 2 题：young male, sudden testicular pain…", "NCLEX practice question: a
@@ -444,11 +449,12 @@ _REPORT_OPENS = re.compile(
 
 
 def report_of_others(text: str) -> bool:
-    """A report of others opens the question, no onset now, and no clause tells a sign of the asker or someone close."""
+    """A report of others opens the question, no onset now, and no clause tells a sign of the asker or someone close
+    or what is happening to them now ("听说最近很多人煤气中毒，我们全家现在头疼想吐")."""
     clauses = _clauses(text)
     if not clauses or not any(_REPORT_OPENS.search(c) for c in clauses[:2]) or _ONSET_NOW.search(text):
         return False
-    return not any(_signs_in(c) and _CLOSE.search(c) for c in clauses)
+    return not any(_CLOSE.search(c) and (_signs_in(c) or _CURRENT.search(c)) for c in clauses)
 
 
 # family history: a relative's past event told to ask about the asker's own risk ("我妈妈四十多岁的时候突发心梗走了…
@@ -475,6 +481,9 @@ _OWN_RISK = re.compile(
 )
 
 
+_RELATIVE_AGAIN = re.compile(r"又|再次|\bagain\b", re.I)
+
+
 def family_history(text: str) -> bool:
     """A relative's past event told to ask about the asker's own risk, with no sign or onset now outside it."""
     clauses = _clauses(text)
@@ -482,7 +491,9 @@ def family_history(text: str) -> bool:
     if not relative or not any(_RELATIVE_PAST.search(c) for c in relative) or not _OWN_RISK.search(text):
         return False
     rest = [c for c in clauses if not _RELATIVE.search(c)]
-    return not (_ONSET_NOW.search(text) or any(_signs_in(c) for c in rest))
+    # the relative's own now ("my dad had a heart attack last year and now he has chest pain again") is not history
+    relative_now = any(_CURRENT.search(c) or _RELATIVE_AGAIN.search(c) for c in relative)
+    return not (_ONSET_NOW.search(text) or relative_now or any(_signs_in(c) for c in rest))
 
 
 def not_someone_here(text: str) -> bool:
