@@ -752,6 +752,7 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("我弟瞳孔缩得很小，呼吸很慢，叫不醒", "poisoning"),
         ("宝宝一岁，吐了一天，尿不湿一直是干的，人蔫蔫的", "dehydration"),
         ("my 10 month old has had no wet nappies since this morning and is really floppy", "dehydration"),
+        ("孩子拉肚子一天了，尿不湿一上午都是干的，人特别没精神", "dehydration"),  # 特别 is not 别 ("don't")
         # a relative's past, a report, a pet, an exam named beside a sign now: the frames do not hold
         ("我妈去年心梗走了，我现在胸口压着疼，出冷汗，左胳膊也麻", "chest_pain"),
         ("看了新闻说有人一氧化碳中毒，我们家好几个人头晕，孩子叫不醒", "unconscious"),

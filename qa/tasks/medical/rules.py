@@ -13,7 +13,8 @@ from dataclasses import dataclass
 _CLAUSE_SPLIT = re.compile(
     r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过(?![气来去劲神])|只是|就是|而是"
 )
-_NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|别)")
+# 别 ("don't") is not the 别 of 特别 ("very"), 区别, 告别, 分别, 级别…: "人特别没精神" is a sign, not a denial
+_NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|(?<![特区告分级性类个识辨派])别)")
 _NEGATION_EN = re.compile(
     r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
 )
@@ -424,7 +425,7 @@ def about_an_animal(text: str) -> bool:
 # client at 36 weeks…"): a case written to be answered, not someone now. Not when an onset now is told beside it
 _EXAM = re.compile(
     r"USMLE|NCLEX|COMLEX|PLAB|\bstep [123]\b|board exam|practice question|exam question|\bquiz\b|\bvignette\b|\bmcq\b"
-    r"|考题|真题|习题|选择题|练习题|病例分析题|执业(医师|护士|药师)(考试)?[：:]|护考|医考|题目[：:]|题[：:]",
+    r"|考题|真题|习题|选择题|练习题|病例分析题|执业(医师|护士|药师)(考试)?[：:]|护考|医考",
     re.I,
 )
 
@@ -532,7 +533,9 @@ def small_extra_dose(text: str) -> bool:
 
 def episode_not_now(text: str, category: str) -> bool:
     """A classifier hit of this category is discounted: an episode of a chronic condition the person has, or a past
-    episode told as a story, with no word of now; an episode over and minor; an imagined question."""
+    episode told as a story, with no word of now; an episode over and minor; an imagined question; and unless it is
+    self-harm, a sign that belongs to no one here now (a pet, an exam case, a report of others, family history) or a
+    small extra dose with the person well."""
     return (
         episode_of_known_condition(text, category)
         or story_of_the_past(text)
@@ -660,7 +663,8 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
     # sunken eyes, no tears, floppy)
     (
         "dehydration",
-        r"(尿布|尿不湿|纸尿裤).{0,10}(干|没湿|没尿)|(没|不)(有)?(尿|尿尿|小便|撒尿|尿过)|尿(也|量)?(很|特别|非常|明显)?少"
+        r"(尿布|尿不湿|纸尿裤).{0,10}(干(?![净爽燥])|没湿|没尿)|(没|不)(有)?(尿|尿尿|小便|撒尿|尿过)(?![路频急痛床道酸检常毒蛋血液])"
+        r"|尿(也|量)?(很|特别|非常|明显)?少"
         r"|\b(no|hasn'?t had a|not had a) wet (nappy|nappies|diaper|diapers)|\b(nappies|nappy|diapers?) (are|is|has been|have been|were|stayed) (all )?dry"
         r"|\b(hasn'?t|has not|not) (peed|wee'?d|urinated|passed urine)",
         r"软趴趴|蔫|没(有)?精神|不(怎么)?理人|懒得睁眼|不睁眼|叫.{0,3}不(醒|应)|眼窝.{0,3}(陷|凹)|眼睛.{0,3}(凹|陷)|哭.{0,4}没(有)?(眼)?泪|嗜睡|昏睡"
