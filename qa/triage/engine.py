@@ -185,8 +185,10 @@ class Triage:
         # the rules' frames for an episode not happening now, applied to a classifier hit: an episode of a chronic
         # condition the person has ("朋友患癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治") when the hit's nearest exemplars
         # are that episode's kind (a seizure, a faint, breathlessness), a past episode told as a story, seen to
-        # afterwards, whatever its kind, an episode over and of a small degree ("鼻子出血了，捏了五分钟就止住了") and a
-        # question that opens with a supposition or a report (rules.episode_not_now); None: classifier hits stand
+        # afterwards, whatever its kind, an episode over and of a small degree ("鼻子出血了，捏了五分钟就止住了"), a
+        # question that opens with a supposition or a report, and (not for self-harm) a pet's sign, an exam case, a
+        # report of others, a relative's past asked as family history and a small extra dose with the person well
+        # (rules.episode_not_now); None: classifier hits stand
         self.episode_frame = episode_frame
         self._model: TriageModel | None = None
         self._lock = threading.Lock()
@@ -424,8 +426,9 @@ class Triage:
                 )
             if framed:
                 reasons.append(
-                    "classifier vetoed: a chronic condition's episode, a past story, an episode over and minor or an "
-                    f"imagined or reported one, no word of now ({near[0]})"
+                    "classifier vetoed: a chronic condition's episode, a past story, an episode over and minor, an "
+                    "imagined or reported one, a pet's, an exam case, a relative's past asked as family history or a "
+                    f"small extra dose with the person well, no word of now ({near[0]})"
                 )
             elif classifier_vetoed:
                 reasons.append(
