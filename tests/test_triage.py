@@ -48,6 +48,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V14,
     HELDOUT_EMERGENCY_V15,
     HELDOUT_EMERGENCY_V16,
+    HELDOUT_EMERGENCY_V17,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -960,6 +961,11 @@ HELDOUT_BOUNDS = {
     # pinpoint pupils, a child dried out; the pet, exam, report, family-history and extra-dose frames, 半年前):
     # 70/70, 0/130 combined, classifier raw 6/130 (one raw hit was a window's, now a rule's catch)
     HELDOUT_EMERGENCY_V16: (0.98, 0.0, 6 / 130),
+    # v17 (independent writer; the fifteenth changes' authors never read it; hard on purpose: side questions, denial,
+    # Cantonese, 13 texts typed in pinyin): 52/70 = 0.743 and 4/130 (classifier raw 4/130) on main before the changes
+    # (2e9186a); 58/70 = 0.829, 3/130, raw 3/130 after them (pinyin read back +4, tri19's rules +2); a bound against
+    # regressions, far from the goal
+    HELDOUT_EMERGENCY_V17: (0.82, 3 / 130, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -979,6 +985,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V14: 4 / 130,  # 5/130 before and after the twelfth change; 4 after the fifteenth (a drama)
     HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
     HELDOUT_EMERGENCY_V16: 10 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth
+    HELDOUT_EMERGENCY_V17: 6 / 130,  # 7/130 before the fifteenth changes, 6 after them
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -1005,6 +1012,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V14: 1 / 130,  # measured 1/130 before and after the twelfth change
     HELDOUT_EMERGENCY_V15: 0.0,  # measured 2/130 before and after the thirteenth change; 0 after the fourteenth (stories)
     HELDOUT_EMERGENCY_V16: 0.0,  # 3/130 before and after the fourteenth change; 0 after the fifteenth
+    HELDOUT_EMERGENCY_V17: 2 / 130,  # 2/130 before and after the fifteenth changes
 }
 
 

@@ -57,6 +57,10 @@ HELDOUT_EMERGENCY_V15 = "triage_heldout_v15.jsonl"
 # written by an independent writer who read no code, rules, training rows or earlier sets, before the fourteenth change
 # (whose author never read it; 83 of its 200 are 100 characters or longer); scored on main before and after the change
 HELDOUT_EMERGENCY_V16 = "triage_heldout_v16.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, before the fifteenth change
+# (whose authors never read it; 81 of its 200 are 100 characters or longer, 13 typed in pinyin); scored on main before
+# and after the change
+HELDOUT_EMERGENCY_V17 = "triage_heldout_v17.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"
