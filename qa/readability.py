@@ -1617,16 +1617,18 @@ _FRAME_WORDS = re.compile(f"{_LIST_FRAME.pattern}|等|由于|因为|方法|方�
 
 def _named_in(texts: dict[tuple[str, int], list[str]], unit: Unit, other: Unit, about: str) -> bool:
     """Whether what the clause `unit` says of its list is in the text of `other` as well: the words of its frame
-    and, for a clause that is not the first of its sentence, the thing its sentence's first clause defines
-    ("前列腺炎是…，可能会伴随尿频、尿急、尿痛" says the list of 前列腺炎; "肾结石…通常伴有尿频、尿急、尿痛" of
-    another disease). Words that only introduce or hedge a list, and the answer's topic, name nothing."""
+    and, for a clause that is not the first of its sentence, the thing its sentence's first clause defines, else
+    that clause's first two characters ("前列腺炎是…，可能会伴随尿频、尿急、尿痛" says the list of 前列腺炎; "肾结石
+    较常见，通常伴有尿频、尿急、尿痛" of another disease). Words that only introduce or hedge a list, and the
+    answer's topic, name nothing."""
     parts, n = texts[unit[:2]], unit[2]
     lead = _frame(parts[n], texts[other[:2]][other[2]]) or ""
     start = n
     while start > 0 and not _SENTENCE_END_RE.search(parts[start - 1]):
         start -= 1
-    if start < n and (m := _DEFINED.match(key(parts[start]))):
-        lead = m.group(1) + lead  # the sentence's subject, said in its first clause
+    if start < n:  # the sentence's subject, said in its first clause: what it defines, else its first words
+        opening = key(parts[start])
+        lead = (m.group(1) if (m := _DEFINED.match(opening)) else gist(opening)[:2]) + lead
     if about:
         lead = lead.replace(about, "")
     theirs = gist(key("".join(texts[other[:2]])))
