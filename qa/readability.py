@@ -1655,6 +1655,8 @@ class RelistCheck(ParaphraseCheck):
         one with the shorter frame first (the later when even); () when neither may go."""
         copies = {False: earlier, True: later}
         piece = {v: texts[u[:2]][u[2]] for v, u in copies.items()}
+        if "、" not in piece[False] or "、" not in piece[True]:
+            return ()  # most pairs: a clause that enumerates nothing
         frames = {v: len(_frame(piece[v], piece[not v]) or "") for v in copies}
         order = (False, True) if frames[True] > frames[False] else (True, False)
         return tuple(
