@@ -1513,8 +1513,11 @@ class ParaphraseCheck(BaseCheck):
                 or dangling(rest)
                 or follows_gap(kept, before)
                 or _POINTS_BACK.match(rest)
-                # "比如增加运动…" after the clause it gave examples of
-                or any(gap and _ELABORATES.match(key(p)) for p, gap in zip(kept, before, strict=True))
+                # "比如增加运动…" after the clause it gave examples of, "这些都会导致…" after the list it pointed at
+                or any(
+                    gap and (_ELABORATES.match(key(p)) or _POINTS_BACK.match(key(p)))
+                    for p, gap in zip(kept, before, strict=True)
+                )
             ):
                 return False
         for f in {g for g, _, _ in gone}:
@@ -1531,7 +1534,7 @@ class ParaphraseCheck(BaseCheck):
 
 # a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it, and so
 # does one that only says what it was for ("以了解孩子的病情。", "从而降低风险。"; not "以清淡饮食为主。")
-_POINTS_BACK = re.compile("^(?:其|它|该|此|这|那|上述|从而|进而|以(?!.{0,12}为))")
+_POINTS_BACK = re.compile("^(?:其|它|该|此(?!外)|这|那|上述|从而|进而|以(?!.{0,12}为))")
 # a clause that ends on a frame of place, time or circumstance leads into the next one ("但在实际操作中")
 _SETS_SCENE = re.compile("(?:中|时|时候|期间|方面|情况下|前提下|基础上|之下|之后|以后|之前|的话)$")
 # a clause that gives examples of or narrows the one before it

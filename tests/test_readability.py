@@ -1011,6 +1011,11 @@ def test_an_enumeration_said_again_is_removed(data, expected):
             "analysis": ["手术治疗包括脑电图、MRI、CT扫描、神经影像学检查、基因检测、遗传咨询等。"],
             "suggestions": ["定期进行脑电图、MRI、CT扫描、神经影像学检查、基因测验、遗传咨询等，以了解孩子的病情。"],
         },
+        # the summary's list could go, but "这些都会导致流泪。" would point at nothing; the item is the list's only one
+        {
+            "summary": "流泪的原因有多种。如细菌性结膜炎、病毒性结膜炎、沙眼等，这些都会导致流泪。",
+            "analysis": ["常见的眼部感染主要包括细菌性结膜炎、病毒性结膜炎和沙眼。"],
+        },
         # the later clause could go, but "以了解孩子的病情。" alone is a fragment; the earlier one names 检查
         {
             "analysis": ["检查包括脑电图、磁共振、CT扫描。", "需长期随访。"],
