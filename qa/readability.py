@@ -1461,7 +1461,14 @@ class ParaphraseCheck(BaseCheck):
         if not drop:
             return "".join(parts)
         drop = ParaphraseCheck._dropped(parts, drop)
-        kept = [p for n, p in enumerate(parts) if n not in drop]
+        kept: list[str] = []
+        for n, p in enumerate(parts):
+            if n not in drop:
+                kept.append(p)
+            elif kept and (end := p.rstrip()[-1:]) in SENTENCE_END and kept[-1].rstrip()[-1:] in _CLAUSE_MARK:
+                # the clause that went ended the sentence: the one before it ends it now ("…检查，[包括…。]如果…"
+                # would run two sentences into one)
+                kept[-1] = kept[-1].rstrip()[:-1] + end
         out = "".join(kept).strip()
         if not _WORD.search(out):
             return ""

@@ -967,6 +967,13 @@ def test_relisted(piece, other, again):
             },
             {"summary": "癫痫是一种神经系统疾病。"},
         ),
+        (  # the clause that went ended its sentence: the clause before it ends the sentence now, not a comma
+            {
+                "summary": "胃病患者需要定期进行胃肠道检查，包括胃镜、胃液分析和血液检查。平时注意饮食清淡。",
+                "analysis": ["胃病的诊断主要包括胃镜、胃液分析和血液检查等项目。"],
+            },
+            {"summary": "胃病患者需要定期进行胃肠道检查。平时注意饮食清淡。"},
+        ),
         (  # an item that enumerates an earlier item's list again goes whole where the list can spare it
             {
                 "analysis": [
