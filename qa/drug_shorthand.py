@@ -122,7 +122,8 @@ _MEDICINE_WORDS = re.compile(
 # an English verb right before the token: "on MTX", "started INH", "switched to LEV", "popping xans"
 _TAKE_VERBS = (
     r"(?<![a-z])(?:on|off|start|started|starting|stop|stopped|stopping|take|takes|taking|took|to|restart|restarted"
-    r"|resume|resumed|continue|continued|hold|held|given|give|add|added|plus|using|with|pop|pops|popped|popping"
+    r"|resume|resumed|continue|continued|hold|held|holding|withholding|given|give|gave|add|added|adding|plus|using|with"
+    r"|pop|pops|popped|popping|prescribed"
     r"|snort|snorts|snorted|snorting"
     # (a route written as an adjective right before the name: "oral doxy", "inhaled budes", "IV vanc")
     r"|oral|orally|topical|inhaled|intravenous|nebuli[sz]ed)"
@@ -140,7 +141,8 @@ _TAKE_BEFORE = re.compile(_TAKE_VERBS + _QUOTE_GAP, re.IGNORECASE)
 # ...and with an article or a possessive between, for a form of two words or one that is no everyday word: "take a
 # blue pill", "off the rat poison" (never for one everyday word: "take the metro", "take a dig")
 _TAKE_DET_BEFORE = re.compile(
-    _TAKE_VERBS + r"\s+(?:a|an|the|some|any|more|my|your|his|her|their|our|a\s+few|a\s+couple\s+of"
+    # (or the one given it: "GP gave me doxy", "prescribed him tramadol")
+    _TAKE_VERBS + r"\s+(?:a|an|the|some|any|more|my|your|his|her|their|our|me|him|them|us|a\s+few|a\s+couple\s+of"
     # (or a count: "took two yellow bars")
     r"|two|three|four|five|six|\d+)" + _QUOTE_GAP,
     re.IGNORECASE,
@@ -148,6 +150,12 @@ _TAKE_DET_BEFORE = re.compile(
 # ...and with a count between, for one everyday word: "took 1 addy", "popped two vals"
 _TAKE_COUNT_BEFORE = re.compile(
     _TAKE_VERBS + r"\s+(?:\d+|one|two|three|four|five|half\s+an?|half)" + _QUOTE_GAP, re.IGNORECASE
+)
+# ...and for a clipping that is an ordinary English word (metro, dig), verbs said of a pill only: "popped 2 metro"
+_POP_COUNT_BEFORE = re.compile(
+    r"(?<![a-z])(?:pop|pops|popped|popping|swallow|swallowed|swallowing|crushed|snorted|chewed|dropped)\s+"
+    r"(?:\d+|one|two|three|four|five|half\s+an?|half)" + _QUOTE_GAP,
+    re.IGNORECASE,
 )
 # verbs of using a drug as drugs are used, before an everyday word form with a count or an article between: "smoking
 # meth", "crushed two oxys", "injecting some ice" (a form quoted by case still needs its quotation marks: crushed ice)
@@ -229,6 +237,44 @@ _PILL_WORDS = re.compile(
     r"|药片|假药|压片|印着|刻着|刻字|印字",
     re.IGNORECASE,
 )
+# a device or route that delivers a drug, right before a form (fifteenth session): "PCA morph", "epidural fent"
+_DEVICE_BEFORE = re.compile(
+    r"(?<![A-Za-z])(?:PCA|PCEA|PCIA|epidural|intrathecal|syringe\s+driver|infusion\s+pump|drip)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+# a treatment cycle right after a form: "pembro C6", "FOLFOX cycle 3", "C2D1"
+_CYCLE_AFTER = re.compile(r"\s{0,2}(?:C\d{1,2}(?:D\d{1,2})?|cycle\s*\d{1,2}|cyc\s*\d{1,2})(?![A-Za-z0-9])")
+# a dealer's words (fifteenth session): selling, buying and asking who has it, a price, a way to be contacted
+# ("selling SOMA 350s, msg me", "OXY 80s 有冇人有，價錢好傾", "K仔幾錢一包", "fent 多少钱一克，私我")
+_DEAL = re.compile(
+    r"(?<![a-z])(?:sell|sells|selling|sold|buy|buys|buying|for\s+sale|who\s+has|who'?s\s+got|any(?:one|1|body)\s+(?:got|has|have)"
+    r"|got\s+any|plug|hmu|hit\s+(?:me|him|her|them|us)\s+up|dm(?:s|\s+me)?|pm(?:\s+me)?|msg(?:\s+me)?|message\s+me"
+    r"|text\s+me|inbox(?:\s+me)?|paying|cash\s+only|a\s+pop|per\s+(?:pill|tab|bar|strip|gram)|delivery\s+only)(?![a-z])"
+    # (a price: "$20", "10 for 100", "10 4 100"; not the digit 4 inside a number, "BP 142/88")
+    r"|\$\s?\d|(?<![0-9])\d+\s+(?:for|4)\s+\$?\d"
+    # (Cantonese and Mandarin: who has it, who sells it, its price, message me privately)
+    r"|有冇人有|有冇得|有冇貨|有冇人出|邊度有|边度有|哪里有卖|哪里买|價錢|价钱|幾錢|几钱|多少钱|多少錢|私聊|私信|私我|出貨|出货",
+    re.IGNORECASE,
+)
+# a strength written as a plural right after a form, as a dealer counts pills by it ("oxy 80s", "Soma 350s", "perc
+# 10/325s"), or a dose with its unit
+_STRENGTH_AFTER = re.compile(
+    r"[\s-]{0,2}(?:\d{1,4}(?:/\d{2,4})?s(?![a-z0-9])|\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)s?(?![a-z]))", re.IGNORECASE
+)
+# what may stand right before an everyday word that a dealer sells: a verb of having or getting, a count, an article,
+# a mark or nothing ("got perks", "need ket", "10 subs"): another word before it makes it that thing's kind ("protein
+# bars", "chocolate bars")
+_DEAL_BEFORE = re.compile(
+    r"(?:[,.:;!?(\n。，：；！？（、]|(?<![a-z])(?:got|get|have|has|had|need|needs|want|wants|selling|sell|buying|buy|some"
+    r"|any|the|few|couple|of|and|plus|\d+))[\s\"'‘“]*$",
+    re.IGNORECASE,
+)
+# a noun of a household or skin product right after a form: a product's brand, not a drug ("Oxy acne wash", "OXY
+# cleaning powder")
+_PRODUCT_AFTER = re.compile(
+    r"\s{0,2}(?:acne|wash|washes|cleanser|cleaner|cleaning|clean|powder|bleach|soap|shampoo|pads|wipes|scrub)(?![a-z])",
+    re.IGNORECASE,
+)
 # a dose without its unit right after a form, then a frequency, a route or a + to another drug ("HCTZ 25 + …",
 # "LEV 500 bd"): a regimen line
 _BARE_DOSE = re.compile(
@@ -258,21 +304,29 @@ _ZH_BEFORE = frozenset(
     "服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后导持叫靠我你他她妈爸说但而还也都先再又就"
     # (a person before the form, as a ward round talks: 病人万古得上, 老人氯硝减量)
     "人"
+    # (a class noun or a device right before the name, as patients and a handover write it: 止痛药羟考, 靶向药安罗,
+    # 降糖针利拉, 镇痛泵舒芬)
+    "药针泵"
+    # (a switch from one drug: 从芮达换成…; a drug that is drunk: 喝止咳水; Cantonese verbs of taking and of using a
+    # drug: 食氯硝, 索K仔, 啪丸)
+    "从喝食索啪"
 )
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
 _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
 # a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer"),
 # nor 导 持 (维持安定 is "keep stable")
-_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人")
+_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人药针泵从喝食索啪")
 # a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
 # (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
-_TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕")
+# (喝: methadone and codeine syrup are drunk: 喝美沙酮, 喝止咳水; Cantonese 食 "take", 索 "snort", 啪 "pop")
+_TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕喝食索啪")
 _TAKE_ZH_BEFORE_WORD = frozenset("服吃")
 # a verb of taking with its aspect, how long and 的 or 的是 before a form: what was taken is the form ("用了半年的K药",
 # "吃了五年的安定", "镇痛泵里加的是舒芬", "打的是甘精"); for a form that is also an everyday word, 服 or 吃 only
 _TAKE_ZH_SPAN = re.compile(
-    r"([服吃用打加])(?:了|过|着)?(?:[0-9一二两三四五六七八九十半几多]+个?(?:年|月|周|天|星期|礼拜)|很久|好久|多年|一段时间)?"
-    r"(?:的是|的)[\"'“‘「『]?$"
+    r"([服吃用打加])(?:了|过|着)?(?:(?:[0-9一二两三四五六七八九十半几多]+个?(?:年|月|周|天|星期|礼拜)|很久|好久|多年|一段时间)"
+    # (how long without 的 too: "打了三个月司美", "吃了三年舒乐")
+    r"(?:的是|的)?|的是|的)[\"'“‘「『]?$"
 )
 # ...and a verb of taking right after a form, with its aspect: "安定吃多了", "舍曲吃了两个月", "甘精打过"
 _TAKEN_ZH_AFTER = re.compile(r"[吃服打用][了过多完着]")
@@ -305,7 +359,7 @@ _ZH_AFTER_WORDS = frozenset(
     {"饭前", "饭后", "餐前", "餐后", "口服", "静滴", "静推", "治疗", "注射", "用于", "用量", "过敏"}
     # (and what a ward round or a handover writes after a drug: 华法继续, 右美托维持, 恩替起始, 利福续用)
     | {"继续", "维持", "起始", "续用", "泵入", "泵速", "减停", "暂停", "序贯", "联合", "联用", "溶栓", "抗凝", "镇静"}
-    | {"谷浓"}
+    | {"谷浓", "持续"}
     # (twelfth session) what a medicine is taken for, said right after it (服用安定助眠, 吃二甲降糖, 用地米退烧), how
     # people talk about it (帕罗哪个副作用小, 劳拉只能短期吃, 万古得上, 反应停现在用于, 氯硝不良反应)
     | {"助眠", "安眠", "催眠", "止痛", "镇痛", "降压", "降糖", "降脂", "退烧", "退热", "消炎", "抗炎", "止吐", "抗感"}
@@ -485,6 +539,8 @@ _LEET_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9][-.])(?=[A-Za-z0-9]*[013457])(?=[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[A-Za-z])"
     r"[A-Za-z0-9]{3,12}(?![A-Za-z0-9_])(?!\.[A-Za-z0-9])"
 )
+# the last dot of an acronym written with dots, when what follows shows it is no sentence end
+_ACRONYM_DOT = re.compile(r"\.(?=\s*[a-z0-9(,;:+/]|\s*$)")
 _LEET_LETTERS = str.maketrans({k: v for k, v in LEET.items()})
 # an opening quotation mark right before a form, or with an article or a possessive between ("the red devil")
 _QUOTE_OPEN = re.compile(r"['\"‘“「『(（](?:(?:the|a|an|my|his|her|their|your|our)\s+)?$", re.IGNORECASE)
@@ -547,12 +603,15 @@ class ShorthandIndex:
 
     def _plural(self, found: str) -> Shorthand | None:
         """The form a Latin token is the English plural of ("blue pills", "CZPs"), for a form of four letters or more
-        or a code in capitals: "digs", "fins" and "Dexes" are words."""
+        or a code in capitals or an imprint: "digs", "fins" and "Dexes" are words."""
         for cut in (1, 2):
             if len(found) <= cut or found[-cut:].lower() != "es"[2 - cut :]:
                 continue
             form = self._form(found[:-cut])
-            if form is not None and (len(form.short) >= 4 or (form.exact_case and form.short.isupper())):
+            # (and an imprint code, which ends on a digit: "M30s", "A215s" are tablets counted)
+            if form is not None and (
+                len(form.short) >= 4 or (form.exact_case and form.short.isupper()) or form.imprint
+            ):
                 return form
         return None
 
@@ -585,6 +644,9 @@ class ShorthandIndex:
                     _CJK.match(before)
                     and before not in _ZH_BEFORE
                     and not (counted or timed or bedded or _alnum(short[0]))
+                    # (a verb of taking and how long before it, 吃了三年舒乐, 打了两个月替尔泊: the form is what was taken;
+                    # read last, only for a form that would be dropped)
+                    and _TAKE_ZH_SPAN.search(text, max(0, start - 12), start) is None
                 ):
                     continue
                 # a form right after or before a name dot is part of a transliterated name (威廉·普拉格, 碧娜芝．布托)
@@ -634,7 +696,12 @@ class ShorthandIndex:
             if form is not None and not (form.dosed or form.imprint) and len(form.short) >= 3:
                 # capitals with dots are how acronyms are written ("C.I.P.", "H.C.T.Z."): the form, no disguise
                 plain = letters.isupper() and "." in m.group()
-                hits.append(ShortHit(m.start(), m.end(), form, disguise="" if plain else "spelled"))
+                end = m.end()
+                # (the acronym's own last dot, when a lower-case word, a number or a mark follows it: "H.C.T.Z. 25
+                # daily" — it is no sentence end, so the context after it is read; "…M.T.X. Then" ends a sentence)
+                if plain and _ACRONYM_DOT.match(text, end):
+                    end += 1
+                hits.append(ShortHit(m.start(), end, form, disguise="" if plain else "spelled"))
         for m in _LEET_TOKEN.finditer(text):
             token = m.group()
             # a form with a digit of its own (3TC, 5-FU) is read as written; digits only make a word of letters
@@ -689,8 +756,12 @@ class ShorthandIndex:
         if token.form.dosed:
             return _DOSE_RIGHT_AFTER.match(right) is not None
         # a tablet's imprint: a word for a pill, or for pressing, faking or taking one, in its clause
+        # (or a dealer's words beside one written as a plural: "have blue M30s, 25 a pop")
         if token.form.imprint:
-            return _PILL_WORDS.search(wide + " " + right) is not None
+            plural = text[token.end - 1 : token.end] in "sS" and not token.form.short.endswith(("s", "S"))
+            return _PILL_WORDS.search(wide + " " + right) is not None or (
+                plural and _DEAL.search(wide + " " + right) is not None
+            )
         # a Latin code that is a person's name: a title before it or a word for a person after it ("Dr. Li", "Li 医生")
         if not token.form.chinese and (
             _PERSON_BEFORE.search(text, max(0, token.start - 12), token.start)
@@ -699,6 +770,9 @@ class ShorthandIndex:
             or (len(token.form.short) <= 2 and _GIVEN_NAME.match(text, token.end))
         ):
             return False
+        # a Latin form right before a noun of a household or skin product is that product's brand ("Oxy acne wash")
+        if not token.form.chinese and _PRODUCT_AFTER.match(right):
+            return False
         # written as a name: in quotation marks, or in disguise ("k e t", "f3nt")
         as_name = bool(token.disguise) or _quoted(text, token.start, token.end)
         # a form in leet that is no everyday word is a drug by itself: nobody writes "0xy" or "f3nt" by chance
@@ -706,6 +780,9 @@ class ShorthandIndex:
             return True
         # the words of drug use and its harms around a form: "tina use", "hooked on lean", "lines of ket"
         if self._drug_use(left, right, window, token):
+            return True
+        # a dealer's words in its clause: "oxy 有冇人有", "selling SOMA 350s, msg me", "K仔幾錢一包"
+        if self._dealt(text, window, right, token):
             return True
         if token.form.quoted and not (
             as_name
@@ -741,6 +818,12 @@ class ShorthandIndex:
             return True
         # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
         if _NOUN_AFTER.match(right):
+            return True
+        # a device or route that delivers a drug right before a Latin form: "PCA morph", "epidural fent"
+        if not token.form.chinese and _DEVICE_BEFORE.search(left):
+            return True
+        # a treatment cycle right after a form that is no everyday word: "pembro C6 today", "FOLFOX cycle 3"
+        if not token.form.word and _CYCLE_AFTER.match(right):
             return True
         # in a prescription (a dose with a unit within REACH before, or in the clause after), a form that is no
         # everyday word is a drug by itself ("175 mg/m2 q3w; DTX if neuropathy"); one that is, only when quoted or,
@@ -784,9 +867,12 @@ class ShorthandIndex:
             return True
         if token.form.chinese and _taken_zh(text, token.start, token.end, token.form.word):
             return True
-        # a verb of taking and a count before one everyday word: "took 1 addy", "popped two vals"
-        if latin_word and _TAKE_COUNT_BEFORE.search(left) and _PHRASE_END.match(right):
-            return True
+        # a verb of taking and a count before one everyday word: "took 1 addy", "popped two vals"; a clipping that is
+        # an ordinary English word (metro, dig) takes a verb for a pill only: "He took 1 metro." rode the metro
+        if latin_word and _PHRASE_END.match(right):
+            verbs = _TAKE_COUNT_BEFORE if token.form.source == "street" else _POP_COUNT_BEFORE
+            if verbs.search(left):
+                return True
         # an article between the verb and the form, and verbs of buying or mixing: not for one everyday word unless
         # it is quoted as a name
         plain = not latin_word or " " in token.form.short
@@ -827,6 +913,23 @@ class ShorthandIndex:
         # (for an everyday word, only after it, the form the subject: "lean got my boy hooked"; "addiction clinic" or
         # a gambling addiction before it is about something else)
         return _ADDICTION.search(right if token.form.word else window) is not None
+
+    @staticmethod
+    def _dealt(text: str, window: str, right: str, token: ShortHit) -> bool:
+        """Whether a form is offered, sought or priced as a dealer does it: a dealer's words beside it (selling,
+        who has, a price, "msg me", 私聊); for an everyday word or a code matched as written, also a strength right after
+        it ("Soma 350s", "subs 8mg") and no other word glued before it ("protein bars 20s" is a snack)."""
+        # (beside the form, LEFT before and RIGHT after it: "buying" 60 characters back in a sentence about the
+        # checker's cue words is no deal)
+        if _DEAL.search(window) is None:
+            return False
+        if not (token.form.word or token.form.quoted or token.form.exact_case):
+            return True
+        if _STRENGTH_AFTER.match(right) is None:
+            return False
+        # (at the start of the text, or after a mark, a verb of having or getting, a count or an article)
+        before = text[max(0, token.start - 24) : token.start]
+        return not before.strip(" \"'‘“") or _DEAL_BEFORE.search(before) is not None
 
     @staticmethod
     def _prescription(text: str, token: ShortHit, right: str, strict: bool) -> bool:

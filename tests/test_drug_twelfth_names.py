@@ -4,7 +4,8 @@ with an article inside the quotes or a verb of taking further back, a verb of us
 form joined by "with"/"and"/"or" to another drug, the form a medicine comes in after it (nitro spray), the English
 plural of a form, what a medicine is for said after a Chinese form (安定助眠), Taiwan's 醯; and names read across English
 words ("His hair is thin" is not Istin). The fourteenth session's rows follow each table: disguises and contexts of
-drug use read for every short form."""
+drug use read for every short form; then the fifteenth's: a dealer's words, acronyms with dots, ward and street words
+by kind, and "took 1 metro"."""
 
 from __future__ import annotations
 
@@ -93,6 +94,24 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("最近在吃舍qu林，睡得好点了。", "舍qu林", "sertraline"),
         ("医生开了阿莫xi林。", "阿莫xi林", "amoxicillin"),
         ("奥施kang定一天两次。", "奥施kang定", "oxycodone"),
+        # (fifteenth session) a dealer's words: selling, who has, a price, "msg me", a strength written as a plural
+        ("oxy 30s 有冇人有", "oxy", "oxycodone"),
+        ("selling soma 350s, msg me", "soma", "carisoprodol"),
+        ("got A215s, $20 each, DM me", "A215s", "oxycodone"),
+        ("K仔幾錢一包呀", "K仔", "ketamine"),
+        ("fent 多少钱一克，私我", "fent", "fentanyl"),
+        # ...an acronym written with dots before a dose, a device before a form, a treatment cycle after it
+        ("Continue H.C.T.Z. 25 daily.", "H.C.T.Z.", "hydrochlorothiazide"),
+        ("RA flare: M.T.X. 15 mg weekly.", "M.T.X.", "methotrexate"),
+        ("Post-op: PCA morph, obs stable.", "morph", "morphine"),
+        ("oncology: pembro C6 today", "pembro", "pembrolizumab"),
+        # ...a Chinese verb of taking with how long and no 的, a class noun or a device right before a form
+        ("打了两个月替尔泊，瘦了八公斤。", "替尔泊", "tirzepatide"),
+        ("止痛药羟考吃了半年。", "羟考", "oxycodone"),
+        ("镇痛泵舒芬持续泵入。", "舒芬", "sufentanil"),
+        # ...street names and brands added by kind
+        ("gas station heroin is sold next to the vapes", "gas station heroin", "tianeptine"),
+        ("ward: Septrin 960 MWF", "Septrin", "sulfamethoxazole/trimethoprim"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -149,6 +168,23 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "Hitachi VGR100 specs are online.",
         "CT检查显示ma上就好了。",  # pinyin beside Chinese characters that makes no name
         "我de朋友说PD-1抑制剂很贵。",
+        # (fifteenth session) a clipping that is an ordinary word after "took" and a count; a dealer's words beside
+        # products, snacks, subscriptions and names
+        "He took 1 metro. Then he walked home.",
+        "She took 1 metro and two buses.",
+        "Selling Oxy acne wash, 3 tubes, msg me.",
+        "Protein bars 20s pack for sale, pm me.",
+        "Selling chocolate bars, $2 each, DM me.",
+        "Netflix subs are $15 each now, DM me.",
+        "Tina is selling her bike, message me.",
+        "Soma yoga mats 30s sale, hmu",
+        # ...acronyms with dots that spell no form or stand with no drug context, 舒芬 and 安定 in other words
+        "The F.B.I. took 2 days to reply.",
+        "舒芬妮今天来上班了吗",
+        "生活了三年安定下来。",
+        "Room C6 ATM is broken.",
+        "The INH file is 142 KB.",  # a 4 inside a number is no price ("10 4 100")
+        "We will drip the dig into the garden.",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:

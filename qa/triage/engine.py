@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
+from ..pinyin_text import looks_like_pinyin, to_hanzi
 from ..tasks.medical.rules import episode_not_now, red_flags
 from .embedder import Embedder
 from .model import (
@@ -184,8 +185,10 @@ class Triage:
         # the rules' frames for an episode not happening now, applied to a classifier hit: an episode of a chronic
         # condition the person has ("朋友患癫痫十多年，复发时口吐白沫，四肢抽搐，怎么治") when the hit's nearest exemplars
         # are that episode's kind (a seizure, a faint, breathlessness), a past episode told as a story, seen to
-        # afterwards, whatever its kind, an episode over and of a small degree ("鼻子出血了，捏了五分钟就止住了") and a
-        # question that opens with a supposition or a report (rules.episode_not_now); None: classifier hits stand
+        # afterwards, whatever its kind, an episode over and of a small degree ("鼻子出血了，捏了五分钟就止住了"), a
+        # question that opens with a supposition or a report, and (not for self-harm) a pet's sign, an exam case, a
+        # report of others, a relative's past asked as family history and a small extra dose with the person well
+        # (rules.episode_not_now); None: classifier hits stand
         self.episode_frame = episode_frame
         self._model: TriageModel | None = None
         self._lock = threading.Lock()
@@ -264,6 +267,16 @@ class Triage:
         """Triage questions in one batch (one embedding call)."""
         if not texts:
             return []
+        # a message typed in pinyin is read back into characters first: the rules and the embedder read Chinese
+        read = [to_hanzi(text) if looks_like_pinyin(text) else text for text in texts]
+        results = self._assess_read(read)
+        return [
+            result if seen == text else replace(result, reasons=[*result.reasons, f"read as pinyin: {seen}"])
+            for text, seen, result in zip(texts, read, results, strict=True)
+        ]
+
+    def _assess_read(self, texts: list[str]) -> list[TriageResult]:
+        """Triage texts as they will be read (see assess_many)."""
         model = self.model
         vectors = self.embedder.embed(list(texts))
         probs = model.emergency_probability(vectors, list(texts))
@@ -413,8 +426,9 @@ class Triage:
                 )
             if framed:
                 reasons.append(
-                    "classifier vetoed: a chronic condition's episode, a past story, an episode over and minor or an "
-                    f"imagined or reported one, no word of now ({near[0]})"
+                    "classifier vetoed: a chronic condition's episode, a past story, an episode over and minor, an "
+                    "imagined or reported one, a pet's, an exam case, a relative's past asked as family history or a "
+                    f"small extra dose with the person well, no word of now ({near[0]})"
                 )
             elif classifier_vetoed:
                 reasons.append(

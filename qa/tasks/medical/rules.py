@@ -13,12 +13,13 @@ from dataclasses import dataclass
 _CLAUSE_SPLIT = re.compile(
     r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过(?![气来去劲神])|只是|就是|而是"
 )
-_NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|别)")
+# 别 ("don't") is not the 别 of 特别 ("very"), 区别, 告别, 分别, 级别…: "人特别没精神" is a sign, not a denial
+_NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|(?<![特区告分级性类个识辨派])别)")
 _NEGATION_EN = re.compile(
     r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
 )
 _HISTORY = re.compile(
-    r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
+    r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|半(年|个月)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
     r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?"
     r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b"
     r"|\blast (month|year|summer|winter|spring|autumn|fall)\b|\byears ago\b|\bas a (child|kid|teen)\b"
@@ -162,7 +163,7 @@ _ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|to
 # counts. Thoughts of self-harm are left to their own frames (see red_flags)
 _STORY_PAST = re.compile(
     r"前(几|两|一|些)(天|日)|(\d+|[一二两三四五六七八九十几]+)\s*(天|日|年|个月|周|星期)(之)?前|前段时间|上(个)?(周|星期|月)"
-    r"|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时|那会儿|曾经|上回|昨天|前天"
+    r"|半(年|个月)(之)?前|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时|那会儿|曾经|上回|昨天|前天"
     # a birth is a time that points back when the question is about what came after it ("生孩子的时候大出血…现在孩子三岁了")
     r"|(生孩子|生产|分娩|剖腹产|剖宫产|顺产|坐月子)(的)?(时候|时|那会儿|那次)"
     r"|\b(last (week|month|year)|\d+ (days|weeks|months|years) ago|a few (days|weeks) ago|once)\b",
@@ -367,14 +368,180 @@ def imagined_question(text: str) -> bool:
     )
 
 
+# ---- frames where the one with the sign is not someone here now (fifteenth session) ---------------------------
+# Each is weighed on the whole question and applied to rule hits (red_flags) and classifier hits (episode_not_now).
+# None holds when the question tells an onset or a sign happening now to the asker or someone with them.
+_ONSET_NOW = re.compile(
+    r"刚才|刚刚|正在(?!(学|写|看|追|上课|准备|备考|读|做))|此刻|这会儿|突然|今天|今早|今晚|(分钟|个?小时)了|救命|赶紧|快来"
+    r"|\b(right now|just now|suddenly|today|tonight|this morning|minutes? ago|hours? ago)\b"
+    r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
+    re.I,
+)
+# the asker or someone close: the people a sign now would belong to
+_CLOSE = re.compile(
+    r"我|俺|咱|孩子|宝宝|小孩|儿子|女儿|老公|老婆|丈夫|妻子|爸|妈|爷|奶|外公|外婆|姥|孙|室友|同事|朋友"
+    r"|\b(i|i'm|im|i've|my|me|we|our|us|son|daughter|husband|wife|baby|child|kid|toddler|mum|mom|dad|friend)\b",
+    re.I,
+)
+
+
+def _signs_in(text: str) -> bool:
+    """Any red-flag sign's words in text, whatever their frame."""
+    return any(primary.search(text) for _category, primary, _companion in _COMPILED)
+
+
+# a pet: the one with the sign is an animal ("我家猫刚才一头撞墙上了，要带去看兽医吗", "our hamster is breathing fast").
+# Not a person bitten or scratched by one, and not when a person close to the asker is named (a child and the dog)
+_ANIMAL = (
+    r"猫|狗|猫咪|狗狗|宠物|仓鼠|兔子|鹦鹉|金毛|泰迪|柯基|哈士奇|博美|比熊|布偶|英短|乌龟|小鸟"
+    r"|\b(cat|cats|kitten|dog|dogs|puppy|pet|hamster|rabbit|bunny|parrot|guinea pig|ferret|budgie|tortoise)\b"
+)
+_PET = re.compile(
+    rf"(我|我们|俺|咱)?(家|养)的?(小)?({_ANIMAL})|兽医|宠物医院|\b(my|our|the) (\w+ )?({_ANIMAL})|\bvets?\b",
+    re.I,
+)
+_BY_AN_ANIMAL = re.compile(
+    rf"被.{{0,4}}({_ANIMAL}).{{0,4}}(咬|抓|挠|舔)|({_ANIMAL}).{{0,3}}(咬|抓)(了|伤|到)?(我|孩子|宝宝|他|她)|\b(bitten|scratched|bit me|bit my)\b",
+    re.I,
+)
+_HUMAN_CLOSE = re.compile(
+    r"孩子|宝宝|小孩|儿子|女儿|老公|老婆|丈夫|妻子|爸|妈|爷|奶|外公|外婆|姥|孙"
+    r"|\b(son|daughter|husband|wife|baby|child|kid|toddler|mum|mom|dad|grandma|grandpa)\b",
+    re.I,
+)
+
+
+def about_an_animal(text: str) -> bool:
+    """The question is about a pet's sign: an animal of the household or a vet, no person bitten, no relative named,
+    and with the pet's own words ("我家狗", "my dog") set aside, no clause tells a sign or an onset of the asker
+    ("带我家狗散步的时候我突然胸口剧痛")."""
+    if not _PET.search(text) or _BY_AN_ANIMAL.search(text) or _HUMAN_CLOSE.search(text):
+        return False
+    rest = _PET.sub(" ", text)
+    return not any(_CLOSE.search(c) and (_signs_in(c) or _ONSET_NOW.search(c)) for c in _clauses(rest))
+
+
+# an exam or course question ("USMLE Step 2 题：young male, sudden testicular pain…", "NCLEX practice question: a
+# client at 36 weeks…"): a case written to be answered, not someone now. Not when an onset now is told beside it
+_EXAM = re.compile(
+    r"USMLE|NCLEX|COMLEX|PLAB|\bstep [123]\b|board exam|practice question|exam question|\bquiz\b|\bvignette\b|\bmcq\b"
+    r"|考题|真题|习题|选择题|练习题|病例分析题|执业(医师|护士|药师)(考试)?[：:]|护考|医考",
+    re.I,
+)
+
+
+def exam_question(text: str) -> bool:
+    """The question is an exam or course case, no onset now (the case's own 突然 is the case's) and no clause tells a
+    sign of the asker or someone close."""
+    if not _EXAM.search(text) or _ONSET_NOW.search(text.replace("突然", "")):
+        return False
+    return not any(_CLOSE.search(c) and _signs_in(c) for c in _clauses(text))
+
+
+# a report of others (the news, a drama, what people pass on) that opens the question, with no onset now and no
+# sign told of the asker or someone close: "刚看完新闻，说隔壁市一家三口烧炭取暖，一氧化碳中毒…我家的热水器会不会
+# 也有风险", "最近在追一部医疗剧，里面天天都是跳楼、喝农药的病人…". "新闻看到一半，我爸突然倒地抽搐" is an onset
+# now; "看了新闻，我也想跳楼" is a sign of the asker's
+_REPORT_OPENS = re.compile(
+    _REPORTED.pattern.replace("|关于", "")
+    + r"|剧(里|中)|追.{0,4}剧|\b(my|a) (friend|sister|brother|colleague) (said|told me)\b",
+    re.I,
+)
+
+
+def report_of_others(text: str) -> bool:
+    """A report of others opens the question, no onset now, and no clause tells a sign of the asker or someone close
+    or what is happening to them now ("听说最近很多人煤气中毒，我们全家现在头疼想吐")."""
+    clauses = _clauses(text)
+    if not clauses or not any(_REPORT_OPENS.search(c) for c in clauses[:2]) or _ONSET_NOW.search(text):
+        return False
+    return not any(_CLOSE.search(c) and (_signs_in(c) or _CURRENT.search(c)) for c in clauses)
+
+
+# family history: a relative's past event told to ask about the asker's own risk ("我妈妈四十多岁的时候突发心梗走了…
+# 我是不是要更早开始吃他汀", "my sister had a really bad post partum haemorrhage with her first… does that make it
+# more likely for me"). The relative's clauses hold the sign and a past (died, had, at an age, with her first); the
+# other clauses hold no sign and no onset now, and one asks about the asker's risk, screening or inheritance
+_RELATIVE = re.compile(
+    r"(我|我的)?(妈|爸|母亲|父亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|舅|姨|叔|伯|姑|哥|姐|弟|妹|家里人|亲戚|家人)"
+    r"|\b(my )?(mother|father|mum|mom|dad|grandmother|grandfather|grandma|grandpa|aunt|uncle|sister|brother|cousin"
+    r"|relative|parents?)\b",
+    re.I,
+)
+_RELATIVE_PAST = re.compile(
+    r"走了|去世|过世|死于|病逝|没了|没救|死了|得过|有过|(\d+|[一二三四五六七八九十几]+)(多)?岁(的时候|时|那年)|那年|当年|年轻(的)?时|生.{0,4}(的时候|时)"
+    r"|\b(died|passed away|had|was diagnosed|with (her|his) first|when (she|he) was|at (\d+|age))\b",
+    re.I,
+)
+_OWN_RISK = re.compile(
+    r"家族|遗传|风险|几率|概率|筛查|会不会也|也会不会|是不是也|更早|更容易|预防"
+    r"|(我|自己)(会不会|是不是|要不要|需不需要|也)"
+    r"|\b(risk|likely|likelihood|screen(ed|ing)?|hereditary|genetic|inherit|run(s)? in|family history|chances?|for me|me too"
+    r"|am i|will i|should i get)\b",
+    re.I,
+)
+
+
+_RELATIVE_AGAIN = re.compile(r"又|再次|\bagain\b", re.I)
+
+
+def family_history(text: str) -> bool:
+    """A relative's past event told to ask about the asker's own risk, with no sign or onset now outside it."""
+    clauses = _clauses(text)
+    relative = [c for c in clauses if _RELATIVE.search(c)]
+    if not relative or not any(_RELATIVE_PAST.search(c) for c in relative) or not _OWN_RISK.search(text):
+        return False
+    rest = [c for c in clauses if not _RELATIVE.search(c)]
+    # the relative's own now ("my dad had a heart attack last year and now he has chest pain again") is not history
+    relative_now = any(_CURRENT.search(c) or _RELATIVE_AGAIN.search(c) for c in relative)
+    return not (_ONSET_NOW.search(text) or relative_now or any(_signs_in(c) for c in rest))
+
+
+def not_someone_here(text: str) -> bool:
+    """The sign belongs to no one here now: a pet, an exam case, a report of others, a relative's past (family
+    history)."""
+    return about_an_animal(text) or exam_question(text) or report_of_others(text) or family_history(text)
+
+
+# an extra dose of a usual medicine by mistake, of a small amount, with the person well: "多喂了大概2毫升…现在一切
+# 正常", "降压药好像吃了两遍…量血压118/70，人好好的". Never for a count of pills in the tens, a bottle or a handful
+# (an overdose told as "I feel fine" is still one: its danger comes later), a medicine swallowed by mistake (误吃)
+# or any sign of harm
+_EXTRA_DOSE = re.compile(
+    r"多(喂|吃|服|给|打|用)了.{0,4}([半一两二三\d](\.\d)?)\s*(毫升|ml|片|粒|次|顿|遍|勺)|(吃|服|喂|给)(了)?两(遍|次)"
+    r"|重复(吃|服|喂|用)|\b(double(d)? (dose|up)|extra (dose|\d+ ?ml)|twice by mistake|took (it|them|my \w+) twice)\b",
+    re.I,
+)
+_LARGE_AMOUNT = re.compile(
+    r"\d{2,}\s*(多)?(片|粒|颗)|[二三四五六七八九]十|几十|十几|一整瓶|整瓶|一瓶|半瓶|一把|一板|误(吃|服|喝|食|吞)"
+    r"|\b(\d{2,}|twenty|thirty|forty|fifty) (pills|tablets|caps)|\bwhole (bottle|pack|box)|\bhandful\b",
+    re.I,
+)
+_HARM_AFTER_DOSE = re.compile(
+    r"嗜睡|想睡|犯困|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|心跳(很|特别)?快|冷汗|呕吐|吐了|一直吐|瞳孔|没精神|蔫|软"
+    r"|\b(drowsy|sleepy|vomit|faint|dizz|breath|pale|sweat|confus|floppy|limp)\w*",
+    re.I,
+)
+
+
+def small_extra_dose(text: str) -> bool:
+    """An extra dose of a small amount taken or given by mistake, the person well and no sign of harm."""
+    if not (_EXTRA_DOSE.search(text) and _WELL_NOW.search(text)) or _LARGE_AMOUNT.search(text):
+        return False
+    return _current_match(_HARM_AFTER_DOSE, text) is None
+
+
 def episode_not_now(text: str, category: str) -> bool:
     """A classifier hit of this category is discounted: an episode of a chronic condition the person has, or a past
-    episode told as a story, with no word of now; an episode over and minor; an imagined question."""
+    episode told as a story, with no word of now; an episode over and minor; an imagined question; and unless it is
+    self-harm, a sign that belongs to no one here now (a pet, an exam case, a report of others, family history) or a
+    small extra dose with the person well."""
     return (
         episode_of_known_condition(text, category)
         or story_of_the_past(text)
         or over_and_minor(text)
         or imagined_question(text)
+        or (category != "self_harm" and (not_someone_here(text) or small_extra_dose(text)))
     )
 
 
@@ -478,6 +645,31 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
         r"|kill myself|suicid|end my life|want to die|wanna die|self[- ]?harm|cut(ting)? myself|hurt(ing)? myself|no reason to live|better off dead",
         None,
     ),
+    # a count of pills in the tens (an overdose told as "I feel fine now" is still one: paracetamol's and iron's
+    # danger comes a day later), and pinpoint pupils with slow breathing or no waking (an opioid overdose)
+    (
+        "poisoning",
+        r"(吃|吞|服|喝)(了|下|掉)?.{0,8}?(\d{2,}|[二三四五六七八九]十|几十|十几|二十多|三十多)\s*(多)?(片|颗)"
+        r"|\b(took|swallowed|ate|had taken|have taken|'ve taken)\s+(about |around |like |maybe |over |nearly )?(\d{2,}|twenty|thirty|forty|fifty)\b",
+        None,
+    ),
+    (
+        "poisoning",
+        r"瞳孔.{0,8}(针尖|很小|缩得很小|特别小)|针尖(样|一样|大小)?.{0,4}瞳孔|pupils?.{0,16}(pinpoint|tiny|针尖|很小)|pinpoint pupils?",
+        r"呼吸.{0,4}(很|特别|非常)?(慢|弱|浅)|几秒(钟)?才.{0,2}(一次|一口)|叫不醒|叫.{0,6}(只会哼|没反应|不醒)|没(有)?反应"
+        r"|breath\w*.{0,12}(slow|shallow|barely)|barely breathing|won'?t wake|hard to wake|unresponsive|not waking",
+    ),
+    # a child or an old person dried out: no urine for hours (dry nappies) with a sign of the body giving in (listless,
+    # sunken eyes, no tears, floppy)
+    (
+        "dehydration",
+        r"(尿布|尿不湿|纸尿裤).{0,10}(干(?![净爽燥])|没湿|没尿)|(没|不)(有)?(尿|尿尿|小便|撒尿|尿过)(?![路频急痛床道酸检常毒蛋血液])"
+        r"|尿(也|量)?(很|特别|非常|明显)?少"
+        r"|\b(no|hasn'?t had a|not had a) wet (nappy|nappies|diaper|diapers)|\b(nappies|nappy|diapers?) (are|is|has been|have been|were|stayed) (all )?dry"
+        r"|\b(hasn'?t|has not|not) (peed|wee'?d|urinated|passed urine)",
+        r"软趴趴|蔫|没(有)?精神|不(怎么)?理人|懒得睁眼|不睁眼|叫.{0,3}不(醒|应)|眼窝.{0,3}(陷|凹)|眼睛.{0,3}(凹|陷)|哭.{0,4}没(有)?(眼)?泪|嗜睡|昏睡"
+        r"|\b(listless|floppy|lethargic|limp|sunken|no tears|drowsy|hard to wake|won'?t wake)\b",
+    ),
     ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
     ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
     (
@@ -507,6 +699,22 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
         r"糊涂|不认人|意识|迷糊|记不清|呕吐|吐了|嗜睡|说胡话|confus|vomit|not making sense|asking the same|drowsy|can't remember",
     ),
     ("pregnancy_bleeding", r"(怀孕|孕|妊娠).{0,20}(出血|流血|见红.{0,4}(很多|大量))|pregnan.{0,50}bleed", None),
+    # the obstetric emergencies that are not bleeding (fifteenth session): the cord felt or seen after the waters
+    # broke, and a baby that has stopped moving late in pregnancy (in a pregnancy: weeks, 孕, 胎)
+    (
+        "obstetric",
+        r"脐带(脱垂|脱出|掉出|滑出|露出|垂出|出来了)|(摸到|看到|看见|感觉到|摸着)(了)?.{0,6}脐带"
+        r"|\bcord (prolapse|is (coming|hanging) out|coming out)|\b(loop of|feel the|see the|felt the|saw the) (umbilical )?cord\b",
+        None,
+    ),
+    (
+        "obstetric",
+        r"胎动(明显|突然|一下子)?(减少|少了很多|变少了|少多了|消失|没了|停了|感觉不到)|(没有|没|感觉不到|摸不到)(了)?胎动"
+        r"|(宝宝|宝贝|胎儿|\bbaby).{0,6}(一整天|整天|一天|大半天|半天|一上午|一下午|一晚上|一夜|[\d一二两三四五六七八九十几]+\s*个?(多)?小时)(都|也)?(没|不)(怎么)?动"
+        r"|\b(baby|fetus|foetus) (hasn'?t|has not|hasn'?t been|isn'?t|is not|stopped|has stopped) (moved|moving|kicking)"
+        r"|\b(no|reduced|decreased|fewer|less) (fetal|foetal|baby'?s?) movements?|\b(haven'?t|have not|not) felt (the |my )?baby move",
+        r"孕|怀|\d+\s*周|胎|\bweeks?\b|\bwks?\b|pregnan",
+    ),
     (
         "meningitis_signs",
         r"(脖子|颈部?).{0,3}(发硬|僵硬|硬了|硬得|发僵)|低不下头|stiff neck|neck.{0,8}stiff",
@@ -523,7 +731,7 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
 _COMPILED = [(cat, re.compile(p, re.I), re.compile(c, re.I) if c else None) for cat, p, c in _RED_FLAGS]
 # signs that are themselves phrased with a negation ("没有呼吸了", "not breathing"): the negation rule must not
 # swallow them
-_NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest"})
+_NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest", "dehydration"})
 _SAID_IN_ANY_FRAME = frozenset({"self_harm"})
 # a sign the question itself says is over: "流了好多血，按压后止住了"
 _RESOLVED = {
@@ -650,6 +858,8 @@ def red_flags(text: str) -> list[RedFlag]:
         if evidence and imagined and told_as_past(text, evidence.split(" + ")[0]):
             evidence = None
         if evidence and (episode_of_known_condition(text, category) or episode_asked_about(text, evidence)):
+            evidence = None
+        if evidence and imagined and not_someone_here(text):
             evidence = None
         if evidence:
             found[category] = RedFlag(category, evidence)
