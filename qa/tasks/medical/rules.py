@@ -697,7 +697,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         "cauda_equina",
         r"(会阴|會陰|肛门|肛門|马鞍|馬鞍|屁股和会阴|下身|私处).{0,8}(麻|没(有)?感觉|冇感覺|没知觉|木木)"
         r"|\bsaddle (area )?(numb|anaesthes|anesthes)|numb\w* (between (my|her|his) legs|around (my|her|his) (bottom|bum|back passage|genitals|anus)|in (my|her|his) (groin|genitals|saddle))",
-        r"尿不(出|太出|下来|干净)|排(不出|尿困难)|(小便|尿|大便|屎).{0,4}(控制不|憋不住|失禁|拉在|漏)|失禁|(两条|双)(腿|下肢).{0,4}(麻|没力|无力)"
+        r"尿不(出|太出|下来|干净)|排(不出|尿困难)|(小便|尿|大便).{0,4}(解|拉|排|尿)不(出|下来)|(小便|尿|大便|屎).{0,4}(控制不|憋不住|失禁|拉在|漏)|失禁|(两条|双)(腿|下肢).{0,4}(麻|没力|无力)"
         r"|\b(can'?t|cannot|unable to|trouble|difficulty) (pee|urinat|pass urine|wee|control (my|her|his) (bladder|bowel))|incontinen|wet (my|him|her)self|\bbladder\b|\bbowels?\b|both legs",
     ),
     # a blocked bowel: no stool and no wind with vomiting or a swollen belly, or vomit that smells of stool
@@ -757,6 +757,14 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|\b(written|wrote) (goodbye |farewell )?letters? (to|for) (my|everyone|each)",
         r"\b(won'?t|will not) be (around|here)|\bnot be around|looks? like an accident|life insurance|\bgoodbye|\bfarewell|tonight"
         r"|今晚|走了以后|我走(了|咗)|不在了|告别|再见|保险|保險|(不|唔)想再撑|撑不下去|活不下去|离开这个世界|结束",
+    ),
+    # acute urinary retention: unable to pass urine for hours with the urge or a swollen lower belly
+    (
+        "urinary_retention",
+        r"尿不(太)?出(来)?|(尿|小便).{0,6}(都|也|就是)?(拉|排|解)不出|(排|解)不出(来)?(尿|小便)|一滴(尿)?都(尿|排|拉)不出|屙唔出尿|痾唔出尿"
+        r"|\b(can'?t|cannot|unable to|couldn'?t) (pee|wee|urinate|pass (any )?urine)|\b(hasn'?t|haven'?t) (been able to )?(peed|pee|urinated|wee'?d|passed urine)\b",
+        r"急|憋|胀|脹|鼓|小肚子|下腹|膀胱|[\d几十两一]+\s*个?(多)?(小时|鐘)|一整天|一夜|昨天|昨晚"
+        r"|\bsince\b|\bhours\b|all day|overnight|bladder|swollen|desperate|\burge\b|distend",
     ),
     ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
     ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
@@ -828,9 +836,10 @@ _SAID_IN_ANY_FRAME = frozenset({"self_harm"})
 # operation, watched on the ward)
 _RESOLVED = {
     "bowel_obstruction": re.compile(
-        r"术后|手术后|剖腹产后|剖宫产后|\bafter (the |my |her |his )?(surgery|operation|op|c-section|caesarean)\b|\bpost-?op", re.I
+        r"术后|手术后|剖腹产后|剖宫产后|\bafter (the |my |her |his )?(surgery|operation|op|c-section|caesarean)\b|\bpost-?op",
+        re.I,
     ),
-    "bleeding": re.compile(r"(?<!不)止住|不(再)?流(血)?了|\b(stopped bleeding|bleeding (has )?stopped)\b", re.I)
+    "bleeding": re.compile(r"(?<!不)止住|不(再)?流(血)?了|\b(stopped bleeding|bleeding (has )?stopped)\b", re.I),
 }
 
 # a question about a disease in general ("心肌梗死的早期症状有哪些？", "What are the warning signs of a heart
@@ -929,7 +938,8 @@ def _infant_fever(text: str) -> str | None:
 
 # on chemotherapy now (not years ago: the history frames of _current_match discount that)
 _ON_CHEMO = re.compile(
-    r"化疗|化療|放化疗|\bchemo(therapy)?\b|\bon (chemo|chemotherapy)\b|\b(FOLFOX|FOLFIRI|R-?CHOP|AC-T|TC)\b (cycle|course)", re.I
+    r"化疗|化療|放化疗|\bchemo(therapy)?\b|\bon (chemo|chemotherapy)\b|\b(FOLFOX|FOLFIRI|R-?CHOP|AC-T|TC)\b (cycle|course)",
+    re.I,
 )
 
 
@@ -940,7 +950,8 @@ def _fever_on_chemo(text: str) -> str | None:
     # a fever during chemotherapy may be neutropenic sepsis, which kills within hours whatever else the person feels
     fever = _current_match(_CHEMO_FEVER, text, learning=not_happening_now(text))
     chemo = _current_match(_ON_CHEMO, text) if fever else None
-    if not chemo or not_someone_here(text):
+    # "化疗期间发烧怎么办": with no one described, a question about chemotherapy in general
+    if not chemo or not _SOMEONE_NOW.search(text) or not_someone_here(text):
         return None
     return f"{chemo} + {fever}"
 
