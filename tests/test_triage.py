@@ -761,7 +761,7 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("在备考USMLE，刚才我爸突然胸口疼得厉害，出冷汗", "chest_pain"),
         ("带我家狗散步的时候我突然胸口剧痛，左臂发麻", "chest_pain"),  # the asker's own sign beside a pet
         ("my dad had a heart attack last year and now he has crushing chest pain again", "chest_pain"),
-        # kinds told without the usual word (sixteenth change): blood from the stomach as coffee grounds, an ectopic
+        # kinds told without the usual word (fifteenth session, tri20): blood from the stomach as coffee grounds, an ectopic
         # pregnancy, cauda equina, a blocked bowel, an electric shock, a snakebite, necrotising infection, hives with
         # the throat after a sting, a toddler in a grandparent's pills, a farewell, a fever on chemotherapy, a
         # Cantonese chest, acute urinary retention
@@ -846,7 +846,7 @@ def test_rules_fire_through_frame_words(text, category):
         "我家猫从柜子上摔下来撞到头，吐了一次，要带去宠物医院吗",
         "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
         "半年前宫外孕破裂大出血做了手术，现在想备孕",
-        # look-alikes of the sixteenth change's kinds: a general question, a past bite, plain constipation, a chemo
+        # look-alikes of tri20's kinds: a general question, a past bite, plain constipation, a chemo
         # patient with no fever, pain early in a pregnancy with nothing graver, wind after an operation, a gift
         "宫外孕有哪些症状，怎么和正常怀孕区分",
         "What are the signs of an ectopic pregnancy?",
@@ -875,7 +875,7 @@ def test_rules_on_the_whole_tuning_set():
     found = rates(rows, [bool(red_flags(r["text"])) for r in rows])
     assert (found.emergencies, found.ordinary) == (40, 125)
     assert found.false_alarms <= 2  # measured 2/125 (main's rules before this change: 20/125)
-    # measured 15/40, as before the change (the classifier catches the rest but two); 16 since the sixteenth change
+    # measured 15/40, as before the change (the classifier catches the rest but two); 16 since tri20
     # (vomit of dark red blood and clots)
     assert found.caught >= 16
 

@@ -671,7 +671,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"软趴趴|蔫|没(有)?精神|不(怎么)?理人|懒得睁眼|不睁眼|叫.{0,3}不(醒|应)|眼窝.{0,3}(陷|凹)|眼睛.{0,3}(凹|陷)|哭.{0,4}没(有)?(眼)?泪|嗜睡|昏睡"
         r"|\b(listless|floppy|lethargic|limp|sunken|no tears|drowsy|hard to wake|won'?t wake)\b",
     ),
-    # kinds fresh sets keep missing, told without the usual word (sixteenth change, written from knowledge):
+    # kinds fresh sets keep missing, told without the usual word (tri20, written from knowledge):
     # vomit like coffee grounds or dark red clots is blood from the stomach even without 血
     (
         "gi_bleeding",
