@@ -676,11 +676,12 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     (
         "gi_bleeding",
         r"(吐|呕|嘔)(出来|出嚟)?(的|嘅)?.{0,12}(咖啡渣|咖啡色|暗红|暗紅|黑红|黑紅|酱油色|豉油色)|咖啡渣(样|一样|咁)"
-        r"|coffee[- ]grounds?|vomit\w*.{0,30}(dark red|black)|(throwing|threw) up.{0,20}(dark red|black)",
+        r"|(vomit|throw|threw|sick|puk)\w*.{0,40}coffee[- ]grounds?|coffee[- ]grounds?.{0,30}(vomit|throw|sick|puk)|\blike coffee[- ]grounds?"
+        r"|vomit\w*.{0,30}(dark red|black)|(throwing|threw) up.{0,20}(dark red|black)",
         None,
     ),
-    # an ectopic pregnancy: pain low on one side (or at the shoulder tip) early in a pregnancy, with faintness,
-    # shoulder-tip pain or bleeding; pain alone early in a pregnancy is for a doctor today, not an emergency
+    # an ectopic pregnancy: pain low on one side (or at the shoulder tip) in a pregnancy or with a late period, with
+    # faintness or shoulder pain; pain alone early in a pregnancy is for a doctor today, not an emergency
     (
         "obstetric",
         r"(下腹|小腹|肚子|腹部?|盆腔)(的)?(一侧|一边|单侧|左边|右边|左侧|右侧|左下|右下)|(左|右)(侧|边)?(下)?腹|(一侧|一边|单侧|左边|右边|左侧|右侧|左下|右下)(的)?(下腹|小腹|肚子)"
