@@ -49,6 +49,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V15,
     HELDOUT_EMERGENCY_V16,
     HELDOUT_EMERGENCY_V17,
+    HELDOUT_EMERGENCY_V18,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -1023,6 +1024,10 @@ HELDOUT_BOUNDS = {
     # farewell, a fever on chemotherapy, a Cantonese chest): 69/70 = 0.986, 3/130 (cauda equina's rule hit is vetoed
     # by the classifier at p 0.005)
     HELDOUT_EMERGENCY_V17: (0.98, 3 / 130, 3 / 130),
+    # v18 (independent writer; tri20's author never read it, nor the pinyin reader's or tri19's): 54/70 = 0.771 and
+    # 5/130 (classifier raw 5/130) at the session's start (1cc10c9); 57/70 after the pinyin reader and tri19; 59/70 =
+    # 0.843, 5/130, raw 5/130 after tri20; a bound against regressions, far from the goal
+    HELDOUT_EMERGENCY_V18: (0.84, 5 / 130, 5 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -1043,6 +1048,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
     HELDOUT_EMERGENCY_V16: 10 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth
     HELDOUT_EMERGENCY_V17: 6 / 130,  # 7/130 before the fifteenth changes, 6 after them
+    HELDOUT_EMERGENCY_V18: 10 / 130,  # 10/130 after the fifteenth changes
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -1070,6 +1076,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V15: 0.0,  # measured 2/130 before and after the thirteenth change; 0 after the fourteenth (stories)
     HELDOUT_EMERGENCY_V16: 0.0,  # 3/130 before and after the fourteenth change; 0 after the fifteenth
     HELDOUT_EMERGENCY_V17: 2 / 130,  # 2/130 before and after the fifteenth changes
+    HELDOUT_EMERGENCY_V18: 1 / 130,  # 1/130 after the fifteenth changes
 }
 
 

@@ -61,6 +61,10 @@ HELDOUT_EMERGENCY_V16 = "triage_heldout_v16.jsonl"
 # (whose authors never read it; 81 of its 200 are 100 characters or longer, 13 typed in pinyin); scored on main before
 # and after the change
 HELDOUT_EMERGENCY_V17 = "triage_heldout_v17.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, after v17 was scored and
+# before tri20 (whose author never read it; 75 of its 200 are 100 characters or longer, 12 typed in pinyin); scored
+# at the session's start, after pinyin and tri19, and after tri20
+HELDOUT_EMERGENCY_V18 = "triage_heldout_v18.jsonl"
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"

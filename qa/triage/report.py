@@ -24,6 +24,7 @@ from .measure import (
     HELDOUT_EMERGENCY_V15,
     HELDOUT_EMERGENCY_V16,
     HELDOUT_EMERGENCY_V17,
+    HELDOUT_EMERGENCY_V18,
     RULES_TUNING,
     department_scores,
     emergency_rates,
@@ -78,7 +79,8 @@ def print_file_report(service: Any, rows: list[dict[str, Any]], title: str, out:
 def print_report(service: Any, out: Callable[[str], None]) -> None:
     """Emergency rates (held-out and red-team; rules, classifier, combined), departments, latency."""
     assess = service.triage
-    for title, rows in (("held-out v17 (qa/data/triage_heldout_v17.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V17)),
+    for title, rows in (("held-out v18 (qa/data/triage_heldout_v18.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V18)),
+                        ("held-out v17 (qa/data/triage_heldout_v17.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V17)),
                         ("held-out v16 (qa/data/triage_heldout_v16.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V16)),
                         ("held-out v15 (qa/data/triage_heldout_v15.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V15)),
                         ("held-out v14 (qa/data/triage_heldout_v14.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V14)),
