@@ -213,6 +213,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "the ecstasy of winning",
         "Email me at sam@example.com.",
         "Carbo loading before a race helps.",
+        "雌二醇偏高，孕酮偏低。",  # 偏 sounds like 片: 雌二醇片 was dropped for it
+        "山西多山地，冬天很冷。",  # Shanxi before 多 sounds like 山喜多
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
