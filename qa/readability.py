@@ -1363,6 +1363,9 @@ def paraphrased(a: str, b: str, about: str = "") -> bool:
     return all(in_s) and not _gap(in_l)
 
 
+Unit = tuple[str, int, int]  # a clause of an answer: (field, item index or -1 for a string field, clause index)
+
+
 class ParaphraseCheck(BaseCheck):
     """Removes a clause that restates an earlier one in other words (`paraphrased`), inside a field or across the
     summary, the lists and the risk notice; the copy with more content stays, the other goes. Nothing goes that
@@ -1372,6 +1375,8 @@ class ParaphraseCheck(BaseCheck):
 
     name = "paraphrase"
     rules = ("paraphrase",)
+    said = "restated an earlier one in other words"  # the report's words for what the removed clauses did
+    saying = "restating an earlier one in other words"
 
     def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
         fields = _prose_fields(data)
@@ -1390,13 +1395,13 @@ class ParaphraseCheck(BaseCheck):
             if (fj, ij, nj) in gone:
                 continue
             for fi, ii, ni, ki in units[:j]:
-                if (fi, ii, ni) in gone or not paraphrased(ki, kj, about):
+                earlier, later = (fi, ii, ni), (fj, ij, nj)
+                if earlier in gone:
                     continue
-                # the later copy goes, unless it says more than the earlier one: then the earlier goes
-                first, second = (fj, ij, nj), (fi, ii, ni)
-                if len(gist(kj, about)) > len(gist(ki, about)):
-                    first, second = second, first
-                for victim in (first, second):
+                victims = self._victims(texts, earlier, later, (ki, kj), about)
+                if not victims:
+                    continue
+                for victim in (later if v else earlier for v in victims):
                     if self._can_remove(ctx, data, texts, gone | {victim}):
                         gone.add(victim)
                         break
@@ -1422,9 +1427,21 @@ class ParaphraseCheck(BaseCheck):
         where = ", ".join(changed)
         return Repair(
             fixed,
-            [Finding("paraphrase", f"{len(gone)} clause(s) restated an earlier one in other words ({where})")],
-            [f"removed {len(gone)} clause(s) restating an earlier one in other words from {where}"],
+            [Finding(self.name, f"{len(gone)} clause(s) {self.said} ({where})")],
+            [f"removed {len(gone)} clause(s) {self.saying} from {where}"],
         )
+
+    @staticmethod
+    def _victims(
+        texts: dict[tuple[str, int], list[str]], earlier: Unit, later: Unit, keys: tuple[str, str], about: str
+    ) -> tuple[bool, ...]:
+        """Which copy of a pair of clauses (field, item or -1, clause; `keys` their keys) may go, in the order tried
+        (True: the later, False: the earlier); () when the two do not say the same. The later copy goes, unless it
+        says more."""
+        ki, kj = keys
+        if not paraphrased(ki, kj, about):
+            return ()
+        return (False, True) if len(gist(kj, about)) > len(gist(ki, about)) else (True, False)
 
     @staticmethod
     def _dropped(parts: list[str], drop: set[int]) -> set[int]:
@@ -1444,7 +1461,14 @@ class ParaphraseCheck(BaseCheck):
         if not drop:
             return "".join(parts)
         drop = ParaphraseCheck._dropped(parts, drop)
-        kept = [p for n, p in enumerate(parts) if n not in drop]
+        kept: list[str] = []
+        for n, p in enumerate(parts):
+            if n not in drop:
+                kept.append(p)
+            elif kept and (end := p.rstrip()[-1:]) in SENTENCE_END and kept[-1].rstrip()[-1:] in _CLAUSE_MARK:
+                # the clause that went ended the sentence: the one before it ends it now ("…检查，[包括…。]如果…"
+                # would run two sentences into one)
+                kept[-1] = kept[-1].rstrip()[:-1] + end
         out = "".join(kept).strip()
         if not _WORD.search(out):
             return ""
@@ -1496,8 +1520,11 @@ class ParaphraseCheck(BaseCheck):
                 or dangling(rest)
                 or follows_gap(kept, before)
                 or _POINTS_BACK.match(rest)
-                # "比如增加运动…" after the clause it gave examples of
-                or any(gap and _ELABORATES.match(key(p)) for p, gap in zip(kept, before, strict=True))
+                # "比如增加运动…" after the clause it gave examples of, "这些都会导致…" after the list it pointed at
+                or any(
+                    gap and (_ELABORATES.match(key(p)) or _POINTS_BACK.match(key(p)))
+                    for p, gap in zip(kept, before, strict=True)
+                )
             ):
                 return False
         for f in {g for g, _, _ in gone}:
@@ -1512,8 +1539,9 @@ class ParaphraseCheck(BaseCheck):
         return True
 
 
-# a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it
-_POINTS_BACK = re.compile("^(?:其|它|该|此|这|那|上述)")
+# a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it, and so
+# does one that only says what it was for ("以了解孩子的病情。", "从而降低风险。"; not "以清淡饮食为主。")
+_POINTS_BACK = re.compile("^(?:其|它|该|此(?!外)|这|那|上述|从而|进而|以(?!.{0,12}为))")
 # a clause that ends on a frame of place, time or circumstance leads into the next one ("但在实际操作中")
 _SETS_SCENE = re.compile("(?:中|时|时候|期间|方面|情况下|前提下|基础上|之下|之后|以后|之前|的话)$")
 # a clause that gives examples of or narrows the one before it
@@ -1522,6 +1550,128 @@ _ELABORATES = re.compile("^(?:比如|例如|如|即|包括|尤其|特别|主要�
 _ADDING = re.compile(
     "^(?:(?:此外|另外|同时|而且|并且)[，,]?\\s*)?也(?=可以|可|要|应|能|需要)|^(?:此外|另外|同时|而且|并且)[，,]?\\s*"
 )
+
+
+# the word an enumeration's first element follows ("其治疗通常包括药物治疗、…", "定期进行脑电图、…"): what comes
+# before it is the clause's frame, not an element. 如 only where it introduces examples (not 如果, 如何)
+_LIST_FRAME = re.compile("包括但不限于|包括|包含|例如|比如|诸如|譬如|主要有|进行|采用|使用|如(?![果何此同今])|有|是|为")
+# 等 closes a list: what follows it is the frame ("净利润等指标来评估"), never 等待 / 平等 / 等级
+_LIST_CLOSE = re.compile("(?<![平相同对])等(?![待级同候]).*$")
+# the word that joins an enumeration's last two elements ("康复训练和心理干预"); never 及时, 参与, 和谐
+_LIST_JOIN = re.compile("以及|或者|(?<!以)及(?!时|早)|(?<![温总])和(?![谐平])|(?<![参给])与|或(?!许)")
+# share of the longer of two elements a common subsequence holds when they name one thing: 基因检测 / 基因测验 (not
+# 肝功能 / 肾功能)
+_NEAR_ELEMENT = 0.75
+
+
+def elements(piece: str) -> list[str]:
+    """The keys of the things a clause enumerates with 、, without the clause's frame: the first element from the
+    last frame word on ("其治疗通常包括药物治疗" → 药物治疗), the last up to 等 and split where 和 / 及 / 或 joins
+    the last two ("康复训练和心理干预等" → 康复训练 / 心理干预); [] when the clause has no 、."""
+    raw = piece.split("、")
+    if len(raw) < 2:
+        return []
+    parts = [key(p) for p in raw]
+    parts[0] = key(re.split("[：:]", raw[0])[-1])
+    parts[0] = _LIST_FRAME.split(parts[0])[-1] or parts[0]
+    last = _LIST_CLOSE.sub("", parts[-1]) or parts[-1]
+    parts[-1:] = [p for p in _LIST_JOIN.split(last) if p] or [last]
+    return parts if all(parts) else []
+
+
+def _near_element(a: str, b: str) -> bool:
+    """Two elements one or two characters apart that name one thing ("基因检测 / 基因测验"): a common subsequence
+    holding three quarters of the longer (4+ characters), never a number apart."""
+    short, long_ = sorted((a, b), key=len)
+    if len(long_) < 4 or opposed(a, b):
+        return False
+    return sum(_aligned(short, long_)[0]) >= _NEAR_ELEMENT * len(long_)
+
+
+def _frame(piece: str, other: str) -> str | None:
+    """The words of `piece` around the things it enumerates (its key without them), when `other` enumerates every
+    one of them too (`relisted`); None when it does not."""
+    mine, theirs = elements(piece), elements(other)
+    if len(mine) < 3 or len(theirs) < len(mine):
+        return None
+    rest = key(piece)
+    near = 0
+    for m in mine:
+        same = [t for t in theirs if _same_element(m, t)]
+        if not same:
+            if near or not any(_near_element(m, t) for t in theirs):
+                return None
+            near += 1
+            rest = rest.replace(m, "", 1)
+            continue
+        # of an element with frame words before or after it ("可以通过胃镜"), only what the two share is the element
+        heads = [m[: len(os.path.commonprefix([m, t]))] for t in same]
+        tails = [m[len(m) - len(os.path.commonprefix([m[::-1], t[::-1]])) :] for t in same]
+        shared = max(heads + tails, key=len)
+        rest = rest.replace(shared, "", 1)
+    return rest
+
+
+def relisted(piece: str, other: str) -> bool:
+    """`piece` enumerates three or more things and `other` lists every one of them too (the same element, or one
+    near it, at most one of those), whatever words frame each list ("手术治疗包括脑电图、MRI、CT扫描…" / "定期进行
+    脑电图、MRI、CT扫描…"): removing `piece`'s list loses no element. Its frame must be shorter than the elements it
+    frames, so a clause whose point is elsewhere ("出现发热、咳嗽等症状时应及时去医院检查") is no repeat of a list."""
+    frame = _frame(piece, other)
+    return frame is not None and len(frame) < len(key(piece)) - len(frame)
+
+
+# words a list's frame may have that name nothing: it introduces the list ("包括", "进行"), or hedges (stock words)
+_FRAME_WORDS = re.compile(f"{_LIST_FRAME.pattern}|等|由于|因为|方法|方式|措施|手段")
+
+
+def _named_in(texts: dict[tuple[str, int], list[str]], unit: Unit, other: Unit, about: str) -> bool:
+    """Whether what the clause `unit` says of its list is in the text of `other` as well: the words of its frame
+    and, for a clause that is not the first of its sentence, the thing its sentence's first clause defines, else
+    that clause's first two characters ("前列腺炎是…，可能会伴随尿频、尿急、尿痛" says the list of 前列腺炎; "肾结石
+    较常见，通常伴有尿频、尿急、尿痛" of another disease). Words that only introduce or hedge a list, and the
+    answer's topic, name nothing."""
+    parts, n = texts[unit[:2]], unit[2]
+    lead = _frame(parts[n], texts[other[:2]][other[2]]) or ""
+    start = n
+    while start > 0 and not _SENTENCE_END_RE.search(parts[start - 1]):
+        start -= 1
+    if start < n:  # the sentence's subject, said in its first clause: what it defines, else its first words
+        opening = key(parts[start])
+        lead = (m.group(1) if (m := _DEFINED.match(opening)) else gist(opening)[:2]) + lead
+    if about:
+        lead = lead.replace(about, "")
+    theirs = gist(key("".join(texts[other[:2]])))
+    return all(c in theirs for c in gist(_FRAME_WORDS.sub("", lead)))
+
+
+class RelistCheck(ParaphraseCheck):
+    """Removes a clause that enumerates again, in another frame, the things an earlier clause of another text
+    enumerated (`relisted`): the copy whose frame says less goes (the later when even), where its text can give it
+    up; else the other copy, when every element of its list is in the one that stays; else both stay. The removal
+    rules are the paraphrase check's: no fragment, no condition without its clause, no emptied string field, no list
+    under its minimum."""
+
+    name = "relisted"
+    rules = ("relisted",)
+    said = "enumerated again what an earlier one listed"
+    saying = "enumerating again what an earlier one listed"
+
+    @staticmethod
+    def _victims(
+        texts: dict[tuple[str, int], list[str]], earlier: Unit, later: Unit, keys: tuple[str, str], about: str
+    ) -> tuple[bool, ...]:
+        """The copies whose list the other holds whole and whose frame names nothing the other text lacks, the
+        one with the shorter frame first (the later when even); () when neither may go."""
+        copies = {False: earlier, True: later}
+        piece = {v: texts[u[:2]][u[2]] for v, u in copies.items()}
+        if "、" not in piece[False] or "、" not in piece[True]:
+            return ()  # most pairs: a clause that enumerates nothing
+        frames = {v: len(_frame(piece[v], piece[not v]) or "") for v in copies}
+        order = (False, True) if frames[True] > frames[False] else (True, False)
+        return tuple(
+            v for v in order if relisted(piece[v], piece[not v]) and _named_in(texts, copies[v], copies[not v], about)
+        )
 
 
 def readability_checks() -> list[BaseCheck]:
@@ -1535,5 +1685,6 @@ def readability_checks() -> list[BaseCheck]:
         QuestionCopyCheck(),
         RepetitionCheck(),
         ParaphraseCheck(),
+        RelistCheck(),
         ListBoundCheck(),
     ]

@@ -914,3 +914,125 @@ def test_a_table_of_cases_is_not_a_count():
     done = RepetitionCheck().repair(ctx("月供多少？", FINANCE, FIN_FALLBACKS), data)
     assert done.data == data
     assert counting_frames(cases[:2], 6) == set()  # two are a pair, not a loop
+
+
+# ---- an enumeration said again in another frame (relisted) ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("piece", "other", "again"),
+    [
+        # the same four treatments, each frame its own words (held-out 10)
+        (
+            "其治疗通常包括药物治疗、手术治疗、康复训练和心理干预。",
+            "癫痫的治疗方法主要包括药物治疗、手术治疗、康复训练和心理干预。",
+            True,
+        ),
+        # six examinations, one of them a character apart (基因检测 / 基因测验), frames of other words
+        (
+            "手术治疗包括脑电图、MRI、CT扫描、神经影像学检查、基因检测、遗传咨询等。",
+            "定期进行脑电图、MRI、CT扫描、神经影像学检查、基因测验、遗传咨询等，",
+            True,
+        ),
+        ("常见症状有发热、咳嗽、乏力。", "常见症状有发热、咳嗽、腹泻。", False),  # an element swapped for another
+        (
+            "检查肝功能、肾功能、血常规。",
+            "检查肝功能、心功能、血常规。",
+            False,
+        ),  # 肾 / 心: one character, another organ
+        ("包括发热、咳嗽、乏力、腹泻。", "包括发热、咳嗽、乏力", False),  # 腹泻 is said only here
+        ("如发热、咳嗽。", "如发热、咳嗽、乏力", False),  # two elements are no list
+        # the list is the smaller part: the clause's point is what it says of it
+        ("出现发热、咳嗽、乏力等症状时应及时去医院检查。", "常见症状有发热、咳嗽、乏力。", False),
+    ],
+)
+def test_relisted(piece, other, again):
+    from qa.readability import relisted
+
+    assert relisted(piece, other) is again
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # the only analysis item lists the summary's treatments again: the summary gives up its clause
+            {
+                "summary": "癫痫是一种神经系统疾病，其治疗方法主要包括药物治疗、手术治疗、康复训练和心理干预。",
+                "analysis": ["治疗包括药物治疗、手术治疗、康复训练和心理干预。"],
+            },
+            {"summary": "癫痫是一种神经系统疾病。", "analysis": ["治疗包括药物治疗、手术治疗、康复训练和心理干预。"]},
+        ),
+        (  # the summary's frame says less (held-out 10): the summary gives it up though the list could spare the item
+            {
+                "summary": "癫痫是一种神经系统疾病，其治疗通常包括药物治疗、手术治疗、康复训练和心理干预。",
+                "analysis": ["癫痫的治疗方法主要包括药物治疗、手术治疗、康复训练和心理干预。", "需长期规律服药。"],
+            },
+            {"summary": "癫痫是一种神经系统疾病。"},
+        ),
+        (  # the clause that went ended its sentence: the clause before it ends the sentence now, not a comma
+            {
+                "summary": "胃病患者需要定期进行胃肠道检查，包括胃镜、胃液分析和血液检查。平时注意饮食清淡。",
+                "analysis": ["胃病的诊断主要包括胃镜、胃液分析和血液检查等项目。"],
+            },
+            {"summary": "胃病患者需要定期进行胃肠道检查。平时注意饮食清淡。"},
+        ),
+        (  # an item that enumerates an earlier item's list again goes whole where the list can spare it
+            {
+                "analysis": [
+                    "常见诱因包括熬夜、压力过大、感冒和脱水。",
+                    "鼻窦炎也会引起头痛。",
+                    "诱因有熬夜、压力过大、感冒、脱水等。",
+                ]
+            },
+            {"analysis": ["常见诱因包括熬夜、压力过大、感冒和脱水。", "鼻窦炎也会引起头痛。"]},
+        ),
+    ],
+)
+def test_an_enumeration_said_again_is_removed(data, expected):
+    from qa.readability import RelistCheck
+
+    done = RelistCheck().repair(ctx(), {**MEDICAL_OK, **data})
+    assert {k: done.data[k] for k in expected} == expected
+    assert [f.rule for f in done.findings] == ["relisted"] and "enumerating again" in done.repairs[0]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # the summary's only clause and the list's only item: neither can give the list up, so both stay
+        {
+            "summary": "治疗包括药物治疗、手术治疗、康复训练和心理干预。",
+            "analysis": ["癫痫的治疗方法主要包括药物治疗、手术治疗、康复训练和心理干预。"],
+        },
+        # the same symptoms said of two diseases: two points
+        {"analysis": ["肾结石可伴有尿频、尿急、尿痛、血尿。", "前列腺炎可伴有尿频、尿急、尿痛、血尿。"]},
+        # the subject is in the sentence's first clause: 前列腺炎 is not 肾结石
+        {
+            "analysis": [
+                "肾结石较常见，通常伴有尿频、尿急、尿痛、血尿。",
+                "前列腺炎是男性疾病，也伴有尿频、尿急、尿痛、血尿。",
+            ]
+        },
+        # a same-topic sentence with a different enumeration
+        {"analysis": ["常见症状有发热、咳嗽、乏力。", "严重时可出现发热、咳嗽、呼吸困难。"]},
+        # each frame says what the other lacks (手术治疗 / 定期…以了解病情): removing either loses a point
+        {
+            "analysis": ["手术治疗包括脑电图、MRI、CT扫描、神经影像学检查、基因检测、遗传咨询等。"],
+            "suggestions": ["定期进行脑电图、MRI、CT扫描、神经影像学检查、基因测验、遗传咨询等，以了解孩子的病情。"],
+        },
+        # the summary's list could go, but "这些都会导致流泪。" would point at nothing; the item is the list's only one
+        {
+            "summary": "流泪的原因有多种。如细菌性结膜炎、病毒性结膜炎、沙眼等，这些都会导致流泪。",
+            "analysis": ["常见的眼部感染主要包括细菌性结膜炎、病毒性结膜炎和沙眼。"],
+        },
+        # the later clause could go, but "以了解孩子的病情。" alone is a fragment; the earlier one names 检查
+        {
+            "analysis": ["检查包括脑电图、磁共振、CT扫描。", "需长期随访。"],
+            "suggestions": ["进行脑电图、磁共振、CT扫描，以了解孩子的病情。"],
+        },
+    ],
+)
+def test_an_enumeration_said_again_stays_where_removing_it_would_lose_a_point(data):
+    from qa.readability import RelistCheck
+
+    answer = {**MEDICAL_OK, **data}
+    done = RelistCheck().repair(ctx(), answer)
+    assert done.data == answer and not done.findings

@@ -100,6 +100,7 @@ def test_a_new_task_answers_through_the_service(echo_service):
         "question_copy",
         "repetition",
         "paraphrase",
+        "relisted",
         "list_bound",
         "calm",
     ]

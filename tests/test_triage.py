@@ -761,6 +761,37 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("在备考USMLE，刚才我爸突然胸口疼得厉害，出冷汗", "chest_pain"),
         ("带我家狗散步的时候我突然胸口剧痛，左臂发麻", "chest_pain"),  # the asker's own sign beside a pet
         ("my dad had a heart attack last year and now he has crushing chest pain again", "chest_pain"),
+        # kinds told without the usual word (fifteenth session, tri20): blood from the stomach as coffee grounds, an ectopic
+        # pregnancy, cauda equina, a blocked bowel, an electric shock, a snakebite, necrotising infection, hives with
+        # the throat after a sting, a toddler in a grandparent's pills, a farewell, a fever on chemotherapy, a
+        # Cantonese chest, acute urinary retention
+        ("我爸有肝病，今天早上吐了一大碗咖啡渣样的东西，头晕", "gi_bleeding"),
+        ("he's been vomiting what looks like coffee grounds since this morning", "gi_bleeding"),
+        ("例假推迟十天了，验孕两条杠，刚才左下腹突然剧痛，眼前发黑", "obstetric"),
+        ("my period is late and I have pain on the left side, now my shoulder tip hurts", "obstetric"),
+        ("腰疼好多年，今天会阴部发麻没感觉，小便也解不出来", "cauda_equina"),
+        ("back pain for a week, now numbness between my legs and I can't control my bladder", "cauda_equina"),
+        ("爷爷两天没大便也不放屁了，肚子胀得硬硬的，一直吐", "bowel_obstruction"),
+        ("he's vomiting and it smells like poo, his belly is massive", "bowel_obstruction"),
+        ("修插座被电到了，现在心跳好快，手指发麻", "burn_or_shock"),
+        ("got an electric shock from a frayed cable, my heart keeps skipping", "burn_or_shock"),
+        ("我爸在田里被蛇咬了，小腿肿得很快，牙龈出血", "snake_bite"),
+        ("my son was bitten by a snake in the garden twenty minutes ago, his leg is swelling", "snake_bite"),
+        (
+            "a scratch on his leg yesterday, now the pain is out of proportion and the skin is dusky, fever",
+            "necrotising_infection",
+        ),
+        ("伤口周围按下去有捻发感，皮肤发紫，发高烧", "necrotising_infection"),
+        ("被马蜂叮了，浑身起风团，嗓子发紧", "anaphylaxis"),
+        ("孩子三岁，偷吃了爷爷的降糖药，大概五六片", "poisoning"),
+        ("our toddler got into grandma's pills this afternoon", "poisoning"),
+        ("I've given away my dog and my books, I won't be around after this weekend", "self_harm"),
+        ("存款都转给我妈了，遗书也写好了，今晚就走", "self_harm"),
+        ("我爸在化疗，今天发烧38.6度，寒战", "neutropenic_fever"),
+        ("my wife is on chemo, her temperature is 38.3 tonight", "neutropenic_fever"),
+        ("老豆心口好翳，出晒冷汗", "chest_pain"),
+        ("老人前列腺增生，从昨晚到现在一滴尿都尿不出来，小肚子胀得鼓鼓的", "urinary_retention"),
+        ("my dad hasn't been able to pee for 12 hours and his bladder feels swollen", "urinary_retention"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -815,6 +846,24 @@ def test_rules_fire_through_frame_words(text, category):
         "我家猫从柜子上摔下来撞到头，吐了一次，要带去宠物医院吗",
         "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
         "半年前宫外孕破裂大出血做了手术，现在想备孕",
+        # look-alikes of tri20's kinds: a general question, a past bite, plain constipation, a chemo
+        # patient with no fever, pain early in a pregnancy with nothing graver, wind after an operation, a gift
+        "宫外孕有哪些症状，怎么和正常怀孕区分",
+        "What are the signs of an ectopic pregnancy?",
+        "怀孕六周，右下腹偶尔隐隐作痛，正常吗",
+        "去年被蛇咬过，伤口早好了，现在还会有后遗症吗",
+        "I was bitten by a snake as a kid, can I still be allergic to antivenom?",
+        "三天没大便了，肚子有点胀，吃什么通便",
+        "constipated for three days, no other symptoms, which laxative is gentle?",
+        "我爸在化疗，最近没胃口，吃什么好",
+        "I'm on chemo and my hair is falling out, will it grow back?",
+        "化疗期间发烧怎么办，需要注意什么",
+        "术后第二天还没排气，肚子胀，正常吗",
+        "我把旧衣服都送人了，想换一批新的",
+        "孩子吃了医生开的退烧药，还是38度",
+        "咖啡喝多了胃不舒服，吐了一点",
+        "坐久了屁股发麻，腰也疼",
+        "前列腺增生，晚上尿频，尿不太干净",
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
@@ -826,7 +875,9 @@ def test_rules_on_the_whole_tuning_set():
     found = rates(rows, [bool(red_flags(r["text"])) for r in rows])
     assert (found.emergencies, found.ordinary) == (40, 125)
     assert found.false_alarms <= 2  # measured 2/125 (main's rules before this change: 20/125)
-    assert found.caught >= 15  # measured 15/40, as before the change (the classifier catches the rest but two)
+    # measured 15/40, as before the change (the classifier catches the rest but two); 16 since tri20
+    # (vomit of dark red blood and clots)
+    assert found.caught >= 16
 
 
 # ---- held-out figures through the CLI (real embedder) ----------------------------------------------------------
@@ -866,7 +917,8 @@ def cli_runs(tmp_path_factory):
 # veto), measured with the intent veto (fourth session; see BENCHMARKS.md). All five sets are seen: the intent veto's
 # rows were written after their false alarms were read, so these bounds guard against regressions, not for new text
 HELDOUT_BOUNDS = {
-    HELDOUT_EMERGENCY: (0.97, 2 / 50, 2 / 50),  # measured 82/84, 1/50, 1/50 (seen); fifth change: 83/84, 2/50, 2/50
+    # measured 82/84, 1/50, 1/50 (seen); fifth change: 83/84, 2/50, 2/50; tri20 (a blocked bowel by rule): 84/84, 1/50
+    HELDOUT_EMERGENCY: (0.98, 2 / 50, 2 / 50),
     HELDOUT_EMERGENCY_V2: (0.97, 0.0, 0.0),  # measured 68/70, 0/130, 0/130 (seen: tuned against, not held out)
     # v3 (seen): recall 59/70 = 0.843, false positives 4/130 combined (8/130 before the intent veto), 8/130 classifier
     # fifth change: 66/70 = 0.943, 3/130 combined, classifier raw 9/130 (3/130 after the intent veto); 4/130 combined
@@ -953,7 +1005,8 @@ HELDOUT_BOUNDS = {
     # fourteenth session (the story, minor and imagined frames; v15 was read for its kinds): 2/130 combined, raw 6/130
     # (a window's hit discounted by a frame)
     # fifteenth session (the exam and the extra-dose frames; v15 read for its kinds): 0/130 combined
-    HELDOUT_EMERGENCY_V15: (0.97, 0.0, 6 / 130),
+    # tri20 (an ectopic: a positive test, pain low on one side, faint): 69/70 = 0.986
+    HELDOUT_EMERGENCY_V15: (0.98, 0.0, 6 / 130),
     # v16 (independent writer; the fourteenth change's author never read it): 65/70 = 0.929 and 7/130 (classifier raw
     # 7/130) on main before the change (86db72e) and the same after it (the story, minor and imagined frames); a bound
     # against regressions, not the goal
@@ -965,7 +1018,11 @@ HELDOUT_BOUNDS = {
     # Cantonese, 13 texts typed in pinyin): 52/70 = 0.743 and 4/130 (classifier raw 4/130) on main before the changes
     # (2e9186a); 58/70 = 0.829, 3/130, raw 3/130 after them (pinyin read back +4, tri19's rules +2); a bound against
     # regressions, far from the goal
-    HELDOUT_EMERGENCY_V17: (0.82, 3 / 130, 3 / 130),
+    # tri20 (v17 read for its kinds, seen now: red flags for coffee-ground vomit, an ectopic, a blocked bowel, an
+    # electric shock, a snakebite, necrotising infection, hives after a sting, a toddler in a grandparent's pills, a
+    # farewell, a fever on chemotherapy, a Cantonese chest): 69/70 = 0.986, 3/130 (cauda equina's rule hit is vetoed
+    # by the classifier at p 0.005)
+    HELDOUT_EMERGENCY_V17: (0.98, 3 / 130, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {

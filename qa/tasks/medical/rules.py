@@ -578,8 +578,8 @@ _FEVER = re.compile(
     r"发烧|发热|高烧|高热|发烫|体温\s*\d|3[89](\.\d)?\s*(度|℃|°)|fever|temperature of|3[89](\.\d)?\s*°?\s*c\b", re.I
 )
 
-# (category, primary pattern, companion pattern or None): with a companion both must appear, un-negated
-_RED_FLAGS: list[tuple[str, str, str | None]] = [
+# (category, primary pattern, companion pattern(s) or None): with companions every one must appear, un-negated
+_RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     (
         "chest_pain",
         r"压榨(样|性)?.{0,3}(胸|痛|疼)|胸.{0,2}(压着|压榨|像压了石头)|crushing chest|chest.{0,12}crushing",
@@ -587,7 +587,8 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
     ),
     (
         "chest_pain",
-        r"(胸|心口|心前区).{0,3}(痛|疼|闷|压|紧)|chest (pain|pressure|tightness|hurts)|pain in (my|his|her) chest",
+        # 翳 is Cantonese for a heavy, stuffy chest ("心口好翳"); traditional characters as Hong Kong writes them
+        r"(胸|心口|心前区).{0,3}(痛|疼|闷|悶|压|壓|紧|緊|翳)|chest (pain|pressure|tightness|hurts)|pain in (my|his|her) chest",
         r"(左|右)?(胳膊|手臂|臂|肩|下巴|下颌|后背|背)|冷汗|大汗|出汗|满头大汗|气短|喘不|呼吸困难|arm|jaw|shoulder|back|sweat|short of breath|breathless|nause",
     ),
     (
@@ -670,6 +671,102 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
         r"软趴趴|蔫|没(有)?精神|不(怎么)?理人|懒得睁眼|不睁眼|叫.{0,3}不(醒|应)|眼窝.{0,3}(陷|凹)|眼睛.{0,3}(凹|陷)|哭.{0,4}没(有)?(眼)?泪|嗜睡|昏睡"
         r"|\b(listless|floppy|lethargic|limp|sunken|no tears|drowsy|hard to wake|won'?t wake)\b",
     ),
+    # kinds fresh sets keep missing, told without the usual word (tri20, written from knowledge):
+    # vomit like coffee grounds or dark red clots is blood from the stomach even without 血
+    (
+        "gi_bleeding",
+        r"(吐|呕|嘔)(出来|出嚟)?(的|嘅)?.{0,12}(咖啡渣|咖啡色|暗红|暗紅|黑红|黑紅|酱油色|豉油色)|咖啡渣(样|一样|咁)"
+        r"|(vomit|throw|threw|sick|puk)\w*.{0,40}coffee[- ]grounds?|coffee[- ]grounds?.{0,30}(vomit|throw|sick|puk)|\blike coffee[- ]grounds?"
+        r"|vomit\w*.{0,30}(dark red|black)|(throwing|threw) up.{0,20}(dark red|black)",
+        None,
+    ),
+    # an ectopic pregnancy: pain low on one side (or at the shoulder tip) in a pregnancy or with a late period, with
+    # faintness or shoulder pain; pain alone early in a pregnancy is for a doctor today, not an emergency
+    (
+        "obstetric",
+        r"(下腹|小腹|肚子|腹部?|盆腔)(的)?(一侧|一边|单侧|左边|右边|左侧|右侧|左下|右下)|(左|右)(侧|边)?(下)?腹|(一侧|一边|单侧|左边|右边|左侧|右侧|左下|右下)(的)?(下腹|小腹|肚子)"
+        r"|(肩膀?尖|肩膀?顶|肩头).{0,4}(痛|疼)|\b(one|right|left)[- ]sided.{0,20}(pain|cramp)|\b(pain|cramps?|cramping)\b.{0,20}\b(low )?on (the|my|her|one) (right|left|one)? ?side"
+        r"|\b(tip of (my|her|the) (right |left )?shoulder|shoulder[- ]tip)",
+        (
+            r"月经|例假|大姨妈|验孕|试纸|两条杠|阳性|怀孕|孕|hcg|\bperiod\b|\bpositive\b|pregnan",
+            r"晕|眼前发黑|站不住|冒冷汗|出冷汗|心慌|脸色(发白|苍白)|肩|\bfaint|lightheaded|light-headed|dizz|pass(ed)? out|shoulder|collaps",
+        ),
+    ),
+    # cauda equina: numb "saddle" (between the legs, round the back passage) with a bladder or bowel that no
+    # longer obeys, or both legs numb or weak
+    (
+        "cauda_equina",
+        r"(会阴|會陰|肛门|肛門|马鞍|馬鞍|屁股和会阴|下身|私处).{0,8}(麻|没(有)?感觉|冇感覺|没知觉|木木)"
+        r"|\bsaddle (area )?(numb|anaesthes|anesthes)|numb\w* (between (my|her|his) legs|around (my|her|his) (bottom|bum|back passage|genitals|anus)|in (my|her|his) (groin|genitals|saddle))",
+        r"尿不(出|太出|下来|干净)|排(不出|尿困难)|(小便|尿|大便).{0,4}(解|拉|排|尿)不(出|下来)|(小便|尿|大便|屎).{0,4}(控制不|憋不住|失禁|拉在|漏)|失禁|(两条|双)(腿|下肢).{0,4}(麻|没力|无力)"
+        r"|\b(can'?t|cannot|unable to|trouble|difficulty) (pee|urinat|pass urine|wee|control (my|her|his) (bladder|bowel))|incontinen|wet (my|him|her)self|\bbladder\b|\bbowels?\b|both legs",
+    ),
+    # a blocked bowel: no stool and no wind with vomiting or a swollen belly, or vomit that smells of stool
+    (
+        "bowel_obstruction",
+        r"(不|没|冇|无)(有)?(放屁|排气|放過屁|放过屁|通气)|(放屁|排气)(也)?(都)?(没有|冇)"
+        r"|\b(no|not passing|hasn'?t passed|haven'?t passed|not passed|can'?t pass) (any )?(wind|gas)\b|\b(hasn'?t|haven'?t|not|nor)\b.{0,20}\b(farted|passed (any )?(wind|gas))",
+        r"吐|呕|嘔|(肚子|腹|肚).{0,4}(胀|脹|鼓|硬)|腹胀|\bvomit|throwing up|threw up|sick|swollen|distend|bloat|\bdrum\b",
+    ),
+    (
+        "bowel_obstruction",
+        r"(吐|呕|嘔).{0,12}(屎|粪|糞|大便)(味|样|一样|咁)|(粪|糞|屎)(臭)?味.{0,6}(呕吐物|吐出)"
+        r"|vomit\w*.{0,30}smells? (like|of) (poo|poop|faeces|feces|stool|shit)|(faecal|fecal|faeculent|feculent) vomit",
+        None,
+    ),
+    # an electric shock is an emergency when the heart or the skin shows it (palpitations, a burn, thrown back)
+    (
+        "burn_or_shock",
+        r"\bzapped\b|electric(al)? shock|\bshocked by (a|the|an) (live |bare )?(socket|outlet|wire|switch|cable|fence|plug|power|mains|breaker|light)"
+        r"|被电(到|了|击|打)|(俾|畀)电(电|電)亲|(俾|畀)電電親|漏电.{0,6}(电到|打到|被电)",
+        r"心(慌|悸|跳)|胸|烧伤|灼伤|烫伤|晕|麻|\bheart|palpitat|racing|pounding|flutter|skipp|chest|\bburn|threw me|thrown|faint|numb|tingl",
+    ),
+    # a snake's bite with swelling, bruising, bleeding or faintness
+    (
+        "snake_bite",
+        r"(被|俾|畀)?蛇(咬|咬咗|咬了)|毒蛇|snake ?bite|\bbit(ten)?\b.{0,25}\bby a snake|snake bit",
+        r"肿|腫|瘀|淤|出血|流血|牙龈|牙齦|晕|头晕|麻|看不清|眼皮|\bswell|bruis|bleed|gums|dizz|faint|numb|blurr|droop",
+    ),
+    # necrotising fasciitis: pain far beyond what the wound shows, or skin that crackles when pressed
+    (
+        "necrotising_infection",
+        r"(pain|hurts?)\b.{0,30}out of proportion|out of proportion.{0,20}(pain|wound|cut)|crackl\w*.{0,30}(skin|press|touch)|(skin|press\w*).{0,30}crackl|crepitus"
+        r"|捻发(感|音)|皮下.{0,4}(气|咯吱|嘎吱)|按.{0,8}(咯吱|嘎吱|噼啪|沙沙|咔咔)(声|响|的感觉)?|(痛|疼)得?.{0,10}(不成比例|不相称|不相符)",
+        r"发烧|发热|高烧|伤口|割|划|紫|黑|灰|水泡|糖尿病|fever|\bcut\b|wound|scratch|purpl|grey|gray|dusky|black|blister|diabet",
+    ),
+    # anaphylaxis without the word: hives all over after a sting or a food, with breathing or the throat affected
+    (
+        "anaphylaxis",
+        r"(全身|浑身|渾身|成身).{0,6}(疹|风团|風團|荨麻疹|蕁麻疹|红肿|紅腫|起包|痕)|\bhives (all over|everywhere)|(all over|whole) (my |his |her )?body.{0,12}hives",
+        (
+            r"蛰|蜇|叮|咬|吃了|吃完|食咗|打(了|完)?针|输液|花生|海鲜|虾|蟹|坚果|\bstung\b|sting|\bate\b|after eating|injection",
+            r"喘|呼吸|喉咙|嗓子|喉头|喉嚨|憋|透不过|\bwheez|breath|throat",
+        ),
+    ),
+    # a small child who got into someone else's pills (a grandparent's, an adult's) or ate medicine unseen
+    (
+        "poisoning",
+        r"(偷吃|偷偷吃|偷食|自己(拿|翻).{0,6}(吃|食)|捡.{0,4}(吃|食)|(吃|食|吞)(了|咗|左)?.{0,3}(爷爷|奶奶|外公|外婆|姥姥|阿嫲|阿爺|嫲嫲|婆婆|公公|大人|老人)(的|嘅|既))"
+        r".{0,12}(药|藥|丸|片|粒)|\bgot into (\w+'s|the|grandma's|grandpa's|nana's) (pills|tablets|medicine|medication|meds)",
+        r"[一二两兩三四五\d]\s*(岁|歲)|宝宝|寶寶|\bbb\b|小朋友|(個|个)(仔|女)|细路|細路|孩子|toddler|\d+\s*(yo|year[- ]old|month[- ]old)|\b(son|daughter|kid|child)\b",
+    ),
+    # giving things away and a farewell: a suicide told indirectly
+    (
+        "self_harm",
+        r"\b(given|giving|gave) away (my|all|most|his|her|their)|\b(given|gave) (my|all my) \w+( and \w+)? (away|to (my )?(friends?|neighbou?rs?|sister|brother))"
+        r"|(存的钱|存款|积蓄|積蓄).{0,6}(都|全)?转给|(遗书|遺書|封信|告别信).{0,6}(写好|寫好)|写好了?.{0,4}(遗书|遺書)|交代(好)?后事|后事.{0,4}(安排|交代)好"
+        r"|\b(written|wrote) (goodbye |farewell )?letters? (to|for) (my|everyone|each)",
+        r"\b(won'?t|will not) be (around|here)|\bnot be around|looks? like an accident|life insurance|\bgoodbye|\bfarewell|tonight"
+        r"|今晚|走了以后|我走(了|咗)|不在了|告别|再见|保险|保險|(不|唔)想再撑|撑不下去|活不下去|离开这个世界|结束",
+    ),
+    # acute urinary retention: unable to pass urine for hours with the urge or a swollen lower belly
+    (
+        "urinary_retention",
+        r"尿不(太)?出(来)?|(尿|小便).{0,6}(都|也|就是)?(拉|排|解)不出|(排|解)不出(来)?(尿|小便)|一滴(尿)?都(尿|排|拉)不出|屙唔出尿|痾唔出尿"
+        r"|\b(can'?t|cannot|unable to|couldn'?t) (pee|wee|urinate|pass (any )?urine)|\b(hasn'?t|haven'?t) (been able to )?(peed|pee|urinated|wee'?d|passed urine)\b",
+        r"急|憋|胀|脹|鼓|小肚子|下腹|膀胱|[\d几十两一]+\s*个?(多)?(小时|鐘)|一整天|一夜|昨天|昨晚"
+        r"|\bsince\b|\bhours\b|all day|overnight|bladder|swollen|desperate|\burge\b|distend",
+    ),
     ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
     ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
     (
@@ -728,14 +825,22 @@ _RED_FLAGS: list[tuple[str, str, str | None]] = [
         None,
     ),
 ]
-_COMPILED = [(cat, re.compile(p, re.I), re.compile(c, re.I) if c else None) for cat, p, c in _RED_FLAGS]
+_COMPILED = [
+    (cat, re.compile(p, re.I), tuple(re.compile(x, re.I) for x in ((c,) if isinstance(c, str) else c or ())))
+    for cat, p, c in _RED_FLAGS
+]
 # signs that are themselves phrased with a negation ("没有呼吸了", "not breathing"): the negation rule must not
 # swallow them
-_NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest", "dehydration"})
+_NEGATION_IS_THE_SIGN = frozenset({"cardiac_arrest", "dehydration", "bowel_obstruction"})
 _SAID_IN_ANY_FRAME = frozenset({"self_harm"})
-# a sign the question itself says is over: "流了好多血，按压后止住了"
+# a sign the question itself says is over ("流了好多血，按压后止住了") or expected (no wind in the days after an
+# operation, watched on the ward)
 _RESOLVED = {
-    "bleeding": re.compile(r"(?<!不)止住|不(再)?流(血)?了|\b(stopped bleeding|bleeding (has )?stopped)\b", re.I)
+    "bowel_obstruction": re.compile(
+        r"术后|手术后|剖腹产后|剖宫产后|\bafter (the |my |her |his )?(surgery|operation|op|c-section|caesarean)\b|\bpost-?op",
+        re.I,
+    ),
+    "bleeding": re.compile(r"(?<!不)止住|不(再)?流(血)?了|\b(stopped bleeding|bleeding (has )?stopped)\b", re.I),
 }
 
 # a question about a disease in general ("心肌梗死的早期症状有哪些？", "What are the warning signs of a heart
@@ -832,6 +937,26 @@ def _infant_fever(text: str) -> str | None:
     return None
 
 
+# on chemotherapy now (not years ago: the history frames of _current_match discount that)
+_ON_CHEMO = re.compile(
+    r"化疗|化療|放化疗|\bchemo(therapy)?\b|\bon (chemo|chemotherapy)\b|\b(FOLFOX|FOLFIRI|R-?CHOP|AC-T|TC)\b (cycle|course)",
+    re.I,
+)
+
+
+_CHEMO_FEVER = re.compile(_FEVER.pattern + r"|\btemp(erature)?\b.{0,15}\b3[89](\.\d)?\b|体温.{0,6}3[89]", re.I)
+
+
+def _fever_on_chemo(text: str) -> str | None:
+    # a fever during chemotherapy may be neutropenic sepsis, which kills within hours whatever else the person feels
+    fever = _current_match(_CHEMO_FEVER, text, learning=not_happening_now(text))
+    chemo = _current_match(_ON_CHEMO, text) if fever else None
+    # "化疗期间发烧怎么办": with no one described, a question about chemotherapy in general
+    if not chemo or not _SOMEONE_NOW.search(text) or not_someone_here(text):
+        return None
+    return f"{chemo} + {fever}"
+
+
 def red_flags(text: str) -> list[RedFlag]:
     """Emergency signs currently described in text (negated and past mentions, and general questions about a
     condition, excluded)."""
@@ -852,8 +977,8 @@ def red_flags(text: str) -> list[RedFlag]:
             imagined_counts=imagined,
             learning=learning and imagined,
         )
-        if evidence and companion is not None:
-            extra = _current_match(companion, text)
+        for pattern in companion:
+            extra = _current_match(pattern, text) if evidence else None
             evidence = f"{evidence} + {extra}" if extra else None
         if evidence and imagined and told_as_past(text, evidence.split(" + ")[0]):
             evidence = None
@@ -866,6 +991,9 @@ def red_flags(text: str) -> list[RedFlag]:
     infant = _infant_fever(text)
     if infant and "infant_fever" not in found:
         found["infant_fever"] = RedFlag("infant_fever", infant)
+    chemo = _fever_on_chemo(text)
+    if chemo and "neutropenic_fever" not in found:
+        found["neutropenic_fever"] = RedFlag("neutropenic_fever", chemo)
     return list(found.values())
 
 
