@@ -144,6 +144,7 @@ _KINDS_TABLE = _CharTable("kinds")
 _SIZES_TABLE = _CharTable("sizes")
 _LEET_DIGIT = re.compile("[" + "".join(LEET) + "]")
 _LY = str.maketrans({"l": "i", "y": "i"})
+_AT_IN_WORD = re.compile(r"(?<=[A-Za-z])@(?=[A-Za-z])")
 
 
 def fold(text: str, spelling: bool = True) -> Folded:
@@ -151,6 +152,10 @@ def fold(text: str, spelling: bool = True) -> Folded:
     `spelling`, two-letter spellings (ph, th, ae, oe) also read as one letter."""
     # three translations in C instead of a loop over characters in Python: the text, each folded character's kind,
     # and how many folded characters each source character gives (0: dropped, 2+: expanded by NFKC)
+    # "@" for an a inside a Latin word ("tr@madol", "x@n@x"): the same length, so indexes stay the source's
+    ats = [m.start() for m in _AT_IN_WORD.finditer(text)] if "@" in text else []
+    if ats:
+        text = "".join("a" if i in set(ats) else ch for i, ch in enumerate(text))
     folded = text.translate(_TEXT_TABLE)
     sizes = text.translate(_SIZES_TABLE)
     if len(folded) == sizes.count("\x01"):  # every character gives one or none: the common case
@@ -159,6 +164,12 @@ def fold(text: str, spelling: bool = True) -> Folded:
         index = [i for i, size in enumerate(sizes) for _ in range(ord(size))]
     codes = text.translate(_KINDS_TABLE)
     kinds = [_KIND_NAMES[c] for c in codes] if codes.strip("\x00") else [""] * len(folded)
+    if ats:
+        kinds = list(kinds)
+        at_set = set(ats)
+        for k, i in enumerate(index):
+            if i in at_set:
+                kinds[k] = "leet"
     if _LEET_DIGIT.search(folded):
         out = list(folded)
         _fold_leet(out, index, kinds, folded)
@@ -232,7 +243,8 @@ def _fold_leet_run(out: list[str], index: list[int], kinds: list[str], i: int) -
     """Fold the digit run starting at out[i] (a leet digit) when it stands for letters; the index after the run."""
     n = len(out)
     j = i
-    while j < n and out[j].isdigit():
+    # a run ends where the source has a gap: "Mounjar0 2.5mg" folds to "mounjar025mg", and the 0 is one digit
+    while j < n and out[j].isdigit() and (j == i or index[j] == index[j - 1] + 1):
         j += 1
     run_ok = j - i <= 2 and all(out[k] in LEET for k in range(i, j))
     before = i > 0 and out[i - 1].isascii() and out[i - 1].isalpha() and index[i - 1] == index[i] - 1

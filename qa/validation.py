@@ -646,7 +646,7 @@ def map_strings(data: Any, fn: Any) -> Any:
 def _word_char(ch: str) -> bool:
     """Whether ch could sit inside a Latin word: a letter or digit (look-alikes and unknown letters too) or an
     invisible character; Chinese characters end a word."""
-    if ch in INVISIBLE:
+    if ch in INVISIBLE or ch == "@":  # "@" stands for an a inside a word ("tr@madol")
         return True
     folded = fold(ch).text
     return bool(folded) and (

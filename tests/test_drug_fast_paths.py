@@ -37,6 +37,12 @@ def _reference_fold(text: str, spelling: bool = True) -> tuple:
     folds = _char_folds()
     out, index, kinds = [], [], []
     for i, ch in enumerate(text):
+        # "@" between two Latin letters is an a ("tr@madol")
+        if ch == "@" and 0 < i < len(text) - 1 and all(c.isascii() and c.isalpha() for c in text[i - 1 : i + 2 : 2]):
+            out.append("a")
+            index.append(i)
+            kinds.append("leet")
+            continue
         if ch in INVISIBLE or ch.isspace() or unicodedata.category(ch)[0] in "CPSZ":
             continue
         kind = ""
@@ -82,7 +88,7 @@ def _texts() -> list[str]:
     for path in sorted(DATA.glob("drug_*.jsonl")):
         texts += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()[:400] if line.strip()]
     rng = random.Random(5)
-    alphabet = "aAphtheoePHTH013457lLyY ﬁﬂ½²Ⅷ〇①阿莫西林雙胍аѕ𝐚\u200b\u00ad-.,·ßİ"
+    alphabet = "aAphtheoePHTH013457lLyY@ ﬁﬂ½²Ⅷ〇①阿莫西林雙胍аѕ𝐚\u200b\u00ad-.,·ßİ"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14))) for _ in range(3000)]
     return texts
 

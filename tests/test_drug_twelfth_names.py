@@ -112,6 +112,24 @@ from .helpers import assert_found_and_redacted, assert_untouched
         # ...street names and brands added by kind
         ("gas station heroin is sold next to the vapes", "gas station heroin", "tianeptine"),
         ("ward: Septrin 960 MWF", "Septrin", "sulfamethoxazole/trimethoprim"),
+        # (fifteenth session, second round) classes the list never had: hormonal contraceptives and HRT products,
+        # HK/TW benzodiazepines, platinum chemotherapy, aciclovir, MDMA
+        ("医生给我开了妈富隆，每天一片。", "妈富隆", "desogestrel/ethinylestradiol"),
+        ("Mirena was fitted last week.", "Mirena", "levonorgestrel intrauterine system"),
+        ("Femoston 1/10 daily for HRT.", "Femoston", "estradiol/dydrogesterone"),
+        ("HRT: estradiol patch twice weekly.", "estradiol patch", "estradiol hemihydrate"),
+        ("黄体酮胶囊每晚一粒。", "黄体酮胶囊", "micronised progesterone"),
+        ("Rohypnol was found in her drink.", "Rohypnol", "flunitrazepam"),
+        ("以前好多人食溴替唑仑。", "溴替唑仑", "brotizolam"),
+        ("Zovirax 200 mg five times a day.", "Zovirax", "aciclovir"),
+        ("顺铂化疗后肾功能下降。", "顺铂", "cisplatin"),
+        ("pills sold as MDMA often hold other drugs", "MDMA", "midomafetamine"),
+        # ...forms that are also ordinary words or names, read in a drug context
+        ("took ecstasy at a rave", "ecstasy", "midomafetamine"),
+        ("she switched me to Yasmin because of clots", "Yasmin", "drospirenone/ethinylestradiol"),
+        # ...a leet digit ending a name before a number, "@" for an a
+        ("Zolof7 50mg daily", "Zolof7", "sertraline"),
+        ("x@n@x 2mg bars", "x@n@x", "alprazolam"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -185,6 +203,18 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "Room C6 ATM is broken.",
         "The INH file is 142 KB.",  # a 4 inside a number is no price ("10 4 100")
         "We will drip the dig into the garden.",
+        # (fifteenth session, second round) a sex hormone as a lab value, names and words the new forms spell
+        "雌二醇水平偏高，孕酮偏低。",
+        "Estradiol levels were normal on day 3.",
+        "Progesterone rises after ovulation.",
+        "Tune to FM 2 for the news.",
+        "Yasmin is my sister.",
+        "Diane, 35, has a cough.",
+        "the ecstasy of winning",
+        "Email me at sam@example.com.",
+        "Carbo loading before a race helps.",
+        "雌二醇偏高，孕酮偏低。",  # 偏 sounds like 片: 雌二醇片 was dropped for it
+        "山西多山地，冬天很冷。",  # Shanxi before 多 sounds like 山喜多
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
