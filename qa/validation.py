@@ -235,8 +235,10 @@ class DrugList:
         self._public: set[str] = set()
         for alias in aliases or []:
             drug = by_generic.get(alias.generic_en.casefold())
+            if drug is None:  # a misspelt generic name would otherwise drop the row without a word
+                raise PromptError(f"drug alias {alias.alias!r}: {alias.generic_en!r} is not a listed drug")
             key = fold_key(alias.alias)
-            if drug is not None and key and key not in self._by_key:
+            if key and key not in self._by_key:
                 self._by_key[key] = (drug, "brand" if alias.kind == "colloquial" else alias.kind)
                 self._spelled[key] = normalize(alias.alias)
                 self._spelled_raw[key] = alias.alias

@@ -148,6 +148,12 @@ def test_a_shorthand_for_an_unlisted_drug_fails_at_load() -> None:
         DrugList.parse(drug_csv, shorthand=("generic_en,short,case\nnotadrug,NAD,any\n", "test.csv"))
 
 
+def test_an_alias_for_an_unlisted_drug_fails_at_load() -> None:
+    drug_csv = (DATA / DRUG_LIST).read_text("utf-8")
+    with pytest.raises(PromptError, match="not a listed drug"):
+        DrugList.parse(drug_csv, aliases="generic_en,alias,kind\nnotadrug,Nadrex,brand\n")
+
+
 def test_a_stream_holds_a_form_until_its_context_arrives() -> None:
     index = ShorthandIndex(parse_shorthand("generic_en,short,case\nmethotrexate,MTX,any\n", "t"))
     assert index.pending("take MTX") == 5  # what follows may be a dose
