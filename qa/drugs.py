@@ -153,9 +153,9 @@ def fold(text: str, spelling: bool = True) -> Folded:
     # three translations in C instead of a loop over characters in Python: the text, each folded character's kind,
     # and how many folded characters each source character gives (0: dropped, 2+: expanded by NFKC)
     # "@" for an a inside a Latin word ("tr@madol", "x@n@x"): the same length, so indexes stay the source's
-    ats = [m.start() for m in _AT_IN_WORD.finditer(text)] if "@" in text else []
+    ats = {m.start() for m in _AT_IN_WORD.finditer(text)} if "@" in text else set()
     if ats:
-        text = "".join("a" if i in set(ats) else ch for i, ch in enumerate(text))
+        text = _AT_IN_WORD.sub("a", text)
     folded = text.translate(_TEXT_TABLE)
     sizes = text.translate(_SIZES_TABLE)
     if len(folded) == sizes.count("\x01"):  # every character gives one or none: the common case
@@ -164,11 +164,9 @@ def fold(text: str, spelling: bool = True) -> Folded:
         index = [i for i, size in enumerate(sizes) for _ in range(ord(size))]
     codes = text.translate(_KINDS_TABLE)
     kinds = [_KIND_NAMES[c] for c in codes] if codes.strip("\x00") else [""] * len(folded)
-    if ats:
-        kinds = list(kinds)
-        at_set = set(ats)
+    if ats:  # (kinds is a new list in either branch above)
         for k, i in enumerate(index):
-            if i in at_set:
+            if i in ats:
                 kinds[k] = "leet"
     if _LEET_DIGIT.search(folded):
         out = list(folded)
