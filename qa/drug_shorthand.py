@@ -300,8 +300,13 @@ _YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方�
 # (numbers, doses, frequencies, conjunctions): any other Chinese character makes it part of another word (二甲苯)
 # (导 and 持: an anaesthetic record's 诱导舒芬, 维持瑞芬; a pronoun or a verb of calling or relying, as patients
 # talk: 我妈二甲吃了, 都叫来曲, 我靠舒乐才能睡)
-_ZH_BEFORE = frozenset(
-    "服用吃予给加停换改成为的了和及与或把将是有在含联合续打注滴输开配前后导持叫靠我你他她妈爸说但而还也都先再又就"
+# (verbs of taking, stopping and changing, joins and marks of a regimen: what a form that is also an everyday word
+# takes too, 服用安定, 停安定)
+_ZH_BEFORE_WORD = frozenset("服用吃予给加停换改成了和及与或把将含联合续打注滴输开配")
+_ZH_BEFORE = _ZH_BEFORE_WORD | frozenset(
+    # a form that is also an everyday word (安定 "stable") takes none of these: not 的 是 有 在 前 后 为 (用药后安定了 is
+    # "calmer"), nor 导 持 (维持安定 is "keep stable")
+    "为的是有在前后导持叫靠我你他她妈爸说但而还也都先再又就"
     # (a person before the form, as a ward round talks: 病人万古得上, 老人氯硝减量)
     "人"
     # (a class noun or a device right before the name, as patients and a handover write it: 止痛药羟考, 靶向药安罗,
@@ -313,9 +318,6 @@ _ZH_BEFORE = frozenset(
 )
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
 _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
-# a form that is also an everyday word (安定 "stable") takes fewer: not 的 是 有 在 前 后 为 (用药后安定了 is "calmer"),
-# nor 导 持 (维持安定 is "keep stable")
-_ZH_BEFORE_WORD = _ZH_BEFORE - frozenset("的是有在前后为导持叫靠我你他她妈爸说但而还也都先再又就人药针泵从喝食索啪")
 # a verb of taking right before a form is a drug context by itself: 服用安定, 镇静用右美, 先用PTU
 # (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
 # (喝: methadone and codeine syrup are drunk: 喝美沙酮, 喝止咳水; Cantonese 食 "take", 索 "snort", 啪 "pop")
