@@ -148,13 +148,13 @@ _TAKE_DET_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # ...and with a count between, for one everyday word: "took 1 addy", "popped two vals"
-_TAKE_COUNT_BEFORE = re.compile(
-    _TAKE_VERBS + r"\s+(?:\d+|one|two|three|four|five|half\s+an?|half)" + _QUOTE_GAP, re.IGNORECASE
-)
+_PILL_COUNT = r"(?:\d+|one|two|three|four|five|half\s+an?|half)"
+_TAKE_COUNT_BEFORE = re.compile(_TAKE_VERBS + r"\s+" + _PILL_COUNT + _QUOTE_GAP, re.IGNORECASE)
 # ...and for a clipping that is an ordinary English word (metro, dig), verbs said of a pill only: "popped 2 metro"
 _POP_COUNT_BEFORE = re.compile(
     r"(?<![a-z])(?:pop|pops|popped|popping|swallow|swallowed|swallowing|crushed|snorted|chewed|dropped)\s+"
-    r"(?:\d+|one|two|three|four|five|half\s+an?|half)" + _QUOTE_GAP,
+    + _PILL_COUNT
+    + _QUOTE_GAP,
     re.IGNORECASE,
 )
 # verbs of using a drug as drugs are used, before an everyday word form with a count or an article between: "smoking
