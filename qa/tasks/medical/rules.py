@@ -377,9 +377,11 @@ _ONSET_NOW = re.compile(
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
 )
+# the family members a sign now may belong to, in Chinese (the frames below add the asker and others)
+_KIN_ZH = r"孩子|宝宝|小孩|儿子|女儿|老公|老婆|丈夫|妻子|爸|妈|爷|奶|外公|外婆|姥|孙"
 # the asker or someone close: the people a sign now would belong to
 _CLOSE = re.compile(
-    r"我|俺|咱|孩子|宝宝|小孩|儿子|女儿|老公|老婆|丈夫|妻子|爸|妈|爷|奶|外公|外婆|姥|孙|室友|同事|朋友"
+    rf"我|俺|咱|{_KIN_ZH}|室友|同事|朋友"
     r"|\b(i|i'm|im|i've|my|me|we|our|us|son|daughter|husband|wife|baby|child|kid|toddler|mum|mom|dad|friend)\b",
     re.I,
 )
@@ -405,8 +407,7 @@ _BY_AN_ANIMAL = re.compile(
     re.I,
 )
 _HUMAN_CLOSE = re.compile(
-    r"孩子|宝宝|小孩|儿子|女儿|老公|老婆|丈夫|妻子|爸|妈|爷|奶|外公|外婆|姥|孙"
-    r"|\b(son|daughter|husband|wife|baby|child|kid|toddler|mum|mom|dad|grandma|grandpa)\b",
+    _KIN_ZH + r"|\b(son|daughter|husband|wife|baby|child|kid|toddler|mum|mom|dad|grandma|grandpa)\b",
     re.I,
 )
 
