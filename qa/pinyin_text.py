@@ -4,9 +4,9 @@ Triage reads meaning through Chinese words: the red-flag rules are Chinese and E
 embedder reads toneless pinyin as noise, so a pinyin message scores like an empty one. `looks_like_pinyin` says
 whether a message is written that way (most of its Latin words split into pinyin syllables, hardly any English
 words, no Chinese characters to speak of); `to_hanzi` turns its syllables back into characters the way an input
-method does: every character that has the syllable as a reading (pypinyin's table, every reading of a polyphone)
-is a candidate, and a Viterbi pass picks the sequence a character bigram model of patients' questions and
-doctors' answers finds likeliest (qa/data/pinyin_lm.json.gz, built by scripts/build_pinyin_lm.py from Toyhom's
+method does: every character whose first reading is the syllable, or another reading pypinyin's phrase table uses
+it with, is a candidate, as is every phrase-table word read so, and a Viterbi pass picks the sequence a character
+bigram model of patients' questions and doctors' answers finds likeliest (qa/data/pinyin_lm.json.gz, built by scripts/build_pinyin_lm.py from Toyhom's
 Chinese medical dialogue data, MIT). Wrong characters with the right sound are expected now and then; the reader
 only has to get the medical words right often enough for triage to see them.
 """
@@ -52,16 +52,19 @@ class PinyinModel:
     bigram: dict[str, int]
     total: int
 
+    def p_char(self, char: str) -> float:
+        """P(char) with add-one smoothing."""
+        return (self.unigram.get(char, 0) + 1) / (self.total + len(self.unigram))
+
     def log_start(self, char: str) -> float:
-        """log P(char) with add-one smoothing."""
-        return math.log((self.unigram.get(char, 0) + 1) / (self.total + len(self.unigram)))
+        """log P(char)."""
+        return math.log(self.p_char(char))
 
     def log_next(self, prev: str, char: str) -> float:
         """log P(char | prev), the bigram interpolated with the unigram."""
-        uni = (self.unigram.get(char, 0) + 1) / (self.total + len(self.unigram))
         seen = self.unigram.get(prev, 0)
         bi = self.bigram.get(prev + char, 0) / seen if seen else 0.0
-        return math.log(_LAMBDA * bi + (1 - _LAMBDA) * uni)
+        return math.log(_LAMBDA * bi + (1 - _LAMBDA) * self.p_char(char))
 
 
 def toneless(syllable: str) -> str:
@@ -81,10 +84,15 @@ def model() -> PinyinModel:
     if not unigram or not bigram:
         raise ValueError("pinyin_lm.json.gz: empty unigram or bigram table")
     # a character's first reading, and any other the phrase table uses it with (行 háng in 银行): pypinyin lists
-    # rare and old readings too (以 as si), which would put common characters on syllables they are never typed as
+    # rare and old readings too (以 as si), which would put common characters on syllables they are never typed as;
+    # the table's words of two to _MAX_WORD characters are the lattice's words, by their toneless reading
     attested: set[tuple[str, str]] = set()
+    words: dict[tuple[str, ...], list[str]] = {}
     for word, readings in phrases_dict.phrases_dict.items():
-        attested.update((char, toneless(r[0])) for char, r in zip(word, readings, strict=False))
+        plain = [toneless(r[0]) for r in readings]
+        attested.update(zip(word, plain, strict=False))
+        if 2 <= len(word) <= _MAX_WORD and len(readings) == len(word) and all(map(_CJK.fullmatch, word)):
+            words.setdefault(tuple(plain), []).append(word)
     by_syllable: dict[str, set[str]] = {}
     for code, readings in pinyin_dict.pinyin_dict.items():
         char = chr(code)
@@ -99,10 +107,6 @@ def model() -> PinyinModel:
         key: tuple(sorted(chars, key=lambda c: (-unigram.get(c, 0), c))[:_CANDIDATES])
         for key, chars in by_syllable.items()
     }
-    words: dict[tuple[str, ...], list[str]] = {}
-    for word, readings in phrases_dict.phrases_dict.items():
-        if 2 <= len(word) <= _MAX_WORD and len(readings) == len(word) and all(map(_CJK.fullmatch, word)):
-            words.setdefault(tuple(toneless(r[0]) for r in readings), []).append(word)
     return PinyinModel(candidates, {k: tuple(v) for k, v in words.items()}, unigram, bigram, sum(unigram.values()))
 
 
