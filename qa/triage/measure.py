@@ -65,6 +65,27 @@ HELDOUT_EMERGENCY_V17 = "triage_heldout_v17.jsonl"
 # before tri20 (whose author never read it; 75 of its 200 are 100 characters or longer, 12 typed in pinyin); scored
 # at the session's start, after pinyin and tri19, and after tri20
 HELDOUT_EMERGENCY_V18 = "triage_heldout_v18.jsonl"
+# every written held-out set, v1 first: the report lists them (a new set is added here and to the tests' bounds)
+HELDOUT_EMERGENCY_SETS = (
+    HELDOUT_EMERGENCY,
+    HELDOUT_EMERGENCY_V2,
+    HELDOUT_EMERGENCY_V3,
+    HELDOUT_EMERGENCY_V4,
+    HELDOUT_EMERGENCY_V5,
+    HELDOUT_EMERGENCY_V6,
+    HELDOUT_EMERGENCY_V7,
+    HELDOUT_EMERGENCY_V8,
+    HELDOUT_EMERGENCY_V9,
+    HELDOUT_EMERGENCY_V10,
+    HELDOUT_EMERGENCY_V11,
+    HELDOUT_EMERGENCY_V12,
+    HELDOUT_EMERGENCY_V13,
+    HELDOUT_EMERGENCY_V14,
+    HELDOUT_EMERGENCY_V15,
+    HELDOUT_EMERGENCY_V16,
+    HELDOUT_EMERGENCY_V17,
+    HELDOUT_EMERGENCY_V18,
+)
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
 HELDOUT_DEPARTMENTS = "triage_departments_heldout.csv"

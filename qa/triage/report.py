@@ -8,23 +8,7 @@ from typing import Any
 
 from ..errors import InputError
 from .measure import (
-    HELDOUT_EMERGENCY_V2,
-    HELDOUT_EMERGENCY_V3,
-    HELDOUT_EMERGENCY_V4,
-    HELDOUT_EMERGENCY_V5,
-    HELDOUT_EMERGENCY_V6,
-    HELDOUT_EMERGENCY_V7,
-    HELDOUT_EMERGENCY_V8,
-    HELDOUT_EMERGENCY_V9,
-    HELDOUT_EMERGENCY_V10,
-    HELDOUT_EMERGENCY_V11,
-    HELDOUT_EMERGENCY_V12,
-    HELDOUT_EMERGENCY_V13,
-    HELDOUT_EMERGENCY_V14,
-    HELDOUT_EMERGENCY_V15,
-    HELDOUT_EMERGENCY_V16,
-    HELDOUT_EMERGENCY_V17,
-    HELDOUT_EMERGENCY_V18,
+    HELDOUT_EMERGENCY_SETS,
     RULES_TUNING,
     department_scores,
     emergency_rates,
@@ -79,26 +63,16 @@ def print_file_report(service: Any, rows: list[dict[str, Any]], title: str, out:
 def print_report(service: Any, out: Callable[[str], None]) -> None:
     """Emergency rates (held-out and red-team; rules, classifier, combined), departments, latency."""
     assess = service.triage
-    for title, rows in (("held-out v18 (qa/data/triage_heldout_v18.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V18)),
-                        ("held-out v17 (qa/data/triage_heldout_v17.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V17)),
-                        ("held-out v16 (qa/data/triage_heldout_v16.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V16)),
-                        ("held-out v15 (qa/data/triage_heldout_v15.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V15)),
-                        ("held-out v14 (qa/data/triage_heldout_v14.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V14)),
-                        ("held-out v13 (qa/data/triage_heldout_v13.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V13)),
-                        ("held-out v12 (qa/data/triage_heldout_v12.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V12)),
-                        ("held-out v11 (qa/data/triage_heldout_v11.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V11)),
-                        ("held-out v10 (qa/data/triage_heldout_v10.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V10)),
-                        ("held-out v9 (qa/data/triage_heldout_v9.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V9)),
-                        ("held-out v8 (qa/data/triage_heldout_v8.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V8)),
-                        ("held-out v7 (qa/data/triage_heldout_v7.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V7)),
-                        ("held-out v6 (qa/data/triage_heldout_v6.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V6)),
-                        ("held-out v5 (qa/data/triage_heldout_v5.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V5)),
-                        ("held-out v4 (qa/data/triage_heldout_v4.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V4)),
-                        ("held-out v3 (qa/data/triage_heldout_v3.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V3)),
-                        ("held-out v2 (qa/data/triage_heldout_v2.jsonl)", heldout_emergency(HELDOUT_EMERGENCY_V2)),
-                        ("held-out v1 (qa/data/triage_heldout.jsonl)", heldout_emergency()),
-                        ("rules tuning set (qa/data/triage_rules_tuning.jsonl)", heldout_emergency(RULES_TUNING)),
-                        ("red-team medical prompts (qa/data/redteam.jsonl)", redteam_emergency())):  # fmt: skip
+    # the held-out sets newest first, then the sets the rules were tuned on
+    held_out = [
+        (f"held-out v{n} (qa/data/{name})", heldout_emergency(name))
+        for n, name in reversed(list(enumerate(HELDOUT_EMERGENCY_SETS, 1)))
+    ]
+    for title, rows in (
+        *held_out,
+        ("rules tuning set (qa/data/triage_rules_tuning.jsonl)", heldout_emergency(RULES_TUNING)),
+        ("red-team medical prompts (qa/data/redteam.jsonl)", redteam_emergency()),
+    ):
         out(f"\n{title}\n\n| detector | recall | false positives |\n| --- | --- | --- |")
         found = emergency_rates(assess, rows)
         for name, (rates, _) in found.items():
