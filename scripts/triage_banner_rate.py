@@ -46,9 +46,9 @@ def questions(paths: list[str], categories: list[str] | None = None) -> list[dic
 
 def triage_only(service, rows: list[dict], out: Path) -> int:
     """The banner alone (no LLM): one line per question, and the rate."""
-    questions = [row["question"] for row in rows]
+    texts = [row["question"] for row in rows]  # (not `questions`: that is this script's reader of the files)
     # in batches: the service takes at most 2,048 inputs a call (its API's bound), and two files can hold more
-    results = [r for i in range(0, len(questions), 1024) for r in service.triage(questions[i : i + 1024])]
+    results = [r for i in range(0, len(texts), 1024) for r in service.triage(texts[i : i + 1024])]
     with out.open("a", encoding="utf-8") as f:
         for row, result in zip(rows, results, strict=True):
             triage = result.to_dict()
