@@ -60,6 +60,10 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        ... MED_CSV - qa/data --fresh quality_heldout11.jsonl --seed 20261203 --per-domain 30 \
            --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
            DRAW41 DRAW42 DRAW43
+       held-out 12 (sixteenth session), the same sources and exclusions, banner held-out 6 included by the glob:
+       ... MED_CSV - qa/data --fresh quality_heldout12.jsonl --seed 20261204 --per-domain 30 \
+           --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
+           DRAW41 DRAW42 DRAW43
        every earlier split is rebuilt byte for byte by its own command above
 """
 
