@@ -114,11 +114,12 @@ def test_drcd_rows_convert_to_simplified_and_find_each_answer_again(tmp_path):
     assert [t for t, g in zip(items[0].texts, items[0].gold, strict=True) if g] == ["首府为台北。"]
 
 
-def test_kb_eval_heldout3_has_the_shape_its_builder_states():
+@pytest.mark.parametrize("split", ["heldout3", "heldout4"])
+def test_kb_eval_drcd_heldout_has_the_shape_its_builder_states(split: str):
     """40 documents, 4 in-scope questions each whose phrase occurs once in its document, 20 out-of-scope."""
     from importlib import resources
 
-    text = resources.files("qa.data").joinpath("kb_eval/heldout3.jsonl").read_text("utf-8")
+    text = resources.files("qa.data").joinpath(f"kb_eval/{split}.jsonl").read_text("utf-8")
     rows = [json.loads(line) for line in text.splitlines()]
     docs = {r["doc"]: r["text"] for r in rows if "doc" in r}
     questions = [r for r in rows if "question" in r]
@@ -128,3 +129,16 @@ def test_kb_eval_heldout3_has_the_shape_its_builder_states():
     assert len({q["source"] for q in questions}) == len(questions)
     # out-of-scope questions are about paragraphs that are not documents
     assert all(f"drcd_{q['source'].rsplit('-', 1)[0]}.txt" not in docs for q in questions if not q["file"])
+
+
+def test_kb_eval_heldout4_shares_no_article_or_question_with_heldout3():
+    """heldout4 was drawn with heldout3 excluded: no article title and no DRCD question id in common."""
+    from importlib import resources
+
+    def titles_and_ids(split: str) -> tuple[set[str], set[str]]:
+        text = resources.files("qa.data").joinpath(f"kb_eval/{split}.jsonl").read_text("utf-8")
+        rows = [json.loads(line) for line in text.splitlines()]
+        return {r["text"].split("\n", 1)[0] for r in rows if "doc" in r}, {r["source"] for r in rows if "source" in r}
+
+    (t3, i3), (t4, i4) = titles_and_ids("heldout3"), titles_and_ids("heldout4")
+    assert len(t4) == 40 and not t3 & t4 and not i3 & i4
