@@ -1515,8 +1515,12 @@ class ParaphraseCheck(BaseCheck):
                 for n in drop
             ):
                 return False
-            # nor may a kept condition lose the clause it leads into ("如果交易金额小于1万元。", held-out 8)
-            if any(n > 0 and n - 1 not in drop and _conditions(parts[n - 1]) for n in drop):
+            # nor may a kept condition lose the clause it leads into ("如果交易金额小于1万元。", held-out 8), nor a
+            # concession its main clause ("虽然…可能会死人。" without "但可以…")
+            if any(
+                n > 0 and n - 1 not in drop and (_conditions(parts[n - 1]) or _CONCEDES.match(key(parts[n - 1])))
+                for n in drop
+            ):
                 return False
             # nor may a clause that only set the scene for it ("但在实际操作中，[车主通常会…]") be left to end a sentence
             if any(n > 0 and n - 1 not in drop and _SETS_SCENE.search(key(parts[n - 1])) for n in drop):
@@ -1552,6 +1556,8 @@ class ParaphraseCheck(BaseCheck):
 # a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it, and so
 # does one that only says what it was for ("以了解孩子的病情。", "从而降低风险。"; not "以清淡饮食为主。")
 _POINTS_BACK = re.compile("^(?:其|它|该|此(?!外)|这|那|上述|从而|进而|以(?!.{0,12}为))")
+# a clause that concedes leads into the clause that says the point ("虽然…，但…")
+_CONCEDES = re.compile("^(?:虽然|虽|尽管|即使|即便|哪怕)")
 # a clause that ends on a frame of place, time or circumstance leads into the next one ("但在实际操作中")
 _SETS_SCENE = re.compile("(?:中|时|时候|期间|方面|情况下|前提下|基础上|之下|之后|以后|之前|的话)$")
 # a clause that gives examples of or narrows the one before it
@@ -1891,8 +1897,12 @@ class ContradictionCheck(ParaphraseCheck):
         left: list[str] = []
         for j, later in enumerate(said):
             for earlier in list(said)[:j]:
-                if earlier in gone or later in gone or earlier[:2] == later[:2] and said[later].startswith(said[earlier]):
-                    continue
+                if (
+                    earlier in gone
+                    or later in gone
+                    or (earlier[:2] == later[:2] and said[later].startswith(said[earlier]))
+                ):
+                    continue  # one sentence: "A 会…，B 不会…" is a contrast, never a contradiction
                 if earlier not in negated and later not in negated or not contradicts(said[earlier], said[later]):
                     continue
                 for victim in self._options(texts, later) + self._options(texts, earlier):
