@@ -1858,7 +1858,11 @@ def contradicts(a: str, b: str) -> bool:
     """Two clauses (each with the clauses of its sentence before it) say one thing, one with a negation and one
     without ("提前还款不会影响还款成本" / "提前还款会影响还款成本"), not both hedged ("可能会" / "可能不会" leave it
     open). Word for word once the negation is gone, subject included, so "A 会…" and "B 不会…" never are."""
-    sa, sb = stance(a), stance(b)
+    return _opposite(stance(a), stance(b))
+
+
+def _opposite(sa: tuple[str, bool, bool] | None, sb: tuple[str, bool, bool] | None) -> bool:
+    """`contradicts` on two `stance`s."""
     if sa is None or sb is None:
         return False
     (pa, na, ha), (pb, nb, hb) = sa, sb
@@ -1890,20 +1894,26 @@ class ContradictionCheck(ParaphraseCheck):
                 said[(f, i, n)] = "".join(parts[start : n + 1])
                 if _SENTENCE_END_RE.search(p):
                     start = n + 1
-        negated = [u for u, text in said.items() if _NEGATED_RE.search(key(text)) or _EN_NEGATED.search(text)]
-        if not negated:
-            return Repair(data)
+        if not any(_NEGATED_RE.search(key(text)) or _EN_NEGATED.search(text) for text in said.values()):
+            return Repair(data)  # most answers: nothing is denied, so nothing can be said both ways
+        stances = {u: stance(text) for u, text in said.items()}
+        by_claim: dict[str, list[Unit]] = {}  # the clauses that assert one thing, negated or not, in answer order
+        for u, s in stances.items():
+            if s is not None:
+                by_claim.setdefault(s[0], []).append(u)
         gone: set[Unit] = set()
         left: list[str] = []
-        for j, later in enumerate(said):
-            for earlier in list(said)[:j]:
+        for later, s in stances.items():
+            for earlier in by_claim.get(s[0], []) if s else []:
+                if earlier == later:
+                    break  # only the clauses before it
                 if (
                     earlier in gone
                     or later in gone
                     or (earlier[:2] == later[:2] and said[later].startswith(said[earlier]))
                 ):
                     continue  # one sentence: "A 会…，B 不会…" is a contrast, never a contradiction
-                if earlier not in negated and later not in negated or not contradicts(said[earlier], said[later]):
+                if not _opposite(stances[earlier], s):
                     continue
                 for victim in self._options(texts, later) + self._options(texts, earlier):
                     if self._can_remove(ctx, data, texts, gone | victim) and not self._bare(texts, gone | victim):
