@@ -1106,7 +1106,7 @@ def test_a_numbered_list_said_again_is_removed(data, expected):
             "suggestions": ["可以考虑以下几个方面：1. 保持饮水；2. 清淡饮食；3. 多休息。"],
         },
         # a concession keeps its main clause though that restates the lead-in ("虽然…可能会死人。" alone is no sentence)
-        {"summary": _LISTED, "analysis": ["虽然口臭不严重，但可以通过上述几种方法来治疗口臭。"]},
+        {"summary": _LISTED, "analysis": ["虽然口臭一般不会引起严重的全身疾病，但可以通过上述几种方法来治疗口臭。"]},
     ],
 )
 def test_a_numbered_list_stays_where_removing_it_would_lose_a_point(data):
