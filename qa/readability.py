@@ -1869,8 +1869,9 @@ def _opposite(sa: tuple[str, bool, bool] | None, sb: tuple[str, bool, bool] | No
     return len(pa) >= 6 and pa == pb and na != nb and not (ha and hb)
 
 
-# a text left opening on a bare modal verb has lost its subject with the clause before it ("会优先考虑当前的余额")
-_BARE_MODAL = re.compile("^(?:会|能|将|要)(?![议员计计力量源求])")
+# a text left opening on a bare modal verb has lost its subject with the clause before it ("会优先考虑当前的余额"),
+# and one opening on a reason the reason's claim ("因为它会优先考虑当前的余额。")
+_BARE_MODAL = re.compile("^(?:(?:会|能|将|要)(?![议员计力量源求])|因为|由于)")
 
 
 class ContradictionCheck(ParaphraseCheck):
@@ -1878,7 +1879,7 @@ class ContradictionCheck(ParaphraseCheck):
     words) in two sentences, and removes the later copy, where its text can give it up (else the earlier one, else
     the report only says so). The answer is read in order, and the later copy contradicts what the reader was told
     first; which one is true the checks cannot know, but an answer that asserts both is wrong whichever is. The
-    removal rules are the paraphrase check's, and a text left opening on a bare 会 / 能 is a fragment too."""
+    removal rules are the paraphrase check's, and a text left opening on a bare 会 / 能 or on 因为 is a fragment too."""
 
     name = "contradiction"
     rules = ("contradiction",)
@@ -1929,7 +1930,7 @@ class ContradictionCheck(ParaphraseCheck):
 
     def _options(self, texts: dict[tuple[str, int], list[str]], unit: Unit) -> list[set[Unit]]:
         """What may go for a copy, in the order tried: the clause; then, for a list item that the clause's removal
-        would leave opening on a bare modal verb (its subject was the clause), the whole item."""
+        would leave opening on a bare modal verb or a reason (what they were about was the clause), the whole item."""
         options = [{unit}]
         f, i, _ = unit
         if i >= 0 and self._bare(texts, {unit}):
@@ -1941,7 +1942,7 @@ class ContradictionCheck(ParaphraseCheck):
         return unit[0] if unit[1] < 0 else f"{unit[0]}[{unit[1]}]"
 
     def _bare(self, texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> bool:
-        """Whether a text these removals shorten is left opening on a bare modal verb."""
+        """Whether a text these removals shorten is left opening on a bare modal verb or on a reason."""
         for f, i in {u[:2] for u in gone}:
             rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if (g, ii) == (f, i)})
             if rest and _BARE_MODAL.match(key(rest)):

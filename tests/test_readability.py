@@ -1167,6 +1167,14 @@ def _finance_ctx():
             {"analysis": ["提前还款不会影响还款成本。"]},
             True,
         ),
+        (  # what the later clause's removal leaves is its reason ("因为它…"): the item goes whole
+            {
+                "analysis": ["提前还款不会影响花呗的还款成本。"],
+                "suggestions": ["按时还款。", "提前还款会影响花呗的还款成本，因为它会优先考虑当前的余额。"],
+            },
+            {"suggestions": ["按时还款。"]},
+            True,
+        ),
         (  # neither can go (a string field's only clause, a list's only item): the report says so, the answer stays
             {
                 "summary": "提前还款不会影响还款成本。",
