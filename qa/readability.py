@@ -1378,17 +1378,22 @@ class ParaphraseCheck(BaseCheck):
     said = "restated an earlier one in other words"  # the report's words for what the removed clauses did
     saying = "restating an earlier one in other words"
 
-    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
-        fields = _prose_fields(data)
-        # every clause of the answer in order: (field, item index or -1, clause index, key)
+    @staticmethod
+    def _clauses(data: dict[str, Any]) -> tuple[list[tuple[str, int, int, str]], dict[tuple[str, int], list[str]]]:
+        """Every clause of the answer's prose in order, as (field, item index or -1, clause index, key), and each
+        text's clauses by (field, item index or -1)."""
         units: list[tuple[str, int, int, str]] = []
         texts: dict[tuple[str, int], list[str]] = {}
-        for f in fields:
+        for f in _prose_fields(data):
             value = data[f]
             for i, text in enumerate([value] if isinstance(value, str) else value):
                 where = (f, -1 if isinstance(value, str) else i)
                 texts[where] = pieces(text)
                 units += [(*where, n, key(p)) for n, p in enumerate(texts[where])]
+        return units, texts
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        units, texts = self._clauses(data)
         gone: set[tuple[str, int, int]] = set()
         about = topic(data)
         for j, (fj, ij, nj, kj) in enumerate(units):
@@ -1406,8 +1411,13 @@ class ParaphraseCheck(BaseCheck):
                         gone.add(victim)
                         break
                 break
+        return self._removed(data, texts, gone)
+
+    def _removed(self, data: dict[str, Any], texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> Repair:
+        """The answer without the clauses `gone` names (an item left with nothing goes), with the report's lines."""
         if not gone:
             return Repair(data)
+        fields = _prose_fields(data)
         fixed = dict(data)
         changed: list[str] = []
         for f in fields:
@@ -1505,8 +1515,12 @@ class ParaphraseCheck(BaseCheck):
                 for n in drop
             ):
                 return False
-            # nor may a kept condition lose the clause it leads into ("如果交易金额小于1万元。", held-out 8)
-            if any(n > 0 and n - 1 not in drop and _conditions(parts[n - 1]) for n in drop):
+            # nor may a kept condition lose the clause it leads into ("如果交易金额小于1万元。", held-out 8), nor a
+            # concession its main clause ("虽然…可能会死人。" without "但可以…")
+            if any(
+                n > 0 and n - 1 not in drop and (_conditions(parts[n - 1]) or _CONCEDES.match(key(parts[n - 1])))
+                for n in drop
+            ):
                 return False
             # nor may a clause that only set the scene for it ("但在实际操作中，[车主通常会…]") be left to end a sentence
             if any(n > 0 and n - 1 not in drop and _SETS_SCENE.search(key(parts[n - 1])) for n in drop):
@@ -1542,6 +1556,8 @@ class ParaphraseCheck(BaseCheck):
 # a text that opens with a word pointing back ("其主要特征是…", "这种情况…") leans on a clause before it, and so
 # does one that only says what it was for ("以了解孩子的病情。", "从而降低风险。"; not "以清淡饮食为主。")
 _POINTS_BACK = re.compile("^(?:其|它|该|此(?!外)|这|那|上述|从而|进而|以(?!.{0,12}为))")
+# a clause that concedes leads into the clause that says the point ("虽然…，但…")
+_CONCEDES = re.compile("^(?:虽然|虽|尽管|即使|即便|哪怕)")
 # a clause that ends on a frame of place, time or circumstance leads into the next one ("但在实际操作中")
 _SETS_SCENE = re.compile("(?:中|时|时候|期间|方面|情况下|前提下|基础上|之下|之后|以后|之前|的话)$")
 # a clause that gives examples of or narrows the one before it
@@ -1674,6 +1690,266 @@ class RelistCheck(ParaphraseCheck):
         )
 
 
+# ---- a numbered list said again ("1. …；2. …；3. …" in the summary, then in an analysis item) -------------------
+# a place in a numbered list a clause opens with, or a colon introduces ("1. 清洁口腔", "处理：（2）…", "三、…"); its
+# number is read, so that only a run counting up is a list (never "1.5倍" or "3、5年")
+_ITEM_NUMBER = re.compile(
+    r"(?:^|(?<=[：:]))\s*(?:[（(]\s*(\d{1,2})\s*[)）]|(\d{1,2})\s*[.．、)）](?!\d)|([一二三四五六七八九十])、)"
+)
+_CN_DIGIT = {c: n for n, c in enumerate("一二三四五六七八九十", 1)}
+_ITEM_END = re.compile("[。！？!?]")  # a numbered list's last item runs to its sentence's end (； separates items)
+# a word of three or more lower-case letters in Chinese prose ("含 alcohol的牙膏"): the small model's English for a
+# Chinese word the other copy has; compared without it (acronyms, CT / MRI / ACEI, are upper case and stay)
+_EN_WORD = re.compile(r"(?<![A-Za-z])[a-z]{3,}(?![A-Za-z])")
+# words that point at a list given elsewhere ("可以通过以上几种方法来治疗", "可采取以下措施"), written one way to compare
+_POINTER = re.compile("以上|以下|下列|如下|上述|上面|下面")
+
+
+def numbered(parts: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """A text's numbered list, from its clauses: (the words before the colon that introduce it, "" when none; the
+    clause spans [start, end) of its items). Three or more items numbered up from one item to the next, each from
+    its number to the next one, the last to its sentence's end; ("", []) when the text has no such list."""
+    starts: list[tuple[int, int]] = []  # (clause index, number)
+    for n, p in enumerate(parts):
+        m = next((m for m in _ITEM_NUMBER.finditer(p.lstrip()) if m.group(0).strip()), None)
+        if m is None:
+            continue
+        number = int(m.group(1) or m.group(2)) if (m.group(1) or m.group(2)) else _CN_DIGIT[m.group(3)]
+        if starts and number <= starts[-1][1]:
+            break  # a second list, or a count that does not go up: the first run is the list
+        starts.append((n, number))
+    if len(starts) < 3:
+        return "", []
+    spans = [(a, b) for (a, _), (b, _) in zip(starts, starts[1:], strict=False)]
+    last = starts[-1][0]
+    end = next((n + 1 for n in range(last, len(parts)) if _ITEM_END.search(parts[n])), len(parts))
+    spans.append((last, end))
+    first = parts[starts[0][0]].lstrip()
+    m = _ITEM_NUMBER.search(first)
+    lead = first[: m.start()].rstrip("：: ") if m and m.start() > 0 else ""
+    return lead, spans
+
+
+def _item_text(parts: list[str], span: tuple[int, int]) -> str:
+    """One numbered item's text, without the words that introduce the list."""
+    first = parts[span[0]]
+    colon = re.search("[：:]", first)
+    if colon and _ITEM_NUMBER.match(first[colon.end() :]):
+        first = first[colon.end() :]
+    return first + "".join(parts[span[0] + 1 : span[1]])
+
+
+def _plain_key(text: str) -> str:
+    """A text's key without the English words a Chinese text carries ("含 alcohol的牙膏" → 含的牙膏)."""
+    return key(_EN_WORD.sub("", text) if _CJK.search(text) else text)
+
+
+def _says(a: str, b: str) -> bool:
+    """Two clause keys say the same: `similar` or `paraphrased`."""
+    return len(a) >= 4 and (similar(a, b) or paraphrased(a, b))
+
+
+def same_item(a: str, b: str) -> bool:
+    """Two items of numbered lists say the same: whole, or clause by clause (every clause of `a` said in `b`),
+    compared without English words in Chinese prose."""
+    ka, kb = _plain_key(a), _plain_key(b)
+    if _says(ka, kb) or (len(ka) >= 4 and ka in kb):
+        return True
+    mine = [k for p in pieces(a) if len(k := _plain_key(p)) >= 4]
+    theirs = [_plain_key(p) for p in pieces(b)]
+    return bool(mine) and all(any(_says(m, t) or m in t for t in theirs) for m in mine)
+
+
+def listed_in(items: list[str], earlier: list[str]) -> bool:
+    """Every item of a numbered list is an item of an earlier one (which may have more)."""
+    return len(items) <= len(earlier) and all(any(same_item(i, e) for e in earlier) for i in items)
+
+
+class NumberedRelistCheck(ParaphraseCheck):
+    """Removes a numbered list ("1. …；2. …；3. …") that a later text lists again, item for item (the later copy
+    goes; the earlier may have more items), and a clause of another text that restates the list's lead-in
+    ("可以通过以上几种方法来治疗口臭" beside "可以通过以下几种方法来治疗口臭：1. …"): it points at a list its own text
+    does not hold. Runs before the repetition check, which would otherwise take single clauses out of both copies
+    and leave each list with holes. The removal rules are the paraphrase check's."""
+
+    name = "numbered_list"
+    rules = ("numbered_list",)
+    said = "listed again a numbered list given earlier, or restated its lead-in"
+    saying = "listing again a numbered list given earlier, or restating its lead-in"
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        units, texts = self._clauses(data)
+        lists = {w: numbered(parts) for w, parts in texts.items()}
+        lists = {w: found for w, found in lists.items() if found[1]}
+        if not lists:
+            return Repair(data)  # most answers: no numbered list at all
+        gone: set[Unit] = set()
+        order = list(texts)
+        for w in sorted(lists, key=order.index):
+            parts, (_, spans) = texts[w], lists[w]
+            items = [_item_text(parts, s) for s in spans]
+            for e in sorted(lists, key=order.index):
+                if order.index(e) >= order.index(w):
+                    break
+                theirs = [_item_text(texts[e], s) for s in lists[e][1]]
+                if not listed_in(items, theirs):
+                    continue
+                # a lead-in of its own goes with the first item: only when it says what the earlier one's does
+                mine, before = (_POINTER.sub("以下", key(x)) for x in (lists[w][0], lists[e][0]))
+                victim = {(*w, n) for a, b in spans for n in range(a, b)}
+                if (not mine or _says(mine, before)) and self._can_remove(ctx, data, texts, gone | victim):
+                    gone |= victim
+                break
+        # a clause pointing at a list its text does not hold, saying what a list's lead-in says
+        leads = {w: _POINTER.sub("以下", key(pieces(lead)[-1])) for w, (lead, _) in lists.items() if lead}
+        for f, i, n, k in units:
+            if (f, i, n) in gone or not _POINTER.search(k) or (f, i) in lists:
+                continue
+            mine = _POINTER.sub("以下", k)
+            if any(w != (f, i) and (mine == lead or _says(mine, lead)) for w, lead in leads.items()):
+                if self._can_remove(ctx, data, texts, gone | {(f, i, n)}):
+                    gone.add((f, i, n))
+        return self._removed(data, texts, gone)
+
+
+# ---- a clause said with and without its negation (a contradiction) ----------------------------------------------
+# a negation and the words it leaves when it goes, longest first: "不会影响" and "会影响" say opposite things of one
+# subject. Never a word that only holds 不 / 无 / 没 / 未 / 非 (不断, 不良, 不适, 无论, 没收, 未来, 非常), and never
+# 不一定 / 未必 (a hedge: "不一定会" does not deny "可能会")
+_NEGATED: tuple[tuple[str, str], ...] = (
+    ("不能够", "能"), ("不可以", "能"), ("不能", "能"), ("无法", "能"), ("没法", "能"), ("不可", "能"),
+    ("无需", "需要"), ("无须", "需要"), ("不需要", "需要"), ("不需", "需要"), ("不用", "需要"), ("不必", "需要"),
+    ("不应该", "应该"), ("不应当", "应该"), ("不应", "应该"), ("不该", "应该"), ("不宜", "应该"),
+    ("没有", "有"), ("并非", "是"), ("不是", "是"), ("不会", "会"), ("不要", "要"), ("勿", ""),
+    ("并不", ""), ("(?<![除是])非(?![常法])", ""), ("(?<!并)无(?![论疑数非奈线])", "有"),
+    ("没(?![收])", ""), ("未(?![来知成])", ""),
+    ("不(?![断良适足同少仅但过然妨停久管论时安全齐孕育振洁错禁得一])", ""),
+)  # fmt: skip
+_NEGATED_RE = re.compile("|".join(f"(?:{pattern})" for pattern, _ in _NEGATED))
+_NEGATED_TO = [(re.compile(pattern), to) for pattern, to in _NEGATED]
+# the words a positive clause says the same with ("可以还款" / "不能还款", "必须就医" / "不必就医")
+_AFFIRMED = (("可以", "能"), ("能够", "能"), ("必须", "需要"), ("应当", "应该"))
+_HEDGE = re.compile("可能|也许|或许|有时|偶尔|不一定|未必|maybe|may|might|could|possibly|sometimes")
+_EN_NEGATED = re.compile(r"\b(?:not|never|no)\b|n't\b")
+_EN_AUX = re.compile(r"\b(?:do|does|did|will|would|shall|should|can|must)\b")
+
+
+def stance(text: str) -> tuple[str, bool, bool] | None:
+    """What a clause (or a sentence up to it) asserts without its negation, whether it is negated (an odd number
+    of negations), and whether it is hedged (可能, may); None when it only half denies (不一定, 未必)."""
+    if re.search("不一定|未必", text):
+        return None
+    if not _CJK.search(text):  # English: "does not affect" and "affects" assert one thing
+        low = text.casefold().replace("cannot", "can not")
+        negated = len(_EN_NEGATED.findall(low)) % 2 == 1
+        words = _EN_AUX.sub("", _EN_NEGATED.sub("", low)).split()
+        plain = " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
+        return key(plain), negated, bool(_HEDGE.search(low))
+    k = key(text)
+    count = len(_NEGATED_RE.findall(k))
+    for pattern, to in _NEGATED_TO:
+        k = pattern.sub(to, k)
+    for word, to in _AFFIRMED:
+        k = k.replace(word, to)
+    return gist(k), count % 2 == 1, bool(_HEDGE.search(text))
+
+
+def contradicts(a: str, b: str) -> bool:
+    """Two clauses (each with the clauses of its sentence before it) say one thing, one with a negation and one
+    without ("提前还款不会影响还款成本" / "提前还款会影响还款成本"), not both hedged ("可能会" / "可能不会" leave it
+    open). Word for word once the negation is gone, subject included, so "A 会…" and "B 不会…" never are."""
+    return _opposite(stance(a), stance(b))
+
+
+def _opposite(sa: tuple[str, bool, bool] | None, sb: tuple[str, bool, bool] | None) -> bool:
+    """`contradicts` on two `stance`s."""
+    if sa is None or sb is None:
+        return False
+    (pa, na, ha), (pb, nb, hb) = sa, sb
+    return len(pa) >= 6 and pa == pb and na != nb and not (ha and hb)
+
+
+# a text left opening on a bare modal verb has lost its subject with the clause before it ("会优先考虑当前的余额"),
+# and one opening on a reason the reason's claim ("因为它会优先考虑当前的余额。")
+_BARE_MODAL = re.compile("^(?:(?:会|能|将|要)(?![议员计力量源求])|因为|由于)")
+
+
+class ContradictionCheck(ParaphraseCheck):
+    """Finds a clause the answer says with and without its negation (`contradicts`: the same subject, the same
+    words) in two sentences, and removes the later copy, where its text can give it up (else the earlier one, else
+    the report only says so). The answer is read in order, and the later copy contradicts what the reader was told
+    first; which one is true the checks cannot know, but an answer that asserts both is wrong whichever is. The
+    removal rules are the paraphrase check's, and a text left opening on a bare 会 / 能 or on 因为 is a fragment too."""
+
+    name = "contradiction"
+    rules = ("contradiction",)
+    said = "said the opposite of an earlier one"
+    saying = "saying the opposite of an earlier one"
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        units, texts = self._clauses(data)
+        said: dict[Unit, str] = {}  # a clause with the clauses of its sentence before it, as one text
+        for (f, i), parts in texts.items():
+            start = 0
+            for n, p in enumerate(parts):
+                said[(f, i, n)] = "".join(parts[start : n + 1])
+                if _SENTENCE_END_RE.search(p):
+                    start = n + 1
+        if not any(_NEGATED_RE.search(key(text)) or _EN_NEGATED.search(text) for text in said.values()):
+            return Repair(data)  # most answers: nothing is denied, so nothing can be said both ways
+        stances = {u: stance(text) for u, text in said.items()}
+        by_claim: dict[str, list[Unit]] = {}  # the clauses that assert one thing, negated or not, in answer order
+        for u, s in stances.items():
+            if s is not None:
+                by_claim.setdefault(s[0], []).append(u)
+        gone: set[Unit] = set()
+        left: list[str] = []
+        for later, s in stances.items():
+            for earlier in by_claim.get(s[0], []) if s else []:
+                if earlier == later:
+                    break  # only the clauses before it
+                if (
+                    earlier in gone
+                    or later in gone
+                    or (earlier[:2] == later[:2] and said[later].startswith(said[earlier]))
+                ):
+                    continue  # one sentence: "A 会…，B 不会…" is a contrast, never a contradiction
+                if not _opposite(stances[earlier], s):
+                    continue
+                for victim in self._options(texts, later) + self._options(texts, earlier):
+                    if self._can_remove(ctx, data, texts, gone | victim) and not self._bare(texts, gone | victim):
+                        gone |= victim
+                        break
+                else:
+                    left.append(f"{self._where(earlier)} / {self._where(later)}")
+        done = self._removed(data, texts, gone)
+        if left:
+            message = f"a clause said with and without its negation, left: no text could give it up ({', '.join(left)})"
+            done.findings.append(Finding(self.name, message))
+        return done
+
+    def _options(self, texts: dict[tuple[str, int], list[str]], unit: Unit) -> list[set[Unit]]:
+        """What may go for a copy, in the order tried: the clause; then, for a list item that the clause's removal
+        would leave opening on a bare modal verb or a reason (what they were about was the clause), the whole item."""
+        options = [{unit}]
+        f, i, _ = unit
+        if i >= 0 and self._bare(texts, {unit}):
+            options.append({(f, i, n) for n in range(len(texts[(f, i)]))})
+        return options
+
+    @staticmethod
+    def _where(unit: Unit) -> str:
+        return unit[0] if unit[1] < 0 else f"{unit[0]}[{unit[1]}]"
+
+    def _bare(self, texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> bool:
+        """Whether a text these removals shorten is left opening on a bare modal verb or on a reason."""
+        for f, i in {u[:2] for u in gone}:
+            rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if (g, ii) == (f, i)})
+            if rest and _BARE_MODAL.match(key(rest)):
+                return True
+        return False
+
+
 def readability_checks() -> list[BaseCheck]:
     """The checks that keep the prose readable, in the order they run."""
     # sentence ends first: a field cut by its bound is recognised by its length, before repeats shorten it; the
@@ -1683,8 +1959,10 @@ def readability_checks() -> list[BaseCheck]:
         SentenceEndCheck(),
         ReaskEchoCheck(),
         QuestionCopyCheck(),
+        NumberedRelistCheck(),
         RepetitionCheck(),
         ParaphraseCheck(),
         RelistCheck(),
+        ContradictionCheck(),
         ListBoundCheck(),
     ]

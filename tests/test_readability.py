@@ -1036,3 +1036,182 @@ def test_an_enumeration_said_again_stays_where_removing_it_would_lose_a_point(da
     answer = {**MEDICAL_OK, **data}
     done = RelistCheck().repair(ctx(), answer)
     assert done.data == answer and not done.findings
+
+
+# ---- a numbered list said again, and its lead-in (numbered_list) ------------------------------------------------
+_LISTED = "口臭多由口腔卫生不良引起，可以通过以下几种方法来治疗口臭：1. 清洁口腔，避免细菌滋生；2. 使用牙线清洁牙齿；3. 避免使用含酒精的牙膏。"
+
+
+@pytest.mark.parametrize(
+    ("text", "lead", "items"),
+    [
+        (_LISTED, "可以通过以下几种方法来治疗口臭", 3),  # the clause that introduces it
+        ("处理：（1）多休息；（2）多饮水；（3）观察体温。此外，注意保暖。", "处理", 3),
+        ("一、多休息；二、多饮水；三、观察体温。", "", 3),
+        ("1. 多休息；2. 多饮水。", "", 0),  # two items: no list to compare
+        ("利率是1.5倍，2、3年后上调，3. 再看。", "", 0),  # numbers that go on, not a list
+        ("3. 多休息；2. 多饮水；1. 观察体温。", "", 0),  # not counting up
+    ],
+)
+def test_numbered(text, lead, items):
+    from qa.readability import numbered, pieces
+
+    found = numbered(pieces(text))
+    assert (found[0], len(found[1])) == (lead, items)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # held-out 11's kind: the list again (an English word for 酒精 in it), and the lead-in said again beside it
+            {
+                "summary": _LISTED,
+                "analysis": [
+                    "口腔卫生不良会导致口臭，可以通过以上几种方法来治疗口臭。",
+                    "1. 清洁口腔；2. 使用牙线清洁牙齿；3. 避免使用含 alcohol的牙膏。",
+                ],
+            },
+            {"summary": _LISTED, "analysis": ["口腔卫生不良会导致口臭。"]},
+        ),
+        (  # numbered （1） in one copy, 1. in the other; the earlier list may have more items
+            {
+                "summary": "头痛可以这样处理：1. 保证充足睡眠；2. 每天多饮温水；3. 每日测量体温；4. 必要时就医。",
+                "analysis": ["多与感冒有关。", "（1）保证充足的睡眠；（2）每天多饮温水；（3）每日测量体温。"],
+            },
+            {"analysis": ["多与感冒有关。"]},
+        ),
+    ],
+)
+def test_a_numbered_list_said_again_is_removed(data, expected):
+    from qa.readability import NumberedRelistCheck
+
+    done = NumberedRelistCheck().repair(ctx(), {**MEDICAL_OK, **data})
+    assert {k: done.data[k] for k in expected} == expected
+    assert [f.rule for f in done.findings] == ["numbered_list"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # the later list has an item of its own (4. 戒烟): removing it would lose a point
+        {
+            "summary": _LISTED,
+            "analysis": ["1. 清洁口腔；2. 使用牙线清洁牙齿；3. 避免含酒精的牙膏；4. 戒烟。", "需坚持。"],
+        },
+        # the list is the only analysis item: the field is never emptied
+        {"summary": _LISTED, "analysis": ["1. 清洁口腔；2. 使用牙线清洁牙齿；3. 避免使用含酒精的牙膏。"]},
+        # two lists of the same frame with other items
+        {
+            "analysis": ["可以考虑以下几个方面：1. 立即就医；2. 使用药物；3. 多休息。", "需坚持。"],
+            "suggestions": ["可以考虑以下几个方面：1. 保持饮水；2. 清淡饮食；3. 多休息。"],
+        },
+        # a concession keeps its main clause though that restates the lead-in ("虽然…可能会死人。" alone is no sentence)
+        {"summary": _LISTED, "analysis": ["虽然口臭一般不会引起严重的全身疾病，但可以通过上述几种方法来治疗口臭。"]},
+    ],
+)
+def test_a_numbered_list_stays_where_removing_it_would_lose_a_point(data):
+    from qa.readability import NumberedRelistCheck
+
+    answer = {**MEDICAL_OK, **data}
+    done = NumberedRelistCheck().repair(ctx(), answer)
+    assert done.data == answer and not done.findings
+
+
+# ---- a clause said with and without its negation (contradiction) ------------------------------------------------
+@pytest.mark.parametrize(
+    ("a", "b", "contradicts_"),
+    [
+        ("提前还款不会影响花呗的还款成本。", "提前还款会影响花呗的还款成本。", True),  # held-out 11
+        ("提前还款不会增加花呗的还款负担，", "提前还款可能会增加花呗的还款负担，", True),  # one hedged
+        ("这种药不能空腹服用。", "这种药可以空腹服用。", True),
+        ("办理分期无需额外支付手续费。", "办理分期需要额外支付手续费。", True),
+        ("乙肝病毒携带者没有传染性。", "乙肝病毒携带者有传染性。", True),
+        ("Early repayment does not affect the cost.", "Early repayment affects the cost.", True),
+        ("提前还款会影响还款成本。", "逾期还款不会影响还款成本。", False),  # two subjects: a real distinction
+        ("提前还款可能会增加还款负担。", "提前还款可能不会增加还款负担。", False),  # both hedged: left open
+        ("提前还款不一定会增加还款负担。", "提前还款会增加还款负担。", False),  # a hedge, not a denial
+        ("症状不断加重时应就医。", "症状加重时应就医。", False),  # 不断 is no negation
+        ("如果余额足够，可以继续还款。", "如果余额不足，不能继续还款。", False),  # two cases
+        ("如果余额不足，不能继续还款。", "如果余额不足，可以继续还款。", True),  # one case, both ways
+        ("多休息。", "不休息。", False),  # too short to be a claim
+    ],
+)
+def test_contradicts(a, b, contradicts_):
+    from qa.readability import contradicts
+
+    assert contradicts(a, b) is contradicts_
+    assert contradicts(b, a) is contradicts_
+
+
+def _finance_ctx():
+    return CheckContext("finance", "提前还款有影响吗？", FINANCE, "system prompt")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected", "removed"),
+    [
+        (  # the later copy yields where its list can spare it
+            {
+                "analysis": ["提前还款不会影响花呗的还款成本。"],
+                "suggestions": ["按时还款。", "提前还款会影响花呗的还款成本。", "定期检查账单。"],
+            },
+            {"analysis": ["提前还款不会影响花呗的还款成本。"], "suggestions": ["按时还款。", "定期检查账单。"]},
+            True,
+        ),
+        (  # the later copy cannot go ("但…" would open the risk notice): the earlier item goes whole, since what
+            # its clause's removal leaves opens on a bare 会 (its subject went with the clause)
+            {
+                "analysis": ["提前还款不会增加还款负担，会优先考虑余额。", "提前还款不会影响还款成本。"],
+                "risk_notice": "提前还款可能会增加还款负担，但不会直接影响还款成本。",
+            },
+            {"analysis": ["提前还款不会影响还款成本。"]},
+            True,
+        ),
+        (  # what the later clause's removal leaves is its reason ("因为它…"): the item goes whole
+            {
+                "analysis": ["提前还款不会影响花呗的还款成本。"],
+                "suggestions": ["按时还款。", "提前还款会影响花呗的还款成本，因为它会优先考虑当前的余额。"],
+            },
+            {"suggestions": ["按时还款。"]},
+            True,
+        ),
+        (  # neither can go (a string field's only clause, a list's only item): the report says so, the answer stays
+            {
+                "summary": "提前还款不会影响还款成本。",
+                "analysis": ["提前还款会影响还款成本。"],
+                "suggestions": ["按时还款。"],
+            },
+            {"summary": "提前还款不会影响还款成本。", "analysis": ["提前还款会影响还款成本。"]},
+            False,
+        ),
+    ],
+)
+def test_a_contradiction_is_removed_or_reported(data, expected, removed):
+    from qa.readability import ContradictionCheck
+
+    answer = {**FINANCE_OK, **data}
+    done = ContradictionCheck().repair(_finance_ctx(), answer)
+    assert {k: done.data[k] for k in expected} == expected
+    assert [f.rule for f in done.findings] == ["contradiction"]
+    assert bool(done.repairs) is removed
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a real distinction in one sentence, and across fields
+        {
+            "analysis": ["提前还款会影响还款成本，逾期还款不会影响还款成本。"],
+            "suggestions": ["按时还款。", "提前还款会影响还款成本。"],
+        },
+        {"analysis": ["提前还款会影响还款成本。"], "suggestions": ["按时还款。", "逾期还款不会影响还款成本。"]},
+        # two cases of one condition
+        {"summary": "如果余额足够，可以继续还款。", "analysis": ["如果余额不足，不能继续还款。"]},
+    ],
+)
+def test_a_contrast_is_no_contradiction(data):
+    from qa.readability import ContradictionCheck
+
+    answer = {**FINANCE_OK, **data}
+    done = ContradictionCheck().repair(_finance_ctx(), answer)
+    assert done.data == answer and not done.findings

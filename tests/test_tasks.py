@@ -98,9 +98,11 @@ def test_a_new_task_answers_through_the_service(echo_service):
         "sentence_end",
         "reask_echo",
         "question_copy",
+        "numbered_list",
         "repetition",
         "paraphrase",
         "relisted",
+        "contradiction",
         "list_bound",
         "calm",
     ]
