@@ -929,10 +929,11 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     # sepsis from a spreading skin infection: redness spreading with a high fever or rigors
     (
         "sepsis",
-        r"(红|紅)(的|嘅|肿|腫)?(范围|範圍|一直|越来越|越嚟越|不断|不停|好快).{0,8}(蔓延|扩散|擴散|扩大|擴大|往上|向上)|红线|紅線|红(色的)?条|紅(色)?條"
+        r"(红|紅)(的|嘅|肿|腫)?(范围|範圍).{0,8}(大|蔓延|扩散|擴散|扩大|擴大|往上|向上)"
+        r"|(红|紅)(的|嘅|肿|腫)?(一直|越来越|越嚟越|不断|不停|好快).{0,8}(蔓延|扩散|擴散|扩大|擴大|往上|向上)|红线|紅線|红(色的)?条|紅(色)?條"
         r"|\bred (streaks?|lines?)\b|\bredness\b.{0,30}(spread|moving up|getting (bigger|larger)|creeping)|\bspreading (redness|red)|\bred (area|patch|skin).{0,20}spread",
         (
-            r"发烧|发热|發燒|發熱|高烧|高燒|\b3[89](\.\d)?\s*(度|℃|°)|\b40(\.\d)?\s*(度|℃|°)|寒战|寒戰|发抖|發抖|打冷颤|打冷顫|fever|temp|chills|rigou?rs|shaking|shivering",
+            r"发烧|发热|發燒|發熱|高烧|高燒|(?<!\d)(3[89]|40)(\.\d)?\s*(度|℃|°)|寒战|寒戰|发抖|發抖|打冷颤|打冷顫|fever|temp|chills|rigou?rs|shaking|shivering",
             r"寒战|寒戰|发抖|發抖|打冷颤|打冷顫|头晕|頭暈|站不稳|站唔穩|迷糊|意识|心跳.{0,4}快|没(有)?力气|chills|rigou?rs|shaking|shivering|dizz|faint|confus|racing|can'?t stand|light-?headed",
         ),
     ),
