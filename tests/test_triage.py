@@ -28,7 +28,16 @@ import pytest
 
 from qa.errors import InputError
 from qa.server import create_app
-from qa.tasks.medical.rules import RedFlag, imagined_question, over_and_minor, red_flags
+from qa.tasks.medical.rules import (
+    RedFlag,
+    cost_long_after,
+    imagined_question,
+    long_past,
+    over_and_minor,
+    reading_about_signs,
+    reassured_in_full,
+    red_flags,
+)
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
 from qa.triage.measure import (
@@ -454,6 +463,45 @@ def test_an_episode_over_and_minor(text, minor):
 )
 def test_an_imagined_or_reported_question(text, imagined):
     assert imagined_question(text) is imagined
+
+
+@pytest.mark.parametrize(
+    ("frame", "text", "holds"),
+    [
+        # reassurance told in full (three or more statements) and no danger word left
+        (reassured_in_full, "孩子从床上掉下来磕到头，马上就哭了，没有吐，玩得跟平时一样，吃饭正常", True),
+        (
+            reassured_in_full,
+            "he fell off his bike, cried right away, never passed out, acting normally, no vomiting",
+            True,
+        ),
+        (reassured_in_full, "My son bumped his head, didn't pass out, no vomiting, but now he's really drowsy", False),
+        (reassured_in_full, "孩子磕到头，没有昏迷，没有吐，但是越来越想睡", False),
+        (reassured_in_full, "bumped her head, no vomiting", False),  # one statement is not reassurance in full
+        # a bill or cost long after, the person recovered
+        (cost_long_after, "去年住院做了阑尾手术，已经康复了，医保报销比例是多少", True),
+        (
+            cost_long_after,
+            "ambulance for chest pain last month, the bill came; now the chest pain is back again",
+            False,
+        ),
+        (cost_long_after, "how much does an ambulance cost? my dad is having chest pain right now", False),
+        # a childhood event long past, nothing now
+        (long_past, "I swallowed a coin when I was six, could it still be inside me?", True),
+        (long_past, "儿子三岁时从楼梯摔下来磕过头，现在上小学了，会不会影响智力", True),
+        (long_past, "小时候有癫痫，现在又抽搐了", False),
+        (long_past, "三年前吞过一颗纽扣电池，今天孩子又吞了一颗", False),
+        # danger signs read about, everything normal
+        (
+            reading_about_signs,
+            "reading about warning signs of stroke, everything is normal with me, how to lower my risk",
+            True,
+        ),
+        (reading_about_signs, "看了很多中风前兆的文章，我爸现在嘴歪了，说话不清", False),
+    ],
+)
+def test_the_frames_for_false_alarm_kinds(frame, text, holds):
+    assert frame(text) is holds
 
 
 def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):

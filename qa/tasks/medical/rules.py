@@ -619,7 +619,8 @@ def cost_long_after(text: str) -> bool:
 # in the clause that places it at an age or years back (or in one told "at the time"), no onset or recurrence now
 _LONG_AGO = re.compile(
     r"(\d+|[一二两兩三四五六七八九十])\s*(岁|歲)(的时候|時|时|那年|那会儿|嗰陣)|小时候|小時候|(\d+|[一二两三四五六七八九十几]+)\s*年(之|以)?前|前年|几年前|幾年前"
-    r"|\b(\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|a few) years ago\b|\bwhen (i|she|he|they) (was|were) (\d+|a (baby|toddler|kid|child)|little|small|young)\b"
+    r"|\b(\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|a few) years ago\b|\bwhen (i|she|he|they) (was|were) (\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|a (baby|toddler|kid|child)|little|small|young)\b"
     r"|\bas a (kid|child|toddler|baby)\b",
     re.I,
 )
