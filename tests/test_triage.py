@@ -852,6 +852,8 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         # redness, spurting bleeding (and an input-method slip for 止不住), acute limb ischaemia, intussusception
         ("女儿5岁，高烧，口水一直往外流，咽不下去，坐着身子往前倾，不肯躺", "airway"),
         ("my 3 year old is drooling, can't swallow, and has a muffled voice", "airway"),
+        ("bb流晒口水，吞唔落嘢，坐住向前傾，唔肯瞓低", "airway"),
+        ("my meter just says HI and my ketones are large, vomiting", "dka"),
         ("stung by a bee ten minutes ago, hives spreading everywhere and I feel faint", "anaphylaxis"),
         ("吃了花生之后全身起疹子，声音变得沙哑", "anaphylaxis"),
         ("阿爺啱啱嘔咗好多鮮紅色嘅血", "gi_bleeding"),
@@ -948,6 +950,7 @@ def test_rules_fire_through_frame_words(text, category):
         # a red mosquito bite, a bleed that stopped, reading about danger signs with everything normal
         "孩子感冒嗓子疼，没有流口水，能吃能喝",
         "宝宝长牙一直流口水，正常吗",
+        "宝宝长牙流口水，呼吸有点响，鼻塞",  # a stuffy nose's noisy breathing is not stridor
         "sore throat with a cold, no drooling, eating fine",
         "晒伤了一小块，起了个小水泡",
         "small sunburn blister on my shoulder, what cream?",

@@ -886,7 +886,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         "airway",
         r"流口水|口水.{0,6}(咽不下|吞不下|流出来|一直流|流个不停)|(咽|吞)不下(去)?|吞唔落|吞唔到|流晒口水|流住口水"
         r"|\bdrool\w*|\b(can'?t|cannot|unable to|won'?t|refus\w* to) swallow",
-        r"往前(趴|倾|探|俯)|前倾|身子.{0,4}(往前|向前|趴)|不肯躺|不能躺|躺不下|瞓唔低|(吸气|呼吸|喉咙|喉嚨|喉头).{0,8}(响|呼呼|嘶嘶|咕噜|鸡叫|哮鸣|喘鸣|扯扯声|嘶嘶声)"
+        r"(往前|向前)(趴|倾|傾|探|俯)|前倾|前傾|身子.{0,4}(往前|向前|趴)|不肯躺|不能躺|躺不下|瞓唔低|唔肯瞓|(呼吸|吸气|吸氣).{0,4}(有)?(怪声|怪聲)|(吸气|吸氣|喉咙|喉嚨|喉头).{0,8}(响|響|呼呼|嘶嘶|咕噜|鸡叫|哮鸣|喘鸣|扯扯声|嘶嘶声)"
         r"|喘鸣|喉鸣|声音.{0,4}(闷|悶|像含着|像含住|含糊)|说话.{0,4}(闷|悶|像含着)|講嘢.{0,4}(悶|含糊)"
         r"|lean\w* forward|sitting (up )?forward|tripod|stridor|noisy breath|high[- ]pitched (noise|sound|breath)|whistl\w* (when|as) (he|she|they) breathes? in"
         r"|muffled|hot[- ]potato|won'?t lie (down|flat)|can'?t lie (down|flat)",
@@ -908,7 +908,8 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         (
             r"吐|呕|嘔|口渴|口干|渴|肚子疼|肚痛|腹痛|呼吸.{0,4}(深|快|急|大口)|没打|冇打|停了|漏打"
             r"|vomit|throw\w* up|thirst|stomach|belly|abdom|breath\w*.{0,10}(deep|fast|heavy)|missed|skipped|ran out",
-            r"糖尿病|胰岛素|胰島素|1型|一型|血糖|diabet|insulin|type 1|t1d|sugar",
+            # a meter that reads HI is a glucose meter
+            r"糖尿病|胰岛素|胰島素|1型|一型|血糖|diabet|insulin|type 1|t1d|sugar|\bmeter\b|glucometer",
         ),
     ),
     # a full-thickness burn: white, waxy, leathery or charred skin that does not hurt, or a burn the size of two
