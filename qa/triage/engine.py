@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from ..pinyin_text import looks_like_pinyin, to_hanzi
-from ..tasks.medical.rules import episode_not_now, red_flags
+from ..tasks.medical.rules import NEVER_VETOED, episode_not_now, red_flags
 from .embedder import Embedder
 from .model import (
     INTENTS,
@@ -382,7 +382,7 @@ class Triage:
             and self.use_classifier
             and not by_classifier
             and p < rule_veto
-            and not any(f.category == "self_harm" for f in flags)
+            and not any(f.category == "self_harm" or f.category in NEVER_VETOED for f in flags)
         )
         vetoed_by = "classifier" if vetoed else None
         if vetoed:
@@ -406,7 +406,8 @@ class Triage:
             return p_sh < sh_threshold if self_harm else p_not_now < intent_threshold
 
         if counted and intent_on:
-            kept = [f for f in counted if stands(f.category == "self_harm")]
+            # a delayed-danger overdose told calmly ("I won't do it again") reads as denial: never vetoed
+            kept = [f for f in counted if f.category in NEVER_VETOED or stands(f.category == "self_harm")]
             if not kept:
                 vetoed, vetoed_by = True, "intent"
                 reasons.append(
