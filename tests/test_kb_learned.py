@@ -85,6 +85,26 @@ def test_features_read_neighbours_and_first_sentences_within_a_document():
     assert features("q", []).shape == (0, len(NAMES))
 
 
+@pytest.mark.parametrize(
+    ("texts", "where", "expected"),
+    [
+        # the first sentence has nothing before it: it adds all it holds of the question
+        (["乙公司的总部位于上海。", "公司很大。"], None, ["all", "none"]),
+        # the second repeats only what the first already said of the question
+        (["乙公司的总部位于上海。", "乙公司的总部很大。"], None, ["all", "none"]),
+        # the second holds the question's 总部 that the first lacks, and its 乙公司 the first already had
+        (["乙公司成立于2001年。", "乙公司的总部位于上海。"], None, ["all", "part"]),
+        # the sentence before it in another document is not its neighbour
+        (["乙公司的总部位于上海。", "乙公司的总部很大。"], [("a", 0), ("b", 0)], ["all", "all"]),
+    ],
+)
+def test_what_a_sentence_adds_to_the_one_before_it(texts, where, expected):
+    rows = features("乙公司的总部在哪里？", texts, where=where)
+    adds, held = rows[:, NAMES.index("adds_to_prev")], rows[:, NAMES.index("rare_uni_cov")]
+    got = ["none" if a == 0 else "all" if a == pytest.approx(h) else "part" for a, h in zip(adds, held, strict=True)]
+    assert got == expected and (adds <= held + 1e-12).all()
+
+
 def _broken(change) -> str:
     data = _packaged()
     change(data)

@@ -5,8 +5,8 @@ Computed from the texts alone (and the e5 cosine where there is one), identicall
 (scripts/train_sentence_ranker.py) and when it ranks an answer's sentences: the lexical score and its rank among
 the candidates, the e5 cosine and its rank, how much of the question's own content (its question words left
 out) the sentence repeats, the longest run it shares with the question, whether it has what the question asks
-for (a number for 多少, a year or date for 何时, a place for 哪里, a name for 谁, a cause for 为什么), where it
-stands among the candidates and how long it is. The names are the contract with the weights file: a weights
+for (a number for 多少, a year or date for 何时, a place for 哪里, a name for 谁, a cause for 为什么), what it
+adds of the question's content to the sentence before it, where it stands among the candidates and how long it is. The names are the contract with the weights file: a weights
 file naming other features is refused (qa.kb.rank).
 """
 
@@ -86,6 +86,7 @@ NAMES: tuple[str, ...] = (
     "pronoun_start",  # 它/其/该… begins the sentence: it speaks of the previous one's subject
     "pronoun_prev_lex",  # that, times the previous candidate's scaled lexical score
     "prev_lex",  # the previous candidate's scaled lexical score
+    "adds_to_prev",  # rarity-weighted share of the question's content characters it holds and the previous lacks
     "next_lex",  # the next candidate's scaled lexical score
     "position",  # index / candidates (0 first)
     "first",  # the first candidate
@@ -193,6 +194,7 @@ def features(
     why = ask["why"] or ask["how"]
     left_ctx, right_ctx = _wh_context(q)
     lowered = [t.lower() for t in texts]
+    char_sets = [{ch for ch in t if _KEEP.match(ch)} for t in lowered]
     # rarity of each content character among the candidates (log inverse share, as the lexical score weighs terms)
     rarity = {ch: math.log(1 + n / max(1, sum(ch in t for t in lowered))) for ch in kept}
     rarity_total = sum(rarity.values())
@@ -206,7 +208,11 @@ def features(
         off_bi = {g for g in bigrams if g not in lowered[doc[0]]}
         for k, i in enumerate(doc):
             t = lowered[i]
-            chars = {ch for ch in t if _KEEP.match(ch)}
+            chars = char_sets[i]
+            # what the sentence adds to the one before it: a sentence that only repeats what its neighbour already
+            # said of the question is rarely the answer, one that adds the question's missing part often is
+            before = char_sets[doc[k - 1]] if k > 0 else set()
+            adds = sum(w for ch, w in rarity.items() if ch in chars and ch not in before)
             sentence_kept = [ch for ch in t if _KEEP.match(ch)]
             run = _longest_run(content, t)
             has_number = bool(_NUMBER.search(texts[i]))
@@ -249,6 +255,7 @@ def features(
                 "pronoun_start": float(pronoun),
                 "pronoun_prev_lex": float(pronoun) * prev_lex,
                 "prev_lex": prev_lex,
+                "adds_to_prev": adds / rarity_total if rarity_total else 0.0,
                 "next_lex": next_lex,
                 "position": k / len(doc),
                 "first": float(k == 0),
