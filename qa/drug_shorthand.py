@@ -134,9 +134,10 @@ _TAKE_VERBS = (
 # pills"'): a form in quotation marks is written as a name, so a verb further back still speaks of it
 _TAKE_WIDE = re.compile(
     r"(?<![a-z])(?:take|takes|taking|took|started|starting|using|used|uses|popped|popping|swallowed|got|gets|getting"
-    r"|prescribed|given|snorted|smoked|injected|crushed|bought|buying|selling|sold|offered|offering)(?![a-z])",
+    r"|prescribed|given|snorted|smoked|injected|crushed|bought|buying|selling|sold)(?![a-z])",
     re.IGNORECASE,
 )
+_OFFERED = re.compile(r"(?<![a-z])(?:offer|offers|offered|offering)(?![a-z])", re.IGNORECASE)
 # the name may be quoted or bracketed, as slang often is: "using 'bars'"
 _QUOTE_GAP = r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$"
 _TAKE_BEFORE = re.compile(_TAKE_VERBS + _QUOTE_GAP, re.IGNORECASE)
@@ -864,9 +865,11 @@ class ShorthandIndex:
         # a form written in quotation marks is written as a name: a verb of taking or getting anywhere before it in its
         # clause, or a word about medicines around it, makes it a drug ('took 2 of my husband's "blue pills"', 'got
         # "the red devil" for her breast cancer', 'Is "lean" really just cough syrup?')
-        # (a verb of getting, for an everyday word, only when the form ends its phrase: "offered me 'special K', what
-        # is it" is the drug, "offered my 'special K' cereal" the cereal)
-        took = _TAKE_WIDE.search(wide) is not None and (not token.form.word or _PHRASE_END.match(right) is not None)
+        # (being offered one, only when the form ends its phrase: "offered me 'special K', what is it" is the drug,
+        # "offered my 'special K' cereal" the cereal)
+        took = _TAKE_WIDE.search(wide) is not None or (
+            _OFFERED.search(wide) is not None and _PHRASE_END.match(right) is not None
+        )
         if as_name and (_MEDICINE_WORDS.search(window) or took):
             return True
         # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
