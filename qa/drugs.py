@@ -705,6 +705,7 @@ class FuzzyIndex:
 
 # a Latin word as people type pinyin: letters, tone marks and ü (the tone marks are dropped before matching)
 _PINYIN_WORD = re.compile(r"[A-Za-zÀ-ÿĀ-ɏǍ-ǜü]+")
+_ASCII_WORD = re.compile(r"[a-z]+")
 # what may stand between the syllables of one name typed in pinyin: spaces, a hyphen or an apostrophe (xi'an)
 _PINYIN_GAP = re.compile(r"[ \t\-'’]{1,2}")
 _PINYIN_MIN_SYLLABLES = 3  # as the homophone look-up: two syllables (an dìng, ān dìng) are everyday words
@@ -713,6 +714,8 @@ _PINYIN_MIN_LETTERS = 6
 
 def _plain_pinyin(word: str) -> str:
     """A typed word without tone marks, lower case (ǎ → a, ü → v as pypinyin writes it)."""
+    if word.isascii():  # the common case: English words and toneless pinyin
+        return word.lower()
     plain = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
     return plain.casefold().replace("u\u0308", "v")
 
@@ -748,10 +751,17 @@ class PinyinNames:
         never overlapping."""
         if not self._names:
             return []
-        words = [(m.start(), m.end(), _plain_pinyin(m.group())) for m in _PINYIN_WORD.finditer(text)]
+        if text.isascii():  # (one lower() and no call a word: most answers)
+            words = [(m.start(), m.end(), m.group()) for m in _ASCII_WORD.finditer(text.lower())]
+        else:
+            words = [(m.start(), m.end(), _plain_pinyin(m.group())) for m in _PINYIN_WORD.finditer(text)]
         out: list[tuple[int, int, str]] = []
+        prefixes, names = self.prefixes, self._names
         i = 0
         while i < len(words):
+            if words[i][2] not in prefixes and words[i][2] not in names:  # most words: no name starts so
+                i += 1
+                continue
             best: tuple[int, str] | None = None
             joined, cuts = "", set()
             for j in range(i, len(words)):
