@@ -269,6 +269,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "wo jin tian tou teng, chi le liang pian yao",
         "ni hao, wo xiang wen yi xia zen me ban",
         "I take it easy; the weather is fine and the tea is hot.",
+        "la chu lai de shi gen bai you yi yang",  # 来得时 (Lantus) by sound: "when it came out"
+        "他来的时候已经很晚了。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
