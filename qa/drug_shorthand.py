@@ -15,11 +15,11 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
-from .drugs import ALIAS_SOURCES, LEET, _char_folds, trie_pattern
+from .drugs import ALIAS_SOURCES, INVISIBLE, LEET, _char_folds, trie_pattern
 from .errors import PromptError
 
 LEFT = 16  # characters of context before a token
@@ -105,6 +105,8 @@ _JOINED = "based|containing|induced|associated|related|resistant|sparing|treated
 # words about giving or taking a medicine (Chinese anywhere in the context; English too, but see _TAKE_BEFORE)
 _MEDICINE_WORDS = re.compile(
     r"服用|口服|顿服|吃|加用|加上|停用|停药|停了|换成|换用|改用|改为|改成|开了|开的|给予|予|联合|联用"
+    # (Cantonese: 開咗, 停咗, 食咗)
+    r"|开咗|停咗|食咗"
     r"|静滴|静推|滴注|输注|注射|皮下|肌注|泵入|雾化|用药|减量|加量|剂量|血药|浓度|方案|化疗|疗程|处方"
     # (a prescription, treatment with one drug, what a patient takes home: 开具INH, K药单药治疗, 出院带药)
     r"|开具|医嘱|单药|治疗|带药"
@@ -135,6 +137,7 @@ _TAKE_WIDE = re.compile(
     r"|prescribed|given|snorted|smoked|injected|crushed|bought|buying|selling|sold)(?![a-z])",
     re.IGNORECASE,
 )
+_OFFERED = re.compile(r"(?<![a-z])(?:offer|offers|offered|offering)(?![a-z])", re.IGNORECASE)
 # the name may be quoted or bracketed, as slang often is: "using 'bars'"
 _QUOTE_GAP = r"[\s'\"‘“(]*[:：]?[\s'\"‘“(]*$"
 _TAKE_BEFORE = re.compile(_TAKE_VERBS + _QUOTE_GAP, re.IGNORECASE)
@@ -195,7 +198,9 @@ _OBTAIN_BEFORE = re.compile(
 _NOUN_AFTER = re.compile(
     r"[\s-]{0,2}(?:troughs?|levels?|peak|doses?|dosing|drip|gtt|infusion|tabs?|tablets?|pills?|capsules?|injections?"
     r"|toxicity|overdose|withdrawal|sprays?|patch(?:es)?|shots?|jabs?|inhalers?|pens?|sachets?|suppositor(?:y|ies)"
-    r"|syrup|lozenges?|implant)(?![a-z])"
+    r"|syrup|lozenges?|implant"
+    # (a course of anabolic steroids, as the gym says it: "dbol cycle", "tren cycles")
+    r"|cycles?)(?![a-z])"
     r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量|喷雾|贴剂|贴片|注射液|口服液|缓释|控释|栓剂)",
     re.IGNORECASE,
 )
@@ -278,7 +283,8 @@ _PRODUCT_AFTER = re.compile(
 # a dose without its unit right after a form, then a frequency, a route or a + to another drug ("HCTZ 25 + …",
 # "LEV 500 bd"): a regimen line
 _BARE_DOSE = re.compile(
-    r"\s{0,2}\d+(?:\.\d+)?\s*(?:[+&]|(?:daily|nightly|weekly|mane|nocte|qd|od|bd|bid|tid|tds|qid|qhs|qn|prn)(?![a-z]))",
+    # (a release form between: "ISMN 60 XL mane", "metformin 500 SR bd")
+    r"\s{0,2}\d+(?:\.\d+)?\s*(?:(?:XL|SR|MR|ER|CR|LA|XR|CD)\s+)?(?:[+&]|(?:daily|nightly|weekly|mane|nocte|qd|od|bd|bid|tid|tds|qid|qhs|qn|prn)(?![a-z]))",
     re.IGNORECASE,
 )
 # a title before a Latin form or a word for a person after it: the form is a surname ("Dr. Li", "Prof Hu", "Li 医生")
@@ -302,7 +308,8 @@ _YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方�
 # talk: 我妈二甲吃了, 都叫来曲, 我靠舒乐才能睡)
 # (verbs of taking, stopping and changing, joins and marks of a regimen: what a form that is also an everyday word
 # takes too, 服用安定, 停安定)
-_ZH_BEFORE_WORD = frozenset("服用吃予给加停换改成了和及与或把将含联合续打注滴输开配")
+# (Cantonese 咗 as 了: 開咗可定)
+_ZH_BEFORE_WORD = frozenset("服用吃予给加停换改成了咗和及与或把将含联合续打注滴输开配")
 _ZH_BEFORE = _ZH_BEFORE_WORD | frozenset(
     # a form that is also an everyday word (安定 "stable") takes none of these: not 的 是 有 在 前 后 为 (用药后安定了 is
     # "calmer"), nor 导 持 (维持安定 is "keep stable")
@@ -322,22 +329,23 @@ _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", 
 # (and the verbs of using a drug as drugs are used: 玩K仔, 吸冰, 嗑药)
 # (喝: methadone and codeine syrup are drunk: 喝美沙酮, 喝止咳水; Cantonese 食 "take", 索 "snort", 啪 "pop")
 _TAKE_ZH_BEFORE = frozenset("服吃用打予给玩吸嗑磕喝食索啪")
-_TAKE_ZH_BEFORE_WORD = frozenset("服吃")
+# (Cantonese 食 "take" as 吃)
+_TAKE_ZH_BEFORE_WORD = frozenset("服吃食")
 # a verb of taking with its aspect, how long and 的 or 的是 before a form: what was taken is the form ("用了半年的K药",
 # "吃了五年的安定", "镇痛泵里加的是舒芬", "打的是甘精"); for a form that is also an everyday word, 服 or 吃 only
 _TAKE_ZH_SPAN = re.compile(
-    r"([服吃用打加])(?:了|过|着)?(?:(?:[0-9一二两三四五六七八九十半几多]+个?(?:年|月|周|天|星期|礼拜)|很久|好久|多年|一段时间)"
+    r"([服吃用打加食])(?:了|过|着|咗)?(?:(?:[0-9一二两三四五六七八九十半几多]+个?(?:年|月|周|天|星期|礼拜)|很久|好久|多年|一段时间)"
     # (how long without 的 too: "打了三个月司美", "吃了三年舒乐")
     r"(?:的是|的)?|的是|的)[\"'“‘「『]?$"
 )
 # ...and a verb of taking right after a form, with its aspect: "安定吃多了", "舍曲吃了两个月", "甘精打过"
-_TAKEN_ZH_AFTER = re.compile(r"[吃服打用][了过多完着]")
+_TAKEN_ZH_AFTER = re.compile(r"[吃服打用食][了过多完着咗]")
 # a count and its measure word right before a form ("吃一片安定", "打两针K药"): the form is what is counted
 _MEASURE = frozenset("片粒支袋颗针盒瓶剂")
 _COUNT = frozenset("0123456789一二两三四五六七八九十半几")
 # ...and for a form that is also an everyday word, a verb of taking before the count: 一片安定 alone is "a stretch
 # of calm", 吃一片安定 is a tablet
-_TAKE_ZH = frozenset("吃服用含给喂打注加")
+_TAKE_ZH = frozenset("吃服用含给喂打注加食")
 # (modal words and adverbs too: "吃了安定才能睡", "二甲能降糖", "K药要每三周")
 _ZH_AFTER = frozenset(
     # (and a verb of taking: 舍曲吃了两个月, 甘精打了18个单位)
@@ -346,6 +354,8 @@ _ZH_AFTER = frozenset(
     "这那"
     # (and a request that follows a name: 代文请每天固定时间服用)
     "请"
+    # (and 之 of 之后, 之前: 食咗兩粒五仔之後)
+    "之"
 )
 # the dot between the parts of a foreign name written in Chinese (塞雷茨·卡马)
 _NAME_DOTS = frozenset("·．•‧・")
@@ -516,6 +526,14 @@ def _taken_zh(text: str, start: int, end: int, word: bool) -> bool:
     return not word or not start or text[start - 1] in _ZH_BEFORE or not _CJK.match(text[start - 1])
 
 
+def _took_count(text: str, start: int) -> bool:
+    """Whether a verb of taking stands before the count and measure word before text[start] (吃一片, 食咗兩粒)."""
+    verb = start - 3
+    if verb >= 1 and text[verb] in "了咗过":
+        verb -= 1
+    return text[verb] in _TAKE_ZH
+
+
 def _alnum(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch == "_")
 
@@ -546,6 +564,33 @@ _ACRONYM_DOT = re.compile(r"\.(?=\s*[a-z0-9(,;:+/]|\s*$)")
 _LEET_LETTERS = str.maketrans({k: v for k, v in LEET.items()})
 # an opening quotation mark right before a form, or with an article or a possessive between ("the red devil")
 _QUOTE_OPEN = re.compile(r"['\"‘“「『(（](?:(?:the|a|an|my|his|her|their|your|our)\s+)?$", re.IGNORECASE)
+
+
+# an invisible character between two Latin letters ("m\u200beth"): dropped before forms are read, as the name finder does
+_INVISIBLE_IN_WORD = re.compile("(?<=[A-Za-z])[" + "".join(sorted(INVISIBLE)) + "]+(?=[A-Za-z])")
+
+
+def _visible(text: str) -> tuple[str, list[int]]:
+    """The text without invisible characters inside Latin words, and each kept character's index in `text`."""
+    if _INVISIBLE_IN_WORD.search(text) is None:
+        return text, _Identity()
+    out: list[str] = []
+    at: list[int] = []
+    pos = 0
+    for m in _INVISIBLE_IN_WORD.finditer(text):
+        out.append(text[pos : m.start()])
+        at += range(pos, m.start())
+        pos = m.end()
+    out.append(text[pos:])
+    at += range(pos, len(text))
+    return "".join(out), at
+
+
+class _Identity:
+    """Index i is i (the common case: nothing dropped)."""
+
+    def __getitem__(self, i: int) -> int:
+        return i
 
 
 @dataclass(frozen=True)
@@ -674,7 +719,8 @@ class ShorthandIndex:
                     and form.word
                     and _CJK.match(before)
                     and before not in _ZH_BEFORE_WORD
-                    and not (counted and start >= 3 and text[start - 3] in _TAKE_ZH)
+                    # (an aspect between the verb and the count: 食咗兩粒, 吃了一片)
+                    and not (counted and start >= 3 and _took_count(text, start))
                     # (a verb of taking before it with 的, or right after it: 吃了五年的安定, 说安定吃多了)
                     and not _taken_zh(text, start, end, word=True)
                 ):
@@ -720,17 +766,20 @@ class ShorthandIndex:
     def find(self, text: str, before: str = "", is_drug: Callable[[str], bool] | None = None) -> list[ShortHit]:
         """Short forms in text that stand in a drug context. `before` is text that came earlier (a stream's already
         shown part), read only as context; `is_drug` tells whether a piece of text names another drug."""
-        folded = light(before + text)
+        folded, at = _visible(light(before + text))
         offset = len(before)
         tokens = self.tokens(folded)
         found = []
         for token in tokens:
-            if token.start < offset:
+            start, end = at[token.start], at[token.end - 1] + 1
+            if start < offset:
                 continue
             # (a code taken only before a dose is no other drug beside a form: "I met Miss Emma")
             others = [t for t in tokens if t is not token and not t.form.dosed and not t.form.imprint]
+            if end - start != token.end - token.start and not token.disguise:  # an invisible inside: "m\u200beth"
+                token = replace(token, disguise="spelled")
             if self._context(folded, token, others, is_drug):
-                found.append(ShortHit(token.start - offset, token.end - offset, token.form))
+                found.append(ShortHit(start - offset, end - offset, token.form))
         return found
 
     def _context(
@@ -816,7 +865,12 @@ class ShorthandIndex:
         # a form written in quotation marks is written as a name: a verb of taking or getting anywhere before it in its
         # clause, or a word about medicines around it, makes it a drug ('took 2 of my husband's "blue pills"', 'got
         # "the red devil" for her breast cancer', 'Is "lean" really just cough syrup?')
-        if as_name and (_MEDICINE_WORDS.search(window) or _TAKE_WIDE.search(wide)):
+        # (being offered one, only when the form ends its phrase: "offered me 'special K', what is it" is the drug,
+        # "offered my 'special K' cereal" the cereal)
+        took = _TAKE_WIDE.search(wide) is not None or (
+            _OFFERED.search(wide) is not None and _PHRASE_END.match(right) is not None
+        )
+        if as_name and (_MEDICINE_WORDS.search(window) or took):
             return True
         # a medicine noun right after the form: "Gent trough 2.8", "dig level", 他克浓度
         if _NOUN_AFTER.match(right):
@@ -925,7 +979,8 @@ class ShorthandIndex:
         # checker's cue words is no deal)
         if _DEAL.search(window) is None:
             return False
-        if not (token.form.word or token.form.quoted or token.form.exact_case):
+        # (or one written in disguise, "D.e.c.a", "m\u200beth": nobody spells a word so by chance)
+        if not (token.form.word or token.form.quoted or token.form.exact_case) or token.disguise:
             return True
         if _STRENGTH_AFTER.match(right) is None:
             return False
@@ -996,12 +1051,12 @@ class ShorthandIndex:
     def pending(self, text: str, tail: bool = True) -> int | None:
         """Where a stream must stop showing: the start of a form whose context after it is not complete yet, or (with
         `tail`: text is all that came so far) of a tail that may still become a form; None when nothing is pending."""
-        folded = light(text)
+        folded, at = _visible(light(text))
         hold: int | None = None
         for token in self.tokens(folded):
             after = folded[token.end :]
             if len(after) < RIGHT and not _CLAUSE_END.search(after):
-                hold = token.start if hold is None else min(hold, token.start)
+                hold = at[token.start] if hold is None else min(hold, at[token.start])
         # letters being spelled one by one at the end ("k e", "x.a.n"): they may still become a form
         spelled = _SPELLED_TAIL.search(folded) if tail else None
         if spelled is not None:

@@ -701,3 +701,108 @@ class FuzzyIndex:
                 if len(key) > len(tail) and self._sounds_like(key[: len(tail)], 0, tail) >= 0:
                     return True
         return False
+
+
+# a Latin word as people type pinyin: letters, tone marks and ü (the tone marks are dropped before matching)
+_PINYIN_WORD = re.compile(r"[A-Za-zÀ-ÿĀ-ɏǍ-ǜü]+")
+_ASCII_WORD = re.compile(r"[a-z]+")
+# what may stand between the syllables of one name typed in pinyin: spaces, a hyphen or an apostrophe (xi'an)
+_PINYIN_GAP = re.compile(r"[ \t\-'’]{1,2}")
+_PINYIN_MIN_SYLLABLES = 3  # as the homophone look-up: two syllables (an dìng, ān dìng) are everyday words
+_PINYIN_MIN_LETTERS = 6
+
+
+def _plain_pinyin(word: str) -> str:
+    """A typed word without tone marks, lower case (ǎ → a, ü → v as pypinyin writes it)."""
+    if word.isascii():  # the common case: English words and toneless pinyin
+        return word.lower()
+    plain = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+    return plain.casefold().replace("u\u0308", "v")
+
+
+class PinyinNames:
+    """Listed Chinese names typed in pinyin ("xi di na fei", "shequlin", "aisixitaipulan"): the toneless syllables of
+    every Chinese name of three characters or more, matched as whole Latin words whose letters are the name's
+    syllables in order, spaces optional but only between syllables. General for every listed name, not a list of
+    typed forms; the readings are pypinyin's (phrase-aware, and each character's first reading)."""
+
+    def __init__(self, keys: list[str], allow: frozenset[str] = frozenset()) -> None:
+        # joined syllables → [(folded key, the letter offsets where its syllables end)]
+        self._names: dict[str, list[tuple[str, frozenset[int]]]] = {}
+        for key in keys:
+            if not all(_is_cjk(c) for c in key) or len(key) < _PINYIN_MIN_SYLLABLES or key in allow:
+                continue
+            # (the phrase-aware reading and each character's own first one: 他达拉非's 达 either way, 单硝酸's 单 dan)
+            for syllables in {tuple(s[0] for s in pinyin(key, style=Style.NORMAL)), tuple(map(_first_reading, key))}:
+                joined = "".join(syllables)
+                if len(joined) < _PINYIN_MIN_LETTERS or not joined.isascii() or not joined.isalpha():
+                    continue
+                ends, at = set(), 0
+                for s in syllables:
+                    at += len(s)
+                    ends.add(at)
+                entry = (key, frozenset(ends))
+                if entry not in self._names.setdefault(joined, []):
+                    self._names[joined].append(entry)
+        self.prefixes = frozenset(j[:i] for j in self._names for i in range(1, len(j)))
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, folded key) of every listed name typed in pinyin in text, longest first from each word, words
+        never overlapping."""
+        if not self._names:
+            return []
+        if text.isascii():  # (one lower() and no call a word: most answers)
+            words = [(m.start(), m.end(), m.group()) for m in _ASCII_WORD.finditer(text.lower())]
+        else:
+            words = [(m.start(), m.end(), _plain_pinyin(m.group())) for m in _PINYIN_WORD.finditer(text)]
+        out: list[tuple[int, int, str]] = []
+        prefixes, names = self.prefixes, self._names
+        i = 0
+        while i < len(words):
+            if words[i][2] not in prefixes and words[i][2] not in names:  # most words: no name starts so
+                i += 1
+                continue
+            best: tuple[int, str] | None = None
+            joined, cuts = "", set()
+            for j in range(i, len(words)):
+                if j > i and not _PINYIN_GAP.fullmatch(text[words[j - 1][1] : words[j][0]]):
+                    break
+                joined += words[j][2]
+                cuts.add(len(joined))
+                for key, ends in self._names.get(joined, ()):
+                    if cuts <= ends:  # a space only where a syllable ends: "shequ lin", not "sheq ulin"
+                        best = (j, key)
+                        break
+                if joined not in self.prefixes:
+                    break
+            if best is None:
+                i += 1
+                continue
+            out.append((words[i][0], words[best[0]][1], best[1]))
+            i = best[0] + 1
+        return out
+
+    def pending(self, text: str) -> int | None:
+        """Where the Latin words at the end of a stream begin when they may still become a name typed in pinyin (the
+        start of the earliest such word), else None."""
+        words = [(m.start(), m.end(), _plain_pinyin(m.group())) for m in _PINYIN_WORD.finditer(text[-60:])]
+        if not words:
+            return None
+        base = max(0, len(text) - 60)
+        # the words joined to the last one by gaps a name may hold; the earliest start whose join is a prefix
+        k = len(words) - 1
+        while k > 0 and _PINYIN_GAP.fullmatch(text[base + words[k - 1][1] : base + words[k][0]]):
+            k -= 1
+        tail_gap = text[base + words[-1][1] :]
+        if tail_gap and not _PINYIN_GAP.fullmatch(tail_gap):
+            return None
+        for s in range(k, len(words)):
+            joined = "".join(w[2] for w in words[s:])
+            if joined in self.prefixes or joined in self._names:
+                return base + words[s][0]
+        return None
+
+
+def _first_reading(ch: str) -> str:
+    """A character's commonest toneless reading (pypinyin's first)."""
+    return pinyin(ch, style=Style.NORMAL)[0][0]

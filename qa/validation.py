@@ -21,6 +21,7 @@ from .drugs import (
     INVISIBLE,
     Alias,
     FuzzyIndex,
+    PinyinNames,
     derived_names,
     fold,
     fold_key,
@@ -64,6 +65,7 @@ def _syllables_as_chars(text: str) -> str:
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD_CHAR = re.compile(r"[A-Za-z]")
 
 
 # words about medicines: a dose, a form, a prescription, a treatment, a doctor (English and Chinese)
@@ -276,6 +278,8 @@ class DrugList:
         # regex tries each of some 450 first characters in turn), and those a longer Latin word may hold
         self._trie = name_trie(keys)
         self._latin_keys = frozenset(k for k in keys if _LATIN.fullmatch(k))
+        # the Chinese names typed in pinyin ("xi di na fei"): every Chinese name of three characters or more
+        self.pinyin = PinyinNames([k for k in keys if _CJK.search(k)], allow)
         # the class names redaction writes are ordinary words by definition ("tyrosine kinase inhibitor")
         allow = allow | {fold_key(w) for d in drugs for w in re.split(r"[\s/()-]+", d.class_en) if w}
         self.fuzzy = FuzzyIndex(
@@ -434,6 +438,7 @@ class DrugList:
         """Every listed name in text, as `_find` reads it, and names written with a letter held ("xaaanax", "fentyyy",
         "xannnies": a letter three times or more in a Latin word), read with the run as one letter and as two."""
         found = self._find(text, chinese, context, before)
+        found = self._typed_in_pinyin(text, found, chinese)
         held = _HELD_LETTER.search(text) is not None
         mixed = _CJK.search(text) is not None and _PINYIN_BESIDE_CJK.search(text) is not None
         if not (held or mixed):
@@ -483,6 +488,32 @@ class DrugList:
                 found = [f for f in found if f not in overlap]
                 found.append(replace(m, found=text[m.start : end], end=end, kind=kind or m.kind))
         return sorted(found, key=lambda m: m.start)
+
+    def _typed_in_pinyin(self, text: str, found: list[DrugMatch], chinese: bool | None) -> list[DrugMatch]:
+        """`found` with the listed Chinese names typed in pinyin ("ta da la fei") added where no name was found."""
+        if not _LATIN_WORD_CHAR.search(text):
+            return found
+        typed = self.pinyin.find(text)
+        if not typed:
+            return found
+        zh = bool(_CJK.search(text)) if chinese is None else chinese
+        out = list(found)
+        for start, end, key in typed:
+            if any(m.start < end and start < m.end for m in found):
+                continue
+            drug = self._by_key[key][0]
+            out.append(
+                DrugMatch(
+                    name=key,
+                    found=text[start:end],
+                    start=start,
+                    end=end,
+                    replacement=drug.class_zh if zh else drug.class_en,
+                    drug=drug.names[0],
+                    kind="homophone",
+                )
+            )
+        return sorted(out, key=lambda m: m.start)
 
     def _find(
         self, text: str, chinese: bool | None = None, context: bool | None = None, before: str = ""
@@ -710,6 +741,10 @@ class StreamRedactor:
         # complete ("azitro" → "azitromycin"), so it waits for the character that ends it
         while end > 0 and _word_char(text[end - 1]):
             end -= 1
+        # Latin words at the end that may still become a Chinese name typed in pinyin ("xi di na "), wait for the next
+        typed = self.drugs.pinyin.pending(text[:end]) if end else None
+        if typed is not None:
+            end = typed
         # a complete word that may be a two-word name's first word, misspelt ("insuline "), waits for the next
         before = end
         while before > 0 and text[before - 1] in " -":

@@ -130,6 +130,40 @@ from .helpers import assert_found_and_redacted, assert_untouched
         # ...a leet digit ending a name before a number, "@" for an a
         ("Zolof7 50mg daily", "Zolof7", "sertraline"),
         ("x@n@x 2mg bars", "x@n@x", "alprazolam"),
+        # (sixteenth session) classes the list never had: anabolic steroids and testosterone esters, their gym names,
+        # clenbuterol, cocaine, heroin; older and Taiwan/Hong Kong names; names typed in pinyin
+        ("He ran testosterone enanthate 250 mg weekly.", "testosterone enanthate", "testosterone enanthate"),
+        ("教练推荐苯丙酸诺龙，每周一针。", "苯丙酸诺龙", "nandrolone"),
+        ("selling tren, 100mg/ml, msg me", "tren", "trenbolone"),
+        ("winny 50mg a day is too much", "winny", "stanozolol"),
+        ("first dbol cycle, any advice?", "dbol", "metandienone"),
+        ("clen 20mcg each morning", "clen", "clenbuterol"),
+        ("Anavar 10 mg for women?", "Anavar", "oxandrolone"),
+        ("可卡因和海洛因都是毒品。", "海洛因", "diamorphine"),
+        ("古柯鹼成癮怎麼戒？", "古柯鹼", "cocaine"),
+        ("Сосаine is sold cut with levamisole.", "Сосаine", "cocaine"),
+        ("之前吃胃复安手抖。", "胃复安", "metoclopramide"),
+        ("小时候拉肚子吃氟哌酸。", "氟哌酸", "norfloxacin"),
+        ("爷爷说以前打盘尼西林很管用。", "盘尼西林", "benzylpenicillin"),
+        ("昔多芬是威而鋼的學名。", "昔多芬", "sildenafil"),
+        ("美沙冬替代療法每天要到診所喝。", "美沙冬", "methadone"),
+        ("leucovorin rescue 15 mg q6h after the infusion", "leucovorin", "calcium folinate"),
+        ("揈頭丸同酒一齊食好危險", "揈頭丸", "midomafetamine"),
+        ("wo ma zai chi a mo xi lin, ke yi he niu nai ma", "a mo xi lin", "amoxicillin"),
+        ("yisheng kai le aisizuolun", "aisizuolun", "estazolam"),
+        ("wǒ zài chī shě qū lín", "shě qū lín", "sertraline"),
+        # ...street words that are ordinary words, with a dealer's or a taker's context; Cantonese contexts
+        ("shard 2g $150, DM me", "shard", "metamfetamine"),
+        ("He was offered 'molly' at the festival.", "molly", "midomafetamine"),
+        ("m\u200beth 3.5g $60 pm me", "m\u200beth", "metamfetamine"),
+        ("D.e.c.a 200mg, who has it?", "D.e.c.a", "nandrolone"),
+        ("佢食咗一粒五仔就瞓着咗", "五仔", "nimetazepam"),
+        ("醫生開咗可定，每晚一粒。", "可定", "rosuvastatin"),
+        ("有人打白粉", "白粉", "diamorphine"),
+        # ...ward clippings: a release form between a bare dose and its frequency, a clipping before a dose
+        ("ISMN 30 MR mane", "ISMN", "isosorbide mononitrate"),
+        ("fluclox 500 mg qds PO", "fluclox", "flucloxacillin"),
+        ("cape 1250 mg/m2 bd", "cape", "capecitabine"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -215,6 +249,28 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "Carbo loading before a race helps.",
         "雌二醇偏高，孕酮偏低。",  # 偏 sounds like 片: 雌二醇片 was dropped for it
         "山西多山地，冬天很冷。",  # Shanxi before 多 sounds like 山喜多
+        # (sixteenth session) ordinary words the new street forms spell, a hormone as a lab value, penicillin allergy,
+        # and pinyin of ordinary words
+        "a molly-coddled child",
+        "Molly is selling her bike, msg me.",
+        "bars of soap",
+        "crystal clear water",
+        "coke and chips",
+        "Grab a coke, $2 at the kiosk.",
+        "Put ice on it.",
+        "right smack in the middle",
+        "I offered my 'special K' cereal to the kids",
+        "The cape was windy; we walked 3 km.",
+        "A deca-core phone.",
+        "喵喵叫的小猫很可爱。",
+        "叶子上长了白粉病。",
+        "青霉素过敏的人能用头孢吗？",
+        "睾酮偏低，testosterone levels were low.",
+        "wo jin tian tou teng, chi le liang pian yao",
+        "ni hao, wo xiang wen yi xia zen me ban",
+        "I take it easy; the weather is fine and the tea is hot.",
+        "la chu lai de shi gen bai you yi yang",  # 来得时 (Lantus) by sound: "when it came out"
+        "他来的时候已经很晚了。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
