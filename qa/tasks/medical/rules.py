@@ -997,6 +997,11 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|\bcough(ed|ing|s)? up (pure |fresh |bright red )?blood\b(?! ?(streak|stain|tinged|spot|fleck))",
         None,
     ),
+    (
+        "haemoptysis",
+        r"(咳|咯)(嗽)?(出|出来|出來|出嚟|咗|了)?(的|嘅)?(鲜|鮮)?(红|紅)?(色)?血(?![丝絲痰])|\bcough(ed|ing|s)? up (\w+ ){0,8}blood\b(?![- ]?(streak|stain|tinged|spot|fleck))",
+        r"一口接一口|一口一口|一啖啖|大口|满口|滿口|一大口|一杯|半杯|大半杯|一碗|半碗|大半碗|成碗|大量|止不住|停不下|\bcup(ful)?s?\b|\bmouthfuls?\b|\b(a lot|lots|loads|so much)\b|can'?t stop",
+    ),
     # reduced fetal movements late in pregnancy told without 胎动: the baby not felt to move all day (a late
     # pregnancy: from 24 weeks, or 孕晚期, seven months on; early on no movement is normal)
     (
@@ -1037,7 +1042,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|(药|藥|安眠药|安眠藥|瞓覺藥).{0,6}(都)?(攒|攢|囤|存|储|儲|收集)(好|够|夠|齐|齊)"
         r"|\b(stockpil\w*|hoard\w*|stash\w*|sav(ed|ing) up|been saving|collected|been collecting)\b.{0,20}\b(pills|tablets|meds|medication|sleeping pills|painkillers|tramadol|insulin)",
         r"今晚|今夜|今天晚上|结束|結束|了断|了斷|了结|了結|自杀|自殺|死|痛苦|辛苦|醒|解脱|解脫|一了百了|不想活|唔想活|活不下去|告别|告別|再见"
-        r"|tonight|\bend (it|things|everything)|\bdie\b|\bdying\b|painless|wake up|goodbye|enough to|kill myself|suicid",
+        r"|tonight|\bend (it|things|everything)|\bdie\b|\bdying\b|painless|\b(not|never) wake|wake up|goodbye|enough to|kill myself|suicid",
     ),
     # heat stroke: heat exposure with the brain affected (confusion, not knowing people, collapse or a fit); heat
     # exhaustion's headache, dizziness and sweating are not it
@@ -1305,6 +1310,26 @@ def _delayed_overdose(text: str, learning: bool) -> str | None:
     return f"{amount} + {drug}"
 
 
+# how many of a drug would kill or bring a death without pain, asked in English: the "how many" that frames a general
+# question is the request itself. It counts when the asker is in the question or the death asked for is painless
+_LETHAL_ASK = re.compile(
+    r"\bhow (many|much)\b.{0,40}\b(to die|to not wake|never wake|not wake up|be fatal|fatal|lethal|painless\w*|to end it"
+    r"|kill (me|myself|a person|someone))|\b(painless|peaceful)(ly)? (way|ways|method) (to|of) (die|dying|go|end it)",
+    re.I,
+)
+_PAINLESS = re.compile(r"painless|peaceful|not wake|never wake", re.I)
+
+
+def _lethal_question(text: str) -> str | None:
+    ask = _LETHAL_ASK.search(text)
+    if not ask or not (_FIRST_PERSON.search(text) or _PAINLESS.search(text)):
+        return None
+    # a story, an exam, a class or someone else's words: not the asker's own plan
+    if _REPORTED.search(text) or _LEARNING.search(text) or exam_question(text) or _HYPOTHETICAL_OTHER.search(text):
+        return None
+    return ask.group()
+
+
 def red_flags(text: str) -> list[RedFlag]:
     """Emergency signs currently described in text (negated and past mentions, and general questions about a
     condition, excluded)."""
@@ -1339,6 +1364,9 @@ def red_flags(text: str) -> list[RedFlag]:
     infant = _infant_fever(text)
     if infant and "infant_fever" not in found:
         found["infant_fever"] = RedFlag("infant_fever", infant)
+    lethal = _lethal_question(text)
+    if lethal and "self_harm" not in found:
+        found["self_harm"] = RedFlag("self_harm", lethal)
     overdose = _delayed_overdose(text, learning)
     if overdose:
         found["delayed_overdose"] = RedFlag("delayed_overdose", overdose)
