@@ -356,7 +356,9 @@ _TOLD_BY = re.compile(
     re.I,
 )
 _TOLD_NOW_EN = re.compile(r"\b(just|is|are|was|were|has|have|had|\w+ed|\w+ing)\b", re.I)
-_ASKER_ACTS = re.compile(r"^(我|咱|我们)(能|该|要|可以|应该|应当)|\b(can|should|do|could) (i|we)\b", re.I)
+_ASKER_ACTS = re.compile(
+    r"^(我|咱|我们|我哋)(能|该|該|要|可以|应该|應該|应当|應當|點|点)|\b(can|should|do|could) (i|we)\b", re.I
+)
 
 
 def imagined_question(text: str) -> bool:
@@ -404,11 +406,11 @@ def _signs_in(text: str) -> bool:
 # a pet: the one with the sign is an animal ("我家猫刚才一头撞墙上了，要带去看兽医吗", "our hamster is breathing fast").
 # Not a person bitten or scratched by one, and not when a person close to the asker is named (a child and the dog)
 _ANIMAL = (
-    r"猫|狗|猫咪|狗狗|宠物|仓鼠|兔子|鹦鹉|金毛|泰迪|柯基|哈士奇|博美|比熊|布偶|英短|乌龟|小鸟"
+    r"猫|貓|狗|猫咪|貓咪|狗狗|宠物|寵物|仓鼠|倉鼠|兔子|鹦鹉|鸚鵡|金毛|泰迪|柯基|哈士奇|博美|比熊|布偶|英短|乌龟|烏龜|小鸟|小鳥"
     r"|\b(cat|cats|kitten|dog|dogs|puppy|pet|hamster|rabbit|bunny|parrot|guinea pig|ferret|budgie|tortoise)\b"
 )
 _PET = re.compile(
-    rf"(我|我们|俺|咱)?(家|养)的?(小)?({_ANIMAL})|(我|我们|我哋|俺|咱)(的|嘅|隻|只|條|条)(小)?({_ANIMAL})|兽医|宠物医院|\b(my|our|the) (\w+ )?({_ANIMAL})|\bvets?\b",
+    rf"(我|我们|俺|咱)?(家|养)的?(小)?({_ANIMAL})|(我|我们|我哋|俺|咱)(的|嘅|隻|只|條|条)(小)?({_ANIMAL})|兽医|獸醫|宠物医院|\b(my|our|the) (\w+ )?({_ANIMAL})|\bvets?\b",
     re.I,
 )
 _BY_AN_ANIMAL = re.compile(
@@ -486,6 +488,8 @@ _RELATIVE_PAST = re.compile(
 _OWN_RISK = re.compile(
     r"家族|遗传|风险|几率|概率|筛查|会不会也|也会不会|是不是也|更早|更容易|预防"
     r"|(我|自己)(会不会|是不是|要不要|需不需要|需要|应该|應該|应不应该|该不该|也)"
+    # what to start doing about it: a medicine, a check ("需要吃药吗", "要不要提前查")
+    r"|(需要|需不需要|要不要|该不该|應該|应该)(现在|現在|早点|早點|提前)?(就)?(开始|開始)?(吃|食|查|做|检查|檢查|筛查|篩查)"
     r"|\b(risk|likely|likelihood|screen(ed|ing)?|hereditary|genetic|inherit|run(s)? in|family history|chances?|for me|me too"
     r"|am i|will i|should i get)\b",
     re.I,
