@@ -1177,7 +1177,7 @@ HELDOUT_BOUNDS = {
     # 7/130, 4/130 after the intent veto) on main before the change (e2f21a2) and after it (the rules' story frame,
     # d7bc917); a bound against regressions, not the goal
     # fourteenth session (the minor frame): 3/130 combined
-    HELDOUT_EMERGENCY_V14: (0.95, 2 / 130, 7 / 130),  # tri22: 2/130 (头胎 read as this pregnancy, not long past)
+    HELDOUT_EMERGENCY_V14: (0.95, 3 / 130, 7 / 130),
     # v15 (independent writer; the thirteenth change's author never read it): 68/70 = 0.971 and 8/130 (classifier raw
     # 7/130) on main before the change (b16b309) and after it (the window floor and the chronic-condition frame,
     # 24f283e); a bound against regressions, not the goal
