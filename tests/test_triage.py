@@ -237,6 +237,8 @@ def _with_intent(path, intent, p, **kwargs):
         # a delayed-danger overdose told calmly ("I won't do it again" reads as denial): no veto removes it
         (["delayed_overdose"], "denial", 0.99, 0.6, True, False, ["delayed_overdose"]),
         (["poisoning", "delayed_overdose"], "denial", 0.99, 0.6, True, False, ["delayed_overdose"]),
+        # tri22: a wild mushroom's delayed danger, told once the vomiting settled, stands too
+        (["mushroom_poisoning"], "past", 0.99, 0.6, True, False, ["mushroom_poisoning"]),
     ],
 )
 def test_the_intent_classifier_vetoes_rule_hits_outside_an_emergency_now(
@@ -805,8 +807,11 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("怀孕38周，今天一整天都没感觉到宝宝在动", "obstetric"),  # reduced fetal movements late on
         ("34 weeks pregnant and I haven't felt the baby move since yesterday evening", "obstetric"),
         ("懷孕35週，今日成日都冇覺得BB郁過", "obstetric"),
-        ("昨天吃了自己采的野生菌，今天上吐下泻", "poisoning"),  # a wild mushroom, then the gut
-        ("we ate wild mushrooms we picked two days ago, the vomiting stopped but now my eyes look yellow", "poisoning"),
+        ("昨天吃了自己采的野生菌，今天上吐下泻", "mushroom_poisoning"),  # a wild mushroom, then the gut
+        (
+            "we ate wild mushrooms we picked two days ago, the vomiting stopped but now my eyes look yellow",
+            "mushroom_poisoning",
+        ),
         ("安眠药攒够了，吃多少片才不会醒", "self_harm"),  # means gathered, a painless amount asked
         ("I've been stockpiling my sleeping pills, how many would it take to not wake up", "self_harm"),
         ("儲咗好多粒瞓覺藥，今晚就了結", "self_harm"),

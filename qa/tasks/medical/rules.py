@@ -1018,9 +1018,10 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|\b(2[4-9]|3\d|4[0-2]) ?(weeks|wks?)\b|\bthird trimester\b",
     ),
     # a wild mushroom eaten, then vomiting and diarrhoea (amanita's gut phase comes 6–24 hours later and settles
-    # before the liver fails), jaundice, dark urine or hallucinations: not a shop's mushrooms, not one with no sign
+    # before the liver fails), jaundice, dark urine or hallucinations: not a shop's mushrooms, not one with no sign.
+    # Like a paracetamol overdose, told calmly once the vomiting has settled: never vetoed (NEVER_VETOED)
     (
-        "poisoning",
+        "mushroom_poisoning",
         r"(野|山上|山里|山裏|路边|路邊|林子|树林|樹林|后山|後山|自己)(采|採|摘|捡|撿|拾)?(的|嘅|咗|了|回来的|回來的)?(生)?(蘑菇|菌子|菌|菇)|野生(蘑菇|菌|菇)|毒(蘑菇|菌|菇)"
         r"|(采|採|摘|捡|撿)(了|咗)?.{0,6}(蘑菇|菌子|野菌|野菇)"
         r"|\b(wild|foraged|picked|garden|lawn|forest|woods?) mushrooms?|\bmushrooms? (i|we|he|she|they) (picked|found|foraged|gathered)|\b(death cap|toadstool|amanita)",
@@ -1303,7 +1304,7 @@ _DELAYED_AMOUNT = re.compile(
     re.I,
 )
 # the categories no veto removes (the rules' own frames still apply)
-NEVER_VETOED = frozenset({"delayed_overdose"})
+NEVER_VETOED = frozenset({"delayed_overdose", "mushroom_poisoning"})
 
 
 def _delayed_overdose(text: str, learning: bool) -> str | None:
