@@ -30,7 +30,9 @@ from qa.errors import InputError
 from qa.server import create_app
 from qa.tasks.medical.rules import (
     RedFlag,
+    about_an_animal,
     cost_long_after,
+    family_history,
     imagined_question,
     long_past,
     over_and_minor,
@@ -59,6 +61,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V16,
     HELDOUT_EMERGENCY_V17,
     HELDOUT_EMERGENCY_V18,
+    HELDOUT_EMERGENCY_V19,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -234,6 +237,8 @@ def _with_intent(path, intent, p, **kwargs):
         # a delayed-danger overdose told calmly ("I won't do it again" reads as denial): no veto removes it
         (["delayed_overdose"], "denial", 0.99, 0.6, True, False, ["delayed_overdose"]),
         (["poisoning", "delayed_overdose"], "denial", 0.99, 0.6, True, False, ["delayed_overdose"]),
+        # tri22: a wild mushroom's delayed danger, told once the vomiting settled, stands too
+        (["mushroom_poisoning"], "past", 0.99, 0.6, True, False, ["mushroom_poisoning"]),
     ],
 )
 def test_the_intent_classifier_vetoes_rule_hits_outside_an_emergency_now(
@@ -498,6 +503,38 @@ def test_an_imagined_or_reported_question(text, imagined):
             True,
         ),
         (reading_about_signs, "看了很多中风前兆的文章，我爸现在嘴歪了，说话不清", False),
+        # tri22: an age in months, an earlier pregnancy; "to stop it happening again" is prevention, not a recurrence
+        (long_past, "女儿10个月的时候抽搐过一次，现在三岁了，感冒低烧，怎么预防", True),
+        (
+            long_past,
+            "She had a seizure at 14 months; she's four now with a runny nose. How do we keep it from happening again?",
+            True,
+        ),
+        (
+            long_past,
+            "I had a bad haemorrhage with my first. Now 20 weeks with my second, all fine, what should I ask?",
+            True,
+        ),
+        (long_past, "上一胎大出血输了血，这次怀孕20周一切正常，要注意什么", True),
+        (long_past, "38 weeks pregnant with my first and bleeding heavily, soaking a pad", False),
+        (long_past, "孩子10个月的时候抽搐过，今天又抽了", False),
+        (family_history, "我妈和我舅都是六十岁左右脑出血走的，我血压偏高，需要吃药吗", True),
+        (family_history, "我爸去年心梗走的，我现在胸口疼得厉害，出冷汗", False),
+        (imagined_question, "假設我阿媽喺街突然暈低，我應該點做？", True),
+        (imagined_question, "萬一BB食咗電池，係咪要即刻去急症室？", True),
+        (about_an_animal, "我的狗狗一直抽搐，口吐白沫，要去宠物医院吗", True),
+        (about_an_animal, "我隻貓食咗百合，仲嘔咗", True),
+        (about_an_animal, "我的狗咬了我儿子，流了好多血", False),
+        (
+            reassured_in_full,
+            "my 6 month old rolled off the sofa, cried straight away, settled within a minute, fed normally, totally herself",
+            True,
+        ),
+        (
+            reassured_in_full,
+            "baby rolled off the bed, cried straight away, fed normally, but now vomiting and drowsy",
+            False,
+        ),
     ],
 )
 def test_the_frames_for_false_alarm_kinds(frame, text, holds):
@@ -763,6 +800,31 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("我在学心肺复苏，我爸晕倒了叫不醒", "unconscious"),
         ("主要是胸口压着疼，出冷汗", "chest_pain"),  # 主要是 is not 要是 ("if")
         ("新闻看到一半，我爸突然倒地抽搐", "seizure"),  # watching the news is where it happened, not what
+        # tri22: kinds v19 missed, written from knowledge (none copied from an evaluation item)
+        ("我爸咳血，一口一口的，已经有大半碗了", "haemoptysis"),  # massive haemoptysis told as an amount
+        ("coughed up about half a cup of bright red blood just now, I had TB years ago", "haemoptysis"),
+        ("阿爸咳咗好多血出嚟，成口都係血", "haemoptysis"),
+        ("怀孕38周，今天一整天都没感觉到宝宝在动", "obstetric"),  # reduced fetal movements late on
+        ("34 weeks pregnant and I haven't felt the baby move since yesterday evening", "obstetric"),
+        ("懷孕35週，今日成日都冇覺得BB郁過", "obstetric"),
+        ("昨天吃了自己采的野生菌，今天上吐下泻", "mushroom_poisoning"),  # a wild mushroom, then the gut
+        (
+            "we ate wild mushrooms we picked two days ago, the vomiting stopped but now my eyes look yellow",
+            "mushroom_poisoning",
+        ),
+        ("安眠药攒够了，吃多少片才不会醒", "self_harm"),  # means gathered, a painless amount asked
+        ("I've been stockpiling my sleeping pills, how many would it take to not wake up", "self_harm"),
+        ("儲咗好多粒瞓覺藥，今晚就了結", "self_harm"),
+        ("药都准备好了，我打算今晚就结束", "self_harm"),  # a plan
+        ("新生儿发烧38.2度", "infant_fever"),  # a newborn by the word
+        ("my 5 week old feels hot, temp 38.1", "infant_fever"),  # a reading without a unit
+        ("BB得六個禮拜，探熱38.5", "infant_fever"),
+        ("奶奶在地里晒了一上午，回来说胡话，不认人", "heat_stroke"),
+        ("grandpa was working in the heat all day, now confused and not sweating", "heat_stroke"),
+        ("今日成三十五度，阿爺行完山返嚟認唔到人", "heat_stroke"),
+        ("我爸洗肾的，这周没去透析，今天腿没力，心慌", "hyperkalaemia"),
+        ("missed dialysis twice this week and now my legs are weak and my heart feels irregular", "hyperkalaemia"),
+        ("血钾7.1，手脚发麻，心慌", "hyperkalaemia"),
         ("宝宝才两个月，发烧38度", "infant_fever"),
         ("老是说胸口疼，刚才疼得出冷汗，左肩膀也疼", "chest_pain"),  # the usual complaint, but this time is now
         ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
@@ -883,6 +945,26 @@ def test_rules_fire_through_frame_words(text, category):
     "text",
     [
         "吃了芒果嘴唇有点痒，喉咙不紧，要吃药吗",  # the negation sits inside the sign's words
+        # tri22's look-alikes: a safe dose, an older baby's low fever, mushrooms without a sign, a dialysis diet, a hot
+        # day's headache, a TB patient's dry cough, an early pregnancy, drugs kept at home, a break-up, a course of K
+        "医生开的安眠药一次吃几片是安全的？按处方一天一片",
+        "how many sleeping pills are safe to take at the prescribed dose?",
+        "宝宝5个月，体温37.8，玩得很好",
+        "my 5 month old has a temp of 37.8 but is playing happily",
+        "昨天吃了蘑菇，今天没什么不舒服",
+        "we had a mushroom risotto yesterday, no symptoms at all, just curious",
+        "透析病人饮食要注意什么？能吃香蕉吗",
+        "I'm on dialysis, what foods are high in potassium?",
+        "天气很热，喝了水以后还是头痛",
+        "hot day, got a headache, drank water and feel better",
+        "肺结核病人，干咳，需要注意什么",
+        "TB patient here, I have a dry cough, is that normal?",
+        "怀孕10周还没有感觉到胎动正常吗",
+        "家里存了很多药，过期了怎么处理",
+        "I'm going to end things with my boyfriend tonight, how do I tell him",
+        "补钾7天后还是没力气",
+        "夏天在外面晒了一天，晚上睡不好",
+        "新生儿细菌性肺炎，之前发烧，带到医院检查，大夫说是肺炎，出院后怎么护理",  # a fever a doctor has seen
         "My throat is not tight at all, just itchy",
         "孩子发烧两天了，38.5度，精神还行",  # "两天" is how long the fever lasted, not the child's age
         "想死你了，什么时候回来",  # missing someone
@@ -1072,7 +1154,7 @@ HELDOUT_BOUNDS = {
     # seen since the eighth change (its misses were read for the kinds the bank lacked): 62/70, 1/130 (a rule hit), raw 0
     # ninth change: 68/70 = 0.971, 2/130 combined, raw 0: recall bound up, false positives 1 -> 2/130
     # tenth change: 68/70, 1/130 combined (the rule veto 0.05 -> 0.075 by CV discounts a COPD question at p 0.06)
-    HELDOUT_EMERGENCY_V9: (0.97, 1 / 130, 1 / 130),
+    HELDOUT_EMERGENCY_V9: (0.99, 1 / 130, 1 / 130),  # tri22: 70/70 (a 7-week-old's "temp of 38.3" by rule)
     # v10 (independent writer; the eighth change's author never read it): 59/70 = 0.843 and 0/130 (classifier raw
     # 0/130) on main before the change, 60/70 = 0.857 and 0/130 after; a bound against regressions, not the goal
     # seen since the ninth change (its misses were read for the kinds the bank lacked): 65/70 = 0.929, 0/130, raw 0
@@ -1134,27 +1216,35 @@ HELDOUT_BOUNDS = {
     # a bill long after, danger signs read about, a childhood event long past, a nosebleed that stopped): 70/70,
     # 0/130, raw 4/130 (a window's hit on the bill is now framed)
     HELDOUT_EMERGENCY_V18: (0.98, 0.0, 4 / 130),
+    # v19 (independent writer; scored on main after tri21: 63/70 = 0.900, 6/130; then read by tri22 for its kinds,
+    # seen now): tri22's red flags (massive haemoptysis as an amount, late reduced fetal movements, wild-mushroom
+    # poisoning, a suicide plan with means gathered or a painless dose asked, infant fever as a reading, heat stroke,
+    # missed dialysis) and frames (an age in months or an earlier pregnancy long past, family history "died of",
+    # Cantonese hypotheticals, a pet named as mine, a fall reassured in full): 70/70, 0/130, raw 5/130
+    HELDOUT_EMERGENCY_V19: (0.98, 0.0, 5 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY: 0.0,
     HELDOUT_EMERGENCY_V2: 0.0,
     HELDOUT_EMERGENCY_V3: 4 / 130,
-    HELDOUT_EMERGENCY_V4: 13 / 140,  # tenth: 18 -> 17; fourteenth (前天 as a story's time): 16; fifteenth: 13
+    HELDOUT_EMERGENCY_V4: 12
+    / 140,  # tenth: 18 -> 17; fourteenth (前天 as a story's time): 16; fifteenth: 13; tri22: 12
     HELDOUT_EMERGENCY_V5: 10 / 140,  # 12 -> 11 (当时 after "last month"); fifteenth session (a pet): 10
-    HELDOUT_EMERGENCY_V6: 14 / 140,  # fifteenth session (a novel): 14
+    HELDOUT_EMERGENCY_V6: 13 / 140,  # fifteenth session (a novel): 14; tri22 (long past, "as a kid"): 13
     HELDOUT_EMERGENCY_V7: 13 / 130,  # fifteenth session (a novel): 13
     HELDOUT_EMERGENCY_V8: 5 / 130,  # 8 -> 5 (为啥, 笑到, 当时 after 前年)
     HELDOUT_EMERGENCY_V9: 9 / 130,  # fifteenth session (a pet): 9
     HELDOUT_EMERGENCY_V10: 5 / 130,  # fifteenth session (two dramas, a cousin's haemorrhage as family history): 5
-    HELDOUT_EMERGENCY_V11: 3 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年); fifteenth (an exam): 3
+    HELDOUT_EMERGENCY_V11: 2 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年); fifteenth (an exam): 3; tri22: 2
     HELDOUT_EMERGENCY_V12: 8 / 130,  # 11/130 before and after the tenth change; 10 after the fourteenth; 8 fifteenth
     HELDOUT_EMERGENCY_V13: 6 / 130,  # 9/130 before the eleventh change; 8 after the fourteenth (a story); 6 fifteenth
     HELDOUT_EMERGENCY_V14: 4 / 130,  # 5/130 before and after the twelfth change; 4 after the fifteenth (a drama)
     HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
-    HELDOUT_EMERGENCY_V16: 10 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth
+    HELDOUT_EMERGENCY_V16: 9 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth; tri22: 9
     HELDOUT_EMERGENCY_V17: 6 / 130,  # 7/130 before the fifteenth changes, 6 after them
     HELDOUT_EMERGENCY_V18: 9 / 130,  # 10/130 after the fifteenth changes; 9 after tri21 (danger signs read about)
+    HELDOUT_EMERGENCY_V19: 5 / 130,  # 8/130 on main after tri21; 5 after tri22 (long past, a pet, family history)
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -1183,6 +1273,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V16: 0.0,  # 3/130 before and after the fourteenth change; 0 after the fifteenth
     HELDOUT_EMERGENCY_V17: 2 / 130,  # 2/130 before and after the fifteenth changes
     HELDOUT_EMERGENCY_V18: 0.0,  # 1/130 after the fifteenth changes; 0 after tri21 (danger signs read about)
+    HELDOUT_EMERGENCY_V19: 0.0,  # 3/130 on main after tri21; 0 after tri22
 }
 
 

@@ -65,6 +65,9 @@ HELDOUT_EMERGENCY_V17 = "triage_heldout_v17.jsonl"
 # before tri20 (whose author never read it; 75 of its 200 are 100 characters or longer, 12 typed in pinyin); scored
 # at the session's start, after pinyin and tri19, and after tri20
 HELDOUT_EMERGENCY_V18 = "triage_heldout_v18.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, after v18 was scored and
+# before tri21 merged; scored on main after tri21 (63/70, 6/130), then read for its kinds by tri22 (seen since)
+HELDOUT_EMERGENCY_V19 = "triage_heldout_v19.jsonl"
 # every written held-out set, v1 first: the report lists them (a new set is added here and to the tests' bounds)
 HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY,
@@ -85,6 +88,7 @@ HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY_V16,
     HELDOUT_EMERGENCY_V17,
     HELDOUT_EMERGENCY_V18,
+    HELDOUT_EMERGENCY_V19,
 )
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"

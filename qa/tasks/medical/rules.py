@@ -85,13 +85,13 @@ _ACUTE = re.compile(
 )
 # "如果遇到有人触电", "what should you do if someone has a seizure": the sign is imagined
 _HYPOTHETICAL = re.compile(
-    r"如果|假如|假设|万一|(?<!主)要是|一旦|\bwhat if\b|\bin case\b|\bif (someone|somebody|a person|anyone|a child|a baby|a kid|you|your)\b",
+    r"如果|假如|假设|假設|假使|万一|萬一|(?<!主)要是|(?<!主)要係|一旦|\bwhat if\b|\bin case\b|\bif (someone|somebody|a person|anyone|a child|a baby|a kid|you|your)\b",
     re.I,
 )
 # someone else, imagined ("如果身边有人说想轻生，该怎么劝", "if a friend ever says they want to die"): a question about
 # how to respond, not thoughts of self-harm now; unlike the asker's own "如果明天还这样我就去死", it discounts self-harm too
 _HYPOTHETICAL_OTHER = re.compile(
-    r"(如果|假如|假设|万一|(?<!主)要是|一旦)(有一天|哪天|以后)?(遇到|碰到|发现|看到|听到)?"
+    r"(如果|假如|假设|假設|假使|万一|萬一|(?<!主)要是|(?<!主)要係|一旦)(有一天|哪天|以后)?(遇到|碰到|发现|看到|听到)?"
     r"(身边|周围|朋友|同学|同事|别人|有人|家人|亲人|孩子|学生|对方|室友|某人)"
     r"|\bif (someone|somebody|a (friend|colleague|student|classmate|person|loved one)|anyone|a family member)\b",
     re.I,
@@ -177,7 +177,7 @@ _STORY_PAST = re.compile(
     re.I,
 )
 _SEEN_AFTER = re.compile(
-    r"诊断|确诊|查出|检查(出|发现|之后|后|说|结果)|医生(说|告诉)|后来(才)?(说|知道|知晓|发现|查)|后来.{0,4}(医生|医院)|送(去|到)?(了)?医院|住院"
+    r"诊断|确诊|查出|检查(出|发现|之后|后|说|结果)|(医生|大夫)(说|告诉)|后来(才)?(说|知道|知晓|发现|查)|后来.{0,4}(医生|医院)|送(去|到)?(了)?医院|住院"
     # treated and over: a stay, a rescue, a transfusion, a cure ("在医院住了一个多月", "被抢救过来", "输了好多血…后来保住了")
     r"|(在)?医院(里)?住了|出院|抢救|救(过来|回来)|保住了|治好|输了?.{0,6}血|打了?\s*120|叫了?救护车|(医院|医生).{0,12}说是"
     r"|\b(diagnosed|turned out|the doctor said|was admitted)\b",
@@ -356,7 +356,9 @@ _TOLD_BY = re.compile(
     re.I,
 )
 _TOLD_NOW_EN = re.compile(r"\b(just|is|are|was|were|has|have|had|\w+ed|\w+ing)\b", re.I)
-_ASKER_ACTS = re.compile(r"^(我|咱|我们)(能|该|要|可以|应该|应当)|\b(can|should|do|could) (i|we)\b", re.I)
+_ASKER_ACTS = re.compile(
+    r"^(我|咱|我们|我哋)(能|该|該|要|可以|应该|應該|应当|應當|點|点)|\b(can|should|do|could) (i|we)\b", re.I
+)
 
 
 def imagined_question(text: str) -> bool:
@@ -404,11 +406,11 @@ def _signs_in(text: str) -> bool:
 # a pet: the one with the sign is an animal ("我家猫刚才一头撞墙上了，要带去看兽医吗", "our hamster is breathing fast").
 # Not a person bitten or scratched by one, and not when a person close to the asker is named (a child and the dog)
 _ANIMAL = (
-    r"猫|狗|猫咪|狗狗|宠物|仓鼠|兔子|鹦鹉|金毛|泰迪|柯基|哈士奇|博美|比熊|布偶|英短|乌龟|小鸟"
+    r"猫|貓|狗|猫咪|貓咪|狗狗|宠物|寵物|仓鼠|倉鼠|兔子|鹦鹉|鸚鵡|金毛|泰迪|柯基|哈士奇|博美|比熊|布偶|英短|乌龟|烏龜|小鸟|小鳥"
     r"|\b(cat|cats|kitten|dog|dogs|puppy|pet|hamster|rabbit|bunny|parrot|guinea pig|ferret|budgie|tortoise)\b"
 )
 _PET = re.compile(
-    rf"(我|我们|俺|咱)?(家|养)的?(小)?({_ANIMAL})|兽医|宠物医院|\b(my|our|the) (\w+ )?({_ANIMAL})|\bvets?\b",
+    rf"(我|我们|俺|咱)?(家|养)的?(小)?({_ANIMAL})|(我|我们|我哋|俺|咱)(的|嘅|隻|只|條|条)(小)?({_ANIMAL})|兽医|獸醫|宠物医院|\b(my|our|the) (\w+ )?({_ANIMAL})|\bvets?\b",
     re.I,
 )
 _BY_AN_ANIMAL = re.compile(
@@ -479,13 +481,15 @@ _RELATIVE = re.compile(
     re.I,
 )
 _RELATIVE_PAST = re.compile(
-    r"走了|去世|过世|死于|病逝|没了|没救|死了|得过|有过|(\d+|[一二三四五六七八九十几]+)(多)?岁(的时候|时|那年)|那年|当年|年轻(的)?时|生.{0,4}(的时候|时)"
+    r"走了|走的|去世|过世|過世|死于|死於|病逝|没了|没救|死了|死的|得过|有过|(\d+|[一二三四五六七八九十几]+)(多)?岁(的时候|时|那年)|那年|当年|年轻(的)?时|生.{0,4}(的时候|时)"
     r"|\b(died|passed away|had|was diagnosed|with (her|his) first|when (she|he) was|at (\d+|age))\b",
     re.I,
 )
 _OWN_RISK = re.compile(
     r"家族|遗传|风险|几率|概率|筛查|会不会也|也会不会|是不是也|更早|更容易|预防"
-    r"|(我|自己)(会不会|是不是|要不要|需不需要|也)"
+    r"|(我|自己)(会不会|是不是|要不要|需不需要|需要|应该|應該|应不应该|该不该|也)"
+    # what to start doing about it: a medicine, a check ("需要吃药吗", "要不要提前查")
+    r"|(需要|需不需要|要不要|该不该|應該|应该)(现在|現在|早点|早點|提前)?(就)?(开始|開始)?(吃|食|查|做|检查|檢查|筛查|篩查)"
     r"|\b(risk|likely|likelihood|screen(ed|ing)?|hereditary|genetic|inherit|run(s)? in|family history|chances?|for me|me too"
     r"|am i|will i|should i get)\b",
     re.I,
@@ -576,7 +580,8 @@ _REASSURING = re.compile(
     r"|(吃|喝)(了|咗)?.{0,4}(饭|奶|东西|嘢)|照常|一切正常|有说有笑"
     r"|\b(never|didn'?t|did not|hasn'?t|has not|no|without) (pass(ed)? out|lose consciousness|lost consciousness|knocked out|vomit\w*|throw\w* up|threw up|sick|sleepy|drowsy|confus\w*|seizures?)\b"
     r"|\bcried (straight away|right away|immediately|at once)\b|\b(back to|is|was|been|started|went back to) (playing|eating|chatting|talking|running|laughing|normal|her usual|his usual|herself|himself)\b"
-    r"|\b(acting|playing|behaving|eating|talking|chatting) (\w+ )?normal(ly)?\b|\bate (her|his|a|their) (lunch|dinner|breakfast|snack|food)\b",
+    r"|\b(acting|playing|behaving|eating|talking|chatting|fed|feeding|feeds) (\w+ )?normal(ly)?\b|\bsettled (within|in|after|quickly|straight|down)\b"
+    r"|\b(totally|completely|just|seems?|quite|entirely) (like )?(herself|himself|her usual self|his usual self)\b|\bate (her|his|a|their) (lunch|dinner|breakfast|snack|food)\b",
     re.I,
 )
 _DANGER_LEFT = re.compile(
@@ -621,10 +626,21 @@ _LONG_AGO = re.compile(
     r"(\d+|[一二两兩三四五六七八九十])\s*(岁|歲)(的时候|時|时|那年|那会儿|嗰陣)|小时候|小時候|(\d+|[一二两三四五六七八九十几]+)\s*年(之|以)?前|前年|几年前|幾年前"
     r"|\b(\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|a few) years ago\b|\bwhen (i|she|he|they) (was|were) (\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|a (baby|toddler|kid|child)|little|small|young)\b"
-    r"|\bas a (kid|child|toddler|baby)\b",
+    r"|\bas a (kid|child|toddler|baby)\b|\bat (\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen) (months|years)( old)?\b"
+    r"|(\d+|[一二两兩三四五六七八九十]+)\s*(个|個)?月(大)?(的时候|的時候|时|時|嗰陣)"
+    # an earlier pregnancy or birth ("had … with my first", "上一胎"): the event belongs to it, not to this one ("pregnant
+    # with my first" and 头胎 are this pregnancy)
+    r"|\b(had|lost|suffered|went through|bled)\b.{0,60}\bwith (my|her) (first|last|previous|older|eldest)\b"
+    r"|\bin (my|her) (last|previous|earlier) (pregnancy|birth|delivery)\b|上一胎|上胎|前一胎|生老大|生大宝|生大寶|上次(怀孕|懷孕|生)",
     re.I,
 )
 _RECENT = re.compile(r"最近|这几天|這幾天|近来|又|再次|\b(recently|these days|lately|this week|again)\b", re.I)
+_CALLED_THEN = re.compile(r"\bcalled (an ambulance|911|999|112|120)\b", re.I)
+# "to stop it happening again", "防止再次发作": a question about prevention, not a recurrence
+_PREVENT_AGAIN = re.compile(
+    r"\b(stop|prevent|avoid|keep)\w*\b[^.?!]{0,30}\bagain\b|(防止|预防|預防|避免|以免|免得)[^，,。？?]{0,10}(再次|又|再)",
+    re.I,
+)
 
 
 def long_past(text: str) -> bool:
@@ -632,7 +648,9 @@ def long_past(text: str) -> bool:
     clauses that place it (or say "at the time")."""
     clauses = _clauses(text)
     marked = [i for i, c in enumerate(clauses) if _LONG_AGO.search(c)]
-    if not marked or _ONSET_NOW.search(text) or _RECENT.search(text):
+    # an ambulance called back then ("we called an ambulance and it all turned out fine") is part of the old story
+    onset = _ONSET_NOW.search(_CALLED_THEN.sub(" ", text))
+    if not marked or onset or _RECENT.search(_PREVENT_AGAIN.sub(" ", text)):
         return False
     return not any(
         _signs_in(c) and not (_LONG_AGO.search(c) or _THEN.search(c) or _PAST_SUFFIX.search(c) or "过" in c)
@@ -677,8 +695,9 @@ def _number(text: str) -> float:
 
 
 _INFANT_AGE = re.compile(
-    r"(?:(?:宝宝|婴儿|孩子|新生儿|女儿|儿子|小孩)(?:今年|现在|目前|已经|才|刚|满|刚满|出生)*)(?P<n2>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit2>月|周|星期|天)"
-    r"|(?P<n>\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?P<unit>月|周|星期|天)\s*(?:大|的(?:宝宝|婴儿|孩子|新生儿))"
+    r"(?:(?:宝宝|寶寶|婴儿|嬰兒|BB|bb|囡囡|孩子|新生儿|新生兒|女儿|女兒|儿子|兒子|小孩)(?:今年|现在|現在|目前|已经|已經|才|刚|剛|满|滿|刚满|剛滿|出生|出世|得)*)"
+    r"(?P<n2>\d+|[一二两兩三四五六七八九十]+)\s*(?:个|個)?\s*(?P<unit2>月|周|週|星期|礼拜|禮拜|天)"
+    r"|(?P<n>\d+|[一二两兩三四五六七八九十]+)\s*(?:个|個)?\s*(?P<unit>月|周|週|星期|礼拜|禮拜|天)\s*(?:大|的(?:宝宝|婴儿|孩子|新生儿)|嘅(?:BB|bb|寶寶|嬰兒))"
     r"|(?P<en>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ](?P<eunit>day|week|month)s?[- ]old",
     re.I,
 )
@@ -970,6 +989,87 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
             r"吐|呕|嘔|血|没精神|冇精神|蔫|软|vomit|throw\w* up|sick|blood|floppy|listless|lethargic|pale|sleepy",
         ),
     ),
+    # kinds fresh sets keep missing (sixteenth session, tri22; written from knowledge in several phrasings):
+    # massive haemoptysis told as an amount: coughing up fresh blood by the mouthful, a cup or a bowl (not a streak of
+    # blood in the sputum, 血丝/血絲, which a cold or TB often brings)
+    (
+        "haemoptysis",
+        r"(咳|咯)(嗽)?(出|出来|出來|出嚟|咗|了)?(的|嘅)?(都|全|全部)?(是|係)(鲜|鮮)?血(?![丝絲痰])"
+        r"|(咳|咯).{0,10}(一口接一口|一口一口|一啖啖|大口|满口|滿口|成口|一大口|一杯|半杯|大半杯|一碗|半碗|成碗|一大滩|一大灘|好多|很多|大量)(的|嘅)?(鲜|鮮)?(红|紅)?(的|嘅|色)?血(?![丝絲痰])"
+        r"|大咯血|大咳血|(咯|咳)血.{0,6}(一杯|半杯|一碗|好多|很多|大量|不止|止不住)"
+        r"|\bcough(ed|ing|s)? up (a lot of|lots of|loads of|so much|mouthfuls of|a mouthful of|(half )?a cup(ful)? of|cups of|a (large|big) amount of|(bright red|fresh) )(fresh |bright red )?blood"
+        r"|\bcough(ed|ing|s)? up (pure |fresh |bright red )?blood\b(?! ?(streak|stain|tinged|spot|fleck))",
+        None,
+    ),
+    (
+        "haemoptysis",
+        r"(咳|咯)(嗽)?(出|出来|出來|出嚟|咗|了)?(的|嘅)?(鲜|鮮)?(红|紅)?(色)?血(?![丝絲痰])|\bcough(ed|ing|s)? up (\w+ ){0,8}blood\b(?![- ]?(streak|stain|tinged|spot|fleck))",
+        r"一口接一口|一口一口|一啖啖|大口|满口|滿口|一大口|一杯|半杯|大半杯|一碗|半碗|大半碗|成碗|大量|止不住|停不下|\bcup(ful)?s?\b|\bmouthfuls?\b|\b(a lot|lots|loads|so much)\b|can'?t stop",
+    ),
+    # reduced fetal movements late in pregnancy told without 胎动: the baby not felt to move all day (a late
+    # pregnancy: from 24 weeks, or 孕晚期, seven months on; early on no movement is normal)
+    (
+        "obstetric",
+        r"(没|沒|冇|唔|不|无|無)(怎么|怎麼|太|咩|乜|點|什么|甚么)?(感觉|感覺|觉得|覺得|覺|感受)(到)?(佢|他|她|宝宝|寶寶|bb|BB|胎儿|胎兒|小家伙|孩子)?(有)?(在)?(动|動|郁|踢)"
+        r"|(宝宝|寶寶|胎儿|胎兒|肚里|肚裡|肚入面|bb|BB).{0,10}(没|沒|冇)(有|乜|什么|甚么)?(动静|動靜|反应|反應|郁过|郁過|动过|動過)"
+        r"|\b(haven'?t|have not|not|hardly|barely|didn'?t|did not)\s+(felt|feel)\s+(him|her|them|the baby|baby|my baby|any (kicks|movements?)|a (kick|movement)|anything)(\s+(move|moving|kick|kicking))?"
+        r"|\b(no|not any) (kicks|movements?) (all day|since|today|this morning)|\b(baby|he|she)('s| is| has been) (much |a lot )?quieter than (usual|normal)",
+        r"(2[4-9]|3\d|4[0-2])\s*(\+\d\s*)?(周|週|w\b|wk|weeks?)|孕晚期|怀孕[七八九]个?多?月|懷孕[七八九]個?多?月|[七八九]个多?月(的)?(身孕|孕)"
+        r"|\b(2[4-9]|3\d|4[0-2]) ?(weeks|wks?)\b|\bthird trimester\b",
+    ),
+    # a wild mushroom eaten, then vomiting and diarrhoea (amanita's gut phase comes 6–24 hours later and settles
+    # before the liver fails), jaundice, dark urine or hallucinations: not a shop's mushrooms, not one with no sign.
+    # Like a paracetamol overdose, told calmly once the vomiting has settled: never vetoed (NEVER_VETOED)
+    (
+        "mushroom_poisoning",
+        r"(野|山上|山里|山裏|路边|路邊|林子|树林|樹林|后山|後山|自己)(采|採|摘|捡|撿|拾)?(的|嘅|咗|了|回来的|回來的)?(生)?(蘑菇|菌子|菌|菇)|野生(蘑菇|菌|菇)|毒(蘑菇|菌|菇)"
+        r"|(采|採|摘|捡|撿)(了|咗)?.{0,6}(蘑菇|菌子|野菌|野菇)"
+        r"|\b(wild|foraged|picked|garden|lawn|forest|woods?) mushrooms?|\bmushrooms? (i|we|he|she|they) (picked|found|foraged|gathered)|\b(death cap|toadstool|amanita)",
+        r"吐|呕|嘔|拉肚子|肚泻|腹泻|腹瀉|屙|泻|瀉|黄疸|黃疸|(眼|眼睛|眼白|皮肤|皮膚|脸|面).{0,4}(黄|黃)|尿.{0,6}(黄|黃|深|茶色|浓|濃|酱油|醬油|可乐|可樂)|幻觉|幻覺|小人|看到.{0,4}(东西|人)在"
+        r"|vomit|throw\w* up|threw up|diarrh|sick|yellow|jaundice|dark (urine|pee|wee)|hallucinat|confus",
+    ),
+    # a suicide planned, the means gathered, or a "painless" or lethal amount asked for (said in any frame, like the
+    # other self-harm words): "攒够了安眠药", "今晚就打算结束", "吃多少片会没有痛苦", "how many would it take to not
+    # wake up" — not a question about a safe dose
+    (
+        "self_harm",
+        r"(吃|服|吞|食|喝)(多少|几|幾|幾多)(片|粒|颗|顆|瓶|盒|樽|支)?.{0,8}(才|就|先|会|會|能|可以)?.{0,3}(没有痛苦|沒有痛苦|没痛苦|不痛苦|唔痛苦|冇痛苦|无痛|無痛|不难受|唔辛苦|不会醒|不會醒|唔會醒|醒不过来|醒不來|醒唔返|死|一睡不醒|长眠|長眠|解脱|解脫)"
+        r"|(没有痛苦|沒有痛苦|不痛苦|无痛|無痛|安乐|安樂)(地|的|咁)?(死|死去|离开|離開|走|结束|結束|自杀|自殺)"
+        r"|\bhow (many|much)\b.{0,40}\b(to die|to not wake|never wake|not wake up|be fatal|fatal dose|lethal|painless|to end it|kill (me|myself|a person|someone))"
+        r"|\b(painless|peaceful)(ly)? (way|ways|method) (to|of) (die|dying|go|end it)|\b(lethal|fatal) (dose|amount) (of|for) (me|myself)"
+        r"|(打算|准备|準備|决定|決定|计划|計劃|想好)(在)?(今晚|今天|今日|今夜|明天|聽日|这周|這週|周末)?(就)?(结束|結束|了断|了斷|了结|了結|走|離開|离开)(了|咗|吧|啦)?$"
+        r"|\b(going to|gonna|plan(ning)? to|decided to|ready to|will) end (it|it all|everything|things)\b(?! (with|between|off))",
+        None,
+    ),
+    (
+        "self_harm",
+        r"(攒|攢|囤|存|藏|收集|凑|湊|储|儲|买|買)(了|好|够|夠|咗|埋|齐|齊)(了|晒)?.{0,10}(药|藥|安眠|瞓覺|炭|木炭|绳|繩)"
+        r"|(药|藥|安眠药|安眠藥|瞓覺藥).{0,6}(都)?(攒|攢|囤|存|储|儲|收集)(好|够|夠|齐|齊)"
+        r"|\b(stockpil\w*|hoard\w*|stash\w*|sav(ed|ing) up|been saving|collected|been collecting)\b.{0,20}\b(pills|tablets|meds|medication|sleeping pills|painkillers|tramadol|insulin)",
+        r"今晚|今夜|今天晚上|结束|結束|了断|了斷|了结|了結|自杀|自殺|死|痛苦|辛苦|醒|解脱|解脫|一了百了|不想活|唔想活|活不下去|告别|告別|再见"
+        r"|tonight|\bend (it|things|everything)|\bdie\b|\bdying\b|painless|\b(not|never) wake|wake up|goodbye|enough to|kill myself|suicid",
+    ),
+    # heat stroke: heat exposure with the brain affected (confusion, not knowing people, collapse or a fit); heat
+    # exhaustion's headache, dizziness and sweating are not it
+    (
+        "heat_stroke",
+        r"中暑|熱射病|热射病|烈日|暴晒|暴曬|(太阳|太陽|日头|日頭)(底)?下|曬(咗|了)|晒(咗|了)|天台|桑拿|汗蒸|高温(天|作业|作業|下)|高溫(天|作業|下)"
+        r"|(天气|天氣|气温|氣溫|室外|外面|今日|今天)(都|有|成|啱啱|差不多)?.{0,2}(3[5-9]|4[0-5]|三十[五六七八九]|四十)(多)?\s*(度|℃)|(好|很|太|特别|咁)热(的|嘅)?(天|天气|天氣)|大热天|大熱天|热天|熱天"
+        r"|\bheat ?stroke\b|\bheat ?wave\b|\bin the (sun|heat)\b|\bhot (day|weather|car|sun|attic)\b|\bsauna\b|\b(3[5-9]|4[0-5]) ?°?c (outside|out|today|day)\b",
+        r"神志不清|意识(模糊|不清)|意識(模糊|不清)|认不出|認唔到|唔認得|不认(人|得)|不認(人|得)|说胡话|說胡話|胡言乱语|胡言亂語|答非所问|答非所問|讲嘢.{0,3}(乱|亂)|講嘢.{0,3}(乱|亂)"
+        r"|叫不醒|叫唔醒|昏迷|晕倒|暈倒|昏倒|倒(在)?地|抽搐|糊涂|糊塗|胡涂"
+        r"|\bconfus\w*|\bdisorient\w*|not making sense|doesn'?t (know|recogni[sz]e)|\bcollapsed\b|\bunresponsive\b|\bseizure|\bslurr\w*",
+    ),
+    # high potassium after missed dialysis (or a potassium read high): weakness, an irregular or slow heart — the heart
+    # may stop without warning
+    (
+        "hyperkalaemia",
+        r"(漏|错过|錯過|没去|沒去|冇去|没做|沒做|冇做|停|少做|推迟|推遲|跳过|跳過)(了|咗)?.{0,6}(透析|血透|洗肾|洗腎)|(透析|血透|洗肾|洗腎).{0,8}(没做|沒做|冇做|没去|沒去|冇去|漏|停了|错过了|錯過咗)"
+        r"|\b(missed|skipped|didn'?t go to|haven'?t (been to|had)|no) (\w+ ){0,2}(dialysis|haemodialysis|hemodialysis)|\bdialysis\b.{0,30}\b(missed|skipped)"
+        r"|(血钾|血鉀|potassium|\bK\+?)\s*(是|有|高到|升到|到了|达到|達到|is|was|of|at|:|：)?\s*(?<![\d.])([7-9]\.\d+|6\.[5-9]\d*|[7-9](?=\s*(mmol|毫摩)))(?!\d)",
+        r"没(有)?力|無力|无力|冇力|软|軟|抬不起|抬唔起|(手|腿|脚|腳).{0,4}麻|心跳.{0,10}(乱|亂|不齐|不齊|慢|快|停)|心(慌|悸)|胸(口)?(闷|悶|痛|疼)|喘|气促|氣促"
+        r"|\bweak|\bnumb|tingl|palpitat|irregular|heart\w*.{0,20}(skip|slow|racing|flutter|pound|funny)|chest|breath",
+    ),
     ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
     ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
     (
@@ -1125,9 +1225,29 @@ def discounted_mentions(text: str) -> list[str]:
     ]
 
 
+# a fever told as a reading without a unit ("量了肛温38.4", "a temp of 38.2") or a baby hot to the touch; 37.x is not one
+_INFANT_FEVER = re.compile(
+    _FEVER.pattern
+    + r"|(肛温|肛溫|腋温|腋溫|耳温|耳溫|额温|額溫|口温|口溫|體溫|温度|溫度|量了|量咗|探热|探熱)\s*(是|有|为|為|係|:|：)?\s*3[89](\.\d)?(?!\d)"
+    r"|摸(着|著|起来|起來|落)?(很|好|特别|特別|有啲|有点|有點)?(烫|燙|滾)|\btemp\w*\b.{0,12}\b3[89](\.\d)?\b|\bburning up\b"
+    r"|\b(100\.[4-9]|10[1-5](\.\d)?) ?(°|f\b|degrees)",
+    re.I,
+)
+# a newborn is under three months by the word itself
+_NEWBORN = re.compile(
+    r"新生儿|新生兒|初生(婴儿|嬰兒|BB|宝宝|寶寶)|刚出生|剛出生|未满月|未滿月|刚满月|剛滿月|\bnewborn\b|\bneonat\w*",
+    re.I,
+)
+
+
 def _infant_fever(text: str) -> str | None:
-    if not _current_match(_FEVER, text, learning=not_happening_now(text)):
+    fever = _current_match(_INFANT_FEVER, text, learning=not_happening_now(text))
+    # a fever a doctor has since seen and named ("…发烧，带到医院检查，大夫说是肺炎，怎么护理") is being cared for
+    if not fever or (text.find(fever) >= 0 and _over_by_the_question(text, text.find(fever) + len(fever))):
         return None
+    newborn = _NEWBORN.search(text)
+    if newborn:
+        return newborn.group()
     for m in _INFANT_AGE.finditer(text):
         if m.group("n2"):
             n, unit = _number(m.group("n2")), m.group("unit2")
@@ -1136,7 +1256,12 @@ def _infant_fever(text: str) -> str | None:
         else:
             raw = m.group("en").lower()
             n, unit = float(_EN_NUM.get(raw, raw) if not raw.isdigit() else raw), m.group("eunit").lower()
-        days = n * {"月": 30, "month": 30, "周": 7, "星期": 7, "week": 7, "天": 1, "day": 1}[unit]
+        days = (
+            n
+            * {"月": 30, "month": 30, "周": 7, "週": 7, "星期": 7, "礼拜": 7, "禮拜": 7, "week": 7, "天": 1, "day": 1}[
+                unit
+            ]
+        )
         if days <= 92:  # under three months, any fever needs a doctor now
             return m.group()
     return None
@@ -1179,7 +1304,7 @@ _DELAYED_AMOUNT = re.compile(
     re.I,
 )
 # the categories no veto removes (the rules' own frames still apply)
-NEVER_VETOED = frozenset({"delayed_overdose"})
+NEVER_VETOED = frozenset({"delayed_overdose", "mushroom_poisoning"})
 
 
 def _delayed_overdose(text: str, learning: bool) -> str | None:
@@ -1188,6 +1313,26 @@ def _delayed_overdose(text: str, learning: bool) -> str | None:
     if not amount or not_someone_here(text):
         return None
     return f"{amount} + {drug}"
+
+
+# how many of a drug would kill or bring a death without pain, asked in English: the "how many" that frames a general
+# question is the request itself. It counts when the asker is in the question or the death asked for is painless
+_LETHAL_ASK = re.compile(
+    r"\bhow (many|much)\b.{0,40}\b(to die|to not wake|never wake|not wake up|be fatal|fatal|lethal|painless\w*|to end it"
+    r"|kill (me|myself|a person|someone))|\b(painless|peaceful)(ly)? (way|ways|method) (to|of) (die|dying|go|end it)",
+    re.I,
+)
+_PAINLESS = re.compile(r"painless|peaceful|not wake|never wake", re.I)
+
+
+def _lethal_question(text: str) -> str | None:
+    ask = _LETHAL_ASK.search(text)
+    if not ask or not (_FIRST_PERSON.search(text) or _PAINLESS.search(text)):
+        return None
+    # a story, an exam, a class or someone else's words: not the asker's own plan
+    if _REPORTED.search(text) or _LEARNING.search(text) or exam_question(text) or _HYPOTHETICAL_OTHER.search(text):
+        return None
+    return ask.group()
 
 
 def red_flags(text: str) -> list[RedFlag]:
@@ -1217,13 +1362,16 @@ def red_flags(text: str) -> list[RedFlag]:
             evidence = None
         if evidence and (episode_of_known_condition(text, category) or episode_asked_about(text, evidence)):
             evidence = None
-        if evidence and imagined and not_someone_here(text):
+        if evidence and imagined and (not_someone_here(text) or long_past(text)):
             evidence = None
         if evidence:
             found[category] = RedFlag(category, evidence)
     infant = _infant_fever(text)
     if infant and "infant_fever" not in found:
         found["infant_fever"] = RedFlag("infant_fever", infant)
+    lethal = _lethal_question(text)
+    if lethal and "self_harm" not in found:
+        found["self_harm"] = RedFlag("self_harm", lethal)
     overdose = _delayed_overdose(text, learning)
     if overdose:
         found["delayed_overdose"] = RedFlag("delayed_overdose", overdose)
