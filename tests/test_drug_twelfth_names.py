@@ -182,6 +182,8 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("Yasmin 每日食一粒", "Yasmin", "drospirenone/ethinylestradiol"),
         ("nivo q2w, pt c/o diarrhoea grade 2", "nivo", "nivolumab"),
         ("Pt refusing cloz bloods again", "cloz", "clozapine"),
+        ("佢食咗1粒眠之後瞓咗成日", "1粒眠", "nimetazepam"),  # a Chinese numeral of a name typed as a digit
+        ("2甲双胍一天几次", "2甲双胍", "metformin"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -301,6 +303,8 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "Q3W meetings are on Mondays.",
         "Doing bars at the gym.",
         "I dropped coke on the floor.",
+        "每天1粒，一天3次。",
+        "1992年3月2日出生。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
