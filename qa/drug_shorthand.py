@@ -54,7 +54,7 @@ _DOSE = re.compile(
 )
 # how often and by which route as prescriptions write it: qd/bid/tid, po/iv, q8h
 _ROUTE = re.compile(
-    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+h|prn|po|iv|ivgtt|ivd|im|ih|sc|sl|hs|qhs|stat|od|bd|tds"
+    r"(?<![a-z])(?:qd|bid|tid|qid|qn|qod|qw|biw|tiw|q\d+[hdw]|prn|po|iv|ivgtt|ivd|im|ih|sc|sl|hs|qhs|stat|od|bd|tds"
     r"|sublingual(?:ly)?)(?![a-z])|under (?:the|your|his|her) tongue|舌下|含服",
     re.IGNORECASE,
 )

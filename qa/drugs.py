@@ -397,6 +397,33 @@ def syllable_chars() -> dict[str, str]:
     return out
 
 
+# a name this long may have a character written by an accent's sound: three characters left exact of four keep a
+# sound-alike a name (shorter names are everyday words more often: 安定)
+ACCENT_MIN_CHARS = 4
+# the distinctions southern Mandarin (and Cantonese speakers' Mandarin) blurs, so a name is typed with the other
+# character: n/l, zh/z, ch/c, sh/s, h/f before u, and the finals ang/an, eng/en, ing/in
+_ACCENT_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("hu", "fu"))
+_ACCENT_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def _accent(reading: str) -> str:
+    """A toneless pinyin reading with the accent distinctions above folded away (nuo → luo, zhang → zan)."""
+    for long, short in _ACCENT_FINALS:
+        if reading.endswith(long):
+            reading = reading[: -len(long)] + short
+            break
+    for long, short in _ACCENT_INITIALS:
+        if reading.startswith(long):
+            return short + reading[len(long) :]
+    return reading
+
+
+@cache
+def accent_readings(ch: str) -> frozenset[str]:
+    """A Chinese character's readings folded by `_accent`: what a southern speaker may hear as the same sound."""
+    return frozenset(_accent(r) for r in readings(ch))
+
+
 def _sounds(ch: str) -> frozenset[str]:
     """Readings of a Chinese character; any other character stands for itself."""
     return readings(ch) if _is_cjk(ch) else frozenset(ch)
@@ -497,8 +524,14 @@ class _LatinNames:
 
 
 def _anchored(name: str, word: str) -> bool:
-    """Whether a word keeps the name's first and last letters (or has its last two swapped)."""
-    return name[0] == word[0] and (name[-1] == word[-1] or name[-2:] == word[:-3:-1])
+    """Whether a word keeps the name's first and last letters (or has its last two swapped); a last c written k
+    and back is the same sound (Prozak, ozempik), so it keeps the anchor."""
+    return name[0] == word[0] and (
+        name[-1] == word[-1] or name[-2:] == word[:-3:-1] or {name[-1], word[-1]} == _SAME_SOUND_END
+    )
+
+
+_SAME_SOUND_END = frozenset("ck")
 
 
 def _truncated(name: str, word: str) -> bool:
@@ -628,13 +661,19 @@ class FuzzyIndex:
         return hit[2] if _anchored(hit[2], token) else None
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
-        """How many characters differ if text[at:] sounds like key, else -1."""
+        """How many characters differ if text[at:] sounds like key, else -1. In a name of 4+ characters a character
+        after the first two may also differ by an accent's sound (美托诺尔 for 美托洛尔: n/l, see `accent_readings`)."""
         if at + len(key) > len(text):
             return -1
         differ = 0
-        for a, b in zip(text[at : at + len(key)], key, strict=True):
+        accent = len(key) >= ACCENT_MIN_CHARS
+        for i, (a, b) in enumerate(zip(text[at : at + len(key)], key, strict=True)):
             if a != b:
-                if not _is_cjk(a) or not readings(a) & readings(b):
+                if not _is_cjk(a):
+                    return -1
+                if not readings(a) & readings(b) and not (
+                    accent and i >= 2 and _is_cjk(b) and accent_readings(a) & accent_readings(b)
+                ):
                     return -1
                 differ += 1
         return differ

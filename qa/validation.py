@@ -208,6 +208,10 @@ def _split_name(folded: Any, fstart: int, fend: int, key: str) -> bool:
     return len(key) >= 7 and folded.unspelled(fstart, fend) == key
 
 
+# the Chinese numerals one to nine and the digit each is typed as
+_CJK_NUMERAL = {c: str(n) for n, c in enumerate("一二三四五六七八九", start=1)}
+
+
 class DrugList:
     """Finds listed prescription-drug names in text, however they are disguised: width, case, spacing, traditional
     characters, look-alike letters, leetspeak digits, spelling variants, brands, Chinese homophones and typos."""
@@ -261,6 +265,14 @@ class DrugList:
                     self._by_key[key] = (drug, "variant")
                     self._spelled[key] = normalize(derived)
                     self._spelled_raw[key] = derived
+        # a Chinese numeral of a name typed as a digit (1粒眠 for 一粒眠, Hong Kong's nimetazepam; 2甲双胍): the same
+        # name, for every listed Chinese name with a numeral (a digit inside a name is never an ordinary word)
+        for key in [k for k in self._by_key if _CJK.search(k) and not _CJK_NUMERAL.keys().isdisjoint(k)]:
+            typed = fold_key("".join(_CJK_NUMERAL.get(c, c) for c in self._spelled_raw[key]))
+            if typed and typed not in self._by_key and typed not in allow:
+                self._by_key[typed] = (self._by_key[key][0], "leet")
+                self._spelled[typed] = normalize(typed)
+                self._spelled_raw[typed] = typed
         # longest first, so "insulin glargine" wins over a shorter overlapping name
         keys = sorted(self._by_key, key=len, reverse=True)
         # proper prefixes of names: a streamed tail equal to one of these may still become a name

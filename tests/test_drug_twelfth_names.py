@@ -164,6 +164,26 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("ISMN 30 MR mane", "ISMN", "isosorbide mononitrate"),
         ("fluclox 500 mg qds PO", "fluclox", "flucloxacillin"),
         ("cape 1250 mg/m2 bd", "cape", "capecitabine"),
+        # (sixteenth session, drug21) a character of a 4+ character name written by a southern accent's sound
+        # (n/l, s/sh, in/ing); a brand's last c typed k; names never listed; hallucinogens; oncology frequencies
+        ("我爸在吃美托诺尔，早上一片。", "美托诺尔", "metoprolol"),
+        ("阿奇霉数吃三天停四天对吗", "阿奇霉数", "azithromycin"),
+        ("硝苯地频缓释片一天几次", "硝苯地频", "nifedipine"),
+        ("Ozempik 0.5 mg weekly injection", "Ozempik", "semaglutide"),
+        ("皮肤科开了丙酸氯倍他索乳膏。", "丙酸氯倍他索", "clobetasol"),
+        ("Dermovate cream twice daily for 2 weeks.", "Dermovate", "clobetasol"),
+        ("琥乙紅黴素片孕婦可以食嗎", "琥乙紅黴素", "erythromycin"),
+        ("Naloxone spray reverses an opioid overdose.", "Naloxone", "naloxone"),
+        ("急救箱有納洛酮噴劑", "納洛酮", "naloxone"),
+        ("LSD 100ug tabs, msg me", "LSD", "lysergide"),
+        ("He was high on shrooms.", "shrooms", "psilocybine"),
+        ("Magic mushrooms are illegal here.", "Magic mushrooms", "psilocybine"),
+        ("四號仔 1g 800蚊，私聊", "四號仔", "diamorphine"),
+        ("Yasmin 每日食一粒", "Yasmin", "drospirenone/ethinylestradiol"),
+        ("nivo q2w, pt c/o diarrhoea grade 2", "nivo", "nivolumab"),
+        ("Pt refusing cloz bloods again", "cloz", "clozapine"),
+        ("佢食咗1粒眠之後瞓咗成日", "1粒眠", "nimetazepam"),  # a Chinese numeral of a name typed as a digit
+        ("2甲双胍一天几次", "2甲双胍", "metformin"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -271,6 +291,20 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "I take it easy; the weather is fine and the tea is hot.",
         "la chu lai de shi gen bai you yi yang",  # 来得时 (Lantus) by sound: "when it came out"
         "他来的时候已经很晚了。",
+        # (sixteenth session, drug21) erythromycin ointment is sold over the counter: bare 红霉素 stays unlisted; the
+        # accent fold on ordinary sentences; LSD, shrooms, Yasmin, Yaz, bloods and Q3W outside a drug context
+        "小伤口涂点红霉素软膏就行。",
+        "她努力学习，成绩很好。",
+        "我们努力工作，能力很强，南来北往。",
+        "LSD radix sort is fast.",
+        "I picked shrooms for the soup.",
+        "Yaz said hi.",
+        "The bloods came back normal.",
+        "Q3W meetings are on Mondays.",
+        "Doing bars at the gym.",
+        "I dropped coke on the floor.",
+        "每天1粒，一天3次。",
+        "1992年3月2日出生。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:
