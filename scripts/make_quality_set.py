@@ -64,6 +64,11 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        ... MED_CSV - qa/data --fresh quality_heldout12.jsonl --seed 20261204 --per-domain 30 \
            --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
            DRAW41 DRAW42 DRAW43
+       held-out 13 (sixteenth session, for the session's end: 60 per domain), the same sources and exclusions, banner
+       held-outs 6 and 7 and quality held-out 12 included by the globs:
+       ... MED_CSV - qa/data --fresh quality_heldout13.jsonl --seed 20261205 --per-domain 60 \
+           --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
+           DRAW41 DRAW42 DRAW43
        every earlier split is rebuilt byte for byte by its own command above
 """
 

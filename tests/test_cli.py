@@ -121,6 +121,7 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
         ("heldout10", "qh10-001"),
         ("heldout11", "qh11-001"),
         ("heldout12", "qh12-001"),
+        ("heldout13", "qh13-001"),
     ],
 )
 def test_eval_quality_runs_the_fresh_held_out_splits(tmp_path, split, first):
