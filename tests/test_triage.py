@@ -44,6 +44,7 @@ from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
 from qa.triage.measure import (
     HELDOUT_EMERGENCY,
+    HELDOUT_EMERGENCY_SETS,
     HELDOUT_EMERGENCY_V2,
     HELDOUT_EMERGENCY_V3,
     HELDOUT_EMERGENCY_V4,
@@ -1324,6 +1325,13 @@ def test_a_decision_near_a_threshold_counts_as_its_label():
     assert _as_measured(rows, out, (0.725, 0.65), "classifier") == [True, False, False]
     out["b"]["signals"]["rule"] = True  # a counted rule hit is the rule's decision, whatever the probabilities
     assert _as_measured(rows, out, (0.725, 0.65)) == [True, True, False]
+
+
+def test_every_written_heldout_set_is_bounded_in_ci():
+    """A set registered in measure.HELDOUT_EMERGENCY_SETS (the report's list) has all three bounds here, and no bound
+    names a set the report leaves out: adding a set in one place and forgetting the other fails."""
+    registered = set(HELDOUT_EMERGENCY_SETS)
+    assert set(HELDOUT_BOUNDS) == set(RULES_FP_BOUNDS) == set(COUNTED_RULES_FP_BOUNDS) == registered
 
 
 @pytest.mark.parametrize("name", list(HELDOUT_BOUNDS))
