@@ -1823,8 +1823,9 @@ _OPENING_CONTRAST = re.compile("^(?:但是|但|不过|然而)[，,]?\\s*")
 
 def swapped(a: str, b: str) -> bool:
     """Two clause keys that say one thing with one word changed ("他只能在特定额度内使用它 / 他只能在特定额度内
-    购买它"): their gists (8+ characters, without a leading connective) share a start and an end that leave one run
-    of at most two characters on either side, no digit, numeral or negation in it, and they are not `opposed`.
+    购买它"): their gists (8+ characters, without a leading connective) share a start (2+ characters: not the
+    subject) and an end that leave one word of two characters on either side, no digit, numeral or negation in it;
+    neither is a condition, and they are not `opposed`.
     Alone this is no repeat (a swapped word can be the point: 手术治疗 / 药物治疗); `RestatedSentenceCheck` needs
     a second clause of the same sentence said again beside it."""
     ga, gb = gist(_LEAD.sub("", a) or a), gist(_LEAD.sub("", b) or b)
@@ -1834,8 +1835,12 @@ def swapped(a: str, b: str) -> bool:
     room = min(len(ga), len(gb)) - head
     tail = min(len(os.path.commonprefix([ga[::-1], gb[::-1]])), room)
     da, db = ga[head : len(ga) - tail], gb[head : len(gb) - tail]
-    if len(da) > _SWAP_WORD or len(db) > _SWAP_WORD or head + tail < _SWAP_MIN - _SWAP_WORD:
+    # a word of two characters for another: one character apart is a different thing named (肝 / 肾, 胃镜 / 肠镜,
+    # 血糖 / 血压), and a word the clause opens with is its subject (甲药 / 乙药)
+    if not (len(da) == len(db) == _SWAP_WORD) or head < 2 or head + tail < _SWAP_MIN - _SWAP_WORD:
         return False
+    if _CONDITION.search(a) or _CONDITION.search(b):
+        return False  # a condition with a word changed is another case ("如果患者的血糖 / 血压长期控制不好")
     return not any(c.isdigit() or c in _NUMERAL for c in da + db) and not _NEGATION.search(da + db)
 
 
