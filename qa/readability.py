@@ -1828,8 +1828,17 @@ def swapped(a: str, b: str) -> bool:
     neither is a condition, and they are not `opposed`.
     Alone this is no repeat (a swapped word can be the point: 手术治疗 / 药物治疗); `RestatedSentenceCheck` needs
     a second clause of the same sentence said again beside it."""
-    ga, gb = gist(_LEAD.sub("", a) or a), gist(_LEAD.sub("", b) or b)
-    if ga == gb or min(len(ga), len(gb)) < _SWAP_MIN or opposed(a, b):
+    return _swapped(a, b, _swap_gist(a), _swap_gist(b))
+
+
+def _swap_gist(k: str) -> str:
+    """A clause key's gist without a leading connective, as `swapped` compares it."""
+    return gist(_LEAD.sub("", k) or k)
+
+
+def _swapped(a: str, b: str, ga: str, gb: str) -> bool:
+    """`swapped` on two keys and their `_swap_gist`s; the cheap tests first (most pairs share no start)."""
+    if ga == gb or min(len(ga), len(gb)) < _SWAP_MIN:
         return False
     head = len(os.path.commonprefix([ga, gb]))
     room = min(len(ga), len(gb)) - head
@@ -1841,7 +1850,9 @@ def swapped(a: str, b: str) -> bool:
         return False
     if _CONDITION.search(a) or _CONDITION.search(b):
         return False  # a condition with a word changed is another case ("如果患者的血糖 / 血压长期控制不好")
-    return not any(c.isdigit() or c in _NUMERAL for c in da + db) and not _NEGATION.search(da + db)
+    if any(c.isdigit() or c in _NUMERAL for c in da + db) or _NEGATION.search(da + db):
+        return False
+    return not opposed(a, b)
 
 
 def enumeration_near(a: str, b: str) -> bool:
@@ -1884,24 +1895,46 @@ class RestatedSentenceCheck(ParaphraseCheck):
         units, texts = self._clauses(data)
         fields = list(dict.fromkeys(f for f, _, _, _ in units))
         keys = {(f, i, n): k for f, i, n, k in units}
+        gists = {u: _swap_gist(k) for u, k in keys.items()}
+        piece = {u: texts[u[:2]][u[2]] for u in keys}
+        order = {f: n for n, f in enumerate(fields)}
+        # the pairs of clauses of two fields said with a word changed: most answers have none, and only a sentence
+        # with one is compared clause by clause (the word-for-word tests are the costly ones)
+        near: dict[tuple[tuple[str, int], int, str], set[Unit]] = {}
+        for e in keys:
+            for u in keys:
+                if order[u[0]] <= order[e[0]] or len(keys[e]) < 6:
+                    continue
+                if _swapped(keys[e], keys[u], gists[e], gists[u]) or (
+                    "、" in piece[e] and "、" in piece[u] and enumeration_near(piece[e], piece[u])
+                ):
+                    near.setdefault((e[:2], e[2], u[0]), set()).add(u)
+        if not near:
+            return Repair(data)
         gone: set[Unit] = set()
         left: list[str] = []
-        for (fe, ie), parts in texts.items():
-            for sentence in self._sentences(parts):
-                for fl in fields[fields.index(fe) + 1 :]:
-                    later = [u for u in keys if u[0] == fl and u not in gone]
-                    # each clause of the sentence → the later clauses saying it (True: word for word, False: near)
-                    said: dict[int, list[tuple[Unit, bool]]] = {}
-                    for n in sentence:
-                        kn = keys[(fe, ie, n)]
-                        if len(kn) < 6:
-                            continue
-                        for u in later:
-                            if (how := self._how(kn, keys[u], parts[n], texts[u[:2]][u[2]])) is not None:
-                                said.setdefault(n, []).append((u, how))
-                    if len(said) < 2 or all(how for hits in said.values() for _, how in hits):
-                        continue  # one clause alone, or all word for word: the other checks' to decide
-                    self._settle(ctx, data, texts, gone, left, (fe, ie), said)
+        done_sentences: set[tuple[tuple[str, int], int, str]] = set()
+        for text, n0, fl in near:
+            parts = texts[text]
+            sentence = next(s for s in self._sentences(parts) if n0 in s)
+            if (text, sentence[0], fl) in done_sentences:
+                continue
+            done_sentences.add((text, sentence[0], fl))
+            later = [u for u in keys if u[0] == fl and u not in gone]
+            # each clause of the sentence → the later clauses saying it (True: word for word, False: near)
+            said: dict[int, list[tuple[Unit, bool]]] = {}
+            for n in sentence:
+                e = (*text, n)
+                if len(keys[e]) < 6:
+                    continue
+                for u in later:
+                    if _says(keys[e], keys[u]) or _says(keys[u], keys[e]):
+                        said.setdefault(n, []).append((u, True))
+                    elif u in near.get((text, n, fl), set()):
+                        said.setdefault(n, []).append((u, False))
+            if len(said) < 2 or all(how for hits in said.values() for _, how in hits):
+                continue  # one clause alone with a word changed may be the point; word for word is the others'
+            self._settle(ctx, data, texts, gone, left, text, said)
         done = self._removed(data, texts, gone)
         if left:
             message = f"a sentence said again with a word changed, left: no text could give it up ({', '.join(left)})"
@@ -1917,16 +1950,6 @@ class RestatedSentenceCheck(ParaphraseCheck):
             if _SENTENCE_END_RE.search(p):
                 out.append([])
         return [s for s in out if s]
-
-    @staticmethod
-    def _how(earlier: str, later: str, earlier_piece: str, later_piece: str) -> bool | None:
-        """True when the later clause says the earlier word for word (`similar` / `paraphrased`), False when with a
-        word changed or a list element named otherwise, None when it says something else."""
-        if _says(earlier, later) or _says(later, earlier):
-            return True
-        if swapped(earlier, later) or enumeration_near(earlier_piece, later_piece):
-            return False
-        return None
 
     def _settle(
         self,
