@@ -1225,8 +1225,9 @@ def test_a_contrast_is_no_contradiction(data):
         ("但具体扣款金额以发卡银行公布的为准", "具体扣款方式以发卡银行公布的为准", True),
         ("花呗分期退货扣钱通常是为了抵消分期付款", "花呗分期退货扣钱是为补偿分期付款", True),
         ("可能需要进行胃镜检查以明确病因", "可能需要进行肠镜检查以明确病因", False),  # one character: another thing
-        ("如果患者的血糖长期控制不好", "如果患者的血压长期控制不好", False),  # a condition: another case
-        ("甲药可以有效降低患者血压", "乙药可以有效降低患者血压", False),  # the subject
+        ("如果患者的血糖长期控制不好", "如果患者的血压长期控制不好", False),  # one character: another thing
+        ("如果患者出现发热症状并持续", "如果患者出现咳嗽症状并持续", False),  # a condition: another case
+        ("老人每天需要适量补充钙质", "儿童每天需要适量补充钙质", False),  # the subject
         ("每月需要还款1000元左右", "每月需要还款2000元左右", False),  # a number
         ("建议患者使用抗生素治疗感染", "建议患者不用抗生素治疗感染", False),  # a negation
         ("可以使用它", "可以购买它", False),  # too short to tell from a new point
