@@ -1224,7 +1224,8 @@ def test_a_contrast_is_no_contradiction(data):
         ("他只能在特定额度内使用它", "他只能在特定额度内购买它", True),  # held-out 13's kinds: one word changed
         ("但具体扣款金额以发卡银行公布的为准", "具体扣款方式以发卡银行公布的为准", True),
         ("花呗分期退货扣钱通常是为了抵消分期付款", "花呗分期退货扣钱是为补偿分期付款", True),
-        ("可能需要进行胃镜检查以明确病因", "可能需要进行肠镜检查以明确病因", False),  # one character: another thing
+        ("长期饮酒会严重损害患者的肝功能", "长期饮酒会严重损害患者的肾功能", False),  # one character: another thing
+        ("可能需要进行胃镜检查以明确病因", "可能需要进行肠镜检查以明确病因", False),  # the gist opens on it
         ("如果患者的血糖长期控制不好", "如果患者的血压长期控制不好", False),  # one character: another thing
         ("如果患者出现发热症状并持续", "如果患者出现咳嗽症状并持续", False),  # a condition: another case
         ("老人每天需要适量补充钙质", "儿童每天需要适量补充钙质", False),  # the subject
