@@ -1813,7 +1813,7 @@ class NumberedRelistCheck(ParaphraseCheck):
 
 
 # ---- a sentence of one field said again in another field with a word changed ---------------------------------
-# what a changed word may be: at most this many characters on either side ("使用它 / 购买它", "抵消 / 补偿")
+# what a changed word is: this many characters on either side ("使用它 / 购买它", "抵消 / 补偿")
 _SWAP_WORD = 2
 _SWAP_MIN = 8  # characters of gist a clause needs before one changed word can leave it the same point
 # a contrast word left opening a text once the clause it answered went; that clause is said in an earlier field
