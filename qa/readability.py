@@ -1812,6 +1812,195 @@ class NumberedRelistCheck(ParaphraseCheck):
         return self._removed(data, texts, gone)
 
 
+# ---- a sentence of one field said again in another field with a word changed ---------------------------------
+# what a changed word is: this many characters on either side ("使用它 / 购买它", "抵消 / 补偿")
+_SWAP_WORD = 2
+_SWAP_MIN = 8  # characters of gist a clause needs before one changed word can leave it the same point
+# a contrast word left opening a text once the clause it answered went; that clause is said in an earlier field
+# ("…分期付款，但实际扣款金额…" after "…分期付款，但具体扣款金额…"), so the rest stands without it
+_OPENING_CONTRAST = re.compile("^(?:但是|但|不过|然而)[，,]?\\s*")
+
+
+def swapped(a: str, b: str) -> bool:
+    """Two clause keys that say one thing with one word changed ("他只能在特定额度内使用它 / 他只能在特定额度内
+    购买它"): their gists (8+ characters, without a leading connective) share a start (2+ characters: not the
+    subject) and an end that leave one word of two characters on either side, no digit, numeral or negation in it;
+    neither is a condition, and they are not `opposed`.
+    Alone this is no repeat (a swapped word can be the point: 手术治疗 / 药物治疗); `RestatedSentenceCheck` needs
+    a second clause of the same sentence said again beside it."""
+    return _swapped(a, b, _swap_gist(a), _swap_gist(b))
+
+
+def _swap_gist(k: str) -> str:
+    """A clause key's gist without a leading connective, as `swapped` compares it."""
+    return gist(_LEAD.sub("", k) or k)
+
+
+def _swapped(a: str, b: str, ga: str, gb: str) -> bool:
+    """`swapped` on two keys and their `_swap_gist`s; the cheap tests first (most pairs share no start)."""
+    if ga == gb or min(len(ga), len(gb)) < _SWAP_MIN:
+        return False
+    head = len(os.path.commonprefix([ga, gb]))
+    room = min(len(ga), len(gb)) - head
+    tail = min(len(os.path.commonprefix([ga[::-1], gb[::-1]])), room)
+    da, db = ga[head : len(ga) - tail], gb[head : len(gb) - tail]
+    # a word of two characters for another: one character apart is a different thing named (肝 / 肾, 胃镜 / 肠镜,
+    # 血糖 / 血压), and a word the clause opens with is its subject (甲药 / 乙药)
+    if not (len(da) == len(db) == _SWAP_WORD) or head < 2 or head + tail < _SWAP_MIN - _SWAP_WORD:
+        return False
+    if _CONDITION.search(a) or _CONDITION.search(b):
+        return False  # a condition with a word changed is another case ("如果患者的血糖 / 血压长期控制不好")
+    if any(c.isdigit() or c in _NUMERAL for c in da + db) or _NEGATION.search(da + db):
+        return False
+    return not opposed(a, b)
+
+
+def enumeration_near(a: str, b: str) -> bool:
+    """Two clauses enumerating the same things with one element named otherwise ("长期高血压会导致心脏功能下降、
+    脑血管病变、肾脏损害、内分泌失调等 / 长期高血压会增加心脏病、脑血管病变、肾损害、内分泌失调等"): as many
+    elements (3+) on each side, a shared start of 4+ characters (the frame), and every element but one of the
+    later found in the earlier (the same, or a character or two apart)."""
+    pa, pb = a.split("、"), b.split("、")
+    if len(pa) < 3 or len(pa) != len(pb):
+        return False
+    ka, kb = [key(p) for p in pa], [key(p) for p in pb]
+    frame_ = len(os.path.commonprefix([ka[0], kb[0]]))
+    if frame_ < 4 or not all(ka) or not all(kb):
+        return False
+    ka[0], kb[0] = ka[0][frame_:], kb[0][frame_:]
+    tails = [m.group(0) if (m := _LIST_CLOSE.search(k[-1])) else "" for k in (ka, kb)]
+    if tails[0] != tails[1]:
+        return False  # what the lists are said to do after 等 differs ("等症状 / 等并发症")
+    ka[-1], kb[-1] = ka[-1][: len(ka[-1]) - len(tails[0])], kb[-1][: len(kb[-1]) - len(tails[1])]
+    found = sum(any(x and y and (_same_element(x, y) or _near_element(x, y)) for y in ka) for x in kb)
+    return found >= len(kb) - 1
+
+
+class RestatedSentenceCheck(ParaphraseCheck):
+    """Removes clauses of a later field that say again two or more clauses of one sentence of an
+    earlier field, where at least one says it with a word changed or an element of a list named otherwise
+    (`swapped`, `enumeration_near`) — the near copies the other checks leave, because one changed word alone can
+    be the point. Two clauses of one sentence said again, one of them word for word or both with one word
+    changed, are a sentence said again. The later copy yields where its text can spare it (the answer is read in
+    order); else the earlier sentence's clauses, where that text keeps a clause of its own; else nothing goes and
+    the report says so. Runs before the repetition check, which would first take the clause said word for word
+    out of one copy and leave the other a single changed-word clause, too little to tell from a new point."""
+
+    name = "restated_sentence"
+    rules = ("restated_sentence",)
+    said = "said again an earlier field's sentence with a word changed"
+    saying = "saying again an earlier field's sentence with a word changed"
+
+    def repair(self, ctx: CheckContext, data: dict[str, Any]) -> Repair:
+        units, texts = self._clauses(data)
+        fields = list(dict.fromkeys(f for f, _, _, _ in units))
+        keys = {(f, i, n): k for f, i, n, k in units}
+        gists = {u: _swap_gist(k) for u, k in keys.items()}
+        piece = {u: texts[u[:2]][u[2]] for u in keys}
+        order = {f: n for n, f in enumerate(fields)}
+        # the pairs of clauses of two fields said with a word changed: most answers have none, and only a sentence
+        # with one is compared clause by clause (the word-for-word tests are the costly ones)
+        near: dict[tuple[tuple[str, int], int, str], set[Unit]] = {}
+        for e in keys:
+            for u in keys:
+                if order[u[0]] <= order[e[0]] or len(keys[e]) < 6:
+                    continue
+                if _swapped(keys[e], keys[u], gists[e], gists[u]) or (
+                    "、" in piece[e] and "、" in piece[u] and enumeration_near(piece[e], piece[u])
+                ):
+                    near.setdefault((e[:2], e[2], u[0]), set()).add(u)
+        if not near:
+            return Repair(data)
+        gone: set[Unit] = set()
+        left: list[str] = []
+        done_sentences: set[tuple[tuple[str, int], int, str]] = set()
+        for text, n0, fl in near:
+            parts = texts[text]
+            sentence = next(s for s in self._sentences(parts) if n0 in s)
+            if (text, sentence[0], fl) in done_sentences:
+                continue
+            done_sentences.add((text, sentence[0], fl))
+            later = [u for u in keys if u[0] == fl and u not in gone]
+            # each clause of the sentence → the later clauses saying it (True: word for word, False: near)
+            said: dict[int, list[tuple[Unit, bool]]] = {}
+            for n in sentence:
+                e = (*text, n)
+                if len(keys[e]) < 6:
+                    continue
+                for u in later:
+                    if _says(keys[e], keys[u]) or _says(keys[u], keys[e]):
+                        said.setdefault(n, []).append((u, True))
+                    elif u in near.get((text, n, fl), set()):
+                        said.setdefault(n, []).append((u, False))
+            if len(said) < 2 or all(how for hits in said.values() for _, how in hits):
+                continue  # one clause alone with a word changed may be the point; word for word is the others'
+            self._settle(ctx, data, texts, gone, left, text, said)
+        done = self._removed(data, texts, gone)
+        if left:
+            message = f"a sentence said again with a word changed, left: no text could give it up ({', '.join(left)})"
+            done.findings.append(Finding(self.name, message))
+        return done
+
+    @staticmethod
+    def _sentences(parts: list[str]) -> list[list[int]]:
+        """A text's clauses grouped by sentence, as clause indices."""
+        out: list[list[int]] = [[]]
+        for n, p in enumerate(parts):
+            out[-1].append(n)
+            if _SENTENCE_END_RE.search(p):
+                out.append([])
+        return [s for s in out if s]
+
+    def _settle(
+        self,
+        ctx: CheckContext,
+        data: dict[str, Any],
+        texts: dict[tuple[str, int], list[str]],
+        gone: set[Unit],
+        left: list[str],
+        where: tuple[str, int],
+        said: dict[int, list[tuple[Unit, bool]]],
+    ) -> None:
+        """Remove the later copies, text by text, where the text says one of them with a word changed; else the
+        earlier sentence's clauses they say again; else report the pair."""
+        by_text: dict[tuple[str, int], list[tuple[int, Unit, bool]]] = {}
+        for n, hits in said.items():
+            for u, how in hits:
+                by_text.setdefault(u[:2], []).append((n, u, how))
+        for text, hits in by_text.items():
+            if all(how for _, _, how in hits):
+                continue  # word for word: the repetition and paraphrase checks decide what goes
+            later = {u for _, u, _ in hits}
+            earlier = {(*where, n) for n, _, _ in hits}
+            if self._can_remove(ctx, data, texts, gone | later) and not self._bare(texts, gone | later):
+                gone |= later
+            elif self._can_remove(ctx, data, texts, gone | earlier) and not self._bare(texts, gone | earlier):
+                gone |= earlier
+            else:
+                left.append(f"{self._where(where)} / {self._where(text)}")
+
+    @staticmethod
+    def _where(text: tuple[str, int]) -> str:
+        return text[0] if text[1] < 0 else f"{text[0]}[{text[1]}]"
+
+    def _bare(self, texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> bool:
+        """Whether a text these removals shorten is left opening on a bare modal verb or on a reason."""
+        for f, i in {u[:2] for u in gone}:
+            rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if (g, ii) == (f, i)})
+            if rest and _BARE_MODAL.match(key(rest)):
+                return True
+        return False
+
+    @staticmethod
+    def _rest(parts: list[str], drop: set[int]) -> str:
+        """`ParaphraseCheck._rest`, and a contrast word left opening the text goes too: the clause it answered is
+        said in the earlier field (read first), and "但实际扣款金额会…" alone answers nothing."""
+        out = ParaphraseCheck._rest(parts, drop)
+        if out and 0 in ParaphraseCheck._dropped(parts, drop):
+            out = _OPENING_CONTRAST.sub("", out)
+        return out
+
+
 # ---- a clause said with and without its negation (a contradiction) ----------------------------------------------
 # a negation and the words it leaves when it goes, longest first: "不会影响" and "会影响" say opposite things of one
 # subject. Never a word that only holds 不 / 无 / 没 / 未 / 非 (不断, 不良, 不适, 无论, 没收, 未来, 非常), and never
@@ -1960,6 +2149,7 @@ def readability_checks() -> list[BaseCheck]:
         ReaskEchoCheck(),
         QuestionCopyCheck(),
         NumberedRelistCheck(),
+        RestatedSentenceCheck(),
         RepetitionCheck(),
         ParaphraseCheck(),
         RelistCheck(),

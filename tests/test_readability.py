@@ -1215,3 +1215,159 @@ def test_a_contrast_is_no_contradiction(data):
     answer = {**FINANCE_OK, **data}
     done = ContradictionCheck().repair(_finance_ctx(), answer)
     assert done.data == answer and not done.findings
+
+
+# ---- a sentence of one field said again in another with a word changed (restated_sentence) ----------------------
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [
+        ("他只能在特定额度内使用它", "他只能在特定额度内购买它", True),  # held-out 13's kinds: one word changed
+        ("但具体扣款金额以发卡银行公布的为准", "具体扣款方式以发卡银行公布的为准", True),
+        ("花呗分期退货扣钱通常是为了抵消分期付款", "花呗分期退货扣钱是为补偿分期付款", True),
+        ("长期饮酒会严重损害患者的肝功能", "长期饮酒会严重损害患者的肾功能", False),  # one character: another thing
+        ("可能需要进行胃镜检查以明确病因", "可能需要进行肠镜检查以明确病因", False),  # the gist opens on it
+        ("如果患者的血糖长期控制不好", "如果患者的血压长期控制不好", False),  # one character: another thing
+        ("如果患者出现发热症状并持续", "如果患者出现咳嗽症状并持续", False),  # a condition: another case
+        ("老人每天需要适量补充钙质", "儿童每天需要适量补充钙质", False),  # the subject
+        ("每月需要还款1000元左右", "每月需要还款2000元左右", False),  # a number
+        ("建议患者使用抗生素治疗感染", "建议患者不用抗生素治疗感染", False),  # a negation
+        ("可以使用它", "可以购买它", False),  # too short to tell from a new point
+    ],
+)
+def test_swapped(a, b, near):
+    from qa.readability import swapped
+
+    assert swapped(key(a), key(b)) is near
+    assert swapped(key(b), key(a)) is near
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [
+        (  # held-out 13: one element named otherwise, one a character apart, the frame one word changed
+            "长期高血压会导致心脏功能下降、脑血管病变、肾脏损害、内分泌失调等",
+            "长期高血压会增加心脏病、脑血管病变、肾损害、内分泌失调等",
+            True,
+        ),
+        (  # two elements of their own
+            "长期高血压会导致心脏功能下降、脑血管病变、肾脏损害、内分泌失调等",
+            "长期高血压会增加心脏病、视网膜病变、肾损害、内分泌失调等",
+            False,
+        ),
+        ("糖尿病会导致视网膜病变、肾病、神经病变等并发症", "糖尿病会导致视网膜病变、肾病、神经病变等症状", False),
+        ("糖尿病会导致视网膜病变、肾病、神经病变", "糖尿病会导致视网膜病变、肾病", False),  # one list longer
+    ],
+)
+def test_enumeration_near(a, b, near):
+    from qa.readability import enumeration_near
+
+    assert enumeration_near(a, b) is near
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # a risk notice's sentence says an analysis item again, one word changed: the later copy yields, the risk
+            # notice keeps its other sentence
+            {
+                "analysis": ["花呗额度由支付能力决定。", "因此，如果账号没有花呗，他只能在特定额度内使用它。"],
+                "risk_notice": "虽然额度有限，但达到一定额度就可以开始使用。如果账号没有花呗，他只能在特定额度内购买它。",
+            },
+            {"risk_notice": "虽然额度有限，但达到一定额度就可以开始使用。"},
+        ),
+        (  # two clauses of the summary each said again by an item: the item saying only that goes, the other keeps
+            # what it adds, without the 但 that answered the clause that went
+            {
+                "summary": "花呗分期退货扣钱通常是为了抵消分期付款，但具体扣款金额以发卡银行公布的为准。",
+                "analysis": [
+                    "花呗分期退货扣钱是为补偿分期付款，但实际扣款金额会根据交易情况有所不同。",
+                    "具体扣款方式以发卡银行公布的为准。",
+                ],
+            },
+            {
+                "summary": "花呗分期退货扣钱通常是为了抵消分期付款，但具体扣款金额以发卡银行公布的为准。",
+                "analysis": ["实际扣款金额会根据交易情况有所不同。"],
+            },
+        ),
+    ],
+)
+def test_a_sentence_said_again_with_a_word_changed_is_removed(data, expected):
+    from qa.readability import RestatedSentenceCheck
+
+    done = RestatedSentenceCheck().repair(_finance_ctx(), {**FINANCE_OK, **data})
+    assert {k: done.data[k] for k in expected} == expected
+    assert [f.rule for f in done.findings] == ["restated_sentence"] and done.repairs
+
+
+_HYPERTENSION = "长期高血压会导致心脏功能下降、脑血管病变、肾脏损害、内分泌失调等，严重时可能导致死亡。"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (  # the only analysis item: a lead-in of its own, then the summary's sentence in other words; it keeps its
+            # lead-in
+            {
+                "summary": "高血压是一种慢性疾病，长期高血压会导致心脏功能下降、脑血管病变、肾脏损害、内分泌失调等，"
+                "严重时可能导致死亡。",
+                "analysis": [
+                    "高血压是导致心血管疾病的重要原因之一，长期高血压会增加心脏病、脑血管病变、肾损害、内分泌失调等，"
+                    "严重时可能导致死亡。"
+                ],
+            },
+            {"analysis": ["高血压是导致心血管疾病的重要原因之一。"]},
+        ),
+        (  # the only item says nothing else: the summary, which has another sentence, gives the sentence up
+            {
+                "summary": "高血压需要长期管理。" + _HYPERTENSION,
+                "analysis": ["长期高血压会增加心脏病、脑血管病变、肾损害、内分泌失调等，严重时可能导致死亡。"],
+            },
+            {"summary": "高血压需要长期管理。"},
+        ),
+    ],
+)
+def test_an_item_restating_the_summary_is_repaired(data, expected):
+    from qa.readability import RestatedSentenceCheck
+
+    done = RestatedSentenceCheck().repair(ctx(), {**MEDICAL_OK, **data})
+    assert {k: done.data[k] for k in expected} == expected
+    assert done.repairs
+
+
+@pytest.mark.parametrize(
+    ("data", "reported"),
+    [
+        (  # neither can spare it (the summary's only sentence, the list's only item): reported, nothing emptied
+            {
+                "summary": _HYPERTENSION,
+                "analysis": ["长期高血压会增加心脏病、脑血管病变、肾损害、内分泌失调等，严重时可能导致死亡。"],
+            },
+            True,
+        ),
+        (  # one clause with a word changed and nothing else said again: it may be the point
+            {
+                "summary": "如果保守治疗无效，医生可能会建议手术治疗以缓解症状。",
+                "analysis": ["医生可能会建议药物治疗以缓解症状。"],
+            },
+            False,
+        ),
+        (  # another case of one condition, the same advice after it
+            {
+                "summary": "如果患者的血糖长期控制不好，可能会导致肾脏病变等并发症。",
+                "analysis": ["如果患者的血压长期控制不好，可能会导致肾脏病变等并发症。"],
+            },
+            False,
+        ),
+        (  # word for word: the repetition and paraphrase checks decide
+            {"summary": _HYPERTENSION, "analysis": ["其他原因。", _HYPERTENSION]},
+            False,
+        ),
+    ],
+)
+def test_a_sentence_said_again_stays_where_it_may_be_the_point_or_nothing_can_spare_it(data, reported):
+    from qa.readability import RestatedSentenceCheck
+
+    answer = {**MEDICAL_OK, **data}
+    done = RestatedSentenceCheck().repair(ctx(), answer)
+    assert done.data == answer and not done.repairs
+    assert bool(done.findings) is reported

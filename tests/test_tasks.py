@@ -99,6 +99,7 @@ def test_a_new_task_answers_through_the_service(echo_service):
         "reask_echo",
         "question_copy",
         "numbered_list",
+        "restated_sentence",
         "repetition",
         "paraphrase",
         "relisted",
