@@ -725,7 +725,12 @@ class ShorthandIndex:
                 after = text[end] if end < len(text) else ""
                 if len(short) == 1:
                     # a one-character street word (冰): after a weight or 吸 only, and no longer word's first character
-                    alone = not _CJK.match(after) or text[end : end + 2] in _ZH_AFTER_WORDS or after in "，、"
+                    alone = (
+                        not _CJK.match(after)
+                        or text[end : end + 2] in _ZH_AFTER_WORDS
+                        # (a text that ends inside such a word: a stream waits for its second character)
+                        or (len(text) - end < 2 and any(w.startswith(text[end:]) for w in _ZH_AFTER_WORDS))
+                    )
                     if alone and _WEIGHT_BEFORE_ZH.search(text, max(0, start - 4), start) and self._form(short):
                         hits.append(ShortHit(start, end, self._form(short)))  # type: ignore[arg-type]
                     continue
