@@ -687,6 +687,10 @@ class ShorthandIndex:
         }
         self.longest = max((len(f.short) for f in forms), default=0)
 
+    def has_form(self, word: str) -> bool:
+        """Whether a word, as written, is one of the forms (in its case)."""
+        return self._form(word) is not None
+
     def _form(self, found: str) -> Shorthand | None:
         return self.forms.get(found) or self.forms.get(found.casefold())
 

@@ -589,8 +589,13 @@ class DrugList:
             # a misspelt brand, in a text about medicines (words about them, or another name): "Solaris" beside
             # Linux is the operating system, not a typo of Soliris; since the seventeenth session in a lower-case word
             # too, as people type brands ("seroquil", "klonipin 1mg"), the dictionary words one edit from a brand
-            # allowlisted (astray, serenade)
-            if key is None:
+            # allowlisted (astray, serenade); a lower-case word that is a clipping of the shorthand file (levetir, one
+            # edit from Levemir) is left to the shorthand, which knows its drug
+            if key is None and (
+                text[folded.index[fstart]].isupper()
+                or self.shorthand is None
+                or not self.shorthand.has_form(text[folded.index[fstart] : folded.ends[fend - 1]])
+            ):
                 if context is None:
                     context = bool(candidates) or _DRUG_CONTEXT.search(text) is not None
                 if context and fend - fstart >= 6:

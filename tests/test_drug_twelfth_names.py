@@ -209,6 +209,8 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("依托咪酯诱导后插管", "依托咪酯", "etomidate"),
         ("太空油多少钱一瓶？", "太空油", "etomidate"),
         ("医生开的马啡片吃了便秘", "马啡", "morphine"),
+        # (a clipping one edit from a brand keeps its own drug: levetir is not Levemir, insulin detemir)
+        ("levetir 500 bd", "levetir", "levetiracetam"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
