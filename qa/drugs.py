@@ -617,6 +617,7 @@ class FuzzyIndex:
         # typo look-ups already made, word → name or None: the words of answers repeat (treatment, medicine), and
         # each costs a scan of hundreds of names; bounded, cleared when full
         self._seen: dict[tuple[str, str | None], str | None] = {}
+        self._brand_seen: dict[str, str | None] = {}
 
     @staticmethod
     def max_edits(length: int) -> int:
@@ -672,10 +673,17 @@ class FuzzyIndex:
         one brand, counts, and words of the allowlist never do."""
         if len(token) < 6 or token in self.allow:
             return None
+        # (remembered as `latin` is: since lower-case words are looked up too, most words of an answer about
+        # medicines come here, and each costs a scan of the brands)
+        seen = self._brand_seen.get(token, "")
+        if seen != "":
+            return seen
+        if len(self._brand_seen) >= _SEEN_MAX:
+            self._brand_seen.clear()
         hit = self._brands.closest(token)
-        if hit is None or hit[0] > 1:
-            return None
-        return hit[2] if _anchored(hit[2], token) else None
+        found = hit[2] if hit is not None and hit[0] <= 1 and _anchored(hit[2], token) else None
+        self._brand_seen[token] = found
+        return found
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
         """How many characters differ if text[at:] sounds like key, else -1. In a name of 4+ characters a character
