@@ -201,7 +201,11 @@ _NOUN_AFTER = re.compile(
     r"|syrup|lozenges?|implant"
     # (a course of anabolic steroids, as the gym says it: "dbol cycle", "tren cycles")
     r"|cycles?)(?![a-z])"
-    r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量|喷雾|贴剂|贴片|注射液|口服液|缓释|控释|栓剂)",
+    # (what a gym course is for, right after the form: "clen for cutting", "deca for bulking")
+    r"|\s+for\s+(?:cutting|bulking|a\s+cut|a\s+bulk|fat\s+loss)(?![a-z])"
+    r"|[\s]{0,2}(?:浓度|剂量|片|针|胶囊|中毒|过量|喷雾|贴剂|贴片|注射液|口服液|缓释|控释|栓剂"
+    # (seventeenth session: the forms a street drug is sold in, as people ask for them: "M.D.M.A 粉定係丸", "LSD 紙")
+    r"|粉|丸|纸|紙)",
     re.IGNORECASE,
 )
 # drug use and its harms (fourteenth session): a phrase right before a form ("hooked on lean", "addicted to ket",
@@ -215,6 +219,10 @@ _USE_PHRASE_BEFORE = re.compile(
     r"(?:\s+(?:the|some|that|this|his|her|my|their))?" + _QUOTE_GAP,
     re.IGNORECASE,
 )
+# a relapse, right before a street word that is not a quoted substance word ("back on the smack again"; a skater is
+# "back on the ice", so not for those), seventeenth session
+# (with its article: "back on Coke again" is a soft drink)
+_BACK_ON_BEFORE = re.compile(r"(?<![a-z])back\s+on\s+(?:the|that)\s*$", re.IGNORECASE)
 _USE_NOUN_AFTER = re.compile(
     r"[\"'’”]?[\s-]{1,2}(?P<noun>use|abuse|misuse|addiction|dependence|dependency|habit|binge|overdose|withdrawals?)"
     r"(?![a-z])",
@@ -249,16 +257,35 @@ _DEVICE_BEFORE = re.compile(
 )
 # a treatment cycle right after a form: "pembro C6", "FOLFOX cycle 3", "C2D1"
 _CYCLE_AFTER = re.compile(r"\s{0,2}(?:C\d{1,2}(?:D\d{1,2})?|cycle\s*\d{1,2}|cyc\s*\d{1,2})(?![A-Za-z0-9])")
+# a price per unit a street drug is sold by (seventeenth session): by weight ("40 a g", "£60 per gram", 一克…幾錢, 半克
+# 300) — what a substance (ice, 冰, crystal) is dealt in, never ordinary ice, sold by the bag — or per pill ("10 a
+# pop", 幾多錢一粒, 一排多少, 一顆500) — what a pill's nickname (藍精靈, FM2) is dealt in
+_PRICE_WORD_ZH = r"(?:幾|几)(?:多)?(?:錢|钱|蚊)|多少|幾多|几多|價|价|\d+\s*(?:蚊|元|块|塊|港紙)|\$\s?\d"
+_PRICE_BY_WEIGHT = re.compile(
+    r"(?<![a-z0-9])[$£€¥]?\s?\d+(?:\.\d+)?\s*(?:a|an|per|/|each)\s*(?:g|gram|grams|gramme|oz|ounce|eighth|ball|point|half)"
+    r"(?![a-z])"
+    rf"|(?:[一每半1-9]|兩|两)\s*(?:克|g)(?![a-z])[^。！？?!\n]{{0,8}}(?:{_PRICE_WORD_ZH})"
+    rf"|(?:{_PRICE_WORD_ZH})\s*(?:一|每)\s*(?:克|g)(?![a-z])",
+    re.IGNORECASE,
+)
+_PRICE_BY_PILL = re.compile(
+    r"(?<![a-z0-9])[$£€¥]?\s?\d+(?:\.\d+)?\s*(?:a|per|/|each)\s*(?:pill|tab|tablet|bar|strip|vial|amp|pop)s?(?![a-z])"
+    rf"|(?:一|每)\s*(?:粒|顆|颗|排|板|支|包|片)\s*(?:{_PRICE_WORD_ZH})"
+    rf"|(?:{_PRICE_WORD_ZH})\s*(?:一|每)\s*(?:粒|顆|颗|排|板|支|包|片)",
+    re.IGNORECASE,
+)
 # a dealer's words (fifteenth session): selling, buying and asking who has it, a price, a way to be contacted
 # ("selling SOMA 350s, msg me", "OXY 80s 有冇人有，價錢好傾", "K仔幾錢一包", "fent 多少钱一克，私我")
 _DEAL = re.compile(
     r"(?<![a-z])(?:sell|sells|selling|sold|buy|buys|buying|for\s+sale|who\s+has|who'?s\s+got|any(?:one|1|body)\s+(?:got|has|have)"
-    r"|got\s+any|plug|hmu|hit\s+(?:me|him|her|them|us)\s+up|dm(?:s|\s+me)?|pm(?:\s+me)?|msg(?:\s+me)?|message\s+me"
+    r"|got\s+any|who\s+got|in\s+stock|plug|hmu|hit\s+(?:me|him|her|them|us)\s+up|dm(?:s|\s+me)?|pm(?:\s+me)?|msg(?:\s+me)?|message\s+me"
     r"|text\s+me|inbox(?:\s+me)?|paying|cash\s+only|a\s+pop|per\s+(?:pill|tab|bar|strip|gram)|delivery\s+only)(?![a-z])"
     # (a price: "$20", "10 for 100", "10 4 100"; not the digit 4 inside a number, "BP 142/88")
-    r"|\$\s?\d|(?<![0-9])\d+\s+(?:for|4)\s+\$?\d"
+    r"|[$£€]\s?\d|(?<![0-9])\d+\s+(?:for|4)\s+[$£€]?\d"
     # (Cantonese and Mandarin: who has it, who sells it, its price, message me privately)
-    r"|有冇人有|有冇得|有冇貨|有冇人出|邊度有|边度有|哪里有卖|哪里买|價錢|价钱|幾錢|几钱|多少钱|多少錢|私聊|私信|私我|出貨|出货",
+    r"|有冇人有|有冇得|有冇貨|有冇人出|邊度有|边度有|哪里有卖|哪里买|價錢|价钱|幾錢|几钱|多少钱|多少錢|私聊|私信|私我|出貨|出货"
+    # (seventeenth session: "do you have any?" asked of it, 幾多錢, selling it, buying it loose)
+    r"|有冇(?=[？?，,。！!\s]|$)|幾多錢|几多钱|賣|卖|散買|散买",
     re.IGNORECASE,
 )
 # a strength written as a plural right after a form, as a dealer counts pills by it ("oxy 80s", "Soma 350s", "perc
@@ -309,7 +336,8 @@ _YAO_WORDS = frozenset("物材店房厂企师学品效量理剂费价盒片方�
 # (verbs of taking, stopping and changing, joins and marks of a regimen: what a form that is also an everyday word
 # takes too, 服用安定, 停安定)
 # (Cantonese 咗 as 了: 開咗可定)
-_ZH_BEFORE_WORD = frozenset("服用吃予给加停换改成了咗和及与或把将含联合续打注滴输开配")
+# (seventeenth session: the Cantonese 食 as 吃, 食五仔)
+_ZH_BEFORE_WORD = frozenset("服用吃予给加停换改成了咗和及与或把将含联合续打注滴输开配食")
 _ZH_BEFORE = _ZH_BEFORE_WORD | frozenset(
     # a form that is also an everyday word (安定 "stable") takes none of these: not 的 是 有 在 前 后 为 (用药后安定了 is
     # "calmer"), nor 导 持 (维持安定 is "keep stable")
@@ -322,6 +350,8 @@ _ZH_BEFORE = _ZH_BEFORE_WORD | frozenset(
     # (a switch from one drug: 从芮达换成…; a drug that is drunk: 喝止咳水; Cantonese verbs of taking and of using a
     # drug: 食氯硝, 索K仔, 啪丸)
     "从喝食索啪"
+    # (seventeenth session: a verb of selling or buying before a form that is no everyday word: 在賣快樂丸)
+    "卖賣买買"
 )
 # ...and a time of day as two characters (每天氯硝半片; one 天 alone is 天门冬, a herb)
 _ZH_BEFORE_TIMES = frozenset({"每天", "每日", "每晚", "每周", "今天", "昨天", "晚上", "早上", "睡前"})
@@ -378,7 +408,15 @@ _ZH_AFTER_WORDS = frozenset(
     | {"控制", "预防", "改善", "缓解", "不良", "副作", "效果", "疗效", "药效", "现在", "目前", "一般", "通常", "主要"}
     | {"只能", "只吃", "只用", "只打", "哪个", "哪种", "得上", "得吃", "得用", "得打", "属于", "怎么", "有没", "能不"}
     | {"会不", "要不", "吃多", "副反", "不能", "不要", "不宜", "不可", "不用", "不吃", "不打"}
+    # (seventeenth session) its price or whether anyone has it, asked right after it (藍精靈幾多錢一粒, 冰幾錢, G水有冇),
+    # and what it is for in Cantonese (食五仔幫手瞓覺)
+    | {"幾錢", "几钱", "幾多", "几多", "多少", "價錢", "价钱", "有冇", "散買", "散买", "幫手", "帮手"}
 )
+# a verb of taking and 完 ("done taking") right before a form: 索完K仔之後, 食完五仔, 吃完安定 (seventeenth session)
+_TAKE_DONE_ZH = re.compile(r"[服吃用打食索啪嗑吸玩]完$")
+# a one-character street word (冰, "ice"): a substance, taken only right after a weight a dealer counts it in (一克冰,
+# 半克冰, 1g冰; a quoted form, so not after a verb of smoking alone: 吸冰沙), and not the first character of a longer word (冰糖, 冰箱, 冰沙)
+_WEIGHT_BEFORE_ZH = re.compile(r"[一每半两兩1-9]\s*(?:克|g)$", re.IGNORECASE)
 
 
 # the clinical-note vocabulary (HBV, 查房, regimen): package data, one word a line
@@ -478,9 +516,13 @@ def parse_shorthand(text: str, where: str) -> list[Shorthand]:
         # a Latin form is one token of 2–12 letters and digits (joined by - or /); a Chinese one is 2–3 characters
         if cjk == 0 and not (_LATIN_FORM.fullmatch(short) and 2 <= len(short) <= 12 and re.search("[A-Za-z]", short)):
             raise PromptError(f"{where}: line {line}: {short!r} is not a 2-12 character letter abbreviation")
-        if cjk and not (2 <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)):
-            raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
         case = row[2].strip()
+        # (one character only for a quoted street word, 冰: read only after a weight or a verb of smoking it)
+        shortest = 1 if case == "quoted" else 2
+        if cjk and not (
+            shortest <= len(short) <= 3 and all(_CJK.match(ch) or ch.isascii() and ch.isalpha() for ch in short)
+        ):
+            raise PromptError(f"{where}: line {line}: {short!r} is not a 2-3 character Chinese short form")
         out.append(
             Shorthand(
                 row[0].strip(),
@@ -645,6 +687,10 @@ class ShorthandIndex:
         }
         self.longest = max((len(f.short) for f in forms), default=0)
 
+    def has_form(self, word: str) -> bool:
+        """Whether a word, as written, is one of the forms (in its case)."""
+        return self._form(word) is not None
+
     def _form(self, found: str) -> Shorthand | None:
         return self.forms.get(found) or self.forms.get(found.casefold())
 
@@ -681,6 +727,19 @@ class ShorthandIndex:
                 start, end = m.start(), m.end()
                 before = text[start - 1] if start else ""
                 after = text[end] if end < len(text) else ""
+                if len(short) == 1:
+                    # a one-character street word (冰): after a weight or 吸 only, and no longer word's first character
+                    alone = (
+                        not _CJK.match(after)
+                        or text[end : end + 2] in _ZH_AFTER_WORDS
+                        # (a text that ends inside such a word: a stream waits for its second character)
+                        or (len(text) - end < 2 and any(w.startswith(text[end:]) for w in _ZH_AFTER_WORDS))
+                    )
+                    if alone and _WEIGHT_BEFORE_ZH.search(text, max(0, start - 4), start) and self._form(short):
+                        hits.append(ShortHit(start, end, self._form(short)))  # type: ignore[arg-type]
+                    continue
+                # (a verb of taking and 完 before it: 索完K仔)
+                done = _TAKE_DONE_ZH.search(text, max(0, start - 2), start) is not None
                 # a Chinese neighbour must be a verb, mark or number word, else the form is part of another word;
                 # a Latin letter or digit glued to a form starting or ending with a letter (K药) makes it a code
                 counted = before in _MEASURE and start >= 2 and text[start - 2] in _COUNT
@@ -690,7 +749,7 @@ class ShorthandIndex:
                 if (
                     _CJK.match(before)
                     and before not in _ZH_BEFORE
-                    and not (counted or timed or bedded or _alnum(short[0]))
+                    and not (counted or timed or bedded or done or _alnum(short[0]))
                     # (a verb of taking and how long before it, 吃了三年舒乐, 打了两个月替尔泊: the form is what was taken;
                     # read last, only for a form that would be dropped)
                     and _TAKE_ZH_SPAN.search(text, max(0, start - 12), start) is None
@@ -719,6 +778,7 @@ class ShorthandIndex:
                     and form.word
                     and _CJK.match(before)
                     and before not in _ZH_BEFORE_WORD
+                    and not done
                     # (an aspect between the verb and the count: 食咗兩粒, 吃了一片)
                     and not (counted and start >= 3 and _took_count(text, start))
                     # (a verb of taking before it with 的, or right after it: 吃了五年的安定, 说安定吃多了)
@@ -921,6 +981,9 @@ class ShorthandIndex:
         taking = _TAKE_ZH_BEFORE_WORD if token.form.word else _TAKE_ZH_BEFORE
         if before and before in taking and not token.form.exact_case:
             return True
+        # (a verb of taking and 完: 索完K仔之後, 食完五仔)
+        if _TAKE_DONE_ZH.search(left.rstrip(" \"'“‘「『")):
+            return True
         if token.form.chinese and _taken_zh(text, token.start, token.end, token.form.word):
             return True
         # a verb of taking and a count before one everyday word: "took 1 addy", "popped two vals"; a clipping that is
@@ -966,6 +1029,8 @@ class ShorthandIndex:
             return False
         if _USE_PHRASE_BEFORE.search(left):
             return True
+        if token.form.source == "street" and not token.form.quoted and _BACK_ON_BEFORE.search(left):
+            return True
         # (for an everyday word, only after it, the form the subject: "lean got my boy hooked"; "addiction clinic" or
         # a gambling addiction before it is about something else)
         return _ADDICTION.search(right if token.form.word else window) is not None
@@ -977,13 +1042,27 @@ class ShorthandIndex:
         it ("Soma 350s", "subs 8mg") and no other word glued before it ("protein bars 20s" is a snack)."""
         # (beside the form, LEFT before and RIGHT after it: "buying" 60 characters back in a sentence about the
         # checker's cue words is no deal)
-        if _DEAL.search(window) is None:
+        # (a price per gram or per pill is a dealer's words by itself: "ket 40 a g", 一克冰幾錢)
+        by_weight = _PRICE_BY_WEIGHT.search(window) is not None
+        by_pill = _PRICE_BY_PILL.search(window) is not None
+        if _DEAL.search(window) is None and not (by_weight or by_pill):
             return False
         # (or one written in disguise, "D.e.c.a", "m\u200beth": nobody spells a word so by chance)
         if not (token.form.word or token.form.quoted or token.form.exact_case) or token.disguise:
             return True
-        if _STRENGTH_AFTER.match(right) is None:
+        # an everyday word, a code as written or a quoted form: a strength right after it, or a price per unit beside
+        # it — by weight for any ("Mandy in stock, £40 a g", 一克冰幾錢), by the pill for one that is no quoted
+        # substance word (藍精靈幾多錢一粒, "FM2一排多少"; ice and 冰 are sold by the bag and the cube too)
+        # (a quoted Latin word only with the price right after it, "ice 60 a g": "水晶（crystal）饰品一克多少钱" is a
+        # gloss on jewellery sold by the gram)
+        if token.form.quoted and not token.form.chinese:
+            by_weight = _PRICE_BY_WEIGHT.match(right, _GAP.match(right).end()) is not None
+        priced = by_weight or (by_pill and not token.form.quoted)
+        if _STRENGTH_AFTER.match(right) is None and not priced:
             return False
+        # (a Chinese form's neighbours were read when it was taken as a token)
+        if token.form.chinese:
+            return True
         # (at the start of the text, or after a mark, a verb of having or getting, a count or an article)
         before = text[max(0, token.start - 24) : token.start]
         return not before.strip(" \"'‘“") or _DEAL_BEFORE.search(before) is not None

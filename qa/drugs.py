@@ -424,6 +424,23 @@ def accent_readings(ch: str) -> frozenset[str]:
     return frozenset(_accent(r) for r in readings(ch))
 
 
+# a character of a drug name written without its 口 radical (seventeenth session): the phonetic part alone, which
+# sounds the same and is what a handwriting pad or a hurried typist gives (坐比坦 for 唑吡坦, 派醋 for 哌醋, 马啡 for
+# 吗啡). Such a character is no "wrong" character: it does not count against a name's homophone bound. Only pairs
+# that share a reading are kept (checked on first use)
+_RADICAL_DROPPED = {
+    "唑": "坐", "吡": "比", "哌": "派", "吗": "马", "啶": "定", "嘧": "密", "噻": "塞", "咪": "米", "喹": "奎",
+    "嗪": "秦", "呋": "夫", "哒": "达", "喃": "南", "吲": "引", "哚": "朵", "咔": "卡", "啉": "林", "嘌": "票",
+    "呤": "令", "吩": "分", "噁": "恶", "呱": "瓜", "啡": "非", "哔": "毕", "吖": "丫",
+}  # fmt: skip
+
+
+@cache
+def radical_dropped(name_char: str, written: str) -> bool:
+    """Whether `written` is a name's character without its 口 radical, read the same (坐 for 唑)."""
+    return _RADICAL_DROPPED.get(name_char) == written and bool(readings(name_char) & readings(written))
+
+
 def _sounds(ch: str) -> frozenset[str]:
     """Readings of a Chinese character; any other character stands for itself."""
     return readings(ch) if _is_cjk(ch) else frozenset(ch)
@@ -600,6 +617,7 @@ class FuzzyIndex:
         # typo look-ups already made, word → name or None: the words of answers repeat (treatment, medicine), and
         # each costs a scan of hundreds of names; bounded, cleared when full
         self._seen: dict[tuple[str, str | None], str | None] = {}
+        self._brand_seen: dict[str, str | None] = {}
 
     @staticmethod
     def max_edits(length: int) -> int:
@@ -655,14 +673,22 @@ class FuzzyIndex:
         one brand, counts, and words of the allowlist never do."""
         if len(token) < 6 or token in self.allow:
             return None
+        # (remembered as `latin` is: since lower-case words are looked up too, most words of an answer about
+        # medicines come here, and each costs a scan of the brands)
+        seen = self._brand_seen.get(token, "")
+        if seen != "":
+            return seen
+        if len(self._brand_seen) >= _SEEN_MAX:
+            self._brand_seen.clear()
         hit = self._brands.closest(token)
-        if hit is None or hit[0] > 1:
-            return None
-        return hit[2] if _anchored(hit[2], token) else None
+        found = hit[2] if hit is not None and hit[0] <= 1 and _anchored(hit[2], token) else None
+        self._brand_seen[token] = found
+        return found
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
         """How many characters differ if text[at:] sounds like key, else -1. In a name of 4+ characters a character
-        after the first two may also differ by an accent's sound (美托诺尔 for 美托洛尔: n/l, see `accent_readings`)."""
+        after the first two may also differ by an accent's sound (美托诺尔 for 美托洛尔: n/l, see `accent_readings`); a
+        character written without its 口 radical (坐 for 唑) does not count (see `radical_dropped`)."""
         if at + len(key) > len(text):
             return -1
         differ = 0
@@ -675,7 +701,8 @@ class FuzzyIndex:
                     accent and i >= 2 and _is_cjk(b) and accent_readings(a) & accent_readings(b)
                 ):
                     return -1
-                differ += 1
+                if not radical_dropped(b, a):
+                    differ += 1
         return differ
 
     def chinese(self, text: str, at: int) -> str | None:
@@ -695,7 +722,8 @@ class FuzzyIndex:
                 # one wrong character in three is a typo; more is another word; and a sound-alike with 酸 after it
                 # names an acid, another compound (苯丙氨酸, phenylalanine, is no typo of 苯丙胺)
                 if (
-                    0 < differ <= max(1, len(key) // 3)
+                    0 <= differ <= max(1, len(key) // 3)
+                    and text[at : at + len(key)] != key
                     and text[at : at + len(key)] not in self.allow
                     and text[at + len(key) : at + len(key) + 1] not in ACID_AFTER
                 ):

@@ -72,6 +72,8 @@ _LATIN_WORD_CHAR = re.compile(r"[A-Za-z]")
 _DRUG_CONTEXT = re.compile(
     r"\d\s*(?:mg|mcg|µg|μg|ml|iu|g)\b|tablet|pill|capsule|dose|dosing|prescri|medic|drug|inject|pharmac|side effect"
     r"|\btak(?:e|es|ing)\b|\btook\b|treat|therap|\brx\b|doctor|physician|interact|alcohol"
+    # (the doctors who prescribe, as patients shorten them: "my derm wants to put me on …", "psych now wants")
+    r"|\bderm\b|dermatolog|psychiatr|\bpsych\b|\bdoc\b|\bgp\b"
     r"|药|剂|片|粒|胶囊|服|处方|治疗|注射|毫克|疗程|医生|医师|在用|用法",
     re.IGNORECASE,
 )
@@ -584,10 +586,16 @@ class DrugList:
             written = folded.unspelled(fstart, fend)
             # (a word of five letters or fewer, as written, is never a typo of a name: no call)
             key = self.fuzzy.latin(norm[fstart:fend], written) if len(written) >= 6 else None
-            # a misspelt brand is written like a name, in a text about medicines (words about them, or another
-            # name): "Solaris" beside Linux is the operating system, not a typo of Soliris; proper nouns sit one
-            # letter from coined brands too often for a dictionary to list them
-            if key is None and text[folded.index[fstart]].isupper():
+            # a misspelt brand, in a text about medicines (words about them, or another name): "Solaris" beside
+            # Linux is the operating system, not a typo of Soliris; since the seventeenth session in a lower-case word
+            # too, as people type brands ("seroquil", "klonipin 1mg"), the dictionary words one edit from a brand
+            # allowlisted (astray, serenade); a lower-case word that is a clipping of the shorthand file (levetir, one
+            # edit from Levemir) is left to the shorthand, which knows its drug
+            if key is None and (
+                text[folded.index[fstart]].isupper()
+                or self.shorthand is None
+                or not self.shorthand.has_form(text[folded.index[fstart] : folded.ends[fend - 1]])
+            ):
                 if context is None:
                     context = bool(candidates) or _DRUG_CONTEXT.search(text) is not None
                 if context and fend - fstart >= 6:

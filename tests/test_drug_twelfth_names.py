@@ -184,6 +184,33 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("Pt refusing cloz bloods again", "cloz", "clozapine"),
         ("佢食咗1粒眠之後瞓咗成日", "1粒眠", "nimetazepam"),  # a Chinese numeral of a name typed as a digit
         ("2甲双胍一天几次", "2甲双胍", "metformin"),
+        # (seventeenth session, drug22) street words with a dealer's price per unit or a user's words, lower-case
+        # misspelt brands, a character without its 口 radical, etomidate
+        ("一克冰幾錢？要靚嘢", "冰", "metamfetamine"),
+        ("半克冰300蚊，私聊", "冰", "metamfetamine"),
+        ("G水有冇？今晚要", "G水", "sodium oxybate"),
+        ("Mandy in stock, £40 a g, hmu", "Mandy", "midomafetamine"),
+        ("ket 60 a g, dm me", "ket", "ketamine"),
+        ("Test E 250mg/ml, 10ml vial", "Test E", "testosterone enanthate"),
+        ("M.D.M.A 粉定丸好？", "M.D.M.A", "midomafetamine"),
+        ("藍精靈幾多錢一粒？", "藍精靈", "sildenafil"),
+        ("FM2一排多少？", "FM2", "flunitrazepam"),
+        ("索完K仔之後好攰", "K仔", "ketamine"),
+        ("佢食五仔幫手瞓覺", "五仔", "nimetazepam"),
+        ("he's back on the smack again", "smack", "diamorphine"),
+        ("clen for cutting, any tips?", "clen", "clenbuterol"),
+        ("夜店有人在賣快樂丸", "快樂丸", "midomafetamine"),
+        ("ＬＳＤ 紙 有冇人有", "ＬＳＤ", "lysergide"),
+        ("CTX 0.8g + DDP 40mg d1", "DDP", "cisplatin"),
+        ("seroquil 25mg at night for sleep", "seroquil", "quetiapine"),
+        ("klonipin 1mg twice a day", "klonipin", "clonazepam"),
+        ("坐比坦吃了还是醒", "坐比坦", "zolpidem"),
+        ("派醋甲酯一天吃几次", "派醋甲酯", "methylphenidate"),
+        ("依托咪酯诱导后插管", "依托咪酯", "etomidate"),
+        ("太空油多少钱一瓶？", "太空油", "etomidate"),
+        ("医生开的马啡片吃了便秘", "马啡", "morphine"),
+        # (a clipping one edit from a brand keeps its own drug: levetir is not Levemir, insulin detemir)
+        ("levetir 500 bd", "levetir", "levetiracetam"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -305,6 +332,28 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "I dropped coke on the floor.",
         "每天1粒，一天3次。",
         "1992年3月2日出生。",
+        # (seventeenth session, drug22) the street words in their ordinary sense, a price that is no drug's, a
+        # code of trade, dictionary words one edit from a brand, a character without its 口 radical in ordinary words
+        "Put ice on the sprain; a bag of ice is $3.",
+        "He is back on the ice after his knee surgery.",
+        "Grab a coke, $2 a pop at the kiosk.",
+        "一包冰几钱？我们派对要用。",
+        "一克冰糖加一点水煮开。",
+        "水晶（crystal）饰品一克多少钱？",
+        "Mandy is selling her old sofa, £40, hmu if interested.",
+        "Gold is about $75 a g at the moment.",
+        "Test C: measure the blood pressure twice.",
+        "Test E-mail sent to all staff at 9am.",
+        "DDP and DAP are Incoterms that say who pays the duty.",
+        "Ship DDP 40 pallets to Hamburg by March.",
+        "蓝精灵的玩具一个多少钱？",
+        "我女儿很喜欢看蓝精灵动画片。",
+        "今天很快乐玩得很开心。",
+        "太空有多大？",
+        "一匹马啡色的马。",
+        "The dose went astray and the serenade played on; take your tablets.",
+        "马丁临走前说了再见。",
+        "他坐比赛的第一排。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:

@@ -88,6 +88,10 @@ def test_recall_and_false_hits_on_the_evaluation_sets(drugs: DrugList) -> None:
         assert caught / total >= 0.98, (name, per_kind)
     ordinary = read_set("drug_ordinary")
     assert sum(bool(drugs.find(o["text"])) for o in ordinary) <= 0.005 * len(ordinary)
+    # street words in their ordinary sense (ice, 冰, Charlie, test, DDP), written before the seventeenth session's
+    # street contexts: the one hit is main's ("Tune to FM2 at 8pm", to read as a verb of taking)
+    street = read_set("drug_street_ordinary")
+    assert [o["text"] for o in street if drugs.find(o["text"])] == ["Tune to FM2 at 8pm for the interview."]
 
 
 @pytest.mark.parametrize("size", range(1, 9))

@@ -175,6 +175,9 @@ def main() -> None:
             ensure_ascii=False,
         )
     )
+    # street words in their ordinary sense (ice, 冰, Charlie, DDP): the false hits a street context risks
+    street = [o["text"] for o in read_set("drug_street_ordinary") if drugs.find(o["text"])]
+    print(json.dumps({"street_words_ordinary_hits": len(street), "examples": street[:10]}, ensure_ascii=False))
     false_checker = sum(bool(checker.leaks(o["text"])) for o in ordinary)
     print(json.dumps({"checker_hits_on_ordinary": false_checker}))
     rng = random.Random(11)
