@@ -337,6 +337,38 @@ def seen_to(text: str, start: int = 0) -> bool:
     return not red_flags(after)
 
 
+# a long-standing condition the person has, asked about with no word of now: "我爷爷患糖尿病打胰岛素后皮肤有硬块应当怎么样
+# 消除", "我的姑妈她有高血压，一直说她头疼，怎么办", "患胃病两年多…胃胀，左腹部上方胀痛", "大姐三个月前得的癫痫病，一直在
+# 治疗…哪家医院能治". Real patients name the condition and ask how to live with it; the classifier reads its words as the
+# emergencies they can lead to (a hypertensive stroke, a diabetic's hypoglycaemia, an acute abdomen). For a classifier hit
+# only, and only when the rules find no sign now: a new symptom today, an onset, a worsening or an episode going on
+# ("我爸有高血压，今天突然说话不清", "糖尿病十年，叫不醒") keeps it
+_LONG_STANDING = (
+    r"(高血压|高血|糖尿病|胃病|胃炎|肠胃|胃溃疡|乙肝|丙肝|大三阳|小三阳|肝病|肝硬化|脂肪肝|癫痫|羊癫疯|冠心病|心脏病|痛风|哮喘"
+    r"|慢阻肺|支气管炎|肾病|肾炎|甲亢|类风湿|风湿)"
+)
+_CONDITION_HAD = re.compile(
+    rf"(一直|一向|向来|长期|常年|多年|平时|本来)(都|就)?(有|患|患有|是)?.{{0,3}}{_LONG_STANDING}"
+    rf"|{_HAS}{_NOT_SURE}.{{0,4}}{_LONG_STANDING}|{_LONG_STANDING}(病)?(的)?(患者|病人|病史|多年|晚期|.{{0,3}}(\d+|[一二两三四五六七八九十几]+)(多)?(个)?(年|月))"
+)
+# a worsening, an episode that will not stop, or a new symptom of these days ("这两天吐个不停", "今日午后突发上腹剧痛")
+_WORSE_NOW = re.compile(
+    r"越来越|加重|恶化|更(加)?(严重|厉害)|从来没|从未|比(平时|以前|往常)|又(开始|发作|犯)|复发|犯了|不停|不止|止不住"
+    r"|今日|突发|这(两|几|三)天|近(两|几|三)天|最近|近来"
+)
+
+
+def condition_had_and_asked(text: str) -> bool:
+    """A long-standing condition the person has, told with no word of now, no onset, no worsening and no sign the
+    rules read as now (for a classifier hit)."""
+    if not _CONDITION_HAD.search(text):
+        return False
+    rest = _CONDITION_LASTED.sub("", text)
+    if _now_in_episode(text) or _ONSET_NOW.search(rest) or _WORSE_NOW.search(rest):
+        return False
+    return not red_flags(text)
+
+
 # an episode that is over and minor, told with its degree (the kinds where the degree decides: a cut or nosebleed,
 # a splash burn, a mouthful brought up, a second of dizziness): "鼻子出血了，捏了五分钟就止住了", "被开水溅到手背，红了
 # 一小块，没起泡", "one loose stool this morning, otherwise fine". The bleeding stopped and a burn without a blister
@@ -706,7 +738,7 @@ def episode_not_now(text: str, category: str) -> bool:
     return (
         episode_of_known_condition(text, category)
         or story_of_the_past(text)
-        or (category != "self_harm" and seen_to(text))
+        or (category != "self_harm" and (seen_to(text) or condition_had_and_asked(text)))
         or over_and_minor(text)
         or imagined_question(text)
         or (category != "self_harm" and (not_someone_here(text) or small_extra_dose(text)))
