@@ -369,6 +369,32 @@ def condition_had_and_asked(text: str) -> bool:
     return not red_flags(text)
 
 
+# an everyday stomach complaint and nothing graver: bloating, belching, rumbling, wind, no appetite, heartburn, bad
+# breath ("胃胀，胃疼还打嗝", "近三天一直肚子发胀，总打嗝，没胃口", "饭后胃胀嗳气多"). The classifier reads a stomach
+# described at length as an acute abdomen (15 of the 64 false banners left on 2,600 real questions, seventeenth session);
+# an acute abdomen is told by its severity (剧痛, 直不起腰, 打滚, 硬得像木板, 按下去松手更疼, hours of it, a fever, repeated
+# vomiting, blood, a faint, a cold sweat, pregnancy), and any such word, or any sign the rules read as now, keeps the hit;
+# rumbling counts only in the belly (a drunk friend's throat "咕噜咕噜" is an airway), and unresponsiveness, drink or
+# anything swallowed keeps it too
+_DYSPEPSIA = re.compile(
+    r"胃胀|胀气|打嗝|嗳气|隔气|嗝气|(肚子|胃|肠).{0,4}咕噜|放屁|屁多|排气|没(有)?胃口|没(什么)?食欲|不消化|消化不良|口臭|烧心|反酸|吐酸水|不(感觉)?饿|胃火"
+)
+_GRAVER_THAN_DYSPEPSIA = re.compile(
+    r"剧痛|剧烈|绞痛|撕裂|直不起|弯着腰|打滚|硬(邦邦|得|如|的)|木板|松手|反跳|碰都不|不敢(动|翻身|碰)|发烧|发热|高烧|低烧|体温"
+    r"|\d{2}(\.\d)?\s*(度|℃)|吐了.{0,3}次|吐个不停|一直吐|喷射|血|黑便|柏油|晕|冷汗|虚汗|大汗|出汗|胸|心口|气短|喘|呼吸"
+    r"|怀孕|怀上|孕|停经|月经推迟|(个)?小时|越来越|加重|难以忍受|受不了|忍不了|疼得|痛得|黄疸|发黄|腹水|糖尿病|心脏"
+    r"|叫.{0,3}不(应|醒|答)|没(有)?反应|昏迷|意识|喉咙|呼噜|喝(多|醉)|吞|误食|中毒",
+)
+
+
+def everyday_stomach(text: str) -> bool:
+    """An everyday stomach complaint (bloating, belching, wind, no appetite) with no word of an acute abdomen's
+    severity, no bleeding, fever, faint or pregnancy, and no sign the rules read as now (for a classifier hit)."""
+    if not _DYSPEPSIA.search(text) or _GRAVER_THAN_DYSPEPSIA.search(text):
+        return False
+    return not red_flags(text)
+
+
 # an episode that is over and minor, told with its degree (the kinds where the degree decides: a cut or nosebleed,
 # a splash burn, a mouthful brought up, a second of dizziness): "鼻子出血了，捏了五分钟就止住了", "被开水溅到手背，红了
 # 一小块，没起泡", "one loose stool this morning, otherwise fine". The bleeding stopped and a burn without a blister
@@ -738,7 +764,7 @@ def episode_not_now(text: str, category: str) -> bool:
     return (
         episode_of_known_condition(text, category)
         or story_of_the_past(text)
-        or (category != "self_harm" and (seen_to(text) or condition_had_and_asked(text)))
+        or (category != "self_harm" and (seen_to(text) or condition_had_and_asked(text) or everyday_stomach(text)))
         or over_and_minor(text)
         or imagined_question(text)
         or (category != "self_harm" and (not_someone_here(text) or small_extra_dose(text)))
