@@ -170,7 +170,7 @@ _ONSET = re.compile(r"突然|又|今天|今早|今晚|\b(suddenly|again|today|to
 # counts. Thoughts of self-harm are left to their own frames (see red_flags)
 _STORY_PAST = re.compile(
     r"前(几|两|一|些)(天|日)|(\d+|[一二两三四五六七八九十几]+)\s*(天|日|年|个月|周|星期)(之)?前|前段时间|上(个)?(周|星期|月)"
-    r"|半(年|个月)(之)?前|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时|那会儿|曾经|上回|昨天|前天"
+    r"|半(年|个?月)(之)?前|上(个)?周末|去年|前年|以前|那次|那一次|有一次|有过|几年前|小时候|当年|那时|那会儿|曾经|上回|昨天|前天"
     # a birth is a time that points back when the question is about what came after it ("生孩子的时候大出血…现在孩子三岁了")
     r"|(生孩子|生产|分娩|剖腹产|剖宫产|顺产|坐月子)(的)?(时候|时|那会儿|那次)"
     r"|\b(last (week|month|year)|\d+ (days|weeks|months|years) ago|a few (days|weeks) ago|once)\b",
@@ -307,7 +307,8 @@ def story_of_the_past(text: str) -> bool:
 _SEEN_TO = re.compile(
     r"(医生|大夫|医院)(说|告诉|诊断|确诊)|诊断(为|是|出)|确诊(为|是|了)|查出(来)?(是|了)|检查(出|发现|结果|获知|得知|才)"
     r"|(后来|然后|才|结果)(才)?(知道|知晓|获知|得知)|已经送(往|到|去|进)?.{0,4}医院|送(他|她|我|孩子|去|到|往|进)+.{0,4}医院"
-    r"|(现在|目前)?(正在|还在)?(医院)?(救治|治疗)中|住院|住进(了)?医院|\b(diagnosed|turned out|the doctor said|was admitted)\b",
+    r"|(现在|目前)?(正在|还在)?(医院)?(救治|治疗)中|住院|住进(了)?医院|(救护车|120).{0,4}(送|带|拉|接)(到|去|进)?(了)?医院"
+    r"|带(他|她|我|孩子)?(到|去)(了)?医院(检查|看)|\b(diagnosed|turned out|the doctor said|was admitted)\b",
     re.I,
 )
 _VISIT_TO_COME = re.compile(r"(要|想|该|需|准备|打算|马上|立即|立刻|赶紧|赶快|快|能|可以|是否|还是|应当|应该)[^，,。？?]{0,4}$")
@@ -363,8 +364,10 @@ def condition_had_and_asked(text: str) -> bool:
     rules read as now (for a classifier hit)."""
     if not _CONDITION_HAD.search(text):
         return False
-    rest = _CONDITION_LASTED.sub("", text)
-    if _now_in_episode(text) or _ONSET_NOW.search(rest) or _WORSE_NOW.search(rest):
+    # 已经 places the condition ("已经到了糖尿病晚期", "已经变作了脂肪肝"), not an episode: an episode now is told by its
+    # minutes, its going on or a word of now (_EPISODE_NOW, _ACUTE's others)
+    rest = _CONDITION_LASTED.sub("", text).replace("已经", "")
+    if _now_in_episode(rest) or _ONSET_NOW.search(rest) or _WORSE_NOW.search(rest):
         return False
     return not red_flags(text)
 
@@ -721,7 +724,7 @@ def cost_long_after(text: str) -> bool:
 # a childhood event long past ("女儿两岁时误吞过一枚硬币…现在她五岁了", "swallowed a coin when I was six"): the sign only
 # in the clause that places it at an age or years back (or in one told "at the time"), no onset or recurrence now
 _LONG_AGO = re.compile(
-    r"(\d+|[一二两兩三四五六七八九十])\s*(岁|歲)(的时候|時|时|那年|那会儿|嗰陣)|小时候|小時候|(\d+|[一二两三四五六七八九十几]+)\s*年(之|以)?前|前年|几年前|幾年前"
+    r"(\d+|[一二两兩三四五六七八九十])\s*(几)?\s*(岁|歲)(的时候|時|时|那年|那会儿|嗰陣)|小时候|小時候|(\d+|[一二两三四五六七八九十几]+)\s*年(之|以)?前|前年|几年前|幾年前"
     r"|\b(\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|a few) years ago\b|\bwhen (i|she|he|they) (was|were) (\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|a (baby|toddler|kid|child)|little|small|young)\b"
     r"|\bas a (kid|child|toddler|baby)\b|\bat (\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen) (months|years)( old)?\b"
