@@ -1292,7 +1292,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V10: 5 / 130,  # fifteenth session (two dramas, a cousin's haemorrhage as family history): 5
     HELDOUT_EMERGENCY_V11: 2 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年); fifteenth (an exam): 3; tri22: 2
     HELDOUT_EMERGENCY_V12: 8 / 130,  # 11/130 before and after the tenth change; 10 after the fourteenth; 8 fifteenth
-    HELDOUT_EMERGENCY_V13: 5 / 130,  # 9/130 before the eleventh change; 8 after the fourteenth (a story); 6 fifteenth; 5 ban17 (seen to)
+    HELDOUT_EMERGENCY_V13: 5 / 130,  # 9/130 before the eleventh change; 8 fourteenth (a story); 6 fifteenth; 5 ban17
     HELDOUT_EMERGENCY_V14: 4 / 130,  # 5/130 before and after the twelfth change; 4 after the fifteenth (a drama)
     HELDOUT_EMERGENCY_V15: 6 / 130,  # 11/130 before the thirteenth change, 10 after it, 7 after the fourteenth, 6 ban17
     HELDOUT_EMERGENCY_V16: 9 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth; tri22: 9
