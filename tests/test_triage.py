@@ -40,6 +40,7 @@ from qa.tasks.medical.rules import (
     long_past,
     over_and_minor,
     reading_about_signs,
+    reading_asked,
     reassured_in_full,
     red_flags,
     seen_to,
@@ -574,6 +575,12 @@ def test_the_frames_for_false_alarm_kinds(frame, text, holds):
         (everyday_stomach, "胃胀恶心，出冷汗，胸口闷", False),  # a heart told as a stomach
         (everyday_stomach, "朋友喝醉了睡着，喉咙里咕噜咕噜响，叫他不应", False),  # an airway, not a belly
         (everyday_stomach, "胃胀不消化，拉的大便是黑色的", False),
+        # a reading asked about, no crisis value, no sign now
+        (reading_asked, "今天帮阿姨量了血压，高压150低压95，算高血压吗", True),
+        (reading_asked, "体检空腹血糖7.2，是糖尿病吗", True),
+        (reading_asked, "我爸血压200/120，头痛得厉害，正常吗", False),  # a crisis value
+        (reading_asked, "血糖2.8，手抖出冷汗，正常吗", False),
+        (reading_asked, "血压160/100，突然说话不清楚，嘴歪了，是高血压吗", False),  # a stroke's signs now
     ],
 )
 def test_the_frames_for_false_banner_kinds_on_real_questions(frame, text, holds):

@@ -401,6 +401,29 @@ def everyday_stomach(text: str) -> bool:
     return not red_flags(text)
 
 
+# a reading asked about: whether a blood pressure or a sugar is normal or is the condition ("高压160，低压90，算高血压吗",
+# "空腹血糖7.7是糖尿病吗", "高压130低压90是高血压吗"). A screening question, unless the reading is a crisis (a pressure of
+# 180 or more, a sugar of 16.7 or more or under 4) or the rules read a sign now
+_READING_ASKED = re.compile(
+    r"(算|是)(不是)?(高血压|低血压|糖尿病|高血糖|低血糖)(吗|么|呢|啊)|(正常|偏高|高|严重)(吗|么|不)|算高吗|\bis (this|that) (normal|high)\b",
+    re.I,
+)
+_READING = re.compile(r"(\d+(\.\d+)?)")
+_PRESSURE_OR_SUGAR = re.compile(r"血压|高压|低压|收缩压|舒张压|血糖|\b(blood pressure|bp|sugar|glucose)\b", re.I)
+
+
+def reading_asked(text: str) -> bool:
+    """A blood pressure or sugar reading asked about (normal? the condition?), no crisis value and no sign now (for a
+    classifier hit)."""
+    if not (_READING_ASKED.search(text) and _PRESSURE_OR_SUGAR.search(text)):
+        return False
+    values = [float(m.group(1)) for m in _READING.finditer(text)]
+    sugar = "血糖" in text or re.search(r"sugar|glucose", text, re.I)
+    if any(v >= 180 for v in values) or (sugar and any(16.7 <= v < 60 or 0 < v < 4 for v in values)):
+        return False
+    return not red_flags(text)
+
+
 # an episode that is over and minor, told with its degree (the kinds where the degree decides: a cut or nosebleed,
 # a splash burn, a mouthful brought up, a second of dizziness): "鼻子出血了，捏了五分钟就止住了", "被开水溅到手背，红了
 # 一小块，没起泡", "one loose stool this morning, otherwise fine". The bleeding stopped and a burn without a blister
@@ -770,7 +793,10 @@ def episode_not_now(text: str, category: str) -> bool:
     return (
         episode_of_known_condition(text, category)
         or story_of_the_past(text)
-        or (category != "self_harm" and (seen_to(text) or condition_had_and_asked(text) or everyday_stomach(text)))
+        or (
+            category != "self_harm"
+            and (seen_to(text) or condition_had_and_asked(text) or everyday_stomach(text) or reading_asked(text))
+        )
         or over_and_minor(text)
         or imagined_question(text)
         or (category != "self_harm" and (not_someone_here(text) or small_extra_dose(text)))
