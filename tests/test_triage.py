@@ -31,14 +31,19 @@ from qa.server import create_app
 from qa.tasks.medical.rules import (
     RedFlag,
     about_an_animal,
+    condition_had_and_asked,
     cost_long_after,
+    episode_not_now,
+    everyday_stomach,
     family_history,
     imagined_question,
     long_past,
     over_and_minor,
     reading_about_signs,
+    reading_asked,
     reassured_in_full,
     red_flags,
+    seen_to,
 )
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
@@ -540,6 +545,61 @@ def test_an_imagined_or_reported_question(text, imagined):
 )
 def test_the_frames_for_false_alarm_kinds(frame, text, holds):
     assert frame(text) is holds
+
+
+@pytest.mark.parametrize(
+    ("frame", "text", "holds"),
+    [
+        # an episode already seen to (a doctor's word, a hospital stay, taken there), whenever it was
+        (seen_to, "我舅舅吃饭时突然倒地抽搐，口吐白沫，我们送他去医院，医生说是癫痫，哪家医院治得好", True),
+        (seen_to, "室友今天上课时突然晕倒抽搐，后来才知道她有癫痫，发作前会有什么征兆", True),
+        (seen_to, "我爸上周突然晕倒，救护车送到医院，检查出是脑梗，出院后要注意什么", True),
+        (seen_to, "爷爷肝硬化，目前在医院救治中，能活多久", True),
+        # ...not a visit still to come, an open diagnosis, a relative's guess, or anything now after the visit
+        (seen_to, "我老公突然抽搐口吐白沫，要不要送医院", False),
+        (seen_to, "外甥这几天老是晕倒抽搐，医院说有可能是癫痫", False),
+        (seen_to, "今天女儿突然抽搐，亲戚说是癫痫，我们想马上带她去看", False),
+        (seen_to, "爸爸突然胸口剧痛，送到医院医生说是心梗，现在还在抢救", False),
+        (seen_to, "他有癫痫，医生说要按时吃药，今天抽了五分钟还没停", False),
+        # a long-standing condition asked about, nothing now
+        (condition_had_and_asked, "我外婆一直有高血压，平时头有点疼，吃什么降压药好", True),
+        (condition_had_and_asked, "患糖尿病十多年了，打胰岛素的地方起了硬块怎么办", True),
+        (condition_had_and_asked, "我妈有高血压，今天突然说话不清楚，嘴也歪了", False),  # a new sign today
+        (condition_had_and_asked, "儿子有一型糖尿病，这两天吐个不停，呼吸很深很快", False),  # these days
+        (condition_had_and_asked, "有癫痫好几年了，这次抽了十多分钟还没醒", False),  # an episode going on
+        (condition_had_and_asked, "胃溃疡多年，今日午后突发上腹剧痛", False),
+        # an everyday stomach complaint and nothing graver
+        (everyday_stomach, "这几天胃胀，老打嗝，没什么胃口，吃什么药好", True),
+        (everyday_stomach, "饭后肚子咕噜咕噜响，放屁多，怎么调理", True),
+        (everyday_stomach, "胃胀打嗝，今天开始肚子剧痛，直不起腰", False),
+        (everyday_stomach, "胃胀恶心，出冷汗，胸口闷", False),  # a heart told as a stomach
+        (everyday_stomach, "朋友喝醉了睡着，喉咙里咕噜咕噜响，叫他不应", False),  # an airway, not a belly
+        (everyday_stomach, "胃胀不消化，拉的大便是黑色的", False),
+        # a reading asked about, no crisis value, no sign now
+        (reading_asked, "今天帮阿姨量了血压，高压150低压95，算高血压吗", True),
+        (reading_asked, "体检空腹血糖7.2，是糖尿病吗", True),
+        (reading_asked, "我爸血压200/120，头痛得厉害，正常吗", False),  # a crisis value
+        (reading_asked, "血糖2.8，手抖出冷汗，正常吗", False),
+        (reading_asked, "血压160/100，突然说话不清楚，嘴歪了，是高血压吗", False),  # a stroke's signs now
+    ],
+)
+def test_the_frames_for_false_banner_kinds_on_real_questions(frame, text, holds):
+    assert frame(text) is holds
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "flagged"),
+    [
+        # the same words, past and seen to or present: the rules and the classifier frame agree
+        ("我伯伯吃饭时突然抽搐，送他去医院，医生说他患癫痫病，吃什么药好", "seizure", False),
+        ("我伯伯现在突然抽搐，口吐白沫，已经五分钟了还不停", "seizure", True),
+        ("我儿子有癫痫，今天第一次大发作，抽搐了五分钟还不停", "seizure", True),
+        ("我有糖尿病多年，今天突然胸口剧痛，出冷汗", "cardiac", True),
+    ],
+)
+def test_a_seen_to_episode_clears_and_a_present_one_stays(text, category, flagged):
+    assert bool(red_flags(text)) is flagged
+    assert episode_not_now(text, category) is not flagged
 
 
 def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):
@@ -1239,9 +1299,9 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V10: 5 / 130,  # fifteenth session (two dramas, a cousin's haemorrhage as family history): 5
     HELDOUT_EMERGENCY_V11: 2 / 130,  # 6 -> 4 (someone else imagined, 当时 after 前年); fifteenth (an exam): 3; tri22: 2
     HELDOUT_EMERGENCY_V12: 8 / 130,  # 11/130 before and after the tenth change; 10 after the fourteenth; 8 fifteenth
-    HELDOUT_EMERGENCY_V13: 6 / 130,  # 9/130 before the eleventh change; 8 after the fourteenth (a story); 6 fifteenth
+    HELDOUT_EMERGENCY_V13: 5 / 130,  # 9/130 before the eleventh change; 8 fourteenth (a story); 6 fifteenth; 5 ban17
     HELDOUT_EMERGENCY_V14: 4 / 130,  # 5/130 before and after the twelfth change; 4 after the fifteenth (a drama)
-    HELDOUT_EMERGENCY_V15: 7 / 130,  # 11/130 before the thirteenth change, 10/130 after it, 7/130 after the fourteenth
+    HELDOUT_EMERGENCY_V15: 6 / 130,  # 11/130 before the thirteenth change, 10 after it, 7 after the fourteenth, 6 ban17
     HELDOUT_EMERGENCY_V16: 9 / 130,  # 15/130 before and after the fourteenth change; 10 after the fifteenth; tri22: 9
     HELDOUT_EMERGENCY_V17: 6 / 130,  # 7/130 before the fifteenth changes, 6 after them
     HELDOUT_EMERGENCY_V18: 9 / 130,  # 10/130 after the fifteenth changes; 9 after tri21 (danger signs read about)
