@@ -146,8 +146,35 @@ ANTONYMS: tuple[tuple[str, str], ...] = (
 
 
 def _numbers(text: str) -> list[str]:
-    """The numbers a key states: digit runs and Chinese numeral runs (a lone 一 is an article: 一种, 一些)."""
-    return sorted(n for n in _NUMBER.findall(text) if n != "一")
+    """The numbers a key states: digit runs and Chinese numeral runs (a lone 一 is an article: 一种, 一些), a
+    numeral written in digits where it reads as one number, so "伤残九级 / 伤残9级" state the same number."""
+    return sorted(_as_digits(n) for n in _NUMBER.findall(text) if n != "一")
+
+
+_DIGIT = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_UNIT = {"十": 10, "百": 100, "千": 1000}
+_BIG = {"万": 10_000, "亿": 100_000_000}
+
+
+def _as_digits(run: str) -> str:
+    """A Chinese numeral run as its digits ("九" → 9, "十二" → 12, "一千二百" → 1200), or as written where it is
+    no single number: two digits in a row (三五天, a range), a unit alone (千万, 万一), anything else unparsed."""
+    if run.isdigit() or (run != "十" and not any(c in _DIGIT for c in run)):
+        return run
+    total = section = 0
+    number: int | None = None
+    for c in run:
+        if c in _DIGIT:
+            if number not in (None, 0) and c not in "零〇":
+                return run  # 三五: a range, not a number
+            number = _DIGIT[c]
+        elif c in _UNIT:
+            section += (number if number is not None else 1) * _UNIT[c]
+            number = None
+        else:
+            section = (section + (number or 0)) * _BIG[c]
+            total, section, number = total + section, 0, None
+    return str(total + section + (number or 0))
 
 
 def opposed(a: str, b: str) -> bool:
@@ -709,7 +736,7 @@ class RepetitionCheck(BaseCheck):
             # an earlier clause loses that clause below instead
             return any(similar(k, s) and (not whole or len(k) <= 1.5 * len(s)) for s in seen[:upto])
 
-        def dedupe(text: str, where: str) -> str:
+        def dedupe(text: str, where: str, spare: bool = False) -> str:
             kept: list[str] = []
             merged = self._merge_loops(text, where, looped)
             if merged != text:
@@ -726,11 +753,11 @@ class RepetitionCheck(BaseCheck):
                 if dropping or (
                     condition_gone
                     and _PERSON_BACK.match(k)
-                    and ("[" in where or any(len(key(p)) >= self.min_key for p in kept))
+                    and (spare or any(len(key(p)) >= self.min_key for p in kept))
                 ):
                     # "如果某个人其他账号没有花呗，他只能…" without its condition leaves 他 naming no one: the rest of
-                    # the sentence the condition led into goes with it. A list item left empty goes whole (its list
-                    # permitting, below); a string field only where it keeps a clause of its own
+                    # the sentence the condition led into goes with it, where the text keeps a clause of its own or
+                    # is an item its list can spare (a list's only item keeps it: its point would be lost)
                     removed.append(where)
                     gone = True
                     dropping = not ends
@@ -801,7 +828,7 @@ class RepetitionCheck(BaseCheck):
                     spare.append((i, item))
                     continue
                 before = len(seen)
-                new = dedupe(item, f"{k}[{i}]")
+                new = dedupe(item, f"{k}[{i}]", spare=len(value) > minimum)
                 if new != item.strip() and (f"{k}[{i}]" in gaps or dangling(new)):
                     # "根据个人需求和预算，选择合适的银行…" without its repeated clause is "根据个人需求和预算。",
                     # a fragment: the item goes whole (or comes back below, when the list needs it)
