@@ -146,8 +146,35 @@ ANTONYMS: tuple[tuple[str, str], ...] = (
 
 
 def _numbers(text: str) -> list[str]:
-    """The numbers a key states: digit runs and Chinese numeral runs (a lone 一 is an article: 一种, 一些)."""
-    return sorted(n for n in _NUMBER.findall(text) if n != "一")
+    """The numbers a key states: digit runs and Chinese numeral runs (a lone 一 is an article: 一种, 一些), a
+    numeral written in digits where it reads as one number, so "伤残九级 / 伤残9级" state the same number."""
+    return sorted(_as_digits(n) for n in _NUMBER.findall(text) if n != "一")
+
+
+_DIGIT = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_UNIT = {"十": 10, "百": 100, "千": 1000}
+_BIG = {"万": 10_000, "亿": 100_000_000}
+
+
+def _as_digits(run: str) -> str:
+    """A Chinese numeral run as its digits ("九" → 9, "十二" → 12, "一千二百" → 1200), or as written where it is
+    no single number: two digits in a row (三五天, a range), a unit alone (千万, 万一), anything else unparsed."""
+    if run.isdigit() or (run != "十" and not any(c in _DIGIT for c in run)):
+        return run
+    total = section = 0
+    number: int | None = None
+    for c in run:
+        if c in _DIGIT:
+            if number not in (None, 0) and c not in "零〇":
+                return run  # 三五: a range, not a number
+            number = _DIGIT[c]
+        elif c in _UNIT:
+            section += (number if number is not None else 1) * _UNIT[c]
+            number = None
+        else:
+            section = (section + (number or 0)) * _BIG[c]
+            total, section, number = total + section, 0, None
+    return str(total + section + (number or 0))
 
 
 def opposed(a: str, b: str) -> bool:
@@ -709,7 +736,7 @@ class RepetitionCheck(BaseCheck):
             # an earlier clause loses that clause below instead
             return any(similar(k, s) and (not whole or len(k) <= 1.5 * len(s)) for s in seen[:upto])
 
-        def dedupe(text: str, where: str) -> str:
+        def dedupe(text: str, where: str, spare: bool = False) -> str:
             kept: list[str] = []
             merged = self._merge_loops(text, where, looped)
             if merged != text:
@@ -717,10 +744,26 @@ class RepetitionCheck(BaseCheck):
             text = merged
             gone_before: list[bool] = []
             gone = False
+            condition_gone = False  # the clause just before was a condition removed as a repeat
+            dropping = False  # the rest of a sentence whose condition went, from a clause naming what it named
             parts = pieces(self._enumeration(text, where, removed))
             for n, piece in enumerate(parts):
                 k = key(piece)
                 ends = bool(_SENTENCE_END_RE.search(piece)) or n == len(parts) - 1  # nothing after it to lead into
+                if dropping or (
+                    condition_gone
+                    and _PERSON_BACK.match(k)
+                    and (spare or any(len(key(p)) >= self.min_key for p in kept))
+                ):
+                    # "如果某个人其他账号没有花呗，他只能…" without its condition leaves 他 naming no one: the rest of
+                    # the sentence the condition led into goes with it, where the text keeps a clause of its own or
+                    # is an item its list can spare (a list's only item keeps it: its point would be lost)
+                    removed.append(where)
+                    gone = True
+                    dropping = not ends
+                    condition_gone = False
+                    continue
+                condition_gone = False
                 if len(k) >= self.min_key and ends and kept and _conditions(kept[-1]) and (copy := repeated_as(k)):
                     # a repeat a condition of this text leads into: "如果交易金额小于1万元。" alone says nothing.
                     # When the earlier copy had a condition that is not opposed to this one, the whole conditional
@@ -738,6 +781,7 @@ class RepetitionCheck(BaseCheck):
                 elif (len(k) >= self.min_key and (repeated(k) or counts_on(k))) or listed_again(piece, enumerations):
                     removed.append(where)
                     gone = True
+                    condition_gone = _conditions(piece, connective=True)
                     continue
                 if len(k) >= self.min_key:
                     seen.append(k)
@@ -784,7 +828,7 @@ class RepetitionCheck(BaseCheck):
                     spare.append((i, item))
                     continue
                 before = len(seen)
-                new = dedupe(item, f"{k}[{i}]")
+                new = dedupe(item, f"{k}[{i}]", spare=len(value) > minimum)
                 if new != item.strip() and (f"{k}[{i}]" in gaps or dangling(new)):
                     # "根据个人需求和预算，选择合适的银行…" without its repeated clause is "根据个人需求和预算。",
                     # a fragment: the item goes whole (or comes back below, when the list needs it)
@@ -831,13 +875,21 @@ class RepetitionCheck(BaseCheck):
         )
 
 
+# a clause that opens on a personal pronoun (他 / 她 / 它, and their plurals) names what an earlier clause of its
+# sentence introduced: left alone once that clause went, it names nothing ("他只能在特定额度内使用它。")
+_PERSON_BACK = re.compile("^(?:他|她|它)")
 # a clause that states a condition, in front of the clause it is the condition of ("如果…，", "…的话，", "…时，")
 _CONDITION = re.compile("^(?:如果|假如|若是|若|当|只要|一旦|万一)|(?:时|时候|的话)$")
 
 
-def _conditions(piece: str) -> bool:
-    """A clause that is a condition for the clause after it in its sentence (it ends on a comma, not a full stop)."""
-    return not _SENTENCE_END_RE.search(piece) and piece.strip() != "\n" and bool(_CONDITION.search(key(piece)))
+def _conditions(piece: str, connective: bool = False) -> bool:
+    """A clause that is a condition for the clause after it in its sentence (it ends on a comma, not a full stop);
+    with `connective`, also one behind a connective ("因此，如果…，")."""
+    k = _CONNECTIVE.sub("", key(piece)) if connective else key(piece)
+    return not _SENTENCE_END_RE.search(piece) and piece.strip() != "\n" and bool(_CONDITION.search(k))
+
+
+_CONNECTIVE = re.compile("^(?:因此|所以|但是|但|不过|然而|而且|并且|此外|另外|同时|那么)")
 
 
 def _same_point(a: str, b: str) -> bool:
@@ -1934,7 +1986,7 @@ class RestatedSentenceCheck(ParaphraseCheck):
                         said.setdefault(n, []).append((u, False))
             if len(said) < 2 or all(how for hits in said.values() for _, how in hits):
                 continue  # one clause alone with a word changed may be the point; word for word is the others'
-            self._settle(ctx, data, texts, gone, left, text, said)
+            self._settle(ctx, data, texts, gone, left, text, said, sentence)
         done = self._removed(data, texts, gone)
         if left:
             message = f"a sentence said again with a word changed, left: no text could give it up ({', '.join(left)})"
@@ -1960,9 +2012,11 @@ class RestatedSentenceCheck(ParaphraseCheck):
         left: list[str],
         where: tuple[str, int],
         said: dict[int, list[tuple[Unit, bool]]],
+        sentence: list[int],
     ) -> None:
-        """Remove the later copies, text by text, where the text says one of them with a word changed; else the
-        earlier sentence's clauses they say again; else report the pair."""
+        """Remove the later copies, text by text, where the text says one of them with a word changed (with the
+        clause left in the copied sentence's place, `_slot`); else the earlier sentence's clauses they say again;
+        else report the pair."""
         by_text: dict[tuple[str, int], list[tuple[int, Unit, bool]]] = {}
         for n, hits in said.items():
             for u, how in hits:
@@ -1972,12 +2026,50 @@ class RestatedSentenceCheck(ParaphraseCheck):
                 continue  # word for word: the repetition and paraphrase checks decide what goes
             later = {u for _, u, _ in hits}
             earlier = {(*where, n) for n, _, _ in hits}
-            if self._can_remove(ctx, data, texts, gone | later) and not self._bare(texts, gone | later):
+            whole = later | self._slot(texts, where, sentence, text, hits)
+            if (
+                whole != later
+                and self._can_remove(ctx, data, texts, gone | whole)
+                and not self._bare(texts, gone | whole)
+            ):
+                gone |= whole
+            elif self._can_remove(ctx, data, texts, gone | later) and not self._bare(texts, gone | later):
                 gone |= later
             elif self._can_remove(ctx, data, texts, gone | earlier) and not self._bare(texts, gone | earlier):
                 gone |= earlier
             else:
                 left.append(f"{self._where(where)} / {self._where(text)}")
+
+    def _slot(
+        self,
+        texts: dict[tuple[str, int], list[str]],
+        where: tuple[str, int],
+        sentence: list[int],
+        text: tuple[str, int],
+        hits: list[tuple[int, Unit, bool]],
+    ) -> set[Unit]:
+        """The later sentence's one clause that is left in the place of the earlier sentence's one clause it does
+        not say again, when the two open alike (4+ characters and half the shorter: "花呗收款需要支付手续费 / 花呗收款需要额外的费用"): the
+        whole sentence is said again, one clause in looser words, and that clause is no point of its own (qh13-062's
+        kind). Else nothing: a clause the later copy adds, or one in another place, stays (its own lead-in)."""
+        mine = [n for n in sentence if len(key(texts[where][n])) >= 6]
+        parts = texts[text]
+        at = {u[2] for _, u, _ in hits}
+        theirs = next((s for s in self._sentences(parts) if at <= set(s)), None)
+        if theirs is None:
+            return set()
+        theirs = [n for n in theirs if len(key(parts[n])) >= 6]
+        left_mine = [i for i, n in enumerate(mine) if n not in {n for n, _, _ in hits}]
+        left_theirs = [i for i, n in enumerate(theirs) if n not in at]
+        if len(mine) != len(theirs) or len(left_mine) != 1 or left_mine != left_theirs:
+            return set()
+        a, b = key(texts[where][mine[left_mine[0]]]), key(parts[theirs[left_theirs[0]]])
+        # the same subject and verb, half the clause or more: "高血压是一种慢性疾病 / 高血压是导致心血管疾病的重要原因
+        # 之一" share only the subject (another point), "花呗收款需要支付手续费 / 花呗收款需要额外的费用" its first half
+        same = len(os.path.commonprefix([a, b]))
+        if same < 4 or 2 * same < min(len(a), len(b)) or opposed(a, b):
+            return set()
+        return {(*text, theirs[left_theirs[0]])}
 
     @staticmethod
     def _where(text: tuple[str, int]) -> str:

@@ -155,6 +155,30 @@ def test_sentence_end_check_reports_the_fields_it_closed():
             {"summary": "多休息有助于恢复体力。", "analysis": ["多休息有助于恢复体力。发热时注意补充水分和电解质。"]},
             {"summary": "多休息有助于恢复体力。", "analysis": ["发热时注意补充水分和电解质。"]},
         ),
+        (  # a repeated condition goes, and the clause naming what it named (他) goes with it: the list can spare it
+            {
+                "summary": "孩子夜间咳嗽加重多与过敏有关。",
+                "analysis": ["过敏性咳嗽在夜间更明显。", "因此，如果孩子夜间咳嗽加重，他只能在医生指导下用药。"],
+            },
+            {"analysis": ["过敏性咳嗽在夜间更明显。"]},
+        ),
+        (  # the list's only item keeps the clause (its point would be lost); only the repeated condition goes
+            {
+                "summary": "孩子夜间咳嗽加重多与过敏有关。",
+                "analysis": ["因此，如果孩子夜间咳嗽加重，他只能在医生指导下用药。"],
+            },
+            {"analysis": ["他只能在医生指导下用药。"]},
+        ),
+        (  # the same number written in digits is no other number: the item saying the summary's clause again goes
+            {
+                "summary": "农村伤残赔偿按标准执行，如果因采煤塌陷至伤残九级，应按照工伤保险条例的规定支付相应的赔偿。",
+                "analysis": [
+                    "如果因采煤塌陷至伤残9级，应按照工伤保险条例的规定支付相应赔偿。",
+                    "具体金额以当地标准为准。",
+                ],
+            },
+            {"analysis": ["具体金额以当地标准为准。"]},
+        ),
     ],
 )
 def test_repeats_are_removed(data, expected):
@@ -201,10 +225,25 @@ def test_a_list_keeps_its_minimum_when_its_only_item_is_a_repeat():
         ("可能需要手术治疗", "可能需要药物治疗", False),  # a short clause, its point swapped
         ("如果出现胸痛的情况", "如果出现发热的情况", False),
         ("多喝温水，注意休息", "保持室内空气湿润", False),
+        ("如果因采煤塌陷至伤残九级", "如果因采煤塌陷至伤残9级", True),  # one number, in words and in digits
+        ("疗程一般为三个月左右", "疗程一般为6个月左右", False),  # two numbers
+        ("一般需要休息三五天左右", "一般需要休息3天左右", False),  # a range is no single number
     ],
 )
 def test_similar_clauses(a, b, same):
     assert similar(key(a), key(b)) is same
+    assert similar(key(b), key(a)) is same
+
+
+@pytest.mark.parametrize(
+    ("run", "digits"),
+    [("九", "9"), ("十", "10"), ("十二", "12"), ("二十", "20"), ("两", "2"), ("一千二百", "1200"), ("三百零五", "305")]
+    + [("二十万", "200000"), ("三五", "三五"), ("一九", "一九"), ("千万", "千万"), ("万", "万")],
+)
+def test_a_chinese_numeral_reads_as_its_digits_where_it_is_one_number(run, digits):
+    from qa.readability import _as_digits
+
+    assert _as_digits(run) == digits
 
 
 @pytest.mark.parametrize(
@@ -1289,6 +1328,17 @@ def test_enumeration_near(a, b, near):
                 "analysis": ["实际扣款金额会根据交易情况有所不同。"],
             },
         ),
+        (  # every clause of the summary's sentence said again in its place, the first in looser words with the same
+            # opening: the whole copy goes, not all but its reworded clause (qh13-062's kind)
+            {
+                "summary": "花呗收款需要支付手续费，而信用卡每个月只还最低还款额，所以不能同时开通这两种账户。",
+                "analysis": [
+                    "资金紧张时先比较两种方式的实际费用。",
+                    "花呗收款需要额外的费用，而信用卡每个月只还最低还款额，所以不能同时使用两种账户。",
+                ],
+            },
+            {"analysis": ["资金紧张时先比较两种方式的实际费用。"]},
+        ),
     ],
 )
 def test_a_sentence_said_again_with_a_word_changed_is_removed(data, expected):
@@ -1316,6 +1366,19 @@ _HYPERTENSION = "长期高血压会导致心脏功能下降、脑血管病变、
                 ],
             },
             {"analysis": ["高血压是导致心血管疾病的重要原因之一。"]},
+        ),
+        (  # the same where the list could spare the item: the lead-in shares only the subject with the summary's
+            # first clause (高血压是…), so it is a point of its own and stays
+            {
+                "summary": "高血压是一种慢性疾病，长期高血压会导致心脏功能下降、脑血管病变、肾脏损害、内分泌失调等，"
+                "严重时可能导致死亡。",
+                "analysis": [
+                    "高血压是导致心血管疾病的重要原因之一，长期高血压会增加心脏病、脑血管病变、肾损害、内分泌失调等，"
+                    "严重时可能导致死亡。",
+                    "控制血压需要长期规律服药。",
+                ],
+            },
+            {"analysis": ["高血压是导致心血管疾病的重要原因之一。", "控制血压需要长期规律服药。"]},
         ),
         (  # the only item says nothing else: the summary, which has another sentence, gives the sentence up
             {
