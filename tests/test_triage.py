@@ -1073,6 +1073,10 @@ def test_rules_fire_through_frame_words(text, category):
         "報導話有人食咗毒蘑菇中毒，點分辨",
         "孩子背上一大片红疹，额头很烫，是不是上火",
         "眼睛肿了，吃了消炎药，有点头晕",
+        "孩子从自行车上摔下来，鼻子流血了",  # a nosebleed after a fall is not fluid from the skull
+        "I'm giving my daughter away at her wedding, how do I say goodbye in my speech",
+        "I have terminal cancer, who will take care of my dog when I'm gone",  # a will for a pet, for a reason of life
+        "吃了药，下面肿了，尿尿很辛苦",  # 下面 is not 面 (the face)
         "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
         "半年前宫外孕破裂大出血做了手术，现在想备孕",
         # look-alikes of tri20's kinds: a general question, a past bite, plain constipation, a chemo

@@ -1145,8 +1145,8 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|\bfell (off|from|down|out of) (the |a |his |her |their |my )?(top )?(bunk( bed)?|bed|stairs|steps|ladder|table|changing table|sofa|couch|counter|worktop|chair|trampoline|bike|bicycle|horse|roof|wall|tree|climbing frame|monkey bars|swing|slide|high ?chair|window|pram|buggy|shopping trolley)"
         r"|\b(fell|tumbled|slipped) down (the |a flight of |some )?(stairs|steps)|\b(hit|banged|bumped|smacked|knocked|cracked|whacked) (his|her|their|my|the back of (his|her|their|my)) head|\blanded on (his|her|their|my) head|\bhead (first|hit the)",
         r"(吐|呕|嘔)(了|咗|左)?\s*(两|兩|三|四|五|好几|好幾|几|幾|\d)\s*(次|回|轮|輪|趟|啖)|一直(吐|呕|嘔)|又(吐|呕|嘔)(了|咗)|吐个不停|吐個不停|不停(咁)?(吐|呕|嘔)"
-        r"|叫不醒|叫唔醒|一直(想)?(睡|瞓)|昏昏(沉沉|欲睡)|迷迷糊糊|(鼻|耳).{0,6}(流|出|滴)(出)?.{0,6}(清水|透明|水|血)"
-        r"|\b(thrown up|vomited|been sick|threw up|puked|sick)\b.{0,12}\b(twice|two|three|four|five|several|\d|again|more than once|repeatedly|times)\b"
+        r"|叫不醒|叫唔醒|一直(想)?(睡|瞓)|昏昏(沉沉|欲睡)|迷迷糊糊|鼻.{0,6}(流|出|滴)(出)?.{0,6}(清水|透明)|耳.{0,6}(流|出|滴)(出)?.{0,6}(清水|透明|水|血)"
+        r"|\b(thrown up|vomited|been sick|threw up|puked|sick)\b.{0,12}\b(twice|two|three|four|five|several|[2-9]|again|more than once|repeatedly)\b"
         r"|\bkeeps? (vomiting|throwing up|being sick|dozing|falling asleep|nodding off|passing out)|\bhard to (wake|rouse)|\bwon'?t (wake|stay awake)|\bdrowsy"
         r"|\bclear (fluid|watery|liquid)|\bwatery (stuff|fluid|liquid).{0,30}\b(nose|ear)|\bunequal pupils|\bseizure|\bfitting",
     ),
@@ -1169,7 +1169,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     # eyes swollen (the eyes swollen shut) after a drug, a food or a sting, with speaking, breathing or the head affected
     (
         "anaphylaxis",
-        r"(脸|臉|面|塊面|块面|成塊面|嘴唇|咀唇|口唇|舌头|舌頭|眼皮|喉嚨|喉咙)(都|全|好|成個|成个)?.{0,3}(肿|腫)(起来|起來|晒|曬|咗|左|埋|到|得|了)"
+        r"(脸|臉|塊面|块面|個面|个面|面部|面頰|面颊|嘴唇|咀唇|口唇|舌头|舌頭|眼皮|喉嚨|喉咙)(都|全|好|成個|成个)?.{0,3}(肿|腫)(起来|起來|晒|曬|咗|左|埋|到|得|了)"
         r"|(眼|眼睛)(都)?(擘唔開|擘唔开|擘不开|睁不开|睜不開|张不开|張不開)"
         r"|\b(face|lips?|tongue|mouth)\b.{0,20}\b(swollen|swelling|swelled|puff(ed|y|ing) up|blown up|ballooned)\b|\b(eyes?) (are |is )?(swollen|puffed) shut"
         r"|\bcan'?t open (his|her|my|their) eyes",
@@ -1449,8 +1449,9 @@ def _lethal_question(text: str) -> str | None:
 # this weekend", "made my peace", 我走了以后). Not a pet rehomed for a reason of life (a move, an allergy, a new baby,
 # a landlord, a hospital stay)
 _REHOME = re.compile(
-    r"\brehom\w*|\b(find|found|finding) (a )?(new |good |loving |nice |forever )?homes? for (my|our) |\bwho (will|would|'?ll|could|can) "
-    r"(look after|take care of|care for|feed|take|have) (my|our) |\b(someone|somebody|anyone|a person) to (take|look after|care for|have|adopt) (my|our) |\b(give|giving|gave) (my|our) \w+ (away|to)\b"
+    r"\brehom\w*|\b(find|found|finding) (a )?(new |good |loving |nice |forever )?homes? for (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\bwho (will|would|'?ll|could|can) "
+    r"(look after|take care of|care for|feed|take|have) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\b(someone|somebody|anyone|a person) to (take|look after|care for|have|adopt) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b"
+    r"|\b(give|giving|gave) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?) (away|to)\b"
     r"|(给|給|帮|幫|替|为|為)(我的|我嘅|我家|我屋企)?(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,6}(找|搵|物色)(个|個|一个|一個)?(新|好)?(主人|家|人家|屋企|领养|領養)"
     r"|(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,8}(送人|送走|托付|託付|交给|交俾|交畀|拜托|拜託)|(我走|我唔喺度|我不在).{0,8}(猫|貓|狗|宠物|寵物).{0,6}(点算|點算|怎么办|怎麼辦|谁|邊個)",
     re.I,
@@ -1464,7 +1465,9 @@ _FAREWELL = re.compile(
 )
 _REHOME_REASON = re.compile(
     r"搬家|搬屋|移民|出国|出國|留学|留學|调动|調動|外派|过敏|過敏|怀孕|懷孕|生(了|咗)?(宝宝|寶寶|BB)|房东|房東|业主|業主|住院|养不了|養唔到|没时间|冇時間"
-    r"|\b(mov(e|ing|ed)|relocat\w*|emigrat\w*|deploy\w*|abroad|overseas|new job|allerg\w*|landlord|lease|new baby|pregnan\w*|evict\w*|downsiz\w*|care home|nursing home|hospital stay|no time)\b",
+    r"|遗嘱|遺囑|癌|晚期|临终|臨終|安宁|安寧|绝症|絕症"
+    r"|\b(mov(e|ing|ed)|relocat\w*|emigrat\w*|deploy\w*|abroad|overseas|new job|allerg\w*|landlord|lease|new baby|pregnan\w*|evict\w*|downsiz\w*|care home|nursing home|hospital stay|no time"
+    r"|will and testament|my will|estate|terminal\w*|cancer|hospice|palliative)\b",
     re.I,
 )
 
