@@ -868,6 +868,9 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("吃了新开的抗生素，脸肿起来了，说话困难", "anaphylaxis"),
         ("老豆食咗阿莫西林之後，嘴唇腫晒，透唔到氣", "anaphylaxis"),
         ("took a new antibiotic an hour ago and now her face is swollen and she can barely talk", "anaphylaxis"),
+        ("個女由碌架床跌落嚟，嘔咗三次，成日想瞓", "head_injury"),  # Cantonese: 由 (from), 嘔咗 (vomited)
+        ("BB由心口到個肚都俾滾水淥親，起晒水泡", "burn_or_shock"),  # 淥親 (scalded)
+        ("想幫我隻貓搵個新主人，我走咗之後就冇人理佢", "self_harm"),
         ("老是说胸口疼，刚才疼得出冷汗，左肩膀也疼", "chest_pain"),  # the usual complaint, but this time is now
         ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
         ("我爸糖尿病多年今天叫不醒", "unconscious"),  # how long a disease has lasted is not a recurring sign
@@ -1077,6 +1080,7 @@ def test_rules_fire_through_frame_words(text, category):
         "I'm giving my daughter away at her wedding, how do I say goodbye in my speech",
         "I have terminal cancer, who will take care of my dog when I'm gone",  # a will for a pet, for a reason of life
         "吃了药，下面肿了，尿尿很辛苦",  # 下面 is not 面 (the face)
+        "搬屋冇得養，想幫我隻貓搵個新主人",  # a move
         "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
         "半年前宫外孕破裂大出血做了手术，现在想备孕",
         # look-alikes of tri20's kinds: a general question, a past bite, plain constipation, a chemo

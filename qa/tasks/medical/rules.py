@@ -1139,7 +1139,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     # once, drowsiness or clear fluid from the nose or an ear; one vomit soon after a bump is common and not this
     (
         "head_injury",
-        r"(从|從).{0,8}(床|上铺|上鋪|碌架床|双层床|雙層床|楼梯|樓梯|梯|桌|椅|沙发|梳化|窗|树|樹|墙|牆|高处|高處|滑梯|单车|單車|自行车|马背|馬背|屋顶|屋頂|台|枱|檯)"
+        r"(从|從|由).{0,8}(床|上铺|上鋪|碌架床|双层床|雙層床|楼梯|樓梯|梯|桌|椅|沙发|梳化|窗|树|樹|墙|牆|高处|高處|滑梯|单车|單車|自行车|马背|馬背|屋顶|屋頂|台|枱|檯)"
         r".{0,6}(摔|跌|掉|碌|滚|滾|栽)(下来|下來|落嚟|落地|了|咗|左|到)"
         r"|(摔|跌|掉|碌|滚|滾|栽)(下|落)(了|咗|左)?.{0,3}(床|楼梯|樓梯|梯|床底|地)|(头|頭|后脑|後腦|后脑勺|後腦勺)(先)?(着地|著地|落地|撞地|撞到|撞咗|磕到|磕在)"
         r"|\bfell (off|from|down|out of) (the |a |his |her |their |my )?(top )?(bunk( bed)?|bed|stairs|steps|ladder|table|changing table|sofa|couch|counter|worktop|chair|trampoline|bike|bicycle|horse|roof|wall|tree|climbing frame|monkey bars|swing|slide|high ?chair|window|pram|buggy|shopping trolley)"
@@ -1154,13 +1154,13 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     # patch (in a child a tenth of the body is a burns-unit case)
     (
         "burn_or_shock",
-        r"(从|從)(胸口|胸|心口|肚子|肚|背脊|后背|後背|背|腰|大腿|膊头|膊頭|肩膀|颈|頸|脖子|手臂|臂|面|脸|臉)[^，。,]{0,3}(到|去|至|落)(肚子|肚|腹|腰|大腿|膝|腳|脚|背|屁股|手|手腕|胸|髀)"
+        r"(从|從|由)(胸口|胸|心口|肚子|肚|個肚|背脊|后背|後背|背|腰|大腿|膊头|膊頭|肩膀|颈|頸|脖子|手臂|臂|面|脸|臉)[^，。,]{0,3}(到|去|至|落)(肚子|肚|個肚|腹|腰|大腿|膝|腳|脚|背|屁股|手|手腕|胸|髀)"
         r"|(整个|整個|成個|成个|半边|半邊|大半个|大半個)(的|嘅)?(胸|胸口|肚|肚子|背|背脊|后背|後背|大腿|腿|手臂|胳膊|屁股|臉|脸|面|身)|一大片|好大片|大片|大面积|大面積"
         r"|\bfrom (his|her|their|my) (chest|neck|shoulders?|tummy|belly|face) (all the way )?(down )?to (his|her|their|my) (belly|tummy|waist|knees?|hips?|thighs?|stomach|hands?|wrists?)"
         r"|\b(across|over|all over|covering) (most of |half of |the whole of |all of )?(his|her|their|my) (chest|back|tummy|belly|stomach|thighs?|legs?|arms?|face)"
         r"|\b(large|big|huge|wide) (area|patch|part|section)",
         (
-            r"烫伤|燙傷|烧伤|燒傷|烫到|燙到|烧到|燒到|烫了|烫红|被烫|燙咗|燙親|烫着|淋到|泼到|潑到|开水|開水|滚水|滾水|热油|熱油|滚油|热汤|熱湯|火烧|火燒|着火|著火|起火"
+            r"烫伤|燙傷|烧伤|燒傷|烫到|燙到|烧到|燒到|烫了|烫红|被烫|燙咗|燙親|淥親|淥到|淥傷|淥咗|烫着|淋到|泼到|潑到|开水|開水|滚水|滾水|热油|熱油|滚油|热汤|熱湯|火烧|火燒|着火|著火|起火"
             r"|\bburn(ed|t|s)?\b|\bboiling|scald|\bhot (oil|water|soup|tea|coffee|drink)|fire|flame",
             r"起泡|水泡|泡|发白|發白|脱皮|甩皮|红肿|紅腫|孩子|宝宝|寶寶|小朋友|BB|\bblister|\bpeel|\bwhite\b|\braw\b|child|baby|toddler|\bson\b|\bdaughter\b|\bkid\b|\d+\s*(yo|year)",
         ),
@@ -1452,7 +1452,7 @@ _REHOME = re.compile(
     r"\brehom\w*|\b(find|found|finding) (a )?(new |good |loving |nice |forever )?homes? for (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\bwho (will|would|'?ll|could|can) "
     r"(look after|take care of|care for|feed|take|have) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\b(someone|somebody|anyone|a person) to (take|look after|care for|have|adopt) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b"
     r"|\b(give|giving|gave) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?) (away|to)\b"
-    r"|(给|給|帮|幫|替|为|為)(我的|我嘅|我家|我屋企)?(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,6}(找|搵|物色)(个|個|一个|一個)?(新|好)?(主人|家|人家|屋企|领养|領養)"
+    r"|(给|給|帮|幫|替|为|為)(我的|我嘅|我家|我屋企|我隻|我只|我條|我条)?(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,6}(找|搵|物色)(个|個|一个|一個)?(新|好)?(主人|家|人家|屋企|领养|領養)"
     r"|(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,8}(送人|送走|托付|託付|交给|交俾|交畀|拜托|拜託)|(我走|我唔喺度|我不在).{0,8}(猫|貓|狗|宠物|寵物).{0,6}(点算|點算|怎么办|怎麼辦|谁|邊個)",
     re.I,
 )
