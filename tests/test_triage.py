@@ -871,6 +871,9 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("個女由碌架床跌落嚟，嘔咗三次，成日想瞓", "head_injury"),  # Cantonese: 由 (from), 嘔咗 (vomited)
         ("BB由心口到個肚都俾滾水淥親，起晒水泡", "burn_or_shock"),  # 淥親 (scalded)
         ("想幫我隻貓搵個新主人，我走咗之後就冇人理佢", "self_harm"),
+        ("Ventolin isn't touching it, she's had 10 puffs in 30 minutes and can't finish a sentence", "asthma_attack"),
+        ("I'm 37 weeks and baby has been really quiet today, much less movement than normal", "obstetric"),
+        ("I'm making arrangements for my dogs. I won't be here much longer and I've made my peace", "self_harm"),
         ("老是说胸口疼，刚才疼得出冷汗，左肩膀也疼", "chest_pain"),  # the usual complaint, but this time is now
         ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
         ("我爸糖尿病多年今天叫不醒", "unconscious"),  # how long a disease has lasted is not a recurring sign
@@ -1081,6 +1084,9 @@ def test_rules_fire_through_frame_words(text, category):
         "I have terminal cancer, who will take care of my dog when I'm gone",  # a will for a pet, for a reason of life
         "吃了药，下面肿了，尿尿很辛苦",  # 下面 is not 面 (the face)
         "搬屋冇得養，想幫我隻貓搵個新主人",  # a move
+        "we're making arrangements for our dogs while we're moving house and won't be around for a week",
+        "she's had 2 puffs of her inhaler and is breathing easily now",
+        "16 weeks pregnant, less movement than I expected, is that normal?",
         "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
         "半年前宫外孕破裂大出血做了手术，现在想备孕",
         # look-alikes of tri20's kinds: a general question, a past bite, plain constipation, a chemo

@@ -1033,7 +1033,9 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|(数|數)(了|咗)?.{0,10}(胎动|胎動|宝宝|寶寶|bb|BB)?.{0,10}(不到|唔够|唔夠|不够|不夠|少于|少過|少过|只有|得)\s*(\d|[一二三四五六七八九十两兩])+\s*(下|次|个|個)"
         r"|\b(kick count|counting kicks|count(ed|ing)? (the )?(kicks|movements))\b.{0,60}\b(only|just|fewer than|less than|under|not even|didn'?t get)\b"
         r"|\b(only|just|fewer than|less than|not even)\s+(\d|one|two|three|four|five|six|seven|eight|nine)\s+(kicks|movements)\b"
-        r"|\b(movements?|kicks?)\b.{0,20}\b(weaker|fewer|less|slower|much less|quieter)\b.{0,20}\b(than|today|since)",
+        r"|\b(movements?|kicks?)\b.{0,20}\b(weaker|fewer|less|slower|much less|quieter)\b.{0,20}\b(than|today|since)"
+        r"|\b(less|fewer|reduced|decreased|weaker) (\w+ )?(movements?|kicks?|moving|kicking)\b"
+        r"|\b(baby|he|she)('s| is| has been| was)( really| very| much| so)? (quiet|still)\b.{0,12}\b(today|all day|since|tonight|this (morning|afternoon|evening))",
         r"(2[4-9]|3\d|4[0-2])\s*(\+\d\s*)?(周|週|w\b|wk|weeks?)|孕晚期|怀孕[七八九]个?多?月|懷孕[七八九]個?多?月|[七八九]个多?月(的)?(身孕|孕)"
         r"|\b(2[4-9]|3\d|4[0-2]) ?(weeks|wks?)\b|\bthird trimester\b",
     ),
@@ -1109,7 +1111,8 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|(万托林|萬托林|沙丁胺醇|喘乐宁|喘樂寧|舒喘灵|舒喘靈|喷雾|噴霧|吸入器|气雾剂|氣霧劑|喷剂|噴劑|泵).{0,12}(\d{1,2}|[四五六七八九十]|十几|十幾|好几|好幾)\s*(下|次|口|泵)"
         r"|(每|隔)\s*(\d{1,2}|[五十]|十五|二十)\s*(分钟|分鐘|分)\s*(就)?(喷|噴|吸|索|用)"
         r"|\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many|lots of)\s+(puffs|doses|times)\b.{0,40}\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|nebuli[sz]er)"
-        r"|\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|nebuli[sz]er)\b.{0,30}\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many)\s+(puffs|doses|times)\b"
+        r"|\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|nebuli[sz]er)\b.{0,50}\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many)\s+(puffs|doses|times)\b"
+        r"|\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many|lots of)\s+puffs\b"
         r"|\bevery (\d{1,2}|five|ten|fifteen|twenty) (min|minutes)\b.{0,30}\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|puffs)",
         (
             # the attack not relieved
@@ -1451,7 +1454,7 @@ def _lethal_question(text: str) -> str | None:
 _REHOME = re.compile(
     r"\brehom\w*|\b(find|found|finding) (a )?(new |good |loving |nice |forever )?homes? for (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\bwho (will|would|'?ll|could|can) "
     r"(look after|take care of|care for|feed|take|have) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\b(someone|somebody|anyone|a person) to (take|look after|care for|have|adopt) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b"
-    r"|\b(give|giving|gave) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?) (away|to)\b"
+    r"|\b(arrangements?|plans?|provisions?) for (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\b(give|giving|gave) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?) (away|to)\b"
     r"|(给|給|帮|幫|替|为|為)(我的|我嘅|我家|我屋企|我隻|我只|我條|我条)?(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,6}(找|搵|物色)(个|個|一个|一個)?(新|好)?(主人|家|人家|屋企|领养|領養)"
     r"|(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,8}(送人|送走|托付|託付|交给|交俾|交畀|拜托|拜託)|(我走|我唔喺度|我不在).{0,8}(猫|貓|狗|宠物|寵物).{0,6}(点算|點算|怎么办|怎麼辦|谁|邊個)",
     re.I,
