@@ -43,6 +43,7 @@ from qa.tasks.medical.rules import (
     reading_asked,
     reassured_in_full,
     red_flags,
+    report_of_others,
     seen_to,
 )
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
@@ -68,6 +69,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V17,
     HELDOUT_EMERGENCY_V18,
     HELDOUT_EMERGENCY_V19,
+    HELDOUT_EMERGENCY_V20,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -541,6 +543,20 @@ def test_an_imagined_or_reported_question(text, imagined):
             "baby rolled off the bed, cried straight away, fed normally, but now vomiting and drowsy",
             False,
         ),
+        # tri23: a toddler's fever told with every reassuring sign; a report in traditional characters; "which I read
+        # is a good sign" is the asker's own event, not a report
+        (
+            reassured_in_full,
+            "my 2 year old has a temp of 38.4, she's running around, eating and drinking fine, totally herself",
+            True,
+        ),
+        (reassured_in_full, "my 2 year old has a temp of 38.4, running around but now drowsy and vomiting", False),
+        (report_of_others, "新聞話有屋企燒炭取暖一氧化碳中毒，我哋用電暖爐安唔安全？", True),
+        (
+            report_of_others,
+            "he fell off the bed this afternoon. cried at once, which i read is a good sign, but has vomited 3 times",
+            False,
+        ),
     ],
 )
 def test_the_frames_for_false_alarm_kinds(frame, text, holds):
@@ -887,6 +903,37 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("missed dialysis twice this week and now my legs are weak and my heart feels irregular", "hyperkalaemia"),
         ("血钾7.1，手脚发麻，心慌", "hyperkalaemia"),
         ("宝宝才两个月，发烧38度", "infant_fever"),
+        # tri23: kinds v20 missed, written from knowledge (none copied from an evaluation item): an asthma attack the
+        # reliever does not relieve, too breathless to speak, late reduced movements told with 胎动 or a failed kick
+        # count, a farewell told as rehoming a pet, a fall with repeated vomiting, a scald over a large area, a
+        # swollen face after a new drug with speech or the head affected (Cantonese and English)
+        ("she has asthma, used her ventolin 8 times in the past hour and she is still wheezing", "asthma_attack"),
+        ("孩子哮喘，一个小时喷了六七次万托林，还是喘得厉害", "asthma_attack"),
+        ("個仔哮喘，半個鐘噴咗五次氣霧劑都冇用，仲係喘", "asthma_attack"),
+        ("my husband is so breathless he can only say a few words at a time, wheezing badly", "breathing"),
+        ("宝宝咳嗽喘，肋骨下面一吸气就凹进去", "breathing"),
+        ("妈妈喘得厉害，一句话都说不完", "breathing"),
+        ("怀孕36周，今天几乎感觉不到胎动", "obstetric"),
+        ("懷孕33週，今日胎動少咗好多，食完嘢都冇乜郁", "obstetric"),
+        ("38 weeks, did a kick count after dinner and only got 3 kicks in two hours", "obstetric"),
+        ("孕32周，晚上数胎动，两个小时不到5次", "obstetric"),
+        ("I need someone to take my dog. after tonight I won't be around anymore", "self_harm"),
+        ("想帮我的猫找个好人家，我走了以后就没人照顾它了", "self_harm"),
+        ("my 4 year old fell down the stairs an hour ago and has been sick three times", "head_injury"),
+        ("孩子从上铺摔下来，吐了三次，一直想睡", "head_injury"),
+        ("grandma fell off a chair, now there's clear fluid coming from her ear", "head_injury"),
+        ("开水从胸口淋到肚子，起了好多水泡，孩子两岁", "burn_or_shock"),
+        ("my toddler pulled a kettle over, scald across her whole back and it's blistering", "burn_or_shock"),
+        ("油锅着火，手臂烫伤的地方发白，摸着不觉得痛", "burn_or_shock"),
+        ("吃了新开的抗生素，脸肿起来了，说话困难", "anaphylaxis"),
+        ("老豆食咗阿莫西林之後，嘴唇腫晒，透唔到氣", "anaphylaxis"),
+        ("took a new antibiotic an hour ago and now her face is swollen and she can barely talk", "anaphylaxis"),
+        ("個女由碌架床跌落嚟，嘔咗三次，成日想瞓", "head_injury"),  # Cantonese: 由 (from), 嘔咗 (vomited)
+        ("BB由心口到個肚都俾滾水淥親，起晒水泡", "burn_or_shock"),  # 淥親 (scalded)
+        ("想幫我隻貓搵個新主人，我走咗之後就冇人理佢", "self_harm"),
+        ("Ventolin isn't touching it, she's had 10 puffs in 30 minutes and can't finish a sentence", "asthma_attack"),
+        ("I'm 37 weeks and baby has been really quiet today, much less movement than normal", "obstetric"),
+        ("I'm making arrangements for my dogs. I won't be here much longer and I've made my peace", "self_harm"),
         ("老是说胸口疼，刚才疼得出冷汗，左肩膀也疼", "chest_pain"),  # the usual complaint, but this time is now
         ("我有哮喘，平时喷药就好，这次喷了三次还是喘不上气", "breathing"),
         ("我爸糖尿病多年今天叫不醒", "unconscious"),  # how long a disease has lasted is not a recurring sign
@@ -1068,6 +1115,38 @@ def test_rules_fire_through_frame_words(text, category):
         "my dad had a heart attack at 55, should I get screened?",
         "昨晚看了新闻，一家人煤气中毒了，燃气热水器要怎么装才安全",
         "我家猫从柜子上摔下来撞到头，吐了一次，要带去宠物医院吗",
+        # tri23's look-alikes: asthma relieved by two puffs, movements early in a pregnancy, a pet rehomed for a move or
+        # an allergy, one vomit after a bump and now playing, a small splash burn, a mild rash on a new antibiotic,
+        # 气到吐血 in Mandarin and Cantonese, money lost 吐血, a news report of a poisoning, a rash and a hot forehead
+        "my son has asthma, had two puffs of his inhaler and he's fine now, breathing normally",
+        "哮喘发作喷了两下就好了，要不要去复查",
+        "I use my inhaler 4 times a week, is my asthma controlled?",
+        "怀孕20周，我睡觉的时候宝宝好像动得少，正常吗",
+        "20 weeks and I only feel a few kicks at night, is that normal?",
+        "我们要搬家去国外，没法带狗，怎么给它找个好人家",
+        "we're moving overseas next month and won't be around to look after our cat, how do we rehome her",
+        "my allergic new baby means we need to rehome our cat, tips?",
+        "孩子碰到头起了个包，一个小时前吐了一次，现在在玩",
+        "bumped his head on the table, threw up once an hour ago, now playing and eating",
+        "手指被热油溅到一个小点，有点红",
+        "a small splash burn on my finger from the kettle, what should I put on it",
+        "吃了新的抗生素，手臂起了一点红疹，不痒",
+        "mild rash on my arms since starting a new antibiotic, no swelling",
+        "今日俾老细气到吐血，点减压",
+        "被老板气得吐血，周末去哪放松",
+        "股票亏到吐血，怎么调整心态",
+        "news report about a family poisoned by carbon monoxide from a charcoal grill, are electric grills safe",
+        "報導話有人食咗毒蘑菇中毒，點分辨",
+        "孩子背上一大片红疹，额头很烫，是不是上火",
+        "眼睛肿了，吃了消炎药，有点头晕",
+        "孩子从自行车上摔下来，鼻子流血了",  # a nosebleed after a fall is not fluid from the skull
+        "I'm giving my daughter away at her wedding, how do I say goodbye in my speech",
+        "I have terminal cancer, who will take care of my dog when I'm gone",  # a will for a pet, for a reason of life
+        "吃了药，下面肿了，尿尿很辛苦",  # 下面 is not 面 (the face)
+        "搬屋冇得養，想幫我隻貓搵個新主人",  # a move
+        "we're making arrangements for our dogs while we're moving house and won't be around for a week",
+        "she's had 2 puffs of her inhaler and is breathing easily now",
+        "16 weeks pregnant, less movement than I expected, is that normal?",
         "执业医师考试：患者突然胸痛，大汗，向左肩放射，首选检查是什么",
         "半年前宫外孕破裂大出血做了手术，现在想备孕",
         # look-alikes of tri20's kinds: a general question, a past bite, plain constipation, a chemo
@@ -1283,6 +1362,13 @@ HELDOUT_BOUNDS = {
     # missed dialysis) and frames (an age in months or an earlier pregnancy long past, family history "died of",
     # Cantonese hypotheticals, a pet named as mine, a fall reassured in full): 70/70, 0/130, raw 5/130
     HELDOUT_EMERGENCY_V19: (0.98, 0.0, 5 / 130),
+    # v20 (independent writer; scored on main after tri22: 64/70 = 0.914, 3/130; then read by tri23 for its kinds,
+    # seen now): tri23's red flags (an asthma attack the reliever does not relieve, too breathless to speak, late
+    # reduced movements told with 胎动 or a failed kick count, a farewell told as rehoming a pet, a fall with repeated
+    # vomiting, a scald over a large area, a swollen face after a new drug in Cantonese) and frames (a Cantonese 激到
+    # as a figure of speech, a report in traditional characters, "which I read is a good sign" not a report, "this
+    # afternoon" as now, a toddler's fever reassured in full): 70/70, 0/130, raw 5/130
+    HELDOUT_EMERGENCY_V20: (0.98, 0.0, 5 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -1306,6 +1392,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V17: 6 / 130,  # 7/130 before the fifteenth changes, 6 after them
     HELDOUT_EMERGENCY_V18: 9 / 130,  # 10/130 after the fifteenth changes; 9 after tri21 (danger signs read about)
     HELDOUT_EMERGENCY_V19: 5 / 130,  # 8/130 on main after tri21; 5 after tri22 (long past, a pet, family history)
+    HELDOUT_EMERGENCY_V20: 9 / 130,  # 11/130 on main after tri22; 9 after tri23 (a Cantonese figure, a news report)
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -1335,6 +1422,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V17: 2 / 130,  # 2/130 before and after the fifteenth changes
     HELDOUT_EMERGENCY_V18: 0.0,  # 1/130 after the fifteenth changes; 0 after tri21 (danger signs read about)
     HELDOUT_EMERGENCY_V19: 0.0,  # 3/130 on main after tri21; 0 after tri22
+    HELDOUT_EMERGENCY_V20: 0.0,  # 2/130 on main after tri22; 0 after tri23
 }
 
 

@@ -68,6 +68,9 @@ HELDOUT_EMERGENCY_V18 = "triage_heldout_v18.jsonl"
 # written by an independent writer who read no code, rules, training rows or earlier sets, after v18 was scored and
 # before tri21 merged; scored on main after tri21 (63/70, 6/130), then read for its kinds by tri22 (seen since)
 HELDOUT_EMERGENCY_V19 = "triage_heldout_v19.jsonl"
+# written by an independent writer who read no code, rules, training rows or earlier sets, before tri22 (whose author
+# never read it); scored on main after tri22 (64/70, 3/130), then read for its kinds by tri23 (seen since)
+HELDOUT_EMERGENCY_V20 = "triage_heldout_v20.jsonl"
 # every written held-out set, v1 first: the report lists them (a new set is added here and to the tests' bounds)
 HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY,
@@ -89,6 +92,7 @@ HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY_V17,
     HELDOUT_EMERGENCY_V18,
     HELDOUT_EMERGENCY_V19,
+    HELDOUT_EMERGENCY_V20,
 )
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"

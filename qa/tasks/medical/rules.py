@@ -23,7 +23,8 @@ _HISTORY = re.compile(
     r"|(大学|高中|初中|小学|上学|读书|念书)(的)?时(候)?"
     r"|\b(\d+|a few|several|many|two|three|four|five|ten)\s+(years?|months?|weeks?)\s+ago\b"
     r"|\blast (month|year|summer|winter|spring|autumn|fall)\b|\byears ago\b|\bas a (child|kid|teen)\b"
-    r"|\bin (high school|college|the past|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
+    # "in the past hour" is now, not the past
+    r"|\bin (high school|college|the past(?! (\d+ |few |couple of |several |two |three |24 |48 )?(hours?|minutes?|mins?|day|days|night|half hour)\b)|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
     re.I,
 )
 _CURRENT = re.compile(
@@ -112,14 +113,16 @@ _REPORTED = re.compile(
     r"新闻|报道|电视(里|上|剧)|电影(里|中)|小说|纪录片|视频(里|上|说|中)|看(了|到)?.{0,2}视频|网上(说|看)|听说|据说|书上|主角|关于"
     r"|热搜|朋友圈|群里|刷到|都在(传|转|说)|(抖音|微博|公众号|小红书)(上|里)"
     r"|\b(in|on) the news\b|\bnews (said|report)|\b(in|on) (a|the) (movie|film|show|video|tv)\b|\bon tv\b|\btv show\b"
-    r"|\b(documentary|novel|podcast|heard that|read that|i read)\b",
+    r"|新聞|報道|報導|電視(裡|裏|上|劇)|電影(裡|裏|中)|小說|紀錄片|聽講|據講|據說|聽說|網上(講|話|說|睇)"
+    # "I read that …" tells what was read; "…, which I read is a good sign" is the asker's own event, weighed
+    r"|\b(documentary|novel|podcast|heard that|read that)\b|(?<!which )(?<!that )\bi read\b(?! (is|was|are|were|means|it'?s)\b)",
     re.I,
 )
 # a figure of speech: "气得吐血", "饿得快晕倒了", "I nearly had a heart attack", "想死你了". A cause that cannot
 # bring on the sign is a figure of speech by itself; tiredness, hunger or fright only with "almost" (快, 要):
 # "累得晕倒了" may well have happened
 _FIGURATIVE_BEFORE = re.compile(
-    r"(气|烦|笑|愁|尴尬|丢人|无聊|开心|高兴)[得到](快|要|快要|都要|简直)?$|(累|饿|困|忙|吓|激动)[得到](快|要|快要|都要|简直)$"
+    r"(气|氣|激|嬲|谷|忟|烦|煩|笑|愁|尴尬|尷尬|丢人|丟人|无聊|無聊|开心|開心|高兴|高興|亏|虧|输|輸|蚀|蝕)[得到](快|要|快要|都要|简直|簡直)?$|(累|饿|困|忙|吓|激动)[得到](快|要|快要|都要|简直)$"
     r"|(差点|差一点|险些)$|\b(nearly|almost) (had|have|die|died|faint|fainted|pass|passed|gave|collapse|collapsed)\b.{0,12}$"
     r"|\b(gave|give|giving) (me|him|her|us) an?\s*$",
     re.I,
@@ -511,7 +514,7 @@ def imagined_question(text: str) -> bool:
 # None holds when the question tells an onset or a sign happening now to the asker or someone with them.
 _ONSET_NOW = re.compile(
     r"刚才|刚刚|正在(?!(学|写|看|追|上课|准备|备考|读|做))|此刻|这会儿|突然|今天|今早|今晚|(分钟|个?小时)了|救命|赶紧|快来"
-    r"|\b(right now|just now|suddenly|today|tonight|this morning|minutes? ago|hours? ago)\b"
+    r"|\b(right now|just now|suddenly|today|tonight|this (morning|afternoon|evening)|minutes? ago|hours? ago)\b"
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
 )
@@ -708,6 +711,8 @@ _REASSURING = re.compile(
     r"|\b(never|didn'?t|did not|hasn'?t|has not|no|without) (pass(ed)? out|lose consciousness|lost consciousness|knocked out|vomit\w*|throw\w* up|threw up|sick|sleepy|drowsy|confus\w*|seizures?)\b"
     r"|\bcried (straight away|right away|immediately|at once)\b|\b(back to|is|was|been|started|went back to) (playing|eating|chatting|talking|running|laughing|normal|her usual|his usual|herself|himself)\b"
     r"|\b(acting|playing|behaving|eating|talking|chatting|fed|feeding|feeds) (\w+ )?normal(ly)?\b|\bsettled (within|in|after|quickly|straight|down)\b"
+    r"|\b(running|playing|bouncing|racing) (around|about|happily)\b|\b(eating|drinking|feeding|sleeping) (and (eating|drinking|feeding) )?(fine|well|normally|ok|okay|snacks|happily)\b"
+    r"|活蹦乱跳|活蹦亂跳|能吃能喝|吃喝(都)?正常|跑来跑去|跑嚟跑去|玩得(好好|很开心|好開心)"
     r"|\b(totally|completely|just|seems?|quite|entirely) (like )?(herself|himself|her usual self|his usual self)\b|\bate (her|his|a|their) (lunch|dinner|breakfast|snack|food)\b",
     re.I,
 )
@@ -1068,7 +1073,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         "burn_or_shock",
         r"(皮|皮肤|皮膚|烫伤|燙傷|烧伤|燒傷|伤口|傷口|中间|中間).{0,12}(发白|發白|白色|变白|變白|蜡|蠟|皮革|焦黑|烧焦|燒焦|發黑)|\b(skin|burn|wound|area).{0,30}\b(white|waxy|leathery|leather|charred|blackened)\b",
         (
-            r"不(怎么|太|是很)?(疼|痛)|唔(痛|係好痛)|没(有)?(感觉|知觉|痛感)|冇(感覺|痛)|\b(doesn'?t|does not|don'?t|didn'?t|isn'?t|not) (really )?(hurt|painful|sore)|no pain|numb|can'?t feel",
+            r"不(怎么|太|是很)?(疼|痛)|(不|唔)(觉得|覺得|覺)(疼|痛)|(感觉|感覺)(不|唔)(到)?(疼|痛)|唔(痛|係好痛)|没(有)?(感觉|知觉|痛感)|冇(感覺|痛)|\b(doesn'?t|does not|don'?t|didn'?t|isn'?t|not) (really )?(hurt|painful|sore)|no pain|numb|can'?t feel",
             r"烫|燙|烧|燒|开水|開水|热油|熱油|滚油|火|\bburn|\bboiling|scald|\boil\b|fire|flame|\bhot\b",
         ),
     ),
@@ -1148,6 +1153,32 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"(2[4-9]|3\d|4[0-2])\s*(\+\d\s*)?(周|週|w\b|wk|weeks?)|孕晚期|怀孕[七八九]个?多?月|懷孕[七八九]個?多?月|[七八九]个多?月(的)?(身孕|孕)"
         r"|\b(2[4-9]|3\d|4[0-2]) ?(weeks|wks?)\b|\bthird trimester\b",
     ),
+    # ... and told with 胎动 itself after a verb of feeling (几乎没感觉到胎动, 感覺唔到胎動), as movements weaker or fewer
+    # than usual, or as a kick count that failed (数了两个小时不到十下, "only 4 kicks in two hours") — late only, like
+    # the row above (before 24 weeks movements come and go)
+    (
+        "obstetric",
+        r"(没|沒|冇|无|無|很少|好少|几乎没|幾乎冇)(怎么|怎麼|太|咩|乜|點|什么|甚么|有)?(感觉|感覺|觉得|覺得|覺|感受|摸|数|數)(得)?(到|出)?(什么|甚么|乜|咩|有)?(胎动|胎動)"
+        r"|(感觉|感覺|摸|覺|数|數)(不|唔)(到|出)(什么|甚么|乜|咩|有)?(胎动|胎動)"
+        r"|(胎动|胎動)(比|较|較)?(平时|平時|平常|以前|昨天|往常)?(明显|明顯|好似|好像|感觉|感覺|真系|真係)?(少|弱|慢|減少|减少|停)(了|咗|左|好多|很多|多了|咗好多|晒)"
+        r"|(数|數)(了|咗)?.{0,10}(胎动|胎動|宝宝|寶寶|bb|BB)?.{0,10}(不到|唔够|唔夠|不够|不夠|少于|少過|少过|只有|得)\s*(\d|[一二三四五六七八九十两兩])+\s*(下|次|个|個)"
+        r"|\b(kick count|counting kicks|count(ed|ing)? (the )?(kicks|movements))\b.{0,60}\b(only|just|fewer than|less than|under|not even|didn'?t get)\b"
+        r"|\b(only|just|fewer than|less than|not even)\s+(\d|one|two|three|four|five|six|seven|eight|nine)\s+(kicks|movements)\b"
+        r"|\b(movements?|kicks?)\b.{0,20}\b(weaker|fewer|less|slower|much less|quieter)\b.{0,20}\b(than|today|since)"
+        r"|\b(less|fewer|reduced|decreased|weaker) (\w+ )?(movements?|kicks?|moving|kicking)\b"
+        r"|\b(baby|he|she)('s| is| has been| was)( really| very| much| so)? (quiet|still)\b.{0,12}\b(today|all day|since|tonight|this (morning|afternoon|evening))",
+        r"(2[4-9]|3\d|4[0-2])\s*(\+\d\s*)?(周|週|w\b|wk|weeks?)|孕晚期|怀孕[七八九]个?多?月|懷孕[七八九]個?多?月|[七八九]个多?月(的)?(身孕|孕)"
+        r"|\b(2[4-9]|3\d|4[0-2]) ?(weeks|wks?)\b|\bthird trimester\b",
+    ),
+    # a kick count that failed, its count in a clause of its own ("数胎动，两个小时不到5次"): late, with 胎动 or kicks named
+    (
+        "obstetric",
+        r"(\d|[一二两兩三四五六七八九十半])+\s*(个|個)?(多)?(小时|小時|鐘|钟头|鐘頭).{0,4}(不到|唔够|唔夠|不够|不夠|少于|少過|少过|只有|才|得)\s*(\d|[一二三四五六七八九十两兩])+\s*(下|次)",
+        (
+            r"(2[4-9]|3\d|4[0-2])\s*(\+\d\s*)?(周|週|w\b|wk|weeks?)|孕晚期|怀孕[七八九]个?多?月|懷孕[七八九]個?多?月|[七八九]个多?月(的)?(身孕|孕)",
+            r"胎动|胎動|踢|郁",
+        ),
+    ),
     # a wild mushroom eaten, then vomiting and diarrhoea (amanita's gut phase comes 6–24 hours later and settles
     # before the liver fails), jaundice, dark urine or hallucinations: not a shop's mushrooms, not one with no sign.
     # Like a paracetamol overdose, told calmly once the vomiting has settled: never vetoed (NEVER_VETOED)
@@ -1200,6 +1231,88 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"|(血钾|血鉀|potassium|\bK\+?)\s*(是|有|高到|升到|到了|达到|達到|is|was|of|at|:|：)?\s*(?<![\d.])([7-9]\.\d+|6\.[5-9]\d*|[7-9](?=\s*(mmol|毫摩)))(?!\d)",
         r"没(有)?力|無力|无力|冇力|软|軟|抬不起|抬唔起|(手|腿|脚|腳).{0,4}麻|心跳.{0,10}(乱|亂|不齐|不齊|慢|快|停)|心(慌|悸)|胸(口)?(闷|悶|痛|疼)|喘|气促|氣促"
         r"|\bweak|\bnumb|tingl|palpitat|irregular|heart\w*.{0,20}(skip|slow|racing|flutter|pound|funny)|chest|breath",
+    ),
+    # kinds fresh sets keep missing (seventeenth session, tri23; written from knowledge in several phrasings):
+    # an asthma attack the reliever does not relieve: many puffs or doses within the hour (or puffs every few
+    # minutes) with the wheeze or breathlessness still there. Its own category: an episode of a known asthma is not
+    # discounted (two puffs that work are an ordinary day)
+    (
+        "asthma_attack",
+        r"(喷|噴|吸|揿|撳|按|用|吹|索)(了|咗|左|过|過)?.{0,8}?(\d{1,2}|[四五六七八九十]|十几|十幾|好几|好幾|几十|幾十)\s*(多)?(下|次|口|泵|喷|噴|puffs?)"
+        r"|(万托林|萬托林|沙丁胺醇|喘乐宁|喘樂寧|舒喘灵|舒喘靈|喷雾|噴霧|吸入器|气雾剂|氣霧劑|喷剂|噴劑|泵).{0,12}(\d{1,2}|[四五六七八九十]|十几|十幾|好几|好幾)\s*(下|次|口|泵)"
+        r"|(每|隔)\s*(\d{1,2}|[五十]|十五|二十)\s*(分钟|分鐘|分)\s*(就)?(喷|噴|吸|索|用)"
+        r"|\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many|lots of)\s+(puffs|doses|times)\b.{0,40}\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|nebuli[sz]er)"
+        r"|\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|nebuli[sz]er)\b.{0,50}\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many)\s+(puffs|doses|times)\b"
+        r"|\b(\d{1,2}|four|five|six|seven|eight|nine|ten|twelve|several|multiple|many|lots of)\s+puffs\b"
+        r"|\bevery (\d{1,2}|five|ten|fifteen|twenty) (min|minutes)\b.{0,30}\b(inhaler|puffer|ventolin|salbutamol|albuterol|reliever|puffs)",
+        (
+            # the attack not relieved
+            r"还是|還是|仍然|依然|仲係|仲喘|都係咁|没用|沒用|冇用|无效|無效|不管用|唔掂|唔見效|不见好|不見好|没缓解|沒緩解|冇緩解|没效果|沒效果|越来越|越嚟越|更喘"
+            r"|\bstill\b|\b(isn'?t|not|doesn'?t|hasn'?t|not really) (helping|working|help|work|touching it|making a difference)|\bno (better|relief|difference)|\bworse",
+            # within the hour, or a sign of a severe attack
+            r"小时|小時|鐘|分钟|分鐘|半天|一晚|今晚|刚才|剛才|一口气|說話|说话|講嘢|讲话|一个字|一個字|嘴唇|肋骨|凹"
+            r"|\bhour\b|\bhr\b|\bminutes?\b|\bmins?\b|tonight|\bwords?\b|sentences?|\bribs?\b|sucking in|\blips?\b|\bblue\b",
+            # an asthma reliever or a wheeze is what was used and what is still there
+            r"哮喘|喘|哮鸣|哮鳴|万托林|萬托林|沙丁胺醇|喘乐宁|喘樂寧|喷雾|噴霧|吸入|气雾|氣霧|喷剂|噴劑"
+            r"|\bwheez|asthma|inhaler|puffer|ventolin|salbutamol|albuterol|reliever|nebuli[sz]er|\bbreath",
+        ),
+    ),
+    # too breathless to speak: a few words at a time, a sentence not finished for breath; or the skin between or
+    # under the ribs sucked in with each breath (recession), with breathing or a wheeze named
+    (
+        "breathing",
+        r"(一句话|一句話|句话|句話)(都)?(说|說|讲|講)不(完|全|完整|出)|(说|說|讲|講)(唔|不)(晒|完)(一句|句)|只(能|可以|会|識)?.{0,4}(一个字一个字|一個字一個字|几个字几个字|幾個字幾個字|蹦(字|几个字))"
+        r"|(说话|說話|讲话|講話|講嘢).{0,6}(一个字一个字|一個字一個字|断断续续|斷斷續續|上气不接下气|上氣唔接下氣)"
+        r"|(肋骨|肋間|肋间|胸骨|锁骨|鎖骨)(下面|下|之间|之間|上面|上)?.{0,6}(凹|陷|吸进去|吸入去|扯)|三凹征|三凹徵|鼻翼(煽动|扇动|煽動|扇動)"
+        r"|\b(can|could) only (say|get out|manage|speak) (a |one )?(few|couple|couple of|two|three|single|one) words?|\bspeaking in (single |short )?words\b"
+        r"|\b(can'?t|cannot|unable to|couldn'?t) (finish|complete|get through) (a |her |his |their |my )?(full )?sentences?|\btoo breathless to (talk|speak)"
+        r"|\b(sucking|pulling|drawing) in (under|between|below|around) (his|her|their|the) ribs|\b(skin|chest|tummy|belly|ribs?) (is )?(sucking|pulling|caving) in|\b(intercostal|subcostal|rib) recession|\btracheal tug",
+        r"喘|呼吸|气|氣|哮|咳|嘴唇|\bwheez|\bbreath|asthma|inhaler|puffer|\bcough|croup|\bair\b",
+    ),
+    # a head injury told as the fall (off a bunk bed, down the stairs, onto the head) without 头, with vomiting more than
+    # once, drowsiness or clear fluid from the nose or an ear; one vomit soon after a bump is common and not this
+    (
+        "head_injury",
+        r"(从|從|由).{0,8}(床|上铺|上鋪|碌架床|双层床|雙層床|楼梯|樓梯|梯|桌|椅|沙发|梳化|窗|树|樹|墙|牆|高处|高處|滑梯|单车|單車|自行车|马背|馬背|屋顶|屋頂|台|枱|檯)"
+        r".{0,6}(摔|跌|掉|碌|滚|滾|栽)(下来|下來|落嚟|落地|了|咗|左|到)"
+        r"|(摔|跌|掉|碌|滚|滾|栽)(下|落)(了|咗|左)?.{0,3}(床|楼梯|樓梯|梯|床底|地)|(头|頭|后脑|後腦|后脑勺|後腦勺)(先)?(着地|著地|落地|撞地|撞到|撞咗|磕到|磕在)"
+        r"|\bfell (off|from|down|out of) (the |a |his |her |their |my )?(top )?(bunk( bed)?|bed|stairs|steps|ladder|table|changing table|sofa|couch|counter|worktop|chair|trampoline|bike|bicycle|horse|roof|wall|tree|climbing frame|monkey bars|swing|slide|high ?chair|window|pram|buggy|shopping trolley)"
+        r"|\b(fell|tumbled|slipped) down (the |a flight of |some )?(stairs|steps)|\b(hit|banged|bumped|smacked|knocked|cracked|whacked) (his|her|their|my|the back of (his|her|their|my)) head|\blanded on (his|her|their|my) head|\bhead (first|hit the)",
+        r"(吐|呕|嘔)(了|咗|左)?\s*(两|兩|三|四|五|好几|好幾|几|幾|\d)\s*(次|回|轮|輪|趟|啖)|一直(吐|呕|嘔)|又(吐|呕|嘔)(了|咗)|吐个不停|吐個不停|不停(咁)?(吐|呕|嘔)"
+        r"|叫不醒|叫唔醒|一直(想)?(睡|瞓)|昏昏(沉沉|欲睡)|迷迷糊糊|鼻.{0,6}(流|出|滴)(出)?.{0,6}(清水|透明)|耳.{0,6}(流|出|滴)(出)?.{0,6}(清水|透明|水|血)"
+        r"|\b(thrown up|vomited|been sick|threw up|puked|sick)\b.{0,12}\b(twice|two|three|four|five|several|[2-9]|again|more than once|repeatedly)\b"
+        r"|\bkeeps? (vomiting|throwing up|being sick|dozing|falling asleep|nodding off|passing out)|\bhard to (wake|rouse)|\bwon'?t (wake|stay awake)|\bdrowsy"
+        r"|\bclear (fluid|watery|liquid)|\bwatery (stuff|fluid|liquid).{0,30}\b(nose|ear)|\bunequal pupils|\bseizure|\bfitting",
+    ),
+    # a burn or scald over a large area told by the body: from the chest to the belly, a whole back or thigh, a large
+    # patch (in a child a tenth of the body is a burns-unit case)
+    (
+        "burn_or_shock",
+        r"(从|從|由)(胸口|胸|心口|肚子|肚|個肚|背脊|后背|後背|背|腰|大腿|膊头|膊頭|肩膀|颈|頸|脖子|手臂|臂|面|脸|臉)[^，。,]{0,3}(到|去|至|落)(肚子|肚|個肚|腹|腰|大腿|膝|腳|脚|背|屁股|手|手腕|胸|髀)"
+        r"|(整个|整個|成個|成个|半边|半邊|大半个|大半個)(的|嘅)?(胸|胸口|肚|肚子|背|背脊|后背|後背|大腿|腿|手臂|胳膊|屁股|臉|脸|面|身)|一大片|好大片|大片|大面积|大面積"
+        r"|\bfrom (his|her|their|my) (chest|neck|shoulders?|tummy|belly|face) (all the way )?(down )?to (his|her|their|my) (belly|tummy|waist|knees?|hips?|thighs?|stomach|hands?|wrists?)"
+        r"|\b(across|over|all over|covering) (most of |half of |the whole of |all of )?(his|her|their|my) (chest|back|tummy|belly|stomach|thighs?|legs?|arms?|face)"
+        r"|\b(large|big|huge|wide) (area|patch|part|section)",
+        (
+            r"烫伤|燙傷|烧伤|燒傷|烫到|燙到|烧到|燒到|烫了|烫红|被烫|燙咗|燙親|淥親|淥到|淥傷|淥咗|烫着|淋到|泼到|潑到|开水|開水|滚水|滾水|热油|熱油|滚油|热汤|熱湯|火烧|火燒|着火|著火|起火"
+            r"|\bburn(ed|t|s)?\b|\bboiling|scald|\bhot (oil|water|soup|tea|coffee|drink)|fire|flame",
+            r"起泡|水泡|泡|发白|發白|脱皮|甩皮|红肿|紅腫|孩子|宝宝|寶寶|小朋友|BB|\bblister|\bpeel|\bwhite\b|\braw\b|child|baby|toddler|\bson\b|\bdaughter\b|\bkid\b|\d+\s*(yo|year)",
+        ),
+    ),
+    # anaphylaxis in traditional characters and Cantonese, and in English without the word: the face, lips, tongue or
+    # eyes swollen (the eyes swollen shut) after a drug, a food or a sting, with speaking, breathing or the head affected
+    (
+        "anaphylaxis",
+        r"(脸|臉|塊面|块面|個面|个面|面部|面頰|面颊|嘴唇|咀唇|口唇|舌头|舌頭|眼皮|喉嚨|喉咙)(都|全|好|成個|成个)?.{0,3}(肿|腫)(起来|起來|晒|曬|咗|左|埋|到|得|了)"
+        r"|(眼|眼睛)(都)?(擘唔開|擘唔开|擘不开|睁不开|睜不開|张不开|張不開)"
+        r"|\b(face|lips?|tongue|mouth)\b.{0,20}\b(swollen|swelling|swelled|puff(ed|y|ing) up|blown up|ballooned)\b|\b(eyes?) (are |is )?(swollen|puffed) shut"
+        r"|\bcan'?t open (his|her|my|their) eyes",
+        (
+            r"食咗|吃了|吃完|服了|藥|药|抗生素|消炎|打針|打针|针|針|蛰|蜇|叮|花生|海鲜|海鮮|蝦|虾|蟹|果仁|坚果|堅果"
+            r"|antibiotic|penicillin|amoxi|cillin|new (medicine|medication|drug|pill|tablet)|\btook\b|\bate\b|after eating|\bsting|stung|injection|peanut|\bnuts?\b|shellfish|prawn|shrimp",
+            r"講嘢|讲嘢|讲话|講話|說話|说话|声|聲|呼吸|喘|氣促|气促|透唔到|透不过|暈|晕|喉|吞|辛苦"
+            r"|\bspeak|\btalk|voice|breath|wheez|dizz|faint|throat|swallow|hoarse|light-?headed|collaps",
+        ),
     ),
     ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
     ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
@@ -1466,6 +1579,41 @@ def _lethal_question(text: str) -> str | None:
     return ask.group()
 
 
+# a farewell told as finding a pet a new home: the pet's future arranged with the asker gone ("I won't be around after
+# this weekend", "made my peace", 我走了以后). Not a pet rehomed for a reason of life (a move, an allergy, a new baby,
+# a landlord, a hospital stay)
+_REHOME = re.compile(
+    r"\brehom\w*|\b(find|found|finding) (a )?(new |good |loving |nice |forever )?homes? for (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\bwho (will|would|'?ll|could|can) "
+    r"(look after|take care of|care for|feed|take|have) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\b(someone|somebody|anyone|a person) to (take|look after|care for|have|adopt) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b"
+    r"|\b(arrangements?|plans?|provisions?) for (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?)\b|\b(give|giving|gave) (my|our) (\w+ )?(cats?|kittens?|dogs?|pupp(y|ies)|pets?|hamsters?|rabbits?|bunn(y|ies)|parrots?|birds?|fish|guinea pigs?|ferrets?|budgies?|tortoises?|snakes?|lizards?|horses?) (away|to)\b"
+    r"|(给|給|帮|幫|替|为|為)(我的|我嘅|我家|我屋企|我隻|我只|我條|我条)?(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,6}(找|搵|物色)(个|個|一个|一個)?(新|好)?(主人|家|人家|屋企|领养|領養)"
+    r"|(猫|貓|狗|猫咪|貓咪|狗狗|兔子|仓鼠|倉鼠|鹦鹉|鸚鵡).{0,8}(送人|送走|托付|託付|交给|交俾|交畀|拜托|拜託)|(我走|我唔喺度|我不在).{0,8}(猫|貓|狗|宠物|寵物).{0,6}(点算|點算|怎么办|怎麼辦|谁|邊個)",
+    re.I,
+)
+_FAREWELL = re.compile(
+    r"\b(won'?t|will not|wont) be (around|here)|\bnot be around|\bmade (my )?peace|\bwhen i'?m (gone|not here)|\bafter i'?m gone|\bafter i go\b"
+    r"|\bgoodbye|\bfarewell|\b(everything|all) (i need|is) (ready|saved|sorted|in place|set)|\b(it'?s|it is) (my|the) time\b|\bnot going to be here"
+    r"|我走(了|咗|左)?(以后|以後|之后|之後)|我不在(了|之后|之後|以后|以後)|我唔喺(度|到)(之後|以後)?|以后(没人|没有人)|以後(冇人|沒有人)|告别|告別|永别|永別|最后一(次|程|面)|最後一(次|程|面)"
+    r"|想通了|放下了|准备好了|準備好了|交代(好|清楚)|后事|後事",
+    re.I,
+)
+_REHOME_REASON = re.compile(
+    r"搬家|搬屋|移民|出国|出國|留学|留學|调动|調動|外派|过敏|過敏|怀孕|懷孕|生(了|咗)?(宝宝|寶寶|BB)|房东|房東|业主|業主|住院|养不了|養唔到|没时间|冇時間"
+    r"|遗嘱|遺囑|癌|晚期|临终|臨終|安宁|安寧|绝症|絕症"
+    r"|\b(mov(e|ing|ed)|relocat\w*|emigrat\w*|deploy\w*|abroad|overseas|new job|allerg\w*|landlord|lease|new baby|pregnan\w*|evict\w*|downsiz\w*|care home|nursing home|hospital stay|no time"
+    r"|will and testament|my will|estate|terminal\w*|cancer|hospice|palliative)\b",
+    re.I,
+)
+
+
+def _farewell_rehoming(text: str) -> str | None:
+    rehome = _current_match(_REHOME, text, imagined_counts=False)
+    farewell = _current_match(_FAREWELL, text, imagined_counts=False) if rehome else None
+    if not farewell or _REHOME_REASON.search(text):
+        return None
+    return f"{rehome} + {farewell}"
+
+
 def red_flags(text: str) -> list[RedFlag]:
     """Emergency signs currently described in text (negated and past mentions, and general questions about a
     condition, excluded)."""
@@ -1502,6 +1650,9 @@ def red_flags(text: str) -> list[RedFlag]:
     infant = _infant_fever(text)
     if infant and "infant_fever" not in found:
         found["infant_fever"] = RedFlag("infant_fever", infant)
+    farewell = _farewell_rehoming(text)
+    if farewell and "self_harm" not in found:
+        found["self_harm"] = RedFlag("self_harm", farewell)
     lethal = _lethal_question(text)
     if lethal and "self_harm" not in found:
         found["self_harm"] = RedFlag("self_harm", lethal)
