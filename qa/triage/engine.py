@@ -269,15 +269,19 @@ class Triage:
             return []
         # a message typed in pinyin is read back into characters first: the rules and the embedder read Chinese
         read = [to_hanzi(text) if looks_like_pinyin(text) else text for text in texts]
-        results = self._assess_read(read)
+        results = self._assess_read(read, [seen != text for text, seen in zip(texts, read, strict=True)])
         return [
             result if seen == text else replace(result, reasons=[*result.reasons, f"read as pinyin: {seen}"])
             for text, seen, result in zip(texts, read, results, strict=True)
         ]
 
-    def _assess_read(self, texts: list[str]) -> list[TriageResult]:
+    def _assess_read(self, texts: list[str], from_pinyin: list[bool] | None = None) -> list[TriageResult]:
         """Triage texts as they will be read (see assess_many)."""
         model = self.model
+        # a reading of pinyin is noisy (小腿 read as 消退, 肿到 as 钟到): the classifier's low p on it says the words
+        # were misread, not that the question is general or past, so it does not veto a rule that read the signs
+        # (the rules' own frames and the intent veto still apply)
+        plain = [not seen for seen in from_pinyin] if from_pinyin is not None else [True] * len(texts)
         vectors = self.embedder.embed(list(texts))
         probs = model.emergency_probability(vectors, list(texts))
         margins = model.agreement(vectors)
@@ -298,7 +302,7 @@ class Triage:
                 None if margins is None else float(margins[i]),
                 min(model.low_threshold, threshold),
                 model.margin,
-                self._rule_veto(model),
+                self._rule_veto(model) if plain[i] else 0.0,
             )
             for i, (text, p, near, row, intent) in enumerate(zip(texts, probs, nearest, scores, rows, strict=True))
         ]

@@ -14,9 +14,15 @@ _CLAUSE_SPLIT = re.compile(
     r"[，,。!！?？;；:：\n]|(?<!\d)\.(?!\d)|(?:\s+but\s+)|但是|不过(?![气来去劲神])|只是|就是|而是"
 )
 # 别 ("don't") is not the 别 of 特别 ("very"), 区别, 告别, 分别, 级别…: "人特别没精神" is a sign, not a denial
-_NEGATION_ZH = re.compile(r"(没有|没|无|不是|不|未|并非|否认|(?<![特区告分级性类个识辨派])别)")
+# Cantonese 冇 / 唔 and traditional 沒 / 無 deny as 没 / 不 / 无 do
+_NEGATION_ZH = re.compile(
+    r"(没有|沒有|没|沒|冇|无|無|不是|唔係|不|唔|未|并非|否认|否認|(?<![特区告分级性类个识辨派])别)"
+)
+# also typed without the apostrophe ("didnt pass out", "wasnt sick") or with a curly one, and "no longer"
 _NEGATION_EN = re.compile(
-    r"\b(no|not|never|without|denies|didn't|don't|doesn't|isn't|aren't|wasn't|haven't|hasn't|i'm not)\b|n't\b", re.I
+    r"\b(no|not|never|without|denies|no longer|i'm not|im not"
+    r"|(did|do|does|is|are|was|were|have|has|had)n[’']?t)\b|n[’']t\b",
+    re.I,
 )
 _HISTORY = re.compile(
     r"(\d+|[一二两三四五六七八九十几]+)\s*(年|个月|周|星期)前|半(年|个月)前|去年|前年|以前|曾经|小时候|当年|有段时间|那时|年轻时|上个月|上次|后来|有过(?!敏)"
@@ -41,6 +47,8 @@ def _clauses(text: str) -> list[str]:
 # "睡不着，吃了二十片安眠药", "忍不住又吃了一把"
 _NOT_A_NEGATION = re.compile(
     r"想不开|想唔开|看不开|睡不着|睡不著|睡唔着|受不了|忍不住|忍唔住|顶不住|撑不住|扛不住|舍不得"
+    # "don't know why", "for no reason", "please": they deny nothing of the sign after them
+    r"|唔知|唔該|唔该|唔好意思|無端端|無緣無故"
 )
 
 
@@ -114,6 +122,8 @@ _REPORTED = re.compile(
     r"|热搜|朋友圈|群里|刷到|都在(传|转|说)|(抖音|微博|公众号|小红书)(上|里)"
     r"|\b(in|on) the news\b|\bnews (said|report)|\b(in|on) (a|the) (movie|film|show|video|tv)\b|\bon tv\b|\btv show\b"
     r"|新聞|報道|報導|電視(裡|裏|上|劇)|電影(裡|裏|中)|小說|紀錄片|聽講|據講|據說|聽說|網上(講|話|說|睇)"
+    # a drama named by its channel or country ("睇TVB劇", "韩剧里"), now that Cantonese 暈低 is a sign
+    r"|(TVB|港|韓|韩|日|美|泰|台|內地|内地|古裝|古装|宮廷|宫廷|醫療|医疗)(劇|剧)|(劇|剧)(集|入面|裡|裏|里|中)"
     # "I read that …" tells what was read; "…, which I read is a good sign" is the asker's own event, weighed
     r"|\b(documentary|novel|podcast|heard that|read that)\b|(?<!which )(?<!that )\bi read\b(?! (is|was|are|were|means|it'?s)\b)",
     re.I,
@@ -437,7 +447,8 @@ _STOPPED = re.compile(
     r"(?<!不)止住|不(再)?流(血)?了|(then|and|had) stopped|stopped (bleeding|on (its|it's) own)|bleeding (has )?stopped"
     # "a nosebleed…, pinched my nose for 10 min and it stopped": "it" is the bleeding only when bleeding was told
     r"|\b(bleed|blood|nosebleed)\w*\b.{0,80}\b(and|then) it( has| had)? stopped\b"
-    r"|缓过来|就停了|\bthen fine\b",
+    r"|缓过来|就停了|(就|已经|已經|都)?(停咗|停左|止咗|止左)|(冇|沒|没|无|無)(有)?再(流|出血|滴)|\bno more (since|after)\b|\bhasn'?t (bled|come back) since\b"
+    r"|\bthen fine\b",
     re.I,
 )
 _SMALL_DEGREE = re.compile(r"没(有)?起(水)?泡|没(有)?(水)?泡|一小块|一小片|\bno blisters?\b", re.I)
@@ -457,7 +468,7 @@ _NOT_BY_DEGREE = re.compile(
     r"|酒|煤气|一氧化碳"  # swallowed or breathed in
     r"|(摔|撞|磕|砸).{0,4}头|头.{0,3}(摔|撞|磕|砸)|想睡|犯困|嗜睡|喊困|瞳孔|呕吐|一直吐|吐了.{0,2}[两三四五六七八九十几\d]+\s*(次|回)"
     r"|叫不醒|昏|晕|抽|呼吸|喘|发紫|心慌|冷汗|苍白|发黑|黑便|便血|吐血|呕血|咳血|发烧|发热|高烧|烫|电"  # a faint, shock, fever
-    r"|止不住|(止住|停).{0,12}(又|再)|还在(流|渗|出)|大面积|一大片|大量|一大滩"  # a worse degree
+    r"|止不住|(止住|停).{0,12}(?<![冇没沒无無不未有])(又|再)|还在(流|渗|出)|大面积|一大片|大量|一大滩"  # a worse degree
     r"|\b(pregnan|chest|headache|numb|weak|slur|swallow|pill|batter|bleach|detergent|chemical|faint|pass(ed)? out|dizz"
     r"|breath|pale|sweat|black|head|drows|sleepy|vomit|won'?t stop|still bleeding|again|seiz|convuls|wake|unresponsive)\w*",
     re.I,
@@ -708,7 +719,7 @@ _REASSURING = re.compile(
     r"(没|没有|沒有|冇|未|无|無)(有)?(昏|晕|暈|吐|呕|嘔|抽|发烧|發燒|流血|出血|呼吸困难)\w{0,3}|(不|没|冇)(嗜睡|想睡|犯困|迷糊|糊涂)"
     r"|哭了.{0,4}(马上|立刻|一会儿|一下)|(马上|立刻|当场)(就)?哭|(玩|吃|喝|说话|走路|精神|胃口).{0,6}(正常|如常|跟平时一样|同平时一样|挺好|很好|都好)"
     r"|(吃|喝)(了|咗)?.{0,4}(饭|奶|东西|嘢)|照常|一切正常|有说有笑"
-    r"|\b(never|didn'?t|did not|hasn'?t|has not|no|without) (pass(ed)? out|lose consciousness|lost consciousness|knocked out|vomit\w*|throw\w* up|threw up|sick|sleepy|drowsy|confus\w*|seizures?)\b"
+    r"|\b(never|didn'?t|did not|hasn'?t|has not|wasn'?t|was not|isn'?t|is not|no|not|without) (pass(ed)? out|lose consciousness|lost consciousness|knocked out|vomit\w*|throw\w* up|threw up|sick|sleepy|drowsy|confus\w*|seizures?|headache|dizzy)\b"
     r"|\bcried (straight away|right away|immediately|at once)\b|\b(back to|is|was|been|started|went back to) (playing|eating|chatting|talking|running|laughing|normal|her usual|his usual|herself|himself)\b"
     r"|\b(acting|playing|behaving|eating|talking|chatting|fed|feeding|feeds) (\w+ )?normal(ly)?\b|\bsettled (within|in|after|quickly|straight|down)\b"
     r"|\b(running|playing|bouncing|racing) (around|about|happily)\b|\b(eating|drinking|feeding|sleeping) (and (eating|drinking|feeding) )?(fine|well|normally|ok|okay|snacks|happily)\b"
@@ -894,6 +905,8 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     (
         "unconscious",
         r"晕倒|昏倒|昏迷|叫不醒|不省人事|失去意识|意识不清|昏过去|晕过去|没反应了|没有反应了|昏昏沉沉|人事不知"
+        # Cantonese and traditional characters
+        r"|暈倒|暈低|晕低|昏低|叫唔醒|叫極都唔醒|失去意識|意識不清|暈咗過去|晕咗过去|叫(佢|佢哋|極)?(都)?冇(晒)?反應|冇晒反應"
         r"|fainted|passed out|pass out|unconscious|not waking|won'?t wake|unresponsive|collapsed|blacked out",
         None,
     ),
@@ -1314,6 +1327,32 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
             r"|\bspeak|\btalk|voice|breath|wheez|dizz|faint|throat|swallow|hoarse|light-?headed|collaps",
         ),
     ),
+    # kinds fresh sets keep missing (seventeenth session, tri24; written from knowledge in several phrasings):
+    # heavy bleeding told by a quantity over time: a pad (or a maternity pad) soaked through in an hour or less, for
+    # hours, or with faintness, a racing heart or large clots. One heavy day with a pad every few hours is not it
+    (
+        "bleeding",
+        r"(一|每|半|不到一|不够一|不夠一|唔夠一|唔够一)\s*(个|個)?(小时|小時|鐘|钟头|鐘頭|粒鐘)(就|都|已经|已經|便)?.{0,4}(湿透|濕透|浸透|湿晒|濕晒|湿哂|渗透|滲透|换|換|满|滿)(了|咗|左)?.{0,6}(卫生巾|衛生巾|夜用|日用|姨妈巾|姨媽巾|护垫|護墊|棉条|棉條|M巾|产妇垫|產婦墊|产褥垫|尿垫|尿墊|片|塊|块)"
+        r"|(卫生巾|衛生巾|夜用|姨妈巾|姨媽巾|护垫|護墊|棉条|棉條|M巾|产妇垫|產婦墊).{0,10}(一|每|半|不到一|唔夠一)\s*(个|個)?(小时|小時|鐘|钟头|鐘頭|粒鐘).{0,4}(就|都|便)?.{0,2}(湿透|濕透|浸透|湿晒|濕晒|渗透|滲透|换|換|满|滿)"
+        r"|\b(soak\w*|fill\w*|go(ing|es)? through|went through|chang\w*|bleed\w* through)\b.{0,30}\b(pads?|tampons?|towels?|sanitary \w+|maternity pads?)\b.{0,30}\b(every|an|each|per|within an?|in an?|in under an?|in less than an?)\s*(hour|hr|half[- ]hour|30 min\w*)"
+        r"|\b(a|one|1) (pad|tampon|maternity pad|sanitary (pad|towel))s? (an|every|per|each) (hour|hr)",
+        r"(连续|連續|已经|已經|持续|持續|成|都)?.{0,3}(两|兩|三|四|五|几|幾|好几|好幾|[2-9])\s*(个|個)?(多)?(小时|小時|鐘|钟头|鐘頭)|一(个|個)?(整晚|成晚|晚上|上午|下午)"
+        r"|头晕|頭暈|晕|暈|眼前(发|發)?黑|眼前一黑|心跳.{0,4}(快|厉害|厲害|好快|得好)|心慌|心悸|冷汗|(脸|臉|面)色?(苍白|蒼白|发白|發白|青)|站不(住|稳|穩)|企唔穩|(大|好大|很大|拳头|拳頭|鸡蛋|雞蛋|硬币|硬幣|手掌|乒乓球).{0,4}(的|嘅|咁)?(大)?(血块|血塊|血饼|血餅)"
+        r"|\bfor (two|three|four|five|several|a few|the (last|past) (two|three|few|several|\d))\s*(\+\s*)?(hours|hrs)\b|\bfor [2-9]\+? ?(hours|hrs)\b|\bsince (this morning|last night|lunch|midnight)|\ball (night|morning|afternoon|evening)\b"
+        r"|dizz|faint|light-?headed|shaky|racing|pounding|palpitat|\bpale\b|clammy|black(ed|ing)? out|clots? (the size of|bigger than|as big as|larger than)|golf ?ball|(large|big|huge) clots",
+    ),
+    # a seizure told by its length or as still going (five minutes or more is status epilepticus), in any words for
+    # the fit: "抽了五分钟还没停", "抽咗成十分鐘", "having a fit … still jerking"; with the body or the face told
+    (
+        "status_epilepticus",
+        r"(抽搐|抽筋|抽动|抽動|抽|痉挛|痙攣|惊厥|驚厥|发抖|發抖|搐)(了|咗|左)?(有|成|快|差不多|大概|超过|超過|足足)?\s*([5-9]|[1-5]\d|五|六|七|八|九|十|十几|十幾|二十|好几|好幾)\s*(多)?\s*(分钟|分鐘|分)"
+        r"|(抽搐|抽筋|抽动|抽動|抽|痉挛|痙攣|惊厥|驚厥|搐)(个|個|咗|了)?(不停|没停|沒停|还没停|還沒停|还未停|未停|仲未停|唔停|停不下来|停不下來|停唔到|停唔落)|(还在|還在|仍在|仍然在|一直在|仲喺度|仲係度)(抽搐|抽筋|抽|痉挛|痙攣|搐)"
+        r"|\b(fit|fits|fitting|seizure|seizing|convuls\w*|jerking|twitching|shaking)\b.{0,60}\b([5-9]|[1-5]\d|five|six|seven|eight|nine|ten|fifteen|twenty|several)\s*(\+\s*)?(minutes|mins?)\b"
+        r"|\b([5-9]|[1-5]\d|five|six|seven|eight|nine|ten|fifteen|twenty|several)\s*(\+\s*)?(minutes|mins?)\b.{0,40}\b(still|fitting|seizing|convuls\w*|jerking|twitching)\b"
+        r"|\bstill (jerking|fitting|seizing|convulsing|twitching|having (a|the) (fit|seizure))\b|\b(fit|seizure|jerking|shaking|fitting)\b.{0,20}\b(won'?t|isn'?t|hasn'?t|has not|is not|not|didn'?t) stop",
+        r"全身|手脚|手腳|四肢|翻白眼|反白眼|眼.{0,3}(上翻|翻|吊)|口吐白沫|吐白沫|白泡|牙关|牙關|咬(舌|住)|(没|沒|冇)(有)?反应|(没|沒|冇)(有)?反應|叫不(醒|应|應)|叫唔(醒|應)|唔應|嘴唇|脸色|臉色|面色|发紫|發紫|发青|發青|癫痫|癲癇|羊癫疯|羊癲瘋|抽搐|惊厥|驚厥|意识|意識"
+        r"|\b(fit|fits|fitting|seizure|epilep\w*|unresponsive|lips?|grey|gray|blue|eyes (rolled|rolling)|foam\w*|arms and legs|whole body|limbs|not responding|stiff|convuls\w*)\b",
+    ),
     ("heart_attack", r"心梗|心肌梗|心脏病(犯了|发作)|heart attack|myocardial infarction", None),
     ("seizure", r"抽搐|抽风|惊厥|癫痫.{0,2}发作|seizure|convuls|fitting", None),
     (
@@ -1548,7 +1587,7 @@ _DELAYED_AMOUNT = re.compile(
     re.I,
 )
 # the categories no veto removes (the rules' own frames still apply)
-NEVER_VETOED = frozenset({"delayed_overdose", "mushroom_poisoning"})
+NEVER_VETOED = frozenset({"delayed_overdose", "mushroom_poisoning", "child_ingestion"})
 
 
 def _delayed_overdose(text: str, learning: bool) -> str | None:
@@ -1557,6 +1596,42 @@ def _delayed_overdose(text: str, learning: bool) -> str | None:
     if not amount or not_someone_here(text):
         return None
     return f"{amount} + {drug}"
+
+
+# a small child who swallowed a drug of which one or a few pills can kill a toddler hours later (calcium-channel
+# blockers, beta-blockers, sulfonylureas, opioids, clonidine, tricyclics, iron, digoxin, camphor): an emergency with no
+# sign yet ("still running about", "没啥反应") — the child is well until the drug acts, so no veto removes it
+# (NEVER_VETOED). Not a pattern of _RED_FLAGS: a drug's name alone is no sign for the frames that look for one
+_TODDLER_DANGER_DRUG = re.compile(
+    r"降压药|降壓藥|降血压(的)?药|降血壓(嘅|的)?藥|血压药|血壓藥|高血压(的)?药|高血壓(嘅|的)?藥|氨氯地平|络活喜|絡活喜|硝苯地平|拜新同|心痛定|非洛地平|波依定|维拉帕米|維拉帕米|地尔硫卓|地爾硫卓|合心爽"
+    r"|倍他乐克|倍他樂克|美托洛尔|美托洛爾|普萘洛尔|普萘洛爾|心得安|阿替洛尔|阿替洛爾|比索洛尔|比索洛爾|康忻|卡维地洛|卡維地洛"
+    r"|降糖药|降糖藥|降血糖(的)?药|降血糖(嘅|的)?藥|糖尿病(的|嘅)?(药|藥)|格列本脲|优降糖|優降糖|格列齐特|格列齊特|达美康|達美康|格列美脲|亚莫利|亞莫利|格列吡嗪|美吡达|美吡達"
+    r"|可乐定|可樂定|阿米替林|去甲替林|丙米嗪|丙咪嗪|多塞平|氯米帕明|三环类|三環類|曲马多|曲馬多|吗啡|嗎啡|羟考酮|羥考酮|奥施康定|可待因|美沙酮|芬太尼|丁丙诺啡|丁丙諾啡|地高辛|铁剂|鐵劑|补铁|補鐵|硫酸亚铁|硫酸亞鐵|樟脑丸|樟腦丸"
+    r"|\b(amlodipine|norvasc|nifedipine|adalat|felodipine|verapamil|diltiazem|calcium[- ]channel|beta[- ]?blockers?|propranolol|metoprolol|atenolol|bisoprolol|carvedilol|labetalol"
+    r"|gliclazide|glipizide|glibenclamide|glyburide|glimepiride|sulfonylureas?|sulphonylureas?|clonidine|amitriptyline|nortriptyline|imipramine|doxepin|clomipramine|tricyclics?"
+    r"|oxycodone|oxycontin|morphine|codeine|methadone|fentanyl|buprenorphine|tramadol|hydrocodone|opioids?|digoxin|ferrous|iron (tablets|pills|supplements)|camphor|mothballs?)\b"
+    r"|\b(blood[- ]pressure|bp|heart|diabetes|diabetic|sugar) (pills?|tablets?|meds?|medicine|medication)\b",
+    re.I,
+)
+_SWALLOWED = re.compile(
+    r"(吃|食|吞|嚼|咬|舔|服|含)(了|咗|左|下|掉|落|进|進|晒|曬|过|過)|偷(吃|食)|误(吃|服|食|吞)|誤(吃|服|食|吞)|(少|唔見|不见|不見)(了|咗)?.{0,4}(\d|[一二两兩三四五六七八九十几幾])\s*(片|粒|颗|顆)"
+    r"|\b(swallowed|ate|eaten|chewed|chewing|licked|got into|has had|had some|popped)\b|\bin (his|her|their) mouth\b|\b(pills?|tablets?) (are |is )?missing\b",
+    re.I,
+)
+_SMALL_CHILD = re.compile(
+    r"(?<![\d.])[1-6]\s*(岁|歲)|(?<![\d.])\d{1,2}\s*(个|個)?(多)?月(大|的|嘅)|[一二两兩三四五六](岁|歲)|宝宝|寶寶|\bBB\b|婴儿|嬰兒|幼儿|幼兒|小朋友|细路|細路|(个|個)(仔|女)|孩子|小孩|娃"
+    r"|\btoddler|\binfant|\bbaby\b|\blittle (one|boy|girl)\b|\b[1-6][- ]?(yo|y/?o|yr|years?)(?![a-z])|\b(one|two|three|four|five|six)[- ]?years?[- ]?old|\b\d{1,2}[- ]?months?[- ]?old\b|\b(my|our) \d[- ]?(yo|y/?o)\b",
+    re.I,
+)
+
+
+def _child_ingestion(text: str, learning: bool) -> str | None:
+    drug = _current_match(_TODDLER_DANGER_DRUG, text, learning=learning)
+    took = _current_match(_SWALLOWED, text, learning=learning) if drug else None
+    child = _SMALL_CHILD.search(text) if took else None
+    if not child or not_someone_here(text) or long_past(text) or told_as_past(text, drug or ""):
+        return None
+    return f"{drug} + {took} + {child.group()}"
 
 
 # how many of a drug would kill or bring a death without pain, asked in English: the "how many" that frames a general
@@ -1656,6 +1731,9 @@ def red_flags(text: str) -> list[RedFlag]:
     lethal = _lethal_question(text)
     if lethal and "self_harm" not in found:
         found["self_harm"] = RedFlag("self_harm", lethal)
+    child = _child_ingestion(text, learning)
+    if child:
+        found["child_ingestion"] = RedFlag("child_ingestion", child)
     overdose = _delayed_overdose(text, learning)
     if overdose:
         found["delayed_overdose"] = RedFlag("delayed_overdose", overdose)
