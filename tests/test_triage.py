@@ -70,6 +70,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V18,
     HELDOUT_EMERGENCY_V19,
     HELDOUT_EMERGENCY_V20,
+    HELDOUT_EMERGENCY_V21,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -551,6 +552,12 @@ def test_an_imagined_or_reported_question(text, imagined):
             True,
         ),
         (reassured_in_full, "my 2 year old has a temp of 38.4, running around but now drowsy and vomiting", False),
+        # tri24: reassurance with "not" and "no headache"; a Cantonese nosebleed stopped, none since — and one that
+        # came back
+        (reassured_in_full, "bumped my head this morning, no headache now, didnt pass out, not sick", True),
+        (reassured_in_full, "bumped my head this morning, didnt pass out, not sick, but now drowsy", False),
+        (over_and_minor, "頭先流鼻血，捏住鼻翼十分鐘就停咗，之後冇再流，係咪天氣乾？", True),
+        (over_and_minor, "流鼻血捏住十分鐘停咗，過咗一陣又再流，止唔住", False),
         (report_of_others, "新聞話有屋企燒炭取暖一氧化碳中毒，我哋用電暖爐安唔安全？", True),
         (
             report_of_others,
@@ -1043,6 +1050,30 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("grandad's arm suddenly went cold and pale an hour ago and he can't feel his fingers", "limb_ischaemia"),
         ("宝宝8个月，大便像果酱一样，还吐", "acute_abdomen"),
         ("my 9 month old cries in bouts, pulls his legs up and has been vomiting", "acute_abdomen"),
+        # tri24: kinds v21 missed, written from knowledge (none copied from an evaluation item): heavy bleeding told by
+        # pads soaked per hour, for hours or with faintness; a small child who swallowed a drug one pill of which can
+        # kill (no sign yet); a seizure told by its length or as still going, in any words for the fit
+        ("月经第二天，每个小时都要换一片卫生巾，已经三个小时了，站起来头晕", "bleeding"),
+        ("呢幾日M到好多，一個鐘就濕晒一塊夜用衛生巾，成個下晝都係咁，頭暈", "bleeding"),
+        ("I've been soaking through a pad every hour since lunch and I feel faint", "bleeding"),
+        ("going through a super tampon and a pad every hour for 3 hours now, passing big clots", "bleeding"),
+        ("三岁的孩子把奶奶的降压药吃了两片，现在好好的", "child_ingestion"),
+        ("我2岁的女儿偷吃了外公的格列齐特一粒，现在还在玩", "child_ingestion"),
+        (
+            "My 2 year old got into grandad's amlodipine, I think he swallowed 2, he's running around fine",
+            "child_ingestion",
+        ),
+        ("toddler (18 months) chewed one of my oxycodone tablets, seems fine", "child_ingestion"),
+        ("個仔兩歲，食咗阿嫲啲血壓藥，好似冇事", "child_ingestion"),
+        ("我老公抽了五分钟还没停，口吐白沫", "status_epilepticus"),
+        ("阿爸抽咗成十分鐘，翻晒白眼，叫佢都冇反應", "status_epilepticus"),
+        ("She's been fitting for 7 minutes now, arms and legs jerking, not responding", "status_epilepticus"),
+        (
+            "my daughter is having a fit, it began 8 minutes ago and she is still jerking, lips going blue",
+            "status_epilepticus",
+        ),
+        ("唔知點解佢突然暈低咗，叫唔醒", "unconscious"),  # Cantonese: 唔知 (don't know) denies nothing
+        ("he passed out and isnt waking up", "unconscious"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -1188,6 +1219,24 @@ def test_rules_fire_through_frame_words(text, category):
         "蚊子咬的包红了一圈，有点痒",
         "got a nosebleed, pinched my nose for 10 minutes and it stopped",
         "网上看了很多孕期危险信号的文章，什么胎动减少、见红，目前产检一切正常，平时要注意什么",
+        # look-alikes of tri24's kinds: a heavy first day with a pad every few hours and no dizziness, one vitamin
+        # gummy, a fit that stopped after a minute with the child alert, a calf cramp, a snake seen with no bite, a
+        # nosebleed that stopped, a negation typed without its apostrophe or in Cantonese, a drama's faint
+        "月经第一天量很多，两三个小时换一次卫生巾，不头晕，正常吗",
+        "heavy period day one, changing my pad every 3 hours, no dizziness, is this normal",
+        "my 3 year old swallowed one vitamin gummy, is that ok",
+        "孩子发烧抽了一分钟就停了，现在醒了会哭会闹",
+        "his whole body jerked for about a minute then stopped, now he's alert and chatting",
+        "昨晚小腿抽筋抽了五分钟，扳了一会儿脚趾就好了",
+        "snake in the garden, didnt bite anyone, how to get rid of it",
+        "院子里看到一条蛇，没被咬，怎么赶走",
+        "流鼻血，坐直捏住鼻翼十分鐘就停咗，之後冇再流",
+        "didnt faint, just dizzy for a second",
+        "I wasnt unconscious, just felt woozy",
+        "hit my head on a cupboard door, little bump, no headache, didnt pass out, not sick",
+        "佢冇暈低，只係有啲頭暈",
+        "睇TVB劇成日見人暈低，啲人就掐人中，有冇用？",
+        "I take amlodipine for my blood pressure, can my 3 year old have paracetamol?",  # the child took nothing
     ],
 )
 def test_rules_do_not_fire_on_denied_recurring_or_past_signs_durations_or_idioms(text):
@@ -1369,6 +1418,11 @@ HELDOUT_BOUNDS = {
     # as a figure of speech, a report in traditional characters, "which I read is a good sign" not a report, "this
     # afternoon" as now, a toddler's fever reassured in full): 70/70, 0/130, raw 5/130
     HELDOUT_EMERGENCY_V20: (0.98, 0.0, 5 / 130),
+    # v21 (independent writer; scored on main after tri23 and ban17: 66/70 = 0.943, 2/130; then read by tri24 for its
+    # kinds, seen now): tri24's red flags (heavy bleeding told by pads soaked per hour, a toddler's delayed-danger
+    # ingestion never vetoed, a seizure by its length in any words), no classifier veto of a rule on a pinyin reading,
+    # negation without an apostrophe, a Cantonese nosebleed stopped and none since: 70/70, 0/130, raw 3/130
+    HELDOUT_EMERGENCY_V21: (0.98, 0.0, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -1393,6 +1447,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V18: 9 / 130,  # 10/130 after the fifteenth changes; 9 after tri21 (danger signs read about)
     HELDOUT_EMERGENCY_V19: 5 / 130,  # 8/130 on main after tri21; 5 after tri22 (long past, a pet, family history)
     HELDOUT_EMERGENCY_V20: 9 / 130,  # 11/130 on main after tri22; 9 after tri23 (a Cantonese figure, a news report)
+    HELDOUT_EMERGENCY_V21: 5 / 130,  # 6/130 on main after tri23; 5 after tri24 ("didnt pass out")
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -1423,6 +1478,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V18: 0.0,  # 1/130 after the fifteenth changes; 0 after tri21 (danger signs read about)
     HELDOUT_EMERGENCY_V19: 0.0,  # 3/130 on main after tri21; 0 after tri22
     HELDOUT_EMERGENCY_V20: 0.0,  # 2/130 on main after tri22; 0 after tri23
+    HELDOUT_EMERGENCY_V21: 0.0,  # 1/130 on main after tri23; 0 after tri24 (negation without an apostrophe)
 }
 
 
@@ -1769,3 +1825,20 @@ def test_a_message_typed_in_pinyin_is_triaged_as_what_it_says(fake_triage, text,
     assert result.rule is emergency
     assert category is None or result.category == category
     assert any(r.startswith("read as pinyin: ") for r in result.reasons)
+
+
+def test_a_pinyin_reading_keeps_its_rule_hit_from_the_classifiers_veto(fake_triage):
+    """A reading of pinyin is noisy (小腿 read as 消退), so the classifier's low p on it does not veto a rule that read
+    the signs; the same words typed in characters are vetoed as before."""
+    pinyin = "gang cai bei she yao le, tui zhong de hen li hai, tou yun"
+    hanzi = "刚才被蛇咬了,腿肿得很厉害,头晕"
+    saved = fake_triage.rule_veto, fake_triage.threshold
+    # the classifier flags nothing and its p is under the rule veto: every rule hit would be vetoed by it
+    fake_triage.rule_veto, fake_triage.threshold = 1.0, 1.01
+    try:
+        read, typed = fake_triage.assess_many([pinyin, hanzi])
+    finally:
+        fake_triage.rule_veto, fake_triage.threshold = saved
+    assert read.rule and typed.rule
+    assert read.emergency and read.vetoed_by is None
+    assert not typed.emergency and typed.vetoed_by == "classifier"

@@ -71,6 +71,7 @@ HELDOUT_EMERGENCY_V19 = "triage_heldout_v19.jsonl"
 # written by an independent writer who read no code, rules, training rows or earlier sets, before tri22 (whose author
 # never read it); scored on main after tri22 (64/70, 3/130), then read for its kinds by tri23 (seen since)
 HELDOUT_EMERGENCY_V20 = "triage_heldout_v20.jsonl"
+HELDOUT_EMERGENCY_V21 = "triage_heldout_v21.jsonl"
 # every written held-out set, v1 first: the report lists them (a new set is added here and to the tests' bounds)
 HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY,
@@ -93,6 +94,7 @@ HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY_V18,
     HELDOUT_EMERGENCY_V19,
     HELDOUT_EMERGENCY_V20,
+    HELDOUT_EMERGENCY_V21,
 )
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
