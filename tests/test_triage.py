@@ -1074,6 +1074,10 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ),
         ("唔知點解佢突然暈低咗，叫唔醒", "unconscious"),  # Cantonese: 唔知 (don't know) denies nothing
         ("he passed out and isnt waking up", "unconscious"),
+        ("阿嫲瞓咗喺梳化，点叫都唔醒", "unconscious"),  # however he is called he does not wake
+        ("我爷爷躺在床上，怎么叫也不应", "unconscious"),
+        ("soaked through 4 pads in 2 hours and I feel lightheaded", "bleeding"),  # a count of pads in two hours
+        ("两个小时湿透了四片卫生巾，头晕", "bleeding"),
     ],
 )
 def test_rules_fire_through_frame_words(text, category):
@@ -1224,6 +1228,7 @@ def test_rules_fire_through_frame_words(text, category):
         # nosebleed that stopped, a negation typed without its apostrophe or in Cantonese, a drama's faint
         "月经第一天量很多，两三个小时换一次卫生巾，不头晕，正常吗",
         "heavy period day one, changing my pad every 3 hours, no dizziness, is this normal",
+        "used 2 pads in 8 hours, a bit heavier than usual",
         "my 3 year old swallowed one vitamin gummy, is that ok",
         "孩子发烧抽了一分钟就停了，现在醒了会哭会闹",
         "his whole body jerked for about a minute then stopped, now he's alert and chatting",

@@ -907,6 +907,8 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"晕倒|昏倒|昏迷|叫不醒|不省人事|失去意识|意识不清|昏过去|晕过去|没反应了|没有反应了|昏昏沉沉|人事不知"
         # Cantonese and traditional characters
         r"|暈倒|暈低|晕低|昏低|叫唔醒|叫極都唔醒|失去意識|意識不清|暈咗過去|晕咗过去|叫(佢|佢哋|極)?(都)?冇(晒)?反應|冇晒反應"
+        # "however you call him he does not wake": 点叫都唔醒, 怎么叫都不醒
+        r"|叫(佢|他|她|極|极)?(都|也)(唔|不|冇|没|沒)(醒|應|应|反應|反应)"
         r"|fainted|passed out|pass out|unconscious|not waking|won'?t wake|unresponsive|collapsed|blacked out",
         None,
     ),
@@ -1335,6 +1337,9 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
         r"(一|每|半|不到一|不够一|不夠一|唔夠一|唔够一)\s*(个|個)?(小时|小時|鐘|钟头|鐘頭|粒鐘)(就|都|已经|已經|便)?.{0,4}(湿透|濕透|浸透|湿晒|濕晒|湿哂|渗透|滲透|换|換|满|滿)(了|咗|左)?.{0,6}(卫生巾|衛生巾|夜用|日用|姨妈巾|姨媽巾|护垫|護墊|棉条|棉條|M巾|产妇垫|產婦墊|产褥垫|尿垫|尿墊|片|塊|块)"
         r"|(卫生巾|衛生巾|夜用|姨妈巾|姨媽巾|护垫|護墊|棉条|棉條|M巾|产妇垫|產婦墊).{0,10}(一|每|半|不到一|唔夠一)\s*(个|個)?(小时|小時|鐘|钟头|鐘頭|粒鐘).{0,4}(就|都|便)?.{0,2}(湿透|濕透|浸透|湿晒|濕晒|渗透|滲透|换|換|满|滿)"
         r"|\b(soak\w*|fill\w*|go(ing|es)? through|went through|chang\w*|bleed\w* through)\b.{0,30}\b(pads?|tampons?|towels?|sanitary \w+|maternity pads?)\b.{0,30}\b(every|an|each|per|within an?|in an?|in under an?|in less than an?)\s*(hour|hr|half[- ]hour|30 min\w*)"
+        # a count of pads in one or two hours (two or more: a pad an hour or faster)
+        r"|(半|一|两|兩|1|2)\s*(个|個)?(小时|小時|鐘|钟头|鐘頭)(内|內|之内|之內)?.{0,4}(就|已经|已經|都)?.{0,2}(湿透|濕透|浸透|湿晒|濕晒|换|換|用)(了|咗|左|咗成)?\s*([2-9]|两|兩|三|四|五|六|七|八|好几|好幾)\s*(片|塊|块|张|張|個|个)"
+        r"|\b(soak\w*|went through|gone through|go(ing|es)? through|used|filled|changed)\b.{0,20}\b([2-9]|two|three|four|five|six|seven|eight|several)\s+(\w+\s+)?(pads|tampons|towels)\b.{0,20}\b(in|within) (the (last|past) )?(an?|one|two|1|2|half an?) (hours?|hrs?)\b"
         r"|\b(a|one|1) (pad|tampon|maternity pad|sanitary (pad|towel))s? (an|every|per|each) (hour|hr)",
         r"(连续|連續|已经|已經|持续|持續|成|都)?.{0,3}(两|兩|三|四|五|几|幾|好几|好幾|[2-9])\s*(个|個)?(多)?(小时|小時|鐘|钟头|鐘頭)|一(个|個)?(整晚|成晚|晚上|上午|下午)"
         r"|头晕|頭暈|晕|暈|眼前(发|發)?黑|眼前一黑|心跳.{0,4}(快|厉害|厲害|好快|得好)|心慌|心悸|冷汗|(脸|臉|面)色?(苍白|蒼白|发白|發白|青)|站不(住|稳|穩)|企唔穩|(大|好大|很大|拳头|拳頭|鸡蛋|雞蛋|硬币|硬幣|手掌|乒乓球).{0,4}(的|嘅|咁)?(大)?(血块|血塊|血饼|血餅)"
