@@ -1078,6 +1078,7 @@ def test_rules_still_fire_on_emergencies_in_the_same_words(tuning_rows, row_id, 
         ("我爷爷躺在床上，怎么叫也不应", "unconscious"),
         ("soaked through 4 pads in 2 hours and I feel lightheaded", "bleeding"),  # a count of pads in two hours
         ("两个小时湿透了四片卫生巾，头晕", "bleeding"),
+        ("阿爺抽咗七八分鐘，手腳硬晒，翻白眼", "status_epilepticus"),  # a range of minutes, as long as its first
     ],
 )
 def test_rules_fire_through_frame_words(text, category):

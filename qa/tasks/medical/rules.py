@@ -1350,7 +1350,7 @@ _RED_FLAGS: list[tuple[str, str, str | tuple[str, ...] | None]] = [
     # the fit: "抽了五分钟还没停", "抽咗成十分鐘", "having a fit … still jerking"; with the body or the face told
     (
         "status_epilepticus",
-        r"(抽搐|抽筋|抽动|抽動|抽|痉挛|痙攣|惊厥|驚厥|发抖|發抖|搐)(了|咗|左)?(有|成|快|差不多|大概|超过|超過|足足)?\s*([5-9]|[1-5]\d|五|六|七|八|九|十|十几|十幾|二十|好几|好幾)\s*(多)?\s*(分钟|分鐘|分)"
+        r"(抽搐|抽筋|抽动|抽動|抽|痉挛|痙攣|惊厥|驚厥|发抖|發抖|搐)(了|咗|左)?(有|成|快|差不多|大概|超过|超過|足足)?\s*([5-9]|[1-5]\d|[五六七八九十]{1,2}|十几|十幾|二十|好几|好幾)\s*(多)?\s*(分钟|分鐘|分)"
         r"|(抽搐|抽筋|抽动|抽動|抽|痉挛|痙攣|惊厥|驚厥|搐)(个|個|咗|了)?(不停|没停|沒停|还没停|還沒停|还未停|未停|仲未停|唔停|停不下来|停不下來|停唔到|停唔落)|(还在|還在|仍在|仍然在|一直在|仲喺度|仲係度)(抽搐|抽筋|抽|痉挛|痙攣|搐)"
         r"|\b(fit|fits|fitting|seizure|seizing|convuls\w*|jerking|twitching|shaking)\b.{0,60}\b([5-9]|[1-5]\d|five|six|seven|eight|nine|ten|fifteen|twenty|several)\s*(\+\s*)?(minutes|mins?)\b"
         r"|\b([5-9]|[1-5]\d|five|six|seven|eight|nine|ten|fifteen|twenty|several)\s*(\+\s*)?(minutes|mins?)\b.{0,40}\b(still|fitting|seizing|convuls\w*|jerking|twitching)\b"
