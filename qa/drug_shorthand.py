@@ -1077,8 +1077,9 @@ class ShorthandIndex:
         verb = _GET_BEFORE.search(left)
         if verb is None:
             return False
-        # ("got" says having as often as getting: "we got some shrooms for the risotto"; with a dealer's words only)
-        return not (token.form.quoted or verb.group("got")) or _DEAL.search(window) is not None
+        # ("got" says having as often as getting: "we got some shrooms for the risotto"; with a dealer's words after
+        # the word only — "Anyone got ice for the drinks" has its dealer's words in the asking itself)
+        return not (token.form.quoted or verb.group("got")) or _DEAL.search(right) is not None
 
     @staticmethod
     def _dealt(text: str, window: str, right: str, token: ShortHit) -> bool:

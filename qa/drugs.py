@@ -220,6 +220,12 @@ def _split_pairs() -> dict[str, str]:
 
 
 @cache
+def split_halves(first: str) -> tuple[str, ...]:
+    """The characters a left-hand component begins when written as two (口 → 唑, 吡, …); none for any other."""
+    return tuple(whole for pair, whole in _split_pairs().items() if pair[0] == first)
+
+
+@cache
 def _split_pair_regex() -> re.Pattern[str]:
     return re.compile("|".join(sorted(_split_pairs(), key=len, reverse=True)))
 
