@@ -1067,9 +1067,12 @@ class ShorthandIndex:
     def _asked_for(text: str, left: str, right: str, window: str, token: ShortHit) -> bool:
         """Whether a street word written in lower case is asked for or offered as a user or a dealer does it: a verb of
         getting right before it ("can u get addy", "need a plug for charlie") and the word ending its phrase; a word
-        quoted by case (lean, subs) also needs a dealer's words in its clause ("tryna get some lean tonight hmu")."""
-        # (a form quoted by case is a street word whatever its source row says: lean, subs, blues)
-        if token.form.chinese or not (token.form.quoted or (token.form.word and token.form.source == "street")):
+        quoted by case (lean, subs), or after "got", also needs a dealer's words after it ("tryna get some lean
+        tonight hmu")."""
+        # (a form quoted by case is a street word whatever its source row says: lean, subs, blues; a street form that
+        # is no English word, too: "need clen and T3 for a cut")
+        street = token.form.source == "street" and not token.form.exact_case
+        if token.form.chinese or not (token.form.quoted or street):
             return False
         written = text[token.start : token.end]
         if written != written.lower() or not _PHRASE_END.match(right) or _GOT_PHRASE_TO.match(right):

@@ -221,6 +221,7 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("tryna get some lean tonight hmu", "lean", "codeine"),
         ("also got tranq, DM", "tranq", "xylazine"),
         ("pt unresponsive, suspected fetty", "fetty", "fentanyl"),
+        ("need clen and T3 for a cut", "clen", "clenbuterol"),
         ("有冇人食過可定？", "可定", "rosuvastatin"),
         ("ＭＤＭＡ 晶體 全港送貨", "ＭＤＭＡ", "midomafetamine"),
         ("邊度有 咳水 買", "咳水", "codeine"),
