@@ -112,6 +112,8 @@ _MEDICINE_WORDS = re.compile(
     r"|开具|医嘱|单药|治疗|带药"
     # (what a medicine does to a patient and what it is for: 帕罗哪个副作用小, 反应停现在用于骨髓瘤)
     r"|副作用|不良反应|药效|用于"
+    # (what it is used to treat, and a medical abortion: 反应停现在还用来治骨髓瘤, 米非司酮加米索药流; drug23)
+    r"|用来治|拿来治|药流"
     # (taken together with another: 配合“米索”一起用, 与华法合用)
     r"|配合|一起用|一起吃|合用|同服|搭配"
     # (a word that points back at a medicine: 司美这类药, 反应停……这个药, 吃药, 药物)
