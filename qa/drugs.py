@@ -193,12 +193,13 @@ def _alone(text: str, i: int) -> bool:
 # INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
 _SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
 
-# a character of a drug name written as its two components side by side (拆字, eighteenth pass of issue 15: 酉同 for
+# a character of a drug name written as its two components side by side (拆字, drug23, issue 15: 酉同 for
 # 酮, 口坐 for 唑), as a handwriting pad, a censor-dodging seller or a hurried typist gives it: the pair reads as the
 # character. Only the 口 and 酉 left-hand components: both stand alone as characters, 酉 is almost never followed by a
 # character in modern text, and 口 + phonetic pairs are the 口-radical characters of drug names already read as
 # homophones (`_RADICAL_DROPPED`, every pair checked to share a reading). 月 (胺 as 月安, 肽 as 月太) is left out: "三个
-# 月安定" would lose 安定. Checked by hand on a character dictionary: each left + right is the character's written form.
+# 月安定" would lose 安定. The 酉 pairs are written from the characters' forms (⿰酉同 …), not read from a decomposition
+# file; 口派 for 哌 is how one types it (its right part, 𠂢, is no character on a keyboard).
 _SPLIT_ZH_YOU = {
     "酉同": "酮", "酉旨": "酯", "酉享": "醇", "酉分": "酚", "酉先": "酰", "酉每": "酶", "酉荃": "醛", "酉迷": "醚",
     "酉太": "酞", "酉昆": "醌", "酉干": "酐", "酉各": "酪", "酉丁": "酊", "酉昔": "醋",
