@@ -231,7 +231,6 @@ _GET_BEFORE = re.compile(
 )
 # ...and the word must end its phrase, but not before "to" ("get charlie to call me" is a person)
 _GOT_PHRASE_TO = re.compile(r"[\"'’”]?\s+to(?![a-z])", re.IGNORECASE)
-_PILL_STRENGTH_BEFORE = re.compile(r"(?<![A-Za-z0-9.])\d+(?:\.\d+)?\s?(?:mg|mcg|µg|μg|ug)\s+$", re.IGNORECASE)
 _SUSPECTED = re.compile(r"(?<![a-z])(?:suspected|presumed|possible|likely|query)\s+$", re.IGNORECASE)
 # a relapse, right before a street word that is not a quoted substance word ("back on the smack again"; a skater is
 # "back on the ice", so not for those), seventeenth session
@@ -917,16 +916,6 @@ class ShorthandIndex:
         if self._dealt(text, window, right, token):
             return True
         if self._asked_for(text, left, right, window, token):
-            return True
-        # a pill's strength in mg or mcg right before a Latin street word or a word quoted by case, as a dealer lists
-        # tablets ("10mg blues", "2mg bars"; drug23); not grams, which ice is weighed in ("200g ice" in a recipe)
-        if (
-            not token.form.chinese
-            and (token.form.quoted or (token.form.word and token.form.source == "street"))
-            and _PILL_STRENGTH_BEFORE.search(left)
-            # (the word ending its phrase: "500mg ice cream", "5mg coke bottle" are no tablets)
-            and _PHRASE_END.match(right)
-        ):
             return True
         # a street name that is no everyday word, suspected as a clinician suspects a poison: "suspected fetty,
         # pinpoint pupils"
