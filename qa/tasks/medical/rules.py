@@ -27,8 +27,15 @@ _HISTORY = re.compile(
     r"|\bin (high school|college|the past(?! (\d+ |few |couple of |several |two |three |24 |48 )?(hours?|minutes?|mins?|day|days|night|half hour)\b)|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
     re.I,
 )
+# 现在 / 目前 before an age or a lasting state tell who the person is, not when the sign is ("我现在20岁", "小外甥现在是
+# 七个月", "我大姐现在还很年轻": eighteenth session, real patients' questions)
+_NOW_AS_AGE = (
+    r"(?!(是|已经|才|都|刚)?[\d一二两三四五六七八九十几]+(多)?(周岁|岁|个多月|个月(大)?(?![\d一二两三四五六七八九十几天]))"
+    r"|还(很|挺|算)?年轻)"
+)
 _CURRENT = re.compile(
-    r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I
+    r"(现在|目前)" + _NOW_AS_AGE + r"|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b",
+    re.I,
 )
 _PAST_SUFFIX = re.compile(r"^\s*(过|史)")  # 胸痛过 / 中风过 / 惊厥史: it happened before
 
@@ -79,7 +86,9 @@ def _historical(clause: str, end: int, text: str = "") -> bool:
 # (刚才, 正在, "right now", minutes ago) outweighs every frame.
 _ACUTE = re.compile(
     r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|这次|这回|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
-    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍|在(医院|康复|家|住院)))"
+    r"|(分钟|个?小时)了|现在"
+    + _NOW_AS_AGE
+    + r"(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍|在(医院|康复|家|住院)))"
     r"|\b(now|right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
@@ -138,6 +147,18 @@ _RECURRENT = re.compile(
 )
 _HAPPENED = re.compile(r"^.{0,2}了")  # "晕倒了", "抽起来了": the sign has happened, not only been read about
 _MISS_YOU = re.compile(r"^(你|您|他|她|我|咱)们?(了|啦)")  # "想死你了": missing someone
+
+
+# a sign feared, not had: "老妈患了高血压特别怕出外的时候突然晕倒" (a fear of what may come). Not a worry about what is
+# there ("担心是中风了", "怕他已经休克"): nothing between the fear and the sign may place it now or name it
+_FEARED = re.compile(r"(?<![不别没])(害怕|生怕|就怕|最怕|特别怕|怕|担心)(?P<gap>[^，,。？?！!；;]{0,10})$")
+_FEAR_PLACED = re.compile(r"是|已经|了|在|正|刚|还")
+
+
+def _feared(clause: str, start: int) -> bool:
+    """The sign at `start` is what the clause says someone fears may happen."""
+    m = _FEARED.search(clause[:start])
+    return bool(m) and not _FEAR_PLACED.search(m.group("gap"))
 
 
 def _figurative(clause: str, start: int, end: int) -> bool:
@@ -281,15 +302,23 @@ def _now_in_episode(text: str) -> bool:
 
 # an episode named as the topic of the question, not told as happening: "癫痫发作会出大量汗吗", "癫痫发作如何解决",
 # "心脏病发作时吃什么药" (with no word of now: "我老公癫痫发作了" and "今天又癫痫发作，怎么办" stay signs)
-_ASKED_ABOUT = re.compile(r"^(怎么|怎样|如何|会|时|的时候|吗|就|要|该|有|期间|后|前|的|应|能|可以|是)")
+_ASKED_ABOUT = re.compile(r"^(怎么|怎样|如何|会|时|的时候|吗|就|要|该|有|期间|后|前|的|应|能|可以|是|频率|次数|频繁)")
+
+
+# any sign asked about for what it leads to ("高血压昏倒会怎么样", "中风会有什么后果"): a question about consequences,
+# not one told as happening (with no word of now in the question; "昏倒了会怎么样" tells it happened)
+_CONSEQUENCE_ASKED = re.compile(r"^(会|会有|有)(怎么样|怎样|什么(样的)?(后果|危险|影响|后遗症))")
 
 
 def episode_asked_about(text: str, evidence: str) -> bool:
-    """The sign is an episode ("…发作") named as what the question asks about, with no word of now in it."""
+    """The sign is an episode ("…发作") named as what the question asks about, or any sign asked about for its
+    consequences, with no word of now in it."""
     at = text.find(evidence)
-    if at < 0 or not evidence.endswith("发作") or not _ASKED_ABOUT.match(text[at + len(evidence) :]):
+    if at < 0:
         return False
-    return not _now_in_episode(text)
+    after = text[at + len(evidence) :]
+    asked = (evidence.endswith("发作") and _ASKED_ABOUT.match(after)) or _CONSEQUENCE_ASKED.match(after)
+    return bool(asked) and not _now_in_episode(text)
 
 
 def story_of_the_past(text: str) -> bool:
@@ -1449,7 +1478,7 @@ def _current_match(
         for m in pattern.finditer(clause):
             if negation_counts and (_negated(clause, m.start()) or _negated_inside(pattern, m.group())):
                 continue
-            if _figurative(clause, m.start(), m.end()):
+            if _figurative(clause, m.start(), m.end()) or (imagined_counts and _feared(clause, m.start())):
                 continue
             if learning and not _HAPPENED.match(clause[m.end() :]):
                 continue  # a question about learning first aid: only a sign that has happened ("晕倒了") counts
