@@ -34,7 +34,9 @@ _NOW_AS_AGE = (
     r"|还(很|挺|算)?年轻)"
 )
 _CURRENT = re.compile(
-    r"(现在|目前)" + _NOW_AS_AGE + r"|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b",
+    r"(现在|目前)"
+    + _NOW_AS_AGE
+    + r"|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b",
     re.I,
 )
 _PAST_SUFFIX = re.compile(r"^\s*(过|史)")  # 胸痛过 / 中风过 / 惊厥史: it happened before
