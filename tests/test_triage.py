@@ -46,6 +46,7 @@ from qa.tasks.medical.rules import (
     report_of_others,
     seen_to,
     seizure_over_days_ago,
+    tell_apart_asked,
 )
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
@@ -609,6 +610,11 @@ def test_the_frames_for_false_alarm_kinds(frame, text, holds):
         (seizure_over_days_ago, "前天孩子摔了一跤磕到头，晕倒了一下，醒了就好了", False),  # a head knock
         (seizure_over_days_ago, "前几天他晕倒过一次，醒了之后好了，今天又开始抽搐", False),  # now after it
         (seizure_over_days_ago, "前几天爸爸突然晕倒，到现在还迷迷糊糊的", False),  # no recovery told
+        # how to tell two conditions apart, nothing now
+        (tell_apart_asked, "孩子睡觉时总突然抖一下，怎么区分是惊跳还是癫痫", True),
+        (tell_apart_asked, "如何鉴别晕厥和癫痫发作", True),
+        (tell_apart_asked, "孩子刚才突然抽搐，怎么区分是高热惊厥还是癫痫", False),  # a time of now
+        (tell_apart_asked, "他抽了十分钟还没停，怎么分辨是癫痫还是中毒", False),  # an episode going on
     ],
 )
 def test_the_frames_for_false_banner_kinds_on_real_questions(frame, text, holds):
@@ -643,6 +649,12 @@ def test_a_seen_to_episode_clears_and_a_present_one_stays(text, category, flagge
         ("我儿子又癫痫发作了，这次抽了十分钟", True),
         ("我妈有高血压，晕倒会有什么后果", False),
         ("我妈有高血压，刚才晕倒了，会有什么后果", True),
+        # 有时候 / 偶尔 are "sometimes": a sign that comes and goes, unless this time is now
+        ("我有高血压，有时候感觉喘不过气来，吃什么药好", False),
+        ("有时候会喘不过气，刚才又喘不上气，嘴唇发紫", True),
+        # today's episode seen to by a doctor, the question's own episode asked about
+        ("今天上班时突然抽搐倒地，医生说是癫痫，癫痫发作怎么办", False),
+        ("今天上班时突然抽搐倒地，癫痫发作怎么办", True),  # not seen to
     ],
 )
 def test_a_sign_feared_or_asked_about_is_no_red_flag(text, flagged):

@@ -142,7 +142,8 @@ _FIGURATIVE_BEFORE = re.compile(
 # this time is said to be different (这次, 刚才). How long a disease has lasted (多年, 慢性) is not this: "糖尿病多年
 # 今天叫不醒" is an emergency
 _RECURRENT = re.compile(
-    r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时"
+    # 有时候 / 偶尔 are the Chinese of "sometimes" / "occasionally" (eighteenth session: "有时候感觉整个人都喘不过气来了")
+    r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时|有(的)?时(候)?|偶尔"
     r"|\b(often|sometimes|occasionally|every (time|day|night|morning|evening|week|month|winter|summer)|whenever)\b"
     r"|\bwhen i (run|exercise|walk|climb|work out)\b",
     re.I,
@@ -320,7 +321,9 @@ def episode_asked_about(text: str, evidence: str) -> bool:
         return False
     after = text[at + len(evidence) :]
     asked = (evidence.endswith("发作") and _ASKED_ABOUT.match(after)) or _CONSEQUENCE_ASKED.match(after)
-    return bool(asked) and not _now_in_episode(text)
+    # "今天…突然手脚抽动…医生说我这是以前脑外伤的后遗症，癫痫发作怎么办": today's episode was seen to, so the question's
+    # own episode is asked about even with a word of now before the visit
+    return bool(asked) and (not _now_in_episode(text) or seen_to(text))
 
 
 def story_of_the_past(text: str) -> bool:
@@ -537,6 +540,19 @@ def seizure_over_days_ago(text: str) -> bool:
     if _NOW_AFTER_THE_STORY.search(after) or _EPISODE_NOW.search(after) or _ACUTE.search(after):
         return False
     return not red_flags(after)
+
+
+# how to tell one condition from another ("怎样分别孩子夜惊症还是癫痫", "如何区分癫痫和晕厥"): a question about signs in
+# general, for a classifier hit with no word of now, no onset and no sign the rules read as now
+_TELL_APART = re.compile(r"(怎样|怎么|如何|怎么样)(去)?(分别|区分|区别|鉴别|分辨|辨别|判断).{0,20}(还是|和|与|跟)")
+
+
+def tell_apart_asked(text: str) -> bool:
+    """The question asks how to tell two conditions apart, with nothing now (for a classifier hit)."""
+    # 突然 describes the signs to tell apart ("总突然坐下"); a time of now (今天, 刚才) still keeps the hit
+    if not _TELL_APART.search(text) or _now_in_episode(text) or _ONSET_NOW.search(text.replace("突然", "")):
+        return False
+    return not red_flags(text)
 
 
 # an imagined or reported question ("要是半夜孩子突然高烧抽筋，是先打120还是自己开车送", "如果坐飞机的时候旁边的人突然晕倒了
@@ -872,6 +888,7 @@ def episode_not_now(text: str, category: str) -> bool:
                 or everyday_stomach(text)
                 or reading_asked(text)
                 or seizure_over_days_ago(text)
+                or tell_apart_asked(text)
             )
         )
         or over_and_minor(text)
