@@ -599,6 +599,9 @@ def test_the_frames_for_false_alarm_kinds(frame, text, holds):
         (reading_asked, "我爸血压200/120，头痛得厉害，正常吗", False),  # a crisis value
         (reading_asked, "血糖2.8，手抖出冷汗，正常吗", False),
         (reading_asked, "血压160/100，突然说话不清楚，嘴歪了，是高血压吗", False),  # a stroke's signs now
+        # a pressure pair typed run together is read as the pair
+        (reading_asked, "高压150，低压95，15095算高血压吗", True),
+        (reading_asked, "血压230130正常吗", False),  # 230/130: a crisis value
         # 现在 before an age or a lasting state is who the person is, not when (the condition frame then holds)
         (condition_had_and_asked, "我表姐半年前得的癫痫病，一直在吃药，她现在还很年轻，哪家医院治得好", True),
         (condition_had_and_asked, "我妹妹有癫痫，她现在17岁，能不能正常上学", True),
@@ -653,8 +656,8 @@ def test_a_seen_to_episode_clears_and_a_present_one_stays(text, category, flagge
         ("我有高血压，有时候感觉喘不过气来，吃什么药好", False),
         ("有时候会喘不过气，刚才又喘不上气，嘴唇发紫", True),
         # today's episode seen to by a doctor, the question's own episode asked about
-        ("今天上班时突然抽搐倒地，医生说是癫痫，癫痫发作怎么办", False),
-        ("今天上班时突然抽搐倒地，癫痫发作怎么办", True),  # not seen to
+        ("今天上班时突然手脚一阵阵抽动，医生说是癫痫，癫痫发作怎么办", False),
+        ("今天上班时突然手脚一阵阵抽动，癫痫发作怎么办", True),  # not seen to
     ],
 )
 def test_a_sign_feared_or_asked_about_is_no_red_flag(text, flagged):

@@ -449,12 +449,19 @@ _READING = re.compile(r"(\d+(\.\d+)?)")
 _PRESSURE_OR_SUGAR = re.compile(r"血压|高压|低压|收缩压|舒张压|血糖|\b(blood pressure|bp|sugar|glucose)\b", re.I)
 
 
+def _pressure_pair(number: str) -> list[float]:
+    """A reading; five or six digits typed run together are a pressure pair ("16090" is 160/90, "230130" 230/130)."""
+    if number.isdigit() and len(number) in (5, 6):
+        return [float(number[:3]), float(number[3:])]
+    return [float(number)]
+
+
 def reading_asked(text: str) -> bool:
     """A blood pressure or sugar reading asked about (normal? the condition?), no crisis value and no sign now (for a
     classifier hit)."""
     if not (_READING_ASKED.search(text) and _PRESSURE_OR_SUGAR.search(text)):
         return False
-    values = [float(m.group(1)) for m in _READING.finditer(text)]
+    values = [v for m in _READING.finditer(text) for v in _pressure_pair(m.group(1))]
     sugar = "血糖" in text or re.search(r"sugar|glucose", text, re.I)
     if any(v >= 180 for v in values) or (sugar and any(16.7 <= v < 60 or 0 < v < 4 for v in values)):
         return False
