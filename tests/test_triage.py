@@ -658,6 +658,9 @@ def test_a_seen_to_episode_clears_and_a_present_one_stays(text, category, flagge
         # today's episode seen to by a doctor, the question's own episode asked about
         ("今天上班时突然手脚一阵阵抽动，医生说是癫痫，癫痫发作怎么办", False),
         ("今天上班时突然手脚一阵阵抽动，癫痫发作怎么办", True),  # not seen to
+        # an episode as the object of what is asked ("影响…发作"), a check already done
+        ("已经检查过了，是癫痫，吃海鲜会影响癫痫发作吗", False),
+        ("吃了海鲜以后，他又开始癫痫发作了，已经抽了五分钟", True),
     ],
 )
 def test_a_sign_feared_or_asked_about_is_no_red_flag(text, flagged):

@@ -298,8 +298,12 @@ def episode_of_known_condition(text: str, category: str) -> bool:
     return bool(_CONDITION_HELD[condition].search(text))
 
 
+# 已经 before a check or a diagnosis done is over, not now ("已经仔细检查过了", "已经确诊了")
+_ALREADY_SEEN = re.compile(r"已经.{0,4}(检查|看过|确诊|诊断)")
+
+
 def _now_in_episode(text: str) -> bool:
-    rest = _CONDITION_LASTED.sub("", text)
+    rest = _ALREADY_SEEN.sub("", _CONDITION_LASTED.sub("", text))
     return bool(_ACUTE.search(rest) or _CURRENT.search(rest) or _EPISODE_NOW.search(rest))
 
 
@@ -313,6 +317,10 @@ _ASKED_ABOUT = re.compile(r"^(怎么|怎样|如何|会|时|的时候|吗|就|要
 _CONSEQUENCE_ASKED = re.compile(r"^(会|会有|有)(怎么样|怎样|什么(样的)?(后果|危险|影响|后遗症))")
 
 
+# an episode as the object of what is asked about ("海鲜会影响癫痫发作吗", "什么会诱发癫痫发作", "怎样减少癫痫发作")
+_EPISODE_AS_OBJECT = re.compile(r"(影响|诱发|引起|引发|导致|预防|控制|减少|避免|防止)(了)?$")
+
+
 def episode_asked_about(text: str, evidence: str) -> bool:
     """The sign is an episode ("…发作") named as what the question asks about, or any sign asked about for its
     consequences, with no word of now in it."""
@@ -320,7 +328,10 @@ def episode_asked_about(text: str, evidence: str) -> bool:
     if at < 0:
         return False
     after = text[at + len(evidence) :]
-    asked = (evidence.endswith("发作") and _ASKED_ABOUT.match(after)) or _CONSEQUENCE_ASKED.match(after)
+    asked = (
+        evidence.endswith("发作")
+        and (_ASKED_ABOUT.match(after) or _EPISODE_AS_OBJECT.search(text[max(0, at - 6) : at]))
+    ) or _CONSEQUENCE_ASKED.match(after)
     # "今天…突然手脚抽动…医生说我这是以前脑外伤的后遗症，癫痫发作怎么办": today's episode was seen to, so the question's
     # own episode is asked about even with a word of now before the visit
     return bool(asked) and (not _now_in_episode(text) or seen_to(text))
