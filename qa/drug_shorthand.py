@@ -112,6 +112,8 @@ _MEDICINE_WORDS = re.compile(
     r"|开具|医嘱|单药|治疗|带药"
     # (what a medicine does to a patient and what it is for: 帕罗哪个副作用小, 反应停现在用于骨髓瘤)
     r"|副作用|不良反应|药效|用于"
+    # (what it is used to treat, and a medical abortion: 反应停现在还用来治骨髓瘤, 米非司酮加米索药流; drug23)
+    r"|用来治|拿来治|药流"
     # (taken together with another: 配合“米索”一起用, 与华法合用)
     r"|配合|一起用|一起吃|合用|同服|搭配"
     # (a word that points back at a medicine: 司美这类药, 反应停……这个药, 吃药, 药物)
@@ -219,6 +221,17 @@ _USE_PHRASE_BEFORE = re.compile(
     r"(?:\s+(?:the|some|that|this|his|her|my|their))?" + _QUOTE_GAP,
     re.IGNORECASE,
 )
+# a verb of getting right before a street word written in lower case, as a user or a dealer asks for it ("can u get
+# addy", "need a plug for charlie", "tryna get some lean"), eighteenth pass: a name is capitalised ("get Molly to
+# call"), and the word must end its phrase ("get some lean protein")
+_GET_BEFORE = re.compile(
+    r"(?<![a-z])(?:(?P<got>got)|get|gettin|getting|need|needs|score|scored|cop|copped|grab|swap\s+for|plug\s+for"
+    r"|selling)(?:\s+(?:some|any|more|u\s+some|me\s+some|a\s+bit\s+of))?\s+$",
+    re.IGNORECASE,
+)
+# ...and the word must end its phrase, but not before "to" ("get charlie to call me" is a person)
+_GOT_PHRASE_TO = re.compile(r"[\"'’”]?\s+to(?![a-z])", re.IGNORECASE)
+_SUSPECTED = re.compile(r"(?<![a-z])(?:suspected|presumed|possible|likely|query)\s+$", re.IGNORECASE)
 # a relapse, right before a street word that is not a quoted substance word ("back on the smack again"; a skater is
 # "back on the ice", so not for those), seventeenth session
 # (with its article: "back on Coke again" is a soft drink)
@@ -240,6 +253,8 @@ _ADDICTION = re.compile(r"(?<![a-z])(?:hooked|addicted|addiction|overdosed|od'?d
 _PHRASE_END = re.compile(
     r"[\"'’”]?(?:\s*$|\s*[,.;:!?)（(]|\s+(?:and|or|but|for|at|in|on|with|all|every|again|last|since|before|after|to"
     r"|is|was|were|are|then|until|from|when|because|so|got|gets|has|had|made|makes|ruined|nearly|almost|now|too"
+    # (eighteenth pass: "get addy without a script")
+    r"|without"
     r"|tonight|today|yesterday)(?![a-z]))",
     re.IGNORECASE,
 )
@@ -285,7 +300,10 @@ _DEAL = re.compile(
     # (Cantonese and Mandarin: who has it, who sells it, its price, message me privately)
     r"|有冇人有|有冇得|有冇貨|有冇人出|邊度有|边度有|哪里有卖|哪里买|價錢|价钱|幾錢|几钱|多少钱|多少錢|私聊|私信|私我|出貨|出货"
     # (seventeenth session: "do you have any?" asked of it, 幾多錢, selling it, buying it loose)
-    r"|有冇(?=[？?，,。！!\s]|$)|幾多錢|几多钱|賣|卖|散買|散买",
+    r"|有冇(?=[？?，,。！!\s]|$)|幾多錢|几多钱|賣|卖|散買|散买"
+    # (eighteenth pass: in stock, delivered, and Taiwan's "ping me", 現貨, 全港送貨, 有需要滴滴)
+    r"|現貨|现货|送貨|送货|滴滴"
+    r"|(?<![a-z])(?:any(?:one|1|body)\s+want|who\s+wants)(?![a-z])",
     re.IGNORECASE,
 )
 # a strength written as a plural right after a form, as a dealer counts pills by it ("oxy 80s", "Soma 350s", "perc
@@ -366,7 +384,9 @@ _TAKE_ZH_BEFORE_WORD = frozenset("服吃食")
 _TAKE_ZH_SPAN = re.compile(
     r"([服吃用打加食])(?:了|过|着|咗)?(?:(?:[0-9一二两三四五六七八九十半几多]+个?(?:年|月|周|天|星期|礼拜)|很久|好久|多年|一段时间)"
     # (how long without 的 too: "打了三个月司美", "吃了三年舒乐")
-    r"(?:的是|的)?|的是|的)[\"'“‘「『]?$"
+    r"(?:的是|的)?|的是|的"
+    # (or its aspect alone, a space allowed: "食過可定", "打咗 X" — what was taken or injected, eighteenth pass)
+    r"|(?<=[服吃用打加食])(?:了|过|咗)\s?)[\"'“‘「『]?$"
 )
 # ...and a verb of taking right after a form, with its aspect: "安定吃多了", "舍曲吃了两个月", "甘精打过"
 _TAKEN_ZH_AFTER = re.compile(r"[吃服打用食][了过多完着咗]")
@@ -895,6 +915,16 @@ class ShorthandIndex:
         # a dealer's words in its clause: "oxy 有冇人有", "selling SOMA 350s, msg me", "K仔幾錢一包"
         if self._dealt(text, window, right, token):
             return True
+        if self._asked_for(text, left, right, window, token):
+            return True
+        # a street name that is no everyday word, suspected as a clinician suspects a poison: "suspected fetty,
+        # pinpoint pupils"
+        if (
+            not (token.form.word or token.form.quoted or token.form.exact_case)
+            and len(token.form.short) >= 4
+            and _SUSPECTED.search(left)
+        ):
+            return True
         if token.form.quoted and not (
             as_name
             or named
@@ -1034,6 +1064,27 @@ class ShorthandIndex:
         # (for an everyday word, only after it, the form the subject: "lean got my boy hooked"; "addiction clinic" or
         # a gambling addiction before it is about something else)
         return _ADDICTION.search(right if token.form.word else window) is not None
+
+    @staticmethod
+    def _asked_for(text: str, left: str, right: str, window: str, token: ShortHit) -> bool:
+        """Whether a street word written in lower case is asked for or offered as a user or a dealer does it: a verb of
+        getting right before it ("can u get addy", "need a plug for charlie") and the word ending its phrase; a word
+        quoted by case (lean, subs), or after "got", also needs a dealer's words after it ("tryna get some lean
+        tonight hmu")."""
+        # (a form quoted by case is a street word whatever its source row says: lean, subs, blues; a street form that
+        # is no English word, too: "need clen and T3 for a cut")
+        street = token.form.source == "street" and not token.form.exact_case
+        if token.form.chinese or not (token.form.quoted or street):
+            return False
+        written = text[token.start : token.end]
+        if written != written.lower() or not _PHRASE_END.match(right) or _GOT_PHRASE_TO.match(right):
+            return False
+        verb = _GET_BEFORE.search(left)
+        if verb is None:
+            return False
+        # ("got" says having as often as getting: "we got some shrooms for the risotto"; with a dealer's words after
+        # the word only — "Anyone got ice for the drinks" has its dealer's words in the asking itself)
+        return not (token.form.quoted or verb.group("got")) or _DEAL.search(right) is not None
 
     @staticmethod
     def _dealt(text: str, window: str, right: str, token: ShortHit) -> bool:

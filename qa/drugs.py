@@ -145,6 +145,9 @@ _SIZES_TABLE = _CharTable("sizes")
 _LEET_DIGIT = re.compile("[" + "".join(LEET) + "]")
 _LY = str.maketrans({"l": "i", "y": "i"})
 _AT_IN_WORD = re.compile(r"(?<=[A-Za-z])@(?=[A-Za-z])")
+# "$" for an s inside a Latin word or opening one of lower-case letters ("$ub0xone", "va$e"): a price is "$10", a
+# ticker "$AAPL", so a digit or a capital after it keeps it a dollar
+_DOLLAR_IN_WORD = re.compile(r"(?<=[A-Za-z])\$(?=[A-Za-z])|(?<![A-Za-z0-9$])\$(?=[a-z][a-z0-9]{2})")
 
 
 def fold(text: str, spelling: bool = True) -> Folded:
@@ -156,6 +159,11 @@ def fold(text: str, spelling: bool = True) -> Folded:
     ats = {m.start() for m in _AT_IN_WORD.finditer(text)} if "@" in text else set()
     if ats:
         text = _AT_IN_WORD.sub("a", text)
+    if "$" in text:
+        dollars = {m.start() for m in _DOLLAR_IN_WORD.finditer(text)}
+        if dollars:
+            text = _DOLLAR_IN_WORD.sub("s", text)
+            ats |= dollars
     folded = text.translate(_TEXT_TABLE)
     sizes = text.translate(_SIZES_TABLE)
     if len(folded) == sizes.count("\x01"):  # every character gives one or none: the common case
@@ -185,10 +193,42 @@ def _alone(text: str, i: int) -> bool:
 # INN/BAN/USAN spelling pairs read as one: cephalexin/cefalexin, sulphamethoxazole, oestradiol/estradiol
 _SPELLING = {"ph": "f", "th": "t", "ae": "e", "oe": "e"}
 
+# a character of a drug name written as its two components side by side (拆字, drug23, issue 15: 酉同 for
+# 酮, 口坐 for 唑), as a handwriting pad, a censor-dodging seller or a hurried typist gives it: the pair reads as the
+# character. Only the 口 and 酉 left-hand components: both stand alone as characters, 酉 is almost never followed by a
+# character in modern text, and 口 + phonetic pairs are the 口-radical characters of drug names already read as
+# homophones (`_RADICAL_DROPPED`, every pair checked to share a reading). 月 (胺 as 月安, 肽 as 月太) is left out: "三个
+# 月安定" would lose 安定. The 酉 pairs are written from the characters' forms (⿰酉同 …), not read from a decomposition
+# file; 口派 for 哌 is how one types it (its right part, 𠂢, is no character on a keyboard).
+_SPLIT_ZH_YOU = {
+    "酉同": "酮", "酉旨": "酯", "酉享": "醇", "酉分": "酚", "酉先": "酰", "酉每": "酶", "酉荃": "醛", "酉迷": "醚",
+    "酉太": "酞", "酉昆": "醌", "酉干": "酐", "酉各": "酪", "酉丁": "酊", "酉昔": "醋",
+}  # fmt: skip
+
 
 # the pairs above as one regex; no pair ends with a letter that starts a pair, so matches never overlap and a scan
-# from left to right takes the same pairs as a walk letter by letter would
+# from left to right takes the same pairs as a walk letter by letter would (the split characters too: no right-hand
+# component is 口 or 酉)
 _SPELLING_PAIR = re.compile("|".join(_SPELLING))
+
+
+@cache
+def _split_pairs() -> dict[str, str]:
+    """Two components side by side → the drug name's character they make (口坐 → 唑, 酉同 → 酮)."""
+    pairs = {"口" + part: whole for whole, part in _RADICAL_DROPPED.items()}
+    pairs.update(_SPLIT_ZH_YOU)
+    return pairs
+
+
+@cache
+def split_halves(first: str) -> tuple[str, ...]:
+    """The characters a left-hand component begins when written as two (口 → 唑, 吡, …); none for any other."""
+    return tuple(whole for pair, whole in _split_pairs().items() if pair[0] == first)
+
+
+@cache
+def _split_pair_regex() -> re.Pattern[str]:
+    return re.compile("|".join(sorted(_split_pairs(), key=len, reverse=True)))
 
 
 def _fold_spelling(out: str, index: list[int], kinds: list[str], spellings: dict[str, str], source: str) -> Folded:
@@ -199,6 +239,13 @@ def _fold_spelling(out: str, index: list[int], kinds: list[str], spellings: dict
         i = m.start()
         if index[i + 1] - index[i] <= 1 or (_alone(source, index[i]) and _alone(source, index[i + 1])):
             pairs.append(i)
+    # a character written as its two components (口坐 → 唑), side by side in the source
+    split: dict[str, str] = {}
+    if spellings and ("口" in out or "酉" in out):
+        split = _split_pairs()
+        found = [m.start() for m in _split_pair_regex().finditer(out) if index[m.start() + 1] - index[m.start()] == 1]
+        if found:
+            pairs = sorted(pairs + found)
     if not pairs:
         return Folded(out, index, kinds, list(map((1).__add__, index)), out, list(range(len(out) + 1)))
     text: list[str] = []
@@ -214,10 +261,11 @@ def _fold_spelling(out: str, index: list[int], kinds: list[str], spellings: dict
         ends += [j + 1 for j in index[prev:i]]
         kind += kinds[prev:i]
         at += range(prev, i)
-        text.append(spellings[out[i : i + 2]])
+        pair = out[i : i + 2]
+        text.append(spellings[pair] if pair in spellings else split[pair])
         idx.append(index[i])
         ends.append(index[i + 1] + 1)
-        kind.append(kinds[i] or kinds[i + 1])
+        kind.append(kinds[i] or kinds[i + 1] or ("confusable" if pair in split else ""))
         at.append(i)
         prev = i + 2
     text.append(out[prev:])

@@ -28,12 +28,14 @@ from .drugs import (
     name_trie,
     parse_aliases,
     parse_allowlist,
+    split_halves,
     syllable_chars,
     trie_pattern,
 )
 from .errors import PromptError
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_DOLLAR_TAIL = re.compile(r"(?<![A-Za-z0-9$])\$[a-z0-9]{0,2}$")
 _LATIN = re.compile(r"[a-z0-9]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 # a Latin letter written three times or more in a row (a held letter, as people stretch a word), and what stands
@@ -736,12 +738,27 @@ class StreamRedactor:
         folded = fold(_syllables_as_chars(text) if mixed else text)
         norm, index = folded.text, folded.index
         end = len(text)
+        # (a last 口 or 酉 may be the first half of a character written as its two components, 阿普口 → 阿普唑: the tail
+        # is also read with each character that half begins)
+        halves = split_halves(norm[-1]) if norm else ()
         for length in range(min(len(norm), self.drugs.longest_key), 0, -1):
             tail = norm[-length:]
             # an exact prefix, or a Chinese tail that sounds like the start of a name ("阿齐霉" → 阿奇霉素)
-            if tail in self.drugs.prefixes or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail)):
+            if (
+                tail in self.drugs.prefixes
+                or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail))
+                or any(
+                    (joined := tail[:-1] + whole) in self.drugs.prefixes or joined in self.drugs._by_key
+                    for whole in halves
+                )
+            ):
                 end = index[len(norm) - length]
                 break
+        # a "$" with fewer than three lower-case letters after it at the end may still become an s opening a word
+        # ("$ub0xone" arrives as "$u"): it waits
+        dollar = _DOLLAR_TAIL.search(text)
+        if dollar is not None:
+            end = min(end, dollar.start())
         # letters right after a Chinese character at the very end may be a syllable of a name being written ("奥施k"):
         # the Chinese tail before them waits as if it were the text's end
         trailing = _TRAILING_LETTERS_AFTER_CJK.search(text)
@@ -760,6 +777,9 @@ class StreamRedactor:
         # a trailing Latin word (look-alikes and digits included) may still grow or be a typo of a name once
         # complete ("azitro" → "azitromycin"), so it waits for the character that ends it
         while end > 0 and _word_char(text[end - 1]):
+            end -= 1
+        # (and a "$" opening it, which may be its s: "$ub0xone")
+        if end > 0 and text[end - 1] == "$" and end < len(text) and text[end].islower():
             end -= 1
         # Latin words at the end that may still become a Chinese name typed in pinyin ("xi di na "), wait for the next
         typed = self.drugs.pinyin.pending(text[:end]) if end else None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.drugs import _SEEN_MAX, _SPELLING, INVISIBLE, LEET, _char_folds, _fold_leet_run, fold
+from qa.drugs import _SEEN_MAX, _SPELLING, INVISIBLE, LEET, _char_folds, _fold_leet_run, _split_pairs, fold
 from qa.validation import DrugList
 
 DATA = Path(__file__).resolve().parent.parent / "qa/data"
@@ -40,6 +40,21 @@ def _reference_fold(text: str, spelling: bool = True) -> tuple:
         # "@" between two Latin letters is an a ("tr@madol")
         if ch == "@" and 0 < i < len(text) - 1 and all(c.isascii() and c.isalpha() for c in text[i - 1 : i + 2 : 2]):
             out.append("a")
+            index.append(i)
+            kinds.append("leet")
+            continue
+        # "$" for an s between two Latin letters, or opening a word of three lower-case letters or digits ("$ub0xone")
+        if ch == "$" and (
+            (0 < i < len(text) - 1 and all(c.isascii() and c.isalpha() for c in text[i - 1 : i + 2 : 2]))
+            or (
+                not (i and (text[i - 1] == "$" or (text[i - 1].isascii() and text[i - 1].isalnum())))
+                and len(text) > i + 3
+                and text[i + 1].isascii()
+                and text[i + 1].islower()
+                and all(c.isascii() and (c.islower() or c.isdigit()) for c in text[i + 2 : i + 4])
+            )
+        ):
+            out.append("s")
             index.append(i)
             kinds.append("leet")
             continue
@@ -72,6 +87,13 @@ def _reference_fold(text: str, spelling: bool = True) -> tuple:
             ends.append(index[i + 1] + 1)
             kind_.append(kinds[i] or kinds[i + 1])
             i += 2
+        elif spelling and pair in _split_pairs() and index[i + 1] - index[i] == 1:
+            # a character written as its two components, side by side in the source (口坐 → 唑)
+            text_.append(_split_pairs()[pair])
+            idx.append(index[i])
+            ends.append(index[i + 1] + 1)
+            kind_.append(kinds[i] or kinds[i + 1] or "confusable")
+            i += 2
         else:
             text_.append(out[i])
             idx.append(index[i])
@@ -88,7 +110,7 @@ def _texts() -> list[str]:
     for path in sorted(DATA.glob("drug_*.jsonl")):
         texts += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()[:400] if line.strip()]
     rng = random.Random(5)
-    alphabet = "aAphtheoePHTH013457lLyY@ ﬁﬂ½²Ⅷ〇①阿莫西林雙胍аѕ𝐚\u200b\u00ad-.,·ßİ"
+    alphabet = "aAphtheoePHTH013457lLyY@ ﬁﬂ½²Ⅷ〇①阿莫西林雙胍аѕ𝐚\u200b\u00ad-.,·ßİ口坐酉同$u"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14))) for _ in range(3000)]
     return texts
 

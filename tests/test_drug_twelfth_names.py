@@ -211,6 +211,25 @@ from .helpers import assert_found_and_redacted, assert_untouched
         ("医生开的马啡片吃了便秘", "马啡", "morphine"),
         # (a clipping one edit from a brand keeps its own drug: levetir is not Levemir, insulin detemir)
         ("levetir 500 bd", "levetir", "levetiracetam"),
+        # (seventeenth session, drug23) a character written as its two components, $ for s, a getting verb before a
+        # lower-case street word, 食過 before a form, dealer's words, newly listed drugs and Taiwan's names
+        ("阿普口坐仑 0.4 一板十片", "阿普口坐仑", "alprazolam"),
+        ("氯胺酉同现货", "氯胺酉同", "ketamine"),
+        ("$ub0xone 8mg strips", "$ub0xone", "buprenorphine"),
+        ("can u get addy without a script?", "addy", "amfetamine"),
+        ("need a plug for charlie in Leeds", "charlie", "cocaine"),
+        ("tryna get some lean tonight hmu", "lean", "codeine"),
+        ("also got tranq, DM", "tranq", "xylazine"),
+        ("pt unresponsive, suspected fetty", "fetty", "fentanyl"),
+        ("need clen and T3 for a cut", "clen", "clenbuterol"),
+        ("反应停 现在还用来治骨髓瘤吗", "反应停", "thalidomide"),
+        ("米非司酮 加 米索 药流", "米索", "misoprostol"),
+        ("有冇人食過可定？", "可定", "rosuvastatin"),
+        ("ＭＤＭＡ 晶體 全港送貨", "ＭＤＭＡ", "midomafetamine"),
+        ("邊度有 咳水 買", "咳水", "codeine"),
+        ("有冇人試過保妥適？", "保妥適", "botulinum toxin type a"),
+        ("醫師說可以改成二氮平", "二氮平", "diazepam"),
+        ("Jintr0pin 10iu kits", "Jintr0pin", "somatropin"),
     ],
 )
 def test_new_forms_in_context_are_found_redacted_and_held_back(
@@ -354,6 +373,20 @@ def test_new_forms_in_context_are_found_redacted_and_held_back(
         "The dose went astray and the serenade played on; take your tablets.",
         "马丁临走前说了再见。",
         "他坐比赛的第一排。",
+        # (seventeenth session, drug23) split components in ordinary words, dollars, a getting verb before a person,
+        # a food or a thing, "got" without a dealer's words, 止咳水, VaR
+        "人口密度很高，出口比例上升。",
+        "丁酉年出生，口服补液盐。",
+        "I paid $10 for $AAPL and $5 for lunch.",
+        "can you get charlie to call me back?",
+        "I need Molly to sign this form.",
+        "we got some shrooms for the risotto.",
+        "need to get some lean meat for dinner.",
+        "I got some cookies, anyone want?",
+        "Anyone got ice for the drinks tonight?",
+        "我喉嚨痛，飲咗止咳水。",
+        "The 95% VaR of the portfolio is 2%.",
+        "化学反应停止以后用来治理污水。",
     ],
 )
 def test_ordinary_sentences_near_the_new_forms_are_untouched(drugs: DrugList, text: str) -> None:

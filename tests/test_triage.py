@@ -45,6 +45,8 @@ from qa.tasks.medical.rules import (
     red_flags,
     report_of_others,
     seen_to,
+    seizure_over_days_ago,
+    tell_apart_asked,
 )
 from qa.triage import DEPARTMENTS, EMERGENCY_DEPARTMENT, FakeEmbedder, Triage
 from qa.triage.engine import DEPARTMENT_SET, EMERGENCY_BANK, INTENT_SET, WINDOW_MAX, packaged_text, windows
@@ -85,7 +87,10 @@ from .live import serving
 REPO = Path(__file__).resolve().parent.parent
 
 
-def qa_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+def qa_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """`python -m qa ARGS` in the repository; `timeout` only guards against a hang (CI has its own overall limit)."""
     import os
 
     return subprocess.run(
@@ -94,7 +99,7 @@ def qa_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = No
         capture_output=True,
         text=True,
         input=stdin,
-        timeout=600,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -604,6 +609,25 @@ def test_the_frames_for_false_alarm_kinds(frame, text, holds):
         (reading_asked, "我爸血压200/120，头痛得厉害，正常吗", False),  # a crisis value
         (reading_asked, "血糖2.8，手抖出冷汗，正常吗", False),
         (reading_asked, "血压160/100，突然说话不清楚，嘴歪了，是高血压吗", False),  # a stroke's signs now
+        # a pressure pair typed run together is read as the pair
+        (reading_asked, "高压150，低压95，15095算高血压吗", True),
+        (reading_asked, "血压230130正常吗", False),  # 230/130: a crisis value
+        # 现在 before an age or a lasting state is who the person is, not when (the condition frame then holds)
+        (condition_had_and_asked, "我表姐半年前得的癫痫病，一直在吃药，她现在还很年轻，哪家医院治得好", True),
+        (condition_had_and_asked, "我妹妹有癫痫，她现在17岁，能不能正常上学", True),
+        (condition_had_and_asked, "我妹妹有癫痫，现在抽个不停", False),  # 现在 before a sign is now
+        # a seizure or a faint days ago, back to normal, asked about afterwards
+        (seizure_over_days_ago, "前两天儿子吃饭时突然口吐白沫，过了一会儿就醒了，之后一切正常，要查什么", True),
+        (seizure_over_days_ago, "上周在商场看到一个人倒地抽搐，后来他又像正常人一样走了，这是什么病", True),
+        (seizure_over_days_ago, "前几天老公连续两次晕倒，醒了以后正常，要紧吗", False),  # repeated
+        (seizure_over_days_ago, "前天孩子摔了一跤磕到头，晕倒了一下，醒了就好了", False),  # a head knock
+        (seizure_over_days_ago, "前几天他晕倒过一次，醒了之后好了，今天又开始抽搐", False),  # now after it
+        (seizure_over_days_ago, "前几天爸爸突然晕倒，到现在还迷迷糊糊的", False),  # no recovery told
+        # how to tell two conditions apart, nothing now
+        (tell_apart_asked, "孩子睡觉时总突然抖一下，怎么区分是惊跳还是癫痫", True),
+        (tell_apart_asked, "如何鉴别晕厥和癫痫发作", True),
+        (tell_apart_asked, "孩子刚才突然抽搐，怎么区分是高热惊厥还是癫痫", False),  # a time of now
+        (tell_apart_asked, "他抽了十分钟还没停，怎么分辨是癫痫还是中毒", False),  # an episode going on
     ],
 )
 def test_the_frames_for_false_banner_kinds_on_real_questions(frame, text, holds):
@@ -618,11 +642,39 @@ def test_the_frames_for_false_banner_kinds_on_real_questions(frame, text, holds)
         ("我伯伯现在突然抽搐，口吐白沫，已经五分钟了还不停", "seizure", True),
         ("我儿子有癫痫，今天第一次大发作，抽搐了五分钟还不停", "seizure", True),
         ("我有糖尿病多年，今天突然胸口剧痛，出冷汗", "cardiac", True),
+        ("前几天在公交上看到一个男的倒地抽搐口吐白沫，两分钟后又像正常人一样站起来了", "seizure", False),
+        ("前几天爸爸晕倒过，醒了以后好了，今天又突然抽搐，叫不醒", "seizure", True),
     ],
 )
 def test_a_seen_to_episode_clears_and_a_present_one_stays(text, category, flagged):
     assert bool(red_flags(text)) is flagged
     assert episode_not_now(text, category) is not flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        # a sign feared, an episode's frequency or a sign's consequences asked about; against one that is there
+        ("我爸有心脏病，特别怕他一个人在家的时候突然晕倒", False),
+        ("我担心他已经晕倒了，打电话一直没人接", True),
+        ("我怕他是中风了，嘴歪了说话不清楚", True),
+        ("癫痫发作次数多怎么办", False),
+        ("我儿子又癫痫发作了，这次抽了十分钟", True),
+        ("我妈有高血压，晕倒会有什么后果", False),
+        ("我妈有高血压，刚才晕倒了，会有什么后果", True),
+        # 有时候 / 偶尔 are "sometimes": a sign that comes and goes, unless this time is now
+        ("我有高血压，有时候感觉喘不过气来，吃什么药好", False),
+        ("有时候会喘不过气，刚才又喘不上气，嘴唇发紫", True),
+        # today's episode seen to by a doctor, the question's own episode asked about
+        ("今天上班时突然手脚一阵阵抽动，医生说是癫痫，癫痫发作怎么办", False),
+        ("今天上班时突然手脚一阵阵抽动，癫痫发作怎么办", True),  # not seen to
+        # an episode as the object of what is asked ("影响…发作"), a check already done
+        ("已经检查过了，是癫痫，吃海鲜会影响癫痫发作吗", False),
+        ("吃了海鲜以后，他又开始癫痫发作了，已经抽了五分钟", True),
+    ],
+)
+def test_a_sign_feared_or_asked_about_is_no_red_flag(text, flagged):
+    assert bool(red_flags(text)) is flagged
 
 
 def test_the_frames_on_classifier_hits_are_part_of_the_engines_identity(fake_model_path):
@@ -1278,7 +1330,9 @@ def cli_runs(tmp_path_factory):
             path = tmp_path_factory.mktemp("triage") / "heldout.jsonl"
             lines = [json.dumps({"id": f"{n}/{r['id']}", "text": r["text"]}) for n, rows in sets.items() for r in rows]
             path.write_text("".join(line + "\n" for line in lines), "utf-8")
-            done = qa_cli("triage", "--jsonl", str(path), "--log-level", "WARNING")
+            # every held-out set in one command: about 4.5 min on a quiet avx512_bf16 CPU, over 10 on a loaded one;
+            # the limit is a hang guard, not a speed test (speed is in the benchmarks)
+            done = qa_cli("triage", "--jsonl", str(path), "--log-level", "WARNING", timeout=1800)
             assert done.returncode == 0, done.stderr
             outs = [json.loads(line) for line in done.stdout.splitlines()]
             assert len(outs) == len(lines)

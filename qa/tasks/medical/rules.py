@@ -33,8 +33,17 @@ _HISTORY = re.compile(
     r"|\bin (high school|college|the past(?! (\d+ |few |couple of |several |two |three |24 |48 )?(hours?|minutes?|mins?|day|days|night|half hour)\b)|19\d\d|20\d\d)\b|\bused to\b|\bhistory of\b|\bback in\b|\bwhen i was\b|(?<!at )\bonce\b",
     re.I,
 )
+# 现在 / 目前 before an age or a lasting state tell who the person is, not when the sign is ("我现在20岁", "小外甥现在是
+# 七个月", "我大姐现在还很年轻": eighteenth session, real patients' questions)
+_NOW_AS_AGE = (
+    r"(?!(是|已经|才|都|刚)?[\d一二两三四五六七八九十几]+(多)?(周岁|岁|个多月|个月(大)?(?![\d一二两三四五六七八九十几天]))"
+    r"|还(很|挺|算)?年轻)"
+)
 _CURRENT = re.compile(
-    r"现在|目前|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b", re.I
+    r"(现在|目前)"
+    + _NOW_AS_AGE
+    + r"|刚才|刚刚|今天|正在|又(开始|发作|出现)|\b(now|right now|currently|again|today|tonight)\b",
+    re.I,
 )
 _PAST_SUFFIX = re.compile(r"^\s*(过|史)")  # 胸痛过 / 中风过 / 惊厥史: it happened before
 
@@ -87,7 +96,9 @@ def _historical(clause: str, end: int, text: str = "") -> bool:
 # (刚才, 正在, "right now", minutes ago) outweighs every frame.
 _ACUTE = re.compile(
     r"刚才|刚刚|正在(?!(学|写|看|上课|准备|备考|读|做(作业|课件|方案)))|此刻|这会儿|这次|这回|赶紧|快来|救命|还没(停|醒|好|缓)|已经"
-    r"|(分钟|个?小时)了|现在(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍|在(医院|康复|家|住院)))"
+    r"|(分钟|个?小时)了|现在"
+    + _NOW_AS_AGE
+    + r"(?!.{0,6}(好|恢复|没事|正常|稳定|每|平时|偶尔|能|可以|想|需要|要不要|还有点|还有些|还会|仍|在(医院|康复|家|住院)))"
     r"|\b(now|right now|just now|at the moment)\b|\bminutes? ago\b|\b(an|one|two|three|\d+) hours? ago\b"
     r"|\bcall(ed)? (an ambulance|911|999|112|120)\b",
     re.I,
@@ -141,13 +152,26 @@ _FIGURATIVE_BEFORE = re.compile(
 # this time is said to be different (这次, 刚才). How long a disease has lasted (多年, 慢性) is not this: "糖尿病多年
 # 今天叫不醒" is an emergency
 _RECURRENT = re.compile(
-    r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时"
+    # 有时候 / 偶尔 are the Chinese of "sometimes" / "occasionally" (eighteenth session: "有时候感觉整个人都喘不过气来了")
+    r"经常|老是|总是|时常|常常|时不时|反复|每次|每到|一到.{0,6}就|平时|有(的)?时(候)?|偶尔"
     r"|\b(often|sometimes|occasionally|every (time|day|night|morning|evening|week|month|winter|summer)|whenever)\b"
     r"|\bwhen i (run|exercise|walk|climb|work out)\b",
     re.I,
 )
 _HAPPENED = re.compile(r"^.{0,2}了")  # "晕倒了", "抽起来了": the sign has happened, not only been read about
 _MISS_YOU = re.compile(r"^(你|您|他|她|我|咱)们?(了|啦)")  # "想死你了": missing someone
+
+
+# a sign feared, not had: "老妈患了高血压特别怕出外的时候突然晕倒" (a fear of what may come). Not a worry about what is
+# there ("担心是中风了", "怕他已经休克"): nothing between the fear and the sign may place it now or name it
+_FEARED = re.compile(r"(?<![不别没])(害怕|生怕|就怕|最怕|特别怕|怕|担心)(?P<gap>[^，,。？?！!；;]{0,14})$")
+_FEAR_PLACED = re.compile(r"是|已经|了|正在|刚|还在")
+
+
+def _feared(clause: str, start: int) -> bool:
+    """The sign at `start` is what the clause says someone fears may happen."""
+    m = _FEARED.search(clause[:start])
+    return bool(m) and not _FEAR_PLACED.search(m.group("gap"))
 
 
 def _figurative(clause: str, start: int, end: int) -> bool:
@@ -284,22 +308,43 @@ def episode_of_known_condition(text: str, category: str) -> bool:
     return bool(_CONDITION_HELD[condition].search(text))
 
 
+# 已经 before a check or a diagnosis done is over, not now ("已经仔细检查过了", "已经确诊了")
+_ALREADY_SEEN = re.compile(r"已经.{0,4}(检查|看过|确诊|诊断)")
+
+
 def _now_in_episode(text: str) -> bool:
-    rest = _CONDITION_LASTED.sub("", text)
+    rest = _ALREADY_SEEN.sub("", _CONDITION_LASTED.sub("", text))
     return bool(_ACUTE.search(rest) or _CURRENT.search(rest) or _EPISODE_NOW.search(rest))
 
 
 # an episode named as the topic of the question, not told as happening: "癫痫发作会出大量汗吗", "癫痫发作如何解决",
 # "心脏病发作时吃什么药" (with no word of now: "我老公癫痫发作了" and "今天又癫痫发作，怎么办" stay signs)
-_ASKED_ABOUT = re.compile(r"^(怎么|怎样|如何|会|时|的时候|吗|就|要|该|有|期间|后|前|的|应|能|可以|是)")
+_ASKED_ABOUT = re.compile(r"^(怎么|怎样|如何|会|时|的时候|吗|就|要|该|有|期间|后|前|的|应|能|可以|是|频率|次数|频繁)")
+
+
+# any sign asked about for what it leads to ("高血压昏倒会怎么样", "中风会有什么后果"): a question about consequences,
+# not one told as happening (with no word of now in the question; "昏倒了会怎么样" tells it happened)
+_CONSEQUENCE_ASKED = re.compile(r"^(会|会有|有)(怎么样|怎样|什么(样的)?(后果|危险|影响|后遗症))")
+
+
+# an episode as the object of what is asked about ("海鲜会影响癫痫发作吗", "什么会诱发癫痫发作", "怎样减少癫痫发作")
+_EPISODE_AS_OBJECT = re.compile(r"(影响|诱发|引起|引发|导致|预防|控制|减少|避免|防止)(了)?$")
 
 
 def episode_asked_about(text: str, evidence: str) -> bool:
-    """The sign is an episode ("…发作") named as what the question asks about, with no word of now in it."""
+    """The sign is an episode ("…发作") named as what the question asks about, or any sign asked about for its
+    consequences, with no word of now in it."""
     at = text.find(evidence)
-    if at < 0 or not evidence.endswith("发作") or not _ASKED_ABOUT.match(text[at + len(evidence) :]):
+    if at < 0:
         return False
-    return not _now_in_episode(text)
+    after = text[at + len(evidence) :]
+    asked = (
+        evidence.endswith("发作")
+        and (_ASKED_ABOUT.match(after) or _EPISODE_AS_OBJECT.search(text[max(0, at - 6) : at]))
+    ) or _CONSEQUENCE_ASKED.match(after)
+    # "今天…突然手脚抽动…医生说我这是以前脑外伤的后遗症，癫痫发作怎么办": today's episode was seen to, so the question's
+    # own episode is asked about even with a word of now before the visit
+    return bool(asked) and (not _now_in_episode(text) or seen_to(text))
 
 
 def story_of_the_past(text: str) -> bool:
@@ -425,12 +470,19 @@ _READING = re.compile(r"(\d+(\.\d+)?)")
 _PRESSURE_OR_SUGAR = re.compile(r"血压|高压|低压|收缩压|舒张压|血糖|\b(blood pressure|bp|sugar|glucose)\b", re.I)
 
 
+def _pressure_pair(number: str) -> list[float]:
+    """A reading; five or six digits typed run together are a pressure pair ("16090" is 160/90, "230130" 230/130)."""
+    if number.isdigit() and len(number) in (5, 6):
+        return [float(number[:3]), float(number[3:])]
+    return [float(number)]
+
+
 def reading_asked(text: str) -> bool:
     """A blood pressure or sugar reading asked about (normal? the condition?), no crisis value and no sign now (for a
     classifier hit)."""
     if not (_READING_ASKED.search(text) and _PRESSURE_OR_SUGAR.search(text)):
         return False
-    values = [float(m.group(1)) for m in _READING.finditer(text)]
+    values = [v for m in _READING.finditer(text) for v in _pressure_pair(m.group(1))]
     sugar = "血糖" in text or re.search(r"sugar|glucose", text, re.I)
     if any(v >= 180 for v in values) or (sugar and any(16.7 <= v < 60 or 0 < v < 4 for v in values)):
         return False
@@ -482,6 +534,54 @@ def over_and_minor(text: str) -> bool:
         return False
     small = _SMALL_AMOUNT.search(text) and _WELL_NOW.search(text)
     return bool(_STOPPED.search(text) or _SMALL_DEGREE.search(text) or small)
+
+
+# a seizure or a faint days ago that passed, the person back to normal, asked about afterwards ("前几天在家看电视的时候
+# 突然口吐白沫了，但是不久之后又没什么异常…儿童癫痫病的症状都有哪些", "前几天在地铁里突然有个男子倒地，口吐白沫，四肢
+# 抽搐…不过大概一分多钟他又象正常人一样站了下来"): the episode is over and the question is for a visit, not an
+# ambulance (eighteenth session: real patients' questions). Only a seizure or a faint (over_and_minor never frames
+# them), only at a past day, only with the recovery told and nothing after it that is now, and never with a sign
+# whose passing is still an emergency (a head knock: a lucid interval; chest pain; a stroke's signs; pregnancy;
+# anything swallowed; blood) or with episodes repeated ("连续几天昏倒，口吐白沫" is an emergency)
+_SEIZURE_OR_FAINT = re.compile(
+    r"抽搐|抽筋|抽动|抽经|吐白沫|癫痫|羊癫疯|羊角风|晕倒|昏倒|倒地|晕厥|昏厥|不省人事|丧失(了)?意识"
+)
+_BACK_TO_NORMAL = re.compile(
+    r"(又|就|便)?(没(有)?(什么|啥)?(异常|事)|一切正常|恢复(了)?正常|(象|像)(个)?正常人|醒(了|过来|来)|苏醒|纾醒|好了)"
+)
+_NOT_OVER_WHEN_PASSED = re.compile(
+    r"孕|胸|心口|头(痛|疼)|说话|嘴(歪|角)|半边|麻|无力|没力|看不(见|清)|吞|误(吃|服|喝|食)|药|酒|煤气|一氧化碳|中毒"
+    r"|(摔|撞|磕|砸|碰).{0,4}头|头.{0,3}(摔|撞|磕|砸|碰)|瞳孔|呕吐|吐了|一直吐|叫不醒|发紫|冷汗|血"
+    r"|连续|反复|又(发作|犯|抽|晕|昏|倒)|再次|(每天|天天)(都)?(抽|晕|昏|倒|发作)|好几次|几次|频繁|一天.{0,3}次"
+)
+
+
+def seizure_over_days_ago(text: str) -> bool:
+    """A seizure or a faint at a past day, the person back to normal after it, nothing now after that and no sign
+    whose passing leaves an emergency."""
+    past, episode = _STORY_PAST.search(text), _SEIZURE_OR_FAINT.search(text)
+    if not (past and episode) or past.start() > episode.start() or _NOT_OVER_WHEN_PASSED.search(text):
+        return False
+    back = [m for m in _BACK_TO_NORMAL.finditer(text) if m.start() > episode.start()]
+    if not back:
+        return False
+    after = text[back[-1].end() :]
+    if _NOW_AFTER_THE_STORY.search(after) or _EPISODE_NOW.search(after) or _ACUTE.search(after):
+        return False
+    return not red_flags(after)
+
+
+# how to tell one condition from another ("怎样分别孩子夜惊症还是癫痫", "如何区分癫痫和晕厥"): a question about signs in
+# general, for a classifier hit with no word of now, no onset and no sign the rules read as now
+_TELL_APART = re.compile(r"(怎样|怎么|如何|怎么样)(去)?(分别|区分|区别|鉴别|分辨|辨别|判断).{0,20}(还是|和|与|跟)")
+
+
+def tell_apart_asked(text: str) -> bool:
+    """The question asks how to tell two conditions apart, with nothing now (for a classifier hit)."""
+    # 突然 describes the signs to tell apart ("总突然坐下"); a time of now (今天, 刚才) still keeps the hit
+    if not _TELL_APART.search(text) or _now_in_episode(text) or _ONSET_NOW.search(text.replace("突然", "")):
+        return False
+    return not red_flags(text)
 
 
 # an imagined or reported question ("要是半夜孩子突然高烧抽筋，是先打120还是自己开车送", "如果坐飞机的时候旁边的人突然晕倒了
@@ -811,7 +911,14 @@ def episode_not_now(text: str, category: str) -> bool:
         or story_of_the_past(text)
         or (
             category != "self_harm"
-            and (seen_to(text) or condition_had_and_asked(text) or everyday_stomach(text) or reading_asked(text))
+            and (
+                seen_to(text)
+                or condition_had_and_asked(text)
+                or everyday_stomach(text)
+                or reading_asked(text)
+                or seizure_over_days_ago(text)
+                or tell_apart_asked(text)
+            )
         )
         or over_and_minor(text)
         or imagined_question(text)
@@ -1493,7 +1600,7 @@ def _current_match(
         for m in pattern.finditer(clause):
             if negation_counts and (_negated(clause, m.start()) or _negated_inside(pattern, m.group())):
                 continue
-            if _figurative(clause, m.start(), m.end()):
+            if _figurative(clause, m.start(), m.end()) or (imagined_counts and _feared(clause, m.start())):
                 continue
             if learning and not _HAPPENED.match(clause[m.end() :]):
                 continue  # a question about learning first aid: only a sign that has happened ("晕倒了") counts
@@ -1724,6 +1831,8 @@ def red_flags(text: str) -> list[RedFlag]:
         if evidence and (episode_of_known_condition(text, category) or episode_asked_about(text, evidence)):
             evidence = None
         if evidence and imagined and (not_someone_here(text) or long_past(text)):
+            evidence = None
+        if evidence and category in ("seizure", "unconscious") and seizure_over_days_ago(text):
             evidence = None
         if evidence:
             found[category] = RedFlag(category, evidence)
