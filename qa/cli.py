@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=[*QUALITY_SETS, "both"],
         default="both",
-        help="quality: which question set (qa/data/quality_*.jsonl; heldout2 … heldout13: the fresher held-out splits); "
+        help="quality: which question set (qa/data/quality_*.jsonl; heldout2 … heldout14: the fresher held-out splits); "
         "both: tuning and heldout side by side. finance-calc: tuning for qa/data/finance_calc_tuning.jsonl, "
         "heldout2 … heldout5 for the second … fifth held-out qa/data/finance_calc_heldout{2,3,4,5}.jsonl, otherwise the "
         "held-out "

@@ -69,6 +69,11 @@ usage: python scripts/make_quality_set.py MED_CSV_UTF8 NOTEBOOK_IPYNB OUT_DIR
        ... MED_CSV - qa/data --fresh quality_heldout13.jsonl --seed 20261205 --per-domain 60 \
            --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
            DRAW41 DRAW42 DRAW43
+       held-out 14 (seventeenth session, for the session's end: 60 per domain), the same sources and exclusions, banner
+       held-out 8 (drawn just before it) and quality held-out 13 included by the globs:
+       ... MED_CSV - qa/data --fresh quality_heldout14.jsonl --seed 20261206 --per-domain 60 \
+           --pair-titles atec=ATEC_TEST_CSV --exclude qa/data/quality_*.jsonl qa/data/triage_banner_heldout*.jsonl \
+           DRAW41 DRAW42 DRAW43
        every earlier split is rebuilt byte for byte by its own command above
 """
 

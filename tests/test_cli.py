@@ -122,6 +122,7 @@ def test_eval_quality_asks_only_the_ids_given(tmp_path):
         ("heldout11", "qh11-001"),
         ("heldout12", "qh12-001"),
         ("heldout13", "qh13-001"),
+        ("heldout14", "qh14-001"),
     ],
 )
 def test_eval_quality_runs_the_fresh_held_out_splits(tmp_path, split, first):
@@ -142,7 +143,8 @@ def test_the_quality_splits_share_no_question_or_id():
     ids = [r["id"] for rows in splits.values() for r in rows]
     assert len(set(questions)) == len(questions) and len(set(ids)) == len(ids)
     for name, rows in splits.items():
-        per_domain = 60 if name == "heldout13" else 30  # held-out 13 was drawn with --per-domain 60
+        # held-outs 13 and 14 were drawn with --per-domain 60
+        per_domain = 60 if name in ("heldout13", "heldout14") else 30
         assert (
             [r["domain"] for r in rows].count("medical") == [r["domain"] for r in rows].count("finance") == per_domain
         )

@@ -41,6 +41,7 @@ SETS = {
     "heldout11": "quality_heldout11.jsonl",  # fifteenth session, before any change (seed 20261203)
     "heldout12": "quality_heldout12.jsonl",  # sixteenth session, before any change (seed 20261204)
     "heldout13": "quality_heldout13.jsonl",  # sixteenth session, 120 questions for its end (seed 20261205)
+    "heldout14": "quality_heldout14.jsonl",  # seventeenth session, 120 questions for its end (seed 20261206)
 }
 NEAR = 0.8  # SequenceMatcher ratio at which two sentences say the same thing
 MIN_UNIT = 8  # shorter clauses ("建议及时就医") may legitimately recur
@@ -236,7 +237,7 @@ class QualitySummary:
 
 
 def load_quality_set(split: str, path: Path | None = None) -> list[dict[str, Any]]:
-    """One split of the packaged quality questions ('tuning', 'heldout', 'heldout2' … 'heldout13'), or a JSON-lines file."""
+    """One split of the packaged quality questions ('tuning', 'heldout', 'heldout2' … 'heldout14'), or a JSON-lines file."""
     if path is not None:
         text = path.read_text(encoding="utf-8")
     else:
