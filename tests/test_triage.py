@@ -73,6 +73,7 @@ from qa.triage.measure import (
     HELDOUT_EMERGENCY_V19,
     HELDOUT_EMERGENCY_V20,
     HELDOUT_EMERGENCY_V21,
+    HELDOUT_EMERGENCY_V22,
     RULES_TUNING,
     heldout_departments,
     heldout_emergency,
@@ -1483,6 +1484,9 @@ HELDOUT_BOUNDS = {
     # ingestion never vetoed, a seizure by its length in any words), no classifier veto of a rule on a pinyin reading,
     # negation without an apostrophe, a Cantonese nosebleed stopped and none since: 70/70, 0/130, raw 3/130
     HELDOUT_EMERGENCY_V21: (0.98, 0.0, 3 / 130),
+    # v22 (independent writer; fresh for every change of the seventeenth session, scored only at its end): 63/70 =
+    # 0.900, 3/130 at the start; 64/70 = 0.914, 3/130 (classifier 3/130 after the intent veto) at the end
+    HELDOUT_EMERGENCY_V22: (0.91, 3 / 130, 3 / 130),
 }
 # the red-flag rules' own false positives (before their frames: v1 0/50, v2 5/130, v3 9/130, v4 22/140)
 RULES_FP_BOUNDS = {
@@ -1508,6 +1512,7 @@ RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V19: 5 / 130,  # 8/130 on main after tri21; 5 after tri22 (long past, a pet, family history)
     HELDOUT_EMERGENCY_V20: 9 / 130,  # 11/130 on main after tri22; 9 after tri23 (a Cantonese figure, a news report)
     HELDOUT_EMERGENCY_V21: 5 / 130,  # 6/130 on main after tri23; 5 after tri24 ("didnt pass out")
+    HELDOUT_EMERGENCY_V22: 4 / 130,  # 5/130 at the seventeenth session's start, 4 at its end (fresh)
 }
 # rule hits that still count after both vetoes (measured: v3 0/130, v4 1/140, v5 1/140; v1, v2 0)
 COUNTED_RULES_FP_BOUNDS = {
@@ -1539,6 +1544,7 @@ COUNTED_RULES_FP_BOUNDS = {
     HELDOUT_EMERGENCY_V19: 0.0,  # 3/130 on main after tri21; 0 after tri22
     HELDOUT_EMERGENCY_V20: 0.0,  # 2/130 on main after tri22; 0 after tri23
     HELDOUT_EMERGENCY_V21: 0.0,  # 1/130 on main after tri23; 0 after tri24 (negation without an apostrophe)
+    HELDOUT_EMERGENCY_V22: 0.0,  # 0/130 at the seventeenth session's start and end (fresh)
 }
 
 

@@ -72,6 +72,9 @@ HELDOUT_EMERGENCY_V19 = "triage_heldout_v19.jsonl"
 # never read it); scored on main after tri22 (64/70, 3/130), then read for its kinds by tri23 (seen since)
 HELDOUT_EMERGENCY_V20 = "triage_heldout_v20.jsonl"
 HELDOUT_EMERGENCY_V21 = "triage_heldout_v21.jsonl"
+# written by an independent writer before any change of the seventeenth session, kept on a side branch and scored only
+# at its end (start 63/70, 3/130; end 64/70, 3/130): no change of that session was made with it
+HELDOUT_EMERGENCY_V22 = "triage_heldout_v22.jsonl"
 # every written held-out set, v1 first: the report lists them (a new set is added here and to the tests' bounds)
 HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY,
@@ -95,6 +98,7 @@ HELDOUT_EMERGENCY_SETS = (
     HELDOUT_EMERGENCY_V19,
     HELDOUT_EMERGENCY_V20,
     HELDOUT_EMERGENCY_V21,
+    HELDOUT_EMERGENCY_V22,
 )
 # hard non-emergencies and emergencies in the same words, written to tune the red-flag rules (not held out)
 RULES_TUNING = "triage_rules_tuning.jsonl"
