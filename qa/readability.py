@@ -1517,6 +1517,19 @@ class ParaphraseCheck(BaseCheck):
         return out
 
     @staticmethod
+    def _where(unit: tuple[str, int] | Unit) -> str:
+        """A text's place for the report: "summary", or "analysis[1]" for an item of a list field."""
+        return unit[0] if unit[1] < 0 else f"{unit[0]}[{unit[1]}]"
+
+    def _bare(self, texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> bool:
+        """Whether a text these removals shorten is left opening on a bare modal verb or on a reason."""
+        for f, i in {u[:2] for u in gone}:
+            rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if (g, ii) == (f, i)})
+            if rest and _BARE_MODAL.match(key(rest)):
+                return True
+        return False
+
+    @staticmethod
     def _rest(parts: list[str], drop: set[int]) -> str:
         """A text without the clauses `drop` names and the bare lead-ins right before them ("如果需要，"), closed
         on a full stop where it was left on a comma; "" when nothing with content is left."""
@@ -2072,18 +2085,6 @@ class RestatedSentenceCheck(ParaphraseCheck):
         return {(*text, theirs[left_theirs[0]])}
 
     @staticmethod
-    def _where(text: tuple[str, int]) -> str:
-        return text[0] if text[1] < 0 else f"{text[0]}[{text[1]}]"
-
-    def _bare(self, texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> bool:
-        """Whether a text these removals shorten is left opening on a bare modal verb or on a reason."""
-        for f, i in {u[:2] for u in gone}:
-            rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if (g, ii) == (f, i)})
-            if rest and _BARE_MODAL.match(key(rest)):
-                return True
-        return False
-
-    @staticmethod
     def _rest(parts: list[str], drop: set[int]) -> str:
         """`ParaphraseCheck._rest`, and a contrast word left opening the text goes too: the clause it answered is
         said in the earlier field (read first), and "但实际扣款金额会…" alone answers nothing."""
@@ -2217,18 +2218,6 @@ class ContradictionCheck(ParaphraseCheck):
         if i >= 0 and self._bare(texts, {unit}):
             options.append({(f, i, n) for n in range(len(texts[(f, i)]))})
         return options
-
-    @staticmethod
-    def _where(unit: Unit) -> str:
-        return unit[0] if unit[1] < 0 else f"{unit[0]}[{unit[1]}]"
-
-    def _bare(self, texts: dict[tuple[str, int], list[str]], gone: set[Unit]) -> bool:
-        """Whether a text these removals shorten is left opening on a bare modal verb or on a reason."""
-        for f, i in {u[:2] for u in gone}:
-            rest = self._rest(texts[(f, i)], {n for g, ii, n in gone if (g, ii) == (f, i)})
-            if rest and _BARE_MODAL.match(key(rest)):
-                return True
-        return False
 
 
 def readability_checks() -> list[BaseCheck]:
