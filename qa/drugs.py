@@ -13,6 +13,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -612,6 +613,17 @@ ACID_AFTER = frozenset("酸")
 _SEEN_MAX = 1 << 16  # typo look-ups remembered (a few MB)
 
 
+def _remembered(seen: dict[Any, str | None], key: Any, look_up: Callable[[], str | None]) -> str | None:
+    """`look_up()` remembered under `key` in `seen` (None is an answer too), the store cleared when full."""
+    found = seen.get(key, "")
+    if found != "":
+        return found
+    if len(seen) >= _SEEN_MAX:
+        seen.clear()
+    seen[key] = found = look_up()
+    return found
+
+
 def _max_edits(length: int) -> int:
     return 0 if length < 7 else 1 if length < 10 else 2
 
@@ -678,13 +690,7 @@ class FuzzyIndex:
         # the written form can be the longer one ("coeine" folds to "ceine"): both fall short before giving up
         if max(len(token), len(written or "")) < 6 or token in self.allow:
             return None
-        seen = self._seen.get((token, written), "")
-        if seen != "":
-            return seen
-        if len(self._seen) >= _SEEN_MAX:
-            self._seen.clear()
-        self._seen[(token, written)] = found = self._latin(token, written)
-        return found
+        return _remembered(self._seen, (token, written), lambda: self._latin(token, written))
 
     def _latin(self, token: str, written: str | None) -> str | None:
         if written is not None and written != token:
@@ -723,15 +729,11 @@ class FuzzyIndex:
             return None
         # (remembered as `latin` is: since lower-case words are looked up too, most words of an answer about
         # medicines come here, and each costs a scan of the brands)
-        seen = self._brand_seen.get(token, "")
-        if seen != "":
-            return seen
-        if len(self._brand_seen) >= _SEEN_MAX:
-            self._brand_seen.clear()
+        return _remembered(self._brand_seen, token, lambda: self._brand(token))
+
+    def _brand(self, token: str) -> str | None:
         hit = self._brands.closest(token)
-        found = hit[2] if hit is not None and hit[0] <= 1 and _anchored(hit[2], token) else None
-        self._brand_seen[token] = found
-        return found
+        return hit[2] if hit is not None and hit[0] <= 1 and _anchored(hit[2], token) else None
 
     def _sounds_like(self, text: str, at: int, key: str) -> int:
         """How many characters differ if text[at:] sounds like key, else -1. In a name of 4+ characters a character

@@ -390,6 +390,10 @@ class DrugList:
             raise PromptError(f"forbidden drug list not found: {path}") from exc
         return cls.parse(text, str(path))
 
+    def begins_name(self, text: str) -> bool:
+        """Whether folded `text` is a listed name's key or the start of one (a stream's tail that may still be one)."""
+        return text in self.prefixes or text in self._by_key
+
     def is_public(self, name: str) -> bool:
         """Whether a name comes from the public-source alias files (matched exactly, no homophones)."""
         return fold_key(name) in self._public
@@ -747,10 +751,7 @@ class StreamRedactor:
             if (
                 tail in self.drugs.prefixes
                 or (_CJK.match(tail) and self.drugs.fuzzy.chinese_prefix(tail))
-                or any(
-                    (joined := tail[:-1] + whole) in self.drugs.prefixes or joined in self.drugs._by_key
-                    for whole in halves
-                )
+                or any(self.drugs.begins_name(tail[:-1] + whole) for whole in halves)
             ):
                 end = index[len(norm) - length]
                 break
